@@ -1,0 +1,28 @@
+# The two commands of the README. Both create .venv with a Python >= 3.12 found on this machine.
+PYTHON ?= $(shell for p in python3.13 python3.12 /root/.pyenv/versions/3.13*/bin/python3.13 /root/.pyenv/versions/3.12*/bin/python3.12; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint venv
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "csvhub needs Python 3.12 or newer (Django 6); set PYTHON=/path/to/python3.12"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+venv: $(BIN)/python
+
+## Install csvhub and start it on the embedded default (SQLite, local files, in-process jobs).
+run: venv
+	$(BIN)/pip install --quiet -e .
+	$(BIN)/csvhub serve
+
+## Install the test dependencies and run the whole suite.
+test: venv
+	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/ruff check .
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .

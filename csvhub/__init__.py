@@ -1,0 +1,1 @@
+"""csvhub: CSV files in, typed warehouse tables and a REST API out."""

@@ -1,0 +1,230 @@
+"""The datasets and uploads API: thin views over services and selectors."""
+
+from __future__ import annotations
+
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from csvhub.accounts.access import request_organization
+from csvhub.accounts.permissions import ReadOrEdit
+from csvhub.datasets import selectors, services
+from csvhub.datasets.models import Upload
+
+
+class ColumnSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="Safe SQL name, used in queries.")
+    label = serializers.CharField(help_text="The header cell as written in the file.")
+    type = serializers.ChoiceField(
+        choices=["integer", "decimal", "boolean", "date", "timestamp", "text"]
+    )
+    nullable = serializers.BooleanField()
+
+
+class UploadSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    dataset = serializers.CharField(source="dataset.slug")
+    file_name = serializers.CharField(source="original_name")
+    size = serializers.IntegerField()
+    state = serializers.CharField()
+    status_url = serializers.SerializerMethodField()
+    file_url = serializers.SerializerMethodField()
+    rejects_url = serializers.SerializerMethodField()
+    bytes_read = serializers.IntegerField()
+    bytes_total = serializers.IntegerField(source="size")
+    rows_loaded = serializers.IntegerField()
+    rows_rejected = serializers.IntegerField()
+    type_changes = serializers.ListField(child=serializers.DictField())
+    error = serializers.CharField()
+    attempts = serializers.IntegerField()
+    encoding = serializers.CharField()
+    delimiter = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def _url(self, name: str, upload: Upload) -> str:
+        return reverse(name, kwargs={"upload_id": upload.id}, request=self.context.get("request"))
+
+    def get_status_url(self, upload: Upload) -> str:
+        return self._url("upload-detail", upload)
+
+    def get_file_url(self, upload: Upload) -> str:
+        return self._url("upload-file", upload)
+
+    def get_rejects_url(self, upload: Upload) -> str:
+        return self._url("upload-rejects", upload)
+
+
+class DatasetSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    slug = serializers.SlugField()
+    status = serializers.SerializerMethodField()
+    files = serializers.IntegerField(source="file_count", default=0)
+    total_size = serializers.SerializerMethodField()
+    row_count = serializers.IntegerField()
+    columns = ColumnSerializer(many=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_status(self, dataset) -> str:
+        return selectors.dataset_status(dataset)
+
+    def get_total_size(self, dataset) -> int:
+        return getattr(dataset, "total_size", None) or 0
+
+
+class DatasetDetailSerializer(DatasetSerializer):
+    uploads = UploadSerializer(many=True, source="uploads.all")
+
+
+class DatasetListApi(APIView):
+    permission_classes = [ReadOrEdit]
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+
+    @extend_schema(responses=DatasetSerializer(many=True), summary="List datasets")
+    def get(self, request: Request) -> Response:
+        datasets = selectors.dataset_list(organization=request_organization(request))
+        return Response(DatasetSerializer(datasets, many=True).data)
+
+    @extend_schema(
+        request=InputSerializer, responses={201: DatasetSerializer}, summary="Create an empty dataset"
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(self.InputSerializer, request.data)
+        organization = request_organization(request)
+        dataset = services.dataset_create(
+            organization=organization, name=data["name"], user=request.user
+        )
+        dataset = selectors.dataset_get(organization=organization, slug=dataset.slug)
+        return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
+
+
+class DatasetDetailApi(APIView):
+    permission_classes = [ReadOrEdit]
+
+    @extend_schema(responses=DatasetDetailSerializer, summary="Show a dataset, its columns and uploads")
+    def get(self, request: Request, slug: str) -> Response:
+        dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
+        return Response(DatasetDetailSerializer(dataset, context={"request": request}).data)
+
+    @extend_schema(responses={204: None}, summary="Delete a dataset, its table and its files")
+    def delete(self, request: Request, slug: str) -> Response:
+        dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
+        services.dataset_delete(dataset=dataset)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UploadCreateApi(APIView):
+    permission_classes = [ReadOrEdit]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        summary="Upload one or several CSV files",
+        description=(
+            "Multipart form: one or several `file` parts and an optional `dataset` slug. "
+            "Without `dataset`, each file creates a dataset named after it; with it, the files "
+            "are appended to that dataset. Ingestion runs in the background: poll `status_url`."
+        ),
+        request={
+            "multipart/form-data": inline_serializer(
+                "UploadInput",
+                {
+                    "file": serializers.ListField(child=serializers.FileField()),
+                    "dataset": serializers.SlugField(required=False),
+                },
+            )
+        },
+        responses={202: UploadSerializer(many=True)},
+    )
+    def post(self, request: Request) -> Response:
+        uploads = services.uploads_create(
+            organization=request_organization(request),
+            files=request.FILES.getlist("file"),
+            dataset_slug=request.data.get("dataset") or None,
+            user=request.user,
+        )
+        data = UploadSerializer(uploads, many=True, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
+
+class UploadDetailApi(APIView):
+    permission_classes = [ReadOrEdit]
+
+    @extend_schema(responses=UploadSerializer, summary="Show an upload's ingestion job")
+    def get(self, request: Request, upload_id: str) -> Response:
+        upload = selectors.upload_get(
+            organization=request_organization(request), upload_id=upload_id
+        )
+        return Response(UploadSerializer(upload, context={"request": request}).data)
+
+
+class UploadFileApi(APIView):
+    permission_classes = [ReadOrEdit]
+
+    @extend_schema(
+        responses={(200, "application/octet-stream"): bytes}, summary="Download the original file"
+    )
+    def get(self, request: Request, upload_id: str) -> FileResponse:
+        upload = selectors.upload_get(
+            organization=request_organization(request), upload_id=upload_id
+        )
+        return FileResponse(
+            upload.file.open("rb"), as_attachment=True, filename=upload.original_name
+        )
+
+
+class RejectSerializer(serializers.Serializer):
+    line = serializers.IntegerField()
+    reason = serializers.CharField()
+    text = serializers.CharField()
+
+
+class UploadRejectsApi(APIView):
+    permission_classes = [ReadOrEdit]
+    MAX_LIMIT = 1000
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("limit", int, description=f"Rows per page, at most {MAX_LIMIT}."),
+            OpenApiParameter("offset", int),
+        ],
+        responses=inline_serializer(
+            "RejectPage",
+            {"count": serializers.IntegerField(), "rows": RejectSerializer(many=True)},
+        ),
+        summary="Rows of an upload that could not be loaded, with line numbers and reasons",
+    )
+    def get(self, request: Request, upload_id: str) -> Response:
+        upload = selectors.upload_get(
+            organization=request_organization(request), upload_id=upload_id
+        )
+        page = _valid(_PageSerializer, request.query_params)
+        rejects = selectors.upload_rejects(upload=upload)
+        rows = rejects[page["offset"] : page["offset"] + min(page["limit"], self.MAX_LIMIT)]
+        return Response(
+            {
+                "count": upload.rows_rejected,
+                "stored": rejects.count(),
+                "rows": RejectSerializer(rows, many=True).data,
+            }
+        )
+
+
+class _PageSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(min_value=1, default=100)
+    offset = serializers.IntegerField(min_value=0, default=0)
+
+
+def _valid(serializer_class: type[serializers.Serializer], data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

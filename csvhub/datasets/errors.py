@@ -1,0 +1,19 @@
+"""Errors a user can fix; the API turns each into a 4xx with its message."""
+
+
+class DatasetError(Exception):
+    """Base class: the message is written for the person who sent the request."""
+
+    status_code = 400
+
+
+class DatasetNotFound(DatasetError):
+    status_code = 404
+
+
+class UploadTooLarge(DatasetError):
+    status_code = 413
+
+
+class IngestFailed(DatasetError):
+    """The upload cannot be loaded as a whole: the job fails with this message."""

@@ -1,0 +1,343 @@
+"""Ingestion: one upload's file, streamed from storage into its dataset's warehouse table.
+
+The job is claimed with a conditional update (only one worker wins), the rows are loaded in one
+warehouse transaction (csvhub.warehouse.load), and the dataset's metadata is updated in one
+Django transaction afterwards. If the process dies between the two commits, the retried job
+finds the load recorded in the warehouse and only applies the metadata.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from csvhub.csvread import (
+    Batch,
+    ColumnStats,
+    ColumnType,
+    Converter,
+    CsvFormatError,
+    CsvReader,
+    TypeTracker,
+    open_csv,
+    widen,
+)
+from csvhub.datasets.errors import IngestFailed
+from csvhub.datasets.models import Dataset, Reject, Upload, UploadState
+from csvhub.warehouse.engine import get_engine
+from csvhub.warehouse.load import LoadSession
+
+logger = logging.getLogger(__name__)
+
+BATCH_ROWS = 20_000
+# Rows held back before the table exists, so that columns empty in the first batch can still
+# get their real type; past this many rows, still-empty columns start out as text.
+TYPE_WAIT_ROWS = 100_000
+PROGRESS_SECONDS = 1.0
+
+def upload_ingest(*, upload_id: UUID | str) -> None:
+    upload = _claim(UUID(str(upload_id)))
+    if upload is None:
+        return
+    try:
+        result = _load(upload)
+    except IngestFailed as exc:
+        _fail(upload, str(exc))
+        return
+    except Exception:
+        logger.exception("ingestion of upload %s failed", upload.id)
+        _fail(upload, "csvhub could not load this file because of an internal error.")
+        raise
+    _publish(upload, result)
+
+
+def _claim(upload_id: UUID) -> Upload | None:
+    """Mark the job running if it is queued (or dead); return None when another worker has it."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.CSVHUB_JOB_STALE_SECONDS)
+    claimed = Upload.objects.filter(
+        Q(state=UploadState.QUEUED) | Q(state=UploadState.RUNNING, heartbeat_at__lt=stale),
+        pk=upload_id,
+    ).update(
+        state=UploadState.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=now,
+        heartbeat_at=now,
+        finished_at=None,
+        error="",
+    )
+    if claimed != 1:
+        return None
+    return Upload.objects.select_related("dataset").get(pk=upload_id)
+
+
+def _fail(upload: Upload, message: str) -> None:
+    Upload.objects.filter(pk=upload.pk).update(
+        state=UploadState.FAILED, error=message, finished_at=timezone.now()
+    )
+
+
+def _load(upload: Upload) -> dict:
+    Reject.objects.filter(upload=upload).delete()  # left by an attempt that died
+    with LoadSession(get_engine(), upload.dataset.table_name, str(upload.id)) as load:
+        previous = load.previous_result()
+        if previous is not None:
+            return previous
+        if not Dataset.objects.filter(pk=upload.dataset_id).exists():
+            raise IngestFailed("The dataset was deleted while this file was waiting.")
+        with upload.file.open("rb") as stream:
+            try:
+                reader = open_csv(stream, filename=upload.original_name)
+            except CsvFormatError as exc:
+                raise IngestFailed(str(exc)) from None
+            result = _RowLoader(load, reader, upload).run()
+        load.finish(result)
+    return result
+
+
+class _RowLoader:
+    """Streams batches from the reader into the load session, widening types as values demand."""
+
+    def __init__(self, load: LoadSession, reader: CsvReader, upload: Upload) -> None:
+        self.load = load
+        self.reader = reader
+        self.upload = upload
+        self.names = [column.name for column in reader.columns]
+        self.tracker = TypeTracker(len(self.names))
+        self.types_before = dict(load.columns or {})
+        self.provisional: set[str] = set()  # created as text while still empty
+        self.held: list[list[str]] = []
+        self.rows_seen = 0
+        self.rejected = 0
+        self.first_reject = ""
+        self.report = _ProgressReport(upload)
+
+    def run(self) -> dict:
+        if self.load.columns is not None:
+            _check_header(self.load.columns, self.reader)
+            self.load.set_write_order(self.names)
+        for batch in self.reader.batches(BATCH_ROWS):
+            self._take(batch)
+        if self.load.columns is None:
+            self._create_table()
+        self._settle_provisional_types()
+        self._check_reject_share()
+        self.report.send(rows=self.load.rows_written, rejected=self.rejected, force=True)
+        return self._result()
+
+    def _take(self, batch: Batch) -> None:
+        self._quarantine(batch)
+        self.rows_seen = batch.rows_seen
+        types = self.tracker.observe(batch.rows)
+        if self.load.columns is None:
+            self.held.extend(batch.rows)
+            if all(t is not None for t in types) or len(self.held) >= TYPE_WAIT_ROWS:
+                self._create_table()
+        else:
+            self._widen_to(types)
+            self._write(batch.rows)
+        self.report.send(
+            rows=self.load.rows_written, rejected=self.rejected, bytes_read=batch.bytes_read
+        )
+
+    def _create_table(self) -> None:
+        types = self.tracker.types
+        self.provisional = {n for n, t in zip(self.names, types, strict=True) if t is None}
+        self.load.create(
+            [(n, t or ColumnType.TEXT) for n, t in zip(self.names, types, strict=True)]
+        )
+        self.load.set_write_order(self.names)
+        held, self.held = self.held, []
+        self._write(held)
+
+    def _widen_to(self, types: list[ColumnType | None]) -> None:
+        assert self.load.columns is not None
+        for name, seen in zip(self.names, types, strict=True):
+            stored = self.load.columns[name]
+            if name in self.provisional or seen is None:
+                continue
+            wider = widen(stored, seen)
+            if wider is not stored:
+                self.load.retype(name, wider)
+
+    def _write(self, rows: list[list[str]]) -> None:
+        assert self.load.columns is not None
+        # Provisional columns are still text in the table but hold canonical values of the
+        # type inferred so far, so that _settle_provisional_types can convert them in place.
+        effective = [
+            (self.tracker.types[i] or ColumnType.TEXT) if name in self.provisional
+            else self.load.columns[name]
+            for i, name in enumerate(self.names)
+        ]
+        self.load.write(Converter(effective).convert(rows))
+
+    def _settle_provisional_types(self) -> None:
+        for index, name in enumerate(self.names):
+            inferred = self.tracker.types[index]
+            if name in self.provisional and inferred not in (None, ColumnType.TEXT):
+                self.load.retype(name, inferred)
+
+    def _quarantine(self, batch: Batch) -> None:
+        if not batch.bad_rows:
+            return
+        if not self.first_reject:
+            first = batch.bad_rows[0]
+            self.first_reject = f"line {first.line}: {first.reason}"
+        room = max(settings.CSVHUB_MAX_STORED_REJECTS - self.rejected, 0)
+        Reject.objects.bulk_create(
+            Reject(upload=self.upload, line=bad.line, reason=bad.reason[:500], text=bad.text)
+            for bad in batch.bad_rows[:room]
+        )
+        self.rejected += len(batch.bad_rows)
+
+    def _check_reject_share(self) -> None:
+        total = self.rows_seen
+        limit = settings.CSVHUB_MAX_REJECT_RATIO
+        if total and self.rejected / total > limit:
+            raise IngestFailed(
+                f"{self.rejected:,} of {total:,} rows could not be read "
+                f"({self.rejected / total:.1%}, more than the {limit:.0%} allowed), so nothing "
+                f"was loaded. First problem: {self.first_reject}. See the rejected rows, fix "
+                "the file and upload it again."
+            )
+
+    def _result(self) -> dict:
+        assert self.load.columns is not None
+        labels = {c.name: c.label for c in self.reader.columns}
+        stats = self.tracker.stats
+        return {
+            "rows_loaded": self.load.rows_written,
+            "rows_rejected": self.rejected,
+            "encoding": self.reader.encoding,
+            "delimiter": self.reader.delimiter,
+            "columns": [
+                {"name": name, "label": labels[name], "type": self.load.columns[name].value}
+                for name in self.names
+            ],
+            "type_changes": [
+                {"column": name, "from": before.value, "to": self.load.columns[name].value}
+                for name, before in self.types_before.items()
+                if self.load.columns[name] is not before
+            ],
+            "stats": {name: stats[i].to_dict() for i, name in enumerate(self.names)},
+            "row_id_range": self.load.row_id_range(),
+        }
+
+
+def _check_header(existing: dict[str, ColumnType], reader: CsvReader) -> None:
+    names = {column.name for column in reader.columns}
+    missing = [name for name in existing if name not in names]
+    unexpected = [c.label for c in reader.columns if c.name not in existing]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing columns: {', '.join(missing)}")
+        if unexpected:
+            parts.append(f"unexpected columns: {', '.join(unexpected)}")
+        raise IngestFailed(
+            "The file's header does not match the dataset's columns ("
+            + "; ".join(parts)
+            + "). Appending needs the same columns, in any order."
+        )
+
+
+class _ProgressReport:
+    """Writes progress to the upload row at most once a second; notices a deleted upload."""
+
+    def __init__(self, upload: Upload) -> None:
+        self.upload = upload
+        self.last = 0.0
+
+    def send(
+        self, *, rows: int, rejected: int, bytes_read: int | None = None, force: bool = False
+    ) -> None:
+        now = time.monotonic()
+        if not force and now - self.last < PROGRESS_SECONDS:
+            return
+        self.last = now
+        fields: dict = {"rows_loaded": rows, "rows_rejected": rejected}
+        fields["heartbeat_at"] = timezone.now()
+        if bytes_read is not None:
+            fields["bytes_read"] = bytes_read
+        if not Upload.objects.filter(pk=self.upload.pk).update(**fields):
+            raise IngestFailed("The upload was deleted while it was loading.")
+
+
+def _publish(upload: Upload, result: dict) -> None:
+    """Apply a committed load to the dataset's metadata and finish the job, in one transaction.
+
+    Merges are order-independent (types widen, counts add, stats merge), so loads that commit
+    in one order and publish in another still end in the same metadata.
+    """
+    with transaction.atomic():
+        dataset = Dataset.objects.select_for_update().get(pk=upload.dataset_id)
+        dataset.columns = _merge_columns(dataset.columns, result)
+        dataset.stats = _merge_stats(dataset.stats, result, dataset.columns)
+        dataset.row_count = F("row_count") + result["rows_loaded"]
+        _extend_row_range(dataset, result.get("row_id_range"))
+        dataset.save()
+        Upload.objects.filter(pk=upload.pk).update(
+            state=UploadState.SUCCEEDED,
+            finished_at=timezone.now(),
+            bytes_read=upload.size,
+            rows_loaded=result["rows_loaded"],
+            rows_rejected=result["rows_rejected"],
+            type_changes=result["type_changes"],
+            encoding=result.get("encoding", ""),
+            delimiter=result.get("delimiter", ""),
+            error="",
+        )
+
+
+def _merge_columns(current: list[dict], result: dict) -> list[dict]:
+    by_name = {column["name"]: dict(column) for column in current}
+    order = [column["name"] for column in current]
+    for column in result["columns"]:
+        name = column["name"]
+        stats = result["stats"].get(name, {})
+        if name not in by_name:
+            by_name[name] = {"name": name, "label": column["label"], "nullable": False}
+            by_name[name]["type"] = column["type"]
+            order.append(name)
+        merged = widen(ColumnType(by_name[name]["type"]), ColumnType(column["type"]))
+        by_name[name]["type"] = (merged or ColumnType.TEXT).value
+        by_name[name]["nullable"] = by_name[name]["nullable"] or bool(stats.get("nulls"))
+    return [by_name[name] for name in order]
+
+
+_ORDERED_TYPES = {ColumnType.INTEGER, ColumnType.DECIMAL, ColumnType.DATE, ColumnType.TIMESTAMP}
+
+
+def _merge_stats(current: dict, result: dict, columns: list[dict]) -> dict:
+    merged = {}
+    types = {column["name"]: ColumnType(column["type"]) for column in columns}
+    for name, column_type in types.items():
+        stats = ColumnStats.from_dict(current[name]) if name in current else None
+        new = result["stats"].get(name)
+        if new is not None:
+            incoming = ColumnStats.from_dict(new)
+            if stats is None:
+                stats = incoming
+            else:
+                stats.merge(incoming)
+        if stats is None:
+            continue
+        if column_type not in _ORDERED_TYPES:
+            stats.min_value = stats.max_value = None
+        merged[name] = stats.to_dict()
+    return merged
+
+
+def _extend_row_range(dataset: Dataset, row_range: list[int] | None) -> None:
+    if not row_range:
+        return
+    first, last = row_range
+    dataset.first_row_id = first if dataset.first_row_id is None else min(dataset.first_row_id, first)
+    dataset.last_row_id = last if dataset.last_row_id is None else max(dataset.last_row_id, last)

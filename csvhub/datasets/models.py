@@ -1,0 +1,107 @@
+"""Metadata about datasets and their uploads; the rows themselves live in the warehouse."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from csvhub.accounts.models import Organization
+
+
+class Dataset(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="datasets"
+    )
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80)
+    # [{"name", "label", "type", "nullable"}] in file order; types only ever widen.
+    columns = models.JSONField(default=list, blank=True)
+    # Per-column ColumnStats dicts keyed by column name, merged on every append.
+    stats = models.JSONField(default=dict, blank=True)
+    row_count = models.BigIntegerField(default=0)
+    first_row_id = models.BigIntegerField(null=True, blank=True)
+    last_row_id = models.BigIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="dataset_slug_per_org")
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def table_name(self) -> str:
+        return f"ds_{self.id.hex}"
+
+
+class UploadState(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+def _upload_path(upload: Upload, filename: str) -> str:
+    return f"uploads/{upload.dataset.organization_id}/{upload.id}/{filename}"
+
+
+class Upload(models.Model):
+    """One file given to a dataset, and the ingestion job that loads it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="uploads")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    original_name = models.CharField(max_length=255)
+    file = models.FileField(upload_to=_upload_path, max_length=500)
+    size = models.BigIntegerField(default=0)
+
+    state = models.CharField(
+        max_length=16, choices=UploadState.choices, default=UploadState.QUEUED, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    bytes_read = models.BigIntegerField(default=0)
+    rows_loaded = models.BigIntegerField(default=0)
+    rows_rejected = models.BigIntegerField(default=0)
+    type_changes = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    encoding = models.CharField(max_length=32, blank=True)
+    delimiter = models.CharField(max_length=4, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.original_name} → {self.dataset_id}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (UploadState.SUCCEEDED, UploadState.FAILED)
+
+
+class Reject(models.Model):
+    """A row that could not be loaded, kept so users can fix and re-upload it."""
+
+    upload = models.ForeignKey(Upload, on_delete=models.CASCADE, related_name="rejects")
+    line = models.BigIntegerField()
+    reason = models.CharField(max_length=500)
+    text = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["line"]
+        indexes = [models.Index(fields=["upload", "line"])]

@@ -1,0 +1,51 @@
+"""Reads of datasets and uploads, always scoped to one organization."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, QuerySet, Sum
+
+from csvhub.accounts.models import Organization
+from csvhub.datasets.errors import DatasetNotFound
+from csvhub.datasets.models import Dataset, Reject, Upload, UploadState
+
+
+def dataset_list(*, organization: Organization) -> QuerySet[Dataset]:
+    return (
+        Dataset.objects.filter(organization=organization)
+        .annotate(file_count=Count("uploads"), total_size=Sum("uploads__size"))
+        .prefetch_related(Prefetch("uploads", queryset=Upload.objects.order_by("created_at")))
+        .order_by("-created_at")
+    )
+
+
+def dataset_get(*, organization: Organization, slug: str) -> Dataset:
+    """The dataset, or DatasetNotFound: another organization's dataset does not exist here."""
+    try:
+        return dataset_list(organization=organization).get(slug=slug)
+    except Dataset.DoesNotExist:
+        raise DatasetNotFound(f"No dataset with slug {slug!r}.") from None
+
+
+def dataset_status(dataset: Dataset) -> str:
+    """`empty`, `loading`, `ready` or `failed` (the latest upload failed and nothing loaded)."""
+    states = [upload.state for upload in dataset.uploads.all()]
+    if any(state in (UploadState.QUEUED, UploadState.RUNNING) for state in states):
+        return "loading"
+    if not states:
+        return "empty"
+    if states[-1] == UploadState.FAILED and not dataset.row_count:
+        return "failed"
+    return "ready"
+
+
+def upload_get(*, organization: Organization, upload_id) -> Upload:
+    try:
+        return Upload.objects.select_related("dataset").get(
+            pk=upload_id, dataset__organization=organization
+        )
+    except (Upload.DoesNotExist, ValueError):
+        raise DatasetNotFound(f"No upload with id {upload_id}.") from None
+
+
+def upload_rejects(*, upload: Upload) -> QuerySet[Reject]:
+    return upload.rejects.order_by("line")

@@ -1,0 +1,176 @@
+"""Writes to datasets and uploads: create, upload, delete, resume. Ingestion is in ingest.py."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from datetime import timedelta
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.text import slugify
+
+from csvhub.accounts.models import Organization
+from csvhub.datasets.errors import DatasetError, DatasetNotFound, UploadTooLarge
+from csvhub.datasets.models import Dataset, Upload, UploadState
+from csvhub.warehouse.tables import table_drop
+
+logger = logging.getLogger(__name__)
+
+_CSV_SUFFIXES = re.compile(r"(\.(csv|tsv|txt|psv))?(\.gz)?$", re.IGNORECASE)
+
+
+def dataset_name_from_filename(filename: str) -> str:
+    """`titanic.csv` → `titanic`; `sales 2024.csv.gz` → `sales 2024`."""
+    stem = _CSV_SUFFIXES.sub("", PurePath(filename).name).strip()
+    return stem or "dataset"
+
+
+def _unique_slug(organization: Organization, name: str) -> str:
+    base = (slugify(name) or "dataset")[:70]
+    taken = set(
+        Dataset.objects.filter(organization=organization, slug__startswith=base).values_list(
+            "slug", flat=True
+        )
+    )
+    if base not in taken:
+        return base
+    suffix = 2
+    while f"{base}-{suffix}" in taken:
+        suffix += 1
+    return f"{base}-{suffix}"
+
+
+def dataset_create(*, organization: Organization, name: str, user=None) -> Dataset:
+    name = name.strip()
+    if not name:
+        raise DatasetError("A dataset needs a name.")
+    with transaction.atomic():
+        return Dataset.objects.create(
+            organization=organization,
+            name=name[:200],
+            slug=_unique_slug(organization, name),
+            created_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+
+
+def dataset_delete(*, dataset: Dataset) -> None:
+    """Remove the dataset's warehouse table, its stored files and its metadata.
+
+    The table goes first (it waits for a load in progress to commit), so that a failure
+    midway leaves metadata that still points at what remains and the delete can be retried.
+    """
+    table_drop(table_name=dataset.table_name)
+    for upload in dataset.uploads.all():
+        _delete_stored_file(upload)
+    dataset.delete()
+
+
+def _delete_stored_file(upload: Upload) -> None:
+    if upload.file.name:
+        upload.file.storage.delete(upload.file.name)
+
+
+def uploads_create(
+    *,
+    organization: Organization,
+    files: Iterable[File],
+    dataset_slug: str | None = None,
+    user=None,
+) -> list[Upload]:
+    """Store each file and queue its ingestion; without a dataset, each file makes a new one."""
+    files = list(files)
+    if not files:
+        raise DatasetError("Send at least one CSV file in a multipart part named 'file'.")
+    for file in files:
+        _check_size(file)
+    target = _dataset_for_append(organization, dataset_slug) if dataset_slug else None
+    return [
+        upload_create(
+            dataset=target
+            or dataset_create(
+                organization=organization, name=dataset_name_from_filename(file.name), user=user
+            ),
+            file=file,
+            user=user,
+        )
+        for file in files
+    ]
+
+
+def _dataset_for_append(organization: Organization, slug: str) -> Dataset:
+    try:
+        return Dataset.objects.get(organization=organization, slug=slug)
+    except Dataset.DoesNotExist:
+        raise DatasetNotFound(f"No dataset with slug {slug!r}.") from None
+
+
+def _check_size(file: File) -> None:
+    limit = settings.CSVHUB_MAX_UPLOAD_BYTES
+    if file.size is not None and file.size > limit:
+        raise UploadTooLarge(
+            f"{file.name} is {file.size:,} bytes; the largest upload accepted is {limit:,} bytes "
+            "(CSVHUB_MAX_UPLOAD_BYTES). Split the file or compress it as .csv.gz."
+        )
+
+
+def upload_create(*, dataset: Dataset, file: File, user=None) -> Upload:
+    """Stream the file into storage, record the upload, and queue its ingestion after commit.
+
+    The file is written before the database transaction so that no transaction stays open
+    while gigabytes move; an upload whose row never commits leaves an orphan file at worst.
+    """
+    upload = Upload(
+        dataset=dataset,
+        original_name=PurePath(file.name).name[:255],
+        size=file.size or 0,
+        uploaded_by=user if getattr(user, "is_authenticated", False) else None,
+    )
+    upload.file.save(upload.original_name, file, save=False)
+    with transaction.atomic():
+        upload.save()
+        transaction.on_commit(lambda: upload_enqueue(upload_id=upload.id))
+    return upload
+
+
+def upload_enqueue(*, upload_id) -> None:
+    from csvhub.datasets.tasks import ingest_upload
+
+    ingest_upload.enqueue(str(upload_id))
+
+
+def uploads_resume(*, all_running_are_dead: bool = False, requeue_waiting: bool = True) -> int:
+    """Queue again the jobs a crash left behind; returns how many were queued.
+
+    A running job whose heartbeat stopped longer than CSVHUB_JOB_STALE_SECONDS ago is dead
+    (with the thread runner, every running job is dead when the process starts). Jobs past
+    CSVHUB_JOB_MAX_ATTEMPTS are failed instead of retried forever. At start-up, waiting jobs
+    are queued again too, since their queue message may have died with the old process;
+    a job queued twice runs once (see ingest._claim).
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.CSVHUB_JOB_STALE_SECONDS)
+    dead = Q(state=UploadState.RUNNING)
+    if not all_running_are_dead:
+        dead &= Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
+    exhausted = Upload.objects.filter(dead, attempts__gte=settings.CSVHUB_JOB_MAX_ATTEMPTS)
+    exhausted.update(
+        state=UploadState.FAILED,
+        finished_at=timezone.now(),
+        error="The ingestion stopped without finishing too many times; upload the file again.",
+    )
+    revived = list(Upload.objects.filter(dead).values_list("id", flat=True))
+    Upload.objects.filter(dead, id__in=revived).update(state=UploadState.QUEUED)
+    waiting = Upload.objects.filter(state=UploadState.QUEUED)
+    if not requeue_waiting:
+        waiting = waiting.filter(id__in=revived)
+    queued = list(waiting.values_list("id", flat=True))
+    for upload_id in queued:
+        upload_enqueue(upload_id=upload_id)
+    if queued:
+        logger.info("queued %d upload(s) again after a restart", len(queued))
+    return len(queued)

@@ -1,0 +1,99 @@
+"""Django Tasks backends: in-process threads (embedded default) and Celery (several machines)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.db import close_old_connections, connections
+from django.tasks import Task, TaskResult, TaskResultStatus
+from django.tasks.backends.immediate import ImmediateBackend
+from django.utils.crypto import get_random_string
+
+logger = logging.getLogger(__name__)
+
+
+class ThreadBackend(ImmediateBackend):
+    """Runs each task on a small thread pool inside the current process.
+
+    Enqueueing returns at once; the job's own database row carries its progress and outcome,
+    so results are not kept here.
+    """
+
+    supports_async_task = False
+
+    def __init__(self, alias: str, params: dict) -> None:
+        super().__init__(alias, params)
+        self._threads = int(self.options.get("threads", 2))
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="csvhub-job")
+            return self._executor
+
+    def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
+        self.validate_task(task)
+        result = _new_result(task, args, kwargs, self.alias)
+        self._pool().submit(self._run, result)
+        return result
+
+    def _run(self, result: TaskResult) -> None:
+        close_old_connections()
+        try:
+            self._execute_task(result)
+            for error in result.errors:
+                logger.error("task %s failed:\n%s", result.task.module_path, error.traceback)
+        finally:
+            connections.close_all()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until queued work is done (tests and the `ingest` command use it)."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True)
+
+
+class CeleryBackend(ImmediateBackend):
+    """Hands tasks to Celery workers through the broker (Redis or RabbitMQ).
+
+    The message names the Django task by its module path; the worker runs it with the same
+    code as the thread backend (csvhub.celery.run_task).
+    """
+
+    supports_async_task = False
+
+    def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
+        self.validate_task(task)
+        from csvhub.celery import app
+
+        result = _new_result(task, args, kwargs, self.alias)
+        app.send_task(
+            "csvhub.run_task",
+            args=[task.module_path, list(args), dict(kwargs)],
+            task_id=result.id,
+            queue=task.queue_name,
+        )
+        return result
+
+
+def _new_result(task: Task, args: Any, kwargs: Any, alias: str) -> TaskResult:
+    return TaskResult(
+        task=task,
+        id=get_random_string(32),
+        status=TaskResultStatus.READY,
+        enqueued_at=None,
+        started_at=None,
+        last_attempted_at=None,
+        finished_at=None,
+        args=list(args),
+        kwargs=dict(kwargs),
+        backend=alias,
+        errors=[],
+        worker_ids=[],
+    )

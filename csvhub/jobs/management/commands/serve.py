@@ -1,0 +1,65 @@
+"""`csvhub serve`: prepare the embedded default and serve the UI and API.
+
+Creates the data directory, applies migrations, creates a first admin when there is no user,
+and runs gunicorn with one process and several threads, so that the in-process job runner has
+one home and jobs left behind by the previous run are picked up again.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Set up csvhub if needed and serve the web UI and API."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--threads", type=int, default=8, help="request threads")
+
+    def handle(self, *args, host: str, port: int, threads: int, **options) -> None:
+        from csvhub.accounts.services import ensure_first_admin
+
+        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        ensure_first_admin(stdout=self.stdout)
+        self.stdout.write(f"csvhub is serving on http://{host}:{port}/ (API docs at /api/docs/)")
+        _gunicorn_app(
+            {
+                "bind": f"{host}:{port}",
+                "workers": 1,
+                "threads": threads,
+                "worker_class": "gthread",
+                "timeout": 300,
+                "accesslog": "-",
+                "post_worker_init": _resume_jobs,
+            }
+        ).run()
+
+
+def _resume_jobs(_worker) -> None:
+    from csvhub.datasets.services import uploads_resume
+
+    # One process runs every in-process job, so whatever is marked running died with the
+    # previous process; with Celery, workers resume their own.
+    uploads_resume(all_running_are_dead=settings.CSVHUB_TASK_RUNNER == "thread")
+
+
+def _gunicorn_app(options: dict):
+    from gunicorn.app.base import BaseApplication
+
+    class Application(BaseApplication):
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from csvhub.wsgi import application
+
+            return application
+
+    return Application()

@@ -1,0 +1,272 @@
+"""Loading an upload's rows into a dataset table, in one transaction.
+
+A LoadSession holds a single warehouse transaction: it takes a per-table lock (so concurrent
+uploads to one dataset run one after the other), creates or widens the table, streams rows in
+(COPY on PostgreSQL, executemany on SQLite) and records the upload in `csvhub_loads` in the same
+commit. Readers never see a half-loaded upload; a retried upload finds its record and never
+loads twice; a killed worker's transaction simply rolls back.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import sqlite3
+from collections.abc import Sequence
+from contextlib import ExitStack
+from typing import Any, Self
+
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.engine import Connection
+
+from csvhub.csvread import ColumnType
+from csvhub.warehouse.engine import SQLITE_BEGIN_OPTION, is_postgres
+from csvhub.warehouse.schema import (
+    LOADS,
+    ROW_ID,
+    check_column_name,
+    check_table_name,
+    dataset_table,
+    reflect_columns,
+)
+
+
+class LoadSession:
+    def __init__(self, engine: Engine, table_name: str, upload_id: str) -> None:
+        self.engine = engine
+        self.table_name = check_table_name(table_name)
+        self.upload_id = upload_id
+        self.postgres = is_postgres(engine)
+        self.columns: dict[str, ColumnType] | None = None
+        self.rows_written = 0
+        self._write_order: list[str] = []
+        self._stack = ExitStack()
+        self._connection: Connection
+        self._copy: Any = None
+        self._copy_block: Any = None
+        self._sqlite_insert: str | None = None
+
+    # -- transaction -------------------------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        connection = self._stack.enter_context(self.engine.connect())
+        if not self.postgres:
+            connection = connection.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+        self._connection = connection
+        self._stack.enter_context(connection.begin())
+        if self.postgres:
+            # Serializes loads of one table across processes; released at commit or rollback.
+            connection.execute(select(func.pg_advisory_xact_lock(func.hashtext(self.table_name))))
+        LOADS.create(connection, checkfirst=True)
+        self.columns = reflect_columns(connection, self.table_name)
+        self._max_row_id_before = self._max_row_id() if self.columns is not None else 0
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._close_copy(exc_type, exc, tb)
+        finally:
+            # Leaving the transaction context commits only if nothing raised.
+            self._stack.__exit__(exc_type, exc, tb)
+
+    def previous_result(self) -> dict | None:
+        """The recorded result when this upload was already loaded (a retry after a crash)."""
+        row = self._connection.execute(
+            select(LOADS.c.result).where(LOADS.c.upload_id == self.upload_id)
+        ).first()
+        return row[0] if row else None
+
+    def finish(self, result: dict) -> None:
+        """Record the upload; the commit happens when the session's `with` block ends."""
+        self._close_copy()
+        self._connection.execute(
+            insert(LOADS).values(
+                upload_id=self.upload_id, table_name=self.table_name, result=result
+            )
+        )
+
+    def row_id_range(self) -> list[int] | None:
+        """First and last hidden row id given to this upload's rows (None when it had none)."""
+        if not self.rows_written:
+            return None
+        self._close_copy()
+        table = self._quote(self.table_name)
+        row_id = self._quote(ROW_ID)
+        first, last = self._connection.exec_driver_sql(
+            f"SELECT MIN({row_id}), MAX({row_id}) FROM {table} WHERE {row_id} > ?"
+            if not self.postgres
+            else f"SELECT MIN({row_id}), MAX({row_id}) FROM {table} WHERE {row_id} > %s",
+            (self._max_row_id_before,),
+        ).one()
+        return [first, last]
+
+    def _max_row_id(self) -> int:
+        table, row_id = self._quote(self.table_name), self._quote(ROW_ID)
+        value = self._connection.exec_driver_sql(f"SELECT MAX({row_id}) FROM {table}").scalar()
+        return value or 0
+
+    # -- shape -------------------------------------------------------------------------------
+
+    def create(self, columns: Sequence[tuple[str, ColumnType]]) -> None:
+        dialect = self.engine.dialect.name
+        dataset_table(self.table_name, columns, dialect).create(self._connection)
+        self.columns = dict(columns)
+
+    def retype(self, column: str, new_type: ColumnType) -> None:
+        """Change a column's type, converting the values already stored (widening on append)."""
+        assert self.columns is not None
+        old_type = self.columns[check_column_name(column)]
+        if old_type is new_type:
+            return
+        self._close_copy()
+        if self.postgres:
+            self._retype_postgres(column, old_type, new_type)
+        else:
+            self._retype_sqlite(column, old_type, new_type)
+        self.columns[column] = new_type
+        self._sqlite_insert = None
+
+    def _retype_postgres(self, column: str, old: ColumnType, new: ColumnType) -> None:
+        q = self._quote
+        target = {
+            ColumnType.INTEGER: "BIGINT",
+            ColumnType.DECIMAL: "NUMERIC",
+            ColumnType.BOOLEAN: "BOOLEAN",
+            ColumnType.DATE: "DATE",
+            ColumnType.TIMESTAMP: "TIMESTAMPTZ",
+            ColumnType.TEXT: "TEXT",
+        }[new]
+        using = _postgres_conversion(q(column), old, new)
+        self._connection.exec_driver_sql(
+            f"ALTER TABLE {q(self.table_name)} ALTER COLUMN {q(column)} TYPE {target} USING {using}"
+        )
+
+    def _retype_sqlite(self, column: str, old: ColumnType, new: ColumnType) -> None:
+        # SQLite cannot change a column's type: add a new column, convert into it, drop the old.
+        q = self._quote
+        table, temporary = q(self.table_name), q(f"{column}__retype")
+        declared = {
+            ColumnType.INTEGER: "BIGINT",
+            ColumnType.DECIMAL: "REAL",
+            ColumnType.BOOLEAN: "BOOLEAN",
+            ColumnType.DATE: "DATE",
+            ColumnType.TIMESTAMP: "TIMESTAMP",
+            ColumnType.TEXT: "TEXT",
+        }[new]
+        execute = self._connection.exec_driver_sql
+        execute(f"ALTER TABLE {table} ADD COLUMN {temporary} {declared}")
+        execute(f"UPDATE {table} SET {temporary} = {_sqlite_conversion(q(column), old, new)}")
+        execute(f"ALTER TABLE {table} DROP COLUMN {q(column)}")
+        execute(f"ALTER TABLE {table} RENAME COLUMN {temporary} TO {q(column)}")
+
+    # -- rows --------------------------------------------------------------------------------
+
+    def set_write_order(self, names: Sequence[str]) -> None:
+        """The order of the values in each row given to write() (the file's column order)."""
+        assert self.columns is not None
+        unknown = [name for name in names if name not in self.columns]
+        if unknown:
+            raise ValueError(f"columns not in {self.table_name}: {unknown}")
+        self._close_copy()
+        self._write_order = [check_column_name(name) for name in names]
+        self._sqlite_insert = None
+
+    def write(self, rows: list[list[str]]) -> None:
+        """Append canonical rows (csvread.Converter output); empty strings become NULL."""
+        if not rows:
+            return
+        if self.postgres:
+            self._write_postgres(rows)
+        else:
+            self._write_sqlite(rows)
+        self.rows_written += len(rows)
+
+    def _write_postgres(self, rows: list[list[str]]) -> None:
+        if self._copy is None:
+            self._copy = self._open_copy()
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(rows)
+        self._copy.write(buffer.getvalue())
+
+    def _open_copy(self) -> Any:
+        from psycopg import sql
+
+        raw = self._connection.connection.driver_connection
+        columns = sql.SQL(", ").join(sql.Identifier(name) for name in self._write_order)
+        statement = sql.SQL(
+            "COPY {table} ({columns}) FROM STDIN (FORMAT csv, FORCE_NULL ({columns}))"
+        ).format(table=sql.Identifier(self.table_name), columns=columns)
+        cursor = self._stack.enter_context(raw.cursor())
+        self._copy_block = cursor.copy(statement)
+        return self._copy_block.__enter__()
+
+    def _close_copy(self, exc_type=None, exc=None, tb=None) -> None:
+        if self._copy is not None:
+            # Leaving the copy block sends the end of data (errors surface here), or, when the
+            # load failed, tells the server to abandon the COPY before the rollback.
+            self._copy = None
+            self._copy_block.__exit__(exc_type, exc, tb)
+
+    def _write_sqlite(self, rows: list[list[str]]) -> None:
+        if self._sqlite_insert is None:
+            self._sqlite_insert = self._sqlite_insert_statement()
+        raw: sqlite3.Connection = self._connection.connection.driver_connection
+        raw.executemany(self._sqlite_insert, rows)
+
+    def _sqlite_insert_statement(self) -> str:
+        assert self.columns is not None
+        q = self._quote
+        values = [
+            "CASE ? WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"
+            if self.columns[name] is ColumnType.BOOLEAN
+            else "NULLIF(?, '')"
+            for name in self._write_order
+        ]
+        return (
+            f"INSERT INTO {q(self.table_name)} ({', '.join(q(n) for n in self._write_order)}) "
+            f"VALUES ({', '.join(values)})"
+        )
+
+    def _quote(self, identifier: str) -> str:
+        if identifier != self.table_name and identifier != ROW_ID:
+            check_column_name(identifier.removesuffix("__retype"))
+        return self.engine.dialect.identifier_preparer.quote_identifier(identifier)
+
+
+def _postgres_conversion(column: str, old: ColumnType, new: ColumnType) -> str:
+    """SQL that turns a stored value of type `old` into type `new` (widening or provisional text)."""
+    if new is ColumnType.TEXT:
+        return {
+            ColumnType.BOOLEAN: f"CASE WHEN {column} THEN 'true' WHEN NOT {column} THEN 'false' END",
+            ColumnType.DATE: f"to_char({column}, 'YYYY-MM-DD')",
+            ColumnType.TIMESTAMP: (
+                f"regexp_replace(to_char({column} AT TIME ZONE 'UTC', "
+                f"'YYYY-MM-DD HH24:MI:SS.US'), '\\.?0+$', '')"
+            ),
+        }.get(old, f"{column}::text")
+    if old is ColumnType.DATE and new is ColumnType.TIMESTAMP:
+        return f"({column}::timestamp AT TIME ZONE 'UTC')"
+    return f"{column}::" + {
+        ColumnType.INTEGER: "bigint",
+        ColumnType.DECIMAL: "numeric",
+        ColumnType.BOOLEAN: "boolean",
+        ColumnType.DATE: "date",
+        ColumnType.TIMESTAMP: "timestamptz",
+    }[new]
+
+
+def _sqlite_conversion(column: str, old: ColumnType, new: ColumnType) -> str:
+    """SQLite stores dates and timestamps as canonical ISO text and booleans as 0/1."""
+    if new is ColumnType.TEXT:
+        if old is ColumnType.BOOLEAN:
+            return f"CASE {column} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END"
+        return f"CAST({column} AS TEXT)"
+    if new is ColumnType.TIMESTAMP:
+        return f"CASE WHEN length({column}) = 10 THEN {column} || ' 00:00:00' ELSE {column} END"
+    if new is ColumnType.BOOLEAN:
+        return f"CASE {column} WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"
+    return {
+        ColumnType.INTEGER: f"CAST({column} AS INTEGER)",
+        ColumnType.DECIMAL: f"CAST({column} AS REAL)",
+        ColumnType.DATE: column,
+    }[new]

@@ -1,0 +1,16 @@
+"""Settings for the test suite: the real settings module over a throw-away data directory."""
+
+import os
+import tempfile
+
+os.environ.setdefault("CSVHUB_DATA_DIR", tempfile.mkdtemp(prefix="csvhub-test-"))
+os.environ.setdefault("CSVHUB_TASK_RUNNER", "immediate")
+
+from csvhub.settings import *  # noqa: E402, F403
+from csvhub.settings import DATA_DIR, DATABASES  # noqa: E402
+
+# A file, not memory, so that worker processes started by tests see the same test database.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_csvhub.sqlite3")}
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
