@@ -1,6 +1,7 @@
 from django.urls import path
 
 from csvhub.datasets import apis
+from csvhub.datasets.rows_urls import api_urlpatterns as rows_api
 
 api_urlpatterns = [
     path("datasets/", apis.DatasetListApi.as_view(), name="dataset-list"),
@@ -9,4 +10,5 @@ api_urlpatterns = [
     path("uploads/<str:upload_id>/", apis.UploadDetailApi.as_view(), name="upload-detail"),
     path("uploads/<str:upload_id>/file", apis.UploadFileApi.as_view(), name="upload-file"),
     path("uploads/<str:upload_id>/rejects", apis.UploadRejectsApi.as_view(), name="upload-rejects"),
+    *rows_api,
 ]
