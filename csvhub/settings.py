@@ -82,6 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csvhub.accounts.context_processors.organizations",
             ],
         },
     },
@@ -156,6 +157,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+# Brute-force limits: failures per username+address (logins) and per address (bad tokens)
+# inside a sliding window. With several web processes, point CACHES at Redis so they share counts.
+CSVHUB_LOGIN_FAILURE_LIMIT = env_int("CSVHUB_LOGIN_FAILURE_LIMIT", 10, minimum=1)
+CSVHUB_TOKEN_FAILURE_LIMIT = env_int("CSVHUB_TOKEN_FAILURE_LIMIT", 20, minimum=1)
+CSVHUB_FAILURE_WINDOW_SECONDS = env_int("CSVHUB_FAILURE_WINDOW_SECONDS", 300, minimum=1)
+CSVHUB_TRUSTED_PROXY_COUNT = env_int("CSVHUB_TRUSTED_PROXY_COUNT", 0, minimum=0)
+CSVHUB_CACHE_URL = env_str("CSVHUB_CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CSVHUB_CACHE_URL}
+        if CSVHUB_CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"

@@ -1,0 +1,297 @@
+"""The accounts API: organizations, API tokens, members. Views only translate HTTP; the rules
+live in services (writes) and selectors (reads)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from csvhub.accounts.access import request_access
+from csvhub.accounts.models import ApiToken, Membership, Role
+from csvhub.accounts.permissions import CanAdmin, CanView
+from csvhub.accounts.schema import ORGANIZATION_PARAMETERS
+from csvhub.accounts.selectors import (
+    membership_get,
+    membership_list,
+    organization_list,
+    token_get,
+    token_list,
+)
+from csvhub.accounts.services import (
+    membership_create,
+    membership_delete,
+    membership_update,
+    token_create,
+    token_revoke,
+)
+
+
+class _Api(APIView):
+    """Turns the services' Django ValidationErrors into DRF 400s."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, DjangoValidationError):
+            exc = ValidationError(serializers.as_serializer_error(exc))
+        return super().handle_exception(exc)
+
+
+class _Pages(CursorPagination):
+    page_size = 100
+    max_page_size = 500
+    page_size_query_param = "page_size"
+
+    def __init__(self, ordering: str) -> None:
+        self.ordering = ordering
+
+    def respond(self, request: Request, view: APIView, items: QuerySet, output: type) -> Response:
+        page = self.paginate_queryset(items, request, view=view)
+        return self.get_paginated_response(output(page, many=True).data)
+
+
+_PAGE_PARAMETERS = [
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next` or `previous`."),
+    OpenApiParameter("page_size", OpenApiTypes.INT, description="1 to 500; default 100."),
+]
+
+
+def _page_of(name: str, output: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """A serializer documenting one cursor page of `output`."""
+    fields = {
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": output(many=True),
+    }
+    return type(name, (serializers.Serializer,), fields)
+
+
+# --- organizations ------------------------------------------------------------------------------
+
+
+class OrganizationListApi(_Api):
+    """The caller's organizations (for a token: only its own)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema_serializer(component_name="OrganizationOutput")
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.UUIDField()
+        slug = serializers.SlugField()
+        name = serializers.CharField()
+        role = serializers.ChoiceField(choices=Role.choices)
+
+    @extend_schema(
+        operation_id="organizations_list",
+        tags=["organizations"],
+        parameters=_PAGE_PARAMETERS,
+        responses=_page_of("OrganizationPage", OutputSerializer),
+    )
+    def get(self, request: Request) -> Response:
+        organizations = organization_list(user=request.user)
+        if isinstance(request.auth, ApiToken):
+            organizations = organizations.filter(pk=request.auth.organization_id)
+        return _Pages("slug").respond(request, self, organizations, self.OutputSerializer)
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+
+class TokenOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    prefix = serializers.CharField(help_text="Shown as csvhub_<prefix>_… to tell tokens apart.")
+    role = serializers.ChoiceField(choices=Role.choices)
+    user = serializers.CharField(source="user.get_username", help_text="Who created it.")
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    expires_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    state = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=["active", "expired", "revoked"]))
+    def get_state(self, token: ApiToken) -> str:
+        return token.state(now=timezone.now())
+
+
+class TokenCreatedSerializer(TokenOutputSerializer):
+    token = serializers.CharField(help_text="The secret. Shown only in this response.")
+
+
+class TokenListCreateApi(_Api):
+    """Admins list every token of the organization; other members only their own."""
+
+    permission_classes = [CanView]
+
+    @extend_schema_serializer(component_name="TokenCreateInput")
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        role = serializers.ChoiceField(choices=Role.choices, default=Role.VIEWER)
+        expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    @extend_schema(
+        operation_id="tokens_list",
+        tags=["tokens"],
+        parameters=ORGANIZATION_PARAMETERS + _PAGE_PARAMETERS,
+        responses=_page_of("TokenPage", TokenOutputSerializer),
+    )
+    def get(self, request: Request) -> Response:
+        access = request_access(request)
+        tokens = token_list(organization=access.organization, user=request.user, role=access.role)
+        return _Pages("-created_at").respond(request, self, tokens, TokenOutputSerializer)
+
+    @extend_schema(
+        operation_id="tokens_create",
+        tags=["tokens"],
+        parameters=ORGANIZATION_PARAMETERS,
+        request=InputSerializer,
+        responses={201: TokenCreatedSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(self.InputSerializer, request.data)
+        access = request_access(request)
+        created = token_create(
+            organization=access.organization,
+            user=request.user,
+            name=data["name"],
+            role=Role(data["role"]),
+            expires_at=data["expires_at"],
+            acting_role=access.role,
+        )
+        body = TokenOutputSerializer(created.token).data | {"token": created.text}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TokenRevokeApi(_Api):
+    """Revoke a token; it stops working on the next request."""
+
+    permission_classes = [CanView]
+
+    @extend_schema(
+        operation_id="tokens_revoke",
+        tags=["tokens"],
+        parameters=ORGANIZATION_PARAMETERS,
+        responses={204: None},
+    )
+    def delete(self, request: Request, token_id: str) -> Response:
+        access = request_access(request)
+        token = token_get(
+            organization=access.organization,
+            user=request.user,
+            role=access.role,
+            token_id=token_id,
+        )
+        token_revoke(token=token)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- members ------------------------------------------------------------------------------------
+
+
+class MemberOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField(source="user.get_username")
+    email = serializers.EmailField(source="user.email")
+    role = serializers.ChoiceField(choices=Role.choices)
+    created_at = serializers.DateTimeField()
+
+
+class MemberListCreateApi(_Api):
+    """Admins list the organization's members and add users by username or email."""
+
+    permission_classes = [CanAdmin]
+
+    @extend_schema_serializer(component_name="MemberCreateInput")
+    class InputSerializer(serializers.Serializer):
+        user = serializers.CharField(
+            max_length=254,
+            help_text="Username of an existing user, or an email: an unknown email is invited "
+            "and receives a link to choose a password.",
+        )
+        role = serializers.ChoiceField(choices=Role.choices, default=Role.VIEWER)
+
+    @extend_schema(
+        operation_id="members_list",
+        tags=["members"],
+        parameters=ORGANIZATION_PARAMETERS + _PAGE_PARAMETERS,
+        responses=_page_of("MemberPage", MemberOutputSerializer),
+    )
+    def get(self, request: Request) -> Response:
+        members = membership_list(organization=request_access(request).organization)
+        return _Pages("id").respond(request, self, members, MemberOutputSerializer)
+
+    @extend_schema(
+        operation_id="members_create",
+        tags=["members"],
+        parameters=ORGANIZATION_PARAMETERS,
+        request=InputSerializer,
+        responses={201: MemberOutputSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(self.InputSerializer, request.data)
+        membership = membership_create(
+            organization=request_access(request).organization,
+            identifier=data["user"],
+            role=Role(data["role"]),
+            base_url=request.build_absolute_uri("/"),
+        )
+        return Response(MemberOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MemberUpdateDeleteApi(_Api):
+    """Admins change a member's role or remove them (which revokes their tokens here). The
+    last admin can be neither demoted nor removed."""
+
+    permission_classes = [CanAdmin]
+
+    @extend_schema_serializer(component_name="MemberUpdateInput")
+    class InputSerializer(serializers.Serializer):
+        role = serializers.ChoiceField(choices=Role.choices)
+
+    @extend_schema(
+        operation_id="members_update",
+        tags=["members"],
+        parameters=ORGANIZATION_PARAMETERS,
+        request=InputSerializer,
+        responses=MemberOutputSerializer,
+    )
+    def patch(self, request: Request, member_id: int) -> Response:
+        data = _valid(self.InputSerializer, request.data)
+        membership = self._membership(request, member_id)
+        membership = membership_update(membership=membership, role=Role(data["role"]))
+        return Response(MemberOutputSerializer(membership).data)
+
+    @extend_schema(
+        operation_id="members_remove",
+        tags=["members"],
+        parameters=ORGANIZATION_PARAMETERS,
+        responses={204: None},
+    )
+    def delete(self, request: Request, member_id: int) -> Response:
+        membership_delete(membership=self._membership(request, member_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _membership(self, request: Request, member_id: int) -> Membership:
+        organization = request_access(request).organization
+        return membership_get(organization=organization, membership_id=member_id)
+
+
+def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

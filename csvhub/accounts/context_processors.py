@@ -1,0 +1,33 @@
+"""Template context for the organization switcher (accounts/organization_switcher.html)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest
+from django.utils.functional import SimpleLazyObject
+from rest_framework.exceptions import APIException
+
+from csvhub.accounts.access import request_organization
+from csvhub.accounts.models import Organization
+from csvhub.accounts.selectors import organization_list
+
+
+def organizations(request: HttpRequest) -> dict[str, Any]:
+    """`csvhub_organizations` (the user's) and `csvhub_organization` (the current one, or None
+    when the user has several and chose none). Lazy: pages that don't show them cost no query."""
+    if not request.user.is_authenticated:
+        return {}
+    return {
+        "csvhub_organizations": SimpleLazyObject(
+            lambda: list(organization_list(user=request.user))
+        ),
+        "csvhub_organization": SimpleLazyObject(lambda: _current(request)),
+    }
+
+
+def _current(request: HttpRequest) -> Organization | None:
+    try:
+        return request_organization(request)
+    except (Http404, APIException):  # none chosen yet, or a stale choice: show the switcher
+        return None

@@ -1,0 +1,98 @@
+"""Counting failures (bad passwords, bad tokens) in Django's cache to slow down guessing.
+
+Fixed windows aligned on the clock: a key counts the failures of one window and expires with it,
+so a lockout always ends by itself and the real user is never locked out for longer than one
+window. Only `add`, `incr` and `delete` are used, so any cache backend works (LocMemCache for the
+embedded default; a shared cache such as Redis when several processes serve requests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import BaseCache, caches
+from django.http import HttpRequest
+
+# Patched by tests to move through windows without sleeping.
+clock: Callable[[], float] = time.time
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `failures` failures per `window` seconds for one identity within `scope`."""
+
+    scope: str
+    failures: int
+    window: int
+
+
+def login_limit() -> Limit:
+    return Limit(
+        scope="login",
+        failures=getattr(settings, "CSVHUB_LOGIN_FAILURE_LIMIT", 10),
+        window=getattr(settings, "CSVHUB_FAILURE_WINDOW_SECONDS", 300),
+    )
+
+
+def token_limit() -> Limit:
+    return Limit(
+        scope="token",
+        failures=getattr(settings, "CSVHUB_TOKEN_FAILURE_LIMIT", 20),
+        window=getattr(settings, "CSVHUB_FAILURE_WINDOW_SECONDS", 300),
+    )
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or behind CSVHUB_TRUSTED_PROXY_COUNT reverse proxies
+    the address the outermost of them saw (counted from the right of X-Forwarded-For; entries
+    further left are written by the client and can be forged)."""
+    proxies = getattr(settings, "CSVHUB_TRUSTED_PROXY_COUNT", 0)
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    if proxies and len(forwarded) >= proxies:
+        return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def retry_after(limit: Limit, identity: str) -> int | None:
+    """Seconds until `identity` may try again, or None when it is under the limit."""
+    now = clock()
+    count = _cache().get(_key(limit, identity, now), 0)
+    if count < limit.failures:
+        return None
+    return _seconds_left(limit, now)
+
+
+def failure_record(limit: Limit, identity: str) -> None:
+    now = clock()
+    key = _key(limit, identity, now)
+    cache = _cache()
+    # Outlive the window slightly so a late increment never recreates a key without a timeout.
+    cache.add(key, 0, timeout=limit.window + 1)
+    try:
+        cache.incr(key)
+    except ValueError:  # the key expired between add and incr
+        cache.add(key, 1, timeout=limit.window + 1)
+
+
+def failures_clear(limit: Limit, identity: str) -> None:
+    _cache().delete(_key(limit, identity, clock()))
+
+
+def _cache() -> BaseCache:
+    return caches[getattr(settings, "CSVHUB_RATELIMIT_CACHE", "default")]
+
+
+def _key(limit: Limit, identity: str, now: float) -> str:
+    window_index = int(now // limit.window)
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
+    return f"csvhub:ratelimit:{limit.scope}:{window_index}:{digest}"
+
+
+def _seconds_left(limit: Limit, now: float) -> int:
+    return max(1, math.ceil(limit.window - now % limit.window))

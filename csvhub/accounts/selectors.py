@@ -1,0 +1,89 @@
+"""Reads: organizations, memberships and tokens, always scoped to what the caller may see."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import Http404
+
+from csvhub.accounts.models import ApiToken, Membership, Organization, Role
+from csvhub.accounts.tokens import token_digest
+
+
+def organization_list(*, user: User | AnonymousUser) -> QuerySet[Organization]:
+    """The organizations `user` is a member of, annotated with `role`."""
+    if not user.is_authenticated:
+        return Organization.objects.none()
+    role = Membership.objects.filter(user=user, organization=OuterRef("pk")).values("role")[:1]
+    return (
+        Organization.objects.filter(memberships__user=user)
+        .annotate(role=Subquery(role))
+        .order_by("slug")
+    )
+
+
+def membership_find(*, user: User, slug: str) -> Membership | None:
+    return (
+        Membership.objects.select_related("organization")
+        .filter(user=user, organization__slug=slug)
+        .first()
+    )
+
+
+def membership_only(*, user: User) -> Membership | None:
+    """The user's membership when they have exactly one, else None."""
+    memberships = list(Membership.objects.select_related("organization").filter(user=user)[:2])
+    return memberships[0] if len(memberships) == 1 else None
+
+
+def membership_role(*, user: User, organization: Organization) -> Role | None:
+    role = (
+        Membership.objects.filter(user=user, organization=organization)
+        .values_list("role", flat=True)
+        .first()
+    )
+    return Role(role) if role else None
+
+
+def membership_list(*, organization: Organization) -> QuerySet[Membership]:
+    return Membership.objects.select_related("user").filter(organization=organization)
+
+
+def membership_get(*, organization: Organization, membership_id: int) -> Membership:
+    """404 for a membership of another organization, exactly like one that does not exist."""
+    membership = membership_list(organization=organization).filter(pk=membership_id).first()
+    if membership is None:
+        raise Http404("No such member.")
+    return membership
+
+
+def token_list(*, organization: Organization, user: User, role: Role) -> QuerySet[ApiToken]:
+    """Admins see every token of the organization; other members only their own."""
+    tokens = ApiToken.objects.select_related("user").filter(organization=organization)
+    if not role.allows(Role.ADMIN):
+        tokens = tokens.filter(user=user)
+    return tokens
+
+
+def token_get(
+    *, organization: Organization, user: User, role: Role, token_id: UUID | str
+) -> ApiToken:
+    token = token_list(organization=organization, user=user, role=role).filter(pk=token_id).first()
+    if token is None:
+        raise Http404("No such token.")
+    return token
+
+
+def token_find(*, text: str) -> ApiToken | None:
+    """The token whose secret is `text`, with `owner_role` annotated (None when the owner left)."""
+    owner_role = Membership.objects.filter(
+        user=OuterRef("user"), organization=OuterRef("organization")
+    ).values("role")[:1]
+    return (
+        ApiToken.objects.select_related("user", "organization")
+        .annotate(owner_role=Subquery(owner_role))
+        .filter(secret_hash=token_digest(text))
+        .first()
+    )

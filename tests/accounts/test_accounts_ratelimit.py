@@ -1,0 +1,224 @@
+"""Brute force: failed logins (per username and address) and bad tokens (per address) get 429
+with Retry-After, and the lockout ends by itself when the window is over."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
+from pytest_django.fixtures import Settings
+
+from csvhub.accounts import ratelimit
+from csvhub.accounts.tokens import token_generate
+from tests.services import REDIS_URL, require
+
+from .actors import PASSWORD, World
+
+LIMIT, WINDOW = 3, 300
+HOME, ELSEWHERE = "10.0.0.1", "10.0.0.2"
+
+
+class Clock:
+    """Stands in for ratelimit.clock, to move across rate-limit windows without sleeping."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    # A round start, so that a test's failures never straddle two windows.
+    fake = Clock(start=1_800_000_000.0)
+    monkeypatch.setattr(ratelimit, "clock", fake)
+    return fake
+
+
+@pytest.fixture(autouse=True)
+def small_limits(settings: Settings) -> None:
+    settings.CSVHUB_LOGIN_FAILURE_LIMIT = LIMIT
+    settings.CSVHUB_TOKEN_FAILURE_LIMIT = LIMIT
+    settings.CSVHUB_FAILURE_WINDOW_SECONDS = WINDOW
+
+
+def _login(username: str, password: str, ip: str = HOME) -> HttpResponse:
+    return Client(REMOTE_ADDR=ip).post("/login/", {"username": username, "password": password})
+
+
+def _fail_logins(username: str, ip: str = HOME) -> None:
+    for _ in range(LIMIT):
+        assert _login(username, "wrong", ip).status_code == 200
+
+
+def test_failed_logins_past_the_limit_get_429_with_retry_after(world: World, clock: Clock) -> None:
+    _fail_logins("alice")
+
+    response = _login("alice", "wrong")
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == str(WINDOW)
+    assert "Too many failed sign-ins" in response.content.decode()
+
+
+def test_while_locked_even_the_right_password_gets_429(world: World, clock: Clock) -> None:
+    _fail_logins("alice")
+
+    assert _login("alice", PASSWORD).status_code == 429
+
+
+def test_lockout_ends_when_the_window_is_over(world: World, clock: Clock) -> None:
+    _fail_logins("alice")
+    clock.advance(WINDOW - 10)
+    assert _login("alice", PASSWORD)["Retry-After"] == "10"
+
+    clock.advance(10)
+
+    assert _login("alice", PASSWORD).status_code == 302
+
+
+def test_lockout_is_per_address(world: World, clock: Clock) -> None:
+    _fail_logins("alice", ip=ELSEWHERE)
+
+    assert _login("alice", PASSWORD, ip=HOME).status_code == 302
+
+
+def test_lockout_is_per_username(world: World, clock: Clock) -> None:
+    _fail_logins("alice")
+
+    assert _login("bob", PASSWORD).status_code == 302
+
+
+def test_username_case_does_not_dodge_the_limit(world: World, clock: Clock) -> None:
+    _fail_logins("ALICE")
+
+    assert _login("alice", "wrong").status_code == 429
+
+
+def test_success_clears_only_its_own_address(world: World, clock: Clock) -> None:
+    for _ in range(LIMIT - 1):
+        _login("alice", "wrong", ip=HOME)
+    _fail_logins("alice", ip=ELSEWHERE)
+
+    assert _login("alice", PASSWORD, ip=HOME).status_code == 302
+    _fail_logins("alice", ip=HOME)  # the count at HOME started again from zero
+
+    assert _login("alice", "wrong", ip=HOME).status_code == 429
+    assert _login("alice", PASSWORD, ip=ELSEWHERE).status_code == 429
+
+
+def _bearer(text: str, ip: str = HOME) -> HttpResponse:
+    return Client(REMOTE_ADDR=ip).get("/probe/view/", HTTP_AUTHORIZATION=f"Bearer {text}")
+
+
+def _fail_tokens(ip: str = HOME) -> None:
+    for _ in range(LIMIT):
+        assert _bearer(token_generate().text, ip).status_code == 401
+
+
+def test_bad_tokens_past_the_limit_get_429_with_retry_after(world: World, clock: Clock) -> None:
+    _fail_tokens()
+
+    response = _bearer(token_generate().text)
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == str(WINDOW)
+    assert response.json()["detail"].startswith("Too many invalid tokens from this address.")
+
+
+def test_revoked_and_expired_tokens_count_as_bad(world: World, clock: Clock) -> None:
+    for actor in ("revoked_token", "expired_token", "bad_token"):
+        assert _bearer(world.token_text[actor]).status_code == 401
+
+    assert _bearer(world.token_text["bad_token"]).status_code == 429
+
+
+def test_locked_address_gets_429_even_for_a_good_token_until_the_window_ends(
+    world: World, clock: Clock
+) -> None:
+    _fail_tokens()
+    assert _bearer(world.token_text["viewer"]).status_code == 429
+
+    clock.advance(WINDOW)
+
+    assert _bearer(world.token_text["viewer"]).status_code == 200
+
+
+def test_bad_tokens_from_one_address_do_not_lock_out_another(world: World, clock: Clock) -> None:
+    _fail_tokens(ip=ELSEWHERE)
+
+    assert _bearer(world.token_text["viewer"], ip=HOME).status_code == 200
+
+
+def test_good_tokens_do_not_count(world: World, clock: Clock) -> None:
+    for _ in range(LIMIT * 2):
+        assert _bearer(world.token_text["viewer"]).status_code == 200
+
+
+def _cache_config(backend: str, tmp_path: Path) -> dict:
+    if backend == "redis":
+        require(REDIS_URL, "CSVHUB_TEST_REDIS_URL")
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    return {
+        "locmem": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "file": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path),
+        },
+        "database": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "csvhub_test_ratelimit",
+        },
+    }[backend]
+
+
+@pytest.mark.parametrize(
+    "backend", ["locmem", "file", "database", pytest.param("redis", marks=pytest.mark.redis)]
+)
+def test_limits_work_with_any_cache_backend(
+    world: World, clock: Clock, settings: Settings, tmp_path: Path, backend: str
+) -> None:
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "ratelimit": _cache_config(backend, tmp_path),
+    }
+    settings.CSVHUB_RATELIMIT_CACHE = "ratelimit"
+    if backend == "database":
+        call_command("createcachetable", verbosity=0)
+    identity = f"test-{uuid.uuid4()}"  # fresh keys, even on a shared Redis
+    limit = ratelimit.login_limit()
+
+    for _ in range(LIMIT):
+        assert ratelimit.retry_after(limit, identity) is None
+        ratelimit.failure_record(limit, identity)
+
+    assert ratelimit.retry_after(limit, identity) == WINDOW
+    clock.advance(WINDOW)
+    assert ratelimit.retry_after(limit, identity) is None
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "203.0.113.9", "10.0.0.1"),  # no trusted proxy: the header is the client's word
+        (1, "203.0.113.9", "203.0.113.9"),
+        (1, "6.6.6.6, 203.0.113.9", "203.0.113.9"),  # a forged entry on the left is ignored
+        (2, "6.6.6.6, 203.0.113.9, 10.0.0.7", "203.0.113.9"),
+        (2, "203.0.113.9", "10.0.0.1"),  # fewer entries than proxies: fall back to the peer
+    ],
+)
+def test_client_address_behind_trusted_proxies(
+    settings: Settings, proxies: int, forwarded: str, expected: str
+) -> None:
+    settings.CSVHUB_TRUSTED_PROXY_COUNT = proxies
+    request = RequestFactory().get("/", REMOTE_ADDR=HOME, HTTP_X_FORWARDED_FOR=forwarded)
+
+    assert ratelimit.client_ip(request) == expected
