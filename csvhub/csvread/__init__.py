@@ -1,0 +1,38 @@
+"""Reading CSV uploads: decoding, dialect and header detection, type inference, conversion.
+
+Pure Python with no Django imports, so it can be used and tested on its own:
+
+    reader = open_csv(stream, filename="sales.csv.gz")
+    tracker = TypeTracker(len(reader.columns))
+    for batch in reader.batches():
+        types = tracker.observe(batch.rows)
+        ...  # widen the stored types with `types`, then:
+        rows = Converter(stored_types).convert(batch.rows, tracker.last_observation)
+"""
+
+from csvhub.csvread.column_types import ColumnType, widen
+from csvhub.csvread.convert import Converter
+from csvhub.csvread.errors import CsvFormatError
+from csvhub.csvread.formats import DateStyle
+from csvhub.csvread.header import Column
+from csvhub.csvread.inference import TypeTracker
+from csvhub.csvread.observation import BatchColumn, Observation
+from csvhub.csvread.reader import BadRow, Batch, CsvReader, open_csv
+from csvhub.csvread.stats import ColumnStats
+
+__all__ = [
+    "BadRow",
+    "Batch",
+    "BatchColumn",
+    "Column",
+    "ColumnStats",
+    "ColumnType",
+    "Converter",
+    "CsvFormatError",
+    "CsvReader",
+    "DateStyle",
+    "Observation",
+    "TypeTracker",
+    "open_csv",
+    "widen",
+]

@@ -1,0 +1,210 @@
+"""Column type inference over every value of a file, a batch column at a time.
+
+The fast path costs one regex match per column per batch: the column's cells are joined with
+'\\n' and matched against the grammar of the column's current type (see formats.column_pattern).
+Only when that fails (the batch holds a wider type, which happens at most a few times per
+column) are the batch's distinct values classified one by one and the type widened.
+"""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import cache
+from itertools import chain
+from typing import NamedTuple
+
+from csvhub.csvread import fixed_width, formats
+from csvhub.csvread.column_types import ColumnType, widen
+from csvhub.csvread.convert import canonical_column
+from csvhub.csvread.formats import TEXT, DateStyle, Kind
+from csvhub.csvread.observation import BatchColumn, Observation
+from csvhub.csvread.stats import TEMPORAL, ColumnStats, batch_stats
+
+
+class Fit(Enum):
+    """How closely a batch column matched its type's grammar."""
+
+    CANONICAL = "canonical"  # as the warehouse stores it: no conversion needed
+    STRICT = "strict"  # the type's grammar, no stray whitespace
+    LENIENT = "lenient"  # the grammar with surrounding whitespace / whitespace-only cells
+
+
+class _Grammars(NamedTuple):
+    canonical: re.Pattern[str] | None  # None when CANONICAL is STRICT or does not exist
+    strict: re.Pattern[str]
+    lenient: re.Pattern[str]
+    strict_is_canonical: bool
+
+
+@cache
+def _grammars(kind: Kind) -> _Grammars:
+    value = formats.accepted(kind)
+    strict = formats.column_pattern(value, lenient=False)
+    lenient = formats.column_pattern(value, lenient=True)
+    iso = kind.style in (None, DateStyle.ISO)
+    if kind.type is ColumnType.TIMESTAMP and iso:
+        canonical = formats.column_pattern(formats.TIMESTAMP_CANONICAL, lenient=False)
+        return _Grammars(canonical, strict, lenient, strict_is_canonical=False)
+    if kind.type is ColumnType.BOOLEAN:
+        canonical = formats.column_pattern(formats.BOOLEAN_CANONICAL, lenient=False)
+        return _Grammars(canonical, strict, lenient, strict_is_canonical=False)
+    return _Grammars(None, strict, lenient, strict_is_canonical=iso)
+
+
+def join_kinds(a: Kind | None, b: Kind | None) -> Kind | None:
+    """`widen` for kinds: dates and timestamps only combine within one date style."""
+    if a is None or b is None:
+        return a if b is None else b
+    joined = widen(a.type, b.type)
+    assert joined is not None
+    if joined in TEMPORAL:
+        return Kind(joined, a.style) if a.style is b.style else TEXT
+    return Kind(joined)
+
+
+@dataclass
+class _ColumnState:
+    kind: Kind | None = None
+    stats: ColumnStats = field(default_factory=ColumnStats)
+    # Whether to try the canonical grammar first; off once a batch was not canonical, so a
+    # column written e.g. with 'T' separators costs one regex per batch, not two.
+    canonical_first: bool = True
+
+
+class TypeTracker:
+    """The narrowest type of each column over all values observed, with running stats."""
+
+    def __init__(self, n_columns: int) -> None:
+        self._columns = [_ColumnState() for _ in range(n_columns)]
+        self.last_observation: Observation | None = None
+
+    @property
+    def types(self) -> list[ColumnType | None]:
+        """Per column: the narrowest type fitting every non-empty value (None: only empties)."""
+        return [None if c.kind is None else c.kind.type for c in self._columns]
+
+    @property
+    def date_styles(self) -> list[DateStyle | None]:
+        """Per date/timestamp column: how its dates are written."""
+        return [None if c.kind is None else c.kind.style for c in self._columns]
+
+    @property
+    def stats(self) -> list[ColumnStats]:
+        return [c.stats for c in self._columns]
+
+    def observe(self, rows: list[list[str]]) -> list[ColumnType | None]:
+        """Widen the types with one batch of rows (each exactly n_columns long)."""
+        if rows:
+            batch = tuple(map(_observe_column, self._columns, _transpose(rows, len(self._columns))))
+            self.last_observation = Observation(batch, rows_id=id(rows), row_count=len(rows))
+        return self.types
+
+
+def _transpose(rows: list[list[str]], width: int) -> list[list[str]]:
+    """The columns of `rows`.
+
+    Flattening reads each row once, front to back, and the strided slices then copy from one
+    contiguous list: about twice as fast as zip(*rows), which walks every row once per column.
+    """
+    cells = list(chain.from_iterable(rows))
+    if len(cells) != width * len(rows):
+        raise ValueError(f"rows must have exactly {width} cells")
+    return [cells[index::width] for index in range(width)]
+
+
+def _observe_column(state: _ColumnState, values: list[str]) -> BatchColumn:
+    kind = state.kind or _first_kind(values)
+    if kind == TEXT:  # text takes anything: only stats left to do
+        state.kind = kind
+        state.stats.merge(batch_stats(values, ColumnType.TEXT, clean=False))
+        return BatchColumn(ColumnType.TEXT, canonical=True)
+    if kind is None:  # nothing but empty cells so far
+        state.stats.merge(batch_stats(values, None, clean=False))
+        return BatchColumn(None, canonical=values.count("") == len(values))
+    joined = "\n".join(values)
+    # A cell holding a newline breaks the one-line-per-cell layout the grammars rely on.
+    fit = _fit(state, kind, joined, len(values)) if joined.count("\n") == len(values) - 1 else None
+    observed = _observe_fit(state, kind, fit, values, joined) if fit else None
+    return observed or _observe_slowly(state, values)
+
+
+def _first_kind(values: Sequence[str]) -> Kind | None:
+    for value in values:
+        if value and not value.isspace():
+            return formats.classify(value)
+    return None
+
+
+class _Match(NamedTuple):
+    fit: Fit
+    layout: str | None = None  # every cell has this fixed ISO layout (see fixed_width)
+
+
+def _fit(state: _ColumnState, kind: Kind, joined: str, count: int) -> _Match | None:
+    if kind.type in TEMPORAL and kind.style is DateStyle.ISO:
+        timestamps = kind.type is ColumnType.TIMESTAMP
+        if layout := fixed_width.layout_fit(joined, count, timestamps=timestamps):
+            canonical = fixed_width.is_canonical(layout, timestamps=timestamps)
+            return _Match(Fit.CANONICAL if canonical else Fit.STRICT, layout)
+    grammars = _grammars(kind)
+    if grammars.canonical and state.canonical_first:
+        if grammars.canonical.fullmatch(joined):
+            return _Match(Fit.CANONICAL)
+        state.canonical_first = False
+    if grammars.strict.fullmatch(joined):
+        return _Match(Fit.CANONICAL if grammars.strict_is_canonical else Fit.STRICT)
+    if grammars.lenient.fullmatch(joined):
+        return _Match(Fit.LENIENT)
+    return None
+
+
+def _observe_fit(
+    state: _ColumnState, kind: Kind, match: _Match, values: list[str], joined: str
+) -> BatchColumn | None:
+    """Stats for a batch column that matched `kind`; None if an integer overflows int64."""
+    fit = match.fit
+    text = None
+    if match.layout and fit is not Fit.CANONICAL:  # 'T' separators, 'Z', or dates
+        text = fixed_width.canonical_timestamps(joined, match.layout)
+    elif kind.type in TEMPORAL and fit is not Fit.CANONICAL:
+        text = canonical_column(kind.type, values)
+    exponents = kind.type is ColumnType.DECIMAL and ("e" in joined or "E" in joined)
+    stats = batch_stats(
+        values,
+        kind.type,
+        clean=fit is not Fit.LENIENT,
+        ordered=text,
+        exponents=exponents,
+        width=len(match.layout) if match.layout else None,
+    )
+    too_long = stats.max_length is not None and stats.max_length > 18
+    if kind.type is ColumnType.INTEGER and too_long and not _all_int64(values):
+        return None
+    state.kind = kind
+    state.stats.merge(stats)
+    return BatchColumn(kind.type, canonical=fit is Fit.CANONICAL, canonical_text=text)
+
+
+def _all_int64(values: Sequence[str]) -> bool:
+    return all(formats.fits_int64(v) for v in values if len(v) > 18 and not v.isspace())
+
+
+def _observe_slowly(state: _ColumnState, values: list[str]) -> BatchColumn:
+    """Classify the batch's distinct values one by one, and widen the column's kind."""
+    batch_kind: Kind | None = None
+    for value in set(values):
+        batch_kind = join_kinds(batch_kind, formats.classify(value))
+        if batch_kind == TEXT:
+            break  # nothing is wider
+    state.kind = join_kinds(state.kind, batch_kind)
+    batch_type = None if batch_kind is None else batch_kind.type
+    if state.kind == TEXT:  # e.g. US dates met ISO dates: extremes are meaningless now
+        state.stats.merge(batch_stats(values, ColumnType.TEXT, clean=False))
+        state.stats.retype(ColumnType.TEXT)
+        return BatchColumn(batch_type, canonical=False)
+    text = None
+    if batch_type in TEMPORAL:
+        text = canonical_column(batch_type, values)
+    state.stats.merge(batch_stats(values, batch_type, clean=False, ordered=text))
+    return BatchColumn(batch_type, canonical=False, canonical_text=text)

@@ -1,0 +1,250 @@
+"""Reading a CSV upload as batches of rows, in bounded memory, quarantining bad records."""
+
+import csv
+import re
+from bisect import bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import chain, islice
+from typing import BinaryIO
+
+from csvhub.csvread import decoding
+from csvhub.csvread.dialect import detect_delimiter
+from csvhub.csvread.errors import CsvFormatError
+from csvhub.csvread.header import Column, columns_from_header
+
+FIELD_SIZE_LIMIT = 64 * 1024 * 1024
+MAX_COLUMNS = 1600  # PostgreSQL's limit for a table
+BAD_ROW_TEXT_LIMIT = 1000
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int  # physical line where the record starts; the header is line 1
+    reason: str
+    text: str  # the record as written, at most 1000 characters
+
+
+@dataclass
+class Batch:
+    rows: list[list[str]]  # good rows, each exactly len(columns) raw strings
+    bad_rows: list[BadRow]
+    bytes_read: int  # from the uploaded stream so far (compressed bytes for gzip)
+    rows_seen: int  # data records so far, good and bad; blank lines are not records
+
+
+def open_csv(stream: BinaryIO, *, filename: str | None = None) -> "CsvReader":
+    """Detect compression, encoding and delimiter, and read the header.
+
+    Raises CsvFormatError when the file cannot be read as CSV at all.
+    """
+    source, counting = decoding.open_source(stream, filename)
+    sample = decoding.read_sample(source)
+    if not sample.strip():
+        raise CsvFormatError("The file is empty. Upload a CSV file with a header line.")
+    encoding = decoding.detect_encoding(sample, complete=len(sample) < decoding.SAMPLE_SIZE)
+    # Only the sample's start is sniffed; decoding half a character there is harmless.
+    head = sample[: 2 * decoding.SAMPLE_SIZE // 16].decode(encoding, errors="replace")
+    return CsvReader(
+        blocks=decoding.text_blocks(source, sample, encoding),
+        counting=counting,
+        encoding=encoding,
+        delimiter=detect_delimiter(head.lstrip("\ufeff")),
+        compressed=source is not counting,
+    )
+
+
+class CsvReader:
+    """An open CSV upload: its detected format, its columns, and its rows in batches."""
+
+    def __init__(
+        self,
+        *,
+        blocks: Iterator[tuple[str, bool]],
+        counting: decoding.CountingStream,
+        encoding: str,
+        delimiter: str,
+        compressed: bool,
+    ) -> None:
+        self.encoding = encoding
+        self.delimiter = delimiter
+        self.compressed = compressed
+        self._counting = counting
+        self._blocks = blocks
+        self._log = _BlockLog()
+        csv.field_size_limit(FIELD_SIZE_LIMIT)  # process-wide; the default 128 KiB is too low
+        self._csv = csv.reader(
+            chain.from_iterable(self._lines()), delimiter=delimiter, quotechar='"', strict=False
+        )
+        self._rows_seen = 0
+        self.columns: list[Column] = columns_from_header(self._header())
+
+    def batches(self, size: int = 20_000) -> Iterator[Batch]:
+        """Batches of up to `size` records, until the end of the file.
+
+        Raises CsvFormatError if the stream breaks off (e.g. damaged gzip data).
+        """
+        if size < 1:
+            raise ValueError("batch size must be positive")
+        while True:
+            batch = self._next_batch(size)
+            if batch is None:
+                return
+            if batch.rows or batch.bad_rows:
+                yield batch
+
+    def _lines(self) -> Iterator[list[str]]:
+        """Each block's lines, logging where each block starts for quoting bad records."""
+        for text, marked in self._blocks:
+            self._log.add(_Block(self._csv.line_num + 1, text, marked))
+            yield decoding.split_lines(text)
+
+    def _header(self) -> list[str]:
+        try:
+            for record in self._csv:
+                if not _is_blank(record):
+                    return self._check_header(record)
+        except csv.Error as error:
+            raise CsvFormatError(f"The header line cannot be read: {error}.") from error
+        except decoding.GZIP_ERRORS as error:
+            raise decoding.corrupt_gzip(error) from error
+        raise CsvFormatError("The file is empty. Upload a CSV file with a header line.")
+
+    @staticmethod
+    def _check_header(record: list[str]) -> list[str]:
+        if not any(cell.strip("\ufeff \t\r\n") for cell in record):
+            raise CsvFormatError(
+                "The first line has no column names. Put a header line with the names of the "
+                "columns at the top of the file."
+            )
+        if len(record) > MAX_COLUMNS:
+            raise CsvFormatError(
+                f"The file has {len(record)} columns; csvhub takes at most {MAX_COLUMNS}. "
+                "Split it into several files."
+            )
+        return [decoding.printable(cell) for cell in record]
+
+    def _next_batch(self, size: int) -> Batch | None:
+        first_line = self._csv.line_num + 1
+        self._log.forget_before(first_line)
+        records: list[list[str]] = []
+        error = None
+        try:
+            # On an error, list.extend keeps the records read before it (CPython appends in
+            # place), so only the broken record is lost, and quarantined below.
+            records.extend(islice(self._csv, size))
+        except csv.Error as exc:
+            error = exc
+        except decoding.GZIP_ERRORS as exc:
+            raise decoding.corrupt_gzip(exc) from exc
+        if not records and error is None:
+            return None
+        rows, bad_rows = self._sort(records, first_line, error)
+        self._rows_seen += len(rows) + len(bad_rows)
+        return Batch(rows, bad_rows, self._counting.bytes_read, self._rows_seen)
+
+    def _sort(
+        self, records: list[list[str]], first_line: int, error: csv.Error | None
+    ) -> tuple[list[list[str]], list[BadRow]]:
+        """Good rows and bad rows, in one C-speed check when the whole batch is good."""
+        width = len(self.columns)
+        if error is None and not self._log.marked and set(map(len, records)) == {width}:
+            return records, []
+        one_line_each = error is None and self._csv.line_num - first_line + 1 == len(records)
+        rows, bad_rows = [], []
+        line = first_line
+        for record in records:
+            span = 1 if one_line_each else _lines_spanned(record)
+            reason = self._problem(record, width)
+            if reason is None:
+                rows.append(record)
+            elif reason:
+                bad_rows.append(self._bad_row(line, line + span - 1, reason))
+            line += span
+        if error is not None:
+            bad_rows.append(self._bad_row(line, self._csv.line_num, _csv_problem(error)))
+        return rows, bad_rows
+
+    def _problem(self, record: list[str], width: int) -> str | None:
+        """Why a record is bad; '' for a blank line (skipped); None for a good row."""
+        if len(record) != width:
+            return "" if _is_blank(record) else f"expected {width} fields, found {len(record)}"
+        if self._log.marked and (marked := decoding.MARKED.search("\t".join(record))):
+            if marked.group() == "\x00":
+                return "NUL characters: this looks like binary data"
+            return f"bytes that are not valid {self.encoding}"
+        return None
+
+    def _bad_row(self, first: int, last: int, reason: str) -> BadRow:
+        text = self._log.text(first, last, BAD_ROW_TEXT_LIMIT).rstrip("\r\n")
+        return BadRow(first, reason, decoding.printable(text)[:BAD_ROW_TEXT_LIMIT])
+
+
+def _is_blank(record: list[str]) -> bool:
+    return not record or (len(record) == 1 and record[0].isspace())
+
+
+def _lines_spanned(record: list[str]) -> int:
+    """Physical lines a parsed record took: one plus the line breaks inside quoted fields."""
+    text = "\t".join(record)
+    return 1 + text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def _csv_problem(error: csv.Error) -> str:
+    if "field larger than field limit" in str(error):
+        size = FIELD_SIZE_LIMIT // (1024 * 1024)
+        return f"a field longer than {size} MiB; often a quote that is never closed"
+    return f"unreadable record: {error}"
+
+
+@dataclass
+class _Block:
+    first_line: int
+    text: str
+    marked: bool  # holds undecodable bytes or NULs
+    _starts: list[int] = field(default_factory=list)
+
+    def line_starts(self) -> list[int]:
+        """Offsets where each line starts, plus the end: computed only to quote a bad record."""
+        if not self._starts:
+            self._starts = [0, *(m.end() for m in _LINE_BREAK.finditer(self.text))]
+            if self._starts[-1] != len(self.text):
+                self._starts.append(len(self.text))
+        return self._starts
+
+
+class _BlockLog:
+    """The decoded blocks of the current batch, to quote bad records as written."""
+
+    def __init__(self) -> None:
+        self._blocks: list[_Block] = []
+
+    def add(self, block: _Block) -> None:
+        self._blocks.append(block)
+
+    @property
+    def marked(self) -> bool:
+        return any(block.marked for block in self._blocks)
+
+    def forget_before(self, line: int) -> None:
+        """Drop the blocks that end before `line`; the last block is kept in any case."""
+        while len(self._blocks) > 1 and self._blocks[1].first_line <= line:
+            del self._blocks[0]
+
+    def text(self, first: int, last: int, limit: int) -> str:
+        """Lines `first`..`last`, or their first `limit` characters or so."""
+        firsts = [block.first_line for block in self._blocks]
+        index = max(bisect_right(firsts, first) - 1, 0)
+        pieces: list[str] = []
+        line, size = first, 0
+        for block in self._blocks[index:]:
+            starts = block.line_starts()
+            begin = max(line - block.first_line, 0)
+            end = min(last - block.first_line + 1, len(starts) - 1)
+            if begin >= end or size >= limit:
+                break
+            pieces.append(block.text[starts[begin] : starts[end]])
+            size += len(pieces[-1])
+            line = block.first_line + end
+        return "".join(pieces)

@@ -1,0 +1,42 @@
+"""Helpers shared by the csvread tests (imported by module name: pytest puts this folder on
+sys.path, since the folder is not a package)."""
+
+import io
+from dataclasses import dataclass
+
+from csvhub.csvread import BadRow, Batch, ColumnType, CsvReader, TypeTracker, open_csv
+
+
+@dataclass
+class Read:
+    reader: CsvReader
+    batches: list[Batch]
+
+    @property
+    def rows(self) -> list[list[str]]:
+        return [row for batch in self.batches for row in batch.rows]
+
+    @property
+    def bad_rows(self) -> list[BadRow]:
+        return [bad for batch in self.batches for bad in batch.bad_rows]
+
+    @property
+    def names(self) -> list[str]:
+        return [column.name for column in self.reader.columns]
+
+
+def read(data: bytes, *, size: int = 20_000, filename: str | None = None) -> Read:
+    reader = open_csv(io.BytesIO(data), filename=filename)
+    return Read(reader, list(reader.batches(size)))
+
+
+def infer(*batches: list[str]) -> TypeTracker:
+    """A one-column tracker fed each batch of cells in turn."""
+    tracker = TypeTracker(1)
+    for cells in batches:
+        tracker.observe([[cell] for cell in cells])
+    return tracker
+
+
+def infer_type(*batches: list[str]) -> ColumnType | None:
+    return infer(*batches).types[0]

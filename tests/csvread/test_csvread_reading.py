@@ -1,0 +1,269 @@
+"""open_csv and CsvReader.batches: RFC 4180, encodings, delimiters, gzip, bad rows."""
+
+import codecs
+import csv
+import gzip
+import io
+import random
+from collections.abc import Iterator
+
+import pytest
+from csvread_support import read
+
+from csvhub.csvread import BadRow, CsvFormatError, decoding, open_csv, reader
+
+
+# --- RFC 4180 -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "rows"),
+    [
+        ('a,b\n"x,y",2\n', [["x,y", "2"]]),
+        ('a,b\n"line1\nline2",2\n', [["line1\nline2", "2"]]),
+        ('a,b\n"say ""hi""",2\n', [['say "hi"', "2"]]),
+        ('a,b\n"",2\n', [["", "2"]]),
+        ("a,b\n,\n", [["", ""]]),
+        ("a,b\r\n1,2\r\n3,4\r\n", [["1", "2"], ["3", "4"]]),
+        ("a,b\n1,2\n3,4", [["1", "2"], ["3", "4"]]),  # no final line break
+        ("a,b\r1,2\r3,4\r", [["1", "2"], ["3", "4"]]),  # old Mac line endings
+        ('a,b\r\n"x\r\ny",2\r\n', [["x\r\ny", "2"]]),
+        ("a,b\n x , y \n", [[" x ", " y "]]),  # values are not stripped
+        ("a,b\n1,\u2028\x0cz\n", [["1", "\u2028\x0cz"]]),  # only \r and \n end lines
+    ],
+)
+def test_rfc4180_records(text: str, rows: list[list[str]]) -> None:
+    assert read(text.encode()).rows == rows
+
+
+def test_blank_lines_are_skipped_silently_and_not_counted() -> None:
+    result = read(b"\n\na,b\n1,2\n\n   \n3,4\n\n")
+    assert result.rows == [["1", "2"], ["3", "4"]]
+    assert result.bad_rows == []
+    assert result.batches[-1].rows_seen == 2
+
+
+# --- bad rows -------------------------------------------------------------------------------
+def test_wrong_field_count_is_quarantined_with_the_physical_start_line() -> None:
+    text = (
+        "a,b,c\n"  # 1
+        '1,"two\nlines",3\n'  # 2-3
+        "4,5\n"  # 4: bad
+        '6,"x\ny\nz",8\n'  # 5-7
+        "\n"  # 8: blank
+        '9,10,11,12,"q\nr"\n'  # 9-10: bad, spans two lines
+        "13,14,15\n"  # 11
+    )
+    result = read(text.encode())
+    assert result.rows == [["1", "two\nlines", "3"], ["6", "x\ny\nz", "8"], ["13", "14", "15"]]
+    assert result.bad_rows == [
+        BadRow(4, "expected 3 fields, found 2", "4,5"),
+        BadRow(9, "expected 3 fields, found 5", '9,10,11,12,"q\nr"'),
+    ]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 100])
+def test_line_numbers_hold_across_batches_and_blocks(size: int, monkeypatch) -> None:
+    monkeypatch.setattr(decoding, "BLOCK_SIZE", 7)  # many tiny blocks
+    monkeypatch.setattr(decoding, "SAMPLE_SIZE", 16)
+    text = 'a,b\n"1\n1",2\nbad\n3,4\n"x\r\ny",z,extra\n5,6\n'
+    result = read(text.encode(), size=size)
+    assert result.rows == [["1\n1", "2"], ["3", "4"], ["5", "6"]]
+    assert [(bad.line, bad.text) for bad in result.bad_rows] == [
+        (4, "bad"),
+        (6, '"x\r\ny",z,extra'),
+    ]
+    assert result.batches[-1].rows_seen == 5
+
+
+def test_bad_row_text_is_truncated_to_1000_characters() -> None:
+    result = read(b"a,b\n" + b"x" * 5000 + b"\n1,2\n")
+    assert result.bad_rows[0].text == "x" * 1000
+    assert result.rows == [["1", "2"]]
+
+
+@pytest.fixture
+def small_field_limit(monkeypatch) -> Iterator[None]:
+    """A 50-character field limit; csv's limit is process-wide, so it is put back after."""
+    monkeypatch.setattr(reader, "FIELD_SIZE_LIMIT", 50)
+    before = csv.field_size_limit()
+    yield
+    csv.field_size_limit(before)
+
+
+@pytest.mark.usefixtures("small_field_limit")
+def test_field_over_the_size_limit_is_quarantined_and_reading_goes_on() -> None:
+    result = read(b"a,b\n1,2\n3," + b"y" * 80 + b"\n5,6\n")
+    assert result.rows == [["1", "2"], ["5", "6"]]
+    [bad] = result.bad_rows
+    assert bad.line == 3
+    assert bad.reason.startswith("a field longer than")
+    assert bad.text == "3," + "y" * 80
+
+
+def test_nul_characters_quarantine_their_row() -> None:
+    padding = b"".join(b"%d,row\n" % i for i in range(100))  # a stray NUL, not a binary file
+    result = read(b"a,b\n1,2\n3,x\x00y\n5,6\n" + padding)
+    assert result.rows[:2] == [["1", "2"], ["5", "6"]]
+    assert len(result.rows) == 102
+    reason = "NUL characters: this looks like binary data"
+    assert result.bad_rows == [BadRow(3, reason, "3,x\ufffdy")]
+
+
+# --- encodings ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        ("name,city\ncafé,Zürich\n".encode(), "utf-8"),
+        (codecs.BOM_UTF8 + "name,city\ncafé,Zürich\n".encode(), "utf-8-sig"),
+        (codecs.BOM_UTF16_LE + "name,city\ncafé,Zürich\n".encode("utf-16-le"), "utf-16"),
+        (codecs.BOM_UTF16_BE + "name,city\ncafé,Zürich\n".encode("utf-16-be"), "utf-16"),
+        ("name,city\ncafé,Zürich\n".encode("cp1252"), "cp1252"),
+        ("name,price\ncafé,5€\nthé,3€\n".encode("cp1252"), "cp1252"),
+        ("naïve,“quoted”\n" + "façade,déjà vu \u2013 Zürich\n" * 50, "cp1252"),
+        (("имя,город\nИван,Москва\nПётр,Санкт-Петербург\n" * 10).encode("cp1251"), "cp1251"),  # noqa: RUF001
+    ],
+)
+def test_encoding_is_detected_and_decoded(data: bytes | str, encoding: str) -> None:
+    if isinstance(data, str):
+        data = data.encode("cp1252")
+    result = read(data)
+    assert result.reader.encoding == encoding
+    expected = data.decode(encoding).lstrip("\ufeff").splitlines()
+    assert [",".join(r) for r in [[c.label for c in result.reader.columns], *result.rows]] == (
+        expected
+    )
+
+
+def test_bom_is_not_part_of_the_first_label() -> None:
+    result = read(codecs.BOM_UTF8 + b"id,name\n1,a\n")
+    assert [c.label for c in result.reader.columns] == ["id", "name"]
+    assert result.names == ["id", "name"]
+
+
+def test_utf8_character_cut_at_the_end_of_the_sample_is_still_utf8(monkeypatch) -> None:
+    monkeypatch.setattr(decoding, "SAMPLE_SIZE", 10)  # cuts 'é' (2 bytes) in half
+    data = "a,b\n1,café\n2,thé\n".encode()
+    assert data[:10].endswith(b"\xc3")
+    result = read(data)
+    assert result.reader.encoding == "utf-8"
+    assert result.rows == [["1", "café"], ["2", "thé"]]
+
+
+def test_invalid_utf8_after_the_sample_quarantines_only_its_rows(monkeypatch) -> None:
+    monkeypatch.setattr(decoding, "SAMPLE_SIZE", 64)
+    monkeypatch.setattr(decoding, "BLOCK_SIZE", 64)
+    lines = [f"{i},row {i}".encode() for i in range(2, 200)]
+    lines[100] = b"102,caf\xe9"  # a cp1252 byte in a UTF-8 file, on line 102
+    result = read(b"id,name\n" + b"\n".join(lines) + b"\n")
+    assert result.reader.encoding == "utf-8"
+    assert result.bad_rows == [BadRow(102, "bytes that are not valid utf-8", "102,caf\ufffd")]
+    assert len(result.rows) == 197
+    assert result.rows[99:101] == [["101", "row 101"], ["103", "row 103"]]
+
+
+# --- delimiters -----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "delimiter"),
+    [
+        ("a,b,c\n1,2,3\n", ","),
+        ("a;b;c\n1,5;2,5;3\n", ";"),  # decimal commas
+        ("a\tb\tc\nx, y\t2\t3\n", "\t"),
+        ("a|b|c\n1|2|3\n", "|"),
+        ('name,note\nx,"a;b;c"\ny,"d;e;f"\n', ","),  # quoted delimiters do not count
+        ("name\nalice\nbob\n", ","),  # one column
+    ],
+)
+def test_delimiter_is_detected(text: str, delimiter: str) -> None:
+    result = read(text.encode())
+    assert result.reader.delimiter == delimiter
+    assert len(result.rows[0]) == len(result.reader.columns)
+
+
+# --- gzip -----------------------------------------------------------------------------------
+def test_gzip_is_decompressed_and_progress_counts_compressed_bytes() -> None:
+    plain = b"a,b\n" + b"".join(b"%d,%d\n" % (i, i * i) for i in range(5000))
+    packed = gzip.compress(plain)
+    result = read(packed, size=1000, filename="squares.csv.gz")
+    assert result.reader.compressed is True
+    assert len(result.rows) == 5000
+    assert result.rows[-1] == ["4999", str(4999 * 4999)]
+    assert result.batches[-1].bytes_read == len(packed)
+    assert [b.rows_seen for b in result.batches] == [1000, 2000, 3000, 4000, 5000]
+
+
+def test_plain_file_is_not_compressed_and_bytes_read_reach_the_size() -> None:
+    data = b"a,b\n1,2\n"
+    result = read(data)
+    assert result.reader.compressed is False
+    assert result.batches[-1].bytes_read == len(data)
+
+
+def test_damaged_gzip_is_a_format_error() -> None:
+    packed = gzip.compress(b"a,b\n" + b"1,2\n" * 100_000)
+    with pytest.raises(CsvFormatError, match="gzip"):
+        read(packed[: len(packed) // 2])
+
+
+# --- files that are not CSV -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "empty"),
+        (b"\n\n  \n", "empty"),
+        (b",,,\n1,2,3\n", "no column names"),
+        (b"PK\x03\x04" + bytes(100), "Excel"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        ("a,b\n1,2\n".encode("utf-16-le"), "UTF-16"),
+    ],
+)
+def test_unusable_files_raise_format_errors(data: bytes, message: str) -> None:
+    with pytest.raises(CsvFormatError, match=message):
+        open_csv(io.BytesIO(data))
+
+
+def test_header_only_file_has_columns_and_no_batches() -> None:
+    result = read(b"a,b\n")
+    assert result.names == ["a", "b"]
+    assert result.batches == []
+
+
+def test_batch_size_must_be_positive() -> None:
+    reader_ = open_csv(io.BytesIO(b"a\n1\n"))
+    with pytest.raises(ValueError, match="positive"):
+        next(reader_.batches(0))
+
+
+class _Trickle(io.RawIOBase):
+    """A non-seekable stream that returns at most 3 bytes per read, like a slow socket."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        return self._data.read(min(3, size) if size >= 0 else 3)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_short_reads_from_a_non_seekable_stream(compress: bool) -> None:
+    data = 'id;name\n1;café\n2;"a\nb"\n'.encode()
+    stream = _Trickle(gzip.compress(data) if compress else data)
+    csv_reader = open_csv(stream)  # type: ignore[arg-type]
+    rows = [row for batch in csv_reader.batches() for row in batch.rows]
+    assert (csv_reader.delimiter, csv_reader.compressed) == (";", compress)
+    assert rows == [["1", "café"], ["2", "a\nb"]]
+
+
+def test_bad_rows_of_a_utf16_file_are_quoted_as_written() -> None:
+    data = codecs.BOM_UTF16_LE + "a,b\n1,2\nzürich\n3,4\n".encode("utf-16-le")
+    result = read(data)
+    assert result.rows == [["1", "2"], ["3", "4"]]
+    assert result.bad_rows == [BadRow(3, "expected 2 fields, found 1", "zürich")]
+
+
+def test_random_bytes_are_not_csv() -> None:
+    rng = random.Random(7)
+    garbage = bytes(rng.randrange(1, 256) for _ in range(50_000))  # no NULs to give it away
+    with pytest.raises(CsvFormatError, match="encoding"):
+        open_csv(io.BytesIO(garbage))
