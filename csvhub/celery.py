@@ -7,14 +7,19 @@ left behind by a crash when they start.
 from __future__ import annotations
 
 import os
+import threading
 
 from celery import Celery, signals
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csvhub.settings")
 
+# How often a worker looks for jobs whose worker died (their heartbeat went stale).
+SWEEP_SECONDS = 30
+
 app = Celery("csvhub")
 app.conf.update(
-    broker_url=os.environ.get("CSVHUB_BROKER_URL", "redis://127.0.0.1:6379/0"),
+    broker_url=settings.CSVHUB_BROKER_URL,
     task_default_queue="default",
     task_acks_late=True,  # a worker killed mid-job leaves the message for another worker
     task_reject_on_worker_lost=True,
@@ -41,3 +46,20 @@ def _resume_jobs(**_kwargs) -> None:
     from csvhub.datasets.services import uploads_resume
 
     uploads_resume()
+    threading.Thread(target=_sweep_forever, name="csvhub-sweeper", daemon=True).start()
+
+
+def _sweep_forever() -> None:
+    """A worker killed mid-job leaves it 'running'; once its heartbeat is stale, queue it again."""
+    import time
+
+    from django.db import connections
+
+    from csvhub.datasets.services import uploads_resume
+
+    while True:
+        time.sleep(min(SWEEP_SECONDS, settings.CSVHUB_JOB_STALE_SECONDS))
+        try:
+            uploads_resume(requeue_waiting=False)
+        finally:
+            connections.close_all()

@@ -92,7 +92,9 @@ def storage_backend(url: str, *, default_root: str) -> dict:
         }
     if parts.scheme == "s3":
         if not parts.netloc:
-            raise ConfigError(f"CSVHUB_STORAGE_URL={url!r} names no bucket: use s3://bucket/prefix.")
+            raise ConfigError(
+                f"CSVHUB_STORAGE_URL={url!r} names no bucket: use s3://bucket/prefix."
+            )
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         options = {
             "bucket_name": parts.netloc,

@@ -40,7 +40,9 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("CSVHUB_DEBUG", False)
-ALLOWED_HOSTS = [h for h in env_str("CSVHUB_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h]
+ALLOWED_HOSTS = [
+    h for h in env_str("CSVHUB_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",") if h
+]
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSVHUB_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
@@ -114,7 +116,9 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The warehouse holds the rows; it is reached through SQLAlchemy, never through Django's ORM.
-CSVHUB_WAREHOUSE_URL = env_str("CSVHUB_WAREHOUSE_URL", f"sqlite:///{DATA_DIR / 'warehouse.sqlite3'}")
+CSVHUB_WAREHOUSE_URL = env_str(
+    "CSVHUB_WAREHOUSE_URL", f"sqlite:///{DATA_DIR / 'warehouse.sqlite3'}"
+)
 
 STORAGES = {
     "default": storage_backend(

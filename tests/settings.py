@@ -6,8 +6,8 @@ import tempfile
 os.environ.setdefault("CSVHUB_DATA_DIR", tempfile.mkdtemp(prefix="csvhub-test-"))
 os.environ.setdefault("CSVHUB_TASK_RUNNER", "immediate")
 
-from csvhub.settings import *  # noqa: E402, F403
-from csvhub.settings import DATA_DIR, DATABASES  # noqa: E402
+from csvhub.settings import *  # noqa: F403
+from csvhub.settings import DATA_DIR, DATABASES
 
 # A file, not memory, so that worker processes started by tests see the same test database.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -96,7 +96,9 @@ class DatasetListApi(APIView):
         return Response(DatasetSerializer(datasets, many=True).data)
 
     @extend_schema(
-        request=InputSerializer, responses={201: DatasetSerializer}, summary="Create an empty dataset"
+        request=InputSerializer,
+        responses={201: DatasetSerializer},
+        summary="Create an empty dataset",
     )
     def post(self, request: Request) -> Response:
         data = _valid(self.InputSerializer, request.data)
@@ -111,7 +113,9 @@ class DatasetListApi(APIView):
 class DatasetDetailApi(APIView):
     permission_classes = [ReadOrEdit]
 
-    @extend_schema(responses=DatasetDetailSerializer, summary="Show a dataset, its columns and uploads")
+    @extend_schema(
+        responses=DatasetDetailSerializer, summary="Show a dataset, its columns and uploads"
+    )
     def get(self, request: Request, slug: str) -> Response:
         dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
         return Response(DatasetDetailSerializer(dataset, context={"request": request}).data)

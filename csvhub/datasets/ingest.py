@@ -25,6 +25,7 @@ from csvhub.csvread import (
     Converter,
     CsvFormatError,
     CsvReader,
+    Observation,
     TypeTracker,
     open_csv,
     widen,
@@ -41,6 +42,7 @@ BATCH_ROWS = 20_000
 # get their real type; past this many rows, still-empty columns start out as text.
 TYPE_WAIT_ROWS = 100_000
 PROGRESS_SECONDS = 1.0
+
 
 def upload_ingest(*, upload_id: UUID | str) -> None:
     upload = _claim(UUID(str(upload_id)))
@@ -142,7 +144,7 @@ class _RowLoader:
                 self._create_table()
         else:
             self._widen_to(types)
-            self._write(batch.rows)
+            self._write(batch.rows, self.tracker.last_observation)
         self.report.send(
             rows=self.load.rows_written, rejected=self.rejected, bytes_read=batch.bytes_read
         )
@@ -167,16 +169,17 @@ class _RowLoader:
             if wider is not stored:
                 self.load.retype(name, wider)
 
-    def _write(self, rows: list[list[str]]) -> None:
+    def _write(self, rows: list[list[str]], observed: Observation | None = None) -> None:
         assert self.load.columns is not None
         # Provisional columns are still text in the table but hold canonical values of the
         # type inferred so far, so that _settle_provisional_types can convert them in place.
         effective = [
-            (self.tracker.types[i] or ColumnType.TEXT) if name in self.provisional
+            (self.tracker.types[i] or ColumnType.TEXT)
+            if name in self.provisional
             else self.load.columns[name]
             for i, name in enumerate(self.names)
         ]
-        self.load.write(Converter(effective).convert(rows))
+        self.load.write(Converter(effective).convert(rows, observed))
 
     def _settle_provisional_types(self) -> None:
         for index, name in enumerate(self.names):
@@ -339,5 +342,7 @@ def _extend_row_range(dataset: Dataset, row_range: list[int] | None) -> None:
     if not row_range:
         return
     first, last = row_range
-    dataset.first_row_id = first if dataset.first_row_id is None else min(dataset.first_row_id, first)
+    dataset.first_row_id = (
+        first if dataset.first_row_id is None else min(dataset.first_row_id, first)
+    )
     dataset.last_row_id = last if dataset.last_row_id is None else max(dataset.last_row_id, last)

@@ -105,3 +105,6 @@ class Reject(models.Model):
     class Meta:
         ordering = ["line"]
         indexes = [models.Index(fields=["upload", "line"])]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, QuerySet, Sum
 
 from csvhub.accounts.models import Organization
@@ -43,7 +44,7 @@ def upload_get(*, organization: Organization, upload_id) -> Upload:
         return Upload.objects.select_related("dataset").get(
             pk=upload_id, dataset__organization=organization
         )
-    except (Upload.DoesNotExist, ValueError):
+    except (Upload.DoesNotExist, ValueError, ValidationError):
         raise DatasetNotFound(f"No upload with id {upload_id}.") from None
 
 

@@ -73,12 +73,14 @@ class CeleryBackend(ImmediateBackend):
         from csvhub.celery import app
 
         result = _new_result(task, args, kwargs, self.alias)
-        app.send_task(
-            "csvhub.run_task",
-            args=[task.module_path, list(args), dict(kwargs)],
-            task_id=result.id,
-            queue=task.queue_name,
-        )
+        with app.connection_for_write(self.options["broker_url"]) as connection:
+            app.send_task(
+                "csvhub.run_task",
+                args=[task.module_path, list(args), dict(kwargs)],
+                task_id=result.id,
+                queue=task.queue_name,
+                connection=connection,
+            )
         return result
 
 

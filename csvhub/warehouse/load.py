@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from csvhub.csvread import ColumnType
 from csvhub.warehouse.engine import SQLITE_BEGIN_OPTION, is_postgres
+from csvhub.warehouse.indexes import indexes_restore, indexes_set_aside
 from csvhub.warehouse.schema import (
     LOADS,
     ROW_ID,
@@ -154,10 +155,13 @@ class LoadSession:
             ColumnType.TEXT: "TEXT",
         }[new]
         execute = self._connection.exec_driver_sql
+        # SQLite refuses to drop an indexed column: the indexes step aside and come back after.
+        saved = indexes_set_aside(self._connection, self.table_name)
         execute(f"ALTER TABLE {table} ADD COLUMN {temporary} {declared}")
         execute(f"UPDATE {table} SET {temporary} = {_sqlite_conversion(q(column), old, new)}")
         execute(f"ALTER TABLE {table} DROP COLUMN {q(column)}")
         execute(f"ALTER TABLE {table} RENAME COLUMN {temporary} TO {q(column)}")
+        indexes_restore(self._connection, saved)
 
     # -- rows --------------------------------------------------------------------------------
 
@@ -234,10 +238,12 @@ class LoadSession:
 
 
 def _postgres_conversion(column: str, old: ColumnType, new: ColumnType) -> str:
-    """SQL that turns a stored value of type `old` into type `new` (widening or provisional text)."""
+    """SQL turning a stored value of type `old` into type `new` (widening, or provisional text)."""
     if new is ColumnType.TEXT:
         return {
-            ColumnType.BOOLEAN: f"CASE WHEN {column} THEN 'true' WHEN NOT {column} THEN 'false' END",
+            ColumnType.BOOLEAN: (
+                f"CASE WHEN {column} THEN 'true' WHEN NOT {column} THEN 'false' END"
+            ),
             ColumnType.DATE: f"to_char({column}, 'YYYY-MM-DD')",
             ColumnType.TIMESTAMP: (
                 f"regexp_replace(to_char({column} AT TIME ZONE 'UTC', "
@@ -246,13 +252,16 @@ def _postgres_conversion(column: str, old: ColumnType, new: ColumnType) -> str:
         }.get(old, f"{column}::text")
     if old is ColumnType.DATE and new is ColumnType.TIMESTAMP:
         return f"({column}::timestamp AT TIME ZONE 'UTC')"
-    return f"{column}::" + {
-        ColumnType.INTEGER: "bigint",
-        ColumnType.DECIMAL: "numeric",
-        ColumnType.BOOLEAN: "boolean",
-        ColumnType.DATE: "date",
-        ColumnType.TIMESTAMP: "timestamptz",
-    }[new]
+    return (
+        f"{column}::"
+        + {
+            ColumnType.INTEGER: "bigint",
+            ColumnType.DECIMAL: "numeric",
+            ColumnType.BOOLEAN: "boolean",
+            ColumnType.DATE: "date",
+            ColumnType.TIMESTAMP: "timestamptz",
+        }[new]
+    )
 
 
 def _sqlite_conversion(column: str, old: ColumnType, new: ColumnType) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     Identity,
     Integer,
     MetaData,
@@ -77,7 +78,7 @@ def column_type_of(sql: types.TypeEngine) -> ColumnType:
     """Read back the csvhub type of a reflected warehouse column."""
     if isinstance(sql, Integer):
         return ColumnType.INTEGER
-    if isinstance(sql, Numeric):
+    if isinstance(sql, (Numeric, Float)):  # SQLAlchemy 2.1: Float is not a Numeric
         return ColumnType.DECIMAL
     if isinstance(sql, Boolean):
         return ColumnType.BOOLEAN
@@ -91,7 +92,7 @@ def column_type_of(sql: types.TypeEngine) -> ColumnType:
 def dataset_table(
     table_name: str, columns: Sequence[tuple[str, ColumnType]], dialect: str
 ) -> Table:
-    """The SQLAlchemy Table of a dataset, built from its known columns (no reflection round trip)."""
+    """The SQLAlchemy Table of a dataset, built from its known columns (no reflection)."""
     row_id = (
         Column(ROW_ID, Integer, primary_key=True)
         if dialect == "sqlite"  # INTEGER PRIMARY KEY is SQLite's rowid: free and ordered

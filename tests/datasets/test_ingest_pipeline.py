@@ -1,0 +1,316 @@
+"""The ingestion pipeline end to end, on a SQLite and a PostgreSQL warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import connections
+
+from csvhub.datasets import ingest, services
+from csvhub.datasets.models import Dataset, Reject, Upload
+from tests.datasets.pipeline import (
+    column_types,
+    make_org,
+    table_exists,
+    table_row_count,
+    upload,
+    warehouse_rows,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SALES = (
+    "id,day,amount,paid,note\n"
+    "1,2024-01-05,10.50,true,first\n"
+    "2,2024-01-06,3,false,\n"
+    '3,2024-02-01,7.25,yes,"comma, inside"\n'
+)
+
+
+def _as_date(value) -> dt.date:
+    """SQLite keeps dates as ISO text, PostgreSQL as dates."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+
+
+def test_first_upload_creates_typed_table_named_after_file(warehouse):
+    org = make_org()
+    job = upload(org, "Sales 2024.csv", SALES)
+
+    assert job.state == "succeeded", job.error
+    dataset = job.dataset
+    dataset.refresh_from_db()
+    assert dataset.slug == "sales-2024"
+    assert column_types(dataset) == {
+        "id": "integer",
+        "day": "date",
+        "amount": "decimal",
+        "paid": "boolean",
+        "note": "text",
+    }
+    assert dataset.row_count == 3 == job.rows_loaded
+    rows = warehouse_rows(dataset)
+    assert [r[0] for r in rows] == [1, 2, 3]
+    assert [_as_date(r[1]) for r in rows] == [
+        dt.date(2024, 1, 5),
+        dt.date(2024, 1, 6),
+        dt.date(2024, 2, 1),
+    ]
+    assert [Decimal(str(r[2])) for r in rows] == [Decimal("10.5"), Decimal("3"), Decimal("7.25")]
+    assert [bool(r[3]) for r in rows] == [True, False, True]
+    assert [r[4] for r in rows] == ["first", None, "comma, inside"]
+
+
+def test_second_file_with_same_name_gets_a_unique_slug(warehouse):
+    org = make_org()
+    first = upload(org, "titanic.csv", "a\n1\n")
+    second = upload(org, "titanic.csv", "a\n2\n")
+    assert (first.dataset.slug, second.dataset.slug) == ("titanic", "titanic-2")
+
+
+def test_columns_keep_their_labels_and_nullability(warehouse):
+    org = make_org()
+    job = upload(org, "people.csv", "Full Name,Âge,,Full Name\nAnn,30,x,y\nBo,,z,w\n")
+    job.dataset.refresh_from_db()
+    assert job.dataset.columns == [
+        {"name": "full_name", "label": "Full Name", "type": "text", "nullable": False},
+        {"name": "age", "label": "Âge", "type": "integer", "nullable": True},
+        {"name": "column_3", "label": "", "type": "text", "nullable": False},
+        {"name": "full_name_2", "label": "Full Name", "type": "text", "nullable": False},
+    ]
+
+
+def test_append_widens_integer_column_to_decimal(warehouse):
+    org = make_org()
+    first = upload(org, "m.csv", "n\n1\n2\n")
+    second = upload(org, "m2.csv", "n\n2.5\n", dataset=first.dataset.slug)
+
+    assert second.state == "succeeded", second.error
+    assert second.type_changes == [{"column": "n", "from": "integer", "to": "decimal"}]
+    dataset = Dataset.objects.get(pk=first.dataset_id)
+    assert column_types(dataset) == {"n": "decimal"}
+    assert [Decimal(str(r[0])) for r in warehouse_rows(dataset)] == [1, 2, Decimal("2.5")]
+    assert dataset.row_count == 3
+
+
+def test_append_widens_date_to_timestamp_then_to_text(warehouse):
+    org = make_org()
+    first = upload(org, "d.csv", "at\n2024-03-01\n")
+    slug = first.dataset.slug
+    second = upload(org, "d2.csv", "at\n2024-03-02 10:30:00\n", dataset=slug)
+    assert second.type_changes == [{"column": "at", "from": "date", "to": "timestamp"}]
+    third = upload(org, "d3.csv", "at\nsoon\n", dataset=slug)
+    assert third.type_changes == [{"column": "at", "from": "timestamp", "to": "text"}]
+
+    dataset = Dataset.objects.get(pk=first.dataset_id)
+    assert column_types(dataset) == {"at": "text"}
+    assert [r[0] for r in warehouse_rows(dataset)] == [
+        "2024-03-01 00:00:00",
+        "2024-03-02 10:30:00",
+        "soon",
+    ]
+
+
+def test_widening_inside_one_file_keeps_every_value(warehouse, monkeypatch):
+    # Small batches make the type change happen after rows were already written.
+    monkeypatch.setattr(ingest, "BATCH_ROWS", 2)
+    monkeypatch.setattr(ingest, "TYPE_WAIT_ROWS", 2)
+    org = make_org()
+    job = upload(org, "w.csv", "v\n1\n2\n3\n4.5\n6\n")
+    assert job.state == "succeeded", job.error
+    assert column_types(job.dataset) == {"v": "decimal"}
+    assert [Decimal(str(r[0])) for r in warehouse_rows(job.dataset)] == [1, 2, 3, Decimal("4.5"), 6]
+    assert job.type_changes == []
+
+
+def test_column_empty_at_first_gets_its_type_from_later_rows(warehouse, monkeypatch):
+    monkeypatch.setattr(ingest, "BATCH_ROWS", 2)
+    monkeypatch.setattr(ingest, "TYPE_WAIT_ROWS", 2)
+    org = make_org()
+    job = upload(org, "late.csv", "k,v\n1,\n2,\n3,2024-05-01\n4,2024-05-02T08:00:00Z\n")
+    assert job.state == "succeeded", job.error
+    assert column_types(job.dataset) == {"k": "integer", "v": "timestamp"}
+    values = [r[1] for r in warehouse_rows(job.dataset)]
+    assert values[:2] == [None, None]
+    assert [str(v)[:19] for v in values[2:]] == ["2024-05-01 00:00:00", "2024-05-02 08:00:00"]
+
+
+def test_all_empty_column_is_nullable_text(warehouse):
+    org = make_org()
+    job = upload(org, "e.csv", "a,b\n1,\n2,\n")
+    assert column_types(job.dataset) == {"a": "integer", "b": "text"}
+
+
+def test_append_with_other_columns_fails_and_names_them(warehouse):
+    org = make_org()
+    first = upload(org, "h.csv", "id,name\n1,a\n")
+    second = upload(org, "h2.csv", "ID,email\n2,b\n", dataset=first.dataset.slug)
+
+    assert second.state == "failed"
+    assert "missing columns: name" in second.error
+    assert "unexpected columns: email" in second.error
+    assert Dataset.objects.get(pk=first.dataset_id).row_count == 1
+    assert table_row_count(table_name=first.dataset.table_name) == 1
+
+
+def test_append_accepts_columns_in_another_order(warehouse):
+    org = make_org()
+    first = upload(org, "o.csv", "id,name\n1,a\n")
+    second = upload(org, "o2.csv", "name,id\nb,2\n", dataset=first.dataset.slug)
+    assert second.state == "succeeded", second.error
+    assert warehouse_rows(Dataset.objects.get(pk=first.dataset_id)) == [(1, "a"), (2, "b")]
+
+
+def test_bad_rows_are_quarantined_with_line_numbers_and_good_rows_load(warehouse, settings):
+    settings.CSVHUB_MAX_REJECT_RATIO = 0.5
+    org = make_org()
+    content = 'id,text\n1,"multi\nline"\n2,x,extra\n3,ok\n4\n'
+    job = upload(org, "q.csv", content)
+
+    assert job.state == "succeeded", job.error
+    assert (job.rows_loaded, job.rows_rejected) == (2, 2)
+    rejects = list(Reject.objects.filter(upload=job).values_list("line", "reason"))
+    assert [line for line, _ in rejects] == [4, 6]
+    assert "3" in rejects[0][1]  # says how many fields it found
+    assert [r[0] for r in warehouse_rows(job.dataset)] == [1, 3]
+
+
+def test_too_many_bad_rows_fail_the_upload_and_load_nothing(warehouse, settings):
+    settings.CSVHUB_MAX_REJECT_RATIO = 0.1
+    org = make_org()
+    first = upload(org, "r.csv", "a,b\n1,2\n")
+    job = upload(org, "r2.csv", "a,b\n3,4\n5\n6\n", dataset=first.dataset.slug)
+
+    assert job.state == "failed"
+    assert "2 of 3 rows" in job.error
+    assert Dataset.objects.get(pk=first.dataset_id).row_count == 1
+    assert table_row_count(table_name=first.dataset.table_name) == 1
+    assert job.rows_rejected == 2 or Reject.objects.filter(upload=job).count() == 2
+
+
+def test_unreadable_file_fails_with_a_message(warehouse):
+    org = make_org()
+    job = upload(org, "empty.csv", b"")
+    assert job.state == "failed"
+    assert job.error
+    assert not table_exists(table_name=job.dataset.table_name)
+
+
+def test_gzip_upload_is_read(warehouse):
+    org = make_org()
+    job = upload(org, "z.csv.gz", "a;b\n1;x\n")
+    assert job.state == "succeeded", job.error
+    assert job.dataset.slug == "z"
+    assert warehouse_rows(job.dataset) == [(1, "x")]
+
+
+def test_retry_after_crash_between_commits_does_not_load_twice(warehouse):
+    org = make_org()
+    dataset = services.dataset_create(organization=org, name="crash")
+    job = Upload.objects.create(dataset=dataset, original_name="c.csv")
+    job.file.save("c.csv", __import__("io").BytesIO(b"a\n1\n2\n"))
+    # The warehouse commits, then the process dies before the metadata is written.
+    job.state = "running"
+    job.save()
+    ingest._load(Upload.objects.select_related("dataset").get(pk=job.pk))
+    Upload.objects.filter(pk=job.pk).update(state="queued")
+
+    ingest.upload_ingest(upload_id=job.pk)
+
+    job.refresh_from_db()
+    dataset.refresh_from_db()
+    assert job.state == "succeeded"
+    assert dataset.row_count == 2 == table_row_count(table_name=dataset.table_name)
+
+
+def test_claimed_job_is_not_run_twice(warehouse):
+    org = make_org()
+    job = upload(org, "once.csv", "a\n1\n")
+    ingest.upload_ingest(upload_id=job.pk)  # already succeeded: nothing to claim
+    assert Dataset.objects.get(pk=job.dataset_id).row_count == 1
+
+
+def test_concurrent_appends_are_serialized_and_none_is_lost(warehouse):
+    org = make_org()
+    base = upload(org, "base.csv", "n,who\n0,base\n")
+    slug = base.dataset.slug
+    dataset = base.dataset
+    jobs = []
+    for index in range(4):
+        rows = "".join(f"{index * 1000 + i},w{index}\n" for i in range(500))
+        content = ("n,who\n" + rows).encode()
+        from django.core.files.base import ContentFile
+
+        job = Upload(dataset=dataset, original_name=f"p{index}.csv", size=len(content))
+        job.file.save(job.original_name, ContentFile(content), save=True)
+        jobs.append(job)
+
+    def run(upload_id) -> None:
+        try:
+            ingest.upload_ingest(upload_id=upload_id)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(job.pk,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert all(Upload.objects.get(pk=j.pk).state == "succeeded" for j in jobs)
+    dataset = Dataset.objects.get(slug=slug, organization=org)
+    assert dataset.row_count == 2001 == table_row_count(table_name=dataset.table_name)
+    assert sorted(r[0] for r in warehouse_rows(dataset)) == sorted(
+        [0] + [i * 1000 + k for i in range(4) for k in range(500)]
+    )
+
+
+def test_delete_removes_table_files_and_metadata(warehouse):
+    org = make_org()
+    job = upload(org, "gone.csv", "a\n1\n")
+    dataset = job.dataset
+    dataset_id, table = dataset.pk, dataset.table_name
+    storage, name = job.file.storage, job.file.name
+    assert storage.exists(name)
+
+    services.dataset_delete(dataset=dataset)
+
+    assert not storage.exists(name)
+    assert not table_exists(table_name=table)
+    assert not Dataset.objects.filter(pk=dataset_id).exists()
+    assert not Upload.objects.filter(pk=job.pk).exists()
+
+
+def test_summary_stats_are_kept_at_ingestion(warehouse):
+    org = make_org()
+    first = upload(org, "s.csv", "n,at\n5,2024-01-02\n,2024-01-01\n")
+    upload(org, "s2.csv", "n,at\n-3,2024-02-01\n", dataset=first.dataset.slug)
+    dataset = Dataset.objects.get(pk=first.dataset_id)
+    assert dataset.stats["n"]["nulls"] == 1
+    assert (dataset.stats["n"]["min_value"], dataset.stats["n"]["max_value"]) == ("-3", "5")
+    assert dataset.stats["at"]["min_value"] == "2024-01-01"
+    assert dataset.stats["at"]["max_value"] == "2024-02-01"
+    assert (dataset.first_row_id, dataset.last_row_id) == (1, 3)
+
+
+def test_resume_requeues_dead_jobs_and_gives_up_after_max_attempts(warehouse, settings):
+    settings.CSVHUB_JOB_MAX_ATTEMPTS = 2
+    org = make_org()
+    dataset = services.dataset_create(organization=org, name="dead")
+    from django.core.files.base import ContentFile
+
+    alive = Upload(dataset=dataset, original_name="a.csv", state="running", attempts=1)
+    alive.file.save("a.csv", ContentFile(b"a\n1\n"), save=True)
+    exhausted = Upload(dataset=dataset, original_name="b.csv", state="running", attempts=2)
+    exhausted.file.save("b.csv", ContentFile(b"a\n2\n"), save=True)
+
+    services.uploads_resume(all_running_are_dead=True)
+
+    alive.refresh_from_db()
+    exhausted.refresh_from_db()
+    assert alive.state == "succeeded"
+    assert exhausted.state == "failed"
+    assert "too many times" in exhausted.error
+    assert Dataset.objects.get(pk=dataset.pk).row_count == 1

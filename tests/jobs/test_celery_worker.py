@@ -1,0 +1,135 @@
+"""Celery runs the same jobs in a real worker process, through a real Redis broker.
+
+Also the crash test: a worker killed with SIGKILL in the middle of a load leaves the dataset
+exactly as it was, and the next worker finishes the job once, without duplicates.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.files.base import ContentFile
+from django.db import connection
+
+from csvhub.datasets import services
+from csvhub.datasets.models import Dataset, Upload
+from tests.datasets.pipeline import make_org, table_exists, table_row_count
+from tests.services import REDIS_URL, require
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
+
+
+def _flush_broker() -> None:
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+
+
+@pytest.fixture
+def celery_runner(settings, tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
+    """Switch enqueueing to Celery and start worker processes on demand."""
+    require(REDIS_URL, "CSVHUB_TEST_REDIS_URL")
+    _flush_broker()
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "csvhub.jobs.backends.CeleryBackend",
+            "OPTIONS": {"broker_url": REDIS_URL},
+        }
+    }
+    workers: list[subprocess.Popen] = []
+
+    def start(**extra_env: str) -> subprocess.Popen:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "csvhub.settings",
+            "CSVHUB_DATA_DIR": str(django_settings.DATA_DIR),
+            "CSVHUB_DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+            "CSVHUB_WAREHOUSE_URL": settings.CSVHUB_WAREHOUSE_URL,
+            "CSVHUB_STORAGE_URL": "file://" + settings.STORAGES["default"]["OPTIONS"]["location"],
+            "CSVHUB_TASK_RUNNER": "celery",
+            "CSVHUB_BROKER_URL": REDIS_URL,
+            **extra_env,
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "csvhub", "worker", "--concurrency=1"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(tmp_path / f"worker-{len(workers)}.log", "wb"),  # noqa: SIM115
+            start_new_session=True,
+        )
+        workers.append(process)
+        return process
+
+    yield start
+    for process in workers:
+        _kill(process)
+    _flush_broker()
+
+
+def _kill(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("timed out waiting for the worker")
+
+
+def _state(upload: Upload) -> Upload:
+    return Upload.objects.get(pk=upload.pk)
+
+
+def test_celery_worker_ingests_an_upload(celery_runner, warehouse):
+    celery_runner()
+    org = make_org()
+    (upload,) = services.uploads_create(
+        organization=org, files=[ContentFile(b"a,b\n1,x\n2,y\n", name="celery.csv")]
+    )
+    _wait_for(lambda: _state(upload).is_finished)
+    upload = _state(upload)
+    assert upload.state == "succeeded", upload.error
+    assert Dataset.objects.get(pk=upload.dataset_id).row_count == 2
+
+
+def test_killed_worker_leaves_dataset_untouched_and_job_finishes_once(celery_runner, warehouse):
+    rows = 400_000
+    content = "n,label\n" + "".join(f"{i},row {i}\n" for i in range(rows))
+    worker = celery_runner()
+    org = make_org()
+    (upload,) = services.uploads_create(
+        organization=org, files=[ContentFile(content.encode(), name="big.csv")]
+    )
+    # Wait until rows are flowing into the (uncommitted) load, then kill the worker.
+    _wait_for(lambda: _state(upload).rows_loaded > 0)
+    _kill(worker)
+
+    crashed = _state(upload)
+    assert crashed.state == "running"
+    dataset = Dataset.objects.get(pk=upload.dataset_id)
+    assert dataset.row_count == 0
+    assert (
+        not table_exists(table_name=dataset.table_name)
+        or table_row_count(table_name=dataset.table_name) == 0
+    )
+
+    # A new worker notices the stale heartbeat and runs the job again, to the end, once.
+    celery_runner(CSVHUB_JOB_STALE_SECONDS="5")
+    _wait_for(lambda: _state(upload).is_finished, timeout=180)
+    finished = _state(upload)
+    assert finished.state == "succeeded", finished.error
+    assert finished.attempts == 2
+    dataset.refresh_from_db()
+    assert dataset.row_count == rows == table_row_count(table_name=dataset.table_name)
