@@ -1,0 +1,378 @@
+"""The row query grammar: query-string pairs in, a small typed RowQuery out.
+
+Pure parsing, no SQL and no Django: column names stay as written here (csvhub.datasets.rows
+matches them against the dataset's columns) and values stay text until rows.py knows each
+column's type and calls `parse_value`. The grammar is documented in docs/api.md, "Querying rows":
+
+    {column}={op}:{value}   {column}={value}   {column}__{op}={value}
+    sort=col[:asc|:desc],...   limit=count | limit=offset,count   offset=n   cursor=...
+    fields=a,b   format=json|csv|ndjson   count=capped|exact|none   safe=spreadsheet
+
+Every reserved word may also be written with a leading underscore (`_sort`); column names never
+start with one. A column whose name is a reserved word is filtered with the `__{op}` form
+(`sort__eq=3`), which is never read as a parameter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from csvhub.csvread import ColumnType
+from csvhub.datasets.errors import DatasetError
+
+RESERVED = ("sort", "limit", "offset", "fields", "cursor", "format", "count", "safe")
+# Read by csvhub.accounts.access to choose the organization; never a filter here.
+PASSED_THROUGH = ("org",)
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+MAX_OFFSET = 10**12
+MAX_IN_VALUES = 1000
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+class InvalidRowQuery(DatasetError):
+    """A query the user can fix: the message names the problem and the valid choices."""
+
+    status_code = 400
+
+
+class Operator(StrEnum):
+    EQ = "eq"
+    NEQ = "neq"
+    LIKE = "like"
+    LT = "lt"
+    GT = "gt"
+    LTE = "lte"
+    GTE = "gte"
+    IN = "in"
+    NOTIN = "notin"
+    ISNULL = "isnull"
+    NOTNULL = "notnull"
+    STARTSWITH = "startswith"
+    ENDSWITH = "endswith"
+
+
+OPERATORS = ", ".join(op.value for op in Operator)
+TEXT_MATCH = frozenset({Operator.LIKE, Operator.STARTSWITH, Operator.ENDSWITH})
+NULL_TESTS = frozenset({Operator.ISNULL, Operator.NOTNULL})
+LISTS = frozenset({Operator.IN, Operator.NOTIN})
+
+
+class Format(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+    NDJSON = "ndjson"
+
+
+class CountMode(StrEnum):
+    CAPPED = "capped"
+    EXACT = "exact"
+    NONE = "none"
+
+
+MEDIA_TYPES = {
+    "application/json": Format.JSON,
+    "text/csv": Format.CSV,
+    "application/x-ndjson": Format.NDJSON,
+    "application/jsonl": Format.NDJSON,
+}
+
+
+@dataclass(frozen=True)
+class Filter:
+    column: str  # as written: matched to a dataset column later
+    op: Operator
+    value: str  # raw text: typed by parse_value once the column's type is known
+    implicit: bool = False  # `{column}={value}`: no operator was written
+
+
+@dataclass(frozen=True)
+class SortKey:
+    column: str
+    descending: bool = False
+    written: str = ""  # the sort item as given, for error messages
+
+
+@dataclass(frozen=True)
+class RowQuery:
+    filters: tuple[Filter, ...] = ()
+    sort: tuple[SortKey, ...] = ()
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    limit_given: bool = False
+    cursor: str | None = None
+    fields: tuple[str, ...] | None = None
+    format: Format = Format.JSON
+    count: CountMode = CountMode.CAPPED
+    spreadsheet_safe: bool = False
+
+
+def reserved_word(key: str) -> str | None:
+    """The reserved word a parameter name spells (`sort` or `_sort` → `sort`), else None."""
+    word = key[1:] if key.startswith("_") else key
+    return word if word in RESERVED else None
+
+
+def parse_row_query(params: Iterable[tuple[str, str]], *, accept: str = "") -> RowQuery:
+    """Read the query string's (key, value) pairs; `accept` is the request's Accept header."""
+    options: dict[str, str] = {}
+    filters: list[Filter] = []
+    for key, value in params:
+        word = reserved_word(key)
+        if word is not None:
+            _set_option(options, word, key, value)
+        elif key in PASSED_THROUGH:
+            continue
+        elif key.startswith("_") or not key:
+            raise InvalidRowQuery(
+                f"Unknown parameter {key!r}. Parameters are {', '.join(RESERVED)} (each also "
+                "with a leading _); any other name filters the column of that name."
+            )
+        else:
+            filters.append(_filter(key, value))
+    limit, offset = _page(options.get("limit", ""), options.get("offset", ""))
+    output = _format(options.get("format", ""), accept)
+    return RowQuery(
+        filters=tuple(filters),
+        sort=_sort(options.get("sort", "")),
+        limit=limit,
+        offset=offset,
+        limit_given=bool(options.get("limit")),
+        cursor=options.get("cursor") or None,
+        fields=_fields(options.get("fields", "")),
+        format=output,
+        count=_choice("count", options.get("count", ""), CountMode, CountMode.CAPPED),
+        spreadsheet_safe=_safe(options.get("safe", ""), output),
+    )
+
+
+def _set_option(options: dict[str, str], word: str, key: str, value: str) -> None:
+    if word in options:
+        raise InvalidRowQuery(
+            f"{word!r} is given more than once (as {word} or _{word}); give it once. To filter "
+            f"a column named {word}, write {word}__eq=value."
+        )
+    options[word] = value
+
+
+def _filter(key: str, value: str) -> Filter:
+    column, sep, suffix = key.rpartition("__")
+    if sep and column and suffix in Operator.__members__.values():
+        # The key names the operator, so the value is taken whole: `sort__eq=gt:3`.
+        return Filter(column, Operator(suffix), value)
+    prefix, sep, rest = value.partition(":")
+    if sep and prefix in Operator.__members__.values():
+        return Filter(key, Operator(prefix), rest)
+    return Filter(key, Operator.EQ, value, implicit=True)
+
+
+def _sort(raw: str) -> tuple[SortKey, ...]:
+    if not raw:
+        return ()
+    keys = []
+    for item in raw.split(","):
+        name, sep, direction = item.strip().rpartition(":")
+        if sep and direction.lower() in ("asc", "desc"):
+            keys.append(SortKey(name.strip(), direction.lower() == "desc", item))
+        else:
+            keys.append(SortKey(item.strip(), False, item))
+        if not keys[-1].column:
+            raise InvalidRowQuery(
+                f"sort={raw!r} has an empty item; write sort=col[:asc|:desc],col2[:asc|:desc]."
+            )
+    return tuple(keys)
+
+
+def _fields(raw: str) -> tuple[str, ...] | None:
+    if not raw:
+        return None
+    names = tuple(name.strip() for name in raw.split(","))
+    if not all(names):
+        raise InvalidRowQuery(f"fields={raw!r} has an empty item; write fields=col1,col2.")
+    return names
+
+
+def _page(raw_limit: str, raw_offset: str) -> tuple[int, int]:
+    offset_text, sep, count_text = raw_limit.rpartition(",")
+    if sep and raw_offset:
+        raise InvalidRowQuery(
+            f"limit={raw_limit!r} already gives an offset; drop offset={raw_offset!r} or write "
+            "limit=count&offset=n."
+        )
+    limit = _integer("limit", count_text, DEFAULT_LIMIT, MAX_LIMIT) if count_text else DEFAULT_LIMIT
+    offset = _integer("offset", offset_text if sep else raw_offset, 0, MAX_OFFSET)
+    return limit, offset
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _integer(what: str, raw: str, default: int, maximum: int) -> int:
+    raw = raw.strip()
+    if not raw:
+        return default
+    if not _DIGITS.fullmatch(raw):
+        raise InvalidRowQuery(
+            f"{what}={raw!r} is not a whole number ≥ 0. Paginate with limit=count (at most "
+            f"{MAX_LIMIT}), limit=offset,count, limit=count&offset=n, or the cursor of `next`."
+        )
+    value = int(raw)
+    if value > maximum:
+        hint = " Use the cursor in `next` to page on, or format=csv for every row."
+        raise InvalidRowQuery(
+            f"{what}={value} is more than the maximum {maximum}."
+            + (hint if what == "limit" else "")
+        )
+    return value
+
+
+def _choice[E: StrEnum](what: str, raw: str, choices: type[E], default: E) -> E:
+    if not raw:
+        return default
+    try:
+        return choices(raw.lower())
+    except ValueError:
+        valid = ", ".join(choice.value for choice in choices)
+        raise InvalidRowQuery(f"{what}={raw!r} is not one of: {valid}.") from None
+
+
+def _format(raw: str, accept: str) -> Format:
+    if raw:
+        return _choice("format", raw, Format, Format.JSON)
+    return format_from_accept(accept)
+
+
+def format_from_accept(accept: str) -> Format:
+    """The format the Accept header prefers among ours (JSON for */* or anything unknown)."""
+    best, best_q = Format.JSON, 0.0
+    for part in accept.split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, number = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(number)
+                except ValueError:
+                    q = 0.0
+        found = MEDIA_TYPES.get(media.lower())
+        if found is not None and q > best_q:
+            best, best_q = found, q
+    return best
+
+
+def _safe(raw: str, output: Format) -> bool:
+    if not raw:
+        return False
+    if raw.lower() != "spreadsheet":
+        raise InvalidRowQuery(f"safe={raw!r} is not a choice; the only choice is safe=spreadsheet.")
+    if output is not Format.CSV:
+        raise InvalidRowQuery("safe=spreadsheet applies to CSV exports only; add format=csv.")
+    return True
+
+
+# -- values --------------------------------------------------------------------------------
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TRUE = frozenset({"true", "t", "yes", "y", "1"})
+_FALSE = frozenset({"false", "f", "no", "n", "0"})
+_EXPECTED = {
+    ColumnType.INTEGER: "a whole number such as 42",
+    ColumnType.DECIMAL: "a number such as 7.25",
+    ColumnType.BOOLEAN: "true or false (also t/f, yes/no, 1/0)",
+    ColumnType.DATE: "a date YYYY-MM-DD",
+    ColumnType.TIMESTAMP: "an ISO 8601 timestamp such as 2020-06-01T12:30:00Z",
+    ColumnType.TEXT: "text",
+}
+
+
+def parse_value(column_type: ColumnType, raw: str, *, column: str) -> Any:
+    """The typed value of `raw` for a column of `column_type`, or InvalidRowQuery saying why not.
+
+    Returns int, Decimal, bool, date, an aware UTC datetime, or str.
+    """
+    value = _typed(column_type, raw)
+    if value is None:
+        article = "an" if column_type.value[0] in "aeiou" else "a"
+        raise InvalidRowQuery(
+            f"{raw!r} is not a valid value for {column!r}, {article} {column_type.value} "
+            f"column: expected {_EXPECTED[column_type]}."
+        )
+    return value
+
+
+def _typed(column_type: ColumnType, raw: str) -> Any:
+    if column_type is ColumnType.TEXT:
+        return raw
+    if column_type is ColumnType.INTEGER:
+        if _INTEGER.fullmatch(raw) and _INT64[0] <= int(raw) <= _INT64[1]:
+            return int(raw)
+        return None
+    if column_type is ColumnType.DECIMAL:
+        return Decimal(raw) if _DECIMAL.fullmatch(raw) else None
+    if column_type is ColumnType.BOOLEAN:
+        return parse_flag(raw)
+    if column_type is ColumnType.DATE:
+        return _date(raw)
+    return parse_timestamp(raw)
+
+
+def parse_flag(raw: str) -> bool | None:
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    return False if lowered in _FALSE else None
+
+
+def _date(raw: str) -> date | None:
+    if not _DATE.fullmatch(raw):
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+def parse_timestamp(raw: str) -> datetime | None:
+    """An aware UTC datetime from ISO 8601 text; a value without an offset is taken as UTC."""
+    if not _DATE.match(raw):
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_list(raw: str, *, column: str) -> list[str]:
+    """The items of an `in`/`notin` value: `a,b,c`, or a JSON array for items with commas."""
+    if raw.startswith("["):
+        try:
+            items = json.loads(raw)
+        except ValueError:
+            items = None
+        if not isinstance(items, list) or not all(isinstance(i, str | int | float) for i in items):
+            raise InvalidRowQuery(
+                f"The list for {column!r} starts with '[' but is not a JSON array of strings or "
+                'numbers, such as ["a,b","c"].'
+            )
+        values = [item if isinstance(item, str) else json.dumps(item) for item in items]
+    else:
+        values = raw.split(",") if raw else []
+    if not values or len(values) > MAX_IN_VALUES:
+        raise InvalidRowQuery(
+            f"in/notin on {column!r} needs 1 to {MAX_IN_VALUES} values, comma-separated "
+            '(a,b,c) or as a JSON array (["a,b","c"]).'
+        )
+    return values

@@ -1,0 +1,300 @@
+"""The rows API: query a dataset's rows (JSON pages, CSV and NDJSON exports) and its indexes.
+
+Thin views: the query string is parsed by rowquery, answered by rows (selectors and services).
+The grammar is documented in docs/api.md, "Querying rows", and in the OpenAPI schema below.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from csvhub.accounts.access import request_organization
+from csvhub.accounts.permissions import ReadOrEdit
+from csvhub.datasets import rows, selectors
+from csvhub.datasets.apis import ColumnSerializer
+from csvhub.datasets.rowquery import (
+    DEFAULT_LIMIT,
+    MAX_IN_VALUES,
+    MAX_LIMIT,
+    OPERATORS,
+    Format,
+    RowQuery,
+    parse_row_query,
+    reserved_word,
+)
+from csvhub.warehouse.indexes import MAX_INDEX_COLUMNS
+
+TITANIC_QUERY = "limit=0,2&sex=male&Name=like:Braund&Ticket=like:A&Fare=gt:7&sort=name:desc,Sex:asc"
+
+_GRAMMAR = f"""
+Query a dataset's rows. Example (on a Titanic-shaped dataset):
+`GET /api/v1/datasets/titanic/rows/?{TITANIC_QUERY}`
+
+**Filters**: any parameter that is not one of the reserved words below filters the column of
+that name (or header label, matched case-insensitively when unambiguous):
+`{{column}}={{op}}:{{value}}`, `{{column}}={{value}}` (equality), or `{{column}}__{{op}}={{value}}`.
+Operators: {OPERATORS}. `like` is a case-insensitive substring match (`%` and `_` match
+themselves); `startswith`/`endswith` also ignore case. `in`/`notin` take `a,b,c` or a JSON array
+(up to {MAX_IN_VALUES} items); `isnull:`/`notnull:` take no value. A value whose prefix is not an
+operator is taken whole (`time=12:30`). Filters AND together and a column may repeat
+(`Fare=gt:7&Fare=lt:50`). Values are read as the column's type (a bad one is a 400).
+`{{column}}=` (empty) matches empty cells. `neq` and `notin` also match empty cells.
+
+In Swagger UI, put filters in the `filters` object: each key becomes one query parameter.
+
+**Reserved words** (each also accepted with a leading `_`): sort, limit, offset, fields, cursor,
+format, count, safe; `org` chooses the organization. Filter a column named like a reserved word
+with the `__{{op}}` form: `sort__eq=3`, `count__gt=10`.
+
+**Rows** are JSON objects keyed by column name: integers are numbers, decimals strings with
+their exact digits, booleans true/false, dates `YYYY-MM-DD`, timestamps ISO 8601 UTC with `Z`,
+empty cells null. `next`/`previous` are URLs with a keyset cursor; a cursor only works with the
+filters and sort it was made for.
+"""
+
+
+class _QueryDecidesFormat(DefaultContentNegotiation):
+    """CSV and NDJSON are chosen from the query and Accept header by rowquery and streamed by
+    the view; DRF only renders the JSON answers and errors, whatever `format=` says."""
+
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        return renderers[0], renderers[0].media_type
+
+
+_ERROR = inline_serializer("RowQueryError", {"detail": serializers.CharField()})
+
+_PAGE = inline_serializer(
+    "RowPage",
+    {
+        "columns": ColumnSerializer(many=True),
+        "rows": serializers.ListField(
+            child=serializers.DictField(), help_text="Rows as objects keyed by column name."
+        ),
+        "count": serializers.IntegerField(
+            allow_null=True,
+            help_text=f"Rows matching the filters; null with count=none. A filtered count stops "
+            f"at {rows.COUNT_CAP:,} unless count=exact.",
+        ),
+        "count_capped": serializers.BooleanField(
+            help_text=f"True when more than {rows.COUNT_CAP:,} rows match and counting stopped."
+        ),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+    },
+)
+
+_PAGE_EXAMPLE = OpenApiExample(
+    "Titanic example",
+    response_only=True,
+    value={
+        "columns": [
+            {"name": "name", "label": "Name", "type": "text", "nullable": False},
+            {"name": "fare", "label": "Fare", "type": "decimal", "nullable": False},
+        ],
+        "rows": [{"name": "Braund, Mr. Owen Harris", "fare": "7.25"}],
+        "count": 1,
+        "count_capped": False,
+        "next": None,
+        "previous": None,
+    },
+)
+
+
+def _example(value: object) -> list[OpenApiExample]:
+    return [OpenApiExample("Titanic example", value=value)]
+
+
+_PARAMETERS = [
+    OpenApiParameter(
+        "slug", str, OpenApiParameter.PATH, description="The dataset.", examples=_example("titanic")
+    ),
+    OpenApiParameter(
+        "filters",
+        OpenApiTypes.OBJECT,
+        style="form",
+        explode=True,
+        description="Column filters, one key per column: `{column}` → `{op}:{value}` or "
+        f"`{{value}}`. Operators: {OPERATORS}. (Not a parameter itself: each key is sent as "
+        "its own query parameter.)",
+        examples=_example(
+            {"sex": "male", "Name": "like:Braund", "Ticket": "like:A", "Fare": "gt:7"}
+        ),
+    ),
+    OpenApiParameter(
+        "sort",
+        str,
+        description="`col[:asc|:desc],col2...`; empty cells sort last. Default: upload order.",
+        examples=_example("name:desc,Sex:asc"),
+    ),
+    OpenApiParameter(
+        "limit",
+        str,
+        description=f"`count` or `offset,count`; count at most {MAX_LIMIT}, default "
+        f"{DEFAULT_LIMIT}. Ignored by exports, which return every matching row.",
+        examples=_example("0,2"),
+    ),
+    OpenApiParameter(
+        "offset", int, description="Rows to skip. Deep offsets are slow: prefer `next`."
+    ),
+    OpenApiParameter(
+        "cursor", str, description="From `next`/`previous`; needs the same filters and sort."
+    ),
+    OpenApiParameter("fields", str, description="Columns to return, comma-separated: `name,fare`."),
+    OpenApiParameter(
+        "format",
+        str,
+        enum=[f.value for f in Format],
+        description="json (a page), csv or ndjson (every matching row, streamed). Also chosen by "
+        "`Accept: text/csv` or `application/x-ndjson`.",
+    ),
+    OpenApiParameter(
+        "count",
+        str,
+        enum=["capped", "exact", "none"],
+        description=f"capped (default): exact up to {rows.COUNT_CAP:,} then `count_capped`; "
+        "exact: always exact; none: skip counting.",
+    ),
+    OpenApiParameter(
+        "safe",
+        str,
+        enum=["spreadsheet"],
+        description="CSV only: prefix text cells starting with = + - @ (or tab, CR) with a single "
+        "quote so spreadsheets do not run them. Off by default: exports are exact.",
+    ),
+]
+
+
+class RowListApi(APIView):
+    permission_classes = [ReadOrEdit]
+    content_negotiation_class = _QueryDecidesFormat
+
+    @extend_schema(
+        operation_id="datasets_rows_list",
+        summary="Query rows: filter, sort, paginate, export",
+        description=_GRAMMAR.strip(),
+        parameters=_PARAMETERS,
+        responses={
+            (200, "application/json"): OpenApiResponse(_PAGE, examples=[_PAGE_EXAMPLE]),
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="Every row, CSV."),
+            (200, "application/x-ndjson"): OpenApiResponse(
+                OpenApiTypes.STR, description="Every row, one JSON object per line."
+            ),
+            400: OpenApiResponse(_ERROR, description="The message names the problem and choices."),
+            404: OpenApiResponse(_ERROR),
+        },
+    )
+    def get(self, request: Request, slug: str) -> Response | StreamingHttpResponse:
+        dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
+        params = [(key, value) for key, values in request.query_params.lists() for value in values]
+        query = parse_row_query(params, accept=request.headers.get("Accept", ""))
+        if query.format is not Format.JSON:
+            return _streamed(rows.rows_export(dataset=dataset, query=query))
+        page = rows.rows_page(dataset=dataset, query=query)
+        return Response(
+            {
+                "columns": page.columns,
+                "rows": page.rows,
+                "count": page.count,
+                "count_capped": page.count_capped,
+                "next": _page_url(request, query, page.next_cursor),
+                "previous": _page_url(request, query, page.previous_cursor),
+            }
+        )
+
+
+def _streamed(export: rows.RowExport) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(export, content_type=export.content_type)
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    return response
+
+
+def _page_url(request: Request, query: RowQuery, cursor: str | None) -> str | None:
+    """This request's URL with the cursor in place of any offset or earlier cursor."""
+    if cursor is None:
+        return None
+    kept = [
+        (key, value)
+        for key, values in request.query_params.lists()
+        for value in values
+        if reserved_word(key) not in ("limit", "offset", "cursor")
+    ]
+    if query.limit_given:
+        kept.append(("limit", str(query.limit)))
+    kept.append(("cursor", cursor))
+    return request.build_absolute_uri(request.path) + "?" + urlencode(kept)
+
+
+class IndexSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    columns = serializers.ListField(child=serializers.CharField())
+    status = serializers.ChoiceField(
+        choices=["ready", "building", "failed", "queued"],
+        help_text="ready: used by queries; building: being built; failed: the build stopped "
+        "(POST again to rebuild); queued: waiting for a background worker.",
+    )
+
+
+class IndexListApi(APIView):
+    permission_classes = [ReadOrEdit]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "IndexInput"  # OpenAPI component name: other APIs have an Input too
+
+        columns = serializers.ListField(
+            child=serializers.CharField(),
+            min_length=1,
+            max_length=MAX_INDEX_COLUMNS,
+            help_text="Column names or labels, in index order.",
+        )
+
+    @extend_schema(responses=IndexSerializer(many=True), summary="List a dataset's indexes")
+    def get(self, request: Request, slug: str) -> Response:
+        dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
+        return Response(IndexSerializer(rows.index_list(dataset=dataset), many=True).data)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            200: OpenApiResponse(IndexSerializer, description="The index exists already."),
+            201: OpenApiResponse(IndexSerializer, description="Built within the request."),
+            202: OpenApiResponse(IndexSerializer, description="Queued for a background build."),
+            400: OpenApiResponse(_ERROR),
+        },
+        examples=[
+            OpenApiExample("Sort by name", value={"columns": ["name", "sex"]}, request_only=True)
+        ],
+        summary="Index columns to speed up filters and sorts on them",
+        description="Speeds up eq/in/lt/lte/gt/gte filters on the first column (and on following "
+        "columns when the earlier ones are filtered by eq), and `sort` on a leading run of the "
+        "columns with their keyset pages. Big tables are indexed in the background (202).",
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        index, outcome = rows.index_create(
+            dataset=dataset, columns=serializer.validated_data["columns"]
+        )
+        code = {"exists": status.HTTP_200_OK, "built": status.HTTP_201_CREATED}.get(
+            outcome, status.HTTP_202_ACCEPTED
+        )
+        return Response(IndexSerializer(index).data, status=code)
