@@ -1,6 +1,7 @@
 from django.urls import path
 
 from csvhub.datasets import apis
+from csvhub.datasets.analysis_urls import api_urlpatterns as analysis_api
 from csvhub.datasets.rows_urls import api_urlpatterns as rows_api
 
 api_urlpatterns = [
@@ -11,4 +12,5 @@ api_urlpatterns = [
     path("uploads/<str:upload_id>/file", apis.UploadFileApi.as_view(), name="upload-file"),
     path("uploads/<str:upload_id>/rejects", apis.UploadRejectsApi.as_view(), name="upload-rejects"),
     *rows_api,
+    *analysis_api,
 ]

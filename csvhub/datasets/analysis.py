@@ -1,0 +1,852 @@
+"""Analysis of a dataset: its summary, and counts, time spans, aggregates, time series and
+histograms of its rows.
+
+`parse_analysis_query` reads the query string (pure, no database); the selectors take a dataset
+and parsed pieces and return JSON-ready dicts. Filters are the rows endpoint's grammar, parsed
+by rowquery and matched and typed by rows, so `analysis/?Fare=gt:7` and `rows/?Fare=gt:7` see
+the same rows. What ingestion keeps in the dataset's metadata (row count, per-column counts and
+extremes, the range of row ids) answers the summary, and unfiltered row_count and time_span,
+without touching the table. Documented in docs/api.md, "Analysis".
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from csvhub.csvread import ColumnType
+from csvhub.datasets import rows
+from csvhub.datasets.errors import DatasetError
+from csvhub.datasets.models import Dataset
+from csvhub.datasets.rowquery import (
+    PASSED_THROUGH,
+    Filter,
+    RowQuery,
+    SortKey,
+    parse_row_query,
+    reserved_word,
+)
+from csvhub.warehouse import analysis as warehouse
+from csvhub.warehouse.analysis import Bucket, Function, Metric
+from csvhub.warehouse.query import RowSet, rows_count
+
+DEFAULT_GROUPS = 1000
+MAX_GROUPS = 10_000
+MAX_GROUP_BY = 5
+MAX_METRICS = 20
+DEFAULT_BINS = 20
+MAX_BINS = 200
+MAX_POINTS = 10_000
+NUMBERS = (ColumnType.INTEGER, ColumnType.DECIMAL)
+TIMES = (ColumnType.DATE, ColumnType.TIMESTAMP)
+ORDERED = (*NUMBERS, *TIMES, ColumnType.TEXT)  # what min and max take
+DATE_BUCKETS = (Bucket.DAY, Bucket.WEEK, Bucket.MONTH)
+_ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+class InvalidAnalysis(DatasetError):
+    """An analysis the user can fix: the message names the problem and the valid choices."""
+
+    status_code = 400
+
+
+class AnalysisType(StrEnum):
+    ROW_COUNT = "row_count"
+    TIME_SPAN = "time_span"
+    AGGREGATE = "aggregate"
+    TIMESERIES = "timeseries"
+    HISTOGRAM = "histogram"
+
+
+# The parameters each type takes besides `type` and the filters.
+PARAMETERS: dict[AnalysisType, tuple[str, ...]] = {
+    AnalysisType.ROW_COUNT: (),
+    AnalysisType.TIME_SPAN: ("column",),
+    AnalysisType.AGGREGATE: ("group_by", "metrics", "sort", "limit"),
+    AnalysisType.TIMESERIES: ("column", "bucket", "metric"),
+    AnalysisType.HISTOGRAM: ("column", "bins"),
+}
+WORDS = ("type", "column", "group_by", "metrics", "metric", "bucket", "bins", "sort", "limit")
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric as written: `count`, `count:col`, `sum:col` ..., optionally `alias=...`."""
+
+    function: Function
+    column: str | None = None
+    alias: str | None = None
+
+
+COUNT = MetricSpec(Function.COUNT)
+
+
+@dataclass(frozen=True)
+class AnalysisQuery:
+    type: AnalysisType
+    filters: tuple[Filter, ...] = ()
+    column: str | None = None
+    group_by: tuple[str, ...] = ()
+    metrics: tuple[MetricSpec, ...] = (COUNT,)
+    metric: MetricSpec = COUNT
+    bucket: Bucket = Bucket.DAY
+    bins: int = DEFAULT_BINS
+    sort: tuple[SortKey, ...] = ()
+    limit: int = DEFAULT_GROUPS
+
+
+# -- parsing -----------------------------------------------------------------------------------
+
+
+def parse_analysis_query(params: Iterable[tuple[str, str]]) -> AnalysisQuery:
+    """Read the query string's (key, value) pairs: `type`, its parameters, and filters."""
+    options, filter_pairs = _split(params)
+    kind = _analysis_type(options.pop("type", ""))
+    allowed = PARAMETERS[kind]
+    for word in options:
+        if word not in allowed:
+            takes = ", ".join(allowed) if allowed else "no parameters besides filters"
+            raise InvalidAnalysis(
+                f"{word} does not apply to type={kind.value}, which takes: {takes}. To filter "
+                f"a column named {word}, write {word}__eq=value."
+            )
+    return AnalysisQuery(
+        type=kind,
+        filters=parse_row_query(filter_pairs).filters,
+        column=options.get("column", "").strip() or None,
+        group_by=_names("group_by", options.get("group_by", ""), MAX_GROUP_BY),
+        metrics=_metrics(options.get("metrics", "")),
+        metric=_one_metric(options.get("metric", "")),
+        bucket=_bucket(options.get("bucket", "")),
+        bins=_whole("bins", options.get("bins", ""), DEFAULT_BINS, MAX_BINS),
+        sort=parse_row_query([("sort", options["sort"])]).sort if options.get("sort") else (),
+        limit=_whole("limit", options.get("limit", ""), DEFAULT_GROUPS, MAX_GROUPS),
+    )
+
+
+def _split(params: Iterable[tuple[str, str]]) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Analysis parameters (each also written with a leading _), and the filter pairs."""
+    options: dict[str, str] = {}
+    filter_pairs: list[tuple[str, str]] = []
+    for key, value in params:
+        word = key[1:] if key.startswith("_") else key
+        if word in WORDS:
+            if word in options:
+                raise InvalidAnalysis(
+                    f"{word!r} is given more than once (as {word} or _{word}); give it once. "
+                    f"To filter a column named {word}, write {word}__eq=value."
+                )
+            options[word] = value
+        elif reserved_word(key) is not None:
+            raise InvalidAnalysis(
+                f"{key} is a parameter of the rows endpoint, not of analysis. Analysis takes "
+                f"{', '.join(WORDS)} and filters. To filter a column named {word}, write "
+                f"{word}__eq=value."
+            )
+        elif key.startswith("_") and key not in PASSED_THROUGH:
+            raise InvalidAnalysis(
+                f"Unknown parameter {key!r}. Analysis takes {', '.join(WORDS)} (each also with "
+                "a leading _); any other name filters the column of that name."
+            )
+        else:
+            filter_pairs.append((key, value))
+    return options, filter_pairs
+
+
+def _analysis_type(raw: str) -> AnalysisType:
+    choices = ", ".join(kind.value for kind in AnalysisType)
+    if not raw:
+        raise InvalidAnalysis(f"Say which analysis with type=: one of {choices}.")
+    try:
+        return AnalysisType(raw.strip().lower())
+    except ValueError:
+        raise InvalidAnalysis(f"type={raw!r} is not one of: {choices}.") from None
+
+
+def _bucket(raw: str) -> Bucket:
+    if not raw:
+        return Bucket.DAY
+    try:
+        return Bucket(raw.strip().lower())
+    except ValueError:
+        choices = ", ".join(bucket.value for bucket in Bucket)
+        raise InvalidAnalysis(f"bucket={raw!r} is not one of: {choices}.") from None
+
+
+def _whole(what: str, raw: str, default: int, maximum: int) -> int:
+    raw = raw.strip()
+    if not raw:
+        return default
+    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= maximum:
+        raise InvalidAnalysis(
+            f"{what}={raw!r} is not a whole number from 1 to {maximum} (default {default})."
+        )
+    return int(raw)
+
+
+def _names(what: str, raw: str, maximum: int) -> tuple[str, ...]:
+    if not raw.strip():
+        return ()
+    names = tuple(name.strip() for name in raw.split(","))
+    if not all(names):
+        raise InvalidAnalysis(f"{what}={raw!r} has an empty item; write {what}=col1,col2.")
+    if len(names) > maximum:
+        raise InvalidAnalysis(f"{what} takes at most {maximum} columns, not {len(names)}.")
+    return names
+
+
+_METRIC_FORMS = (
+    "count, count:col, sum:col, avg:col, min:col, max:col, each optionally named (total=sum:col)"
+)
+
+
+def _metrics(raw: str) -> tuple[MetricSpec, ...]:
+    if not raw.strip():
+        return (COUNT,)
+    items = [item.strip() for item in raw.split(",")]
+    if not all(items):
+        raise InvalidAnalysis(f"metrics={raw!r} has an empty item; write metrics=count,sum:col.")
+    if len(items) > MAX_METRICS:
+        raise InvalidAnalysis(f"metrics takes at most {MAX_METRICS} metrics, not {len(items)}.")
+    return tuple(_metric(item) for item in items)
+
+
+def _one_metric(raw: str) -> MetricSpec:
+    if not raw.strip():
+        return COUNT
+    if "," in raw:
+        raise InvalidAnalysis(f"metric={raw!r}: a time series has one metric, such as sum:col.")
+    return _metric(raw.strip())
+
+
+def _metric(item: str) -> MetricSpec:
+    alias, sep, spec = item.partition("=")
+    if not sep:
+        alias, spec = "", item
+    alias = alias.strip()
+    if sep and not _ALIAS.fullmatch(alias):
+        raise InvalidAnalysis(
+            f"{alias!r} in {item!r} cannot name a metric: use letters, digits and _ (not first)."
+        )
+    written, _, column = spec.partition(":")
+    try:
+        function = Function(written.strip().lower())
+    except ValueError:
+        raise InvalidAnalysis(f"Unknown metric {item!r}. Metrics are {_METRIC_FORMS}.") from None
+    if function is not Function.COUNT and not column.strip():
+        raise InvalidAnalysis(f"{function.value} needs a column: {function.value}:col.")
+    return MetricSpec(function, column.strip() or None, alias or None)
+
+
+# -- running -----------------------------------------------------------------------------------
+
+
+def analysis_run(*, dataset: Dataset, query: AnalysisQuery) -> dict:
+    """The analysis the query asks for, as a JSON-ready dict."""
+    if query.type is AnalysisType.ROW_COUNT:
+        return analysis_row_count(dataset=dataset, filters=query.filters)
+    if query.type is AnalysisType.TIME_SPAN:
+        return analysis_time_span(dataset=dataset, column=query.column, filters=query.filters)
+    if query.type is AnalysisType.AGGREGATE:
+        return analysis_aggregate(
+            dataset=dataset,
+            group_by=query.group_by,
+            metrics=query.metrics,
+            filters=query.filters,
+            sort=query.sort,
+            limit=query.limit,
+        )
+    if query.type is AnalysisType.TIMESERIES:
+        return analysis_timeseries(
+            dataset=dataset,
+            column=query.column,
+            bucket=query.bucket,
+            metric=query.metric,
+            filters=query.filters,
+        )
+    return analysis_histogram(
+        dataset=dataset, column=query.column, bins=query.bins, filters=query.filters
+    )
+
+
+def filtered_rows(dataset: Dataset, filters: Sequence[Filter]) -> RowSet:
+    """The rows the filters select, read exactly as the rows endpoint reads them (column names
+    matched by name or label, values typed by the column's type, errors worded alike)."""
+    return rows._plan(dataset, RowQuery(filters=tuple(filters))).rows
+
+
+# -- summary -----------------------------------------------------------------------------------
+
+
+def dataset_summary(*, dataset: Dataset) -> dict:
+    """Row count, per-column counts and extremes, first and last ingested rows; from metadata
+    kept at ingestion and two primary-key lookups, whatever the table's size."""
+    return {
+        "row_count": dataset.row_count,
+        "columns": [
+            _column_summary(column, dataset.stats.get(column["name"], {}))
+            for column in dataset.columns
+        ],
+        **_end_rows(dataset),
+    }
+
+
+def _column_summary(column: dict, stats: dict) -> dict:
+    column_type = ColumnType(column["type"])
+    low, high = _stats_bounds(column_type, stats)
+    show = _SUMMARY_JSON.get(column_type)
+    text = column_type is ColumnType.TEXT
+    return {
+        **{key: column[key] for key in ("name", "label", "type", "nullable")},
+        "nulls": stats.get("nulls"),
+        "non_null": stats.get("non_null"),
+        "min": None if low is None or show is None else show(low),
+        "max": None if high is None or show is None else show(high),
+        "min_length": stats.get("min_length") if text else None,
+        "max_length": stats.get("max_length") if text else None,
+    }
+
+
+def _end_rows(dataset: Dataset) -> dict:
+    first_id, last_id = dataset.first_row_id, dataset.last_row_id
+    if first_id is None or last_id is None or not dataset.columns:
+        return {"first_row": None, "last_row": None}
+    found = warehouse.rows_by_id(filtered_rows(dataset, ()), row_ids=[first_id, last_id])
+    to_json = rows._json_row_maker(dataset.columns)
+    first, last = found.get(first_id), found.get(last_id)
+    return {
+        "first_row": None if first is None else to_json(first),
+        "last_row": None if last is None else to_json(last),
+    }
+
+
+def _stats_bounds(column_type: ColumnType, stats: dict) -> tuple[Any, Any]:
+    """The column's extremes as kept at ingestion, typed (None for types without them)."""
+    low, high = stats.get("min_value"), stats.get("max_value")
+    parse = _STATS_VALUE.get(column_type)
+    if low is None or high is None or parse is None:
+        return None, None
+    return parse(low), parse(high)
+
+
+# Extremes in the summary read like the column's values in rows: decimals as exact text.
+_SUMMARY_JSON: dict[ColumnType, Callable[[Any], Any]] = {
+    ColumnType.INTEGER: int,
+    ColumnType.DECIMAL: lambda value: format(value, "f"),
+    ColumnType.DATE: lambda value: value.isoformat(),
+    ColumnType.TIMESTAMP: lambda value: iso_timestamp(value),
+}
+
+
+def _stats_timestamp(text: str) -> datetime:
+    value = datetime.fromisoformat(text)  # a date's text is its midnight
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_STATS_VALUE: dict[ColumnType, Callable[[str], Any]] = {
+    ColumnType.INTEGER: int,
+    ColumnType.DECIMAL: Decimal,
+    ColumnType.DATE: lambda text: date.fromisoformat(text[:10]),
+    ColumnType.TIMESTAMP: _stats_timestamp,
+}
+
+
+# -- row_count and time_span -------------------------------------------------------------------
+
+
+def analysis_row_count(*, dataset: Dataset, filters: Sequence[Filter] = ()) -> dict:
+    """Rows in the dataset (from metadata), or matching the filters (a COUNT in the warehouse)."""
+    if not filters:
+        return {"type": "row_count", "row_count": dataset.row_count, "source": "summary"}
+    selected = filtered_rows(dataset, filters)
+    count = rows_count(selected) if dataset.columns else 0
+    return {"type": "row_count", "row_count": count, "source": "warehouse"}
+
+
+def analysis_time_span(
+    *, dataset: Dataset, column: str | None = None, filters: Sequence[Filter] = ()
+) -> dict:
+    """Earliest and latest value of a date or timestamp column and the time between them;
+    from metadata without filters, MIN and MAX in the warehouse with them."""
+    chosen = _time_column(dataset, column, "time_span")
+    column_type = ColumnType(chosen["type"])
+    if filters:
+        low, high = warehouse.extremes(filtered_rows(dataset, filters), column=chosen["name"])
+    else:
+        low, high = _stats_bounds(column_type, dataset.stats.get(chosen["name"], {}))
+    delta = None if low is None else _as_datetime(high) - _as_datetime(low)
+    return {
+        "type": "time_span",
+        "column": chosen["name"],
+        "earliest": _json_value(column_type, low),
+        "latest": _json_value(column_type, high),
+        "seconds": None if delta is None else _seconds(delta),
+        "duration": None if delta is None else iso_duration(delta),
+        "source": "warehouse" if filters else "summary",
+    }
+
+
+def _as_datetime(value: date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def _seconds(delta: timedelta) -> int | float:
+    if delta.microseconds:
+        return delta.total_seconds()
+    return delta.days * 86_400 + delta.seconds
+
+
+def iso_duration(delta: timedelta) -> str:
+    """ISO 8601 duration in days, hours, minutes and seconds: `P3DT4H`, `PT0.5S`, `PT0S`."""
+    hours, rest = divmod(delta.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    second_text = str(seconds)
+    if delta.microseconds:
+        second_text += f".{delta.microseconds:06d}".rstrip("0")
+    time = "".join(
+        f"{amount}{unit}"
+        for amount, unit in ((hours, "H"), (minutes, "M"), (second_text, "S"))
+        if amount not in (0, "0")
+    )
+    days = f"{delta.days}D" if delta.days else ""
+    if not days and not time:
+        return "PT0S"
+    return f"P{days}" + (f"T{time}" if time else "")
+
+
+# -- aggregate ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """A metric matched against the dataset's columns."""
+
+    name: str  # its key in the results: the alias, else `function[:column name]`
+    canonical: str  # `function[:column name]`
+    metric: Metric
+    column_type: ColumnType | None
+
+
+def analysis_aggregate(
+    *,
+    dataset: Dataset,
+    group_by: Sequence[str] = (),
+    metrics: Sequence[MetricSpec] = (COUNT,),
+    filters: Sequence[Filter] = (),
+    sort: Sequence[SortKey] = (),
+    limit: int = DEFAULT_GROUPS,
+) -> dict:
+    """Metrics per group of the filtered rows (one row without group_by), sorted and limited;
+    `truncated` says that more groups than `limit` exist."""
+    plan = _aggregate_plan(dataset, group_by, metrics, filters, sort)
+    groups, resolved = plan.groups, plan.resolved
+    if dataset.columns:
+        found, truncated = warehouse.aggregate(plan.rows, **plan.arguments, limit=limit)
+    else:  # no table yet: only row counts can be asked for, and they are 0
+        found, truncated = [tuple(0 for _ in resolved)], False
+    names = [group["name"] for group in groups] + [item.name for item in resolved]
+    kinds = [ColumnType(group["type"]) for group in groups]
+    kinds += [item.column_type for item in resolved]
+    return {
+        "type": "aggregate",
+        "group_by": [group["name"] for group in groups],
+        "metrics": [item.name for item in resolved],
+        "rows": [
+            {
+                name: _json_value(kind, value)
+                for name, kind, value in zip(names, kinds, row, strict=True)
+            }
+            for row in found
+        ],
+        "truncated": truncated,
+    }
+
+
+@dataclass(frozen=True)
+class _AggregatePlan:
+    rows: RowSet
+    groups: list[dict]
+    resolved: list[_Resolved]
+    order: list[warehouse.Order]
+
+    @property
+    def arguments(self) -> dict:
+        return {
+            "group_by": [group["name"] for group in self.groups],
+            "metrics": [item.metric for item in self.resolved],
+            "order": self.order,
+        }
+
+
+def _aggregate_plan(
+    dataset: Dataset,
+    group_by: Sequence[str],
+    metrics: Sequence[MetricSpec],
+    filters: Sequence[Filter],
+    sort: Sequence[SortKey],
+) -> _AggregatePlan:
+    columns = rows.DatasetColumns(dataset.columns)
+    groups = _group_columns(columns, group_by)
+    resolved = [_resolve_metric(dataset, columns, spec) for spec in metrics]
+    _check_names(groups, resolved)
+    order = [_sort_position(columns, groups, resolved, key) for key in sort]
+    return _AggregatePlan(filtered_rows(dataset, filters), groups, resolved, order)
+
+
+def analysis_aggregate_sql(*, dataset: Dataset, query: AnalysisQuery) -> str:
+    """The SQL an aggregate query runs on this dataset, values inlined: for benchmarks."""
+    plan = _aggregate_plan(dataset, query.group_by, query.metrics, query.filters, query.sort)
+    return warehouse.aggregate_sql(plan.rows, **plan.arguments, limit=query.limit)
+
+
+def _group_columns(columns: rows.DatasetColumns, group_by: Sequence[str]) -> list[dict]:
+    groups = [columns.get(written, role="group_by") for written in group_by]
+    names = [group["name"] for group in groups]
+    if len(set(names)) != len(names):
+        raise InvalidAnalysis(f"group_by names a column twice ({', '.join(names)}).")
+    return groups
+
+
+def _resolve_metric(dataset: Dataset, columns: rows.DatasetColumns, spec: MetricSpec) -> _Resolved:
+    function = spec.function
+    if spec.column is None:
+        return _Resolved(spec.alias or "count", "count", Metric(function), None)
+    column = columns.get(spec.column, role="metrics")
+    column_type = ColumnType(column["type"])
+    allowed = NUMBERS if function in (Function.SUM, Function.AVG) else ORDERED
+    if function is not Function.COUNT and column_type not in allowed:
+        raise _wrong_type(columns, f"{function.value}:{spec.column}", column, allowed)
+    canonical = f"{function.value}:{column['name']}"
+    kinds = {Function.COUNT: None, Function.AVG: ColumnType.DECIMAL}
+    kind = kinds.get(function, column_type)
+    scale = _sum_scale(dataset, column) if column_type is ColumnType.DECIMAL else None
+    metric = Metric(function, column["name"], scale)
+    return _Resolved(spec.alias or canonical, canonical, metric, kind)
+
+
+def _sum_scale(dataset: Dataset, column: dict) -> int:
+    """Decimal places for SQLite's exact decimal sums (warehouse.analysis.Metric.scale): as
+    many as keep every scaled value exact in a double and the sum within 64 bits, given the
+    column's extremes and the row count kept at ingestion."""
+    low, high = _stats_bounds(ColumnType.DECIMAL, dataset.stats.get(column["name"], {}))
+    largest = max(abs(low or 0), abs(high or 0), Decimal(1))
+    room = min(Decimal(2**52) / largest, Decimal(2**63 - 1) / (largest * max(dataset.row_count, 1)))
+    return max(0, room.adjusted())
+
+
+def _wrong_type(
+    columns: rows.DatasetColumns, what: str, column: dict, allowed: Sequence[ColumnType]
+) -> InvalidAnalysis:
+    kinds = _a(" or ".join(kind.value for kind in allowed))
+    fitting = [c["name"] for c in columns.columns if ColumnType(c["type"]) in allowed]
+    choices = f"Such columns here: {', '.join(fitting)}." if fitting else "This dataset has none."
+    return InvalidAnalysis(
+        f"{what} needs {kinds} column; {column['name']!r} is {_a(column['type'])} column. "
+        + choices
+    )
+
+
+def _check_names(groups: list[dict], resolved: list[_Resolved]) -> None:
+    seen: set[str] = {group["name"] for group in groups}
+    for item in resolved:
+        if item.name in seen:
+            raise InvalidAnalysis(
+                f"Two results would be named {item.name!r}; name a metric with an alias, such "
+                f"as n={item.canonical}."
+            )
+        seen.add(item.name)
+
+
+def _sort_position(
+    columns: rows.DatasetColumns, groups: list[dict], resolved: list[_Resolved], key: SortKey
+) -> warehouse.Order:
+    by_name = {item.name: i for i, item in enumerate(resolved)}
+    by_name.update({item.canonical: i for i, item in enumerate(resolved)})
+    offset = len(groups)
+    if key.column in by_name:
+        return warehouse.Order(offset + by_name[key.column], key.descending)
+    spelled = _metric_spelled(columns, key.column)
+    if spelled in by_name:
+        return warehouse.Order(offset + by_name[spelled], key.descending)
+    column = columns.find(key.column) if ":" not in key.column else None
+    names = [group["name"] for group in groups]
+    if column is not None and column["name"] in names:
+        return warehouse.Order(names.index(column["name"]), key.descending)
+    choices = ", ".join([*names, *(item.name for item in resolved)])
+    raise InvalidAnalysis(
+        f"Cannot sort by {key.column!r}: sort by a group_by column or a metric of this request "
+        f"({choices}), with :desc for descending."
+    )
+
+
+def _metric_spelled(columns: rows.DatasetColumns, written: str) -> str | None:
+    """`sum:Amount` → `sum:amount` when it reads as a metric on a known column, else None."""
+    function, sep, column_written = written.partition(":")
+    if not sep or function.lower() not in {f.value for f in Function}:
+        return None
+    column = columns.find(column_written)
+    return None if column is None else f"{function.lower()}:{column['name']}"
+
+
+# -- timeseries --------------------------------------------------------------------------------
+
+
+def analysis_timeseries(
+    *,
+    dataset: Dataset,
+    column: str | None = None,
+    bucket: Bucket = Bucket.DAY,
+    metric: MetricSpec = COUNT,
+    filters: Sequence[Filter] = (),
+) -> dict:
+    """A metric per time bucket of a date or timestamp column, in time order, for a chart:
+    buckets from the first to the last that holds rows, empty ones included (count 0, other
+    metrics null). Bucket starts are UTC; weeks start on Monday, months on the 1st."""
+    columns = rows.DatasetColumns(dataset.columns)
+    chosen = _time_column(dataset, column, "timeseries")
+    column_type = ColumnType(chosen["type"])
+    if column_type is ColumnType.DATE and bucket not in DATE_BUCKETS:
+        raise InvalidAnalysis(
+            f"bucket={bucket.value} needs a timestamp column; {chosen['name']!r} holds dates. "
+            f"Buckets for dates: {', '.join(b.value for b in DATE_BUCKETS)}."
+        )
+    resolved = _resolve_metric(dataset, columns, metric)
+    if not filters:
+        low, high = _stats_bounds(column_type, dataset.stats.get(chosen["name"], {}))
+        if low is not None:
+            _check_points(bucket_count(low, high, bucket), bucket)
+    found = warehouse.timeseries(
+        filtered_rows(dataset, filters),
+        column=chosen["name"],
+        bucket=bucket,
+        metric=resolved.metric,
+        limit=MAX_POINTS + 1,
+    )
+    _check_points(len(found), bucket)
+    empty = 0 if resolved.metric.function is Function.COUNT else None
+    points = _filled(found, bucket, empty)
+    _check_points(len(points), bucket)
+    return {
+        "type": "timeseries",
+        "column": chosen["name"],
+        "bucket": bucket.value,
+        "metric": resolved.name,
+        "points": [
+            {
+                "bucket": _json_value(column_type, start),
+                "value": _json_value(resolved.column_type, v),
+            }
+            for start, v in points
+        ],
+    }
+
+
+def _check_points(count: int, bucket: Bucket) -> None:
+    if count > MAX_POINTS:
+        raise InvalidAnalysis(
+            f"bucket={bucket.value} makes more than {MAX_POINTS:,} points; choose a longer "
+            f"bucket ({', '.join(b.value for b in Bucket)}) or filter the column's range "
+            "(col=gte:2024-01-01&col=lt:2024-02-01)."
+        )
+
+
+def bucket_start(value: date | datetime, bucket: Bucket) -> date | datetime:
+    """The start of the bucket that holds `value` (UTC for timestamps)."""
+    if bucket is Bucket.MONTH:
+        return value.replace(day=1, **_midnight(value))
+    if bucket is Bucket.WEEK:
+        return (value - timedelta(days=value.weekday())).replace(**_midnight(value))
+    if not isinstance(value, datetime) or bucket is Bucket.DAY:
+        return value.replace(**_midnight(value))
+    if bucket is Bucket.HOUR:
+        return value.replace(minute=0, second=0, microsecond=0)
+    return value.replace(second=0, microsecond=0)
+
+
+def _midnight(value: date | datetime) -> dict:
+    if isinstance(value, datetime):
+        return {"hour": 0, "minute": 0, "second": 0, "microsecond": 0}
+    return {}
+
+
+def next_bucket(start: date | datetime, bucket: Bucket) -> date | datetime:
+    if bucket is Bucket.MONTH:
+        if start.month == 12:
+            return start.replace(year=start.year + 1, month=1)
+        return start.replace(month=start.month + 1)
+    steps = {
+        Bucket.MINUTE: timedelta(minutes=1),
+        Bucket.HOUR: timedelta(hours=1),
+        Bucket.DAY: timedelta(days=1),
+        Bucket.WEEK: timedelta(weeks=1),
+    }
+    return start + steps[bucket]
+
+
+def bucket_count(low: date | datetime, high: date | datetime, bucket: Bucket) -> int:
+    """How many buckets run from the one holding `low` to the one holding `high`."""
+    first, last = bucket_start(low, bucket), bucket_start(high, bucket)
+    if bucket is Bucket.MONTH:
+        return (last.year - first.year) * 12 + last.month - first.month + 1
+    step = next_bucket(first, bucket) - first
+    return (last - first) // step + 1
+
+
+def _filled(found: list[tuple], bucket: Bucket, empty: Any) -> list[tuple]:
+    if not found:
+        return []
+    values = dict(found)
+    points = []
+    start, last = found[0][0], found[-1][0]
+    while start <= last and len(points) <= MAX_POINTS:
+        points.append((start, values.get(start, empty)))
+        start = next_bucket(start, bucket)
+    return points
+
+
+# -- histogram ---------------------------------------------------------------------------------
+
+
+def analysis_histogram(
+    *,
+    dataset: Dataset,
+    column: str | None = None,
+    bins: int = DEFAULT_BINS,
+    filters: Sequence[Filter] = (),
+) -> dict:
+    """Counts of a number column's values in equal-width bins from its min to its max (from
+    metadata without filters, from the warehouse with them). See `histogram_edges`."""
+    chosen = _typed_column(dataset, column, NUMBERS, "histogram", "number")
+    column_type = ColumnType(chosen["type"])
+    stats = dataset.stats.get(chosen["name"], {})
+    selected = filtered_rows(dataset, filters)
+    if filters:
+        low, high = warehouse.extremes(selected, column=chosen["name"])
+    else:
+        low, high = _stats_bounds(column_type, stats)
+    if low is None:
+        nulls = rows_count(selected) if filters else stats.get("nulls", dataset.row_count)
+        counts, edges = [], []
+    else:
+        edges = histogram_edges(low, high, bins, integer=column_type is ColumnType.INTEGER)
+        counts, nulls = warehouse.histogram(selected, column=chosen["name"], edges=edges)
+    return {
+        "type": "histogram",
+        "column": chosen["name"],
+        "bins": [
+            {
+                "lower": _json_value(column_type, edges[i]),
+                "upper": _json_value(column_type, edges[i + 1]),
+                "count": count,
+            }
+            for i, count in enumerate(counts)
+        ],
+        "nulls": nulls,
+        "source": "warehouse" if filters else "summary",
+    }
+
+
+def histogram_edges(low: Any, high: Any, bins: int, *, integer: bool) -> list:
+    """Bin edges from the min to the max: `bins` equal widths for decimals (the last bin holds
+    the max), whole-number widths for integers (ceil((max - min + 1) / bins), so there may be
+    fewer bins than asked, and the last upper edge is past the max)."""
+    if integer:
+        width = max(1, math.ceil((high - low + 1) / bins))
+        count = math.ceil((high - low + 1) / width)
+        return [low + i * width for i in range(count + 1)]
+    low, high = Decimal(low), Decimal(high)
+    if low == high:
+        return [low, high]
+    width = (high - low) / bins
+    return [low + i * width for i in range(bins)] + [high]
+
+
+# -- columns and values ------------------------------------------------------------------------
+
+
+def _time_column(dataset: Dataset, written: str | None, analysis: str) -> dict:
+    return _typed_column(dataset, written, TIMES, analysis, "date or timestamp")
+
+
+def _typed_column(
+    dataset: Dataset,
+    written: str | None,
+    allowed: Sequence[ColumnType],
+    analysis: str,
+    kind: str,
+) -> dict:
+    """The column named by `column=`, or the first of an allowed type; a 400 naming the
+    choices when there is none or it has another type."""
+    columns = rows.DatasetColumns(dataset.columns)
+    fitting = [c for c in dataset.columns if ColumnType(c["type"]) in allowed]
+    if written is None:
+        if not fitting:
+            raise InvalidAnalysis(
+                f"{analysis} needs a {kind} column, and this dataset has none. Columns are: "
+                f"{_described(dataset.columns) or 'none yet'}."
+            )
+        return fitting[0]
+    column = columns.get(written, role="column")
+    if ColumnType(column["type"]) not in allowed:
+        choices = ", ".join(c["name"] for c in fitting) or "none in this dataset"
+        raise InvalidAnalysis(
+            f"{analysis} needs a {kind} column; {column['name']!r} is {_a(column['type'])} "
+            f"column. {kind.capitalize()} columns: {choices}."
+        )
+    return column
+
+
+def _a(word: str) -> str:
+    return f"an {word}" if word[0] in "aeiou" else f"a {word}"
+
+
+def _described(columns: list[dict]) -> str:
+    return ", ".join(f"{c['name']} ({c['type']})" for c in columns)
+
+
+def _number(value: int | float | Decimal) -> float:
+    """A JSON number with the 15 significant digits a double holds exactly: SQLite's REAL
+    arithmetic and PostgreSQL's NUMERIC then print alike."""
+    return float(format(value, ".15g"))
+
+
+def iso_timestamp(value: datetime) -> str:
+    """`2020-06-01T12:30:00.5Z`: UTC, fraction without trailing zeros."""
+    value = value.astimezone(UTC)
+    text = f"{value.year:04d}-{value:%m-%dT%H:%M:%S}"
+    if value.microsecond:
+        text += f".{value.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+_VALUE_JSON: dict[ColumnType, Callable[[Any], Any]] = {
+    ColumnType.INTEGER: int,
+    ColumnType.DECIMAL: _number,
+    ColumnType.BOOLEAN: bool,
+    ColumnType.DATE: lambda value: _date_of(value).isoformat(),
+    ColumnType.TIMESTAMP: iso_timestamp,
+    ColumnType.TEXT: str,
+}
+
+
+def _date_of(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _json_value(kind: ColumnType | None, value: Any) -> Any:
+    """A group key or metric as JSON: counts and integers as integers, decimals and averages
+    as numbers, dates `YYYY-MM-DD`, timestamps ISO 8601 UTC with Z."""
+    if value is None:
+        return None
+    if kind is None:
+        return int(value)
+    return _VALUE_JSON[kind](value)
