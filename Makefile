@@ -21,6 +21,8 @@ run: venv
 ## Install the test dependencies and run the whole suite.
 test: venv
 	$(BIN)/pip install --quiet -e '.[test]'
+	@# Browser tests drive Debian's chromium (never a downloaded browser build).
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium not found: tests/web/test_web_e2e.py will skip (fail under CI)"
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(PYTEST_ARGS)
 

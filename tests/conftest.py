@@ -13,6 +13,8 @@ from sqlalchemy import create_engine, inspect, text
 
 from tests.services import POSTGRES_URL, require
 
+pytest_plugins = ["tests.accounts.actors"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_storage(tmp_path, settings) -> None:

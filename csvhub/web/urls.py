@@ -3,5 +3,13 @@ from django.urls import path
 from csvhub.web import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", views.files, name="files"),
+    path("files/table/", views.files_table, name="files-table"),
+    path("files/live/", views.files_live, name="files-live"),
+    path("upload/", views.upload, name="upload"),
+    path("datasets/<slug:slug>/", views.dataset, name="dataset"),
+    path("datasets/<slug:slug>/delete/", views.dataset_delete, name="dataset-delete"),
+    path("uploads/<uuid:upload_id>/rejects/", views.upload_rejects, name="upload-rejects-page"),
+    path("tokens/", views.tokens, name="tokens"),
+    path("members/", views.members, name="members"),
 ]

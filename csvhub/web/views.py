@@ -1,12 +1,161 @@
-"""Server-rendered pages."""
+"""Server-rendered pages. Thin: reads come from csvhub.datasets.selectors (through
+csvhub.web.files for the files table), writes from csvhub.datasets.services; the pages' scripts
+talk to the public API for everything else."""
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods
+
+from csvhub.accounts.access import Access
+from csvhub.accounts.models import Role
+from csvhub.datasets import selectors, services
+from csvhub.datasets.errors import DatasetNotFound
+from csvhub.datasets.models import Dataset, Upload
+from csvhub.web import files as file_reads
+from csvhub.web.access import organization_page
+from csvhub.web.summaries import column_summaries
+
+REJECTS_PAGE_SIZE = 100
 
 
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/home.html")
+def _context(access: Access, **extra: Any) -> dict[str, Any]:
+    return {
+        "organization": access.organization,
+        "role": access.role.value,
+        "can_edit": access.role.allows(Role.EDITOR),
+        "is_admin": access.role.allows(Role.ADMIN),
+        **extra,
+    }
+
+
+def _table_context(request: HttpRequest, access: Access) -> dict[str, Any]:
+    table = file_reads.file_table(
+        organization=access.organization,
+        sort=request.GET.get("sort"),
+        query=request.GET.get("q", ""),
+        page=request.GET.get("page"),
+    )
+    return _context(access, table=table, sorts=list(file_reads.SORTS))
+
+
+@require_GET
+@organization_page()
+def files(request: HttpRequest, access: Access) -> HttpResponse:
+    context = _table_context(request, access)
+    context["version"] = file_reads.files_version(organization=access.organization)
+    return render(request, "web/files.html", context)
+
+
+@require_GET
+@organization_page()
+def files_table(request: HttpRequest, access: Access) -> HttpResponse:
+    """The files table alone, for the page to swap in when something changed."""
+    return render(request, "web/_files_table.html", _table_context(request, access))
+
+
+@require_GET
+@organization_page()
+def files_live(request: HttpRequest, access: Access) -> JsonResponse:
+    """What the files and upload pages poll: a change marker and uploads' progress."""
+    uploads = file_reads.uploads_progress(
+        organization=access.organization, upload_ids=request.GET.getlist("upload")
+    )
+    version = file_reads.files_version(organization=access.organization)
+    response = JsonResponse({"version": version, "uploads": uploads})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@organization_page(needs=Role.EDITOR)
+def upload(request: HttpRequest, access: Access) -> HttpResponse:
+    datasets = selectors.dataset_list(organization=access.organization).order_by("name")
+    return render(
+        request,
+        "web/upload.html",
+        _context(
+            access,
+            datasets=list(datasets.values_list("slug", "name")),
+            chosen=request.GET.get("dataset", ""),
+            max_upload_bytes=settings.CSVHUB_MAX_UPLOAD_BYTES,
+        ),
+    )
+
+
+def _dataset(access: Access, slug: str) -> Dataset:
+    try:
+        return selectors.dataset_get(organization=access.organization, slug=slug)
+    except DatasetNotFound:
+        raise Http404("No such dataset.") from None
+
+
+@require_GET
+@organization_page()
+def dataset(request: HttpRequest, access: Access, slug: str) -> HttpResponse:
+    found = _dataset(access, slug)
+    columns = column_summaries(found)
+    context = _context(
+        access,
+        dataset=found,
+        status=selectors.dataset_status(found),
+        uploads=list(found.uploads.all()),
+        columns=columns,
+        columns_json=[column.as_json() for column in columns],
+        api_base=request.build_absolute_uri("/api/v1/"),
+    )
+    return render(request, "web/dataset.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@organization_page(needs=Role.EDITOR)
+def dataset_delete(request: HttpRequest, access: Access, slug: str) -> HttpResponse:
+    """GET asks to confirm; POST deletes the dataset, its table and its files."""
+    found = _dataset(access, slug)
+    if request.method == "GET":
+        return render(request, "web/dataset_delete.html", _context(access, dataset=found))
+    services.dataset_delete(dataset=found)
+    messages.success(request, f"Deleted {found.name}.")
+    return HttpResponseRedirect(_next_url(request, reverse("files")))
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next", "")
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if allowed and target.startswith("/") else default
+
+
+@require_GET
+@organization_page()
+def upload_rejects(request: HttpRequest, access: Access, upload_id: str) -> HttpResponse:
+    try:
+        found: Upload = selectors.upload_get(organization=access.organization, upload_id=upload_id)
+    except DatasetNotFound:
+        raise Http404("No such upload.") from None
+    rejects = Paginator(selectors.upload_rejects(upload=found), REJECTS_PAGE_SIZE)
+    page = rejects.get_page(request.GET.get("page"))
+    context = _context(access, upload=found, page=page, stored=rejects.count)
+    return render(request, "web/rejects.html", context)
+
+
+@require_GET
+@organization_page()
+def tokens(request: HttpRequest, access: Access) -> HttpResponse:
+    ranks = [role for role in Role if access.role.allows(role)]
+    return render(request, "web/tokens.html", _context(access, token_roles=ranks))
+
+
+@require_GET
+@organization_page(needs=Role.ADMIN)
+def members(request: HttpRequest, access: Access) -> HttpResponse:
+    return render(request, "web/members.html", _context(access, member_roles=list(Role)))

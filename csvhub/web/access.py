@@ -1,0 +1,58 @@
+"""Pages act in one organization with one role, like the API (csvhub.accounts.access).
+
+`organization_page` signs the visitor in, finds the organization and role, and turns the
+accounts layer's API exceptions into pages: a user with several organizations who chose none
+gets the switcher, a user with none gets a page that says so, a role too low gets 403. Never 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Concatenate
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from rest_framework import exceptions
+
+from csvhub.accounts.access import Access, OrganizationRequired, request_access
+from csvhub.accounts.models import Role
+
+type PageView[**P] = Callable[Concatenate[HttpRequest, Access, P], HttpResponse]
+
+
+def organization_page[**P](
+    needs: Role = Role.VIEWER,
+) -> Callable[[PageView[P]], Callable[Concatenate[HttpRequest, P], HttpResponse]]:
+    """Decorate a view `view(request, access, ...)` that needs `needs` or a higher role."""
+
+    def decorate(view: PageView[P]) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+        @login_required
+        @wraps(view)
+        def page(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+            try:
+                access = request_access(request)
+            except OrganizationRequired:
+                return render(request, "web/choose_organization.html", status=400)
+            except exceptions.NotAuthenticated:
+                return redirect_to_login(request.get_full_path())
+            except exceptions.APIException as exc:  # no membership at all
+                return denied(request, str(exc.detail))
+            if not access.role.allows(needs):
+                return denied(
+                    request,
+                    f"This page needs the {needs.value} role or higher; you have "
+                    f"{access.role.value}. Ask an admin of {access.organization.name}.",
+                )
+            request.csvhub_access = access  # type: ignore[attr-defined]  # for the nav
+            return view(request, access, *args, **kwargs)
+
+        return page
+
+    return decorate
+
+
+def denied(request: HttpRequest, reason: str) -> HttpResponse:
+    return render(request, "web/denied.html", {"reason": reason}, status=403)

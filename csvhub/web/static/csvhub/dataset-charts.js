@@ -1,0 +1,147 @@
+// The dataset page's chart controls: choose columns and a measure, ask the analysis API
+// (optionally with the explorer's filters), draw with csvhubCharts.
+"use strict";
+
+(() => {
+  const { api, el, formatNumber } = window.csvhub;
+  const { timeSeries, histogram } = window.csvhubCharts;
+  const section = document.getElementById("charts");
+  if (!section) return;
+  const COLUMNS = JSON.parse(document.getElementById("dataset-columns").textContent);
+  const url = section.dataset.analysisUrl;
+  // Measures first, identifiers last: an amount makes a better default chart than an id.
+  const looksLikeId = (c) => /(^|_)(id|key|code|no|number)$/i.test(c.name);
+  const rank = (c) => (looksLikeId(c) ? 2 : 0) + (c.type === "decimal" ? 0 : 1);
+  const numbers = COLUMNS.filter((c) => c.type === "integer" || c.type === "decimal")
+    .map((c, i) => [rank(c), i, c]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, , c]) => c);
+  const times = COLUMNS.filter((c) => c.type === "date" || c.type === "timestamp");
+  const $ = (id) => document.getElementById(id);
+  const ts = { time: $("ts-time"), metric: $("ts-metric"), bucket: $("ts-bucket"), filtered: $("ts-filtered"), chart: $("timeseries-chart"), note: $("timeseries-note") };
+  const hist = { column: $("hist-column"), bins: $("hist-bins"), filtered: $("hist-filtered"), chart: $("histogram-chart"), note: $("histogram-note") };
+  let filters = "";
+
+  const BUCKETS = [["minute", 60], ["hour", 3600], ["day", 86400], ["week", 7 * 86400], ["month", 30.4 * 86400]];
+  const MAX_AUTO_POINTS = 366;
+
+  function fill(select, options) {
+    select.replaceChildren(...options.map(([value, words]) => el("option", { value }, words)));
+  }
+
+  /** The finest bucket that keeps the column's whole span under MAX_AUTO_POINTS points. */
+  function autoBucket(column) {
+    const parse = (text) => Date.parse(`${String(text).replace(" ", "T")}${column.type === "timestamp" ? "Z" : ""}`);
+    const span = (parse(column.max) - parse(column.min)) / 1000;
+    const allowed = column.type === "date" ? BUCKETS.slice(2) : BUCKETS;
+    if (!Number.isFinite(span)) return allowed[0][0];
+    const found = allowed.find(([, seconds]) => span / seconds <= MAX_AUTO_POINTS);
+    return (found || allowed[allowed.length - 1])[0];
+  }
+
+  function metricWords(metric) {
+    if (metric === "count") return "Number of rows";
+    const [fn, name] = metric.split(":");
+    const column = COLUMNS.find((c) => c.name === name);
+    const label = column ? column.label : name;
+    return { sum: `Total ${label}`, avg: `Average ${label}`, min: `Smallest ${label}`, max: `Largest ${label}` }[fn];
+  }
+
+  function query(params, useFilters) {
+    const own = new URLSearchParams(params).toString();
+    return `${url}?${own}${useFilters && filters ? `&${filters}` : ""}`;
+  }
+
+  function problem(box, note, message) {
+    box.replaceChildren(el("p", { class: "chart-empty muted" }, message));
+    note.textContent = "";
+  }
+
+  async function drawTimeSeries() {
+    const column = COLUMNS.find((c) => c.name === ts.time.value);
+    if (!column) return;
+    const bucket = ts.bucket.value === "auto" ? autoBucket(column) : ts.bucket.value;
+    const metric = ts.metric.value;
+    ts.chart.setAttribute("aria-busy", "true");
+    try {
+      const data = await api(query({ type: "timeseries", column: column.name, bucket, metric }, ts.filtered.checked));
+      const points = data.points.map((p) => ({
+        t: Date.parse(column.type === "date" ? `${p.bucket}T00:00:00Z` : p.bucket),
+        v: p.value === null ? null : Number(p.value),
+      }));
+      if (!points.length) return problem(ts.chart, ts.note, "No rows to chart.");
+      const label = `${metricWords(metric)} per ${bucket} of ${column.label}`;
+      timeSeries(ts.chart, points, {
+        bucket, label, yTitle: metricWords(metric), xTitle: `${column.label} (UTC), per ${bucket}`,
+      });
+      ts.chart.setAttribute("aria-label", `${label}, ${points.length} points`);
+      ts.note.textContent = `${formatNumber(points.length)} ${bucket}${points.length === 1 ? "" : "s"}`
+        + `${ts.filtered.checked && filters ? ", filtered like the explorer" : ", all rows"}. Hover a point for its value.`;
+    } catch (error) {
+      problem(ts.chart, ts.note, error.status === 404 ? "Charts are not available on this server." : error.message);
+    } finally {
+      ts.chart.removeAttribute("aria-busy");
+    }
+  }
+
+  async function drawHistogram() {
+    const column = COLUMNS.find((c) => c.name === hist.column.value);
+    if (!column) return;
+    hist.chart.setAttribute("aria-busy", "true");
+    try {
+      const data = await api(query({ type: "histogram", column: column.name, bins: hist.bins.value }, hist.filtered.checked));
+      if (!data.bins.length) return problem(hist.chart, hist.note, "No values to chart.");
+      const bins = data.bins.map((b) => ({ lower: Number(b.lower), upper: Number(b.upper), count: b.count }));
+      const label = `How many rows have each value of ${column.label}`;
+      histogram(hist.chart, bins, { label, xTitle: column.label, integer: column.type === "integer" });
+      const total = bins.reduce((sum, b) => sum + b.count, 0);
+      hist.note.textContent = `${formatNumber(total)} values in ${bins.length} bars`
+        + `${data.nulls ? `; ${formatNumber(data.nulls)} empty cells not shown` : ""}.`
+        + " Hover a bar for its range and count.";
+    } catch (error) {
+      problem(hist.chart, hist.note, error.status === 404 ? "Charts are not available on this server." : error.message);
+    } finally {
+      hist.chart.removeAttribute("aria-busy");
+    }
+  }
+
+  // -- set up ---------------------------------------------------------------------------------
+  if (times.length) {
+    fill(ts.time, times.map((c) => [c.name, c.label]));
+    const metrics = [["count", metricWords("count")]];
+    for (const c of numbers) for (const fn of ["sum", "avg", "min", "max"]) metrics.push([`${fn}:${c.name}`, metricWords(`${fn}:${c.name}`)]);
+    fill(ts.metric, metrics);
+    if (numbers.length) ts.metric.value = `sum:${numbers[0].name}`;
+    for (const control of [ts.time, ts.metric, ts.bucket, ts.filtered]) control.addEventListener("change", drawTimeSeries);
+  } else {
+    $("timeseries-form").hidden = true;
+    problem(ts.chart, ts.note, "This dataset has no date or time column to chart over.");
+  }
+  if (numbers.length) {
+    fill(hist.column, numbers.map((c) => [c.name, c.label]));
+    for (const control of [hist.column, hist.bins, hist.filtered]) control.addEventListener("change", drawHistogram);
+  } else {
+    $("histogram-form").hidden = true;
+    problem(hist.chart, hist.note, "This dataset has no number column to chart.");
+  }
+
+  function redraw() {
+    if (times.length) drawTimeSeries();
+    if (numbers.length) drawHistogram();
+  }
+
+  let first = true;
+  document.addEventListener("csvhub:query", (event) => {
+    if (!first && event.detail.filters === filters) return; // a new page, same rows
+    first = false;
+    filters = event.detail.filters;
+    redraw();
+  });
+
+  let width = section.clientWidth;
+  let resizeTimer = null;
+  new ResizeObserver(() => {
+    if (Math.abs(section.clientWidth - width) < 20) return;
+    width = section.clientWidth;
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(redraw, 150);
+  }).observe(section);
+})();

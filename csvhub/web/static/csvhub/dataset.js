@@ -1,0 +1,407 @@
+// The dataset page's table explorer. The page URL's query string IS the rows API's query
+// (`col=op:value`, `sort=a:desc,b`, `limit=`, `cursor=`), so a view can be bookmarked, shared,
+// exported as CSV and replayed with curl unchanged.
+"use strict";
+
+(() => {
+  const { api, el, formatNumber, copyText } = window.csvhub;
+  const section = document.getElementById("explorer");
+  if (!section) return;
+
+  const COLUMNS = JSON.parse(document.getElementById("dataset-columns").textContent);
+  const OPERATORS = [
+    ["eq", "is"], ["neq", "is not"], ["like", "contains"], ["startswith", "starts with"],
+    ["endswith", "ends with"], ["gt", "greater than / after"], ["gte", "at least"],
+    ["lt", "less than / before"], ["lte", "at most"], ["in", "is one of"], ["notin", "is none of"],
+    ["isnull", "is empty"], ["notnull", "is not empty"],
+  ];
+  const OPS = new Set(OPERATORS.map(([op]) => op));
+  const NO_VALUE = new Set(["isnull", "notnull"]);
+  // Reserved words of the rows API (each also with a leading "_"); `org` picks the organization.
+  const RESERVED = new Set(["sort", "limit", "offset", "fields", "cursor", "format", "count", "safe"]);
+  const PASSED = new Set(["org"]);
+  // Words the analysis API reads as its own: filters on columns named so use `col__op=`, which
+  // both APIs read as a filter, so the charts can reuse the explorer's filters unchanged.
+  const ANALYSIS_WORDS = new Set(["type", "column", "group_by", "metrics", "metric", "bucket", "bins"]);
+  const DEFAULT_LIMIT = 100;
+  const PLACEHOLDERS = {
+    integer: "e.g. 42", decimal: "e.g. 7.25", boolean: "true or false", date: "YYYY-MM-DD",
+    timestamp: "YYYY-MM-DD HH:MM:SS", text: "text",
+  };
+  const NUMERIC = new Set(["integer", "decimal"]);
+
+  const rowsUrl = section.dataset.rowsUrl;
+  const form = document.getElementById("query-form");
+  const filterList = document.getElementById("filter-list");
+  const sortList = document.getElementById("sort-list");
+  const pageSize = document.getElementById("page-size");
+  const table = document.getElementById("rows-table");
+  const summary = document.getElementById("result-summary");
+  const errorBox = document.getElementById("query-error");
+  const exportLink = document.getElementById("export-csv");
+  const curlText = document.getElementById("curl-text");
+  const buttons = {
+    first: document.getElementById("first-page"),
+    prev: document.getElementById("prev-page"),
+    next: document.getElementById("next-page"),
+  };
+
+  // -- the query: parsed from and written to a query string --------------------------------------
+  const reservedWord = (key) => {
+    const bare = key.startsWith("_") ? key.slice(1) : key;
+    return RESERVED.has(bare) ? bare : null;
+  };
+  const findColumn = (written) => COLUMNS.find((c) => c.name === written)
+    || COLUMNS.find((c) => c.label === written)
+    || COLUMNS.find((c) => c.name.toLowerCase() === written.toLowerCase()
+      || c.label.toLowerCase() === written.toLowerCase());
+  const columnName = (written) => (findColumn(written) || { name: written }).name;
+
+  function parseQuery(search) {
+    const query = { filters: [], sort: [], limit: DEFAULT_LIMIT, offset: 0, cursor: "", extra: [] };
+    for (const [key, value] of new URLSearchParams(search)) {
+      const word = reservedWord(key);
+      if (word === "sort") query.sort = parseSort(value);
+      else if (word === "limit") parseLimit(query, value);
+      else if (word === "offset") query.offset = Number(value) || 0;
+      else if (word === "cursor") query.cursor = value;
+      else if (word === "format") continue;
+      else if (word || PASSED.has(key)) query.extra.push([key, value]);
+      else query.filters.push(parseFilter(key, value));
+    }
+    return query;
+  }
+
+  function parseSort(value) {
+    return value.split(",").filter(Boolean).map((part) => {
+      const [column, direction = "asc"] = part.split(":");
+      return { column: columnName(column.trim()), desc: direction.trim().toLowerCase() === "desc" };
+    });
+  }
+
+  function parseLimit(query, value) {
+    const parts = value.split(",").map((n) => Number(n.trim()));
+    if (parts.length === 2) [query.offset, query.limit] = parts;
+    else query.limit = parts[0] || DEFAULT_LIMIT;
+  }
+
+  function parseFilter(key, value) {
+    const split = key.lastIndexOf("__");
+    if (split > 0 && OPS.has(key.slice(split + 2))) {
+      return { column: columnName(key.slice(0, split)), op: key.slice(split + 2), value };
+    }
+    const match = /^([A-Za-z]+):/.exec(value);
+    if (match && OPS.has(match[1].toLowerCase())) {
+      return { column: columnName(key), op: match[1].toLowerCase(), value: value.slice(match[0].length) };
+    }
+    // `col=` asks for empty cells, as in the API; say so in the form.
+    if (value === "") return { column: columnName(key), op: "isnull", value: "" };
+    return { column: columnName(key), op: "eq", value };
+  }
+
+  // Readable URLs: keep `:` and `,` as they are; `'` escaped so the curl line can quote it.
+  const encode = (text) => encodeURIComponent(text)
+    .replace(/%3A/gi, ":").replace(/%2C/gi, ",").replace(/'/g, "%27");
+
+  function filterPair({ column, op, value }) {
+    const shadowed = reservedWord(column) || PASSED.has(column) || ANALYSIS_WORDS.has(column)
+      || column.includes("__");
+    const shown = NO_VALUE.has(op) ? "" : value;
+    if (shadowed) return [`${column}__${op}`, shown];
+    if (op === "eq" && !/^[A-Za-z]+:/.test(shown)) return [column, shown];
+    return [column, `${op}:${shown}`];
+  }
+
+  /** The query string for the API, without paging when `paging` is false (exports, charts). */
+  function queryString(query, { paging = true } = {}) {
+    const pairs = query.filters.map(filterPair);
+    if (query.sort.length) {
+      pairs.push(["sort", query.sort.map((s) => (s.desc ? `${s.column}:desc` : s.column)).join(",")]);
+    }
+    if (paging) {
+      if (query.offset && !query.cursor) pairs.push(["limit", `${query.offset},${query.limit}`]);
+      else if (query.limit !== DEFAULT_LIMIT) pairs.push(["limit", String(query.limit)]);
+      if (query.cursor) pairs.push(["cursor", query.cursor]);
+    }
+    pairs.push(...query.extra);
+    return pairs.map(([k, v]) => `${encode(k)}=${encode(v)}`).join("&");
+  }
+
+  // -- the form ---------------------------------------------------------------------------------
+  let uid = 0;
+  const nextId = (stem) => `${stem}-${++uid}`;
+
+  function columnSelect(selected, labelText) {
+    const id = nextId("col");
+    const select = el("select", { id, class: "pick-column" });
+    if (selected && !findColumn(selected)) select.append(el("option", { value: selected }, `${selected} (unknown)`));
+    for (const column of COLUMNS) {
+      const option = el("option", { value: column.name }, column.label);
+      if (column.name === selected) option.selected = true;
+      select.append(option);
+    }
+    return [el("label", { for: id, class: "visually-hidden" }, labelText), select];
+  }
+
+  function addFilterRow(filter = { column: COLUMNS[0].name, op: "eq", value: "" }) {
+    const [columnLabel, columnPick] = columnSelect(filter.column, "Column to filter");
+    const opId = nextId("op");
+    const opPick = el("select", { id: opId, class: "pick-op" });
+    for (const [op, words] of OPERATORS) {
+      const option = el("option", { value: op }, words);
+      if (op === filter.op) option.selected = true;
+      opPick.append(option);
+    }
+    const valueId = nextId("value");
+    const value = el("input", { id: valueId, class: "filter-value", type: "text", autocomplete: "off" });
+    value.value = filter.value;
+    const valueLabel = el("label", { for: valueId, class: "visually-hidden" }, "Value");
+    const remove = el("button", { type: "button", class: "secondary small icon", title: "Remove this filter" },
+      el("span", { "aria-hidden": "true" }, "✕"), el("span", { class: "visually-hidden" }, "Remove this filter"));
+    const row = el("li", { class: "builder-row filter-row" },
+      columnLabel, columnPick, el("label", { for: opId, class: "visually-hidden" }, "Operator"), opPick,
+      valueLabel, value, remove);
+    const sync = () => {
+      const column = findColumn(columnPick.value);
+      value.hidden = NO_VALUE.has(opPick.value);
+      value.placeholder = ["in", "notin"].includes(opPick.value)
+        ? "a,b,c" : PLACEHOLDERS[column ? column.type : "text"];
+    };
+    columnPick.addEventListener("change", sync);
+    opPick.addEventListener("change", sync);
+    remove.addEventListener("click", () => { row.remove(); form.requestSubmit(); });
+    sync();
+    filterList.append(row);
+    return value;
+  }
+
+  function addSortRow(key = { column: COLUMNS[0].name, desc: false }) {
+    const [columnLabel, columnPick] = columnSelect(key.column, "Column to sort by");
+    const dirId = nextId("dir");
+    const direction = el("select", { id: dirId, class: "pick-direction" },
+      el("option", { value: "asc" }, "ascending (A→Z, 0→9, old→new)"),
+      el("option", { value: "desc" }, "descending (Z→A, 9→0, new→old)"));
+    direction.value = key.desc ? "desc" : "asc";
+    const remove = el("button", { type: "button", class: "secondary small icon", title: "Remove this sort key" },
+      el("span", { "aria-hidden": "true" }, "✕"), el("span", { class: "visually-hidden" }, "Remove this sort key"));
+    const row = el("li", { class: "builder-row sort-row" }, columnLabel, columnPick,
+      el("label", { for: dirId, class: "visually-hidden" }, "Direction"), direction, remove);
+    remove.addEventListener("click", () => { row.remove(); form.requestSubmit(); });
+    sortList.append(row);
+    return columnPick;
+  }
+
+  function fillForm(query) {
+    filterList.replaceChildren();
+    sortList.replaceChildren();
+    query.filters.forEach((filter) => addFilterRow(filter));
+    query.sort.forEach((key) => addSortRow(key));
+    if (![...pageSize.options].some((o) => Number(o.value) === query.limit)) {
+      pageSize.append(el("option", {}, String(query.limit)));
+    }
+    pageSize.value = String(query.limit);
+  }
+
+  function readForm() {
+    const query = parseQuery(""); // empty, then filled from the controls
+    query.extra = current.extra;
+    query.limit = Number(pageSize.value) || DEFAULT_LIMIT;
+    for (const row of filterList.children) {
+      const op = row.querySelector(".pick-op").value;
+      const value = row.querySelector(".filter-value").value;
+      if (!value && !NO_VALUE.has(op)) continue; // a row not filled in yet
+      query.filters.push({ column: row.querySelector(".pick-column").value, op, value });
+    }
+    for (const row of sortList.children) {
+      const column = row.querySelector(".pick-column").value;
+      if (query.sort.some((s) => s.column === column)) continue;
+      query.sort.push({ column, desc: row.querySelector(".pick-direction").value === "desc" });
+    }
+    return query;
+  }
+
+  // -- running a query ----------------------------------------------------------------------------
+  let current = parseQuery(window.location.search);
+  let start = (window.history.state && window.history.state.start) || current.offset || 0;
+  let page = null;
+  let inFlight = null;
+
+  function go(query, { push = true, startAt = 0 } = {}) {
+    current = query;
+    start = startAt;
+    const search = queryString(query);
+    const url = `${window.location.pathname}${search ? `?${search}` : ""}${window.location.hash}`;
+    if (push) window.history.pushState({ start }, "", url);
+    else window.history.replaceState({ start }, "", url);
+    return load();
+  }
+
+  async function load() {
+    if (inFlight) inFlight.abort();
+    inFlight = new AbortController();
+    const search = queryString(current);
+    updateLinks();
+    summary.textContent = "Loading rows…";
+    section.setAttribute("aria-busy", "true");
+    try {
+      page = await api(`${rowsUrl}?${search}`, { signal: inFlight.signal });
+      errorBox.hidden = true;
+      render(page);
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      errorBox.textContent = `This query cannot run: ${error.message}`;
+      errorBox.hidden = false;
+      summary.textContent = "No rows shown.";
+      table.tBodies[0].replaceChildren();
+      setPaging(null);
+    } finally {
+      section.removeAttribute("aria-busy");
+    }
+    document.dispatchEvent(new CustomEvent("csvhub:query", { detail: { filters: filterString() } }));
+  }
+
+  /** Filters (and the organization) only, as a query string: what the charts reuse. */
+  function filterString() {
+    const extra = current.extra.filter(([key]) => PASSED.has(key));
+    return queryString({ ...current, sort: [], extra }, { paging: false });
+  }
+
+  function updateLinks() {
+    const everything = queryString(current, { paging: false });
+    exportLink.href = `${rowsUrl}?${everything}${everything ? "&" : ""}format=csv`;
+    const absolute = new URL(`${rowsUrl}?${queryString(current)}`, window.location.href).href;
+    curlText.textContent = `curl -H "Authorization: Bearer $CSVHUB_TOKEN" '${absolute.replace(/'/g, "%27")}'`;
+  }
+
+  // -- rendering ----------------------------------------------------------------------------------
+  function render(result) {
+    renderHead(result.columns);
+    const body = result.rows.map((row) => el("tr", {}, ...result.columns.map((column) => cell(row[column.name], column))));
+    table.tBodies[0].replaceChildren(...body);
+    if (!result.rows.length) {
+      table.tBodies[0].append(el("tr", {}, el("td", { colspan: result.columns.length, class: "empty" },
+        current.filters.length ? "No rows match these filters." : "This dataset has no rows yet.")));
+    }
+    summary.textContent = describe(result);
+    setPaging(result);
+  }
+
+  function describe(result) {
+    const n = result.rows.length;
+    let matched = "";
+    if (result.count !== null && result.count !== undefined) {
+      const word = current.filters.length ? "match" : "in total";
+      matched = result.count_capped ? `More than ${formatNumber(result.count)} rows ${word}`
+        : `${formatNumber(result.count)} row${result.count === 1 ? "" : "s"} ${word}`;
+    }
+    if (!n) return matched || "No rows.";
+    const shown = `showing ${formatNumber(start + 1)}–${formatNumber(start + n)}`;
+    return matched ? `${matched}; ${shown}.` : `${shown[0].toUpperCase()}${shown.slice(1)}.`;
+  }
+
+  function cell(value, column) {
+    const numeric = NUMERIC.has(column.type);
+    if (value === null || value === undefined) return el("td", { class: "null" }, el("span", { class: "visually-hidden" }, "empty"));
+    const text = typeof value === "boolean" ? String(value) : String(value);
+    return el("td", { class: numeric ? "num" : "", title: text.length > 40 ? text : null }, text);
+  }
+
+  function renderHead(columns) {
+    const row = el("tr");
+    for (const column of columns) {
+      const position = current.sort.findIndex((s) => s.column === column.name);
+      const key = current.sort[position];
+      const th = el("th", { scope: "col", class: NUMERIC.has(column.type) ? "num" : "" });
+      if (position === 0) th.setAttribute("aria-sort", key.desc ? "descending" : "ascending");
+      const marker = key ? `${key.desc ? "▼" : "▲"}${current.sort.length > 1 ? position + 1 : ""}` : "";
+      const button = el("button", { type: "button", class: "th-sort", "data-column": column.name },
+        column.label, el("span", { class: "type-hint" }, column.type),
+        el("span", { class: "sort-arrow", "aria-hidden": "true" }, marker),
+        el("span", { class: "visually-hidden" }, key ? `, sorted ${key.desc ? "descending" : "ascending"}` : ", sort"));
+      th.append(button);
+      row.append(th);
+    }
+    table.tHead.replaceChildren(row);
+  }
+
+  function setPaging(result) {
+    const next = result && result.next;
+    const previous = result && result.previous;
+    buttons.next.disabled = !next;
+    buttons.prev.disabled = !previous;
+    buttons.first.disabled = !(current.cursor || current.offset);
+    buttons.next.dataset.url = next || "";
+    buttons.prev.dataset.url = previous || "";
+  }
+
+  function cursorPage(url, step) {
+    const cursor = new URL(url, window.location.href).searchParams.get("cursor");
+    const shown = page ? page.rows.length : 0;
+    const startAt = step > 0 ? start + shown : Math.max(start - current.limit, 0);
+    go({ ...current, cursor: cursor || "", offset: 0 }, { startAt });
+  }
+
+  // -- events -----------------------------------------------------------------------------------
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    go(readForm());
+  });
+  document.getElementById("add-filter").addEventListener("click", () => addFilterRow().focus());
+  document.getElementById("add-sort").addEventListener("click", () => addSortRow().focus());
+  document.getElementById("reset-query").addEventListener("click", () => {
+    const query = parseQuery("");
+    query.extra = current.extra;
+    fillForm(query);
+    go(query);
+  });
+  buttons.next.addEventListener("click", () => cursorPage(buttons.next.dataset.url, 1));
+  buttons.prev.addEventListener("click", () => cursorPage(buttons.prev.dataset.url, -1));
+  buttons.first.addEventListener("click", () => go({ ...current, cursor: "", offset: 0 }));
+
+  // Clicking a header sorts by it (again: reverses; a third time: removes); Shift adds it as
+  // one more sort key.
+  table.tHead.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-column]");
+    if (!button) return;
+    const name = button.dataset.column;
+    const existing = current.sort.find((s) => s.column === name);
+    let sort;
+    if (event.shiftKey) {
+      sort = existing ? current.sort.map((s) => (s.column === name ? { ...s, desc: !s.desc } : s))
+        : [...current.sort, { column: name, desc: false }];
+    } else if (existing && current.sort[0].column === name) {
+      sort = existing.desc ? [] : [{ column: name, desc: true }];
+    } else {
+      sort = [{ column: name, desc: false }];
+    }
+    const query = { ...current, sort, cursor: "", offset: 0 };
+    fillForm(query);
+    go(query).then(() => {
+      const again = table.tHead.querySelector(`button[data-column="${CSS.escape(name)}"]`);
+      if (again) again.focus();
+    });
+  });
+
+  const curlBox = document.getElementById("curl-box");
+  const curlToggle = document.getElementById("show-curl");
+  curlToggle.addEventListener("click", () => {
+    curlBox.hidden = !curlBox.hidden;
+    curlToggle.setAttribute("aria-expanded", String(!curlBox.hidden));
+  });
+  document.getElementById("copy-curl").addEventListener("click", async () => {
+    const copied = await copyText(curlText.textContent);
+    document.getElementById("copy-done").textContent = copied ? "Copied." : "Select the text and copy it.";
+  });
+
+  window.addEventListener("popstate", (event) => {
+    current = parseQuery(window.location.search);
+    start = (event.state && event.state.start) || current.offset || 0;
+    fillForm(current);
+    load();
+  });
+
+  window.csvhubExplorer = { filterString };
+  fillForm(current);
+  window.history.replaceState({ start }, "", window.location.href);
+  load();
+})();

@@ -1,0 +1,103 @@
+// The members page (admins): list, add or invite, change role, remove.
+"use strict";
+
+(() => {
+  const { api, el, formatTime, confirmDialog } = window.csvhub;
+  const form = document.getElementById("invite-form");
+  if (!form) return;
+  const apiUrl = form.dataset.apiUrl;
+  const table = document.getElementById("member-table");
+  const tbody = table.querySelector("tbody");
+  const roles = JSON.parse(table.dataset.roles);
+  const me = table.dataset.me;
+  const more = document.getElementById("member-more");
+  const status = document.getElementById("member-status");
+  const formError = document.getElementById("invite-error");
+  let nextUrl = null;
+
+  function row(member) {
+    const id = `role-${member.id}`;
+    const select = el("select", { id, "data-member": member.id });
+    for (const [value, label] of roles) {
+      const option = el("option", { value }, label);
+      if (value === member.role) option.selected = true;
+      select.append(option);
+    }
+    select.dataset.previous = member.role;
+    select.addEventListener("change", () => changeRole(member, select));
+    const remove = el("button", { type: "button", class: "secondary small", "aria-label": `Remove ${member.username}` }, "Remove");
+    remove.addEventListener("click", () => removeMember(member));
+    const you = member.username === me ? el("span", { class: "small muted" }, " (you)") : null;
+    return el("tr", { "data-member": member.id },
+      el("td", {}, member.username, you),
+      el("td", {}, member.email || "—"),
+      el("td", {}, el("label", { for: id, class: "visually-hidden" }, `Role of ${member.username}`), select),
+      el("td", {}, formatTime(member.created_at)),
+      el("td", { class: "actions" }, remove));
+  }
+
+  async function load(url = apiUrl, append = false) {
+    try {
+      const page = await api(url);
+      const rows = page.results.map(row);
+      if (append) tbody.append(...rows);
+      else tbody.replaceChildren(...rows);
+      nextUrl = page.next;
+      more.hidden = !nextUrl;
+    } catch (error) {
+      status.textContent = `The members could not be listed: ${error.message}`;
+    }
+  }
+
+  async function changeRole(member, select) {
+    try {
+      await api(`${apiUrl}${member.id}/`, { method: "PATCH", body: { role: select.value } });
+      select.dataset.previous = select.value;
+      status.textContent = `${member.username} is now ${select.value}.`;
+    } catch (error) {
+      select.value = select.dataset.previous;
+      status.textContent = `Could not change ${member.username}'s role: ${error.message}`;
+    }
+  }
+
+  async function removeMember(member) {
+    const sure = await confirmDialog({
+      title: `Remove ${member.username}?`,
+      body: "They lose access to this organization's data, and their API tokens here stop working.",
+      confirm: "Remove member",
+      danger: true,
+    });
+    if (!sure) return;
+    try {
+      await api(`${apiUrl}${member.id}/`, { method: "DELETE" });
+      status.textContent = `Removed ${member.username}.`;
+      await load();
+    } catch (error) {
+      status.textContent = `Could not remove ${member.username}: ${error.message}`;
+    }
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    formError.hidden = true;
+    const user = form.elements.user.value.trim();
+    if (!user) {
+      formError.textContent = "Enter a username or an email address.";
+      formError.hidden = false;
+      form.elements.user.focus();
+      return;
+    }
+    try {
+      const member = await api(apiUrl, { method: "POST", body: { user, role: form.elements.role.value } });
+      status.textContent = `Added ${member.username} as ${member.role}.`;
+      form.reset();
+      await load();
+    } catch (error) {
+      formError.textContent = error.message;
+      formError.hidden = false;
+    }
+  });
+
+  more.addEventListener("click", () => load(nextUrl, true));
+  load();
+})();

@@ -1,0 +1,138 @@
+"""Every API endpoint × every kind of caller: the status code, and no other organization's data.
+
+acme owns the dataset `sales` (with a value ACMESECRET); globex owns `rivals` (GLOBEXSECRET).
+Whoever calls, no response body may carry the other organization's secret, slug or file name:
+not lists, counts, exports, downloads or error messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.core.files.base import ContentFile
+
+from csvhub.datasets import services
+from csvhub.datasets.models import Upload
+from tests.accounts.actors import ACTORS, DENIED, World
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ACME_CSV = b"id,label,at\n1,ACMESECRET,2024-01-01 10:00:00\n2,plain,2024-01-02 11:00:00\n"
+GLOBEX_CSV = b"id,label,at\n1,GLOBEXSECRET,2024-01-01 10:00:00\n"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # {upload} is replaced by acme's upload id
+    success: int
+    needs: str  # the least role that may call it: viewer, editor or admin
+    scoped: bool = True  # names one of acme's objects: another organization gets 404
+    body: dict | None = None
+    multipart: bool = False
+
+
+ENDPOINTS = [
+    Endpoint("get", "/api/v1/datasets/", 200, "viewer", scoped=False),
+    Endpoint("post", "/api/v1/datasets/", 201, "editor", scoped=False, body={"name": "new"}),
+    Endpoint("get", "/api/v1/datasets/sales/", 200, "viewer"),
+    Endpoint("delete", "/api/v1/datasets/sales/", 204, "editor"),
+    Endpoint("get", "/api/v1/datasets/sales/rows/", 200, "viewer"),
+    Endpoint("get", "/api/v1/datasets/sales/rows/?label=like:SECRET", 200, "viewer"),
+    Endpoint("get", "/api/v1/datasets/sales/rows/?format=csv", 200, "viewer"),
+    Endpoint("get", "/api/v1/datasets/sales/rows/?format=ndjson", 200, "viewer"),
+    Endpoint("get", "/api/v1/datasets/sales/rows/?nosuchcolumn=1", 400, "viewer"),
+    Endpoint("get", "/api/v1/datasets/sales/indexes/", 200, "viewer"),
+    Endpoint("post", "/api/v1/datasets/sales/indexes/", 201, "editor", body={"columns": ["id"]}),
+    Endpoint("get", "/api/v1/datasets/sales/summary/", 200, "viewer"),
+    Endpoint("get", "/api/v1/datasets/sales/analysis/?type=row_count", 200, "viewer"),
+    Endpoint("get", "/api/v1/datasets/sales/analysis/?type=time_span", 200, "viewer"),
+    Endpoint(
+        "get",
+        "/api/v1/datasets/sales/analysis/?type=aggregate&group_by=label&metrics=count",
+        200,
+        "viewer",
+    ),
+    Endpoint(
+        "post", "/api/v1/uploads/", 202, "editor", scoped=False, body={"x": 1}, multipart=True
+    ),
+    Endpoint(
+        "post",
+        "/api/v1/uploads/",
+        202,
+        "editor",
+        body={"dataset": "sales"},
+        multipart=True,
+    ),
+    Endpoint("get", "/api/v1/uploads/{upload}/", 200, "viewer"),
+    Endpoint("get", "/api/v1/uploads/{upload}/file", 200, "viewer"),
+    Endpoint("get", "/api/v1/uploads/{upload}/rejects", 200, "viewer"),
+    Endpoint("get", "/api/v1/organizations/", 200, "viewer", scoped=False),
+    Endpoint("get", "/api/v1/tokens/", 200, "viewer", scoped=False),
+    Endpoint("get", "/api/v1/members/", 200, "admin", scoped=False),
+]
+
+RANK = {"viewer": 1, "editor": 2, "admin": 3}
+ROLE_OF = {"viewer": "viewer", "editor": "editor", "admin": "admin", "other_org": "admin"}
+
+
+def _expected(endpoint: Endpoint, actor: str) -> int:
+    if actor in DENIED:
+        return DENIED[actor]
+    if RANK[ROLE_OF[actor]] < RANK[endpoint.needs]:
+        return 403
+    if actor == "other_org" and endpoint.scoped:
+        return 404
+    return endpoint.success
+
+
+def _seed(world: World) -> Upload:
+    (acme_upload,) = services.uploads_create(
+        organization=world.acme, files=[ContentFile(ACME_CSV, name="sales.csv")]
+    )
+    services.uploads_create(
+        organization=world.globex, files=[ContentFile(GLOBEX_CSV, name="rivals.csv")]
+    )
+    acme_upload.refresh_from_db()
+    assert acme_upload.state == "succeeded", acme_upload.error
+    return acme_upload
+
+
+def _call(client, endpoint: Endpoint, upload: Upload):
+    path = endpoint.path.replace("{upload}", str(upload.id))
+    if endpoint.multipart:
+        data = {**(endpoint.body or {}), "file": ContentFile(ACME_CSV[:40], name="more.csv")}
+        return client.post(path, data, format="multipart")
+    if endpoint.body is not None:
+        return getattr(client, endpoint.method)(path, endpoint.body, format="json")
+    return getattr(client, endpoint.method)(path)
+
+
+def _body(response) -> str:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content).decode("utf-8", "replace")
+    return response.content.decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: f"{e.method} {e.path}")
+def test_endpoint_answers_each_caller_and_never_leaks(
+    endpoint: Endpoint, actor: str, api_as, world: World
+) -> None:
+    upload = _seed(world)
+    response = _call(api_as(actor), endpoint, upload)
+
+    assert response.status_code == _expected(endpoint, actor), _body(response)[:500]
+    body = _body(response)
+    foreign = ("ACMESECRET", "sales.csv") if actor == "other_org" else ("GLOBEXSECRET", "rivals")
+    for secret in foreign:
+        assert secret not in body
+
+
+@pytest.mark.parametrize("actor", ["viewer", "other_org"])
+def test_acme_data_is_visible_to_acme_only(actor: str, api_as, world: World) -> None:
+    """The leak check above could pass on empty answers; here acme's data must be there."""
+    _seed(world)
+    body = _body(api_as(actor).get("/api/v1/datasets/sales/rows/?format=csv"))
+    assert ("ACMESECRET" in body) is (actor == "viewer")

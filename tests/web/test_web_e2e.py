@@ -1,0 +1,539 @@
+"""End-to-end tests of the web UI in a real headless Chromium (Debian's `chromium`, driven by
+Playwright for Python) against a live server whose ingestion runs on background threads.
+
+They skip with a message when Playwright or Chromium is missing, and fail under CI=true.
+With CSVHUB_SCREENSHOTS=1 they also save a screenshot of each page under docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+from csvhub.accounts.models import ApiToken, Membership, Role
+from csvhub.datasets.models import Dataset, Upload, UploadState
+from tests.accounts.actors import PASSWORD, World
+from tests.datasets.pipeline import upload
+from tests.services import IN_CI
+
+CHROMIUM = os.environ.get("CSVHUB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = os.environ.get("CSVHUB_SCREENSHOTS") == "1"
+SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+THREAD_TASKS = {
+    "default": {
+        "BACKEND": "csvhub.jobs.backends.ThreadBackend",
+        "OPTIONS": {"threads": 2, "broker_url": ""},
+    }
+}
+INLINE_TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+WAIT_MS = 30_000
+
+DASH = "\u2013"  # the en dash the pages put in ranges of rows
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _missing(message: str) -> None:
+    if IN_CI:
+        pytest.fail(f"CI=true but {message}", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("Playwright is not installed; `pip install -e '.[test]'` to run the browser tests")
+    if not Path(CHROMIUM).exists():
+        _missing(
+            f"no Chromium at {CHROMIUM}; `apt-get install chromium` or set CSVHUB_CHROMIUM "
+            "to run the browser tests"
+        )
+    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are
+    # still synchronous, so Django's async-safety guard would refuse them.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def server(live_server, settings, world: World) -> Iterator[str]:
+    """The live server's URL, with ingestion on background threads as in production."""
+    settings.TASKS = THREAD_TASKS
+    settings.ROOT_URLCONF = "tests.web.urls"
+    yield live_server.url
+    _wait_for_jobs()  # let background ingestion finish before the database is flushed
+
+
+def _wait_for_jobs(timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    busy = (UploadState.QUEUED, UploadState.RUNNING)
+    while Upload.objects.filter(state__in=busy).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def signed_in(browser, server: str) -> Iterator[Callable[..., object]]:
+    """signed_in(username, width=1280) → a page of a fresh browser context, signed in."""
+    contexts = []
+
+    def open_page(username: str, width: int = 1280, height: int = 900) -> object:
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, base_url=server, accept_downloads=True
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.js_errors = errors
+        page.goto("/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{server}/")
+        return page
+
+    yield open_page
+    for context in contexts:
+        for page in context.pages:
+            assert not getattr(page, "js_errors", []), page.js_errors
+        context.close()
+
+
+def _shot(page, name: str, *, full_page: bool = True) -> None:
+    if SCREENSHOTS:
+        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"), full_page=full_page)
+
+
+def _expect():
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=WAIT_MS)
+    return expect
+
+
+def _sales_csv(rows: int = 60) -> str:
+    regions = ["north", "south", "east", "west", ""]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["id", "sold_at", "amount", "region", "client"])
+    for i in range(1, rows + 1):
+        writer.writerow(
+            [
+                i,
+                f"2024-{1 + i % 6:02d}-{1 + i % 27:02d} {i % 24:02d}:15:00",
+                f"{(i * 37) % 500 + 0.25:.2f}",
+                regions[i % 5],
+                f"Client, {i % 7}",
+            ]
+        )
+    return out.getvalue()
+
+
+def _ingested(organization, name: str, content: str, dataset: str | None = None) -> Upload:
+    with override_settings(TASKS=INLINE_TASKS):
+        created = upload(organization, name, content, dataset=dataset)
+    created.refresh_from_db()
+    assert created.state == UploadState.SUCCEEDED, created.error
+    return created
+
+
+def _rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def _table_rows(page) -> list[list[str]]:
+    return page.eval_on_selector_all(
+        "#rows-table tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+    )
+
+
+# -- files and uploads ---------------------------------------------------------------------------
+
+
+def test_upload_two_files_and_watch_them_succeed_without_reload(
+    signed_in, tmp_path: Path, world: World
+) -> None:
+    expect = _expect()
+    files_page = signed_in("carol")
+    files_page.evaluate("window.__notReloaded = true")
+    expect(files_page.locator("td.empty")).to_contain_text("No files yet")
+
+    sales = tmp_path / "sales.csv"
+    sales.write_text(_sales_csv(20_000))
+    clients = tmp_path / "clients.csv"
+    clients.write_text("client,country\nAcme,FR\nGlobex,US\n")
+    upload_page = files_page.context.new_page()
+    upload_page.set_default_timeout(WAIT_MS)
+    upload_page.goto("/upload/")
+    upload_page.evaluate("window.__notReloaded = true")
+    upload_page.set_input_files("#file-input", [str(sales), str(clients)])
+
+    items = upload_page.locator(".upload-item")
+    expect(items).to_have_count(2)
+    expect(upload_page.locator('.upload-item[data-state="succeeded"]')).to_have_count(2)
+    expect(items.nth(0)).to_contain_text("20,000 rows loaded into sales")
+    expect(items.nth(1)).to_contain_text("2 rows loaded into clients")
+    expect(upload_page.locator("#upload-done")).to_contain_text("All 2 files loaded.")
+    assert upload_page.evaluate("window.__notReloaded") is True
+    _shot(upload_page, "upload")
+
+    # The files page, opened before the upload, shows both without being reloaded.
+    table = files_page.locator("#files-table")
+    expect(table.locator("tbody.dataset")).to_have_count(2)
+    expect(table.locator('tr.upload-row[data-state="succeeded"]')).to_have_count(2)
+    expect(table.locator('tbody[data-slug="sales"] .dataset-row')).to_contain_text("20,000")
+    assert files_page.evaluate("window.__notReloaded") is True
+    assert set(Dataset.objects.values_list("slug", flat=True)) == {"sales", "clients"}
+
+
+def test_files_page_shows_live_progress_of_a_loading_upload(signed_in, world: World) -> None:
+    expect = _expect()
+    dataset = Dataset.objects.create(organization=world.acme, name="big", slug="big")
+    job = Upload.objects.create(
+        dataset=dataset, original_name="big.csv", size=1000, state=UploadState.RUNNING
+    )
+    page = signed_in("bob")
+    row = page.locator(f'tr[data-upload-id="{job.id}"]')
+    expect(row.locator('[data-field="state"]')).to_have_text("Loading")
+    Upload.objects.filter(pk=job.pk).update(bytes_read=400, rows_loaded=1234)
+    expect(row.locator('[data-field="progress"]')).to_contain_text("1,234 rows")
+    assert row.locator("progress").evaluate("bar => bar.value") == 400
+    _shot(page, "files-loading")
+    Upload.objects.filter(pk=job.pk).update(
+        state=UploadState.FAILED, error="The file is empty. Upload a CSV file with a header line."
+    )
+    expect(row.locator(".badge")).to_have_text("Failed")
+    expect(row).to_contain_text("The file is empty.")
+
+
+def test_dataset_page_follows_its_loading_files(signed_in, world: World) -> None:
+    expect = _expect()
+    dataset = Dataset.objects.create(organization=world.acme, name="big", slug="big")
+    job = Upload.objects.create(
+        dataset=dataset, original_name="big.csv", size=1000, state=UploadState.QUEUED
+    )
+    page = signed_in("bob")
+    page.goto("/datasets/big/")
+    row = page.locator(f'#uploads tr[data-upload-id="{job.id}"]')
+    expect(row.locator('[data-field="state"]')).to_have_text("Queued")
+    Upload.objects.filter(pk=job.pk).update(state=UploadState.RUNNING, rows_loaded=77)
+    expect(row.locator('[data-field="progress"]')).to_contain_text("77 rows")
+    Upload.objects.filter(pk=job.pk).update(state=UploadState.SUCCEEDED, rows_loaded=99)
+    expect(page.locator("#uploads-note")).to_contain_text("Every file has finished loading.")
+    expect(row.locator('[data-field="rows_loaded"]')).to_have_text("99")
+
+
+def test_upload_errors_are_said_plainly_next_to_the_file(
+    signed_in, tmp_path: Path, world: World, settings
+) -> None:
+    expect = _expect()
+    _ingested(world.acme, "sales.csv", _sales_csv(5))
+    settings.CSVHUB_MAX_UPLOAD_BYTES = 2_000
+    page = signed_in("carol")
+    page.goto("/upload/?dataset=sales")
+    wrong = tmp_path / "wrong-columns.csv"
+    wrong.write_text("id,colour\n1,red\n")
+    big = tmp_path / "big.csv"
+    big.write_text(_sales_csv(200))
+    page.set_input_files("#file-input", [str(wrong), str(big)])
+
+    items = page.locator(".upload-item")
+    expect(page.locator('.upload-item[data-state="failed"]')).to_have_count(2)
+    expect(items.nth(0).locator(".upload-error")).to_contain_text(
+        "This file's columns are not the same as the dataset's"
+    )
+    expect(items.nth(0).locator(".upload-error")).to_contain_text("Missing from the file: sold_at")
+    expect(items.nth(1).locator(".upload-error")).to_contain_text("the largest file csvhub accepts")
+    expect(page.locator("#upload-done")).to_contain_text("0 of 2 files loaded; 2 failed")
+    _shot(page, "upload-errors")
+
+
+def test_files_table_sorts_by_size(signed_in, world: World) -> None:
+    expect = _expect()
+    for name, size in {"small": 10, "large": 90_000, "medium": 500}.items():
+        dataset = Dataset.objects.create(organization=world.acme, name=name, slug=name)
+        Upload.objects.create(
+            dataset=dataset, original_name=f"{name}.csv", size=size, state=UploadState.SUCCEEDED
+        )
+    page = signed_in("bob")
+    slugs = page.locator("tbody.dataset")
+
+    page.get_by_role("link", name="Size").click()
+    expect(page).to_have_url(f"{page.url.split('?')[0]}?sort=-size")
+    expect(slugs.first).to_have_attribute("data-slug", "large")
+    assert [s.get_attribute("data-slug") for s in slugs.all()] == ["large", "medium", "small"]
+    assert page.locator("th[aria-sort=descending]").inner_text().startswith("Size")
+
+    page.get_by_role("link", name="Size").click()
+    expect(slugs.first).to_have_attribute("data-slug", "small")
+    assert [s.get_attribute("data-slug") for s in slugs.all()] == ["small", "medium", "large"]
+    assert page.url.endswith("?sort=size")
+    _shot(page, "files")
+
+
+def test_delete_asks_for_confirmation(signed_in, world: World) -> None:
+    expect = _expect()
+    _ingested(world.acme, "sales.csv", _sales_csv(5))
+    _ingested(world.acme, "keep.csv", "a\n1\n")
+    page = signed_in("carol")
+    dialog = page.locator("#delete-dialog")
+
+    page.get_by_role("link", name="Delete sales").click()
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Delete sales?")
+    _shot(page, "delete-confirmation", full_page=False)
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    assert Dataset.objects.filter(slug="sales").exists()
+
+    page.get_by_role("link", name="Delete sales").click()
+    dialog.get_by_role("button", name="Delete dataset").click()
+    expect(page.locator(".messages")).to_contain_text("Deleted sales.")
+    expect(page.locator("tbody.dataset")).to_have_count(1)
+    assert list(Dataset.objects.values_list("slug", flat=True)) == ["keep"]
+
+
+def test_rejected_rows_are_listed(signed_in, world: World) -> None:
+    expect = _expect()
+    _ingested(world.acme, "sales.csv", _sales_csv(30) + "broken,row\n")
+    page = signed_in("bob")
+    page.get_by_role("link", name="1 rejected rows of sales.csv").click()
+    expect(page.locator("h1")).to_have_text("Rejected rows of sales.csv")
+    expect(page.locator("table.rejects")).to_contain_text("broken,row")
+    _shot(page, "rejects")
+
+
+# -- dataset page --------------------------------------------------------------------------------
+
+
+def _choose(row, column: str, op: str | None = None, value: str | None = None) -> None:
+    row.locator(".pick-column").select_option(column)
+    if op:
+        row.locator(".pick-op").select_option(op)
+    if value is not None:
+        row.locator(".filter-value").fill(value)
+
+
+def test_explorer_filters_sorts_pages_and_keeps_the_query_in_the_url(
+    signed_in, world: World
+) -> None:
+    expect = _expect()
+    source = _rows(_sales_csv(60))
+    _ingested(world.acme, "sales.csv", _sales_csv(60))
+    page = signed_in("bob")
+    page.goto("/datasets/sales/")
+    expect(page.locator("#result-summary")).to_contain_text("60 rows in total")
+
+    page.click("#add-filter")
+    _choose(page.locator(".filter-row").last, "amount", "gte", "100")
+    page.click("#add-sort")
+    page.locator(".sort-row").last.locator(".pick-column").select_option("region")
+    page.click("#add-sort")
+    sort_row = page.locator(".sort-row").last
+    sort_row.locator(".pick-column").select_option("amount")
+    sort_row.locator(".pick-direction").select_option("desc")
+    page.get_by_role("button", name="Apply").click()
+
+    expect(page).to_have_url(f"{page.url.split('?')[0]}?amount=gte:100&sort=region,amount:desc")
+    matching = [r for r in source[1:] if Decimal(r[2]) >= 100]
+    expected = sorted(matching, key=lambda r: Decimal(r[2]), reverse=True)
+    expected = sorted(expected, key=lambda r: (r[3] == "", r[3]))  # stable: empty region last
+    expect(page.locator("#result-summary")).to_contain_text(f"{len(matching)} rows match")
+    shown = _table_rows(page)
+    assert [r[0] for r in shown] == [r[0] for r in expected]
+    assert (
+        page.locator("#curl-text")
+        .text_content()
+        .endswith("/api/v1/datasets/sales/rows/?amount=gte:100&sort=region,amount:desc'")
+    )
+
+    # A header click sorts by that column; the URL follows and a reload shows the same view.
+    page.locator('#rows-table button[data-column="id"]').click()
+    expect(page).to_have_url(f"{page.url.split('?')[0]}?amount=gte:100&sort=id")
+    expect(page.locator("#rows-table tbody tr").first.locator("td").first).to_have_text(
+        min((r[0] for r in matching), key=int)
+    )
+    page.locator('#rows-table button[data-column="id"]').click()
+    expect(page).to_have_url(f"{page.url.split('?')[0]}?amount=gte:100&sort=id:desc")
+    page.reload()
+    expect(page.locator("#result-summary")).to_contain_text(f"{len(matching)} rows match")
+    assert [r[0] for r in _table_rows(page)] == sorted((r[0] for r in matching), key=int)[::-1]
+    assert page.locator(".filter-row .filter-value").input_value() == "100"
+
+    # Pages of 25 follow the API's cursors.
+    page.locator("#page-size").select_option("25")
+    page.locator(".filter-row button").click()  # remove the filter: all 60 rows
+    expect(page.locator("#result-summary")).to_contain_text(f"60 rows in total; showing 1{DASH}25")
+    page.get_by_role("button", name="Next →").click()
+    expect(page.locator("#result-summary")).to_contain_text(f"showing 26{DASH}50")
+    assert "cursor=" in page.url
+    assert _table_rows(page)[0][0] == "35"  # 60 down to 36 on page 1, sorted by id desc
+    page.get_by_role("button", name="← Previous").click()
+    expect(page.locator("#result-summary")).to_contain_text(f"showing 1{DASH}25")
+    page.go_back()
+    expect(page.locator("#result-summary")).to_contain_text(f"showing 26{DASH}50")
+
+
+def test_export_of_the_current_view_matches_the_source(signed_in, world: World) -> None:
+    expect = _expect()
+    text = _sales_csv(60)
+    source = _rows(text)
+    _ingested(world.acme, "sales.csv", text)
+    page = signed_in("bob")
+
+    with page.expect_download() as everything:
+        page.get_by_role("link", name="Download sales as CSV").click()
+    assert Path(everything.value.path()).read_text() == text
+
+    page.goto("/datasets/sales/?region=north&sort=amount:desc")
+    expect(page.locator("#result-summary")).to_contain_text("12 rows match")
+    with page.expect_download() as view:
+        page.get_by_role("link", name="Export this view as CSV").click()
+    exported = _rows(Path(view.value.path()).read_text())
+    north = [r for r in source[1:] if r[3] == "north"]
+    assert exported[0] == source[0]
+    assert exported[1:] == sorted(north, key=lambda r: Decimal(r[2]), reverse=True)
+    _shot(page, "dataset")
+
+
+def test_charts_draw_a_time_series_and_a_histogram(signed_in, world: World) -> None:
+    expect = _expect()
+    _ingested(world.acme, "sales.csv", _sales_csv(200))
+    page = signed_in("bob")
+    page.goto("/datasets/sales/")
+    series = page.locator("#timeseries-chart svg")
+    expect(series).to_be_visible()
+    expect(series.locator(".axis-title").first).to_have_text("sold_at (UTC), per day")
+    assert series.locator("circle.dot").count() > 10
+    bars = page.locator("#histogram-chart svg rect.bar")
+    expect(bars.first).to_be_visible()
+    total = sum(
+        int(t.split(": ")[1].split(" ")[0].replace(",", ""))
+        for t in bars.locator("title").all_text_contents()
+    )
+    assert total == 200
+
+    page.locator("#ts-metric").select_option("count")
+    page.locator("#ts-bucket").select_option("month")
+    expect(series.locator(".axis-title").first).to_have_text("sold_at (UTC), per month")
+    expect(series.locator("circle.dot")).to_have_count(6)
+    counts = [int(t.split(": ")[1]) for t in series.locator("circle title").all_text_contents()]
+    assert sum(counts) == 200
+    page.locator("#charts").scroll_into_view_if_needed()
+    _shot(page, "dataset-charts", full_page=False)
+
+
+# -- organizations, tokens, members --------------------------------------------------------------
+
+
+def test_another_organization_sees_nothing(signed_in, world: World) -> None:
+    expect = _expect()
+    sales = _ingested(world.acme, "sales.csv", _sales_csv(5))
+    page = signed_in("mallory")
+    expect(page.locator("td.empty")).to_contain_text("No files yet")
+    assert "sales" not in page.content()
+    assert page.goto("/datasets/sales/").status == 404
+    assert page.goto(f"/uploads/{sales.id}/rejects/").status == 404
+    assert page.request.get("/api/v1/datasets/sales/rows/").status == 404
+    assert page.request.get(f"/api/v1/uploads/{sales.id}/file").status == 404
+
+
+def test_tokens_create_copy_once_and_revoke(signed_in, world: World) -> None:
+    expect = _expect()
+    page = signed_in("alice")
+    page.get_by_role("link", name="API tokens").click()
+    page.fill("#token-name", "nightly import")
+    page.locator("#token-role").select_option("editor")
+    page.get_by_role("button", name="Create token").click()
+
+    secret = page.locator("#token-secret")
+    expect(secret).to_have_value(re.compile(r"^csvhub_\w+_\w+"))
+    text = secret.input_value()
+    page.get_by_role("button", name="Copy", exact=True).click()
+    expect(page.locator("#copy-token-done")).not_to_be_empty()
+    row = page.locator("#token-table tr", has_text="nightly import")
+    expect(row).to_contain_text("active")
+    _shot(page, "tokens")
+    assert page.request.get("/api/v1/datasets/", headers={"Authorization": f"Bearer {text}"}).ok
+
+    page.get_by_role("button", name="Done, hide it").click()
+    expect(page.locator("#token-created")).to_be_hidden()
+    row.get_by_role("button", name="Revoke nightly import").click()
+    page.locator("dialog.confirm").get_by_role("button", name="Revoke token").click()
+    expect(row).to_contain_text("revoked")
+    assert ApiToken.objects.get(name="nightly import").revoked_at is not None
+
+
+def test_members_invite_change_role_and_remove(signed_in, world: World) -> None:
+    expect = _expect()
+    page = signed_in("alice")
+    page.get_by_role("link", name="Members").click()
+    page.fill("#invite-user", "dave@example.com")
+    page.locator("#invite-role").select_option("editor")
+    page.get_by_role("button", name="Add member").click()
+    expect(page.locator("#member-status")).to_contain_text("Added dave@example.com as editor.")
+
+    membership = Membership.objects.get(user__email="dave@example.com", organization=world.acme)
+    page.get_by_label("Role of dave@example.com").select_option("viewer")
+    expect(page.locator("#member-status")).to_contain_text("is now viewer")
+    membership.refresh_from_db()
+    assert membership.role == Role.VIEWER
+    _shot(page, "members")
+
+    page.get_by_role("button", name="Remove dave@example.com").click()
+    page.locator("dialog.confirm").get_by_role("button", name="Remove member").click()
+    expect(page.locator("#member-table")).not_to_contain_text("dave@example.com")
+    assert not Membership.objects.filter(pk=membership.pk).exists()
+
+
+def test_pages_fit_a_phone_screen(signed_in, world: World) -> None:
+    _ingested(world.acme, "sales.csv", _sales_csv(40))
+    page = signed_in("carol", width=390, height=844)
+    for path, name in [("/", "files-phone"), ("/datasets/sales/", "dataset-phone")]:
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} scrolls sideways ({width}px wide)"
+        _shot(page, name)
+
+
+def test_sign_in_page(browser, server: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, base_url=server)
+    page = context.new_page()
+    page.goto("/")
+    assert page.url.startswith(f"{server}/login/")
+    page.fill("#id_username", "alice")
+    page.fill("#id_password", "wrong password")
+    page.click("button[type=submit]")
+    _expect()(page.locator("p.error")).to_be_visible()
+    _shot(page, "sign-in", full_page=False)
+    context.close()
