@@ -188,7 +188,13 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 
-EMAIL_BACKEND = env_str("CSVHUB_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+MAILERS = {
+    "default": {
+        "BACKEND": env_str(
+            "CSVHUB_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+        )
+    }
+}
 DEFAULT_FROM_EMAIL = env_str("CSVHUB_FROM_EMAIL", "csvhub@localhost")
 
 REST_FRAMEWORK = {

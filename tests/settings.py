@@ -13,4 +13,7 @@ from csvhub.settings import DATA_DIR, DATABASES
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_csvhub.sqlite3")}
 
+# Whitenoise warns about a missing static root; the tests don't collect static files.
+(DATA_DIR / "static").mkdir(parents=True, exist_ok=True)
+
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
