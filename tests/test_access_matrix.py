@@ -1,4 +1,4 @@
-"""Every API endpoint × every kind of caller: the status code, and no other organization's data.
+"""Every API endpoint by every kind of caller: the status code, and no other organization's data.
 
 acme owns the dataset `sales` (with a value ACMESECRET); globex owns `rivals` (GLOBEXSECRET).
 Whoever calls, no response body may carry the other organization's secret, slug or file name:

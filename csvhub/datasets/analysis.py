@@ -279,7 +279,7 @@ def analysis_run(*, dataset: Dataset, query: AnalysisQuery) -> dict:
 def filtered_rows(dataset: Dataset, filters: Sequence[Filter]) -> RowSet:
     """The rows the filters select, read exactly as the rows endpoint reads them (column names
     matched by name or label, values typed by the column's type, errors worded alike)."""
-    return rows._plan(dataset, RowQuery(filters=tuple(filters))).rows
+    return rows.query_plan(dataset, RowQuery(filters=tuple(filters))).rows
 
 
 # -- summary -----------------------------------------------------------------------------------
@@ -319,7 +319,7 @@ def _end_rows(dataset: Dataset) -> dict:
     if first_id is None or last_id is None or not dataset.columns:
         return {"first_row": None, "last_row": None}
     found = warehouse.rows_by_id(filtered_rows(dataset, ()), row_ids=[first_id, last_id])
-    to_json = rows._json_row_maker(dataset.columns)
+    to_json = rows.json_row_maker(dataset.columns)
     first, last = found.get(first_id), found.get(last_id)
     return {
         "first_row": None if first is None else to_json(first),

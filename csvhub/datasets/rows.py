@@ -124,7 +124,7 @@ def rows_page(*, dataset: Dataset, query: RowQuery) -> RowPage:
     Page 1 is one warehouse query; the count adds one more only when filters are present and
     the page alone does not settle it.
     """
-    plan = _plan(dataset, query)
+    plan = query_plan(dataset, query)
     direction, position = _position(query, plan)
     if not dataset.columns:
         return RowPage([], [], None if query.count is CountMode.NONE else 0, False, None, None)
@@ -138,7 +138,7 @@ def rows_page(*, dataset: Dataset, query: RowQuery) -> RowPage:
     )
     next_cursor, previous_cursor = _neighbours(plan, query.offset, direction, position, page)
     count, capped = _count(dataset, plan, query, page, paged_by_offset=direction is None)
-    to_json = _json_row_maker(plan.output)
+    to_json = json_row_maker(plan.output)
     return RowPage(
         columns=[_column_info(column) for column in plan.output],
         rows=[to_json(row) for row in page.rows],
@@ -209,7 +209,7 @@ _JSON_VALUE: dict[ColumnType, Callable[[str], Any]] = {
 }
 
 
-def _json_row_maker(output: list[dict]) -> Callable[[tuple], dict[str, Any]]:
+def json_row_maker(output: list[dict]) -> Callable[[tuple], dict[str, Any]]:
     converters = [(c["name"], _JSON_VALUE[ColumnType(c["type"])]) for c in output]
 
     def to_json(row: tuple) -> dict[str, Any]:
@@ -224,7 +224,7 @@ def _json_row_maker(output: list[dict]) -> Callable[[tuple], dict[str, Any]]:
 # -- the plan: names checked, values typed --------------------------------------------------
 
 
-def _plan(dataset: Dataset, query: RowQuery) -> _Plan:
+def query_plan(dataset: Dataset, query: RowQuery) -> _Plan:
     columns = DatasetColumns(dataset.columns)
     conditions = tuple(_condition(columns, written) for written in query.filters)
     order = _order(columns, query.sort)
@@ -408,7 +408,7 @@ def rows_export(*, dataset: Dataset, query: RowQuery) -> RowExport:
     Pagination parameters are checked but do not limit an export. The query starts before
     this returns, so its errors come before a response does.
     """
-    plan = _plan(dataset, query)
+    plan = query_plan(dataset, query)
     _position(query, plan)
     if query.format is Format.NDJSON:
         rows = warehouse.RowStream(plan.rows, columns=plan.names) if dataset.columns else None
@@ -442,7 +442,7 @@ def _csv_chunks(
 
 
 def _ndjson_chunks(batches: Iterator[list[tuple]], output: list[dict]) -> Iterator[bytes]:
-    to_json = _json_row_maker(output)
+    to_json = json_row_maker(output)
     for batch in batches:
         lines = (json.dumps(to_json(row), ensure_ascii=False) for row in batch)
         yield "".join(f"{line}\n" for line in lines).encode()

@@ -43,7 +43,7 @@ from csvhub.warehouse.engine import get_engine
 
 # query.py's builder turns a RowSet's conditions into WHERE clauses; it is the one place that
 # does, so analysis borrows it rather than keeping a second copy of the filter SQL.
-from csvhub.warehouse.query import RowSet, _Query
+from csvhub.warehouse.query import QueryBuilder, RowSet
 
 # NULLS LAST arrived in SQLite 3.30; older versions sort on `col IS NULL` first.
 _SQLITE_NULLS_ORDER = sqlite3.sqlite_version_info >= (3, 30, 0)
@@ -95,7 +95,7 @@ class _Source:
     """The RowSet's table and WHERE clauses, and its columns as analysis reads them."""
 
     def __init__(self, rows: RowSet, dialect: str) -> None:
-        self.query = _Query(rows, dialect)
+        self.query = QueryBuilder(rows, dialect)
         self.dialect = dialect
         self.table = self.query.table
 
@@ -179,9 +179,7 @@ def aggregate(
     Rows are sorted by `order`, then by the group keys not in it, ascending; NULLs last.
     """
     engine = engine or get_engine()
-    source = _Source(rows, engine.dialect.name)
-    computed = [_Computed(source, metric) for metric in metrics]
-    statement = _aggregate_statement(source, group_by, computed, order).limit(limit + 1)
+    source, computed, statement = _aggregate_plan(rows, group_by, metrics, order, limit, engine)
     with engine.connect() as connection:
         found = connection.execute(statement).all()
     readers = [_reader(source.type_of(name)) for name in group_by]
@@ -200,10 +198,23 @@ def aggregate_sql(
 ) -> str:
     """The SQL `aggregate` runs, with its values inlined: for benchmarks against psql only."""
     engine = engine or get_engine()
+    _, _, statement = _aggregate_plan(rows, group_by, metrics, order, limit, engine)
+    return str(statement.compile(engine, compile_kwargs={"literal_binds": True}))
+
+
+def _aggregate_plan(
+    rows: RowSet,
+    group_by: Sequence[str],
+    metrics: Sequence[Metric],
+    order: Sequence[Order],
+    limit: int,
+    engine: Engine,
+) -> tuple[_Source, list[_Computed], Select]:
+    """The statement `aggregate` runs (one row past `limit` tells that more groups exist)."""
     source = _Source(rows, engine.dialect.name)
     computed = [_Computed(source, metric) for metric in metrics]
     statement = _aggregate_statement(source, group_by, computed, order).limit(limit + 1)
-    return str(statement.compile(engine, compile_kwargs={"literal_binds": True}))
+    return source, computed, statement
 
 
 class _Computed:
@@ -425,7 +436,7 @@ def rows_by_id(
     """The rows with these hidden row ids (primary-key lookups), as canonical text of every
     field of the RowSet in order, like warehouse.query.rows_page gives them."""
     engine = engine or get_engine()
-    query = _Query(rows, engine.dialect.name)
+    query = QueryBuilder(rows, engine.dialect.name)
     names = [field.name for field in rows.fields]
     statement = select(query.row_id, *(query.text(name) for name in names)).where(
         query.row_id.in_(list(row_ids))

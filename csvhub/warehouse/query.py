@@ -139,7 +139,7 @@ def rows_page(
     in reverse order and handed back in forward order.
     """
     engine = engine or get_engine()
-    query = _Query(rows, engine.dialect.name)
+    query = QueryBuilder(rows, engine.dialect.name)
     wanted = list(dict.fromkeys([*columns, *(order.column for order in rows.order)]))
     keys = query.keys(reverse=before is not None)
     position = after or before
@@ -182,7 +182,7 @@ def _page(
 def rows_count(rows: RowSet, *, cap: int | None = None, engine: Engine | None = None) -> int:
     """How many rows match; with a cap, counting stops at cap + 1 (so `> cap` means "more")."""
     engine = engine or get_engine()
-    query = _Query(rows, engine.dialect.name)
+    query = QueryBuilder(rows, engine.dialect.name)
     if cap is None:
         statement = select(func.count()).select_from(query.table).where(*query.conditions())
     else:
@@ -208,7 +208,7 @@ class RowStream:
         batch_rows: int | None = None,
     ) -> None:
         engine = engine or get_engine()
-        query = _Query(rows, engine.dialect.name)
+        query = QueryBuilder(rows, engine.dialect.name)
         statement = select(*(query.text(name) for name in columns)).where(*query.conditions())
         statement = statement.order_by(*query.order_by(query.keys(reverse=False)))
         self._fix = query.fixer(list(columns))
@@ -252,7 +252,7 @@ class CsvStream:
         batch_rows: int | None = None,
     ) -> None:
         engine = engine or get_engine()
-        query = _Query(rows, engine.dialect.name)
+        query = QueryBuilder(rows, engine.dialect.name)
         texts = [query.text(name, spreadsheet_safe=spreadsheet_safe) for name in columns]
         statement = select(*texts).where(*query.conditions())
         statement = statement.order_by(*query.order_by(query.keys(reverse=False)))
@@ -401,7 +401,7 @@ class _Key:
         return replace(self, descending=not self.descending, nulls_first=not self.nulls_first)
 
 
-class _Query:
+class QueryBuilder:
     def __init__(self, rows: RowSet, dialect: str) -> None:
         self.rows = rows
         self.dialect = dialect
