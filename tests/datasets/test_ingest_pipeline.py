@@ -314,3 +314,14 @@ def test_resume_requeues_dead_jobs_and_gives_up_after_max_attempts(warehouse, se
     assert exhausted.state == "failed"
     assert "too many times" in exhausted.error
     assert Dataset.objects.get(pk=dataset.pk).row_count == 1
+
+
+def test_text_with_tabs_backslashes_and_newlines_is_stored_exactly(warehouse):
+    org = make_org()
+    values = ["tab\there", "back\\slash", "new\nline", "\\N", 'quote "q"']
+    content = "k,v\n" + "".join(
+        f'{i},"{v.replace(chr(34), chr(34) * 2)}"\n' for i, v in enumerate(values)
+    )
+    job = upload(org, "esc.csv", content)
+    assert job.state == "succeeded", job.error
+    assert [r[1] for r in warehouse_rows(job.dataset)] == values
