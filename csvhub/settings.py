@@ -150,6 +150,10 @@ CSVHUB_JOB_MAX_ATTEMPTS = env_int("CSVHUB_JOB_MAX_ATTEMPTS", 3, minimum=1)
 CSVHUB_MAX_UPLOAD_BYTES = env_int("CSVHUB_MAX_UPLOAD_BYTES", 20 * 1024**3, minimum=1)
 CSVHUB_MAX_REJECT_RATIO = env_float("CSVHUB_MAX_REJECT_RATIO", 0.1, minimum=0.0, maximum=1.0)
 CSVHUB_MAX_STORED_REJECTS = env_int("CSVHUB_MAX_STORED_REJECTS", 10_000, minimum=0)
+# Uploads at least this big are parsed in a child process, beside inference and loading.
+CSVHUB_CHILD_READER_MIN_BYTES = env_int(
+    "CSVHUB_CHILD_READER_MIN_BYTES", 16 * 1024 * 1024, minimum=0
+)
 
 # Uploads stream through temporary files, never through memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
@@ -190,9 +194,7 @@ STATIC_ROOT = DATA_DIR / "static"
 
 MAILERS = {
     "default": {
-        "BACKEND": env_str(
-            "CSVHUB_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
-        )
+        "BACKEND": env_str("CSVHUB_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
     }
 }
 DEFAULT_FROM_EMAIL = env_str("CSVHUB_FROM_EMAIL", "csvhub@localhost")

@@ -11,6 +11,7 @@ Pure Python with no Django imports, so it can be used and tested on its own:
 """
 
 from csvhub.csvread.column_types import ColumnType, widen
+from csvhub.csvread.columns import Columns
 from csvhub.csvread.convert import Converter
 from csvhub.csvread.errors import CsvFormatError
 from csvhub.csvread.formats import DateStyle
@@ -27,6 +28,7 @@ __all__ = [
     "Column",
     "ColumnStats",
     "ColumnType",
+    "Columns",
     "Converter",
     "CsvFormatError",
     "CsvReader",

@@ -7,6 +7,7 @@ from operator import itemgetter
 
 from csvhub.csvread import fixed_width, formats
 from csvhub.csvread.column_types import ColumnType
+from csvhub.csvread.columns import Columns
 from csvhub.csvread.formats import DateStyle
 from csvhub.csvread.observation import Observation
 
@@ -46,7 +47,7 @@ class Converter:
         changes = [
             (index, new)
             for index, stored in enumerate(self.stored_types)
-            if (new := self._column(rows, index, stored, observed)) is not None
+            if (new := self._column(_cells_of(rows, index), index, stored, observed)) is not None
         ]
         if not changes:
             return rows
@@ -56,8 +57,25 @@ class Converter:
                 row[index] = value
         return converted
 
+    def convert_columns(
+        self, columns: Columns, observed: Observation | None = None
+    ) -> list[list[str]]:
+        """`convert` for a batch held column by column: each column's canonical cells (the
+        batch's own lists where nothing needs converting)."""
+        if observed is not None:
+            observed.check(columns, len(self.stored_types))
+        values = columns.values
+        return [
+            self._column(lambda i=index: values[i], index, stored, observed) or values[index]
+            for index, stored in enumerate(self.stored_types)
+        ]
+
     def _column(
-        self, rows: list[list[str]], index: int, stored: ColumnType, observed: Observation | None
+        self,
+        values_of: Callable[[], list[str]],
+        index: int,
+        stored: ColumnType,
+        observed: Observation | None,
     ) -> list[str] | None:
         """The column's new cells, or None when it is already canonical."""
         if stored is ColumnType.TEXT:
@@ -68,10 +86,14 @@ class Converter:
                 return None
             if batch.type is stored and batch.canonical_text is not None:
                 return batch.canonical_text
-        values = list(map(itemgetter(index), rows))
+        values = values_of()
         if observed is None and is_canonical(stored, values):
             return None
         return canonical_column(stored, values)
+
+
+def _cells_of(rows: list[list[str]], index: int) -> Callable[[], list[str]]:
+    return lambda: list(map(itemgetter(index), rows))
 
 
 def is_canonical(stored: ColumnType, values: Sequence[str]) -> bool:

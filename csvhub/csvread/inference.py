@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
-from itertools import chain
 from typing import NamedTuple
 
 from csvhub.csvread import fixed_width, formats
 from csvhub.csvread.column_types import ColumnType, widen
+from csvhub.csvread.columns import Columns
 from csvhub.csvread.convert import canonical_column
 from csvhub.csvread.formats import TEXT, DateStyle, Kind
 from csvhub.csvread.observation import BatchColumn, Observation
@@ -96,24 +96,27 @@ class TypeTracker:
     def observe(self, rows: list[list[str]]) -> list[ColumnType | None]:
         """Widen the types with one batch of rows (each exactly n_columns long)."""
         if rows:
-            batch = tuple(map(_observe_column, self._columns, _transpose(rows, len(self._columns))))
-            self.last_observation = Observation(batch, rows_id=id(rows), row_count=len(rows))
+            columns = Columns.from_rows(rows, len(self._columns))
+            self._observe(columns, rows_id=id(rows))
         return self.types
 
+    def observe_columns(self, columns: Columns) -> list[ColumnType | None]:
+        """`observe` for a batch already held column by column."""
+        if len(columns.values) != len(self._columns):
+            raise ValueError(f"expected {len(self._columns)} columns, got {len(columns.values)}")
+        if columns.row_count:
+            self._observe(columns, rows_id=id(columns))
+        return self.types
 
-def _transpose(rows: list[list[str]], width: int) -> list[list[str]]:
-    """The columns of `rows`.
-
-    Flattening reads each row once, front to back, and the strided slices then copy from one
-    contiguous list: about twice as fast as zip(*rows), which walks every row once per column.
-    """
-    cells = list(chain.from_iterable(rows))
-    if len(cells) != width * len(rows):
-        raise ValueError(f"rows must have exactly {width} cells")
-    return [cells[index::width] for index in range(width)]
+    def _observe(self, columns: Columns, *, rows_id: int) -> None:
+        observed = tuple(
+            _observe_column(state, columns, index) for index, state in enumerate(self._columns)
+        )
+        self.last_observation = Observation(observed, rows_id=rows_id, row_count=len(columns))
 
 
-def _observe_column(state: _ColumnState, values: list[str]) -> BatchColumn:
+def _observe_column(state: _ColumnState, columns: Columns, index: int) -> BatchColumn:
+    values = columns.values[index]
     kind = state.kind or _first_kind(values)
     if kind == TEXT:  # text takes anything: only stats left to do
         state.kind = kind
@@ -122,9 +125,9 @@ def _observe_column(state: _ColumnState, values: list[str]) -> BatchColumn:
     if kind is None:  # nothing but empty cells so far
         state.stats.merge(batch_stats(values, None, clean=False))
         return BatchColumn(None, canonical=values.count("") == len(values))
-    joined = "\n".join(values)
+    joined = columns.joined(index)
     # A cell holding a newline breaks the one-line-per-cell layout the grammars rely on.
-    fit = _fit(state, kind, joined, len(values)) if joined.count("\n") == len(values) - 1 else None
+    fit = _fit(state, kind, joined, len(values)) if columns.one_line_cells(index) else None
     observed = _observe_fit(state, kind, fit, values, joined) if fit else None
     return observed or _observe_slowly(state, values)
 

@@ -1,5 +1,6 @@
 """What the TypeTracker learned about one batch, handed to the Converter to spare it a pass."""
 
+from collections.abc import Sized
 from dataclasses import dataclass
 
 from csvhub.csvread.column_types import ColumnType
@@ -28,15 +29,15 @@ class BatchColumn:
 
 @dataclass(frozen=True)
 class Observation:
-    """`TypeTracker.last_observation`: valid only for the rows list it was made from."""
+    """`TypeTracker.last_observation`: valid only for the rows (or Columns) it was made from."""
 
     columns: tuple[BatchColumn, ...]
     rows_id: int
     row_count: int
 
-    def check(self, rows: list[list[str]], column_count: int) -> None:
+    def check(self, batch: Sized, column_count: int) -> None:
         # A cheap guard against passing the observation of another batch.
-        if id(rows) != self.rows_id or len(rows) != self.row_count:
+        if id(batch) != self.rows_id or len(batch) != self.row_count:
             raise ValueError("this observation was made for another batch of rows")
         if len(self.columns) != column_count:
             raise ValueError(f"observed {len(self.columns)} columns, expected {column_count}")

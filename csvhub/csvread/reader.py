@@ -9,6 +9,7 @@ from itertools import chain, islice
 from typing import BinaryIO
 
 from csvhub.csvread import decoding
+from csvhub.csvread.columns import Columns
 from csvhub.csvread.dialect import detect_delimiter
 from csvhub.csvread.errors import CsvFormatError
 from csvhub.csvread.header import Column, columns_from_header
@@ -26,12 +27,48 @@ class BadRow:
     text: str  # the record as written, at most 1000 characters
 
 
-@dataclass
 class Batch:
-    rows: list[list[str]]  # good rows, each exactly len(columns) raw strings
-    bad_rows: list[BadRow]
-    bytes_read: int  # from the uploaded stream so far (compressed bytes for gzip)
-    rows_seen: int  # data records so far, good and bad; blank lines are not records
+    """Good rows (each exactly len(columns) raw strings), bad rows, and progress.
+
+    The good rows are held as rows or as Columns, whichever the batch was made from; the other
+    layout is made on first use.
+    """
+
+    def __init__(
+        self,
+        rows: list[list[str]] | None,
+        bad_rows: list[BadRow],
+        bytes_read: int,  # from the uploaded stream so far (compressed bytes for gzip)
+        rows_seen: int,  # data records so far, good and bad; blank lines are not records
+        *,
+        columns: Columns | None = None,
+    ) -> None:
+        if (rows is None) == (columns is None):
+            raise ValueError("give either rows or columns")
+        self._rows = rows
+        self._columns = columns
+        self.bad_rows = bad_rows
+        self.bytes_read = bytes_read
+        self.rows_seen = rows_seen
+
+    @property
+    def rows(self) -> list[list[str]]:
+        if self._rows is None:
+            assert self._columns is not None
+            self._rows = self._columns.rows()
+        return self._rows
+
+    @property
+    def columns(self) -> Columns:
+        if self._columns is None:
+            assert self._rows is not None
+            width = len(self._rows[0]) if self._rows else 0
+            self._columns = Columns.from_rows(self._rows, width)
+        return self._columns
+
+    @property
+    def row_count(self) -> int:
+        return len(self._rows) if self._rows is not None else len(self.columns)
 
 
 def open_csv(stream: BinaryIO, *, filename: str | None = None) -> "CsvReader":
@@ -91,7 +128,7 @@ class CsvReader:
             batch = self._next_batch(size)
             if batch is None:
                 return
-            if batch.rows or batch.bad_rows:
+            if batch.row_count or batch.bad_rows:
                 yield batch
 
     def _lines(self) -> Iterator[list[str]]:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import ExitStack
 from datetime import timedelta
+from typing import BinaryIO
 from uuid import UUID
 
 from django.conf import settings
@@ -20,6 +22,7 @@ from django.utils import timezone
 
 from csvhub.csvread import (
     Batch,
+    Columns,
     ColumnStats,
     ColumnType,
     Converter,
@@ -30,6 +33,7 @@ from csvhub.csvread import (
     open_csv,
     widen,
 )
+from csvhub.csvread.child import ChildCsvReader, open_csv_in_child
 from csvhub.datasets.errors import IngestFailed
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadState
 from csvhub.warehouse.engine import get_engine
@@ -94,9 +98,9 @@ def _load(upload: Upload) -> dict:
             return previous
         if not Dataset.objects.filter(pk=upload.dataset_id).exists():
             raise IngestFailed("The dataset was deleted while this file was waiting.")
-        with upload.file.open("rb") as stream:
+        with upload.file.open("rb") as stream, ExitStack() as stack:
             try:
-                reader = open_csv(stream, filename=upload.original_name)
+                reader = _open_reader(stream, upload, stack)
             except CsvFormatError as exc:
                 raise IngestFailed(str(exc)) from None
             result = _RowLoader(load, reader, upload).run()
@@ -104,10 +108,21 @@ def _load(upload: Upload) -> dict:
     return result
 
 
+def _open_reader(stream: BinaryIO, upload: Upload, stack: ExitStack) -> CsvReader | ChildCsvReader:
+    """Big files are parsed in a child process, beside inference and loading in this one."""
+    if upload.size >= settings.CSVHUB_CHILD_READER_MIN_BYTES:
+        return stack.enter_context(
+            open_csv_in_child(stream, filename=upload.original_name, batch_rows=BATCH_ROWS)
+        )
+    return open_csv(stream, filename=upload.original_name)
+
+
 class _RowLoader:
     """Streams batches from the reader into the load session, widening types as values demand."""
 
-    def __init__(self, load: LoadSession, reader: CsvReader, upload: Upload) -> None:
+    def __init__(
+        self, load: LoadSession, reader: CsvReader | ChildCsvReader, upload: Upload
+    ) -> None:
         self.load = load
         self.reader = reader
         self.upload = upload
@@ -115,7 +130,7 @@ class _RowLoader:
         self.tracker = TypeTracker(len(self.names))
         self.types_before = dict(load.columns or {})
         self.provisional: set[str] = set()  # created as text while still empty
-        self.held: list[list[str]] = []
+        self.held: list[Columns] = []  # batches read before the table exists
         self.rows_seen = 0
         self.rejected = 0
         self.first_reject = ""
@@ -137,14 +152,15 @@ class _RowLoader:
     def _take(self, batch: Batch) -> None:
         self._quarantine(batch)
         self.rows_seen = batch.rows_seen
-        types = self.tracker.observe(batch.rows)
+        types = self.tracker.observe_columns(batch.columns)
         if self.load.columns is None:
-            self.held.extend(batch.rows)
-            if all(t is not None for t in types) or len(self.held) >= TYPE_WAIT_ROWS:
+            self.held.append(batch.columns)
+            held_rows = sum(map(len, self.held))
+            if all(t is not None for t in types) or held_rows >= TYPE_WAIT_ROWS:
                 self._create_table()
         else:
             self._widen_to(types)
-            self._write(batch.rows, self.tracker.last_observation)
+            self._write(batch.columns, self.tracker.last_observation)
         self.report.send(
             rows=self.load.rows_written, rejected=self.rejected, bytes_read=batch.bytes_read
         )
@@ -157,7 +173,8 @@ class _RowLoader:
         )
         self.load.set_write_order(self.names)
         held, self.held = self.held, []
-        self._write(held)
+        for columns in held:
+            self._write(columns)
 
     def _widen_to(self, types: list[ColumnType | None]) -> None:
         assert self.load.columns is not None
@@ -169,7 +186,7 @@ class _RowLoader:
             if wider is not stored:
                 self.load.retype(name, wider)
 
-    def _write(self, rows: list[list[str]], observed: Observation | None = None) -> None:
+    def _write(self, columns: Columns, observed: Observation | None = None) -> None:
         assert self.load.columns is not None
         # Provisional columns are still text in the table but hold canonical values of the
         # type inferred so far, so that _settle_provisional_types can convert them in place.
@@ -179,7 +196,7 @@ class _RowLoader:
             else self.load.columns[name]
             for i, name in enumerate(self.names)
         ]
-        self.load.write(Converter(effective).convert(rows, observed))
+        self.load.write_columns(Converter(effective).convert_columns(columns, observed))
 
     def _settle_provisional_types(self) -> None:
         for index, name in enumerate(self.names):

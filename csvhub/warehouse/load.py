@@ -10,7 +10,7 @@ loads twice; a killed worker's transaction simply rolls back.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from typing import Any, Self
 
@@ -23,6 +23,7 @@ from csvhub.warehouse.indexes import indexes_restore, indexes_set_aside
 from csvhub.warehouse.schema import (
     LOADS,
     ROW_ID,
+    add_primary_key,
     check_column_name,
     check_table_name,
     dataset_table,
@@ -44,6 +45,11 @@ class LoadSession:
         self._copy: Any = None
         self._copy_block: Any = None
         self._sqlite_insert: str | None = None
+        # A table created by this load (PostgreSQL) is filled before it gets its primary key:
+        # building the key once afterwards costs a fraction of maintaining it row by row, and
+        # COPY may write its rows frozen (no later vacuum or hint-bit rewrite of every page).
+        self._created_here = False
+        self._key_pending = False
 
     # -- transaction -------------------------------------------------------------------------
 
@@ -78,6 +84,7 @@ class LoadSession:
     def finish(self, result: dict) -> None:
         """Record the upload; the commit happens when the session's `with` block ends."""
         self._close_copy()
+        self._add_pending_key()
         self._connection.execute(
             insert(LOADS).values(
                 upload_id=self.upload_id, table_name=self.table_name, result=result
@@ -89,6 +96,7 @@ class LoadSession:
         if not self.rows_written:
             return None
         self._close_copy()
+        self._add_pending_key()
         table = self._quote(self.table_name)
         row_id = self._quote(ROW_ID)
         first, last = self._connection.exec_driver_sql(
@@ -108,8 +116,16 @@ class LoadSession:
 
     def create(self, columns: Sequence[tuple[str, ColumnType]]) -> None:
         dialect = self.engine.dialect.name
-        dataset_table(self.table_name, columns, dialect).create(self._connection)
+        table = dataset_table(self.table_name, columns, dialect, primary_key=not self.postgres)
+        table.create(self._connection)
         self.columns = dict(columns)
+        self._created_here = self._key_pending = self.postgres
+
+    def _add_pending_key(self) -> None:
+        if self._key_pending:
+            self._close_copy()
+            add_primary_key(self._connection, self.table_name)
+            self._key_pending = False
 
     def retype(self, column: str, new_type: ColumnType) -> None:
         """Change a column's type, converting the values already stored (widening on append)."""
@@ -183,6 +199,36 @@ class LoadSession:
             self._write_sqlite(rows)
         self.rows_written += len(rows)
 
+    def write_columns(self, columns: list[list[str]]) -> None:
+        """`write` for canonical cells held column by column (Converter.convert_columns)."""
+        if not columns or not columns[0]:
+            return
+        if self.postgres:
+            self._write_postgres_columns(columns)
+        else:
+            self._write_sqlite(zip(*columns, strict=True))
+        self.rows_written += len(columns[0])
+
+    def _write_postgres_columns(self, columns: list[list[str]]) -> None:
+        if self._copy is None:
+            self._copy = self._open_copy()
+        # COPY's text format, built with C-speed joins when no cell needs escaping (no
+        # backslash, tab or line break in any cell: then the separators count exactly).
+        count, width = len(columns[0]), len(columns)
+        text = "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
+        plain = (
+            text.count("\t") == count * (width - 1)
+            and text.count("\n") == count
+            and "\\" not in text
+            and "\r" not in text
+        )
+        if plain:
+            self._copy.write(text)
+        else:
+            write_row = self._copy.write_row
+            for row in zip(*columns, strict=True):
+                write_row(row)
+
     def _write_postgres(self, rows: list[list[str]]) -> None:
         if self._copy is None:
             self._copy = self._open_copy()
@@ -197,8 +243,9 @@ class LoadSession:
         raw = self._connection.connection.driver_connection
         columns = sql.SQL(", ").join(sql.Identifier(name) for name in self._write_order)
         # Text format with NULL '': an empty cell is NULL, as csvhub promises.
-        statement = sql.SQL("COPY {table} ({columns}) FROM STDIN (FORMAT text, NULL '')").format(
-            table=sql.Identifier(self.table_name), columns=columns
+        options = sql.SQL("FORMAT text, NULL ''" + (", FREEZE" if self._created_here else ""))
+        statement = sql.SQL("COPY {table} ({columns}) FROM STDIN ({options})").format(
+            table=sql.Identifier(self.table_name), columns=columns, options=options
         )
         cursor = self._stack.enter_context(raw.cursor())
         self._copy_block = cursor.copy(statement)
@@ -211,7 +258,7 @@ class LoadSession:
             self._copy = None
             self._copy_block.__exit__(exc_type, exc, tb)
 
-    def _write_sqlite(self, rows: list[list[str]]) -> None:
+    def _write_sqlite(self, rows: Iterable[Sequence[str]]) -> None:
         if self._sqlite_insert is None:
             self._sqlite_insert = self._sqlite_insert_statement()
         raw: sqlite3.Connection = self._connection.connection.driver_connection

@@ -90,13 +90,23 @@ def column_type_of(sql: types.TypeEngine) -> ColumnType:
 
 
 def dataset_table(
-    table_name: str, columns: Sequence[tuple[str, ColumnType]], dialect: str
+    table_name: str,
+    columns: Sequence[tuple[str, ColumnType]],
+    dialect: str,
+    *,
+    primary_key: bool = True,
 ) -> Table:
-    """The SQLAlchemy Table of a dataset, built from its known columns (no reflection)."""
+    """The SQLAlchemy Table of a dataset, built from its known columns (no reflection).
+
+    `primary_key=False` (PostgreSQL only) leaves out the key on the row id, for a table that
+    is filled before the key is added (see add_primary_key).
+    """
     row_id = (
         Column(ROW_ID, Integer, primary_key=True)
         if dialect == "sqlite"  # INTEGER PRIMARY KEY is SQLite's rowid: free and ordered
-        else Column(ROW_ID, BigInteger, Identity(always=False), primary_key=True)
+        else Column(
+            ROW_ID, BigInteger, Identity(always=False), primary_key=primary_key, nullable=False
+        )
     )
     return Table(
         check_table_name(table_name),
@@ -106,6 +116,14 @@ def dataset_table(
             Column(check_column_name(name), sql_type(column_type, dialect))
             for name, column_type in columns
         ),
+    )
+
+
+def add_primary_key(connection: Connection, table_name: str) -> None:
+    """Key a table made with dataset_table(primary_key=False) on its row id (PostgreSQL)."""
+    quote = connection.dialect.identifier_preparer.quote_identifier
+    connection.exec_driver_sql(
+        f"ALTER TABLE {quote(check_table_name(table_name))} ADD PRIMARY KEY ({quote(ROW_ID)})"
     )
 
 

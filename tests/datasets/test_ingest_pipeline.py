@@ -11,6 +11,7 @@ from django.db import connections
 
 from csvhub.datasets import ingest, services
 from csvhub.datasets.models import Dataset, Reject, Upload
+from csvhub.warehouse.engine import get_engine
 from tests.datasets.pipeline import (
     column_types,
     make_org,
@@ -21,6 +22,14 @@ from tests.datasets.pipeline import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True, params=["read-in-worker", "read-in-child"])
+def reader_process(request, settings) -> str:
+    """Every scenario runs with the file parsed in the worker and in a child process."""
+    settings.CSVHUB_CHILD_READER_MIN_BYTES = 0 if request.param == "read-in-child" else 1 << 40
+    return request.param
+
 
 SALES = (
     "id,day,amount,paid,note\n"
@@ -325,3 +334,26 @@ def test_text_with_tabs_backslashes_and_newlines_is_stored_exactly(warehouse):
     job = upload(org, "esc.csv", content)
     assert job.state == "succeeded", job.error
     assert [r[1] for r in warehouse_rows(job.dataset)] == values
+
+
+def test_row_id_is_the_primary_key_after_first_upload_and_append(warehouse):
+    # On PostgreSQL the key is built after the first COPY; an append must keep it.
+    from sqlalchemy import inspect
+
+    org = make_org()
+    first = upload(org, "k.csv", "n\n1\n2\n")
+    upload(org, "k2.csv", "n\n2.5\n", dataset=first.dataset.slug)
+
+    with get_engine().connect() as connection:
+        key = inspect(connection).get_pk_constraint(first.dataset.table_name)
+    assert key["constrained_columns"] == ["_row_id"]
+    assert [r[0] for r in _row_ids(first.dataset)] == [1, 2, 3]
+
+
+def _row_ids(dataset) -> list[tuple]:
+    from sqlalchemy import text
+
+    with get_engine().connect() as connection:
+        return list(
+            connection.execute(text(f'SELECT _row_id FROM "{dataset.table_name}" ORDER BY 1'))
+        )

@@ -1,0 +1,72 @@
+"""A batch of rows held column by column: the layout inference, conversion and loading share.
+
+Inference matches a whole column joined with newlines against a grammar, so each column's
+joined text is kept once made; it is also how a batch travels between processes cheaply (one
+string per column instead of a list of small strings, see csvread.worker).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import chain
+
+
+class Columns:
+    """The cells of a batch, `values[i]` being column i's cells in row order."""
+
+    def __init__(self, values: list[list[str]], joined: Sequence[str | None] | None = None):
+        if len({len(column) for column in values}) > 1:
+            raise ValueError("every column must hold the same number of cells")
+        self.values = values
+        self.row_count = len(values[0]) if values else 0
+        self._joined: list[str | None] = list(joined) if joined else [None] * len(values)
+
+    @classmethod
+    def from_rows(cls, rows: list[list[str]], width: int) -> Columns:
+        """The columns of `rows` (each exactly `width` cells long).
+
+        Flattening reads each row once, front to back, and the strided slices then copy from
+        one contiguous list: about twice as fast as zip(*rows), which walks every row once per
+        column.
+        """
+        cells = list(chain.from_iterable(rows))
+        if len(cells) != width * len(rows):
+            raise ValueError(f"rows must have exactly {width} cells")
+        return cls([cells[index::width] for index in range(width)])
+
+    @classmethod
+    def from_joined(cls, parts: Sequence[str | list[str]], row_count: int) -> Columns:
+        """Rebuild columns sent as joined text (or as a list where a cell held a line break)."""
+        values = [
+            part.split("\n") if isinstance(part, str) else part
+            for part in parts
+        ]  # fmt: skip
+        joined = [part if isinstance(part, str) else None for part in parts]
+        columns = cls(values, joined)
+        if columns.row_count != row_count and parts:
+            raise ValueError(f"expected {row_count} rows, got {columns.row_count}")
+        return columns
+
+    def __len__(self) -> int:
+        return self.row_count
+
+    def joined(self, index: int) -> str:
+        """Column `index`'s cells joined with '\\n' (made once, then kept)."""
+        text = self._joined[index]
+        if text is None:
+            text = self._joined[index] = "\n".join(self.values[index])
+        return text
+
+    def one_line_cells(self, index: int) -> bool:
+        """Whether no cell of the column holds a line break, so joined() splits back exactly."""
+        return self.joined(index).count("\n") == self.row_count - 1
+
+    def wire_parts(self) -> list[str | list[str]]:
+        """Per column: its joined text, or its list of cells when a cell holds a line break."""
+        return [
+            self.joined(index) if self.one_line_cells(index) else self.values[index]
+            for index in range(len(self.values))
+        ]
+
+    def rows(self) -> list[list[str]]:
+        return [list(row) for row in zip(*self.values, strict=True)]

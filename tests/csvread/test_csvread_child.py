@@ -1,0 +1,143 @@
+"""open_csv_in_child: the same format, columns and batches as open_csv, read in a real child
+process; and failures of the child or of the stored file never pass for a complete read."""
+
+import gzip
+import io
+import random
+
+import pytest
+
+from csvhub.csvread import CsvFormatError, open_csv
+from csvhub.csvread.child import ChildReaderFailed, open_csv_in_child
+
+MIXED = (
+    "id,name,note\n"
+    '1,"Smith, John","line one\nline two"\n'
+    "2,Ann\n"  # one field short: quarantined
+    '3,"The ""Best"" Shop",tab\there\n'
+    "\n"
+    "4,back\\slash,\r\n"
+    '5,"",\n'
+)
+
+
+def _in_process(data: bytes, size: int, filename: str | None = None) -> tuple:
+    reader = open_csv(io.BytesIO(data), filename=filename)
+    return _described(reader, list(reader.batches(size)))
+
+
+def _in_child(data: bytes, size: int, filename: str | None = None) -> tuple:
+    with open_csv_in_child(io.BytesIO(data), filename=filename, batch_rows=size) as reader:
+        return _described(reader, list(reader.batches()))
+
+
+def _described(reader, batches) -> tuple:
+    return (
+        reader.encoding,
+        reader.delimiter,
+        reader.compressed,
+        reader.columns,
+        [(b.rows, b.bad_rows, b.bytes_read, b.rows_seen) for b in batches],
+    )
+
+
+def _numbers_file(rows: int) -> bytes:
+    chooser = random.Random(7)
+    lines = ["n;when;label"]
+    for number in range(rows):
+        label = chooser.choice(["plain", '"semi;colon"', '"two\nlines"', "café"])
+        lines.append(f"{number};2024-01-{1 + number % 28:02d} 10:00:00;{label}")
+    return "\n".join(lines).encode("cp1252")
+
+
+@pytest.mark.parametrize(
+    ("data", "size", "filename"),
+    [
+        (MIXED.encode(), 2, "mixed.csv"),
+        (MIXED.encode(), 20_000, "mixed.csv"),
+        (("\ufeff" + MIXED).encode("utf-16"), 3, "utf16.csv"),
+        (gzip.compress(MIXED.encode()), 2, "mixed.csv.gz"),
+        (_numbers_file(5_000), 700, "numbers.csv"),
+        (b"a,b\n", 10, "header-only.csv"),
+        (b"a,b\n1,2\n\xff\xfe,3\n4,5\n", 1, "bad-bytes.csv"),
+    ],
+)
+def test_child_reads_exactly_what_open_csv_reads(data: bytes, size: int, filename: str) -> None:
+    assert _in_child(data, size, filename) == _in_process(data, size, filename)
+
+
+def test_batches_arrive_as_columns_with_joined_text() -> None:
+    with open_csv_in_child(io.BytesIO(MIXED.encode()), batch_rows=10) as reader:
+        (batch,) = reader.batches()
+    columns = batch.columns
+    assert columns.values[0] == ["1", "3", "4", "5"]
+    assert columns.joined(0) == "1\n3\n4\n5"
+    assert not columns.one_line_cells(2)  # "line one\nline two" travelled as a list
+    assert columns.values[2] == ["line one\nline two", "tab\there", "", ""]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "The file is empty"),
+        (b",,\n1,2,3\n", "no column names"),
+    ],
+)
+def test_unreadable_files_raise_format_errors_from_the_child(data: bytes, message: str) -> None:
+    with pytest.raises(CsvFormatError, match=message):
+        open_csv_in_child(io.BytesIO(data))
+
+
+def test_damaged_gzip_is_a_format_error_after_the_good_batches() -> None:
+    body = "a,b\n" + "".join(f"{n},{n * n}\n" for n in range(200_000))
+    data = gzip.compress(body.encode())
+    damaged = data[: len(data) // 2] + b"\x00" * 1000 + data[len(data) // 2 :]
+    reader = open_csv_in_child(io.BytesIO(damaged), filename="d.csv.gz", batch_rows=1000)
+    with reader, pytest.raises(CsvFormatError, match="damaged"):
+        for _ in reader.batches():
+            pass
+
+
+class _BreaksAfter(io.RawIOBase):
+    """A stored file whose reads fail part way, as a dropped S3 connection does."""
+
+    def __init__(self, data: bytes, after: int) -> None:
+        self._data = io.BytesIO(data)
+        self._after = after
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._data.tell() >= self._after:
+            raise OSError("connection reset by peer")
+        return self._data.read(min(size, self._after - self._data.tell()))
+
+
+def test_a_failing_stored_file_is_never_taken_for_a_short_complete_one() -> None:
+    data = b"n\n" + b"".join(b"%d\n" % n for n in range(3_000_000))
+    stream = _BreaksAfter(data, after=len(data) // 2)
+    reader = open_csv_in_child(stream, batch_rows=10_000)  # type: ignore[arg-type]
+    with reader, pytest.raises(ChildReaderFailed, match="connection reset by peer"):
+        for _ in reader.batches():
+            pass
+
+
+def test_a_killed_child_is_an_error_not_the_end_of_the_file() -> None:
+    data = b"n\n" + b"".join(b"%d\n" % n for n in range(3_000_000))
+    with open_csv_in_child(io.BytesIO(data), batch_rows=10_000) as reader:
+        batches = reader.batches()
+        next(batches)
+        reader._process.kill()  # what the OOM killer would do
+        with pytest.raises(ChildReaderFailed, match="ended with code -9"):
+            for _ in batches:
+                pass
+
+
+def test_closing_early_stops_the_child() -> None:
+    data = b"n\n" + b"".join(b"%d\n" % n for n in range(3_000_000))
+    reader = open_csv_in_child(io.BytesIO(data), batch_rows=10_000)
+    next(reader.batches())
+    reader.close()
+    assert reader._process.poll() is not None
+    assert not reader._feeder.is_alive()
