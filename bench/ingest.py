@@ -33,11 +33,14 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 
 import requests
@@ -169,16 +172,51 @@ def _measure(server: Server, path: Path, rows: int, *, label: str, baseline: Fig
     started = time.perf_counter()
     upload = _upload(server, path)
     uploaded = time.perf_counter() - started
-    upload = _wait_for(session, upload["status_url"], timeout=120 + rows / 5_000)
-    seconds = time.perf_counter() - started
-    rss_mb = _worker_peak_rss_mb(server.process.pid)
     try:
-        _verify(session, server.base_url, upload, rows)
+        with _ReaderPeak(server.process.pid) as reader_peak:
+            upload = _wait_for(session, upload["status_url"], timeout=120 + rows / 5_000)
+        seconds = time.perf_counter() - started
+        rss_mb = _worker_peak_rss_mb(server.process.pid)
+        _verify(session, server.base_url, upload, rows, path)
     finally:
+        # The warehouse table (on PostgreSQL) outlives the server's temp dir otherwise.
         _delete_dataset(session, server.base_url, upload["dataset"])
+    rss_mb = max(rss_mb, reader_peak.mb)
     figure = Figure(label, seconds, rows, baseline=baseline, rss_mb=rss_mb)
     figure.notes.append(_breakdown(upload, uploaded))
+    figure.notes.append(
+        f"peak RSS: worker {_worker_peak_rss_mb(server.process.pid):,.0f} MB, "
+        f"reader child (csvhub.csvread.child) {reader_peak.mb:,.0f} MB"
+        if reader_peak.mb
+        else "no reader child seen (file under CSVHUB_CHILD_READER_MIN_BYTES)"
+    )
     return figure
+
+
+class _ReaderPeak:
+    """Samples the VmHWM of the workers' own children (the reader child), which exit before
+    the upload is reported finished."""
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> _ReaderPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.2):
+            with suppress(OSError):
+                for worker in _children(self.server_pid):
+                    for child in _children(worker):
+                        self.mb = max(self.mb, (_vm_hwm_kb(child) or 0) / 1024)
 
 
 def _server_env(workdir: Path, warehouse_url: str | None) -> dict[str, str]:
@@ -333,7 +371,7 @@ def _wait_for(session: requests.Session, status_url: str, *, timeout: float) -> 
     raise BenchFailed(f"upload not finished after {timeout:.0f} s: {upload}")
 
 
-def _verify(session: requests.Session, base_url: str, upload: dict, rows: int) -> None:
+def _verify(session: requests.Session, base_url: str, upload: dict, rows: int, path: Path) -> None:
     _expect(upload["rows_loaded"] == rows, f"rows_loaded {upload['rows_loaded']:,} != {rows:,}")
     _expect(upload["rows_rejected"] == 0, f"rows_rejected {upload['rows_rejected']:,} != 0")
     response = session.get(f"{base_url}/api/v1/datasets/{upload['dataset']}/", timeout=30)
@@ -342,10 +380,37 @@ def _verify(session: requests.Session, base_url: str, upload: dict, rows: int) -
     _expect(dataset["row_count"] == rows, f"dataset row_count {dataset['row_count']:,} != {rows:,}")
     types = {column["name"]: column["type"] for column in dataset["columns"]}
     _expect(types == EXPECTED_TYPES, f"column types {types} != {EXPECTED_TYPES}")
+    _verify_values(session, base_url, upload["dataset"], path)
+
+
+def _verify_values(session: requests.Session, base_url: str, slug: str, path: Path) -> None:
+    """The first rows read back through the rows API equal the file's, value for value."""
+    count = 200
+    url = f"{base_url}/api/v1/datasets/{slug}/rows/?limit={count}"
+    response = session.get(url, timeout=60)
+    response.raise_for_status()
+    stored = [_normalized(row) for row in response.json()["rows"]]
+    with open(path, newline="", encoding="utf-8") as file:
+        written = [_normalized(dict(row)) for row in islice(csv.DictReader(file), count)]
+    for line, (got, want) in enumerate(zip(stored, written, strict=False), start=2):
+        _expect(got == want, f"line {line}: stored {got} != written {want}")
+    _expect(len(stored) == len(written), f"rows API gave {len(stored)} rows, expected {count}")
+
+
+def _normalized(row: dict) -> tuple:
+    """Values compared by meaning: the API answers 20.6 for 20.60 and ISO 8601 with Z."""
+    when = datetime.fromisoformat(str(row["transaction_date"]).replace("Z", "+00:00"))
+    return (
+        row["transaction_id"],
+        when.replace(tzinfo=None) if when.utcoffset() in (None, timedelta(0)) else when,
+        Decimal(str(row["transaction_amount"])),
+        int(row["client_id"]),
+        row["client_name"],
+    )
 
 
 def _delete_dataset(session: requests.Session, base_url: str, slug: str) -> None:
-    """Drop the warehouse table (on PostgreSQL it would outlive the temp dir)."""
+    """Delete the dataset and its warehouse table."""
     response = session.delete(f"{base_url}/api/v1/datasets/{slug}/", timeout=600)
     if response.status_code != 204:
         print(f"warning: DELETE dataset {slug} answered {response.status_code}", file=sys.stderr)

@@ -32,10 +32,7 @@ from tests.datasets.analysis_data import (
 )
 from tests.datasets.pipeline import api_client_for, make_org, upload
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.urls("tests.datasets.analysis_test_urls"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 SEED_TEXT = generated_csv(seed=5, rows=400)
 

@@ -12,10 +12,7 @@ from tests.datasets.analysis_data import analysis, generated_csv, summary
 from tests.datasets.pipeline import api_client_for, make_org, upload
 from tests.services import POSTGRES_URL, require
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.urls("tests.datasets.analysis_test_urls"),
-]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 # Around a month's end and a daylight-saving change, with offsets: buckets must not care.
 TEXT = generated_csv(seed=11, rows=600, start=datetime(2024, 3, 20, tzinfo=UTC), days=20)
