@@ -9,11 +9,16 @@ loads twice; a killed worker's transaction simply rolls back.
 
 from __future__ import annotations
 
+import queue
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from typing import Any, Self
 
+import psycopg
+from psycopg import sql
+from psycopg.abc import Buffer
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.engine import Connection
 
@@ -189,18 +194,9 @@ class LoadSession:
         self._write_order = [check_column_name(name) for name in names]
         self._sqlite_insert = None
 
-    def write(self, rows: list[list[str]]) -> None:
-        """Append canonical rows (csvread.Converter output); empty strings become NULL."""
-        if not rows:
-            return
-        if self.postgres:
-            self._write_postgres(rows)
-        else:
-            self._write_sqlite(rows)
-        self.rows_written += len(rows)
-
     def write_columns(self, columns: list[list[str]]) -> None:
-        """`write` for canonical cells held column by column (Converter.convert_columns)."""
+        """Append canonical cells held column by column (Converter.convert_columns output);
+        empty strings become NULL."""
         if not columns or not columns[0]:
             return
         if self.postgres:
@@ -229,17 +225,7 @@ class LoadSession:
             for row in zip(*columns, strict=True):
                 write_row(row)
 
-    def _write_postgres(self, rows: list[list[str]]) -> None:
-        if self._copy is None:
-            self._copy = self._open_copy()
-        # psycopg formats and escapes each row in C; twice as fast as csv.writer here.
-        write_row = self._copy.write_row
-        for row in rows:
-            write_row(row)
-
     def _open_copy(self) -> Any:
-        from psycopg import sql
-
         raw = self._connection.connection.driver_connection
         columns = sql.SQL(", ").join(sql.Identifier(name) for name in self._write_order)
         # Text format with NULL '': an empty cell is NULL, as csvhub promises.
@@ -248,7 +234,7 @@ class LoadSession:
             table=sql.Identifier(self.table_name), columns=columns, options=options
         )
         cursor = self._stack.enter_context(raw.cursor())
-        self._copy_block = cursor.copy(statement)
+        self._copy_block = cursor.copy(statement, writer=_SendingThread(cursor))
         return self._copy_block.__enter__()
 
     def _close_copy(self, exc_type=None, exc=None, tb=None) -> None:
@@ -326,3 +312,47 @@ def _sqlite_conversion(column: str, old: ColumnType, new: ColumnType) -> str:
         ColumnType.DECIMAL: f"CAST({column} AS REAL)",
         ColumnType.DATE: column,
     }[new]
+
+
+class _SendingThread(psycopg.copy.Writer):
+    """Sends COPY data from a thread, so the loader goes on converting the next batch while
+    the server parses this one (a plain LibpqWriter waits for the socket in the loading
+    thread). At most QUEUED_WRITES writes (a batch each) wait, which keeps memory flat."""
+
+    QUEUED_WRITES = 4
+
+    def __init__(self, cursor: psycopg.Cursor) -> None:
+        self._sender = psycopg.copy.LibpqWriter(cursor)
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=self.QUEUED_WRITES)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def write(self, data: Buffer) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._send, name="copy-sender", daemon=True)
+            self._thread.start()
+        if self._error is not None:
+            raise self._error
+        self._queue.put(bytes(data))
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        try:
+            # Given an error, the server is told to abandon the COPY (the connection stays
+            # usable for the rollback).
+            self._sender.finish(exc or self._error)
+        finally:
+            if self._error is not None and exc is None:
+                raise self._error
+
+    def _send(self) -> None:
+        try:
+            while (data := self._queue.get()) is not None:
+                self._sender.write(data)
+        except BaseException as error:  # handed to the loading thread by write() and finish()
+            self._error = error
+            while self._queue.get() is not None:  # let write() go on until finish()
+                pass
