@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, BinaryIO, Self
 
 from csvhub.csvread.columns import Columns
@@ -73,7 +74,11 @@ class ChildCsvReader:
         command = [sys.executable, "-m", "csvhub.csvread.child"]
         command += ["--filename", self._filename, "--batch-rows", str(self.batch_rows)]
         self._process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=_child_environment(),
         )
         self._feeder = threading.Thread(target=self._feed, name="csv-child-feeder", daemon=True)
         self._feeder.start()
@@ -156,6 +161,13 @@ class ChildCsvReader:
         raise ChildReaderFailed(
             f"the reader process ended with code {self._process.returncode}: {tail}"
         )
+
+
+def _child_environment() -> dict[str, str]:
+    """This process's environment, with csvhub importable even when it is not installed."""
+    source_root = str(Path(__file__).resolve().parents[2])
+    paths = [source_root, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
 # -- the child --------------------------------------------------------------------------------
