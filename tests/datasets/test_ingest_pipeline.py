@@ -338,16 +338,18 @@ def test_text_with_tabs_backslashes_and_newlines_is_stored_exactly(warehouse):
 
 def test_row_id_is_the_primary_key_after_first_upload_and_append(warehouse):
     # On PostgreSQL the key is built after the first COPY; an append must keep it.
-    from sqlalchemy import inspect
+    from sqlalchemy import inspect, text
 
     org = make_org()
     first = upload(org, "k.csv", "n\n1\n2\n")
     upload(org, "k2.csv", "n\n2.5\n", dataset=first.dataset.slug)
 
-    with get_engine().connect() as connection:
+    with get_engine().begin() as connection:
         key = inspect(connection).get_pk_constraint(first.dataset.table_name)
+        # A row added without an id gets the next one: the row id's sequence kept up.
+        connection.execute(text(f'INSERT INTO "{first.dataset.table_name}" (n) VALUES (7)'))
     assert key["constrained_columns"] == ["_row_id"]
-    assert [r[0] for r in _row_ids(first.dataset)] == [1, 2, 3]
+    assert [r[0] for r in _row_ids(first.dataset)] == [1, 2, 3, 4]
 
 
 def _row_ids(dataset) -> list[tuple]:
