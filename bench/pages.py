@@ -1,0 +1,165 @@
+"""Web page figures: the files page with 1,000 datasets, the dataset page of a 10M-row dataset.
+
+    .venv/bin/python bench/pages.py
+
+Server time through the whole Django stack (URLs, middleware, session, view, templates),
+in process with django.test.Client and force_login: median of --repeat GETs after warm-up.
+Target: under 300 ms each (issue 6, "Fast").
+
+  files    a throwaway data directory (SQLite metadata and warehouse, under a temp dir,
+           deleted afterwards): 1,000 datasets made with services.dataset_create, --uploads of
+           them filled by a real upload of a 1,000-row generated CSV; then `/` (default sort),
+           `/?sort=size`, `/?sort=-rows&page=20`, `/?q=...` and `/files/table/`.
+  dataset  the 10M-row dataset bench/analysis.py loaded (bench/out/analysis-state on
+           PostgreSQL, reused, loaded only if missing): `/datasets/transactions-10000000/`.
+
+Each part runs in its own process (Django settings are per process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+DATASETS = 1_000
+TARGET_MS = 300
+
+
+def median_ms(client, url: str, repeat: int, warmup: int = 3) -> tuple[float, int]:
+    def get() -> int:
+        response = client.get(url)
+        if response.status_code != 200:
+            raise SystemExit(f"GET {url} answered {response.status_code}")
+        return len(response.content)
+
+    for _ in range(warmup):
+        size = get()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        get()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), size
+
+
+def report(url: str, ms: float, size: int) -> None:
+    verdict = "ok" if ms < TARGET_MS else "MISSED"
+    print(f"   {url:<40} {ms:8.1f} ms  ({size / 1024:,.0f} KB)  target < {TARGET_MS} ms {verdict}")
+
+
+def files_part(repeat: int, uploads: int) -> None:
+    data_dir = Path(tempfile.mkdtemp(prefix="csvhub-bench-pages-"))
+    try:
+        os.environ["CSVHUB_DATA_DIR"] = str(data_dir)
+        os.environ.pop("CSVHUB_WAREHOUSE_URL", None)  # SQLite warehouse in the data dir
+        os.environ["CSVHUB_TASK_RUNNER"] = "immediate"
+        os.environ.setdefault("CSVHUB_LOG_LEVEL", "WARNING")
+        os.environ["DJANGO_SETTINGS_MODULE"] = "csvhub.settings"
+        import django
+        from django.core.management import call_command
+
+        django.setup()
+        call_command("migrate", verbosity=0)
+        from django.contrib.auth import get_user_model
+        from django.core.files import File
+        from django.test import Client
+        from generate import ensure_csv
+
+        from csvhub.accounts.models import Membership, Organization
+        from csvhub.datasets import services
+
+        organization = Organization.objects.create(slug="bench-pages", name="Bench pages")
+        user = get_user_model().objects.create_user(username="bench-pages")
+        Membership.objects.create(user=user, organization=organization, role="admin")
+        started = time.perf_counter()
+        for number in range(DATASETS):
+            services.dataset_create(
+                organization=organization, name=f"Monthly sales {number:04d} region {number % 37}"
+            )
+        made = time.perf_counter() - started
+        source = ensure_csv(1_000)
+        started = time.perf_counter()
+        for number in range(uploads):
+            with open(source, "rb") as stream:
+                (upload,) = services.uploads_create(
+                    organization=organization,
+                    files=[File(stream, name=f"sales-{number}.csv")],
+                    dataset_slug=f"monthly-sales-{number:04d}-region-{number % 37}",
+                )
+            upload.refresh_from_db()
+            if upload.state != "succeeded":
+                raise SystemExit(f"upload {number} {upload.state}: {upload.error}")
+        print(
+            f"files page: {DATASETS:,} datasets (dataset_create, {made:.1f} s), {uploads} of them "
+            f"with a 1,000-row upload ({time.perf_counter() - started:.1f} s); SQLite, "
+            f"median of {repeat}"
+        )
+        client = Client(SERVER_NAME="localhost")
+        client.force_login(user)
+        for url in ("/", "/?sort=size", "/?sort=-rows&page=20", "/?q=region+7", "/files/table/"):
+            report(url, *median_ms(client, url, repeat))
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def dataset_part(repeat: int, pg_url: str) -> None:
+    from analysis import ORG_SLUG, dataset_for, ensure_database, setup_django
+
+    ensure_database(pg_url)
+    setup_django(pg_url)
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from csvhub.accounts.models import Membership, Organization
+
+    big = dataset_for(10_000_000, reload=False)
+    user, _ = get_user_model().objects.get_or_create(username="bench-query")
+    Membership.objects.get_or_create(
+        user=user, organization=Organization.objects.get(slug=ORG_SLUG), defaults={"role": "viewer"}
+    )
+    print(
+        f"dataset page: {big.slug} ({big.row_count:,} rows, PostgreSQL "
+        f"{pg_url.rsplit('@', 1)[-1]}), median of {repeat}"
+    )
+    client = Client(SERVER_NAME="localhost")
+    client.force_login(user)
+    report(f"/datasets/{big.slug}/", *median_ms(client, f"/datasets/{big.slug}/", repeat))
+
+
+def main() -> int:
+    from analysis import DEFAULT_PG_URL
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--uploads", type=int, default=5)
+    parser.add_argument("--pg-url", default=os.environ.get("CSVHUB_BENCH_PG_URL", DEFAULT_PG_URL))
+    parser.add_argument("--part", choices=["files", "dataset"])
+    args = parser.parse_args()
+    if args.part == "files":
+        files_part(args.repeat, args.uploads)
+        return 0
+    if args.part == "dataset":
+        dataset_part(args.repeat, args.pg_url)
+        return 0
+    for part in ("files", "dataset"):
+        command = [sys.executable, __file__, "--part", part, "--repeat", str(args.repeat),
+                   "--uploads", str(args.uploads), "--pg-url", args.pg_url]  # fmt: skip
+        done = subprocess.run(command)
+        if done.returncode != 0:
+            return done.returncode
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
