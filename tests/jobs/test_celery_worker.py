@@ -55,6 +55,10 @@ def celery_runner(settings, tmp_path) -> Iterator[Callable[..., subprocess.Popen
             "CSVHUB_STORAGE_URL": "file://" + settings.STORAGES["default"]["OPTIONS"]["location"],
             "CSVHUB_TASK_RUNNER": "celery",
             "CSVHUB_BROKER_URL": REDIS_URL,
+            # Every file is parsed in a reader child, which must work from Celery's daemonic
+            # pool processes and die with the worker (the in-worker reader is covered by
+            # tests/datasets/test_ingest_pipeline.py).
+            "CSVHUB_CHILD_READER_MIN_BYTES": "0",
             **extra_env,
         }
         process = subprocess.Popen(
