@@ -150,7 +150,8 @@ class ApiCaller:
         return response.content
 
 
-def median_ms(call: Callable[[], object], repeat: int, warmup: int = 5) -> float:
+def timed_ms(call: Callable[[], object], repeat: int, warmup: int = 5) -> list[float]:
+    """Milliseconds of each of `repeat` calls, after `warmup` untimed ones."""
     for _ in range(warmup):
         call()
     times = []
@@ -158,7 +159,11 @@ def median_ms(call: Callable[[], object], repeat: int, warmup: int = 5) -> float
         started = time.perf_counter()
         call()
         times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+    return times
+
+
+def median_ms(call: Callable[[], object], repeat: int, warmup: int = 5) -> float:
+    return statistics.median(timed_ms(call, repeat, warmup))
 
 
 def psql_ms(pg_url: str, sql: str) -> float:

@@ -47,7 +47,9 @@ from analysis import (  # noqa: E402
     STATE_DIR,
     dataset_for,
     ensure_database,
+    median_ms,
     setup_django,
+    timed_ms,
 )
 
 FILTERED = "client_id=gt:500&sort=client_id:asc"
@@ -90,21 +92,6 @@ class Api:
 
     def rows(self, slug: str, query: str) -> dict:
         return json.loads(self.get(f"/api/v1/datasets/{slug}/rows/?{query}").content)
-
-
-def timed_ms(call, repeat: int, warmup: int = 3) -> list[float]:
-    for _ in range(warmup):
-        call()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - started) * 1000)
-    return times
-
-
-def median_ms(call, repeat: int, warmup: int = 3) -> float:
-    return statistics.median(timed_ms(call, repeat, warmup))
 
 
 def ensure_index(api: Api, slug: str) -> None:
