@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import IO, BinaryIO, Self
 
@@ -115,11 +116,13 @@ class ChildCsvReader:
             process.kill()
         if process is not None:
             process.wait()
+        if self._feeder is not None:
+            self._feeder.join()  # its next write fails at once: the child is gone
+        if process is not None:
             for pipe in (process.stdin, process.stdout):
                 if pipe is not None:
-                    pipe.close()
-        if self._feeder is not None:
-            self._feeder.join()
+                    with suppress(OSError):  # flushing to a dead child: nothing to keep
+                        pipe.close()
         self._stderr.close()
 
     def __enter__(self) -> Self:
