@@ -73,7 +73,8 @@ class ChildCsvReader:
 
     def start(self) -> None:
         command = [sys.executable, "-m", "csvhub.csvread.child"]
-        command += ["--filename", self._filename, "--batch-rows", str(self.batch_rows)]
+        # `=` keeps a name starting with '-' from being read as an option.
+        command += [f"--filename={self._filename}", f"--batch-rows={self.batch_rows}"]
         self._process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -81,8 +82,9 @@ class ChildCsvReader:
             stderr=self._stderr,
             env=_child_environment(),
         )
-        self._feeder = threading.Thread(target=self._feed, name="csv-child-feeder", daemon=True)
-        self._feeder.start()
+        feeder = threading.Thread(target=self._feed, name="csv-child-feeder", daemon=True)
+        feeder.start()
+        self._feeder = feeder  # only a started thread is joined by close()
         kind, *payload = self._receive()
         if kind == "error":
             raise CsvFormatError(payload[0])
@@ -138,19 +140,31 @@ class ChildCsvReader:
         stdin = self._process.stdin
         try:
             while chunk := self._stream.read(FEED_CHUNK):
-                stdin.write(chunk)
-            stdin.close()
-        except BrokenPipeError:
-            pass  # the child stopped reading: it ended with an error, or close() killed it
-        except BaseException as error:  # handed to the reading thread
+                if not self._send_to_child(stdin, chunk):
+                    return
+            self._send_to_child(stdin, None)
+        except BaseException as error:  # the stored file failed: handed to the reading thread
             self._feed_error = error
             self._process.kill()
+
+    @staticmethod
+    def _send_to_child(stdin: IO[bytes], chunk: bytes | None) -> bool:
+        """Write a chunk (None: close, the end of the file); False when the child stopped
+        reading (it ended with an error, or close() killed it)."""
+        try:
+            if chunk is None:
+                stdin.close()
+            else:
+                stdin.write(chunk)
+        except BrokenPipeError:
+            return False
+        return True
 
     def _receive(self) -> tuple:
         assert self._process is not None and self._process.stdout is not None
         try:
             return pickle.load(self._process.stdout)
-        except EOFError:
+        except (EOFError, pickle.UnpicklingError):  # the child ended, maybe mid-message
             pass
         self._process.wait()
         if self._feeder is not None:

@@ -62,6 +62,8 @@ class Converter:
     ) -> list[list[str]]:
         """`convert` for a batch held column by column: each column's canonical cells (the
         batch's own lists where nothing needs converting)."""
+        if not columns.row_count:
+            return [[] for _ in self.stored_types]
         if observed is not None:
             observed.check(columns, len(self.stored_types))
         values = columns.values

@@ -102,10 +102,11 @@ class TypeTracker:
 
     def observe_columns(self, columns: Columns) -> list[ColumnType | None]:
         """`observe` for a batch already held column by column."""
+        if not columns.row_count:
+            return self.types
         if len(columns.values) != len(self._columns):
             raise ValueError(f"expected {len(self._columns)} columns, got {len(columns.values)}")
-        if columns.row_count:
-            self._observe(columns, rows_id=id(columns))
+        self._observe(columns, rows_id=id(columns))
         return self.types
 
     def _observe(self, columns: Columns, *, rows_id: int) -> None:

@@ -62,6 +62,8 @@ class Batch:
     def columns(self) -> Columns:
         if self._columns is None:
             assert self._rows is not None
+            # A batch of bad rows only has no good rows to take the width from: it has no
+            # columns either, which row_count (0) tells callers.
             width = len(self._rows[0]) if self._rows else 0
             self._columns = Columns.from_rows(self._rows, width)
         return self._columns

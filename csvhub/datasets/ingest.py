@@ -101,9 +101,9 @@ def _load(upload: Upload) -> dict:
         with upload.file.open("rb") as stream, ExitStack() as stack:
             try:
                 reader = _open_reader(stream, upload, stack)
-            except CsvFormatError as exc:
+                result = _RowLoader(load, reader, upload).run()
+            except CsvFormatError as exc:  # unreadable from the start, or broken part way
                 raise IngestFailed(str(exc)) from None
-            result = _RowLoader(load, reader, upload).run()
         load.finish(result)
     return result
 
@@ -152,18 +152,22 @@ class _RowLoader:
     def _take(self, batch: Batch) -> None:
         self._quarantine(batch)
         self.rows_seen = batch.rows_seen
-        types = self.tracker.observe_columns(batch.columns)
+        if batch.row_count:
+            self._take_rows(batch.columns)
+        self.report.send(
+            rows=self.load.rows_written, rejected=self.rejected, bytes_read=batch.bytes_read
+        )
+
+    def _take_rows(self, columns: Columns) -> None:
+        types = self.tracker.observe_columns(columns)
         if self.load.columns is None:
-            self.held.append(batch.columns)
+            self.held.append(columns)
             held_rows = sum(map(len, self.held))
             if all(t is not None for t in types) or held_rows >= TYPE_WAIT_ROWS:
                 self._create_table()
         else:
             self._widen_to(types)
-            self._write(batch.columns, self.tracker.last_observation)
-        self.report.send(
-            rows=self.load.rows_written, rejected=self.rejected, bytes_read=batch.bytes_read
-        )
+            self._write(columns, self.tracker.last_observation)
 
     def _create_table(self) -> None:
         types = self.tracker.types

@@ -23,8 +23,8 @@ from sqlalchemy.schema import CreateIndex, DropIndex
 
 from csvhub.csvread import ColumnType
 from csvhub.warehouse.engine import get_engine, is_postgres
-from csvhub.warehouse.query import TEXT_COLLATION, Field, query_table
-from csvhub.warehouse.schema import ROW_ID, check_column_name, check_table_name
+from csvhub.warehouse.query import TEXT_COLLATION, Field
+from csvhub.warehouse.schema import ROW_ID, check_column_name, check_table_name, dataset_table
 
 MAX_INDEX_COLUMNS = 8
 
@@ -81,7 +81,10 @@ def index_create(
 
 
 def _index(table_name: str, fields: Sequence[Field], *, postgres: bool) -> Index:
-    table = query_table(table_name, fields, "postgresql" if postgres else "sqlite")
+    # A Table of its own: Index() attaches itself to the table it is given, and the one
+    # query_table returns is shared (cached).
+    dialect = "postgresql" if postgres else "sqlite"
+    table = dataset_table(table_name, [(f.name, f.type) for f in fields], dialect)
     parts = [
         collate(table.c[f.name], TEXT_COLLATION)
         if postgres and f.type is ColumnType.TEXT

@@ -10,6 +10,7 @@ loads twice; a killed worker's transaction simply rolls back.
 from __future__ import annotations
 
 import queue
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
@@ -226,21 +227,7 @@ class LoadSession:
         count = len(columns[0])
         first = self._max_row_id_before + self.rows_written + 1
         cells = [list(map(str, range(first, first + count))), *columns]
-        # COPY's text format, built with C-speed joins when no cell needs escaping (no
-        # backslash, tab or line break in any cell: then the separators count exactly).
-        text = "\n".join(map("\t".join, zip(*cells, strict=True))) + "\n"
-        plain = (
-            text.count("\t") == count * (len(cells) - 1)
-            and text.count("\n") == count
-            and "\\" not in text
-            and "\r" not in text
-        )
-        if plain:
-            self._copy.write(text)
-        else:
-            write_row = self._copy.write_row
-            for row in zip(*cells, strict=True):
-                write_row(row)
+        self._copy.write(copy_text(cells))
 
     def _open_copy(self) -> Any:
         raw = self._connection.connection.driver_connection
@@ -332,10 +319,37 @@ def _sqlite_conversion(column: str, old: ColumnType, new: ColumnType) -> str:
     }[new]
 
 
+def copy_text(columns: Sequence[Sequence[str]]) -> str:
+    """Rows in COPY's text format: cells joined by tabs, rows by line feeds ('' is NULL).
+
+    Built with C-speed joins; only the columns holding a backslash, tab or line break are
+    escaped value by value. (All rows go through copy.write, never write_row, whose buffering
+    would send some rows after later ones.)
+    """
+    escaped = [_escaped(column) for column in columns]
+    return "\n".join(map("\t".join, zip(*escaped, strict=True))) + "\n"
+
+
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
+
+
+def _escaped(column: Sequence[str]) -> Sequence[str]:
+    if not _NEEDS_ESCAPE.search("".join(column)):
+        return column
+    return [
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        for value in column
+    ]
+
+
 class _SendingThread(psycopg.copy.Writer):
     """Sends COPY data from a thread, so the loader goes on converting the next batch while
     the server parses this one (a plain LibpqWriter waits for the socket in the loading
-    thread). At most QUEUED_WRITES writes (a batch each) wait, which keeps memory flat."""
+    thread). At most QUEUED_WRITES writes (a batch each) wait, which keeps memory flat.
+
+    If sending fails, the next write() or finish() ends the COPY with that error (so the
+    connection can roll back) and raises it.
+    """
 
     QUEUED_WRITES = 4
 
@@ -344,27 +358,33 @@ class _SendingThread(psycopg.copy.Writer):
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=self.QUEUED_WRITES)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._finished = False
 
     def write(self, data: Buffer) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._send, name="copy-sender", daemon=True)
-            self._thread.start()
         if self._error is not None:
+            self._end(self._error)
             raise self._error
+        if self._thread is None:
+            thread = threading.Thread(target=self._send, name="copy-sender", daemon=True)
+            thread.start()
+            self._thread = thread
         self._queue.put(bytes(data))
 
     def finish(self, exc: BaseException | None = None) -> None:
+        self._end(exc or self._error)
+        if self._error is not None and exc is None:
+            raise self._error
+
+    def _end(self, error: BaseException | None) -> None:
+        """Stop the thread and end the COPY, once; given an error, the server abandons it."""
+        if self._finished:
+            return
+        self._finished = True
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
             self._thread = None
-        try:
-            # Given an error, the server is told to abandon the COPY (the connection stays
-            # usable for the rollback).
-            self._sender.finish(exc or self._error)
-        finally:
-            if self._error is not None and exc is None:
-                raise self._error
+        self._sender.finish(error)
 
     def _send(self) -> None:
         try:
@@ -372,5 +392,5 @@ class _SendingThread(psycopg.copy.Writer):
                 self._sender.write(data)
         except BaseException as error:  # handed to the loading thread by write() and finish()
             self._error = error
-            while self._queue.get() is not None:  # let write() go on until finish()
+            while self._queue.get() is not None:  # let write() go on until _end()
                 pass

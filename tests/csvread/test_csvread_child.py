@@ -4,6 +4,7 @@ process; and failures of the child or of the stored file never pass for a comple
 import gzip
 import io
 import random
+import threading
 
 import pytest
 
@@ -141,3 +142,35 @@ def test_closing_early_stops_the_child() -> None:
     reader.close()
     assert reader._process.poll() is not None
     assert not reader._feeder.is_alive()
+
+
+class _PipeBreaksAfter(_BreaksAfter):
+    """A stored file whose connection breaks with EPIPE, which the feeder must not take for
+    the child hanging up."""
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return super().read(size)
+        except OSError:
+            raise BrokenPipeError("broken pipe to the object store") from None
+
+
+def test_a_broken_pipe_from_the_stored_file_is_an_error_not_a_hang() -> None:
+    data = b"n\n" + b"".join(b"%d\n" % n for n in range(3_000_000))
+    outcome: list[BaseException] = []
+
+    def read_all() -> None:
+        stream = _PipeBreaksAfter(data, after=len(data) // 2)
+        try:
+            with open_csv_in_child(stream, batch_rows=10_000) as reader:  # type: ignore[arg-type]
+                for _ in reader.batches():
+                    pass
+        except BaseException as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=read_all, daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the reader hung"
+    assert isinstance(outcome[0], ChildReaderFailed)
+    assert "broken pipe to the object store" in str(outcome[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import threading
 from decimal import Decimal
 
@@ -213,6 +214,41 @@ def test_gzip_upload_is_read(warehouse):
     assert job.state == "succeeded", job.error
     assert job.dataset.slug == "z"
     assert warehouse_rows(job.dataset) == [(1, "x")]
+
+
+def test_a_batch_of_only_bad_rows_is_quarantined_and_loading_goes_on(
+    warehouse, settings, monkeypatch
+):
+    monkeypatch.setattr(ingest, "BATCH_ROWS", 2)
+    settings.CSVHUB_MAX_REJECT_RATIO = 0.5
+    org = make_org()
+    job = upload(org, "gap.csv", "a,b\n1,2\n3,4\n5\n6\n7,8\n")  # the 2nd batch: bad rows only
+    assert job.state == "succeeded", job.error
+    assert (job.rows_loaded, job.rows_rejected) == (3, 2)
+    assert [r[0] for r in warehouse_rows(job.dataset)] == [1, 3, 7]
+
+
+def test_a_file_of_only_bad_rows_fails_with_the_reject_message(warehouse):
+    org = make_org()
+    job = upload(org, "short.csv", "a,b,c\n1,2\n")
+    assert job.state == "failed"
+    assert "1 of 1 rows could not be read" in job.error
+
+
+def test_a_file_name_starting_with_a_dash_is_read(warehouse):
+    org = make_org()
+    job = upload(org, "-sales.csv", "a\n1\n")
+    assert job.state == "succeeded", job.error
+
+
+def test_gzip_damaged_after_the_header_fails_with_a_message_and_loads_nothing(warehouse):
+    org = make_org()
+    body = gzip.compress(("n,m\n" + "".join(f"{i},{i * i}\n" for i in range(300_000))).encode())
+    damaged = body[: len(body) // 2] + b"\x00" * 1000 + body[len(body) // 2 :]
+    job = upload(org, "broken.csv.gz.bin", damaged)
+    assert job.state == "failed"
+    assert "gzip data of this file is damaged" in job.error
+    assert not table_exists(table_name=job.dataset.table_name)
 
 
 def test_retry_after_crash_between_commits_does_not_load_twice(warehouse):

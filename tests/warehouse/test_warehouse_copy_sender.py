@@ -4,7 +4,7 @@ rejected value surfaces as the server's error with the connection left usable.""
 import psycopg
 import pytest
 
-from csvhub.warehouse.load import _SendingThread
+from csvhub.warehouse.load import _SendingThread, copy_text
 from tests.services import POSTGRES_URL, require
 
 pytestmark = pytest.mark.postgres
@@ -56,3 +56,39 @@ def test_an_error_in_the_loader_abandons_the_copy(connection) -> None:
         raise RuntimeError("loader failed")
     connection.rollback()
     assert connection.execute("SELECT count(*) FROM copy_sender_t").fetchone() == (0,)
+
+
+class _BreaksOnSecondWrite(psycopg.copy.LibpqWriter):
+    """A real writer whose second send fails, as a dropped network link would."""
+
+    writes = 0
+
+    def write(self, data) -> None:
+        self.writes += 1
+        if self.writes == 2:
+            raise OSError("network is unreachable")
+        super().write(data)
+
+
+def test_a_failed_send_raises_and_leaves_the_connection_usable(connection) -> None:
+    cursor = connection.cursor()
+    sender = _SendingThread(cursor)
+    sender._sender = _BreaksOnSecondWrite(cursor)
+    with (
+        pytest.raises(OSError, match="network is unreachable"),
+        cursor.copy("COPY copy_sender_t FROM STDIN", writer=sender) as copy,
+    ):
+        for n in range(5):
+            copy.write(f"{n}\trow\n")
+    connection.rollback()
+    assert connection.execute("SELECT count(*) FROM copy_sender_t").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["back\\slash", "tab\there", "line\nfeed", "carriage\rreturn", "\\N", "\\.", "plain", ""],
+)
+def test_copy_text_round_trips_every_character_copy_treats_specially(connection, value) -> None:
+    _copy(connection, [copy_text([["1", "2"], [value, "x"]])])
+    rows = connection.execute("SELECT n, label FROM copy_sender_t ORDER BY n").fetchall()
+    assert rows == [(1, value or None), (2, "x")]

@@ -28,3 +28,12 @@ def test_a_repeated_query_is_compiled_once() -> None:
             result = connection.execute(statement)
             cached = result.context.cache_hit
     assert cached == CACHE_HIT
+
+
+def test_building_index_ddl_leaves_the_shared_table_alone() -> None:
+    from csvhub.warehouse.indexes import _index
+
+    table = query_table("ds_0123456789abcdef0123456789abcdef", FIELDS, "postgresql")
+    for _ in range(3):
+        _index("ds_0123456789abcdef0123456789abcdef", FIELDS[:1], postgres=True)
+    assert not table.indexes
