@@ -151,10 +151,34 @@ window.csvhub = (() => {
     });
   }
 
+  /** Ask `dialog`'s question, then DELETE `url`; say `done` (or why not) in `status`, and
+   * call `after` once the deletion worked. */
+  async function confirmAndDelete({ dialog, url, status, done, failed, after }) {
+    if (!(await confirmDialog({ ...dialog, danger: true }))) return;
+    try {
+      await api(url, { method: "DELETE" });
+      status.textContent = done;
+      await after();
+    } catch (error) {
+      status.textContent = `${failed}: ${error.message}`;
+    }
+  }
+
+  /** A required text field's trimmed value; when empty, `message` in `errorBox`, and null. */
+  function requiredValue(field, errorBox, message) {
+    const value = field.value.trim();
+    if (!value) {
+      errorBox.textContent = message;
+      errorBox.hidden = false;
+      field.focus();
+    }
+    return value || null;
+  }
+
   localizeTimes(document);
 
   return {
     ApiError, api, headers, errorText, formatNumber, formatBytes, formatTime, localizeTimes,
-    el, copyText, confirmDialog, meta,
+    el, copyText, confirmDialog, confirmAndDelete, requiredValue, meta,
   };
 })();

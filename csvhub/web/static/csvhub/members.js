@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { api, el, formatTime, confirmDialog } = window.csvhub;
+  const { api, el, formatTime, confirmAndDelete, requiredValue } = window.csvhub;
   const form = document.getElementById("invite-form");
   if (!form) return;
   const apiUrl = form.dataset.apiUrl;
@@ -60,33 +60,26 @@
     }
   }
 
-  async function removeMember(member) {
-    const sure = await confirmDialog({
-      title: `Remove ${member.username}?`,
-      body: "They lose access to this organization's data, and their API tokens here stop working.",
-      confirm: "Remove member",
-      danger: true,
+  function removeMember(member) {
+    return confirmAndDelete({
+      dialog: {
+        title: `Remove ${member.username}?`,
+        body: "They lose access to this organization's data, and their API tokens here stop working.",
+        confirm: "Remove member",
+      },
+      url: `${apiUrl}${member.id}/`,
+      status,
+      done: `Removed ${member.username}.`,
+      failed: `Could not remove ${member.username}`,
+      after: load,
     });
-    if (!sure) return;
-    try {
-      await api(`${apiUrl}${member.id}/`, { method: "DELETE" });
-      status.textContent = `Removed ${member.username}.`;
-      await load();
-    } catch (error) {
-      status.textContent = `Could not remove ${member.username}: ${error.message}`;
-    }
   }
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     formError.hidden = true;
-    const user = form.elements.user.value.trim();
-    if (!user) {
-      formError.textContent = "Enter a username or an email address.";
-      formError.hidden = false;
-      form.elements.user.focus();
-      return;
-    }
+    const user = requiredValue(form.elements.user, formError, "Enter a username or an email address.");
+    if (!user) return;
     try {
       const member = await api(apiUrl, { method: "POST", body: { user, role: form.elements.role.value } });
       status.textContent = `Added ${member.username} as ${member.role}.`;

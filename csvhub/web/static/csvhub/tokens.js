@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { api, el, formatTime, copyText, confirmDialog } = window.csvhub;
+  const { api, el, formatTime, copyText, confirmAndDelete, requiredValue } = window.csvhub;
   const form = document.getElementById("token-form");
   if (!form) return;
   const apiUrl = form.dataset.apiUrl;
@@ -47,33 +47,26 @@
     }
   }
 
-  async function revokeToken(token) {
-    const sure = await confirmDialog({
-      title: `Revoke “${token.name}”?`,
-      body: "Programs using this token stop working on their next request. This cannot be undone.",
-      confirm: "Revoke token",
-      danger: true,
+  function revokeToken(token) {
+    return confirmAndDelete({
+      dialog: {
+        title: `Revoke “${token.name}”?`,
+        body: "Programs using this token stop working on their next request. This cannot be undone.",
+        confirm: "Revoke token",
+      },
+      url: `${apiUrl}${token.id}/`,
+      status,
+      done: `Revoked ${token.name}.`,
+      failed: `Could not revoke ${token.name}`,
+      after: load,
     });
-    if (!sure) return;
-    try {
-      await api(`${apiUrl}${token.id}/`, { method: "DELETE" });
-      status.textContent = `Revoked ${token.name}.`;
-      await load();
-    } catch (error) {
-      status.textContent = `Could not revoke ${token.name}: ${error.message}`;
-    }
   }
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     formError.hidden = true;
-    const name = form.elements.name.value.trim();
-    if (!name) {
-      formError.textContent = "Give the token a name.";
-      formError.hidden = false;
-      form.elements.name.focus();
-      return;
-    }
+    const name = requiredValue(form.elements.name, formError, "Give the token a name.");
+    if (!name) return;
     const body = { name, role: form.elements.role.value };
     const expires = form.elements.expires.value;
     if (expires) body.expires_at = new Date(`${expires}T23:59:59`).toISOString();
