@@ -37,10 +37,7 @@ class Columns:
     @classmethod
     def from_joined(cls, parts: Sequence[str | list[str]], row_count: int) -> Columns:
         """Rebuild columns sent as joined text (or as a list where a cell held a line break)."""
-        values = [
-            part.split("\n") if isinstance(part, str) else part
-            for part in parts
-        ]  # fmt: skip
+        values = [part.split("\n") if isinstance(part, str) else part for part in parts]
         joined = [part if isinstance(part, str) else None for part in parts]
         columns = cls(values, joined)
         if columns.row_count != row_count and parts:
