@@ -12,12 +12,18 @@ from itertools import chain
 
 
 class Columns:
-    """The cells of a batch, `values[i]` being column i's cells in row order."""
+    """The cells of a batch, `values[i]` being column i's cells in row order.
+
+    Made from joined text (from_joined), the cells are only split out when first asked for:
+    the child reader sends a batch on as it came from the splitter, never splitting it.
+    """
 
     def __init__(self, values: list[list[str]], joined: Sequence[str | None] | None = None):
         if len({len(column) for column in values}) > 1:
             raise ValueError("every column must hold the same number of cells")
-        self.values = values
+        self._values: list[list[str]] | None = values
+        self._parts: Sequence[str | list[str]] = ()
+        self.width = len(values)
         self.row_count = len(values[0]) if values else 0
         self._joined: list[str | None] = list(joined) if joined else [None] * len(values)
 
@@ -36,13 +42,26 @@ class Columns:
 
     @classmethod
     def from_joined(cls, parts: Sequence[str | list[str]], row_count: int) -> Columns:
-        """Rebuild columns sent as joined text (or as a list where a cell held a line break)."""
-        values = [part.split("\n") if isinstance(part, str) else part for part in parts]
-        joined = [part if isinstance(part, str) else None for part in parts]
-        columns = cls(values, joined)
-        if columns.row_count != row_count and parts:
-            raise ValueError(f"expected {row_count} rows, got {columns.row_count}")
+        """Columns given as joined text (or as a list where a cell held a line break)."""
+        columns = cls([])
+        columns._values = None
+        columns._parts = parts
+        columns.width = len(parts)
+        columns.row_count = row_count
+        columns._joined = [part if isinstance(part, str) else None for part in parts]
+        for part in parts:
+            count = part.count("\n") + 1 if isinstance(part, str) else len(part)
+            if count != row_count:
+                raise ValueError(f"expected {row_count} rows, got {count}")
         return columns
+
+    @property
+    def values(self) -> list[list[str]]:
+        if self._values is None:
+            self._values = [
+                part.split("\n") if isinstance(part, str) else part for part in self._parts
+            ]
+        return self._values
 
     def __len__(self) -> int:
         return self.row_count
@@ -56,13 +75,15 @@ class Columns:
 
     def one_line_cells(self, index: int) -> bool:
         """Whether no cell of the column holds a line break, so joined() splits back exactly."""
+        if self._values is None and isinstance(self._parts[index], str):
+            return True  # checked when made: one line per cell
         return self.joined(index).count("\n") == self.row_count - 1
 
     def wire_parts(self) -> list[str | list[str]]:
         """Per column: its joined text, or its list of cells when a cell holds a line break."""
         return [
             self.joined(index) if self.one_line_cells(index) else self.values[index]
-            for index in range(len(self.values))
+            for index in range(self.width)
         ]
 
     def rows(self) -> list[list[str]]:

@@ -104,8 +104,8 @@ class TypeTracker:
         """`observe` for a batch already held column by column."""
         if not columns.row_count:
             return self.types
-        if len(columns.values) != len(self._columns):
-            raise ValueError(f"expected {len(self._columns)} columns, got {len(columns.values)}")
+        if columns.width != len(self._columns):
+            raise ValueError(f"expected {len(self._columns)} columns, got {columns.width}")
         self._observe(columns, rows_id=id(columns))
         return self.types
 

@@ -1,6 +1,7 @@
 """Reading a CSV upload as batches of rows, in bounded memory, quarantining bad records."""
 
 import csv
+import os
 import re
 from bisect import bisect_right
 from collections.abc import Iterator
@@ -13,6 +14,11 @@ from csvhub.csvread.columns import Columns
 from csvhub.csvread.dialect import detect_delimiter
 from csvhub.csvread.errors import CsvFormatError
 from csvhub.csvread.header import Column, columns_from_header
+
+try:
+    from csvhub.csvread import _splitter
+except ImportError:  # built without a C compiler: the csv module reads instead
+    _splitter = None  # type: ignore[assignment]
 
 FIELD_SIZE_LIMIT = 64 * 1024 * 1024
 MAX_COLUMNS = 1600  # PostgreSQL's limit for a table
@@ -73,6 +79,12 @@ class Batch:
         return len(self._rows) if self._rows is not None else len(self.columns)
 
 
+def splitter_enabled() -> bool:
+    """Whether records are split by the C splitter (csvread/_splitter.c) rather than the csv
+    module; CSVHUB_CSV_SPLITTER=python turns it off (the two give the same batches)."""
+    return _splitter is not None and os.environ.get("CSVHUB_CSV_SPLITTER", "c") != "python"
+
+
 def open_csv(stream: BinaryIO, *, filename: str | None = None) -> "CsvReader":
     """Detect compression, encoding and delimiter, and read the header.
 
@@ -112,10 +124,15 @@ class CsvReader:
         self._counting = counting
         self._blocks = blocks
         self._log = _BlockLog()
-        csv.field_size_limit(FIELD_SIZE_LIMIT)  # process-wide; the default 128 KiB is too low
-        self._csv = csv.reader(
-            chain.from_iterable(self._lines()), delimiter=delimiter, quotechar='"', strict=False
-        )
+        self._splitter = None
+        self._csv = None
+        if splitter_enabled():
+            self._splitter = _splitter.Reader(self._texts(), delimiter, FIELD_SIZE_LIMIT)
+        else:
+            csv.field_size_limit(FIELD_SIZE_LIMIT)  # process-wide; the default 128 KiB is low
+            self._csv = csv.reader(
+                chain.from_iterable(self._lines()), delimiter=delimiter, quotechar='"', strict=False
+            )
         self._rows_seen = 0
         self.columns: list[Column] = columns_from_header(self._header())
 
@@ -133,22 +150,41 @@ class CsvReader:
             if batch.row_count or batch.bad_rows:
                 yield batch
 
+    @property
+    def _line_num(self) -> int:
+        """Lines read to their end so far."""
+        reader = self._splitter or self._csv
+        assert reader is not None
+        return reader.line_num
+
     def _lines(self) -> Iterator[list[str]]:
         """Each block's lines, logging where each block starts for quoting bad records."""
-        for text, marked in self._blocks:
-            self._log.add(_Block(self._csv.line_num + 1, text, marked))
+        for text in self._texts():
             yield decoding.split_lines(text)
+
+    def _texts(self) -> Iterator[str]:
+        for text, marked in self._blocks:
+            self._log.add(_Block(self._line_num + 1, text, marked))
+            yield text
 
     def _header(self) -> list[str]:
         try:
-            for record in self._csv:
+            for record in self._records():
                 if not _is_blank(record):
                     return self._check_header(record)
-        except csv.Error as error:
+        except (csv.Error, ValueError) as error:  # ValueError: the splitter's field limit
             raise CsvFormatError(f"The header line cannot be read: {error}.") from error
         except decoding.GZIP_ERRORS as error:
             raise decoding.corrupt_gzip(error) from error
         raise CsvFormatError("The file is empty. Upload a CSV file with a header line.")
+
+    def _records(self) -> Iterator[list[str]]:
+        if self._csv is not None:
+            yield from self._csv
+            return
+        assert self._splitter is not None
+        while (record := self._splitter.read_record()) is not None:
+            yield record[0]
 
     @staticmethod
     def _check_header(record: list[str]) -> list[str]:
@@ -165,8 +201,10 @@ class CsvReader:
         return [decoding.printable(cell) for cell in record]
 
     def _next_batch(self, size: int) -> Batch | None:
-        first_line = self._csv.line_num + 1
+        first_line = self._line_num + 1
         self._log.forget_before(first_line)
+        if self._splitter is not None:
+            return self._next_split_batch(size, first_line)
         records: list[list[str]] = []
         error = None
         try:
@@ -174,23 +212,59 @@ class CsvReader:
             # place), so only the broken record is lost, and quarantined below.
             records.extend(islice(self._csv, size))
         except csv.Error as exc:
-            error = exc
+            error = _csv_problem(str(exc))
         except decoding.GZIP_ERRORS as exc:
             raise decoding.corrupt_gzip(exc) from exc
         if not records and error is None:
             return None
         rows, bad_rows = self._sort(records, first_line, error)
-        self._rows_seen += len(rows) + len(bad_rows)
-        return Batch(rows, bad_rows, self._counting.bytes_read, self._rows_seen)
+        return self._batch(rows, bad_rows)
+
+    def _batch(
+        self, rows: list[list[str]] | None, bad_rows: list[BadRow], columns: Columns | None = None
+    ) -> Batch:
+        good = len(rows) if rows is not None else len(columns or ())
+        self._rows_seen += good + len(bad_rows)
+        if rows is None and columns is None:
+            rows = []
+        return Batch(rows, bad_rows, self._counting.bytes_read, self._rows_seen, columns=columns)
+
+    def _next_split_batch(self, size: int, first_line: int) -> Batch | None:
+        """The splitter's batch: good records as columns, the others with their lines."""
+        assert self._splitter is not None
+        width = len(self.columns)
+        try:
+            batch = self._splitter.read_batch(size, width)
+        except decoding.GZIP_ERRORS as exc:
+            raise decoding.corrupt_gzip(exc) from exc
+        if batch is None:
+            return None
+        parts, good, others, error = batch
+        columns = Columns.from_joined(parts, good) if good else None
+        problem = None if error is None else _csv_problem(error[2])
+        if self._log.marked:  # rare: each good row is looked at for undecodable bytes
+            records = _in_file_order(columns.rows() if columns else [], others)
+            return self._batch(*self._sort(records, first_line, problem))
+        bad_rows = [
+            self._bad_row(first, last, reason)
+            for _, first, last, fields in others
+            if (reason := self._problem(fields, width))
+        ]
+        if error is not None:
+            bad_rows.append(self._bad_row(error[0], error[1], problem))
+        return self._batch(None, bad_rows, columns)
 
     def _sort(
-        self, records: list[list[str]], first_line: int, error: csv.Error | None
+        self, records: list[list[str]], first_line: int, error: str | None
     ) -> tuple[list[list[str]], list[BadRow]]:
-        """Good rows and bad rows, in one C-speed check when the whole batch is good."""
+        """Good rows and bad rows, in one C-speed check when the whole batch is good.
+
+        `error` says why the record after `records` could not be read; it ends on the line
+        read last."""
         width = len(self.columns)
         if error is None and not self._log.marked and set(map(len, records)) == {width}:
             return records, []
-        one_line_each = error is None and self._csv.line_num - first_line + 1 == len(records)
+        one_line_each = error is None and self._line_num - first_line + 1 == len(records)
         rows, bad_rows = [], []
         line = first_line
         for record in records:
@@ -202,7 +276,7 @@ class CsvReader:
                 bad_rows.append(self._bad_row(line, line + span - 1, reason))
             line += span
         if error is not None:
-            bad_rows.append(self._bad_row(line, self._csv.line_num, _csv_problem(error)))
+            bad_rows.append(self._bad_row(line, self._line_num, error))
         return rows, bad_rows
 
     def _problem(self, record: list[str], width: int) -> str | None:
@@ -230,11 +304,24 @@ def _lines_spanned(record: list[str]) -> int:
     return 1 + text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
-def _csv_problem(error: csv.Error) -> str:
-    if "field larger than field limit" in str(error):
+def _csv_problem(error: str) -> str:
+    if "field larger than field limit" in error:
         size = FIELD_SIZE_LIMIT // (1024 * 1024)
         return f"a field longer than {size} MiB; often a quote that is never closed"
     return f"unreadable record: {error}"
+
+
+def _in_file_order(
+    rows: list[list[str]], others: list[tuple[int, int, int, list[str]]]
+) -> list[list[str]]:
+    """The splitter's good rows and other records merged back into one list, in file order."""
+    records: list[list[str]] = []
+    good = iter(rows)
+    for index, _, _, fields in others:
+        records.extend(islice(good, index - len(records)))
+        records.append(fields)
+    records.extend(good)
+    return records
 
 
 @dataclass

@@ -1,0 +1,773 @@
+/* csvhub.csvread._splitter: CSV records split straight into columns.
+ *
+ * The csv module builds a list and a str for every record and cell, and csvhub then transposes
+ * the rows into columns: together the largest cost of an ingestion. This reader follows the
+ * same rules as csv.reader with csvhub's dialect (a one-character delimiter, '"' quoting with
+ * doubled quotes, no escape character, strict=False), fed the same way (blocks of text that
+ * end at a line break), but writes each good record's cells onto per-column buffers and hands
+ * a batch back as one string per column, its cells joined with '\n'.
+ *
+ * The rules, per character, where EOL is the end of a physical line (after '\n', after a '\r'
+ * not followed by '\n', or at the end of a block):
+ *   START_RECORD  line break: EAT_CRNL; EOL: an empty record; else as START_FIELD
+ *   START_FIELD   line break or EOL: save an empty field, end of record; '"': IN_QUOTED;
+ *                 delimiter: save an empty field; else: the first character, IN_FIELD
+ *   IN_FIELD      line break or EOL: save, end of record; delimiter: save, START_FIELD
+ *   IN_QUOTED     '"': QUOTE_IN_QUOTED; EOL: nothing (the break was kept as a character)
+ *   QUOTE_IN_QUOTED  '"': a literal quote, IN_QUOTED; delimiter: save, START_FIELD;
+ *                 line break or EOL: save, end of record; else: the character, IN_FIELD
+ *   EAT_CRNL      line break: nothing; EOL: START_RECORD
+ * A record is complete when a line ends in START_RECORD. At the end of the input, a record
+ * still inside quotes is kept as it is (strict=False).
+ *
+ * Only records with exactly `width` fields go to the columns; every other record (blank lines,
+ * wrong field counts) comes back as a list of its fields with its line numbers, for the Python
+ * side to judge, as does a field over the size limit (the record is dropped up to the end of
+ * that line, as csv.reader does after raising).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+enum state {
+    START_RECORD,
+    START_FIELD,
+    IN_FIELD,
+    IN_QUOTED,
+    QUOTE_IN_QUOTED,
+    EAT_CRNL,
+};
+
+#define EOL ((Py_UCS4) - 1)
+
+typedef struct {
+    Py_UCS4 *data;
+    Py_ssize_t len;
+    Py_ssize_t cap;
+} Buffer;
+
+static int
+buffer_reserve(Buffer *buffer, Py_ssize_t extra)
+{
+    if (buffer->len + extra <= buffer->cap) {
+        return 0;
+    }
+    Py_ssize_t cap = buffer->cap ? buffer->cap : 256;
+    while (cap < buffer->len + extra) {
+        cap *= 2;
+    }
+    Py_UCS4 *data = PyMem_Realloc(buffer->data, cap * sizeof(Py_UCS4));
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    buffer->data = data;
+    buffer->cap = cap;
+    return 0;
+}
+
+typedef struct {
+    Buffer text;          /* the batch's cells of this column, joined with '\n' */
+    Py_ssize_t *ends;     /* where each cell ends in `text` */
+    Py_ssize_t ends_cap;
+    int has_line_break;   /* a cell holds '\n': joining would be ambiguous */
+} ColumnBuffer;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *blocks;          /* iterator of str blocks, each ending at a line break */
+    Py_UCS4 delimiter;
+    Py_ssize_t field_limit;
+    /* the block being read */
+    PyObject *block;
+    int kind;
+    const void *data;
+    Py_ssize_t position;
+    Py_ssize_t length;
+    int line_open;             /* characters of the current line were read */
+    int exhausted;
+    /* the record being read */
+    int state;
+    Buffer record;             /* the record's fields, back to back */
+    Py_ssize_t *field_ends;
+    Py_ssize_t fields;
+    Py_ssize_t field_ends_cap;
+    Py_ssize_t field_start;
+    int quoted_line_break;     /* a field of the record holds '\n' */
+    Py_ssize_t record_line;    /* the line the record starts on */
+    Py_ssize_t line_num;       /* lines read to their end (csv.reader's line_num) */
+    /* the batch */
+    ColumnBuffer *columns;
+    Py_ssize_t width;
+    Py_ssize_t good;
+} Reader;
+
+static void
+columns_free(Reader *self)
+{
+    if (self->columns != NULL) {
+        for (Py_ssize_t i = 0; i < self->width; i++) {
+            PyMem_Free(self->columns[i].text.data);
+            PyMem_Free(self->columns[i].ends);
+        }
+        PyMem_Free(self->columns);
+        self->columns = NULL;
+    }
+    self->width = 0;
+}
+
+static int
+columns_prepare(Reader *self, Py_ssize_t width)
+{
+    if (self->columns != NULL && self->width == width) {
+        for (Py_ssize_t i = 0; i < width; i++) {
+            self->columns[i].text.len = 0;
+            self->columns[i].has_line_break = 0;
+        }
+        self->good = 0;
+        return 0;
+    }
+    columns_free(self);
+    self->columns = PyMem_Calloc(width ? width : 1, sizeof(ColumnBuffer));
+    if (self->columns == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    self->width = width;
+    self->good = 0;
+    return 0;
+}
+
+static int
+save_field(Reader *self)
+{
+    if (self->fields == self->field_ends_cap) {
+        Py_ssize_t cap = self->field_ends_cap ? self->field_ends_cap * 2 : 64;
+        Py_ssize_t *ends = PyMem_Realloc(self->field_ends, cap * sizeof(Py_ssize_t));
+        if (ends == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        self->field_ends = ends;
+        self->field_ends_cap = cap;
+    }
+    self->field_ends[self->fields++] = self->record.len;
+    self->field_start = self->record.len;
+    return 0;
+}
+
+/* 1: added; 0: the field is over the limit (csv.reader raises there); -1: no memory. */
+static int
+add_char(Reader *self, Py_UCS4 c)
+{
+    if (self->record.len - self->field_start >= self->field_limit) {
+        return 0;
+    }
+    if (self->record.len == self->record.cap && buffer_reserve(&self->record, 1) < 0) {
+        return -1;
+    }
+    self->record.data[self->record.len++] = c;
+    return 1;
+}
+
+static void
+record_reset(Reader *self)
+{
+    self->state = START_RECORD;
+    self->record.len = 0;
+    self->quoted_line_break = 0;
+    self->fields = 0;
+    self->field_start = 0;
+}
+
+/* Feed one character (or EOL) to the state machine: 1 ok, 0 field too large, -1 error. */
+static int
+process(Reader *self, Py_UCS4 c)
+{
+    int line_break = c == '\n' || c == '\r';
+    switch (self->state) {
+    case START_RECORD:
+        if (c == EOL) {
+            return 1;  /* an empty line: the record is [] */
+        }
+        if (line_break) {
+            self->state = EAT_CRNL;
+            return 1;
+        }
+        self->state = START_FIELD;
+        /* fall through */
+    case START_FIELD:
+        if (line_break || c == EOL) {
+            if (save_field(self) < 0) {
+                return -1;
+            }
+            self->state = c == EOL ? START_RECORD : EAT_CRNL;
+        }
+        else if (c == '"') {
+            self->state = IN_QUOTED;
+        }
+        else if (c == self->delimiter) {
+            return save_field(self) < 0 ? -1 : 1;
+        }
+        else {
+            self->state = IN_FIELD;
+            return add_char(self, c);
+        }
+        return 1;
+    case IN_FIELD:
+        if (line_break || c == EOL) {
+            if (save_field(self) < 0) {
+                return -1;
+            }
+            self->state = c == EOL ? START_RECORD : EAT_CRNL;
+            return 1;
+        }
+        if (c == self->delimiter) {
+            self->state = START_FIELD;
+            return save_field(self) < 0 ? -1 : 1;
+        }
+        return add_char(self, c);
+    case IN_QUOTED:
+        if (c == EOL) {
+            return 1;
+        }
+        if (c == '"') {
+            self->state = QUOTE_IN_QUOTED;
+            return 1;
+        }
+        if (c == '\n') {
+            self->quoted_line_break = 1;  /* only a quoted field can hold one */
+        }
+        return add_char(self, c);
+    case QUOTE_IN_QUOTED:
+        if (c == '"') {
+            self->state = IN_QUOTED;
+            return add_char(self, c);
+        }
+        if (c == self->delimiter) {
+            self->state = START_FIELD;
+            return save_field(self) < 0 ? -1 : 1;
+        }
+        if (line_break || c == EOL) {
+            if (save_field(self) < 0) {
+                return -1;
+            }
+            self->state = c == EOL ? START_RECORD : EAT_CRNL;
+            return 1;
+        }
+        self->state = IN_FIELD;
+        return add_char(self, c);
+    case EAT_CRNL:
+        if (c == EOL) {
+            self->state = START_RECORD;
+        }
+        return 1;  /* a line break: more of the same; nothing else can follow in a line */
+    }
+    return 1;
+}
+
+static PyObject *
+fields_list(Reader *self)
+{
+    PyObject *list = PyList_New(self->fields);
+    if (list == NULL) {
+        return NULL;
+    }
+    Py_ssize_t start = 0;
+    for (Py_ssize_t i = 0; i < self->fields; i++) {
+        Py_ssize_t end = self->field_ends[i];
+        PyObject *text = PyUnicode_FromKindAndData(
+            PyUnicode_4BYTE_KIND, self->record.data + start, end - start);
+        if (text == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, i, text);
+        start = end;
+    }
+    return list;
+}
+
+static int
+append_good(Reader *self)
+{
+    Py_ssize_t start = 0;
+    for (Py_ssize_t i = 0; i < self->width; i++) {
+        ColumnBuffer *column = &self->columns[i];
+        Py_ssize_t end = self->field_ends[i];
+        Py_ssize_t size = end - start;
+        if (buffer_reserve(&column->text, size + 1) < 0) {
+            return -1;
+        }
+        if (self->good) {
+            column->text.data[column->text.len++] = '\n';
+        }
+        const Py_UCS4 *cell = self->record.data + start;
+        for (Py_ssize_t j = 0; self->quoted_line_break && j < size; j++) {
+            if (cell[j] == '\n') {
+                column->has_line_break = 1;
+                break;
+            }
+        }
+        memcpy(column->text.data + column->text.len, cell, size * sizeof(Py_UCS4));
+        column->text.len += size;
+        if (self->good == column->ends_cap) {
+            Py_ssize_t cap = column->ends_cap ? column->ends_cap * 2 : 1024;
+            Py_ssize_t *ends = PyMem_Realloc(column->ends, cap * sizeof(Py_ssize_t));
+            if (ends == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            column->ends = ends;
+            column->ends_cap = cap;
+        }
+        column->ends[self->good] = column->text.len;
+        start = end;
+    }
+    self->good++;
+    return 0;
+}
+
+/* A finished record: onto the columns, or into `others` as (index, first, last, fields). */
+static int
+emit(Reader *self, Py_ssize_t index, PyObject *others)
+{
+    int result = 0;
+    if (self->fields == self->width && self->width > 0) {
+        result = append_good(self);
+    }
+    else if (others != NULL) {
+        PyObject *fields = fields_list(self);
+        if (fields == NULL) {
+            return -1;
+        }
+        PyObject *item = Py_BuildValue(
+            "(nnnN)", index, self->record_line, self->line_num, fields);
+        if (item == NULL || PyList_Append(others, item) < 0) {
+            result = -1;
+        }
+        Py_XDECREF(item);
+    }
+    record_reset(self);
+    return result;
+}
+
+/* Inside a field most characters are plain: copy a run of them at once, up to the next
+ * character the state machine must see (a line break, the delimiter outside quotes, a quote
+ * inside them). Returns how many were taken: 0 when the run would pass the field limit
+ * (process() then reports it, character by character), -1 on error. */
+#define PLAIN_RUN(TYPE)                                                                 \
+    do {                                                                                \
+        const TYPE *chars = (const TYPE *)self->data;                                   \
+        Py_ssize_t end = start;                                                         \
+        if (quoted) {                                                                   \
+            while (end < self->length && chars[end] != '"' && chars[end] != '\n'        \
+                   && chars[end] != '\r') {                                             \
+                end++;                                                                  \
+            }                                                                           \
+        }                                                                               \
+        else {                                                                          \
+            while (end < self->length && chars[end] != delimiter && chars[end] != '\n'  \
+                   && chars[end] != '\r') {                                             \
+                end++;                                                                  \
+            }                                                                           \
+        }                                                                               \
+        count = end - start;                                                            \
+        if (count == 0 || self->record.len - self->field_start + count > self->field_limit) { \
+            return 0;                                                                   \
+        }                                                                               \
+        if (buffer_reserve(&self->record, count) < 0) {                                 \
+            return -1;                                                                  \
+        }                                                                               \
+        Py_UCS4 *out = self->record.data + self->record.len;                            \
+        for (Py_ssize_t i = 0; i < count; i++) {                                        \
+            out[i] = chars[start + i];                                                  \
+        }                                                                               \
+        self->record.len += count;                                                      \
+    } while (0)
+
+static Py_ssize_t
+take_plain_run(Reader *self, Py_ssize_t start)
+{
+    const int quoted = self->state == IN_QUOTED;
+    const Py_UCS4 delimiter = self->delimiter;
+    Py_ssize_t count = 0;
+    switch (self->kind) {
+    case PyUnicode_1BYTE_KIND:
+        PLAIN_RUN(Py_UCS1);
+        break;
+    case PyUnicode_2BYTE_KIND:
+        PLAIN_RUN(Py_UCS2);
+        break;
+    default:
+        PLAIN_RUN(Py_UCS4);
+        break;
+    }
+    return count;
+}
+
+static int
+next_block(Reader *self)
+{
+    Py_CLEAR(self->block);
+    PyObject *block = PyIter_Next(self->blocks);
+    if (block == NULL) {
+        if (PyErr_Occurred()) {
+            return -1;
+        }
+        self->exhausted = 1;
+        return 0;
+    }
+    if (!PyUnicode_Check(block)) {
+        Py_DECREF(block);
+        PyErr_SetString(PyExc_TypeError, "blocks must be str");
+        return -1;
+    }
+    self->block = block;
+    self->kind = PyUnicode_KIND(block);
+    self->data = PyUnicode_DATA(block);
+    self->length = PyUnicode_GET_LENGTH(block);
+    self->position = 0;
+    return 1;
+}
+
+/* Read up to the end of one record.
+ * 1: a record ended (self->fields etc. hold it); 0: the input is over, no record;
+ * 2: a field was over the limit (the rest of its line was skipped); -1: error. */
+static int
+read_record(Reader *self)
+{
+    for (;;) {
+        if (self->block == NULL || self->position >= self->length) {
+            if (self->line_open) {  /* a block always ends a line */
+                self->line_open = 0;
+                self->line_num++;
+                if (process(self, EOL) < 0) {
+                    return -1;
+                }
+                if (self->state == START_RECORD) {
+                    return 1;
+                }
+            }
+            if (self->exhausted) {
+                return 0;
+            }
+            int got = next_block(self);
+            if (got < 0) {
+                return -1;
+            }
+            if (got == 0) {
+                if (self->state == IN_QUOTED) {  /* strict=False: keep what was read */
+                    if (save_field(self) < 0) {
+                        return -1;
+                    }
+                    return 1;
+                }
+                return 0;
+            }
+            continue;
+        }
+        if (self->state == START_RECORD && !self->line_open) {
+            self->record_line = self->line_num + 1;
+        }
+        const int kind = self->kind;
+        const void *data = self->data;
+        Py_ssize_t position = self->position;
+        const Py_ssize_t length = self->length;
+        while (position < length) {
+            if (self->state == IN_FIELD || self->state == IN_QUOTED) {
+                Py_ssize_t taken = take_plain_run(self, position);
+                if (taken < 0) {
+                    self->position = position;
+                    return -1;
+                }
+                if (taken > 0) {
+                    position += taken;
+                    self->line_open = 1;
+                    continue;
+                }
+            }
+            Py_UCS4 c = PyUnicode_READ(kind, data, position);
+            position++;
+            self->line_open = 1;
+            int done = process(self, c);
+            if (done <= 0) {
+                self->position = position;
+                if (done < 0) {
+                    return -1;
+                }
+                /* csv.reader raises here and starts again on the next line */
+                int ended = c == '\n' || (c == '\r' && (position >= length
+                                            || PyUnicode_READ(kind, data, position) != '\n'));
+                while (!ended && position < length) {
+                    Py_UCS4 skipped = PyUnicode_READ(kind, data, position);
+                    position++;
+                    if (skipped == '\n' || (skipped == '\r' && (position >= length
+                            || PyUnicode_READ(kind, data, position) != '\n'))) {
+                        break;
+                    }
+                }
+                self->position = position;
+                self->line_open = 0;
+                self->line_num++;
+                return 2;
+            }
+            int line_end = c == '\n' || (c == '\r' && (position >= length
+                                          || PyUnicode_READ(kind, data, position) != '\n'));
+            if (line_end) {
+                self->line_open = 0;
+                self->line_num++;
+                if (process(self, EOL) < 0) {
+                    self->position = position;
+                    return -1;
+                }
+                if (self->state == START_RECORD) {
+                    self->position = position;
+                    return 1;
+                }
+            }
+        }
+        self->position = position;
+    }
+}
+
+static PyObject *
+column_part(ColumnBuffer *column, Py_ssize_t count)
+{
+    if (!column->has_line_break) {
+        return PyUnicode_FromKindAndData(
+            PyUnicode_4BYTE_KIND, column->text.data, column->text.len);
+    }
+    PyObject *cells = PyList_New(count);
+    if (cells == NULL) {
+        return NULL;
+    }
+    Py_ssize_t start = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_ssize_t end = column->ends[i];
+        PyObject *cell = PyUnicode_FromKindAndData(
+            PyUnicode_4BYTE_KIND, column->text.data + start, end - start);
+        if (cell == NULL) {
+            Py_DECREF(cells);
+            return NULL;
+        }
+        PyList_SET_ITEM(cells, i, cell);
+        start = end + 1;  /* past the '\n' between cells */
+    }
+    return cells;
+}
+
+PyDoc_STRVAR(read_batch_doc,
+"read_batch(max_records, width) -> (parts, good, others, error) or None at the end\n\n"
+"Up to max_records records (blank lines count, as with csv.reader). parts: per column, the\n"
+"good records' cells joined with '\\n', or their list when a cell holds '\\n' (None when no\n"
+"record was good); good: how many records had `width` fields; others: (index, first line,\n"
+"last line, fields) for every other record; error: None, or (first line, last line, message)\n"
+"for a field over the size limit, which ends the batch.");
+
+static PyObject *
+Reader_read_batch(Reader *self, PyObject *args)
+{
+    Py_ssize_t max_records, width;
+    if (!PyArg_ParseTuple(args, "nn", &max_records, &width)) {
+        return NULL;
+    }
+    if (width < 1 || max_records < 1) {
+        PyErr_SetString(PyExc_ValueError, "max_records and width must be positive");
+        return NULL;
+    }
+    if (columns_prepare(self, width) < 0) {
+        return NULL;
+    }
+    PyObject *others = PyList_New(0);
+    if (others == NULL) {
+        return NULL;
+    }
+    PyObject *error = Py_None;
+    Py_INCREF(error);
+    Py_ssize_t records = 0;
+    while (records < max_records) {
+        int got = read_record(self);
+        if (got < 0) {
+            goto fail;
+        }
+        if (got == 0) {
+            break;
+        }
+        if (got == 2) {
+            Py_DECREF(error);
+            error = Py_BuildValue("(nns)", self->record_line, self->line_num, "field larger than field limit");
+            if (error == NULL) {
+                goto fail;
+            }
+            record_reset(self);
+            records++;
+            break;
+        }
+        if (emit(self, records, others) < 0) {
+            goto fail;
+        }
+        records++;
+    }
+    if (records == 0) {
+        Py_DECREF(others);
+        Py_DECREF(error);
+        Py_RETURN_NONE;
+    }
+    PyObject *parts;
+    if (self->good) {
+        parts = PyList_New(width);
+        if (parts == NULL) {
+            goto fail;
+        }
+        for (Py_ssize_t i = 0; i < width; i++) {
+            PyObject *part = column_part(&self->columns[i], self->good);
+            if (part == NULL) {
+                Py_DECREF(parts);
+                goto fail;
+            }
+            PyList_SET_ITEM(parts, i, part);
+        }
+    }
+    else {
+        parts = Py_None;
+        Py_INCREF(parts);
+    }
+    return Py_BuildValue("(NnNN)", parts, self->good, others, error);
+fail:
+    Py_DECREF(others);
+    Py_XDECREF(error);
+    record_reset(self);
+    return NULL;
+}
+
+PyDoc_STRVAR(read_record_doc,
+"read_record() -> (fields, first line, last line), or None at the end.\n\n"
+"One record, whatever its width (the header); a field over the size limit raises ValueError.");
+
+static PyObject *
+Reader_read_record(Reader *self, PyObject *Py_UNUSED(ignored))
+{
+    int got = read_record(self);
+    if (got < 0) {
+        record_reset(self);
+        return NULL;
+    }
+    if (got == 0) {
+        return Py_BuildValue("");
+    }
+    if (got == 2) {
+        record_reset(self);
+        PyErr_Format(PyExc_ValueError, "field larger than field limit (%zd)", self->field_limit);
+        return NULL;
+    }
+    PyObject *fields = fields_list(self);
+    Py_ssize_t first = self->record_line;
+    record_reset(self);
+    if (fields == NULL) {
+        return NULL;
+    }
+    return Py_BuildValue("(Nnn)", fields, first, self->line_num);
+}
+
+static int
+Reader_init(Reader *self, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"blocks", "delimiter", "field_limit", NULL};
+    PyObject *blocks;
+    PyObject *delimiter;
+    Py_ssize_t field_limit;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OUn", keywords,
+                                     &blocks, &delimiter, &field_limit)) {
+        return -1;
+    }
+    if (PyUnicode_GET_LENGTH(delimiter) != 1) {
+        PyErr_SetString(PyExc_ValueError, "the delimiter must be one character");
+        return -1;
+    }
+    Py_UCS4 d = PyUnicode_READ_CHAR(delimiter, 0);
+    if (d == '"' || d == '\n' || d == '\r') {
+        PyErr_SetString(PyExc_ValueError, "the delimiter cannot be a quote or a line break");
+        return -1;
+    }
+    if (field_limit < 1) {
+        PyErr_SetString(PyExc_ValueError, "field_limit must be positive");
+        return -1;
+    }
+    PyObject *iterator = PyObject_GetIter(blocks);
+    if (iterator == NULL) {
+        return -1;
+    }
+    Py_XSETREF(self->blocks, iterator);
+    self->delimiter = d;
+    self->field_limit = field_limit;
+    record_reset(self);
+    return 0;
+}
+
+static void
+Reader_dealloc(Reader *self)
+{
+    Py_CLEAR(self->blocks);
+    Py_CLEAR(self->block);
+    PyMem_Free(self->record.data);
+    PyMem_Free(self->field_ends);
+    columns_free(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+Reader_get_line_num(Reader *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromSsize_t(self->line_num);
+}
+
+static PyMethodDef Reader_methods[] = {
+    {"read_batch", (PyCFunction)Reader_read_batch, METH_VARARGS, read_batch_doc},
+    {"read_record", (PyCFunction)Reader_read_record, METH_NOARGS, read_record_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Reader_getset[] = {
+    {"line_num", (getter)Reader_get_line_num, NULL, "lines read to their end", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject ReaderType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "csvhub.csvread._splitter.Reader",
+    .tp_doc = PyDoc_STR("Reader(blocks, delimiter, field_limit): CSV records as columns."),
+    .tp_basicsize = sizeof(Reader),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Reader_init,
+    .tp_dealloc = (destructor)Reader_dealloc,
+    .tp_methods = Reader_methods,
+    .tp_getset = Reader_getset,
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "csvhub.csvread._splitter",
+    .m_doc = "CSV records split straight into columns (see reader.py).",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC
+PyInit__splitter(void)
+{
+    if (PyType_Ready(&ReaderType) < 0) {
+        return NULL;
+    }
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) {
+        return NULL;
+    }
+    Py_INCREF(&ReaderType);
+    if (PyModule_AddObject(m, "Reader", (PyObject *)&ReaderType) < 0) {
+        Py_DECREF(&ReaderType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
