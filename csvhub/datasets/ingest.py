@@ -22,7 +22,6 @@ from django.utils import timezone
 
 from csvhub.csvread import (
     Batch,
-    Columns,
     ColumnStats,
     ColumnType,
     Converter,
@@ -100,7 +99,7 @@ def _load(upload: Upload) -> dict:
             raise IngestFailed("The dataset was deleted while this file was waiting.")
         with upload.file.open("rb") as stream, ExitStack() as stack:
             try:
-                reader = _open_reader(stream, upload, stack)
+                reader = _open_reader(stream, upload, stack, load)
                 result = _RowLoader(load, reader, upload).run()
             except CsvFormatError as exc:  # unreadable from the start, or broken part way
                 raise IngestFailed(str(exc)) from None
@@ -108,13 +107,27 @@ def _load(upload: Upload) -> dict:
     return result
 
 
-def _open_reader(stream: BinaryIO, upload: Upload, stack: ExitStack) -> CsvReader | ChildCsvReader:
-    """Big files are parsed in a child process, beside inference and loading in this one."""
+def _open_reader(
+    stream: BinaryIO, upload: Upload, stack: ExitStack, load: LoadSession
+) -> CsvReader | ChildCsvReader:
+    """Big files are parsed in a child process, beside inference and loading in this one.
+
+    On PostgreSQL the reader also numbers the rows as COPY text (see CsvReader.number_rows),
+    which the loader sends as it is whenever no cell needs converting."""
+    first_row_id = load.next_row_id if load.postgres else None
     if upload.size >= settings.CSVHUB_CHILD_READER_MIN_BYTES:
         return stack.enter_context(
-            open_csv_in_child(stream, filename=upload.original_name, batch_rows=BATCH_ROWS)
+            open_csv_in_child(
+                stream,
+                filename=upload.original_name,
+                batch_rows=BATCH_ROWS,
+                first_row_id=first_row_id,
+            )
         )
-    return open_csv(stream, filename=upload.original_name)
+    reader = open_csv(stream, filename=upload.original_name)
+    if first_row_id is not None:
+        reader.number_rows(first_row_id)
+    return reader
 
 
 class _RowLoader:
@@ -130,7 +143,7 @@ class _RowLoader:
         self.tracker = TypeTracker(len(self.names))
         self.types_before = dict(load.columns or {})
         self.provisional: set[str] = set()  # created as text while still empty
-        self.held: list[Columns] = []  # batches read before the table exists
+        self.held: list[Batch] = []  # batches read before the table exists
         self.rows_seen = 0
         self.rejected = 0
         self.first_reject = ""
@@ -153,21 +166,21 @@ class _RowLoader:
         self._quarantine(batch)
         self.rows_seen = batch.rows_seen
         if batch.row_count:
-            self._take_rows(batch.columns)
+            self._take_rows(batch)
         self.report.send(
             rows=self.load.rows_written, rejected=self.rejected, bytes_read=batch.bytes_read
         )
 
-    def _take_rows(self, columns: Columns) -> None:
-        types = self.tracker.observe_columns(columns)
+    def _take_rows(self, batch: Batch) -> None:
+        types = self.tracker.observe_columns(batch.columns)
         if self.load.columns is None:
-            self.held.append(columns)
-            held_rows = sum(map(len, self.held))
+            self.held.append(batch)
+            held_rows = sum(held.row_count for held in self.held)
             if all(t is not None for t in types) or held_rows >= TYPE_WAIT_ROWS:
                 self._create_table()
         else:
             self._widen_to(types)
-            self._write(columns, self.tracker.last_observation)
+            self._write(batch, self.tracker.last_observation)
 
     def _create_table(self) -> None:
         types = self.tracker.types
@@ -177,8 +190,8 @@ class _RowLoader:
         )
         self.load.set_write_order(self.names)
         held, self.held = self.held, []
-        for columns in held:
-            self._write(columns)
+        for batch in held:
+            self._write(batch)
 
     def _widen_to(self, types: list[ColumnType | None]) -> None:
         assert self.load.columns is not None
@@ -190,7 +203,7 @@ class _RowLoader:
             if wider is not stored:
                 self.load.retype(name, wider)
 
-    def _write(self, columns: Columns, observed: Observation | None = None) -> None:
+    def _write(self, batch: Batch, observed: Observation | None = None) -> None:
         assert self.load.columns is not None
         # Provisional columns are still text in the table but hold canonical values of the
         # type inferred so far, so that _settle_provisional_types can convert them in place.
@@ -200,7 +213,14 @@ class _RowLoader:
             else self.load.columns[name]
             for i, name in enumerate(self.names)
         ]
-        self.load.write_columns(Converter(effective).convert_columns(columns, observed))
+        columns = batch.columns
+        converted = Converter(effective).convert_columns(columns, observed)
+        as_read = all(new is old for new, old in zip(converted, columns.values, strict=True))
+        if as_read and batch.copy_rows is not None:
+            first_id, data = batch.copy_rows
+            if self.load.write_copy_rows(first_id, data, batch.row_count):
+                return
+        self.load.write_columns(converted)
 
     def _settle_provisional_types(self) -> None:
         for index, name in enumerate(self.names):

@@ -114,6 +114,11 @@ class LoadSession:
         ).one()
         return [first, last]
 
+    @property
+    def next_row_id(self) -> int:
+        """The hidden row id the next row written gets."""
+        return self._max_row_id_before + self.rows_written + 1
+
     def _advance_row_id_sequence(self, last_id: int) -> None:
         """Keep the identity's sequence past the ids write_columns numbered itself."""
         self._connection.execute(
@@ -217,6 +222,18 @@ class LoadSession:
             self._write_sqlite(zip(*columns, strict=True))
         self.rows_written += len(columns[0])
 
+    def write_copy_rows(self, first_id: int, data: bytes, count: int) -> bool:
+        """Append `count` rows already in COPY's text format, each led by its row id
+        (CsvReader.number_rows), if they are numbered from the next id; False (nothing
+        written) otherwise, or on SQLite: then write_columns must write them."""
+        if not self.postgres or first_id != self.next_row_id:
+            return False
+        if self._copy is None:
+            self._copy = self._open_copy()
+        self._copy.write(data)
+        self.rows_written += count
+        return True
+
     def _write_postgres_columns(self, columns: list[list[str]]) -> None:
         if self._copy is None:
             self._copy = self._open_copy()
@@ -224,7 +241,7 @@ class LoadSession:
         # costs the server a fifth of the COPY; loads of a table are serialized (the advisory
         # lock), and finish() moves the sequence past the last id.
         count = len(columns[0])
-        first = self._max_row_id_before + self.rows_written + 1
+        first = self.next_row_id
         cells = [list(map(str, range(first, first + count))), *columns]
         self._copy.write(copy_text(cells))
 

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.db import connections
 
+from csvhub.csvread import decoding
 from csvhub.datasets import ingest, services
 from csvhub.datasets.models import Dataset, Reject, Upload
 from csvhub.warehouse.engine import get_engine
@@ -395,3 +396,22 @@ def _row_ids(dataset) -> list[tuple]:
         return list(
             connection.execute(text(f'SELECT _row_id FROM "{dataset.table_name}" ORDER BY 1'))
         )
+
+
+def test_rows_after_an_undecodable_row_keep_contiguous_ids_and_values(warehouse, monkeypatch):
+    # The reader numbers rows as COPY text ahead of the loader; a row it later quarantines
+    # (a NUL, like undecodable bytes) must not shift the ids or values of the rows after it.
+    # Small blocks, so that the rows after the NUL's block are read as clean (worker only).
+    monkeypatch.setattr(ingest, "BATCH_ROWS", 2)
+    monkeypatch.setattr(decoding, "SAMPLE_SIZE", 256)
+    monkeypatch.setattr(decoding, "BLOCK_SIZE", 256)
+    org = make_org()
+    first = upload(org, "u.csv", "n,t\n1,a\n")
+    later = "".join(f"{n},v{n}\n" for n in range(4, 200))
+    job = upload(org, "u2.csv", "n,t\n2,b\n3,x\x00y\n" + later, dataset=first.dataset.slug)
+
+    assert job.state == "succeeded", job.error
+    assert (job.rows_loaded, job.rows_rejected) == (197, 1)
+    expected = [(1, "a"), (2, "b"), *((n, f"v{n}") for n in range(4, 200))]
+    assert warehouse_rows(first.dataset) == expected
+    assert [r[0] for r in _row_ids(first.dataset)] == list(range(1, 199))
