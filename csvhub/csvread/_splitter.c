@@ -71,7 +71,25 @@ typedef struct {
     Py_ssize_t *ends;     /* where each cell ends in `text` */
     Py_ssize_t ends_cap;
     int has_line_break;   /* a cell holds '\n': joining would be ambiguous */
+    /* the batch's summary (see summary_tuple): spans are (offset, length) in `text` */
+    Py_ssize_t empties;
+    Py_ssize_t min_length;
+    Py_ssize_t max_length;
+    Py_ssize_t text_min[2];
+    Py_ssize_t text_max[2];
+    int numbers;          /* every non-empty cell is a plain number: -?digits[.digits] */
+    Py_ssize_t number_min[2];
+    Py_ssize_t number_max[2];
 } ColumnBuffer;
+
+static void
+summary_reset(ColumnBuffer *column)
+{
+    column->empties = 0;
+    column->min_length = -1;
+    column->max_length = -1;
+    column->numbers = 1;
+}
 
 typedef struct {
     PyObject_HEAD
@@ -128,6 +146,7 @@ columns_prepare(Reader *self, Py_ssize_t width)
         for (Py_ssize_t i = 0; i < width; i++) {
             self->columns[i].text.len = 0;
             self->columns[i].has_line_break = 0;
+            summary_reset(&self->columns[i]);
         }
         self->good = 0;
         self->copy.len = 0;
@@ -139,6 +158,9 @@ columns_prepare(Reader *self, Py_ssize_t width)
     if (self->columns == NULL) {
         PyErr_NoMemory();
         return -1;
+    }
+    for (Py_ssize_t i = 0; i < width; i++) {
+        summary_reset(&self->columns[i]);
     }
     self->width = width;
     self->good = 0;
@@ -333,6 +355,169 @@ append_copy_line(Reader *self)
     return 0;
 }
 
+/* Code point order, as Python compares str. */
+static int
+text_compare(const Py_UCS4 *a, Py_ssize_t a_length, const Py_UCS4 *b, Py_ssize_t b_length)
+{
+    Py_ssize_t shorter = a_length < b_length ? a_length : b_length;
+    for (Py_ssize_t i = 0; i < shorter; i++) {
+        if (a[i] != b[i]) {
+            return a[i] < b[i] ? -1 : 1;
+        }
+    }
+    return (a_length > b_length) - (a_length < b_length);
+}
+
+typedef struct {
+    int negative;
+    const Py_UCS4 *whole;   /* digits before the point, leading zeros skipped */
+    Py_ssize_t whole_length;
+    const Py_UCS4 *fraction;
+    Py_ssize_t fraction_length;
+    int zero;
+} Number;
+
+/* A plain number, -?digits[.digits]: 1 and `number` filled in, or 0. */
+static int
+number_parse(const Py_UCS4 *cell, Py_ssize_t length, Number *number)
+{
+    Py_ssize_t i = 0;
+    number->negative = length > 0 && cell[0] == '-';
+    i += number->negative;
+    Py_ssize_t digits_start = i;
+    while (i < length && cell[i] >= '0' && cell[i] <= '9') {
+        i++;
+    }
+    if (i == digits_start) {
+        return 0;
+    }
+    Py_ssize_t whole_start = digits_start;
+    while (whole_start < i && cell[whole_start] == '0') {
+        whole_start++;
+    }
+    number->whole = cell + whole_start;
+    number->whole_length = i - whole_start;
+    number->fraction = cell + i;
+    number->fraction_length = 0;
+    if (i < length) {
+        if (cell[i] != '.') {
+            return 0;
+        }
+        i++;
+        Py_ssize_t fraction_start = i;
+        while (i < length && cell[i] >= '0' && cell[i] <= '9') {
+            i++;
+        }
+        if (i == fraction_start || i != length) {
+            return 0;
+        }
+        number->fraction = cell + fraction_start;
+        number->fraction_length = i - fraction_start;
+    }
+    number->zero = number->whole_length == 0;
+    for (Py_ssize_t j = 0; number->zero && j < number->fraction_length; j++) {
+        number->zero = number->fraction[j] == '0';
+    }
+    return 1;
+}
+
+/* Numeric order of two plain numbers (-0 equals 0). */
+static int
+number_compare(const Number *a, const Number *b)
+{
+    if (a->zero && b->zero) {
+        return 0;
+    }
+    int a_sign = a->zero ? 0 : (a->negative ? -1 : 1);
+    int b_sign = b->zero ? 0 : (b->negative ? -1 : 1);
+    if (a_sign != b_sign) {
+        return a_sign < b_sign ? -1 : 1;
+    }
+    int magnitude = 0;
+    if (a->whole_length != b->whole_length) {
+        magnitude = a->whole_length < b->whole_length ? -1 : 1;
+    }
+    else {
+        magnitude = text_compare(a->whole, a->whole_length, b->whole, b->whole_length);
+        Py_ssize_t longer = a->fraction_length > b->fraction_length
+                                ? a->fraction_length : b->fraction_length;
+        for (Py_ssize_t i = 0; magnitude == 0 && i < longer; i++) {
+            Py_UCS4 x = i < a->fraction_length ? a->fraction[i] : '0';
+            Py_UCS4 y = i < b->fraction_length ? b->fraction[i] : '0';
+            magnitude = (x > y) - (x < y);
+        }
+    }
+    return a_sign < 0 ? -magnitude : magnitude;
+}
+
+/* Fold one non-empty cell, at `offset` in the column's text, into the batch's summary. */
+static void
+summarize(ColumnBuffer *column, Py_ssize_t offset, Py_ssize_t length)
+{
+    const Py_UCS4 *text = column->text.data;
+    const Py_UCS4 *cell = text + offset;
+    int first = column->min_length < 0;
+    if (first || length < column->min_length) {
+        column->min_length = length;
+    }
+    if (length > column->max_length) {
+        column->max_length = length;
+    }
+    if (first || text_compare(cell, length, text + column->text_min[0], column->text_min[1]) < 0) {
+        column->text_min[0] = offset;
+        column->text_min[1] = length;
+    }
+    if (first || text_compare(cell, length, text + column->text_max[0], column->text_max[1]) > 0) {
+        column->text_max[0] = offset;
+        column->text_max[1] = length;
+    }
+    if (!column->numbers) {
+        return;
+    }
+    Number number, low, high;
+    if (!number_parse(cell, length, &number)) {
+        column->numbers = 0;
+        return;
+    }
+    /* on ties the first cell stays, as min() and max() keep the first */
+    if (first || (number_parse(text + column->number_min[0], column->number_min[1], &low)
+                  && number_compare(&number, &low) < 0)) {
+        column->number_min[0] = offset;
+        column->number_min[1] = length;
+    }
+    if (first || (number_parse(text + column->number_max[0], column->number_max[1], &high)
+                  && number_compare(&number, &high) > 0)) {
+        column->number_max[0] = offset;
+        column->number_max[1] = length;
+    }
+}
+
+static PyObject *
+span_text(ColumnBuffer *column, const Py_ssize_t span[2], int present)
+{
+    if (!present) {
+        Py_RETURN_NONE;
+    }
+    return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, column->text.data + span[0], span[1]);
+}
+
+/* (empty cells, shortest and longest non-empty length, code-point min and max, numeric min
+ * and max or None unless every non-empty cell is a plain number), all over the batch. */
+static PyObject *
+summary_tuple(ColumnBuffer *column)
+{
+    int any = column->min_length >= 0;
+    return Py_BuildValue(
+        "(nNNNNNN)",
+        column->empties,
+        any ? PyLong_FromSsize_t(column->min_length) : Py_NewRef(Py_None),
+        any ? PyLong_FromSsize_t(column->max_length) : Py_NewRef(Py_None),
+        span_text(column, column->text_min, any),
+        span_text(column, column->text_max, any),
+        span_text(column, column->number_min, any && column->numbers),
+        span_text(column, column->number_max, any && column->numbers));
+}
+
 static int
 append_good(Reader *self)
 {
@@ -355,6 +540,12 @@ append_good(Reader *self)
             }
         }
         memcpy(column->text.data + column->text.len, cell, size * sizeof(Py_UCS4));
+        if (size) {
+            summarize(column, column->text.len, size);
+        }
+        else {
+            column->empties++;
+        }
         column->text.len += size;
         if (self->good == column->ends_cap) {
             Py_ssize_t cap = column->ends_cap ? column->ends_cap * 2 : 1024;
@@ -603,13 +794,15 @@ column_part(ColumnBuffer *column, Py_ssize_t count)
 }
 
 PyDoc_STRVAR(read_batch_doc,
-"read_batch(max_records, width) -> (parts, good, others, error, copy) or None at the end\n\n"
+"read_batch(max_records, width) -> (parts, good, others, error, copy, summaries) or None\n\n"
 "Up to max_records records (blank lines count, as with csv.reader). parts: per column, the\n"
 "good records' cells joined with '\\n', or their list when a cell holds '\\n' (None when no\n"
 "record was good); good: how many records had `width` fields; others: (index, first line,\n"
 "last line, fields) for every other record; error: None, or (first line, last line, message)\n"
 "for a field over the size limit, which ends the batch; copy: None, or (the first row id,\n"
-"the COPY text of the good records) once number_rows was called.");
+"the COPY text of the good records) once number_rows was called; summaries: per column,\n"
+"(empty cells, shortest and longest non-empty cell, their code-point min and max, and their\n"
+"numeric min and max when all are plain numbers, -?digits[.digits]), or None.");
 
 static PyObject *
 Reader_read_batch(Reader *self, PyObject *args)
@@ -679,6 +872,25 @@ Reader_read_batch(Reader *self, PyObject *args)
         parts = Py_None;
         Py_INCREF(parts);
     }
+    PyObject *summaries = Py_None;
+    Py_INCREF(summaries);
+    if (self->good) {
+        Py_DECREF(summaries);
+        summaries = PyList_New(width);
+        if (summaries == NULL) {
+            Py_DECREF(parts);
+            goto fail;
+        }
+        for (Py_ssize_t i = 0; i < width; i++) {
+            PyObject *summary = summary_tuple(&self->columns[i]);
+            if (summary == NULL) {
+                Py_DECREF(parts);
+                Py_DECREF(summaries);
+                goto fail;
+            }
+            PyList_SET_ITEM(summaries, i, summary);
+        }
+    }
     PyObject *copy = Py_None;
     Py_INCREF(copy);
     if (self->numbering && self->good) {
@@ -687,10 +899,11 @@ Reader_read_batch(Reader *self, PyObject *args)
             PyUnicode_4BYTE_KIND, self->copy.data, self->copy.len));
         if (copy == NULL) {
             Py_DECREF(parts);
+            Py_DECREF(summaries);
             goto fail;
         }
     }
-    return Py_BuildValue("(NnNNN)", parts, self->good, others, error, copy);
+    return Py_BuildValue("(NnNNNN)", parts, self->good, others, error, copy, summaries);
 fail:
     Py_DECREF(others);
     Py_XDECREF(error);

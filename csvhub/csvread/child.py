@@ -120,8 +120,8 @@ class ChildCsvReader:
                 return
             if kind == "error":
                 raise CsvFormatError(payload[0])
-            parts, row_count, bad_rows, bytes_read, rows_seen, copy_rows = payload
-            columns = Columns.from_joined(parts, row_count) if row_count else None
+            parts, row_count, bad_rows, bytes_read, rows_seen, copy_rows, summaries = payload
+            columns = Columns.from_joined(parts, row_count, summaries) if row_count else None
             bad = [BadRow(*row) for row in bad_rows]
             if columns is None:
                 yield Batch([], bad, bytes_read, rows_seen)
@@ -231,6 +231,7 @@ def child_main(argv: list[str] | None = None) -> int:
         for batch in reader.batches(args.batch_rows):
             bad_rows = [(row.line, row.reason, row.text) for row in batch.bad_rows]
             parts = batch.columns.wire_parts() if batch.row_count else []
+            summaries = batch.columns.summaries if batch.row_count else None
             _send(
                 out,
                 "batch",
@@ -240,6 +241,7 @@ def child_main(argv: list[str] | None = None) -> int:
                 batch.bytes_read,
                 batch.rows_seen,
                 batch.copy_rows,
+                summaries,
             )
         _send(out, "end")
     except CsvFormatError as error:

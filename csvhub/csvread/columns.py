@@ -9,6 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import chain
+from typing import NamedTuple
+
+
+class CellSummary(NamedTuple):
+    """What the C splitter noted of one batch column while splitting it (see stats.py)."""
+
+    empties: int
+    min_length: int | None  # of the non-empty cells
+    max_length: int | None
+    text_min: str | None  # code-point order, non-empty cells
+    text_max: str | None
+    number_min: str | None  # numeric order; None unless every non-empty cell is -?d+(.d+)?
+    number_max: str | None
 
 
 class Columns:
@@ -26,6 +39,7 @@ class Columns:
         self.width = len(values)
         self.row_count = len(values[0]) if values else 0
         self._joined: list[str | None] = list(joined) if joined else [None] * len(values)
+        self.summaries: list[CellSummary] | None = None
 
     @classmethod
     def from_rows(cls, rows: list[list[str]], width: int) -> Columns:
@@ -41,14 +55,22 @@ class Columns:
         return cls([cells[index::width] for index in range(width)])
 
     @classmethod
-    def from_joined(cls, parts: Sequence[str | list[str]], row_count: int) -> Columns:
-        """Columns given as joined text (or as a list where a cell held a line break)."""
+    def from_joined(
+        cls,
+        parts: Sequence[str | list[str]],
+        row_count: int,
+        summaries: Sequence[tuple] | None = None,
+    ) -> Columns:
+        """Columns given as joined text (or as a list where a cell held a line break), with
+        the splitter's summaries when it made them."""
         columns = cls([])
         columns._values = None
         columns._parts = parts
         columns.width = len(parts)
         columns.row_count = row_count
         columns._joined = [part if isinstance(part, str) else None for part in parts]
+        if summaries is not None:
+            columns.summaries = [CellSummary(*summary) for summary in summaries]
         for part in parts:
             count = part.count("\n") + 1 if isinstance(part, str) else len(part)
             if count != row_count:
@@ -78,6 +100,9 @@ class Columns:
         if self._values is None and isinstance(self._parts[index], str):
             return True  # checked when made: one line per cell
         return self.joined(index).count("\n") == self.row_count - 1
+
+    def summary(self, index: int) -> CellSummary | None:
+        return None if self.summaries is None else self.summaries[index]
 
     def wire_parts(self) -> list[str | list[str]]:
         """Per column: its joined text, or its list of cells when a cell holds a line break."""

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from csvhub.csvread import fixed_width, formats
 from csvhub.csvread.column_types import ColumnType, widen
@@ -19,7 +19,7 @@ from csvhub.csvread.columns import Columns
 from csvhub.csvread.convert import canonical_column
 from csvhub.csvread.formats import TEXT, DateStyle, Kind
 from csvhub.csvread.observation import BatchColumn, Observation
-from csvhub.csvread.stats import TEMPORAL, ColumnStats, batch_stats
+from csvhub.csvread.stats import TEMPORAL, ColumnStats, batch_stats, summary_stats
 
 
 class Fit(Enum):
@@ -117,20 +117,34 @@ class TypeTracker:
 
 
 def _observe_column(state: _ColumnState, columns: Columns, index: int) -> BatchColumn:
-    values = columns.values[index]
-    kind = state.kind or _first_kind(values)
+    # Cells are split out of the joined column only when the splitter's summary is not enough.
+    kind = state.kind or _first_kind(columns.values[index])
     if kind == TEXT:  # text takes anything: only stats left to do
         state.kind = kind
-        state.stats.merge(batch_stats(values, ColumnType.TEXT, clean=False))
+        state.stats.merge(_batch_stats(columns, index, ColumnType.TEXT, clean=False))
         return BatchColumn(ColumnType.TEXT, canonical=True)
     if kind is None:  # nothing but empty cells so far
-        state.stats.merge(batch_stats(values, None, clean=False))
-        return BatchColumn(None, canonical=values.count("") == len(values))
+        state.stats.merge(ColumnStats(nulls=len(columns)))
+        summary = columns.summary(index)
+        empties = columns.values[index].count("") if summary is None else summary.empties
+        return BatchColumn(None, canonical=empties == len(columns))
     joined = columns.joined(index)
     # A cell holding a newline breaks the one-line-per-cell layout the grammars rely on.
-    fit = _fit(state, kind, joined, len(values)) if columns.one_line_cells(index) else None
-    observed = _observe_fit(state, kind, fit, values, joined) if fit else None
-    return observed or _observe_slowly(state, values)
+    fit = _fit(state, kind, joined, len(columns)) if columns.one_line_cells(index) else None
+    observed = _observe_fit(state, kind, fit, columns, index) if fit else None
+    return observed or _observe_slowly(state, columns.values[index])
+
+
+def _batch_stats(
+    columns: Columns, index: int, value_type: ColumnType | None, **options: Any
+) -> ColumnStats:
+    """batch_stats of column `index`, from the splitter's summary when that tells enough."""
+    summary = columns.summary(index)
+    if summary is not None and options.get("ordered") is None:
+        stats = summary_stats(summary, value_type, len(columns), clean=options["clean"])
+        if stats is not None:
+            return stats
+    return batch_stats(columns.values[index], value_type, **options)
 
 
 def _first_kind(values: Sequence[str]) -> Kind | None:
@@ -164,18 +178,20 @@ def _fit(state: _ColumnState, kind: Kind, joined: str, count: int) -> _Match | N
 
 
 def _observe_fit(
-    state: _ColumnState, kind: Kind, match: _Match, values: list[str], joined: str
+    state: _ColumnState, kind: Kind, match: _Match, columns: Columns, index: int
 ) -> BatchColumn | None:
     """Stats for a batch column that matched `kind`; None if an integer overflows int64."""
     fit = match.fit
+    joined = columns.joined(index)
     text = None
     if match.layout and fit is not Fit.CANONICAL:  # 'T' separators, 'Z', or dates
         text = fixed_width.canonical_timestamps(joined, match.layout)
     elif kind.type in TEMPORAL and fit is not Fit.CANONICAL:
-        text = canonical_column(kind.type, values)
+        text = canonical_column(kind.type, columns.values[index])
     exponents = kind.type is ColumnType.DECIMAL and ("e" in joined or "E" in joined)
-    stats = batch_stats(
-        values,
+    stats = _batch_stats(
+        columns,
+        index,
         kind.type,
         clean=fit is not Fit.LENIENT,
         ordered=text,
@@ -183,7 +199,7 @@ def _observe_fit(
         width=len(match.layout) if match.layout else None,
     )
     too_long = stats.max_length is not None and stats.max_length > 18
-    if kind.type is ColumnType.INTEGER and too_long and not _all_int64(values):
+    if kind.type is ColumnType.INTEGER and too_long and not _all_int64(columns.values[index]):
         return None
     state.kind = kind
     state.stats.merge(stats)

@@ -261,8 +261,8 @@ class CsvReader:
             raise decoding.corrupt_gzip(exc) from exc
         if batch is None:
             return None
-        parts, good, others, error, copy_rows = batch
-        columns = Columns.from_joined(parts, good) if good else None
+        parts, good, others, error, copy_rows, summaries = batch
+        columns = Columns.from_joined(parts, good, summaries) if good else None
         problem = None if error is None else _csv_problem(error[2])
         if self._log.marked:  # rare: each good row is looked at for undecodable bytes
             records = _in_file_order(columns.rows() if columns else [], others)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from csvhub.csvread.column_types import ColumnType, widen
+from csvhub.csvread.columns import CellSummary
 
 NUMERIC = (ColumnType.INTEGER, ColumnType.DECIMAL)
 TEMPORAL = (ColumnType.DATE, ColumnType.TIMESTAMP)
@@ -123,6 +124,30 @@ def batch_stats(
         stats.min_value, stats.max_value = numeric_bounds(numbers, floats_exact=exact)
     elif value_type in TEMPORAL:
         _set_time_bounds(stats, values if ordered is None else ordered)
+    return stats
+
+
+def summary_stats(
+    summary: CellSummary, value_type: ColumnType | None, row_count: int, *, clean: bool
+) -> ColumnStats | None:
+    """`batch_stats` from what the C splitter noted while splitting the column, without
+    looking at the cells again; None when the summary does not tell (whitespace to strip, or
+    numbers the splitter does not compare, such as exponents)."""
+    if value_type is None:
+        return ColumnStats(nulls=row_count)
+    if not clean and value_type is not ColumnType.TEXT:
+        return None
+    stats = ColumnStats(value_type=value_type, nulls=summary.empties)
+    stats.non_null = row_count - summary.empties
+    if stats.non_null == 0:
+        return stats
+    stats.min_length, stats.max_length = summary.min_length, summary.max_length
+    if value_type in NUMERIC:
+        if summary.number_min is None:
+            return None
+        stats.min_value, stats.max_value = summary.number_min, summary.number_max
+    elif value_type in TEMPORAL:  # written canonically: code-point order is time order
+        stats.min_value, stats.max_value = summary.text_min, summary.text_max
     return stats
 
 

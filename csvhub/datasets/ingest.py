@@ -214,13 +214,14 @@ class _RowLoader:
             for i, name in enumerate(self.names)
         ]
         columns = batch.columns
-        converted = Converter(effective).convert_columns(columns, observed)
-        as_read = all(new is old for new, old in zip(converted, columns.values, strict=True))
-        if as_read and batch.copy_rows is not None:
+        changes = Converter(effective).column_changes(columns, observed)
+        if batch.copy_rows is not None and all(new is None for new in changes):
             first_id, data = batch.copy_rows
             if self.load.write_copy_rows(first_id, data, batch.row_count):
                 return
-        self.load.write_columns(converted)
+        self.load.write_columns(
+            [columns.values[i] if new is None else new for i, new in enumerate(changes)]
+        )
 
     def _settle_provisional_types(self) -> None:
         for index, name in enumerate(self.names):

@@ -102,14 +102,12 @@ class LoadSession:
         """First and last hidden row id given to this upload's rows (None when it had none)."""
         if not self.rows_written:
             return None
-        self._close_copy()
-        self._add_pending_key()
+        if self.postgres:  # numbered here, one after the other (see _write_postgres_columns)
+            return [self._max_row_id_before + 1, self._max_row_id_before + self.rows_written]
         table = self._quote(self.table_name)
         row_id = self._quote(ROW_ID)
         first, last = self._connection.exec_driver_sql(
-            f"SELECT MIN({row_id}), MAX({row_id}) FROM {table} WHERE {row_id} > ?"
-            if not self.postgres
-            else f"SELECT MIN({row_id}), MAX({row_id}) FROM {table} WHERE {row_id} > %s",
+            f"SELECT MIN({row_id}), MAX({row_id}) FROM {table} WHERE {row_id} > ?",
             (self._max_row_id_before,),
         ).one()
         return [first, last]

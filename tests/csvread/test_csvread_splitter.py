@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from csvhub.csvread import CsvFormatError, open_csv, reader
+from csvhub.csvread import CsvFormatError, TypeTracker, open_csv, reader
 from csvhub.warehouse.load import copy_text
 
 needs_splitter = pytest.mark.skipif(
@@ -22,9 +22,7 @@ def _read(data: bytes, size: int, monkeypatch, splitter: str) -> tuple:
     monkeypatch.setenv("CSVHUB_CSV_SPLITTER", splitter)
     try:
         opened = open_csv(io.BytesIO(data))
-        batches = [
-            (b.rows, b.bad_rows, b.bytes_read, b.rows_seen) for b in opened.batches(size)
-        ]
+        batches = [(b.rows, b.bad_rows, b.bytes_read, b.rows_seen) for b in opened.batches(size)]
     except CsvFormatError as error:
         return ("error", str(error))
     return opened.encoding, opened.delimiter, opened.columns, batches
@@ -117,3 +115,38 @@ def test_numbered_rows_are_the_copy_text_the_loader_would_build(monkeypatch) -> 
         assert batch.copy_rows == (next_id, copy_text([ids, *batch.columns.values]).encode())
         next_id += batch.row_count
     assert next_id == 45
+
+
+def _tracked(data: bytes, monkeypatch, splitter: str) -> tuple:
+    monkeypatch.setenv("CSVHUB_CSV_SPLITTER", splitter)
+    opened = open_csv(io.BytesIO(data))
+    tracker = TypeTracker(len(opened.columns))
+    for batch in opened.batches(50):
+        if batch.row_count:
+            tracker.observe_columns(batch.columns)
+    return tracker.types, [stats.to_dict() for stats in tracker.stats]
+
+
+def test_types_and_stats_from_the_splitters_summaries_match_the_cells(monkeypatch) -> None:
+    # The splitter notes lengths, empties and extremes as it splits; inference uses them
+    # instead of looking at the cells again. Ties (1.50 against 1.5, -0 against 0), leading
+    # zeros, signs, exponents (not compared by the splitter) and wide characters included.
+    generator = random.Random(11)
+    numbers = ["0", "-0", "007", "1.50", "1.5", "-2.25", "10", "9.999", "-10.0", "3", ""]
+    decimals = [*numbers, "1e3", "+4", ".5"]
+    stamps = ["2024-01-05 10:00:00", "2023-12-31 23:59:59.5", "2024-01-05T09:00:00Z", ""]
+    words = ["b", "a", "\u00e9t\u00e9", "\U0001f600", "A", "", " ", "ab"]
+    for _ in range(30):
+        lines = ["i,d,t,w,n"]
+        for _ in range(generator.randint(1, 200)):
+            row = [
+                generator.choice(numbers),
+                generator.choice(decimals),
+                generator.choice(stamps[:2] if generator.random() < 0.9 else stamps),
+                generator.choice(words),
+                generator.choice(["", "", "5"]),
+            ]
+            lines.append(",".join(row))
+        data = "\n".join(lines).encode()
+        by_splitter = _tracked(data, monkeypatch, "c")
+        assert by_splitter == _tracked(data, monkeypatch, "python"), data

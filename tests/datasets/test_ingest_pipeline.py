@@ -387,6 +387,8 @@ def test_row_id_is_the_primary_key_after_first_upload_and_append(warehouse):
         connection.execute(text(f'INSERT INTO "{first.dataset.table_name}" (n) VALUES (7)'))
     assert key["constrained_columns"] == ["_row_id"]
     assert [r[0] for r in _row_ids(first.dataset)] == [1, 2, 3, 4]
+    first.dataset.refresh_from_db()
+    assert (first.dataset.first_row_id, first.dataset.last_row_id) == (1, 3)
 
 
 def _row_ids(dataset) -> list[tuple]:
