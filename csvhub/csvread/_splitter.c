@@ -118,11 +118,6 @@ typedef struct {
     ColumnBuffer *columns;
     Py_ssize_t width;
     Py_ssize_t good;
-    /* COPY text of the good records, each led by its row id (see number_rows) */
-    int numbering;
-    long long next_row_id;
-    long long batch_first_id;
-    Buffer copy;
 } Reader;
 
 static void
@@ -149,8 +144,6 @@ columns_prepare(Reader *self, Py_ssize_t width)
             summary_reset(&self->columns[i]);
         }
         self->good = 0;
-        self->copy.len = 0;
-        self->batch_first_id = self->next_row_id;
         return 0;
     }
     columns_free(self);
@@ -164,8 +157,6 @@ columns_prepare(Reader *self, Py_ssize_t width)
     }
     self->width = width;
     self->good = 0;
-    self->copy.len = 0;
-    self->batch_first_id = self->next_row_id;
     return 0;
 }
 
@@ -317,42 +308,6 @@ fields_list(Reader *self)
         start = end;
     }
     return list;
-}
-
-/* The record as a line of COPY's text format: its row id, then each field with backslash,
- * tab and line breaks escaped, separated by tabs (an empty field is NULL, as NULL ''). */
-static int
-append_copy_line(Reader *self)
-{
-    char id[24];
-    int id_length = snprintf(id, sizeof(id), "%lld", self->next_row_id++);
-    /* at worst every character doubles; then the id, a tab per field and the line feed */
-    if (buffer_reserve(&self->copy, 2 * self->record.len + id_length + self->fields + 1) < 0) {
-        return -1;
-    }
-    Py_UCS4 *out = self->copy.data + self->copy.len;
-    for (int i = 0; i < id_length; i++) {
-        *out++ = (Py_UCS4)id[i];
-    }
-    Py_ssize_t start = 0;
-    for (Py_ssize_t field = 0; field < self->fields; field++) {
-        *out++ = '\t';
-        Py_ssize_t end = self->field_ends[field];
-        for (Py_ssize_t i = start; i < end; i++) {
-            Py_UCS4 c = self->record.data[i];
-            switch (c) {
-            case '\\': *out++ = '\\'; *out++ = '\\'; break;
-            case '\t': *out++ = '\\'; *out++ = 't'; break;
-            case '\n': *out++ = '\\'; *out++ = 'n'; break;
-            case '\r': *out++ = '\\'; *out++ = 'r'; break;
-            default: *out++ = c;
-            }
-        }
-        start = end;
-    }
-    *out++ = '\n';
-    self->copy.len = out - self->copy.data;
-    return 0;
 }
 
 /* Code point order, as Python compares str. */
@@ -561,7 +516,7 @@ append_good(Reader *self)
         start = end;
     }
     self->good++;
-    return self->numbering ? append_copy_line(self) : 0;
+    return 0;
 }
 
 /* A finished record: onto the columns, or into `others` as (index, first, last, fields). */
@@ -794,13 +749,12 @@ column_part(ColumnBuffer *column, Py_ssize_t count)
 }
 
 PyDoc_STRVAR(read_batch_doc,
-"read_batch(max_records, width) -> (parts, good, others, error, copy, summaries) or None\n\n"
+"read_batch(max_records, width) -> (parts, good, others, error, summaries) or None\n\n"
 "Up to max_records records (blank lines count, as with csv.reader). parts: per column, the\n"
 "good records' cells joined with '\\n', or their list when a cell holds '\\n' (None when no\n"
 "record was good); good: how many records had `width` fields; others: (index, first line,\n"
 "last line, fields) for every other record; error: None, or (first line, last line, message)\n"
-"for a field over the size limit, which ends the batch; copy: None, or (the first row id,\n"
-"the COPY text of the good records) once number_rows was called; summaries: per column,\n"
+"for a field over the size limit, which ends the batch; summaries: per column,\n"
 "(empty cells, shortest and longest non-empty cell, their code-point min and max, and their\n"
 "numeric min and max when all are plain numbers, -?digits[.digits]), or None.");
 
@@ -891,41 +845,12 @@ Reader_read_batch(Reader *self, PyObject *args)
             PyList_SET_ITEM(summaries, i, summary);
         }
     }
-    PyObject *copy = Py_None;
-    Py_INCREF(copy);
-    if (self->numbering && self->good) {
-        Py_DECREF(copy);
-        copy = Py_BuildValue("(LN)", self->batch_first_id, PyUnicode_FromKindAndData(
-            PyUnicode_4BYTE_KIND, self->copy.data, self->copy.len));
-        if (copy == NULL) {
-            Py_DECREF(parts);
-            Py_DECREF(summaries);
-            goto fail;
-        }
-    }
-    return Py_BuildValue("(NnNNNN)", parts, self->good, others, error, copy, summaries);
+    return Py_BuildValue("(NnNNN)", parts, self->good, others, error, summaries);
 fail:
     Py_DECREF(others);
     Py_XDECREF(error);
     record_reset(self);
     return NULL;
-}
-
-PyDoc_STRVAR(number_rows_doc,
-"number_rows(first_id)\n\n"
-"From the next batch on, read_batch also gives the good records as lines of COPY's text\n"
-"format, each led by a row id counted up from first_id.");
-
-static PyObject *
-Reader_number_rows(Reader *self, PyObject *arg)
-{
-    long long first = PyLong_AsLongLong(arg);
-    if (first == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    self->numbering = 1;
-    self->next_row_id = first;
-    Py_RETURN_NONE;
 }
 
 PyDoc_STRVAR(read_record_doc,
@@ -999,7 +924,6 @@ Reader_dealloc(Reader *self)
     Py_CLEAR(self->block);
     PyMem_Free(self->record.data);
     PyMem_Free(self->field_ends);
-    PyMem_Free(self->copy.data);
     columns_free(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -1013,7 +937,6 @@ Reader_get_line_num(Reader *self, void *Py_UNUSED(closure))
 static PyMethodDef Reader_methods[] = {
     {"read_batch", (PyCFunction)Reader_read_batch, METH_VARARGS, read_batch_doc},
     {"read_record", (PyCFunction)Reader_read_record, METH_NOARGS, read_record_doc},
-    {"number_rows", (PyCFunction)Reader_number_rows, METH_O, number_rows_doc},
     {NULL, NULL, 0, NULL},
 };
 

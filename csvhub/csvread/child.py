@@ -44,16 +44,12 @@ def open_csv_in_child(
     *,
     filename: str | None = None,
     batch_rows: int = 20_000,
-    first_row_id: int | None = None,
 ) -> ChildCsvReader:
     """Like `open_csv`, with the reading done in a child process; use it as a context manager.
 
-    With `first_row_id`, batches carry COPY text too (as after CsvReader.number_rows).
     Raises CsvFormatError when the file cannot be read as CSV at all.
     """
-    reader = ChildCsvReader(
-        stream, filename=filename, batch_rows=batch_rows, first_row_id=first_row_id
-    )
+    reader = ChildCsvReader(stream, filename=filename, batch_rows=batch_rows)
     try:
         reader.start()
     except BaseException:
@@ -71,10 +67,8 @@ class ChildCsvReader:
         *,
         filename: str | None,
         batch_rows: int,
-        first_row_id: int | None = None,
     ) -> None:
         self.batch_rows = batch_rows
-        self.first_row_id = first_row_id
         self.encoding = ""
         self.delimiter = ""
         self.compressed = False
@@ -90,8 +84,6 @@ class ChildCsvReader:
         command = [sys.executable, "-m", "csvhub.csvread.child"]
         # `=` keeps a name starting with '-' from being read as an option.
         command += [f"--filename={self._filename}", f"--batch-rows={self.batch_rows}"]
-        if self.first_row_id is not None:
-            command.append(f"--first-row-id={self.first_row_id}")
         self._process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -120,13 +112,13 @@ class ChildCsvReader:
                 return
             if kind == "error":
                 raise CsvFormatError(payload[0])
-            parts, row_count, bad_rows, bytes_read, rows_seen, copy_rows, summaries = payload
+            parts, row_count, bad_rows, bytes_read, rows_seen, summaries = payload
             columns = Columns.from_joined(parts, row_count, summaries) if row_count else None
             bad = [BadRow(*row) for row in bad_rows]
             if columns is None:
                 yield Batch([], bad, bytes_read, rows_seen)
             else:
-                yield Batch(None, bad, bytes_read, rows_seen, columns=columns, copy_rows=copy_rows)
+                yield Batch(None, bad, bytes_read, rows_seen, columns=columns)
 
     def close(self) -> None:
         """Stop the child (if still running) and the feeder; safe to call more than once."""
@@ -216,7 +208,6 @@ def child_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m csvhub.csvread.child")
     parser.add_argument("--filename", default="")
     parser.add_argument("--batch-rows", type=int, required=True)
-    parser.add_argument("--first-row-id", type=int)
     args = parser.parse_args(argv)
     source = sys.stdin.buffer
     # Only pickled messages may reach stdout: keep the real one, point sys.stdout elsewhere.
@@ -224,8 +215,6 @@ def child_main(argv: list[str] | None = None) -> int:
     sys.stdout = sys.stderr
     try:
         reader = open_csv(source, filename=args.filename or None)
-        if args.first_row_id is not None:
-            reader.number_rows(args.first_row_id)
         columns = [(c.name, c.label) for c in reader.columns]
         _send(out, "header", reader.encoding, reader.delimiter, reader.compressed, columns)
         for batch in reader.batches(args.batch_rows):
@@ -240,7 +229,6 @@ def child_main(argv: list[str] | None = None) -> int:
                 bad_rows,
                 batch.bytes_read,
                 batch.rows_seen,
-                batch.copy_rows,
                 summaries,
             )
         _send(out, "end")

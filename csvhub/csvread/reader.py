@@ -48,14 +48,11 @@ class Batch:
         rows_seen: int,  # data records so far, good and bad; blank lines are not records
         *,
         columns: Columns | None = None,
-        copy_rows: tuple[int, bytes] | None = None,
     ) -> None:
         if (rows is None) == (columns is None):
             raise ValueError("give either rows or columns")
         self._rows = rows
         self._columns = columns
-        # The good rows as COPY text led by row ids, from the first id on (CsvReader.number_rows)
-        self.copy_rows = copy_rows
         self.bad_rows = bad_rows
         self.bytes_read = bytes_read
         self.rows_seen = rows_seen
@@ -138,13 +135,6 @@ class CsvReader:
             )
         self._rows_seen = 0
         self.columns: list[Column] = columns_from_header(self._header())
-
-    def number_rows(self, first_id: int) -> None:
-        """Have each later batch also carry its good rows as lines of PostgreSQL's COPY text
-        format, led by row ids counted from `first_id` (Batch.copy_rows), when the C splitter
-        reads; the loader sends them as they are when no cell needs converting."""
-        if self._splitter is not None:
-            self._splitter.number_rows(first_id)
 
     def batches(self, size: int = 20_000) -> Iterator[Batch]:
         """Batches of up to `size` records, until the end of the file.
@@ -231,25 +221,13 @@ class CsvReader:
         return self._batch(rows, bad_rows)
 
     def _batch(
-        self,
-        rows: list[list[str]] | None,
-        bad_rows: list[BadRow],
-        columns: Columns | None = None,
-        copy_rows: tuple[int, str] | None = None,
+        self, rows: list[list[str]] | None, bad_rows: list[BadRow], columns: Columns | None = None
     ) -> Batch:
         good = len(rows) if rows is not None else len(columns or ())
         self._rows_seen += good + len(bad_rows)
         if rows is None and columns is None:
             rows = []
-        copy = None if copy_rows is None else (copy_rows[0], copy_rows[1].encode())
-        return Batch(
-            rows,
-            bad_rows,
-            self._counting.bytes_read,
-            self._rows_seen,
-            columns=columns,
-            copy_rows=copy,
-        )
+        return Batch(rows, bad_rows, self._counting.bytes_read, self._rows_seen, columns=columns)
 
     def _next_split_batch(self, size: int, first_line: int) -> Batch | None:
         """The splitter's batch: good records as columns, the others with their lines."""
@@ -261,7 +239,7 @@ class CsvReader:
             raise decoding.corrupt_gzip(exc) from exc
         if batch is None:
             return None
-        parts, good, others, error, copy_rows, summaries = batch
+        parts, good, others, error, summaries = batch
         columns = Columns.from_joined(parts, good, summaries) if good else None
         problem = None if error is None else _csv_problem(error[2])
         if self._log.marked:  # rare: each good row is looked at for undecodable bytes
@@ -274,7 +252,7 @@ class CsvReader:
         ]
         if error is not None:
             bad_rows.append(self._bad_row(error[0], error[1], problem))
-        return self._batch(None, bad_rows, columns, copy_rows)
+        return self._batch(None, bad_rows, columns)
 
     def _sort(
         self, records: list[list[str]], first_line: int, error: str | None

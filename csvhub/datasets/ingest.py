@@ -99,7 +99,7 @@ def _load(upload: Upload) -> dict:
             raise IngestFailed("The dataset was deleted while this file was waiting.")
         with upload.file.open("rb") as stream, ExitStack() as stack:
             try:
-                reader = _open_reader(stream, upload, stack, load)
+                reader = _open_reader(stream, upload, stack)
                 result = _RowLoader(load, reader, upload).run()
             except CsvFormatError as exc:  # unreadable from the start, or broken part way
                 raise IngestFailed(str(exc)) from None
@@ -107,27 +107,13 @@ def _load(upload: Upload) -> dict:
     return result
 
 
-def _open_reader(
-    stream: BinaryIO, upload: Upload, stack: ExitStack, load: LoadSession
-) -> CsvReader | ChildCsvReader:
-    """Big files are parsed in a child process, beside inference and loading in this one.
-
-    On PostgreSQL the reader also numbers the rows as COPY text (see CsvReader.number_rows),
-    which the loader sends as it is whenever no cell needs converting."""
-    first_row_id = load.next_row_id if load.postgres else None
+def _open_reader(stream: BinaryIO, upload: Upload, stack: ExitStack) -> CsvReader | ChildCsvReader:
+    """Big files are parsed in a child process, beside inference and loading in this one."""
     if upload.size >= settings.CSVHUB_CHILD_READER_MIN_BYTES:
         return stack.enter_context(
-            open_csv_in_child(
-                stream,
-                filename=upload.original_name,
-                batch_rows=BATCH_ROWS,
-                first_row_id=first_row_id,
-            )
+            open_csv_in_child(stream, filename=upload.original_name, batch_rows=BATCH_ROWS)
         )
-    reader = open_csv(stream, filename=upload.original_name)
-    if first_row_id is not None:
-        reader.number_rows(first_row_id)
-    return reader
+    return open_csv(stream, filename=upload.original_name)
 
 
 class _RowLoader:
@@ -215,10 +201,11 @@ class _RowLoader:
         ]
         columns = batch.columns
         changes = Converter(effective).column_changes(columns, observed)
-        if batch.copy_rows is not None and all(new is None for new in changes):
-            first_id, data = batch.copy_rows
-            if self.load.write_copy_rows(first_id, data, batch.row_count):
-                return
+        # When the cells as read are what the table takes, PostgreSQL gets them in binary.
+        if all(new is None for new in changes) and self.load.write_joined(
+            columns.wire_parts(), batch.row_count
+        ):
+            return
         self.load.write_columns(
             [columns.values[i] if new is None else new for i, new in enumerate(changes)]
         )

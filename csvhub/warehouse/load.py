@@ -35,6 +35,11 @@ from csvhub.warehouse.schema import (
     reflect_columns,
 )
 
+try:
+    from csvhub.warehouse import _copybinary
+except ImportError:  # built without a C compiler: rows go as COPY text
+    _copybinary = None  # type: ignore[assignment]
+
 
 class LoadSession:
     def __init__(self, engine: Engine, table_name: str, upload_id: str) -> None:
@@ -49,6 +54,7 @@ class LoadSession:
         self._connection: Connection
         self._copy: Any = None
         self._copy_block: Any = None
+        self._copy_binary = False
         self._sqlite_insert: str | None = None
         # A table created by this load (PostgreSQL) is filled before it gets its primary key:
         # building the key once afterwards costs a fraction of maintaining it row by row, and
@@ -220,35 +226,49 @@ class LoadSession:
             self._write_sqlite(zip(*columns, strict=True))
         self.rows_written += len(columns[0])
 
-    def write_copy_rows(self, first_id: int, data: bytes, count: int) -> bool:
-        """Append `count` rows already in COPY's text format, each led by its row id
-        (CsvReader.number_rows), if they are numbered from the next id; False (nothing
-        written) otherwise, or on SQLite: then write_columns must write them."""
-        if not self.postgres or first_id != self.next_row_id:
+    def write_joined(self, parts: Sequence[str | list[str]], count: int) -> bool:
+        """Append `count` rows of canonical cells held as one '\\n'-joined string per column,
+        in PostgreSQL's binary COPY format (the server then parses no text); False, with
+        nothing written, where that cannot be done: SQLite, no C extension, a cell holding a
+        line break, or a value not in canonical form. write_columns takes those."""
+        if not self.postgres or _copybinary is None or not all(isinstance(p, str) for p in parts):
             return False
-        if self._copy is None:
-            self._copy = self._open_copy()
-        self._copy.write(data)
+        assert self.columns is not None
+        types = "".join(_BINARY_TYPE_CODES[self.columns[name]] for name in self._write_order)
+        opening = self._copy is None or not self._copy_binary
+        data = _copybinary.encode(list(parts), types, self.next_row_id, opening)
+        if data is None:
+            return False
+        self._copy_in(binary=True).write(data)
         self.rows_written += count
         return True
 
-    def _write_postgres_columns(self, columns: list[list[str]]) -> None:
+    def _copy_in(self, *, binary: bool) -> Any:
+        """The open COPY of the given format, ending one of the other format first."""
+        if self._copy is not None and self._copy_binary != binary:
+            self._close_copy()
         if self._copy is None:
-            self._copy = self._open_copy()
+            self._copy = self._open_copy(binary=binary)
+            self._copy_binary = binary
+        return self._copy
+
+    def _write_postgres_columns(self, columns: list[list[str]]) -> None:
+        copy = self._copy_in(binary=False)
         # Row ids are numbered here rather than drawn from the identity's sequence, which
         # costs the server a fifth of the COPY; loads of a table are serialized (the advisory
         # lock), and finish() moves the sequence past the last id.
         count = len(columns[0])
         first = self.next_row_id
         cells = [list(map(str, range(first, first + count))), *columns]
-        self._copy.write(copy_text(cells))
+        copy.write(copy_text(cells))
 
-    def _open_copy(self) -> Any:
+    def _open_copy(self, *, binary: bool) -> Any:
         raw = self._connection.connection.driver_connection
         names = [ROW_ID, *self._write_order]
         columns = sql.SQL(", ").join(sql.Identifier(name) for name in names)
         # Text format with NULL '': an empty cell is NULL, as csvhub promises.
-        options = sql.SQL("FORMAT text, NULL ''" + (", FREEZE" if self._created_here else ""))
+        options = "FORMAT binary" if binary else "FORMAT text, NULL ''"
+        options = sql.SQL(options + (", FREEZE" if self._created_here else ""))
         statement = sql.SQL("COPY {table} ({columns}) FROM STDIN ({options})").format(
             table=sql.Identifier(self.table_name), columns=columns, options=options
         )
@@ -258,6 +278,8 @@ class LoadSession:
 
     def _close_copy(self, exc_type=None, exc=None, tb=None) -> None:
         if self._copy is not None:
+            if self._copy_binary and exc_type is None:
+                self._copy.write(_copybinary.TRAILER)
             # Leaving the copy block sends the end of data (errors surface here), or, when the
             # load failed, tells the server to abandon the COPY before the rollback.
             self._copy = None
@@ -287,6 +309,16 @@ class LoadSession:
         if identifier != self.table_name and identifier != ROW_ID:
             check_column_name(identifier.removesuffix("__retype"))
         return self.engine.dialect.identifier_preparer.quote_identifier(identifier)
+
+
+_BINARY_TYPE_CODES = {
+    ColumnType.INTEGER: "i",
+    ColumnType.DECIMAL: "n",
+    ColumnType.DATE: "d",
+    ColumnType.TIMESTAMP: "t",
+    ColumnType.BOOLEAN: "b",
+    ColumnType.TEXT: "s",
+}
 
 
 def _postgres_conversion(column: str, old: ColumnType, new: ColumnType) -> str:

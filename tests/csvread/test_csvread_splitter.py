@@ -9,7 +9,6 @@ import random
 import pytest
 
 from csvhub.csvread import CsvFormatError, TypeTracker, open_csv, reader
-from csvhub.warehouse.load import copy_text
 
 needs_splitter = pytest.mark.skipif(
     reader._splitter is None and not os.environ.get("CI"),
@@ -95,26 +94,6 @@ def test_blocks_of_a_large_file_read_the_same(monkeypatch) -> None:
     data = "\r\n".join(lines).encode()
     _, _, _, batches = _same_with_both(data, 20_000, monkeypatch)
     assert sum(len(rows) for rows, *_ in batches) == 60_000
-
-
-def test_numbered_rows_are_the_copy_text_the_loader_would_build(monkeypatch) -> None:
-    monkeypatch.setenv("CSVHUB_CSV_SPLITTER", "c")
-    data = (
-        'id,text,note\n1,"tab\there","two\nlines"\n2,back\\slash,\r\n'
-        '3,"cr\r\nlf",""\nbad\n4,\u00e9\U0001f600,x\n'
-    ).encode()
-    opened = open_csv(io.BytesIO(data))
-    opened.number_rows(41)
-    batches = list(opened.batches(2))
-    next_id = 41
-    for batch in batches:
-        if not batch.row_count:
-            assert batch.copy_rows is None
-            continue
-        ids = [str(next_id + i) for i in range(batch.row_count)]
-        assert batch.copy_rows == (next_id, copy_text([ids, *batch.columns.values]).encode())
-        next_id += batch.row_count
-    assert next_id == 45
 
 
 def _tracked(data: bytes, monkeypatch, splitter: str) -> tuple:

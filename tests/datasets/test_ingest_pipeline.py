@@ -401,8 +401,8 @@ def _row_ids(dataset) -> list[tuple]:
 
 
 def test_rows_after_an_undecodable_row_keep_contiguous_ids_and_values(warehouse, monkeypatch):
-    # The reader numbers rows as COPY text ahead of the loader; a row it later quarantines
-    # (a NUL, like undecodable bytes) must not shift the ids or values of the rows after it.
+    # A row quarantined part way (a NUL, like undecodable bytes) must not shift the ids or
+    # values of the rows after it, whether a batch goes to PostgreSQL as text or in binary.
     # Small blocks, so that the rows after the NUL's block are read as clean (worker only).
     monkeypatch.setattr(ingest, "BATCH_ROWS", 2)
     monkeypatch.setattr(decoding, "SAMPLE_SIZE", 256)
