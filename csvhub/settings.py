@@ -157,7 +157,7 @@ CSVHUB_CHILD_READER_MIN_BYTES = env_int(
 
 # Uploads stream through temporary files, never through memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
-FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+FILE_UPLOAD_HANDLERS = ["csvhub.datasets.upload_handler.SpoolingUploadHandler"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 FILE_UPLOAD_TEMP_DIR = env_str("CSVHUB_UPLOAD_TEMP_DIR", "") or None
 
