@@ -601,6 +601,10 @@ static int
 next_block(Reader *self)
 {
     Py_CLEAR(self->block);
+    if (self->blocks == NULL) {  /* never initialized, or cleared by the collector */
+        self->exhausted = 1;
+        return 0;
+    }
     PyObject *block = PyIter_Next(self->blocks);
     if (block == NULL) {
         if (PyErr_Occurred()) {
@@ -917,11 +921,29 @@ Reader_init(Reader *self, PyObject *args, PyObject *kwargs)
     return 0;
 }
 
-static void
-Reader_dealloc(Reader *self)
+/* The blocks iterator usually refers back to the Python reader that holds this one: the
+ * collector must see that cycle, or every upload's reader and buffers would stay. */
+static int
+Reader_traverse(Reader *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->blocks);
+    Py_VISIT(self->block);
+    return 0;
+}
+
+static int
+Reader_clear(Reader *self)
 {
     Py_CLEAR(self->blocks);
     Py_CLEAR(self->block);
+    return 0;
+}
+
+static void
+Reader_dealloc(Reader *self)
+{
+    PyObject_GC_UnTrack(self);
+    Reader_clear(self);
     PyMem_Free(self->record.data);
     PyMem_Free(self->field_ends);
     columns_free(self);
@@ -950,7 +972,9 @@ static PyTypeObject ReaderType = {
     .tp_name = "csvhub.csvread._splitter.Reader",
     .tp_doc = PyDoc_STR("Reader(blocks, delimiter, field_limit): CSV records as columns."),
     .tp_basicsize = sizeof(Reader),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)Reader_traverse,
+    .tp_clear = (inquiry)Reader_clear,
     .tp_new = PyType_GenericNew,
     .tp_init = (initproc)Reader_init,
     .tp_dealloc = (destructor)Reader_dealloc,
