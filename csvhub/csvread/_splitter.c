@@ -160,20 +160,31 @@ columns_prepare(Reader *self, Py_ssize_t width)
     return 0;
 }
 
+/* Store `value` at `(*array)[index]`, growing the array (of `*cap` entries) as needed. */
 static int
-save_field(Reader *self)
+offsets_set(Py_ssize_t **array, Py_ssize_t *cap, Py_ssize_t index, Py_ssize_t value)
 {
-    if (self->fields == self->field_ends_cap) {
-        Py_ssize_t cap = self->field_ends_cap ? self->field_ends_cap * 2 : 64;
-        Py_ssize_t *ends = PyMem_Realloc(self->field_ends, cap * sizeof(Py_ssize_t));
-        if (ends == NULL) {
+    if (index >= *cap) {
+        Py_ssize_t grown = *cap ? *cap * 2 : 64;
+        Py_ssize_t *resized = PyMem_Realloc(*array, grown * sizeof(Py_ssize_t));
+        if (resized == NULL) {
             PyErr_NoMemory();
             return -1;
         }
-        self->field_ends = ends;
-        self->field_ends_cap = cap;
+        *array = resized;
+        *cap = grown;
     }
-    self->field_ends[self->fields++] = self->record.len;
+    (*array)[index] = value;
+    return 0;
+}
+
+static int
+save_field(Reader *self)
+{
+    if (offsets_set(&self->field_ends, &self->field_ends_cap, self->fields, self->record.len) < 0) {
+        return -1;
+    }
+    self->fields++;
     self->field_start = self->record.len;
     return 0;
 }
@@ -288,26 +299,33 @@ process(Reader *self, Py_UCS4 c)
     return 1;
 }
 
+/* The `count` pieces of `text` that end at `ends`, each `gap` characters after the previous
+ * one's end (1 to skip the '\n' between joined cells), as a list of str. */
 static PyObject *
-fields_list(Reader *self)
+pieces_list(const Py_UCS4 *text, const Py_ssize_t *ends, Py_ssize_t count, Py_ssize_t gap)
 {
-    PyObject *list = PyList_New(self->fields);
+    PyObject *list = PyList_New(count);
     if (list == NULL) {
         return NULL;
     }
     Py_ssize_t start = 0;
-    for (Py_ssize_t i = 0; i < self->fields; i++) {
-        Py_ssize_t end = self->field_ends[i];
-        PyObject *text = PyUnicode_FromKindAndData(
-            PyUnicode_4BYTE_KIND, self->record.data + start, end - start);
-        if (text == NULL) {
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *piece = PyUnicode_FromKindAndData(
+            PyUnicode_4BYTE_KIND, text + start, ends[i] - start);
+        if (piece == NULL) {
             Py_DECREF(list);
             return NULL;
         }
-        PyList_SET_ITEM(list, i, text);
-        start = end;
+        PyList_SET_ITEM(list, i, piece);
+        start = ends[i] + gap;
     }
     return list;
+}
+
+static PyObject *
+fields_list(Reader *self)
+{
+    return pieces_list(self->record.data, self->field_ends, self->fields, 0);
 }
 
 /* Code point order, as Python compares str. */
@@ -502,17 +520,9 @@ append_good(Reader *self)
             column->empties++;
         }
         column->text.len += size;
-        if (self->good == column->ends_cap) {
-            Py_ssize_t cap = column->ends_cap ? column->ends_cap * 2 : 1024;
-            Py_ssize_t *ends = PyMem_Realloc(column->ends, cap * sizeof(Py_ssize_t));
-            if (ends == NULL) {
-                PyErr_NoMemory();
-                return -1;
-            }
-            column->ends = ends;
-            column->ends_cap = cap;
+        if (offsets_set(&column->ends, &column->ends_cap, self->good, column->text.len) < 0) {
+            return -1;
         }
-        column->ends[self->good] = column->text.len;
         start = end;
     }
     self->good++;
@@ -733,23 +743,7 @@ column_part(ColumnBuffer *column, Py_ssize_t count)
         return PyUnicode_FromKindAndData(
             PyUnicode_4BYTE_KIND, column->text.data, column->text.len);
     }
-    PyObject *cells = PyList_New(count);
-    if (cells == NULL) {
-        return NULL;
-    }
-    Py_ssize_t start = 0;
-    for (Py_ssize_t i = 0; i < count; i++) {
-        Py_ssize_t end = column->ends[i];
-        PyObject *cell = PyUnicode_FromKindAndData(
-            PyUnicode_4BYTE_KIND, column->text.data + start, end - start);
-        if (cell == NULL) {
-            Py_DECREF(cells);
-            return NULL;
-        }
-        PyList_SET_ITEM(cells, i, cell);
-        start = end + 1;  /* past the '\n' between cells */
-    }
-    return cells;
+    return pieces_list(column->text.data, column->ends, count, 1);
 }
 
 PyDoc_STRVAR(read_batch_doc,

@@ -99,15 +99,20 @@ digits_at(const Cell *cell, Py_ssize_t i, int count)
     return value;
 }
 
+/* Where the digits start, past an optional sign; `negative` tells which sign it was. */
+static Py_ssize_t
+after_sign(const Cell *cell, int *negative)
+{
+    Py_UCS4 first = cell->end > cell->start ? at(cell, 0) : 0;
+    *negative = first == '-';
+    return first == '-' || first == '+';
+}
+
 static int
 encode_integer(Bytes *out, const Cell *cell)
 {
-    Py_ssize_t n = cell->end - cell->start, i = 0;
-    int negative = 0;
-    if (n && (at(cell, 0) == '-' || at(cell, 0) == '+')) {
-        negative = at(cell, 0) == '-';
-        i = 1;
-    }
+    int negative;
+    Py_ssize_t n = cell->end - cell->start, i = after_sign(cell, &negative);
     if (i == n || n - i > 19) {
         return 0;
     }
@@ -131,12 +136,8 @@ encode_integer(Bytes *out, const Cell *cell)
 static int
 encode_decimal(Bytes *out, const Cell *cell)
 {
-    Py_ssize_t n = cell->end - cell->start, i = 0;
-    int negative = 0;
-    if (n && (at(cell, 0) == '-' || at(cell, 0) == '+')) {
-        negative = at(cell, 0) == '-';
-        i = 1;
-    }
+    int negative;
+    Py_ssize_t n = cell->end - cell->start, i = after_sign(cell, &negative);
     Py_ssize_t whole_start = i;
     while (i < n && is_digit(at(cell, i))) {
         i++;
