@@ -134,12 +134,29 @@ columns_free(Reader *self)
     self->width = 0;
 }
 
+/* Buffers grown by one huge batch or field are given back rather than kept for the rest of
+ * the file (4 bytes a character). */
+#define KEEP_CHARACTERS (1 << 22)
+
+static void
+buffer_trim(Buffer *buffer)
+{
+    if (buffer->cap > KEEP_CHARACTERS) {
+        PyMem_Free(buffer->data);
+        buffer->data = NULL;
+        buffer->cap = 0;
+        buffer->len = 0;
+    }
+}
+
 static int
 columns_prepare(Reader *self, Py_ssize_t width)
 {
+    buffer_trim(&self->record);
     if (self->columns != NULL && self->width == width) {
         for (Py_ssize_t i = 0; i < width; i++) {
             self->columns[i].text.len = 0;
+            buffer_trim(&self->columns[i].text);
             self->columns[i].has_line_break = 0;
             summary_reset(&self->columns[i]);
         }
@@ -480,15 +497,28 @@ static PyObject *
 summary_tuple(ColumnBuffer *column)
 {
     int any = column->min_length >= 0;
-    return Py_BuildValue(
-        "(nNNNNNN)",
-        column->empties,
+    PyObject *items[] = {
+        PyLong_FromSsize_t(column->empties),
         any ? PyLong_FromSsize_t(column->min_length) : Py_NewRef(Py_None),
         any ? PyLong_FromSsize_t(column->max_length) : Py_NewRef(Py_None),
         span_text(column, column->text_min, any),
         span_text(column, column->text_max, any),
         span_text(column, column->number_min, any && column->numbers),
-        span_text(column, column->number_max, any && column->numbers));
+        span_text(column, column->number_max, any && column->numbers),
+    };
+    const Py_ssize_t count = sizeof(items) / sizeof(items[0]);
+    PyObject *summary = PyTuple_New(count);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (items[i] == NULL || summary == NULL) {
+            for (Py_ssize_t j = i; j < count; j++) {
+                Py_XDECREF(items[j]);
+            }
+            Py_XDECREF(summary);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(summary, i, items[i]);
+    }
+    return summary;
 }
 
 static int
@@ -512,8 +542,8 @@ append_good(Reader *self)
                 break;
             }
         }
-        memcpy(column->text.data + column->text.len, cell, size * sizeof(Py_UCS4));
         if (size) {
+            memcpy(column->text.data + column->text.len, cell, size * sizeof(Py_UCS4));
             summarize(column, column->text.len, size);
         }
         else {
@@ -555,8 +585,8 @@ emit(Reader *self, Py_ssize_t index, PyObject *others)
 
 /* Inside a field most characters are plain: copy a run of them at once, up to the next
  * character the state machine must see (a line break, the delimiter outside quotes, a quote
- * inside them). Returns how many were taken: 0 when the run would pass the field limit
- * (process() then reports it, character by character), -1 on error. */
+ * inside them) or up to the field limit. Returns how many were taken (0: none, process()
+ * takes the next character and reports a field over the limit), -1 on error. */
 #define PLAIN_RUN(TYPE)                                                                 \
     do {                                                                                \
         const TYPE *chars = (const TYPE *)self->data;                                   \
@@ -574,7 +604,12 @@ emit(Reader *self, Py_ssize_t index, PyObject *others)
             }                                                                           \
         }                                                                               \
         count = end - start;                                                            \
-        if (count == 0 || self->record.len - self->field_start + count > self->field_limit) { \
+        /* up to the limit at most: the next character then reports the field as too long */ \
+        Py_ssize_t room = self->field_limit - (self->record.len - self->field_start);   \
+        if (count > room) {                                                             \
+            count = room;                                                               \
+        }                                                                               \
+        if (count <= 0) {                                                               \
             return 0;                                                                   \
         }                                                                               \
         if (buffer_reserve(&self->record, count) < 0) {                                 \

@@ -202,8 +202,11 @@ class _RowLoader:
         columns = batch.columns
         changes = Converter(effective).column_changes(columns, observed)
         # When the cells as read are what the table takes, PostgreSQL gets them in binary.
-        if all(new is None for new in changes) and self.load.write_joined(
-            columns.wire_parts(), batch.row_count
+        as_read = all(new is None for new in changes)
+        if (
+            as_read
+            and self.load.sends_binary
+            and self.load.write_joined(columns.wire_parts(), batch.row_count)
         ):
             return
         self.load.write_columns(

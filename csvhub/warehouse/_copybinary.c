@@ -504,9 +504,15 @@ PyMODINIT_FUNC
 PyInit__copybinary(void)
 {
     PyObject *m = PyModule_Create(&module);
-    if (m != NULL && PyModule_AddObject(m, "TRAILER", PyBytes_FromStringAndSize("\377\377", 2)) < 0) {
+    if (m == NULL) {
+        return NULL;
+    }
+    PyObject *trailer = PyBytes_FromStringAndSize("\377\377", 2);
+    if (trailer == NULL || PyModule_AddObjectRef(m, "TRAILER", trailer) < 0) {
+        Py_XDECREF(trailer);
         Py_DECREF(m);
         return NULL;
     }
+    Py_DECREF(trailer);
     return m;
 }

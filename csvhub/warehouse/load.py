@@ -226,12 +226,17 @@ class LoadSession:
             self._write_sqlite(zip(*columns, strict=True))
         self.rows_written += len(columns[0])
 
+    @property
+    def sends_binary(self) -> bool:
+        """Whether write_joined can be used at all (PostgreSQL, with the C encoder built)."""
+        return self.postgres and _copybinary is not None
+
     def write_joined(self, parts: Sequence[str | list[str]], count: int) -> bool:
         """Append `count` rows of canonical cells held as one '\\n'-joined string per column,
         in PostgreSQL's binary COPY format (the server then parses no text); False, with
         nothing written, where that cannot be done: SQLite, no C extension, a cell holding a
         line break, or a value not in canonical form. write_columns takes those."""
-        if not self.postgres or _copybinary is None or not all(isinstance(p, str) for p in parts):
+        if not self.sends_binary or not all(isinstance(part, str) for part in parts):
             return False
         assert self.columns is not None
         types = "".join(_BINARY_TYPE_CODES[self.columns[name]] for name in self._write_order)
