@@ -1,4 +1,4 @@
-"""Celery runs the same jobs in a real worker process, through a real Redis broker.
+"""Celery runs the same jobs in a real worker process, through a real Redis or RabbitMQ broker.
 
 Also the crash test: a worker killed with SIGKILL in the middle of a load leaves the dataset
 exactly as it was, and the next worker finishes the job once, without duplicates.
@@ -6,6 +6,7 @@ exactly as it was, and the next worker finishes the job once, without duplicates
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -21,26 +22,48 @@ from django.db import connection
 from csvhub.datasets import services
 from csvhub.datasets.models import Dataset, Upload
 from tests.datasets.pipeline import make_org, table_exists, table_row_count
-from tests.services import REDIS_URL, require
+from tests.services import RABBITMQ_URL, REDIS_URL, require
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.redis]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _flush_broker() -> None:
-    import redis
+@pytest.fixture(
+    params=[
+        pytest.param((REDIS_URL, "CSVHUB_TEST_REDIS_URL"), marks=pytest.mark.redis, id="redis"),
+        pytest.param(
+            (RABBITMQ_URL, "CSVHUB_TEST_RABBITMQ_URL"), marks=pytest.mark.rabbitmq, id="rabbitmq"
+        ),
+    ]
+)
+def broker_url(request) -> str:
+    url, variable = request.param
+    require(url, variable)
+    return url
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+
+def _flush_broker(url: str) -> None:
+    """Drop messages left by an earlier test (a killed worker's job stays queued)."""
+    if url.startswith("redis"):
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+        return
+    from amqp.exceptions import NotFound
+    from kombu import Connection
+
+    # NotFound: no worker declared the queue yet, so there is nothing to drop.
+    with Connection(url) as connection, contextlib.suppress(NotFound):
+        connection.default_channel.queue_purge("default")
 
 
 @pytest.fixture
-def celery_runner(settings, tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
+def celery_runner(settings, tmp_path, broker_url) -> Iterator[Callable[..., subprocess.Popen]]:
     """Switch enqueueing to Celery and start worker processes on demand."""
-    require(REDIS_URL, "CSVHUB_TEST_REDIS_URL")
-    _flush_broker()
+    _flush_broker(broker_url)
     settings.TASKS = {
         "default": {
             "BACKEND": "csvhub.jobs.backends.CeleryBackend",
-            "OPTIONS": {"broker_url": REDIS_URL},
+            "OPTIONS": {"broker_url": broker_url},
         }
     }
     workers: list[subprocess.Popen] = []
@@ -54,7 +77,7 @@ def celery_runner(settings, tmp_path) -> Iterator[Callable[..., subprocess.Popen
             "CSVHUB_WAREHOUSE_URL": settings.CSVHUB_WAREHOUSE_URL,
             "CSVHUB_STORAGE_URL": "file://" + settings.STORAGES["default"]["OPTIONS"]["location"],
             "CSVHUB_TASK_RUNNER": "celery",
-            "CSVHUB_BROKER_URL": REDIS_URL,
+            "CSVHUB_BROKER_URL": broker_url,
             # Every file is parsed in a reader child, which must work from Celery's daemonic
             # pool processes and die with the worker (the in-worker reader is covered by
             # tests/datasets/test_ingest_pipeline.py).
@@ -74,7 +97,7 @@ def celery_runner(settings, tmp_path) -> Iterator[Callable[..., subprocess.Popen
     yield start
     for process in workers:
         _kill(process)
-    _flush_broker()
+    _flush_broker(broker_url)
 
 
 def _kill(process: subprocess.Popen) -> None:
