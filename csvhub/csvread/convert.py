@@ -57,21 +57,12 @@ class Converter:
                 row[index] = value
         return converted
 
-    def convert_columns(
-        self, columns: Columns, observed: Observation | None = None
-    ) -> list[list[str]]:
-        """`convert` for a batch held column by column: each column's canonical cells (the
-        batch's own lists where nothing needs converting)."""
-        if not columns.row_count:
-            return [[] for _ in self.stored_types]
-        changes = self.column_changes(columns, observed)
-        return [columns.values[i] if new is None else new for i, new in enumerate(changes)]
-
     def column_changes(
         self, columns: Columns, observed: Observation | None = None
     ) -> list[list[str] | None]:
-        """Per column: its canonical cells, or None where the batch's cells already are, in
-        which case they are never split out of the joined column."""
+        """`convert` for a batch held column by column. Per column: its canonical cells, or
+        None where the batch's cells already are, in which case they are never split out of
+        the joined column."""
         if observed is not None:
             observed.check(columns, len(self.stored_types))
         return [

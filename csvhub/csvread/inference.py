@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from csvhub.csvread import fixed_width, formats
 from csvhub.csvread.column_types import ColumnType, widen
@@ -136,15 +136,26 @@ def _observe_column(state: _ColumnState, columns: Columns, index: int) -> BatchC
 
 
 def _batch_stats(
-    columns: Columns, index: int, value_type: ColumnType | None, **options: Any
+    columns: Columns,
+    index: int,
+    value_type: ColumnType | None,
+    *,
+    clean: bool,
+    ordered: Sequence[str] | None = None,
+    exponents: bool = True,
+    width: int | None = None,
 ) -> ColumnStats:
-    """batch_stats of column `index`, from the splitter's summary when that tells enough."""
+    """batch_stats of column `index`, from the splitter's summary when that tells enough
+    (it knows nothing of `ordered`, canonical text made from other spellings)."""
     summary = columns.summary(index)
-    if summary is not None and options.get("ordered") is None:
-        stats = summary_stats(summary, value_type, len(columns), clean=options["clean"])
+    if summary is not None and ordered is None:
+        stats = summary_stats(summary, value_type, len(columns), clean=clean)
         if stats is not None:
             return stats
-    return batch_stats(columns.values[index], value_type, **options)
+    values = columns.values[index]
+    return batch_stats(
+        values, value_type, clean=clean, ordered=ordered, exponents=exponents, width=width
+    )
 
 
 def _first_kind(values: Sequence[str]) -> Kind | None:

@@ -216,7 +216,8 @@ class LoadSession:
         self._sqlite_insert = None
 
     def write_columns(self, columns: list[list[str]]) -> None:
-        """Append canonical cells held column by column (Converter.convert_columns output);
+        """Append canonical cells held column by column (the cells of
+        Converter.column_changes, or the batch's own where it has None);
         empty strings become NULL."""
         if not columns or not columns[0]:
             return
