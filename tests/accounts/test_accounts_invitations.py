@@ -305,3 +305,17 @@ def test_an_invitation_to_nobody_can_never_be_accepted(api_as: ApiAs, world: Wor
     zed = get_user_model().objects.create_user(username="zed", password=PASSWORD)
 
     assert _pending_for(zed) == []  # bound when made: a later account named zed is not invited
+
+
+def test_the_navigation_shows_pending_invitations(
+    api_as: ApiAs, world: World, project_urls: None
+) -> None:
+    browser = Client()
+    browser.force_login(world.mallory)
+    assert 'href="/invitations/"' not in browser.get("/").content.decode()
+
+    _invite(api_as, "mallory")
+
+    page = browser.get("/").content.decode()
+    assert 'href="/invitations/"' in page
+    assert '<span class="badge">1</span>' in page
