@@ -46,7 +46,7 @@ ALLOWED_HOSTS = [
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSVHUB_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "csvhub.accounts.apps.OperatorAdminConfig",  # django.contrib.admin, operators only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -162,14 +162,23 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 FILE_UPLOAD_TEMP_DIR = env_str("CSVHUB_UPLOAD_TEMP_DIR", "") or None
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Brute-force limits: failures per username+address (logins) and per address (bad tokens)
 # inside a sliding window. With several web processes, point CACHES at Redis so they share counts.
 CSVHUB_LOGIN_FAILURE_LIMIT = env_int("CSVHUB_LOGIN_FAILURE_LIMIT", 10, minimum=1)
 CSVHUB_TOKEN_FAILURE_LIMIT = env_int("CSVHUB_TOKEN_FAILURE_LIMIT", 20, minimum=1)
 CSVHUB_FAILURE_WINDOW_SECONDS = env_int("CSVHUB_FAILURE_WINDOW_SECONDS", 300, minimum=1)
+# Password reset requests (each may send a mail), per client address and per email address.
+CSVHUB_PASSWORD_RESET_LIMIT = env_int("CSVHUB_PASSWORD_RESET_LIMIT", 5, minimum=1)
+CSVHUB_PASSWORD_RESET_WINDOW_SECONDS = env_int(
+    "CSVHUB_PASSWORD_RESET_WINDOW_SECONDS", 3600, minimum=1
+)
+# Days an invitation to an organization waits for the invited user's answer.
+CSVHUB_INVITATION_DAYS = env_int("CSVHUB_INVITATION_DAYS", 14, minimum=1)
 CSVHUB_TRUSTED_PROXY_COUNT = env_int("CSVHUB_TRUSTED_PROXY_COUNT", 0, minimum=0)
 CSVHUB_CACHE_URL = env_str("CSVHUB_CACHE_URL", "")
 CACHES = {

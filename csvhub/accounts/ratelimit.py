@@ -1,4 +1,5 @@
-"""Counting failures (bad passwords, bad tokens) in Django's cache to slow down guessing.
+"""Counting failures (bad passwords, bad tokens) and password reset requests in Django's cache, to
+slow down guessing and flooding.
 
 Fixed windows aligned on the clock: a key counts the failures of one window and expires with it,
 so a lockout always ends by itself and the real user is never locked out for longer than one
@@ -45,6 +46,21 @@ def token_limit() -> Limit:
         failures=getattr(settings, "CSVHUB_TOKEN_FAILURE_LIMIT", 20),
         window=getattr(settings, "CSVHUB_FAILURE_WINDOW_SECONDS", 300),
     )
+
+
+def password_reset_limit() -> Limit:
+    """Every request counts here, not only failures: each one may send an email."""
+    return Limit(
+        scope="password_reset",
+        failures=getattr(settings, "CSVHUB_PASSWORD_RESET_LIMIT", 5),
+        window=getattr(settings, "CSVHUB_PASSWORD_RESET_WINDOW_SECONDS", 3600),
+    )
+
+
+def login_identity(request: HttpRequest) -> str:
+    """Who a sign-in attempt counts against: the username tried and the client address."""
+    username = request.POST.get("username", "").strip().lower()
+    return f"{username}\n{client_ip(request)}"
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -493,25 +493,43 @@ def test_tokens_create_copy_once_and_revoke(signed_in, world: World) -> None:
     assert ApiToken.objects.get(name="nightly import").revoked_at is not None
 
 
-def test_members_invite_change_role_and_remove(signed_in, world: World) -> None:
+def test_members_invite_accept_change_role_and_remove(signed_in, world: World) -> None:
     expect = _expect()
     page = signed_in("alice")
     page.get_by_role("link", name="Members").click()
-    page.fill("#invite-user", "dave@example.com")
-    page.locator("#invite-role").select_option("editor")
-    page.get_by_role("button", name="Add member").click()
-    expect(page.locator("#member-status")).to_contain_text("Added dave@example.com as editor.")
+    for invited in ("dave@example.com", "mallory"):
+        page.fill("#invite-user", invited)
+        page.locator("#invite-role").select_option("editor")
+        page.get_by_role("button", name="Invite").click()
+        expect(page.locator("#member-status")).to_contain_text(f"Invited {invited} as editor.")
+    pending = page.locator("#invitation-table")
+    expect(pending).to_contain_text("dave@example.com")
+    expect(pending).to_contain_text("mallory")
+    expect(page.locator("#member-table")).not_to_contain_text("mallory")
+    _shot(page, "members")
 
-    membership = Membership.objects.get(user__email="dave@example.com", organization=world.acme)
-    page.get_by_label("Role of dave@example.com").select_option("viewer")
+    page.get_by_role("button", name="Revoke the invitation of dave@example.com").click()
+    page.locator("dialog.confirm").get_by_role("button", name="Revoke invitation").click()
+    expect(pending).not_to_contain_text("dave@example.com")
+
+    invitee = signed_in("mallory")
+    invitee.get_by_role("link", name="Invitations").click()
+    expect(invitee.locator("#invitation-table")).to_contain_text("Acme")
+    _shot(invitee, "invitations")
+    invitee.get_by_role("button", name="Accept the invitation to Acme").click()
+    expect(invitee.locator(".messages")).to_contain_text("You joined Acme as editor.")
+    membership = Membership.objects.get(user=world.mallory, organization=world.acme)
+
+    page.reload()
+    expect(pending).to_contain_text("No invitation is waiting")
+    page.get_by_label("Role of mallory").select_option("viewer")
     expect(page.locator("#member-status")).to_contain_text("is now viewer")
     membership.refresh_from_db()
     assert membership.role == Role.VIEWER
-    _shot(page, "members")
 
-    page.get_by_role("button", name="Remove dave@example.com").click()
+    page.get_by_role("button", name="Remove mallory").click()
     page.locator("dialog.confirm").get_by_role("button", name="Remove member").click()
-    expect(page.locator("#member-table")).not_to_contain_text("dave@example.com")
+    expect(page.locator("#member-table")).not_to_contain_text("mallory")
     assert not Membership.objects.filter(pk=membership.pk).exists()
 
 
