@@ -137,7 +137,7 @@ TASKS = {
         "BACKEND": {
             "thread": "csvhub.jobs.backends.ThreadBackend",
             "celery": "csvhub.jobs.backends.CeleryBackend",
-            "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+            "immediate": "csvhub.jobs.backends.InlineBackend",
         }[CSVHUB_TASK_RUNNER],
         "OPTIONS": {"threads": CSVHUB_WORKER_THREADS, "broker_url": CSVHUB_BROKER_URL},
     }
