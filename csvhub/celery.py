@@ -44,8 +44,10 @@ app.conf.update(
 def run_task(module_path: str, args: list, kwargs: dict) -> None:
     """Run the registered csvhub task named `module_path`; refuse (and log) any other name."""
     import django
+    from django.apps import apps
 
-    django.setup()
+    if not apps.ready:  # `celery -A csvhub.celery worker`; `csvhub worker` has set Django up
+        django.setup()
     from csvhub.jobs.registry import UnregisteredTask, task_get
 
     try:
