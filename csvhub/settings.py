@@ -6,10 +6,13 @@ CSVHUB_DATA_DIR, ingestion jobs on threads inside the web process.
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from pathlib import Path
 
 import dj_database_url
+from django.utils.csp import CSP
 
 from csvhub.config import (
     ConfigError,
@@ -24,6 +27,10 @@ from csvhub.config import (
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("CSVHUB_DATA_DIR", str(Path.cwd() / "data"))).resolve()
 
+# What csvhub writes (session keys, password hashes, warehouse rows, uploaded originals) is for
+# its own user only: directories 0700 and files 0600 from the moment they are created.
+os.umask(0o077)
+
 
 def _secret_key() -> str:
     """Use CSVHUB_SECRET_KEY, or keep a generated one in the data dir for the embedded default."""
@@ -32,9 +39,18 @@ def _secret_key() -> str:
         return configured
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Written under a private name (mkstemp makes it 0600), then linked into place: the key
+        # is never readable by others, and a second process starting at once keeps the first key.
+        fd, written = tempfile.mkstemp(dir=DATA_DIR, prefix=".secret_key.")
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(50))
+        try:
+            os.link(written, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(written)
     return key_file.read_text().strip()
 
 
@@ -63,6 +79,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise: static files keep their own caching; every other answer is no-store.
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "csvhub.headers.ResponseHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -70,6 +89,19 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# The pages load scripts, styles and images from csvhub itself only, and run no inline code.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 ROOT_URLCONF = "csvhub.urls"
 WSGI_APPLICATION = "csvhub.wsgi.application"
@@ -137,7 +169,7 @@ TASKS = {
         "BACKEND": {
             "thread": "csvhub.jobs.backends.ThreadBackend",
             "celery": "csvhub.jobs.backends.CeleryBackend",
-            "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+            "immediate": "csvhub.jobs.backends.InlineBackend",
         }[CSVHUB_TASK_RUNNER],
         "OPTIONS": {"threads": CSVHUB_WORKER_THREADS, "broker_url": CSVHUB_BROKER_URL},
     }
@@ -160,6 +192,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 FILE_UPLOAD_HANDLERS = ["csvhub.datasets.upload_handler.SpoolingUploadHandler"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 FILE_UPLOAD_TEMP_DIR = env_str("CSVHUB_UPLOAD_TEMP_DIR", "") or None
+# Stored originals (local storage) are private to csvhub's user, whatever the umask.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -44,7 +44,7 @@ THREAD_TASKS = {
         "OPTIONS": {"threads": 2, "broker_url": ""},
     }
 }
-INLINE_TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+INLINE_TASKS = {"default": {"BACKEND": "csvhub.jobs.backends.InlineBackend"}}
 WAIT_MS = 30_000
 
 DASH = "\u2013"  # the en dash the pages put in ranges of rows
@@ -112,6 +112,13 @@ def signed_in(browser, server: str) -> Iterator[Callable[..., object]]:
         page.set_default_timeout(WAIT_MS)
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
+        # Anything the Content-Security-Policy blocks is a page that half works.
+        page.on(
+            "console",
+            lambda message: (
+                "Content Security Policy" in message.text and errors.append(message.text)
+            ),
+        )
         page.js_errors = errors
         page.goto("/login/")
         page.fill("#id_username", username)
@@ -423,6 +430,25 @@ def test_export_of_the_current_view_matches_the_source(signed_in, world: World) 
     assert exported[0] == source[0]
     assert exported[1:] == sorted(north, key=lambda r: Decimal(r[2]), reverse=True)
     _shot(page, "dataset")
+
+
+def test_csv_downloads_of_the_ui_are_spreadsheet_safe(signed_in, world: World) -> None:
+    expect = _expect()
+    formula = '=HYPERLINK("http://evil.example/","Click me")'
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([["name", "note"], ["ada", formula]])
+    _ingested(world.acme, "notes.csv", out.getvalue())
+    page = signed_in("bob")
+
+    page.goto("/datasets/notes/")
+    expect(page.locator("#result-summary")).to_contain_text("1 row")
+    for link in ("Download all as CSV", "Export this view as CSV"):
+        with page.expect_download() as download:
+            page.get_by_role("link", name=link).click()
+        assert _rows(Path(download.value.path()).read_text()) == [
+            ["name", "note"],
+            ["ada", "'" + formula],
+        ]
 
 
 def test_charts_draw_a_time_series_and_a_histogram(signed_in, world: World) -> None:

@@ -23,7 +23,7 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, threads: int, **options) -> None:
         from csvhub.accounts.services import ensure_first_admin
 
-        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+        settings.DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         ensure_first_admin(stdout=self.stdout)

@@ -1,0 +1,86 @@
+"""What csvhub writes is private to its user from the moment it exists: folders 0700, files 0600.
+
+The data dir holds session keys, password hashes, warehouse rows and uploaded originals. The
+real `csvhub` command runs from an empty data dir under the usual umask 022.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+
+COMMON_UMASK = 0o022
+
+
+def _csvhub(data_dir: Path, *args: str) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CSVHUB_")}
+    env.update(DJANGO_SETTINGS_MODULE="csvhub.settings", CSVHUB_DATA_DIR=str(data_dir))
+    subprocess.run(
+        [sys.executable, "-m", "csvhub", *args],
+        env=env,
+        umask=COMMON_UMASK,
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+
+
+def _modes(root: Path) -> dict[str, int]:
+    found = {".": stat.S_IMODE(root.stat().st_mode)}
+    for path in root.rglob("*"):
+        found[str(path.relative_to(root))] = stat.S_IMODE(path.lstat().st_mode)
+    return found
+
+
+def test_a_new_data_dir_and_everything_in_it_are_private(tmp_path):
+    data_dir = tmp_path / "data"
+    source = tmp_path / "people.csv"
+    source.write_text("name,age\nada,36\n")
+
+    _csvhub(data_dir, "migrate", "--noinput")
+    _csvhub(
+        data_dir,
+        "shell",
+        "-c",
+        "from csvhub.accounts.models import Organization; "
+        "Organization.objects.create(name='Acme', slug='acme')",
+    )
+    _csvhub(data_dir, "ingest", str(source), "--org", "acme")
+
+    modes = _modes(data_dir)
+    for name in ("secret_key", "csvhub.sqlite3", "warehouse.sqlite3", "files"):
+        assert name in modes, sorted(modes)
+    assert any(name.startswith("files/") and name.endswith(".csv") for name in modes), modes
+    opened = {
+        name: oct(mode)
+        for name, mode in modes.items()
+        if mode != (0o700 if (data_dir / name).is_dir() else 0o600)
+    }
+    assert opened == {}
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_stored_files_are_private_whatever_the_umask(tmp_path, settings, umask):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "files")},
+        },
+    }
+    previous = os.umask(umask)
+    try:
+        name = storages["default"].save("uploads/2026/original.csv", ContentFile(b"a\n1\n"))
+    finally:
+        os.umask(previous)
+    stored = tmp_path / "files" / name
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert stat.S_IMODE(stored.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(stored.parent.parent.stat().st_mode) == 0o700
