@@ -190,24 +190,24 @@ def _looks_binary(sample: bytes) -> bool:
 
 
 class Utf8Evidence:
-    """Multi-byte characters that are valid UTF-8, and bytes that are not, read so far."""
+    """Multi-byte characters that are valid UTF-8, and invalid UTF-8 sequences, read so far."""
 
     def __init__(self) -> None:
         self.valid = 0
         self.invalid = 0
 
-    def add(self, data: bytes, text: str, invalid: int) -> None:
-        """Count `data`, decoded as UTF-8 into `text` with `invalid` bytes marked.
+    def add(self, data: bytes, text: str, *, replaced: int, errors: int) -> None:
+        """Count `data`, decoded as UTF-8 into `text`, where `replaced` characters stand for
+        the bytes of `errors` invalid sequences.
 
-        ASCII bytes decode to one character each and undecodable bytes too (see
-        UNDECODABLE), so the other characters are the valid multi-byte ones. A character cut
-        at the end of `data` is counted with the next block: the sums are exact.
+        ASCII bytes decode to one character each, so the characters left are the valid
+        multi-byte ones. A character cut at the end of `data` is counted with the next block.
         """
         if data.isascii() and len(text) == len(data):
             return
         ascii_bytes = len(data) - len(data.translate(None, _ASCII))
-        self.valid += len(text) - ascii_bytes - invalid
-        self.invalid += invalid
+        self.valid += len(text) - ascii_bytes - replaced
+        self.invalid += errors
 
     @property
     def seen_non_ascii(self) -> bool:
@@ -219,7 +219,7 @@ class Utf8Evidence:
     def describe(self) -> str:
         return (
             f"{self.valid:,} valid UTF-8 multi-byte characters, "
-            f"{self.invalid:,} bytes that are not UTF-8"
+            f"{self.invalid:,} invalid UTF-8 sequences"
         )
 
 
@@ -287,7 +287,7 @@ class TextDecoder:
         self.encoding = self._fixed or "utf-8"
         self._reason = reason or ("byte order mark" if self._fixed else "")
         self._decoder = codecs.getincrementaldecoder(self.encoding)(errors=UNDECODABLE)
-        self._utf8 = self._decoder  # the UTF-8 reading that gathers evidence
+        self._watcher = codecs.getincrementaldecoder("utf-8")(errors="replace")  # see _watch
         self._evidence = Utf8Evidence()
         self._legacy_sample: list[bytes] = []  # non-ASCII lines of blocks that are not UTF-8
         self._legacy_sample_size = 0
@@ -341,31 +341,42 @@ class TextDecoder:
     def _decode(self, data: bytes, *, final: bool) -> tuple[str, bool]:
         if self._fixed:
             return _decode_marking(self._decoder, data, final=final)
-        if self._decoder is not self._utf8:  # read as a legacy encoding: UTF-8 only watched
+        if self.encoding != "utf-8":  # read in a legacy encoding: UTF-8 is only watched
             self._watch(data, final=final)
             return _decode_marking(self._decoder, data, final=final)
-        undecoded = self._utf8.getstate()[0]
+        undecoded = self._decoder.getstate()[0]
         all_ascii_so_far = not self._evidence.seen_non_ascii
-        text, dirty = self._watch(data, final=final)
+        text, dirty = self._read_utf8(data, final=final)
         if all_ascii_so_far and not self._evidence.says_utf8():
             return self._switch(undecoded + data, final=final)
         return text, dirty
 
-    def _watch(self, data: bytes, *, final: bool) -> tuple[str, bool]:
-        """`data` read as UTF-8, counted as evidence."""
-        before = _invalid_bytes()
-        text, dirty = _decode_marking(self._utf8, data, final=final)
-        invalid = _invalid_bytes() - before
-        self._evidence.add(data, text, invalid)
-        if invalid and self._legacy_sample_size < LEGACY_SAMPLE_SIZE:
+    def _read_utf8(self, data: bytes, *, final: bool) -> tuple[str, bool]:
+        """`data` read as UTF-8, undecodable bytes marked, and counted as evidence."""
+        errors, marked = _error_count(), _invalid_bytes()
+        text, dirty = _decode_marking(self._decoder, data, final=final)
+        replaced, errors = _invalid_bytes() - marked, _error_count() - errors
+        self._count(data, text, replaced=replaced, errors=errors)
+        return text, dirty
+
+    def _watch(self, data: bytes, *, final: bool) -> None:
+        """Count `data` as UTF-8 evidence. The "replace" handler runs at C speed, where ours
+        would be called from C for each of a legacy file's many invalid sequences."""
+        text = self._watcher.decode(data, final)
+        replaced = text.count("\ufffd") - data.count("\ufffd".encode())  # minus U+FFFD as written
+        self._count(data, text, replaced=replaced, errors=replaced)
+
+    def _count(self, data: bytes, text: str, *, replaced: int, errors: int) -> None:
+        self._evidence.add(data, text, replaced=replaced, errors=errors)
+        if errors and self._legacy_sample_size < LEGACY_SAMPLE_SIZE:
             lines = _non_ascii_lines(data, LEGACY_SAMPLE_SIZE - self._legacy_sample_size)
             self._legacy_sample.append(lines)
             self._legacy_sample_size += len(lines) + 1
-        return text, dirty
 
     def _switch(self, data: bytes, *, final: bool) -> tuple[str, bool]:
         """Read on in a legacy encoding, from `data` on: everything before it was ASCII."""
         self.encoding = _guess_legacy(data)
+        self._watcher.setstate(self._decoder.getstate())  # UTF-8 bytes cut at the block's end
         self._decoder = codecs.getincrementaldecoder(self.encoding)(errors=UNDECODABLE)
         return _decode_marking(self._decoder, data, final=final)
 

@@ -196,7 +196,7 @@ def test_utf8_file_with_a_bad_byte_in_the_sample_stays_utf8_and_rejects_that_row
     assert len(result.rows) == CAFE_LINES - 2
     assert _names(result) == {"Café"}
     assert result.reader.encoding_reason.startswith("29,999 valid UTF-8 multi-byte characters")
-    assert "2 bytes that are not UTF-8: UTF-8 with bad bytes" in result.reader.encoding_reason
+    assert "2 invalid UTF-8 sequences: UTF-8 with bad bytes" in result.reader.encoding_reason
 
 
 @pytest.mark.parametrize("splitter", ["c", "python"])

@@ -53,7 +53,7 @@ def test_utf8_file_with_two_bad_bytes_is_utf8_with_those_rows_rejected(warehouse
     assert job.state == "succeeded", job.error
     assert (job.rows_loaded, job.rows_rejected) == (ROWS - 2, 2)
     assert job.encoding == "utf-8"
-    assert "2 bytes that are not UTF-8: UTF-8 with bad bytes" in job.encoding_reason
+    assert "2 invalid UTF-8 sequences: UTF-8 with bad bytes" in job.encoding_reason
     assert _names(job.dataset) == {"Café"}
     rejects = Reject.objects.filter(upload=job).order_by("line")
     assert [(r.line, r.reason) for r in rejects] == [
