@@ -112,7 +112,8 @@ def _load_once(upload: Upload, again: ReadAgain | None = None) -> dict:
                 reader = _open_reader(stream, upload, stack, again)
                 result = _RowLoader(load, reader, upload).run()
             except LimitExceeded as exc:
-                raise IngestFailed(f"{exc} (limit: {_LIMIT_SETTINGS[exc.limit]})") from None
+                setting = _LIMIT_SETTINGS[exc.limit]
+                raise IngestFailed(f"{exc} The limit is set by {setting}.") from None
             except CsvFormatError as exc:  # unreadable from the start, or broken part way
                 raise IngestFailed(str(exc)) from None
         load.finish(result)
@@ -294,8 +295,8 @@ def _check_row_limit(rows_seen: int) -> None:
     if limit and rows_seen > limit:
         raise IngestFailed(
             f"This file has more than {limit:,} rows, more than csvhub takes in one upload, so "
-            "nothing was loaded. Split it into smaller files "
-            "(limit: CSVHUB_MAX_ROWS_PER_UPLOAD)."
+            "nothing was loaded. Split it into smaller files. The limit is set by "
+            "CSVHUB_MAX_ROWS_PER_UPLOAD."
         )
 
 
