@@ -13,7 +13,7 @@ import charset_normalizer
 
 from csvhub.csvread.errors import CsvFormatError, LimitExceeded, ReadAgain
 
-SAMPLE_SIZE = 1 << 20  # bytes used to detect the encoding (and the delimiter, from its start)
+SAMPLE_SIZE = 1 << 20  # the first block: the encoding's first decision, the delimiter's sniff
 BLOCK_SIZE = 1 << 20  # bytes decoded at a time after the sample
 GZIP_ERRORS = (OSError, EOFError, zlib.error)  # gzip.BadGzipFile is an OSError
 
@@ -157,12 +157,12 @@ def corrupt_gzip(error: Exception) -> CsvFormatError:
 # --- encoding -------------------------------------------------------------------------------
 # The encoding holds for the whole file. A BOM, or the caller, decides it outright; otherwise
 # the file is read as UTF-8 while evidence allows: valid multi-byte UTF-8 characters count
-# for UTF-8, bytes that are not UTF-8 against it. A file with more of the first is UTF-8 whose
-# few bad bytes cost their rows; otherwise it is in a legacy encoding (see `_guess_legacy`).
-# While every character read so far is ASCII (the same in every encoding csvhub reads
-# without a BOM), the reading switches in place; after that, evidence that overturns the
-# encoding read in is only acted on at the end of the file, by asking the caller to read the
-# file again (ReadAgain), so that the decision rests on the whole file.
+# for UTF-8, invalid UTF-8 sequences against it. A file with more of the first (or none of the
+# second) is UTF-8 whose few bad bytes cost their rows; otherwise it is in a legacy encoding
+# (see `_guess_legacy`). While every character read so far is ASCII (the same in every
+# encoding csvhub reads without a BOM), the reading switches in place; after that, evidence
+# that overturns the encoding read in is only acted on at the end of the file, by asking the
+# caller to read the file again (ReadAgain), so that the decision rests on the whole file.
 LEGACY_SAMPLE_SIZE = SAMPLE_SIZE // 16  # lines with non-ASCII bytes given to charset detection
 _ASCII = bytes(range(128))
 
@@ -233,7 +233,7 @@ def _guess_legacy(sample: bytes) -> str:
     superset of Latin-1), provided the sample decodes in it.
     """
     focus = _non_ascii_lines(sample, LEGACY_SAMPLE_SIZE)
-    matches = list(charset_normalizer.from_bytes(focus))
+    matches = [m for m in charset_normalizer.from_bytes(focus) if _keeps_ascii(m.encoding)]
     if not matches:
         raise CsvFormatError(
             "This file is neither UTF-8 text nor text in an encoding csvhub can recognise. "
@@ -249,6 +249,15 @@ def _guess_legacy(sample: bytes) -> str:
     if (best.coherence == 0 or best.language in _WESTERN_LANGUAGES) and _decodes(focus, _WESTERN):
         return _WESTERN
     return codecs.lookup(best.encoding).name
+
+
+def _keeps_ascii(encoding: str) -> bool:
+    """Whether ASCII bytes mean ASCII in `encoding` (not so in EBCDIC or UTF-7): the text read
+    before a switch to it, and the delimiters and quotes, must stay what they were."""
+    try:
+        return _ASCII.decode(encoding) == _ASCII.decode("ascii")
+    except UnicodeDecodeError:
+        return False
 
 
 def _non_ascii_lines(data: bytes, size: int) -> bytes:
@@ -285,7 +294,7 @@ class TextDecoder:
         self._source = source
         self._data = first
         self.encoding = self._fixed or "utf-8"
-        self._reason = reason or ("byte order mark" if self._fixed else "")
+        self._reason = reason or (f"{self._fixed} byte order mark" if self._fixed else "")
         self._decoder = codecs.getincrementaldecoder(self.encoding)(errors=UNDECODABLE)
         self._watcher = codecs.getincrementaldecoder("utf-8")(errors="replace")  # see _watch
         self._evidence = Utf8Evidence()

@@ -366,3 +366,16 @@ def test_random_bytes_are_not_csv() -> None:
     garbage = bytes(rng.randrange(1, 256) for _ in range(50_000))  # no NULs to give it away
     with pytest.raises(CsvFormatError, match="encoding"):
         open_csv(io.BytesIO(garbage))
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"a,b\n1,2\n", "plain ASCII"),
+        ("a,b\n1,é\n".encode(), "valid UTF-8 throughout"),
+        (codecs.BOM_UTF16_LE + "a,b\n1,é\n".encode("utf-16-le"), "utf-16 byte order mark"),
+        (codecs.BOM_UTF8 + b"a,b\n1,2\n", "utf-8-sig byte order mark"),
+    ],
+)
+def test_the_reason_for_the_encoding_is_given(data: bytes, reason: str) -> None:
+    assert read(data).reader.encoding_reason == reason
