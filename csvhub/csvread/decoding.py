@@ -107,7 +107,8 @@ class BoundedStream:
         self.bytes_read = 0
 
     def read(self, size: int = -1) -> bytes:
-        data = self._stream.read(size if size < 0 else min(size, self._limit + 1))
+        # Never more than one byte past the limit, even for read(-1): that is enough to know.
+        data = self._stream.read(self._limit + 1 if size < 0 else min(size, self._limit + 1))
         self.bytes_read += len(data)
         if self.bytes_read > self._limit:
             raise LimitExceeded(

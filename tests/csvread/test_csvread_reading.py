@@ -11,7 +11,7 @@ import pytest
 from csvread_support import read, read_as
 
 from csvhub.csvread import BadRow, CsvFormatError, decoding, open_csv, reader
-from csvhub.csvread.errors import ReadAgain
+from csvhub.csvread.errors import LimitExceeded, ReadAgain
 
 
 # --- RFC 4180 -------------------------------------------------------------------------------
@@ -379,3 +379,32 @@ def test_random_bytes_are_not_csv() -> None:
 )
 def test_the_reason_for_the_encoding_is_given(data: bytes, reason: str) -> None:
     assert read(data).reader.encoding_reason == reason
+
+
+def test_gzip_past_the_decompressed_limit_is_refused_while_reading() -> None:
+    data = gzip.compress(b"n\n" + b"1\n" * 2_000_000)  # 4 MB of text in a few KiB
+    with pytest.raises(LimitExceeded, match="more than 3,000,000 bytes once decompressed") as error:
+        reader = open_csv(io.BytesIO(data), max_decompressed_bytes=3_000_000)
+        for batch in reader.batches(10_000):
+            assert batch.rows_seen <= 1_500_000  # refused at the limit, not after the file
+    assert error.value.limit == "max_decompressed_bytes"
+    stream = decoding.BoundedStream(gzip.GzipFile(fileobj=io.BytesIO(data)), 10)
+    with pytest.raises(LimitExceeded):
+        stream.read()
+
+
+def test_gzip_at_the_decompressed_limit_and_plain_files_over_it_are_read() -> None:
+    text = b"n\n" + b"1\n" * 1000
+    assert (
+        sum(
+            b.row_count
+            for b in open_csv(
+                io.BytesIO(gzip.compress(text)), max_decompressed_bytes=len(text)
+            ).batches()
+        )
+        == 1000
+    )
+    assert (
+        sum(b.row_count for b in open_csv(io.BytesIO(text), max_decompressed_bytes=10).batches())
+        == 1000
+    )
