@@ -182,6 +182,11 @@ CSVHUB_JOB_MAX_ATTEMPTS = env_int("CSVHUB_JOB_MAX_ATTEMPTS", 3, minimum=1)
 CSVHUB_MAX_UPLOAD_BYTES = env_int("CSVHUB_MAX_UPLOAD_BYTES", 20 * 1024**3, minimum=1)
 CSVHUB_MAX_REJECT_RATIO = env_float("CSVHUB_MAX_REJECT_RATIO", 0.1, minimum=0.0, maximum=1.0)
 CSVHUB_MAX_STORED_REJECTS = env_int("CSVHUB_MAX_STORED_REJECTS", 10_000, minimum=0)
+# A compressed upload may hold no more text than an uncompressed one may be.
+CSVHUB_MAX_DECOMPRESSED_BYTES = env_int(
+    "CSVHUB_MAX_DECOMPRESSED_BYTES", CSVHUB_MAX_UPLOAD_BYTES, minimum=1
+)
+CSVHUB_MAX_ROWS_PER_UPLOAD = env_int("CSVHUB_MAX_ROWS_PER_UPLOAD", 0, minimum=0)  # 0: no limit
 # Uploads at least this big are parsed in a child process, beside inference and loading.
 CSVHUB_CHILD_READER_MIN_BYTES = env_int(
     "CSVHUB_CHILD_READER_MIN_BYTES", 16 * 1024 * 1024, minimum=0

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, BinaryIO, Self
 
 from csvhub.csvread.columns import Columns
-from csvhub.csvread.errors import CsvFormatError
+from csvhub.csvread.errors import CsvFormatError, LimitExceeded, ReadAgain
 from csvhub.csvread.header import Column
 from csvhub.csvread.reader import BadRow, Batch, open_csv
 
@@ -44,12 +44,20 @@ def open_csv_in_child(
     *,
     filename: str | None = None,
     batch_rows: int = 20_000,
+    encoding: str | None = None,
+    encoding_reason: str = "",
+    max_decompressed_bytes: int | None = None,
 ) -> ChildCsvReader:
     """Like `open_csv`, with the reading done in a child process; use it as a context manager.
 
     Raises CsvFormatError when the file cannot be read as CSV at all.
     """
-    reader = ChildCsvReader(stream, filename=filename, batch_rows=batch_rows)
+    options = [f"--encoding-reason={encoding_reason}"]
+    if encoding:
+        options.append(f"--encoding={encoding}")
+    if max_decompressed_bytes is not None:
+        options.append(f"--max-decompressed-bytes={max_decompressed_bytes}")
+    reader = ChildCsvReader(stream, filename=filename, batch_rows=batch_rows, options=options)
     try:
         reader.start()
     except BaseException:
@@ -67,9 +75,12 @@ class ChildCsvReader:
         *,
         filename: str | None,
         batch_rows: int,
+        options: list[str] | None = None,
     ) -> None:
         self.batch_rows = batch_rows
-        self.encoding = ""
+        self.encoding = ""  # the child's final word comes with the end of the batches
+        self.encoding_reason = ""
+        self._options = options or []
         self.delimiter = ""
         self.compressed = False
         self.columns: list[Column] = []
@@ -84,6 +95,7 @@ class ChildCsvReader:
         command = [sys.executable, "-m", "csvhub.csvread.child"]
         # `=` keeps a name starting with '-' from being read as an option.
         command += [f"--filename={self._filename}", f"--batch-rows={self.batch_rows}"]
+        command += self._options
         self._process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -96,7 +108,7 @@ class ChildCsvReader:
         self._feeder = feeder  # only a started thread is joined by close()
         kind, *payload = self._receive()
         if kind == "error":
-            raise CsvFormatError(payload[0])
+            raise _format_error(*payload)
         if kind != "header":
             raise ChildReaderFailed(f"the reader process sent {kind!r} instead of the header")
         self.encoding, self.delimiter, self.compressed, columns = payload
@@ -109,9 +121,12 @@ class ChildCsvReader:
         while True:
             kind, *payload = self._receive()
             if kind == "end":
+                self.encoding, self.encoding_reason = payload
                 return
             if kind == "error":
-                raise CsvFormatError(payload[0])
+                raise _format_error(*payload)
+            if kind == "again":
+                raise ReadAgain(*payload)
             parts, row_count, bad_rows, bytes_read, rows_seen, summaries = payload
             columns = Columns.from_joined(parts, row_count, summaries) if row_count else None
             bad = [BadRow(*row) for row in bad_rows]
@@ -189,6 +204,10 @@ class ChildCsvReader:
         )
 
 
+def _format_error(message: str, limit: str | None) -> CsvFormatError:
+    return CsvFormatError(message) if limit is None else LimitExceeded(message, limit=limit)
+
+
 def _child_environment() -> dict[str, str]:
     """This process's environment, with csvhub importable even when it is not installed."""
     source_root = str(Path(__file__).resolve().parents[2])
@@ -208,13 +227,22 @@ def child_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m csvhub.csvread.child")
     parser.add_argument("--filename", default="")
     parser.add_argument("--batch-rows", type=int, required=True)
+    parser.add_argument("--encoding", default=None)
+    parser.add_argument("--encoding-reason", default="")
+    parser.add_argument("--max-decompressed-bytes", type=int, default=None)
     args = parser.parse_args(argv)
     source = sys.stdin.buffer
     # Only pickled messages may reach stdout: keep the real one, point sys.stdout elsewhere.
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=FEED_CHUNK)
     sys.stdout = sys.stderr
     try:
-        reader = open_csv(source, filename=args.filename or None)
+        reader = open_csv(
+            source,
+            filename=args.filename or None,
+            encoding=args.encoding,
+            encoding_reason=args.encoding_reason,
+            max_decompressed_bytes=args.max_decompressed_bytes,
+        )
         columns = [(c.name, c.label) for c in reader.columns]
         _send(out, "header", reader.encoding, reader.delimiter, reader.compressed, columns)
         for batch in reader.batches(args.batch_rows):
@@ -231,9 +259,11 @@ def child_main(argv: list[str] | None = None) -> int:
                 batch.rows_seen,
                 summaries,
             )
-        _send(out, "end")
+        _send(out, "end", reader.encoding, reader.encoding_reason)
     except CsvFormatError as error:
-        _send(out, "error", str(error))
+        _send(out, "error", str(error), getattr(error, "limit", None))
+    except ReadAgain as again:
+        _send(out, "again", again.encoding, again.reason)
     except BrokenPipeError:
         return 1  # the parent is gone or stopped listening
     return 0

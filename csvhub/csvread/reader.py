@@ -85,22 +85,31 @@ def splitter_enabled() -> bool:
     return _splitter is not None and os.environ.get("CSVHUB_CSV_SPLITTER", "c") != "python"
 
 
-def open_csv(stream: BinaryIO, *, filename: str | None = None) -> "CsvReader":
+def open_csv(
+    stream: BinaryIO,
+    *,
+    filename: str | None = None,
+    encoding: str | None = None,
+    encoding_reason: str = "",
+    max_decompressed_bytes: int | None = None,
+) -> "CsvReader":
     """Detect compression, encoding and delimiter, and read the header.
 
-    Raises CsvFormatError when the file cannot be read as CSV at all.
+    `encoding` skips detection (given with its `encoding_reason`, after a ReadAgain). Raises
+    CsvFormatError when the file cannot be read as CSV at all.
     """
-    source, counting = decoding.open_source(stream, filename)
+    source, counting = decoding.open_source(
+        stream, filename, max_decompressed_bytes=max_decompressed_bytes
+    )
     sample = decoding.read_sample(source)
     if not sample.strip():
         raise CsvFormatError("The file is empty. Upload a CSV file with a header line.")
-    encoding = decoding.detect_encoding(sample, complete=len(sample) < decoding.SAMPLE_SIZE)
-    # Only the sample's start is sniffed; decoding half a character there is harmless.
-    head = sample[: 2 * decoding.SAMPLE_SIZE // 16].decode(encoding, errors="replace")
+    text = decoding.TextDecoder(source, sample, encoding=encoding, reason=encoding_reason)
+    # Only the sample's start is sniffed.
+    head = text.start()[: 2 * decoding.SAMPLE_SIZE // 16]
     return CsvReader(
-        blocks=decoding.text_blocks(source, sample, encoding),
+        text=text,
         counting=counting,
-        encoding=encoding,
         delimiter=detect_delimiter(head.lstrip("\ufeff")),
         compressed=source is not counting,
     )
@@ -112,17 +121,16 @@ class CsvReader:
     def __init__(
         self,
         *,
-        blocks: Iterator[tuple[str, bool]],
+        text: decoding.TextDecoder,
         counting: decoding.CountingStream,
-        encoding: str,
         delimiter: str,
         compressed: bool,
     ) -> None:
-        self.encoding = encoding
         self.delimiter = delimiter
         self.compressed = compressed
         self._counting = counting
-        self._blocks = blocks
+        self._text = text
+        self._blocks = text.blocks()
         self._log = _BlockLog()
         self._splitter = None
         self._csv = None
@@ -135,6 +143,16 @@ class CsvReader:
             )
         self._rows_seen = 0
         self.columns: list[Column] = columns_from_header(self._header())
+
+    @property
+    def encoding(self) -> str:
+        """The encoding read in; final once the batches are read to the end."""
+        return self._text.encoding
+
+    @property
+    def encoding_reason(self) -> str:
+        """Why `encoding` was chosen, in a few words; final with it."""
+        return self._text.reason
 
     def batches(self, size: int = 20_000) -> Iterator[Batch]:
         """Batches of up to `size` records, until the end of the file.

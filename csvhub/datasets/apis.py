@@ -43,6 +43,7 @@ class UploadSerializer(serializers.Serializer):
     error = serializers.CharField()
     attempts = serializers.IntegerField()
     encoding = serializers.CharField()
+    encoding_reason = serializers.CharField()
     delimiter = serializers.CharField()
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)

@@ -27,7 +27,9 @@ from csvhub.csvread import (
     Converter,
     CsvFormatError,
     CsvReader,
+    LimitExceeded,
     Observation,
+    ReadAgain,
     TypeTracker,
     open_csv,
     widen,
@@ -90,6 +92,14 @@ def _fail(upload: Upload, message: str) -> None:
 
 
 def _load(upload: Upload) -> dict:
+    try:
+        return _load_once(upload)
+    except ReadAgain as again:  # the whole file chose another encoding: everything rolled back
+        return _load_once(upload, again)
+
+
+def _load_once(upload: Upload, again: ReadAgain | None = None) -> dict:
+    """One reading of the file; a second one reads it in the encoding `again` names."""
     Reject.objects.filter(upload=upload).delete()  # left by an attempt that died
     with LoadSession(get_engine(), upload.dataset.table_name, str(upload.id)) as load:
         previous = load.previous_result()
@@ -99,21 +109,33 @@ def _load(upload: Upload) -> dict:
             raise IngestFailed("The dataset was deleted while this file was waiting.")
         with upload.file.open("rb") as stream, ExitStack() as stack:
             try:
-                reader = _open_reader(stream, upload, stack)
+                reader = _open_reader(stream, upload, stack, again)
                 result = _RowLoader(load, reader, upload).run()
+            except LimitExceeded as exc:
+                setting = _LIMIT_SETTINGS[exc.limit]
+                raise IngestFailed(f"{exc} The limit is set by {setting}.") from None
             except CsvFormatError as exc:  # unreadable from the start, or broken part way
                 raise IngestFailed(str(exc)) from None
         load.finish(result)
     return result
 
 
-def _open_reader(stream: BinaryIO, upload: Upload, stack: ExitStack) -> CsvReader | ChildCsvReader:
+_LIMIT_SETTINGS = {"max_decompressed_bytes": "CSVHUB_MAX_DECOMPRESSED_BYTES"}
+
+
+def _open_reader(
+    stream: BinaryIO, upload: Upload, stack: ExitStack, again: ReadAgain | None
+) -> CsvReader | ChildCsvReader:
     """Big files are parsed in a child process, beside inference and loading in this one."""
+    options = {
+        "filename": upload.original_name,
+        "encoding": again.encoding if again else None,
+        "encoding_reason": again.reason if again else "",
+        "max_decompressed_bytes": settings.CSVHUB_MAX_DECOMPRESSED_BYTES,
+    }
     if upload.size >= settings.CSVHUB_CHILD_READER_MIN_BYTES:
-        return stack.enter_context(
-            open_csv_in_child(stream, filename=upload.original_name, batch_rows=BATCH_ROWS)
-        )
-    return open_csv(stream, filename=upload.original_name)
+        return stack.enter_context(open_csv_in_child(stream, batch_rows=BATCH_ROWS, **options))
+    return open_csv(stream, **options)
 
 
 class _RowLoader:
@@ -151,6 +173,7 @@ class _RowLoader:
     def _take(self, batch: Batch) -> None:
         self._quarantine(batch)
         self.rows_seen = batch.rows_seen
+        _check_row_limit(self.rows_seen)
         if batch.row_count:
             self._take_rows(batch)
         self.report.send(
@@ -251,6 +274,7 @@ class _RowLoader:
             "rows_loaded": self.load.rows_written,
             "rows_rejected": self.rejected,
             "encoding": self.reader.encoding,
+            "encoding_reason": self.reader.encoding_reason,
             "delimiter": self.reader.delimiter,
             "columns": [
                 {"name": name, "label": labels[name], "type": self.load.columns[name].value}
@@ -264,6 +288,16 @@ class _RowLoader:
             "stats": {name: stats[i].to_dict() for i, name in enumerate(self.names)},
             "row_id_range": self.load.row_id_range(),
         }
+
+
+def _check_row_limit(rows_seen: int) -> None:
+    limit = settings.CSVHUB_MAX_ROWS_PER_UPLOAD
+    if limit and rows_seen > limit:
+        raise IngestFailed(
+            f"This file has more than {limit:,} rows, more than csvhub takes in one upload, so "
+            "nothing was loaded. Split it into smaller files. The limit is set by "
+            "CSVHUB_MAX_ROWS_PER_UPLOAD."
+        )
 
 
 def _check_header(existing: dict[str, ColumnType], reader: CsvReader) -> None:
@@ -326,6 +360,7 @@ def _publish(upload: Upload, result: dict) -> None:
             rows_rejected=result["rows_rejected"],
             type_changes=result["type_changes"],
             encoding=result.get("encoding", ""),
+            encoding_reason=result.get("encoding_reason", "")[:300],
             delimiter=result.get("delimiter", ""),
             error="",
         )

@@ -5,6 +5,7 @@ import io
 from dataclasses import dataclass
 
 from csvhub.csvread import BadRow, Batch, ColumnType, CsvReader, TypeTracker, open_csv
+from csvhub.csvread.errors import ReadAgain
 
 
 @dataclass
@@ -27,6 +28,12 @@ class Read:
 
 def read(data: bytes, *, size: int = 20_000, filename: str | None = None) -> Read:
     reader = open_csv(io.BytesIO(data), filename=filename)
+    return Read(reader, list(reader.batches(size)))
+
+
+def read_as(data: bytes, again: ReadAgain, *, size: int = 20_000) -> Read:
+    """`data` read again in the encoding a first reading asked for."""
+    reader = open_csv(io.BytesIO(data), encoding=again.encoding, encoding_reason=again.reason)
     return Read(reader, list(reader.batches(size)))
 
 
