@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -58,8 +59,12 @@ def password_reset_limit() -> Limit:
 
 
 def login_identity(request: HttpRequest) -> str:
-    """Who a sign-in attempt counts against: the username tried and the client address."""
-    username = request.POST.get("username", "").strip().lower()
+    """Who a sign-in attempt counts against: the username tried and the client address.
+
+    The username is normalized as Django's UsernameField does before authenticating (NFKC), then
+    casefolded, so that look-alike spellings of one name (fullwidth letters, other cases) share
+    one count instead of each starting afresh."""
+    username = unicodedata.normalize("NFKC", request.POST.get("username", "")).strip().casefold()
     return f"{username}\n{client_ip(request)}"
 
 
