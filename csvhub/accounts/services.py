@@ -295,7 +295,7 @@ def _last_admin_guard(*, membership: Membership) -> None:
 # Two kinds of people administer csvhub. An organization admin manages one organization's
 # members and data through the UI and API; they are not staff and cannot open /admin/, so they
 # can never reach another organization. An operator runs the installation: a Django superuser,
-# created only by `csvhub createoperator` (or the first-run bootstrap), who can reach everything.
+# created only by `csvhub createoperator`, who can reach everything.
 
 
 @dataclass(frozen=True)
@@ -404,23 +404,35 @@ def _admin_membership_ensure(*, user: User, organization: Organization) -> Role 
     return role_before
 
 
-def ensure_first_admin(*, stdout: TextIO, sign_in_url: str = "/login/") -> None:
-    """On a fresh install (no user at all), create organization `default` and user `admin` with a
-    random password, and print how to sign in. Does nothing once any user exists.
+def operator_demote(*, username: str) -> bool:
+    """Take away the operator flags (staff, superuser) of `username`; memberships are kept.
+    Returns whether the user was staff or superuser. ValidationError for an unknown user."""
+    user = _user_find(username=username)
+    if user is None:
+        raise ValidationError(f"No user {username!r}.")
+    was = user.is_staff or user.is_superuser
+    if was:
+        user.is_staff = user.is_superuser = False
+        user.save(update_fields=["is_staff", "is_superuser"])
+    return was
 
-    `admin` is both the admin of `default` and the operator: whoever starts a fresh install
-    owns it. Later organization admins (`csvhub createadmin`) are not operators."""
+
+def ensure_first_admin(*, stdout: TextIO, sign_in_url: str = "/login/") -> None:
+    """On a fresh install (no user at all), create organization `default` and its admin `admin`
+    with a random password, and print how to sign in. Does nothing once any user exists.
+
+    `admin` is an organization admin only, not an operator: operators are created explicitly,
+    by `csvhub createoperator`, which the message says."""
     if get_user_model()._default_manager.exists():
         return
     try:
-        with transaction.atomic():
-            result = admin_ensure(org_slug="default", username="admin")
-            operator_ensure(username="admin")
+        result = admin_ensure(org_slug="default", username="admin")
     except IntegrityError:  # another process bootstrapped at the same moment
         return
     stdout.write(
-        "csvhub: created organization 'default' and its admin 'admin', who is also the operator\n"
-        "  of this installation (the Django admin at /admin/ is for operators only).\n"
+        "csvhub: created organization 'default' and its admin 'admin'.\n"
         f"  Sign in at {sign_in_url} as 'admin' with password: {result.password}\n"
         "  This password is shown only once; change it after signing in.\n"
+        "  The Django admin at /admin/ is for operators of the installation only; create one with\n"
+        "  `csvhub createoperator --username USERNAME`.\n"
     )
