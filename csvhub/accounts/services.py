@@ -4,6 +4,7 @@ operators."""
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -177,11 +178,28 @@ def _invitee(*, identifier: str) -> tuple[User | None, bool]:
 
 
 def _user_passwordless_create(*, email: str) -> User:
-    user = get_user_model()(username=email, email=email)
+    user = get_user_model()(username=_username_for(email), email=email)
     user.set_unusable_password()
     user.full_clean(exclude=["password"])
     user.save()
     return user
+
+
+def _username_for(email: str) -> str:
+    """The email itself when it is a valid username (the usual case, easy to remember), else one
+    made of its allowed characters and a random suffix: an email such as a!b@example.com must
+    get an account like any other, or the error would tell the admin that no account has it.
+    The invitation email tells the newcomer their username."""
+    field = get_user_model()._meta.get_field("username")
+    try:
+        field.run_validators(email)
+    except ValidationError:
+        pass
+    else:
+        return email
+    suffix = "-" + secrets.token_hex(4)
+    kept = re.sub(r"[^\w.@+-]", "", email.partition("@")[0], flags=re.ASCII) or "user"
+    return kept[: (field.max_length or 150) - len(suffix)] + suffix
 
 
 def _invitation_upsert(

@@ -105,6 +105,30 @@ def test_the_pending_list_looks_the_same_whether_or_not_the_user_exists(
     assert "mallory@example.com" not in str(listed)
 
 
+def test_an_email_that_is_no_valid_username_gets_the_same_answer_with_or_without_account(
+    api_as: ApiAs, world: World
+) -> None:
+    get_user_model().objects.create_user(username="ab", email="a!b@example.com")
+
+    with_account = api_as("admin").post(INVITATIONS, {"user": "a!b@example.com"}, format="json")
+    without = api_as("admin").post(INVITATIONS, {"user": "c!d@example.com"}, format="json")
+
+    assert with_account.status_code == without.status_code == 202, without.content
+    assert _shape(with_account.json()) == _shape(without.json())
+
+
+def test_a_newcomer_whose_email_is_no_valid_username_is_told_the_username_made_for_them(
+    api_as: ApiAs, world: World, django_capture_on_commit_callbacks: CaptureOnCommit
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        _invite(api_as, "o'brien!@example.com")
+
+    newcomer = get_user_model().objects.get(email="o'brien!@example.com")
+    newcomer.full_clean(exclude=["password"])  # a valid username
+    assert newcomer.username.startswith("obrien-")
+    assert f"with the username {newcomer.username}." in mail.outbox[0].body
+
+
 def test_an_existing_user_is_told_by_email_where_to_answer(
     api_as: ApiAs, world: World, django_capture_on_commit_callbacks: CaptureOnCommit
 ) -> None:

@@ -127,6 +127,14 @@ CASES = [
         202,
         "If this names a user",
     ),
+    Case(
+        14,
+        "invite an email that is no valid username",
+        lambda w, a: _invite(a, {"user": "a!b@example.com"}),
+        202,
+        "If this names a user",
+        never_says="username",
+    ),
     Case(14, "empty user", lambda w, a: _invite(a, {"user": ""}), 400, "may not be blank"),
     Case(
         14,
