@@ -238,7 +238,13 @@ def _invitation_send(*, invitation: Invitation, new_user: bool, base_url: str) -
     }
     body = render_to_string("accounts/invite_email.txt", context)
     subject = f"You are invited to {invitation.organization.name} on csvhub"
-    send_mail(subject, body, None, [user.email])
+    try:
+        send_mail(subject, body, None, [user.email])
+    except Exception:
+        # Like Django's PasswordResetForm: log and carry on. Raising here (after the commit)
+        # would answer 500 only for invitees who have an address, telling the admin that
+        # an account exists; the invitation stands and the user also finds it on /invitations/.
+        logger.exception("Could not send the invitation email (invitation %s).", invitation.pk)
 
 
 def _password_path(user: User) -> str:

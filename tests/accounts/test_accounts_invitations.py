@@ -129,6 +129,31 @@ def test_a_newcomer_whose_email_is_no_valid_username_is_told_the_username_made_f
     assert f"with the username {newcomer.username}." in mail.outbox[0].body
 
 
+@pytest.fixture
+def mail_server_down(settings: Settings) -> None:
+    """Mail goes over SMTP to a port where nothing listens: every send fails."""
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": 1, "timeout": 5},
+        }
+    }
+
+
+@pytest.mark.django_db(transaction=True)  # real commits, so the mail is sent within the request
+def test_a_failing_mail_server_gives_the_same_answer_for_every_invitee(
+    api_as: ApiAs, world: World, mail_server_down: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    answers = [
+        api_as("admin").post(INVITATIONS, {"user": user}, format="json")
+        for user in ("mallory", "nobody", "dave@example.com")
+    ]
+
+    assert [a.status_code for a in answers] == [202, 202, 202], answers[0].content
+    assert Invitation.objects.count() == 3
+    assert "Could not send the invitation email" in caplog.text
+
+
 def test_an_existing_user_is_told_by_email_where_to_answer(
     api_as: ApiAs, world: World, django_capture_on_commit_callbacks: CaptureOnCommit
 ) -> None:
