@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from csvhub.accounts import ratelimit
 from csvhub.accounts.access import SESSION_KEY
+from csvhub.accounts.forms import NewcomerPasswordResetForm
 from csvhub.accounts.selectors import (
     invitation_received_get,
     invitations_received,
@@ -60,7 +61,10 @@ class LoginPage(LoginView):
 class PasswordResetPage(PasswordResetView):
     """Django's password reset, throttled per client address and per email address: every
     request counts (each may send a mail), so nobody can flood an inbox or send resets in bulk.
-    Past either limit the page answers 429, whether or not the email belongs to a user."""
+    Past either limit the page answers 429, whether or not the email belongs to a user.
+    Invited newcomers without a password yet can use it too (NewcomerPasswordResetForm)."""
+
+    form_class = NewcomerPasswordResetForm
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         limit = ratelimit.password_reset_limit()

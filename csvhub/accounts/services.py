@@ -125,7 +125,7 @@ def invitation_create(
     _identifier_check(identifier)  # before any lookup, so a refusal never depends on one
     with transaction.atomic():
         _member_guard(organization=organization, identifier=identifier)
-        user, created = _invitee(identifier=identifier)
+        user = _invitee(identifier=identifier)
         invitation = _invitation_upsert(
             organization=organization,
             identifier=identifier,
@@ -135,7 +135,7 @@ def invitation_create(
         )
         if user is not None and user.email:
             transaction.on_commit(
-                lambda: _invitation_send(invitation=invitation, new_user=created, base_url=base_url)
+                lambda: _invitation_send(invitation=invitation, base_url=base_url)
             )
     return invitation
 
@@ -162,19 +162,16 @@ def _member_guard(*, organization: Organization, identifier: str) -> None:
         raise ValidationError({"user": "This user is already a member."})
 
 
-def _invitee(*, identifier: str) -> tuple[User | None, bool]:
-    """The account `identifier` names, or None; an unknown email gets a new account.
-    Returns (user, created)."""
+def _invitee(*, identifier: str) -> User | None:
+    """The account `identifier` names, or None; an unknown email gets a new account."""
     if "@" not in identifier:
-        return _user_find(username=identifier), False
+        return _user_find(username=identifier)
     users = list(get_user_model()._default_manager.filter(email__iexact=identifier)[:2])
     if len(users) > 1:
         logger.warning("Invitation to an email shared by several accounts; nobody can accept it.")
-        return None, False
+        return None
     user = users[0] if users else _user_find(username=identifier)
-    if user is not None:
-        return user, False
-    return _user_passwordless_create(email=identifier), True
+    return user if user is not None else _user_passwordless_create(email=identifier)
 
 
 def _user_passwordless_create(*, email: str) -> User:
@@ -227,14 +224,18 @@ def _invitation_upsert(
         raise ValidationError({"user": "This was just invited by someone else."}) from None
 
 
-def _invitation_send(*, invitation: Invitation, new_user: bool, base_url: str) -> None:
+def _invitation_send(*, invitation: Invitation, base_url: str) -> None:
     user = invitation.user
+    # Whoever has no password yet (new, or invited before and never chose one) gets a link to
+    # choose one, valid PASSWORD_RESET_TIMEOUT seconds (the invitation may last longer).
+    needs_password = not user.has_usable_password()
     context = {
         "user": user,
         "invitation": invitation,
         "inviter": invitation.invited_by.get_username() if invitation.invited_by else "An admin",
         "invitations_url": base_url.rstrip("/") + reverse("invitations"),
-        "password_url": base_url.rstrip("/") + _password_path(user) if new_user else None,
+        "password_url": base_url.rstrip("/") + _password_path(user) if needs_password else None,
+        "password_link_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
     }
     body = render_to_string("accounts/invite_email.txt", context)
     subject = f"You are invited to {invitation.organization.name} on csvhub"

@@ -182,6 +182,46 @@ def test_an_unknown_email_gets_an_account_and_a_link_to_choose_a_password(
     assert "http://testserver/invitations/" in message.body
 
 
+def test_a_newcomer_invited_again_before_choosing_a_password_gets_a_link_again(
+    api_as: ApiAs, world: World, django_capture_on_commit_callbacks: CaptureOnCommit
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        _invite(api_as, "dave@example.com")
+    Invitation.objects.all().delete()  # declined, revoked or expired: the admin invites again
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _invite(api_as, "dave@example.com")
+
+    assert len(mail.outbox) == 2
+    assert "http://testserver/password-reset/" in mail.outbox[1].body
+    assert "this link works for 72 hours" in mail.outbox[1].body  # PASSWORD_RESET_TIMEOUT
+
+
+def test_a_newcomer_whose_link_expired_gets_one_by_password_reset(
+    api_as: ApiAs, world: World, django_capture_on_commit_callbacks: CaptureOnCommit
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        _invite(api_as, "dave@example.com")
+
+    response = Client().post("/password-reset/", {"email": "dave@example.com"})
+
+    assert response.status_code == 302
+    assert len(mail.outbox) == 2
+    assert mail.outbox[1].to == ["dave@example.com"]
+    assert "/password-reset/" in mail.outbox[1].body
+
+
+def test_password_reset_sends_nothing_to_a_deactivated_newcomer(
+    api_as: ApiAs, world: World
+) -> None:
+    _invite(api_as, "dave@example.com")
+    get_user_model().objects.filter(email="dave@example.com").update(is_active=False)
+
+    Client().post("/password-reset/", {"email": "dave@example.com"})
+
+    assert mail.outbox == []
+
+
 def test_invited_newcomer_chooses_a_password_signs_in_and_accepts_on_the_page(
     api_as: ApiAs,
     world: World,
