@@ -58,6 +58,24 @@ def password_reset_limit() -> Limit:
     )
 
 
+def invitation_mail_recipient_limit() -> Limit:
+    """Invitation mails to one address, from any organization: nobody's inbox is flooded."""
+    return Limit(
+        scope="invitation_mail_recipient",
+        failures=getattr(settings, "CSVHUB_INVITATION_MAIL_LIMIT", 3),
+        window=getattr(settings, "CSVHUB_INVITATION_MAIL_WINDOW_SECONDS", 3600),
+    )
+
+
+def invitation_mail_organization_limit() -> Limit:
+    """Invitation mails sent for one organization: no admin sends them in bulk."""
+    return Limit(
+        scope="invitation_mail_organization",
+        failures=getattr(settings, "CSVHUB_INVITATION_MAIL_ORGANIZATION_LIMIT", 50),
+        window=getattr(settings, "CSVHUB_INVITATION_MAIL_WINDOW_SECONDS", 3600),
+    )
+
+
 def login_identity(request: HttpRequest) -> str:
     """Who a sign-in attempt counts against: the username tried and the client address.
 
@@ -99,6 +117,18 @@ def failure_record(limit: Limit, identity: str) -> None:
         cache.incr(key)
     except ValueError:  # the key expired between add and incr
         cache.add(key, 1, timeout=limit.window + 1)
+
+
+def attempt_record(*counts: tuple[Limit, str]) -> int | None:
+    """For actions where every attempt counts (each may send a mail): when any (limit, identity)
+    is at its limit, return the seconds to wait (the longest) and record nothing; otherwise
+    record one attempt for each and return None."""
+    waits = [retry_after(limit, identity) for limit, identity in counts]
+    wait = max((w for w in waits if w is not None), default=None)
+    if wait is None:
+        for limit, identity in counts:
+            failure_record(limit, identity)
+    return wait
 
 
 def failures_clear(limit: Limit, identity: str) -> None:

@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from csvhub.accounts import ratelimit
 from csvhub.accounts.models import ApiToken, Invitation, Membership, Organization, Role
 from csvhub.accounts.selectors import membership_role
 from csvhub.accounts.tokens import token_generate
@@ -135,7 +136,7 @@ def invitation_create(
         )
         if user is not None and user.email:
             transaction.on_commit(
-                lambda: _invitation_send(invitation=invitation, base_url=base_url)
+                lambda: _invitation_mail(invitation=invitation, base_url=base_url)
             )
     return invitation
 
@@ -224,8 +225,27 @@ def _invitation_upsert(
         raise ValidationError({"user": "This was just invited by someone else."}) from None
 
 
+def _invitation_mail(*, invitation: Invitation, base_url: str) -> None:
+    try:
+        _invitation_send(invitation=invitation, base_url=base_url)
+    except Exception:
+        # Like Django's PasswordResetForm: log and carry on. Raising here (after the commit)
+        # would answer 500 only for invitees who have an address, telling the admin that
+        # an account exists; the invitation stands and the user also finds it on /invitations/.
+        logger.exception("Could not send the invitation email (invitation %s).", invitation.pk)
+
+
 def _invitation_send(*, invitation: Invitation, base_url: str) -> None:
     user = invitation.user
+    wait = ratelimit.attempt_record(
+        (ratelimit.invitation_mail_recipient_limit(), user.email.lower()),
+        (ratelimit.invitation_mail_organization_limit(), str(invitation.organization_id)),
+    )
+    if wait is not None:
+        # Skipped quietly: the answer must not differ from an invitation to nobody, and the
+        # invitation still waits on the user's /invitations/ page.
+        logger.info("Invitation mail not sent (too many; invitation %s).", invitation.pk)
+        return
     # Whoever has no password yet (new, or invited before and never chose one) gets a link to
     # choose one, valid PASSWORD_RESET_TIMEOUT seconds (the invitation may last longer).
     needs_password = not user.has_usable_password()
@@ -239,13 +259,7 @@ def _invitation_send(*, invitation: Invitation, base_url: str) -> None:
     }
     body = render_to_string("accounts/invite_email.txt", context)
     subject = f"You are invited to {invitation.organization.name} on csvhub"
-    try:
-        send_mail(subject, body, None, [user.email])
-    except Exception:
-        # Like Django's PasswordResetForm: log and carry on. Raising here (after the commit)
-        # would answer 500 only for invitees who have an address, telling the admin that
-        # an account exists; the invitation stands and the user also finds it on /invitations/.
-        logger.exception("Could not send the invitation email (invitation %s).", invitation.pk)
+    send_mail(subject, body, None, [user.email])
 
 
 def _password_path(user: User) -> str:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings
 from rest_framework.test import APIClient
 
+from csvhub.accounts import ratelimit
 from csvhub.accounts.models import Invitation, Membership, Role
 
 from .actors import PASSWORD, ApiAs, World
@@ -152,6 +153,45 @@ def test_a_failing_mail_server_gives_the_same_answer_for_every_invitee(
     assert [a.status_code for a in answers] == [202, 202, 202], answers[0].content
     assert Invitation.objects.count() == 3
     assert "Could not send the invitation email" in caplog.text
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside one rate-limit window, whatever the real time."""
+    monkeypatch.setattr(ratelimit, "clock", lambda: 1_800_000_000.0)
+
+
+def test_invitation_mails_to_one_recipient_are_limited(
+    api_as: ApiAs,
+    world: World,
+    settings: Settings,
+    fixed_clock: None,
+    django_capture_on_commit_callbacks: CaptureOnCommit,
+) -> None:
+    settings.CSVHUB_INVITATION_MAIL_LIMIT = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        answers = [_invite(api_as, user) for user in ("mallory", "MALLORY@example.com", "mallory")]
+        _invite(api_as, "erin@example.com")  # someone else still gets theirs
+
+    assert all(_shape(a) == _shape(answers[0]) for a in answers)
+    assert [m.to for m in mail.outbox] == [["mallory@example.com"]] * 2 + [["erin@example.com"]]
+    assert {i["organization_slug"] for i in _pending_for(world.mallory)} == {"acme"}  # unmailed
+
+
+def test_invitation_mails_of_one_organization_are_limited(
+    api_as: ApiAs,
+    world: World,
+    settings: Settings,
+    fixed_clock: None,
+    django_capture_on_commit_callbacks: CaptureOnCommit,
+) -> None:
+    settings.CSVHUB_INVITATION_MAIL_ORGANIZATION_LIMIT = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(4):
+            _invite(api_as, f"new{n}@example.com")
+
+    assert len(mail.outbox) == 2
+    assert Invitation.objects.count() == 4
 
 
 def test_an_existing_user_is_told_by_email_where_to_answer(
