@@ -299,16 +299,19 @@ def invitation_decline(*, invitation: Invitation) -> None:
 
 
 def membership_update(*, membership: Membership, role: Role) -> Membership:
+    """Change a member's role; an admin who is no longer one loses their pending invitations."""
     with transaction.atomic():
         if role != Role.ADMIN:
             _last_admin_guard(membership=membership)
+            _invitations_issued_delete(membership=membership)
         membership.role = role
         membership.save(update_fields=["role"])
     return membership
 
 
 def membership_delete(*, membership: Membership) -> None:
-    """Remove a member and revoke their tokens for that organization."""
+    """Remove a member, revoke their tokens for that organization and delete the invitations
+    they issued there."""
     with transaction.atomic():
         _last_admin_guard(membership=membership)
         ApiToken.objects.filter(
@@ -316,7 +319,17 @@ def membership_delete(*, membership: Membership) -> None:
             user=membership.user_id,
             revoked_at__isnull=True,
         ).update(revoked_at=timezone.now())
+        _invitations_issued_delete(membership=membership)
         membership.delete()
+
+
+def _invitations_issued_delete(*, membership: Membership) -> None:
+    """An invitation carries its inviter's authority: once they are no longer an admin of the
+    organization, nobody may still join through it (an admin removed for abuse could otherwise
+    have left invitations for accomplices behind)."""
+    Invitation.objects.filter(
+        organization=membership.organization_id, invited_by=membership.user_id
+    ).delete()
 
 
 def _last_admin_guard(*, membership: Membership) -> None:

@@ -418,6 +418,45 @@ def test_an_expired_invitation_can_no_longer_be_accepted(api_as: ApiAs, world: W
     assert api_as("admin").get(INVITATIONS).json()["results"] == []
 
 
+def _carol_admin_too(world: World) -> APIClient:
+    """carol becomes a second admin of acme, and acts signed in."""
+    Membership.objects.filter(user=world.carol).update(role=Role.ADMIN)
+    return _signed_in(world.carol)
+
+
+@pytest.mark.parametrize("change", ["demote", "remove"])
+def test_invitations_of_an_admin_who_is_no_longer_one_die_with_their_role(
+    api_as: ApiAs, world: World, change: str
+) -> None:
+    alices = _invite(api_as, "mallory", "admin")["id"]
+    carol = _carol_admin_too(world)
+    carols = carol.post(INVITATIONS, {"user": "dave"}, format="json").json()["id"]
+    alice = Membership.objects.get(user=world.alice, organization=world.acme)
+
+    if change == "demote":
+        response = carol.patch(f"{MEMBERS}{alice.pk}/", {"role": "viewer"}, format="json")
+    else:
+        response = carol.delete(f"{MEMBERS}{alice.pk}/")
+
+    assert response.status_code in (200, 204), response.content
+    assert _pending_for(world.mallory) == []
+    assert _signed_in(world.mallory).post(f"{MINE}{alices}/accept/").status_code == 404
+    assert not Membership.objects.filter(user=world.mallory, organization=world.acme).exists()
+    assert [i["id"] for i in carol.get(INVITATIONS).json()["results"]] == [carols]
+
+
+def test_changing_an_admins_role_to_admin_keeps_their_invitations(
+    api_as: ApiAs, world: World
+) -> None:
+    _invite(api_as, "mallory")
+    carol = _carol_admin_too(world)
+    alice = Membership.objects.get(user=world.alice, organization=world.acme)
+
+    assert carol.patch(f"{MEMBERS}{alice.pk}/", {"role": "admin"}, format="json").status_code == 200
+
+    assert len(_pending_for(world.mallory)) == 1
+
+
 def test_another_organization_cannot_see_or_revoke_acmes_invitations(
     api_as: ApiAs, world: World
 ) -> None:
