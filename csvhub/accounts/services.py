@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
+from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -278,15 +279,25 @@ def invitation_revoke(*, invitation: Invitation) -> None:
 
 def invitation_accept(*, invitation: Invitation) -> Membership:
     """Make the invited user a member with the invitation's role (a member already keeps their
-    role), and drop every invitation of theirs to that organization."""
+    role), and drop every invitation of theirs to that organization.
+
+    `invitation` was read before this transaction; it is read again, locked, so that one revoked,
+    replaced or expired meanwhile (or its inviter demoted) is refused with 404."""
     with transaction.atomic():
+        current = (
+            Invitation.objects.select_for_update()
+            .filter(pk=invitation.pk, user=invitation.user_id, expires_at__gt=timezone.now())
+            .first()
+        )
+        if current is None:
+            raise Http404("No such invitation.")
         membership, _ = Membership.objects.get_or_create(
-            user=invitation.user,
-            organization=invitation.organization,
-            defaults={"role": invitation.role},
+            user_id=current.user_id,
+            organization_id=current.organization_id,
+            defaults={"role": current.role},
         )
         Invitation.objects.filter(
-            user=invitation.user, organization=invitation.organization
+            user=current.user_id, organization=current.organization_id
         ).delete()
     return membership
 

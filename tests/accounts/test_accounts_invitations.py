@@ -14,6 +14,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core import mail
+from django.http import Http404
 from django.test import Client
 from django.utils import timezone
 from pytest_django.fixtures import Settings
@@ -21,6 +22,8 @@ from rest_framework.test import APIClient
 
 from csvhub.accounts import ratelimit
 from csvhub.accounts.models import Invitation, Membership, Role
+from csvhub.accounts.selectors import invitation_received_get
+from csvhub.accounts.services import invitation_accept
 
 from .actors import PASSWORD, ApiAs, World
 
@@ -455,6 +458,25 @@ def test_changing_an_admins_role_to_admin_keeps_their_invitations(
     assert carol.patch(f"{MEMBERS}{alice.pk}/", {"role": "admin"}, format="json").status_code == 200
 
     assert len(_pending_for(world.mallory)) == 1
+
+
+@pytest.mark.parametrize("meanwhile", ["revoked", "expired"])
+def test_accepting_an_invitation_read_before_it_was_revoked_or_expired_is_a_404(
+    api_as: ApiAs, world: World, meanwhile: str
+) -> None:
+    """The page or API read the invitation, then the admin revoked it (or it expired) before
+    the accepting transaction began."""
+    invitation_id = _invite(api_as, "mallory", "admin")["id"]
+    stale = invitation_received_get(user=world.mallory, invitation_id=invitation_id)
+    if meanwhile == "revoked":
+        api_as("admin").delete(f"{INVITATIONS}{invitation_id}/")
+    else:
+        Invitation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    with pytest.raises(Http404, match="No such invitation"):
+        invitation_accept(invitation=stale)
+
+    assert not Membership.objects.filter(user=world.mallory, organization=world.acme).exists()
 
 
 def test_another_organization_cannot_see_or_revoke_acmes_invitations(
