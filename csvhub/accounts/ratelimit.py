@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 # Patched by tests to move through windows without sleeping.
 clock: Callable[[], float] = time.time
@@ -84,6 +84,22 @@ def login_identity(request: HttpRequest) -> str:
     one count instead of each starting afresh."""
     username = unicodedata.normalize("NFKC", request.POST.get("username", "")).strip().casefold()
     return f"{username}\n{client_ip(request)}"
+
+
+def password_reset_attempt(request: HttpRequest) -> int | None:
+    """Count a password reset request against its client address and the email it names;
+    return the seconds to wait when either is at the limit (then nothing is counted)."""
+    limit = password_reset_limit()
+    email = unicodedata.normalize("NFKC", request.POST.get("email", "")).strip().casefold()
+    identities = [f"address\n{client_ip(request)}"] + ([f"email\n{email}"] if email else [])
+    return attempt_record(*((limit, identity) for identity in identities))
+
+
+def too_many(response: HttpResponse, wait: int) -> HttpResponse:
+    """`response` (a page saying how long to wait) made a 429 with Retry-After."""
+    response.status_code = 429
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import timedelta
+from uuid import UUID
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -467,7 +468,7 @@ def test_accepting_an_invitation_read_before_it_was_revoked_or_expired_is_a_404(
     """The page or API read the invitation, then the admin revoked it (or it expired) before
     the accepting transaction began."""
     invitation_id = _invite(api_as, "mallory", "admin")["id"]
-    stale = invitation_received_get(user=world.mallory, invitation_id=invitation_id)
+    stale = invitation_received_get(user=world.mallory, invitation_id=UUID(invitation_id))
     if meanwhile == "revoked":
         api_as("admin").delete(f"{INVITATIONS}{invitation_id}/")
     else:
