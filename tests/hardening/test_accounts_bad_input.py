@@ -68,6 +68,14 @@ def _admin_login_after_failures(world: World, api_as: ApiAs) -> HttpResponse:
     return client.post("/admin/login/", {"username": "alice", "password": PASSWORD})
 
 
+def _look_alike_login_after_failures(world: World, api_as: ApiAs) -> HttpResponse:
+    client = Client(REMOTE_ADDR=HOME)
+    for _ in range(LIMIT):
+        client.post("/login/", {"username": "alice", "password": "wrong"})
+    # A fullwidth "a": the login form normalizes it (NFKC) to alice, so it is alice's count.
+    return client.post("/login/", {"username": "\uff41lice", "password": PASSWORD})
+
+
 def _resets_in_bulk(world: World, api_as: ApiAs) -> HttpResponse:
     for n in range(LIMIT):
         Client(REMOTE_ADDR=HOME).post("/password-reset/", {"email": f"x{n}@example.com"})
@@ -126,6 +134,13 @@ CASES = [
         location="/admin/login/",
     ),
     Case(13, "admin login past the limit", _admin_login_after_failures, 429, "Too many failed"),
+    Case(
+        13,
+        "look-alike username past the limit",
+        _look_alike_login_after_failures,
+        429,
+        "Too many failed",
+    ),
     Case(13, "password resets in bulk from one address", _resets_in_bulk, 429, "Too many reset"),
     Case(13, "password resets flooding one inbox", _resets_to_one_inbox, 429, "Too many reset"),
     Case(
