@@ -276,3 +276,18 @@ def test_demoteoperator_clears_the_flags_and_keeps_the_membership(world: World) 
 def test_demoteoperator_refuses_an_unknown_user(world: World) -> None:
     with pytest.raises(CommandError, match="No user 'nobody'"):
         call_command("demoteoperator", "--username", "nobody", stdout=io.StringIO())
+
+
+def test_serve_prints_the_warning_at_start(world: World) -> None:
+    """`csvhub serve` runs migrate from code, which skips checks; it shows this one itself."""
+    from django.core.management.base import OutputWrapper
+
+    from csvhub.jobs.management.commands.serve import Command as Serve
+
+    _old_createadmin(world.alice)
+    serve, err = Serve(), io.StringIO()
+    serve.stderr = OutputWrapper(err)
+
+    serve._warn_about_accounts()
+
+    assert "csvhub.W001" in err.getvalue() and "demoteoperator" in err.getvalue()
