@@ -11,10 +11,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.checks import WARNING, CheckMessage, run_checks
 from django.core.management import CommandError, call_command
+from django.core.management.base import OutputWrapper
 from django.test import Client
 
 from csvhub.accounts.models import Membership, Organization, Role
 from csvhub.accounts.services import ensure_first_admin
+from csvhub.jobs.management.commands.serve import Command as Serve
 
 from .actors import PASSWORD, World
 
@@ -280,10 +282,6 @@ def test_demoteoperator_refuses_an_unknown_user(world: World) -> None:
 
 def test_serve_prints_the_warning_at_start(world: World) -> None:
     """`csvhub serve` runs migrate from code, which skips checks; it shows this one itself."""
-    from django.core.management.base import OutputWrapper
-
-    from csvhub.jobs.management.commands.serve import Command as Serve
-
     _old_createadmin(world.alice)
     serve, err = Serve(), io.StringIO()
     serve.stderr = OutputWrapper(err)
