@@ -219,6 +219,15 @@ CSVHUB_PASSWORD_RESET_WINDOW_SECONDS = env_int(
 )
 # Days an invitation to an organization waits for the invited user's answer.
 CSVHUB_INVITATION_DAYS = env_int("CSVHUB_INVITATION_DAYS", 14, minimum=1)
+# Invitation mails per recipient address and per organization, in this window; past either the
+# invitation is made but no mail is sent (the user finds it on /invitations/).
+CSVHUB_INVITATION_MAIL_LIMIT = env_int("CSVHUB_INVITATION_MAIL_LIMIT", 3, minimum=1)
+CSVHUB_INVITATION_MAIL_ORGANIZATION_LIMIT = env_int(
+    "CSVHUB_INVITATION_MAIL_ORGANIZATION_LIMIT", 50, minimum=1
+)
+CSVHUB_INVITATION_MAIL_WINDOW_SECONDS = env_int(
+    "CSVHUB_INVITATION_MAIL_WINDOW_SECONDS", 3600, minimum=1
+)
 CSVHUB_TRUSTED_PROXY_COUNT = env_int("CSVHUB_TRUSTED_PROXY_COUNT", 0, minimum=0)
 CSVHUB_CACHE_URL = env_str("CSVHUB_CACHE_URL", "")
 CACHES = {

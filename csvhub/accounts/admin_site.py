@@ -56,10 +56,9 @@ class OperatorAdminSite(AdminSite):
     def has_permission(self, request: HttpRequest) -> bool:
         return request.user.is_active and request.user.is_superuser
 
-    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        response: HttpResponse = super().login(request, extra_context)
+    def login(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().login(request, extra_context)
         wait = getattr(request, _RETRY_AFTER_ATTR, None)
-        if wait is not None:
-            response.status_code = 429
-            response["Retry-After"] = str(wait)
-        return response
+        return response if wait is None else ratelimit.too_many(response, wait)

@@ -4,6 +4,7 @@ HTTP; the rules live in services (writes) and selectors (reads)."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
@@ -327,7 +328,7 @@ class InvitationRevokeApi(_Api):
         parameters=ORGANIZATION_PARAMETERS,
         responses={204: None, 404: OpenApiTypes.OBJECT},
     )
-    def delete(self, request: Request, invitation_id: str) -> Response:
+    def delete(self, request: Request, invitation_id: UUID) -> Response:
         organization = request_access(request).organization
         invitation_revoke(
             invitation=invitation_get(organization=organization, invitation_id=invitation_id)
@@ -387,7 +388,7 @@ class ReceivedInvitationAcceptApi(_Api):
         request=None,
         responses={200: OrganizationListApi.OutputSerializer, 404: OpenApiTypes.OBJECT},
     )
-    def post(self, request: Request, invitation_id: str) -> Response:
+    def post(self, request: Request, invitation_id: UUID) -> Response:
         invitation = invitation_received_get(user=request.user, invitation_id=invitation_id)
         membership = invitation_accept(invitation=invitation)
         organization = membership.organization
@@ -411,7 +412,7 @@ class ReceivedInvitationDeclineApi(_Api):
         request=None,
         responses={204: None, 404: OpenApiTypes.OBJECT},
     )
-    def post(self, request: Request, invitation_id: str) -> Response:
+    def post(self, request: Request, invitation_id: UUID) -> Response:
         invitation = invitation_received_get(user=request.user, invitation_id=invitation_id)
         invitation_decline(invitation=invitation)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Organizations and access"
 
     def ready(self) -> None:
-        from csvhub.accounts import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from csvhub.accounts import checks, schema  # noqa: F401  (register a check, an OpenAPI extension)
 
 
 class OperatorAdminConfig(admin_apps.AdminConfig):

@@ -5,6 +5,7 @@ Logout and the rest of password reset are Django's own views, wired in csvhub/ac
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from csvhub.accounts import ratelimit
 from csvhub.accounts.access import SESSION_KEY
+from csvhub.accounts.forms import NewcomerPasswordResetForm
 from csvhub.accounts.selectors import (
     invitation_received_get,
     invitations_received,
@@ -52,37 +54,23 @@ class LoginPage(LoginView):
 
     def _too_many(self, wait: int) -> HttpResponse:
         context = self.get_context_data(form=self.get_form_class()(self.request), retry_after=wait)
-        response = self.render_to_response(context, status=429)
-        response["Retry-After"] = str(wait)
-        return response
+        return ratelimit.too_many(self.render_to_response(context), wait)
 
 
 class PasswordResetPage(PasswordResetView):
     """Django's password reset, throttled per client address and per email address: every
     request counts (each may send a mail), so nobody can flood an inbox or send resets in bulk.
-    Past either limit the page answers 429, whether or not the email belongs to a user."""
+    Past either limit the page answers 429, whether or not the email belongs to a user.
+    Invited newcomers without a password yet can use it too (NewcomerPasswordResetForm)."""
+
+    form_class = NewcomerPasswordResetForm
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        limit = ratelimit.password_reset_limit()
-        identities = self._identities()
-        waits = [ratelimit.retry_after(limit, identity) for identity in identities]
-        wait = max((w for w in waits if w is not None), default=None)
+        wait = ratelimit.password_reset_attempt(request)
         if wait is not None:
-            return self._too_many(wait)
-        for identity in identities:
-            ratelimit.failure_record(limit, identity)
+            context = self.get_context_data(form=self.get_form_class()(), retry_after=wait)
+            return ratelimit.too_many(self.render_to_response(context), wait)
         return super().post(request, *args, **kwargs)
-
-    def _identities(self) -> list[str]:
-        email = self.request.POST.get("email", "").strip().lower()
-        address = f"address\n{ratelimit.client_ip(self.request)}"
-        return [address, f"email\n{email}"] if email else [address]
-
-    def _too_many(self, wait: int) -> HttpResponse:
-        context = self.get_context_data(form=self.get_form_class()(), retry_after=wait)
-        response = self.render_to_response(context, status=429)
-        response["Retry-After"] = str(wait)
-        return response
 
 
 @require_POST
@@ -116,7 +104,7 @@ def invitations(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def invitation_answer(request: HttpRequest, invitation_id: str, answer: str) -> HttpResponse:
+def invitation_answer(request: HttpRequest, invitation_id: UUID, answer: str) -> HttpResponse:
     """Accept (then work in that organization) or decline."""
     if answer not in ("accept", "decline"):
         raise Http404("No such answer.")

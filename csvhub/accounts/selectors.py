@@ -67,7 +67,7 @@ def invitation_list(*, organization: Organization) -> QuerySet[Invitation]:
     )
 
 
-def invitation_get(*, organization: Organization, invitation_id: UUID | str) -> Invitation:
+def invitation_get(*, organization: Organization, invitation_id: UUID) -> Invitation:
     invitation = invitation_list(organization=organization).filter(pk=invitation_id).first()
     if invitation is None:
         raise Http404("No such invitation.")
@@ -81,7 +81,7 @@ def invitations_received(*, user: User) -> QuerySet[Invitation]:
     )
 
 
-def invitation_received_get(*, user: User, invitation_id: UUID | str) -> Invitation:
+def invitation_received_get(*, user: User, invitation_id: UUID) -> Invitation:
     """404 for someone else's invitation, exactly like one that does not exist."""
     invitation = invitations_received(user=user).filter(pk=invitation_id).first()
     if invitation is None:

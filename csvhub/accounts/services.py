@@ -4,6 +4,7 @@ operators."""
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,12 +19,14 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
+from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from csvhub.accounts import ratelimit
 from csvhub.accounts.models import ApiToken, Invitation, Membership, Organization, Role
 from csvhub.accounts.selectors import membership_role
 from csvhub.accounts.tokens import token_generate
@@ -124,7 +127,7 @@ def invitation_create(
     _identifier_check(identifier)  # before any lookup, so a refusal never depends on one
     with transaction.atomic():
         _member_guard(organization=organization, identifier=identifier)
-        user, created = _invitee(identifier=identifier)
+        user = _invitee(identifier=identifier)
         invitation = _invitation_upsert(
             organization=organization,
             identifier=identifier,
@@ -134,7 +137,7 @@ def invitation_create(
         )
         if user is not None and user.email:
             transaction.on_commit(
-                lambda: _invitation_send(invitation=invitation, new_user=created, base_url=base_url)
+                lambda: _invitation_mail(invitation=invitation, base_url=base_url)
             )
     return invitation
 
@@ -161,27 +164,41 @@ def _member_guard(*, organization: Organization, identifier: str) -> None:
         raise ValidationError({"user": "This user is already a member."})
 
 
-def _invitee(*, identifier: str) -> tuple[User | None, bool]:
-    """The account `identifier` names, or None; an unknown email gets a new account.
-    Returns (user, created)."""
+def _invitee(*, identifier: str) -> User | None:
+    """The account `identifier` names, or None; an unknown email gets a new account."""
     if "@" not in identifier:
-        return _user_find(username=identifier), False
+        return _user_find(username=identifier)
     users = list(get_user_model()._default_manager.filter(email__iexact=identifier)[:2])
     if len(users) > 1:
         logger.warning("Invitation to an email shared by several accounts; nobody can accept it.")
-        return None, False
+        return None
     user = users[0] if users else _user_find(username=identifier)
-    if user is not None:
-        return user, False
-    return _user_passwordless_create(email=identifier), True
+    return user if user is not None else _user_passwordless_create(email=identifier)
 
 
 def _user_passwordless_create(*, email: str) -> User:
-    user = get_user_model()(username=email, email=email)
+    user = get_user_model()(username=_username_for(email), email=email)
     user.set_unusable_password()
     user.full_clean(exclude=["password"])
     user.save()
     return user
+
+
+def _username_for(email: str) -> str:
+    """The email itself when it is a valid username (the usual case, easy to remember), else one
+    made of its allowed characters and a random suffix: an email such as a!b@example.com must
+    get an account like any other, or the error would tell the admin that no account has it.
+    The invitation email tells the newcomer their username."""
+    field = get_user_model()._meta.get_field("username")
+    try:
+        field.run_validators(email)
+    except ValidationError:
+        pass
+    else:
+        return email
+    suffix = "-" + secrets.token_hex(4)
+    kept = re.sub(r"[^\w.@+-]", "", email.partition("@")[0], flags=re.ASCII) or "user"
+    return kept[: (field.max_length or 150) - len(suffix)] + suffix
 
 
 def _invitation_upsert(
@@ -209,14 +226,37 @@ def _invitation_upsert(
         raise ValidationError({"user": "This was just invited by someone else."}) from None
 
 
-def _invitation_send(*, invitation: Invitation, new_user: bool, base_url: str) -> None:
+def _invitation_mail(*, invitation: Invitation, base_url: str) -> None:
+    try:
+        _invitation_send(invitation=invitation, base_url=base_url)
+    except Exception:
+        # Like Django's PasswordResetForm: log and carry on. Raising here (after the commit)
+        # would answer 500 only for invitees who have an address, telling the admin that
+        # an account exists; the invitation stands and the user also finds it on /invitations/.
+        logger.exception("Could not send the invitation email (invitation %s).", invitation.pk)
+
+
+def _invitation_send(*, invitation: Invitation, base_url: str) -> None:
     user = invitation.user
+    wait = ratelimit.attempt_record(
+        (ratelimit.invitation_mail_recipient_limit(), user.email.lower()),
+        (ratelimit.invitation_mail_organization_limit(), str(invitation.organization_id)),
+    )
+    if wait is not None:
+        # Skipped quietly: the answer must not differ from an invitation to nobody, and the
+        # invitation still waits on the user's /invitations/ page.
+        logger.info("Invitation mail not sent (too many; invitation %s).", invitation.pk)
+        return
+    # Whoever has no password yet (new, or invited before and never chose one) gets a link to
+    # choose one, valid PASSWORD_RESET_TIMEOUT seconds (the invitation may last longer).
+    needs_password = not user.has_usable_password()
     context = {
         "user": user,
         "invitation": invitation,
         "inviter": invitation.invited_by.get_username() if invitation.invited_by else "An admin",
         "invitations_url": base_url.rstrip("/") + reverse("invitations"),
-        "password_url": base_url.rstrip("/") + _password_path(user) if new_user else None,
+        "password_url": base_url.rstrip("/") + _password_path(user) if needs_password else None,
+        "password_link_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
     }
     body = render_to_string("accounts/invite_email.txt", context)
     subject = f"You are invited to {invitation.organization.name} on csvhub"
@@ -239,15 +279,25 @@ def invitation_revoke(*, invitation: Invitation) -> None:
 
 def invitation_accept(*, invitation: Invitation) -> Membership:
     """Make the invited user a member with the invitation's role (a member already keeps their
-    role), and drop every invitation of theirs to that organization."""
+    role), and drop every invitation of theirs to that organization.
+
+    `invitation` was read before this transaction; it is read again, locked, so that one revoked,
+    replaced or expired meanwhile (or its inviter demoted) is refused with 404."""
     with transaction.atomic():
+        current = (
+            Invitation.objects.select_for_update()
+            .filter(pk=invitation.pk, user=invitation.user_id, expires_at__gt=timezone.now())
+            .first()
+        )
+        if current is None:
+            raise Http404("No such invitation.")
         membership, _ = Membership.objects.get_or_create(
-            user=invitation.user,
-            organization=invitation.organization,
-            defaults={"role": invitation.role},
+            user_id=current.user_id,
+            organization_id=current.organization_id,
+            defaults={"role": current.role},
         )
         Invitation.objects.filter(
-            user=invitation.user, organization=invitation.organization
+            user=current.user_id, organization=current.organization_id
         ).delete()
     return membership
 
@@ -260,16 +310,19 @@ def invitation_decline(*, invitation: Invitation) -> None:
 
 
 def membership_update(*, membership: Membership, role: Role) -> Membership:
+    """Change a member's role; an admin who is no longer one loses their pending invitations."""
     with transaction.atomic():
         if role != Role.ADMIN:
             _last_admin_guard(membership=membership)
+            _invitations_issued_delete(membership=membership)
         membership.role = role
         membership.save(update_fields=["role"])
     return membership
 
 
 def membership_delete(*, membership: Membership) -> None:
-    """Remove a member and revoke their tokens for that organization."""
+    """Remove a member, revoke their tokens for that organization and delete the invitations
+    they issued there."""
     with transaction.atomic():
         _last_admin_guard(membership=membership)
         ApiToken.objects.filter(
@@ -277,7 +330,17 @@ def membership_delete(*, membership: Membership) -> None:
             user=membership.user_id,
             revoked_at__isnull=True,
         ).update(revoked_at=timezone.now())
+        _invitations_issued_delete(membership=membership)
         membership.delete()
+
+
+def _invitations_issued_delete(*, membership: Membership) -> None:
+    """An invitation carries its inviter's authority: once they are no longer an admin of the
+    organization, nobody may still join through it (an admin removed for abuse could otherwise
+    have left invitations for accomplices behind)."""
+    Invitation.objects.filter(
+        organization=membership.organization_id, invited_by=membership.user_id
+    ).delete()
 
 
 def _last_admin_guard(*, membership: Membership) -> None:
@@ -295,7 +358,7 @@ def _last_admin_guard(*, membership: Membership) -> None:
 # Two kinds of people administer csvhub. An organization admin manages one organization's
 # members and data through the UI and API; they are not staff and cannot open /admin/, so they
 # can never reach another organization. An operator runs the installation: a Django superuser,
-# created only by `csvhub createoperator` (or the first-run bootstrap), who can reach everything.
+# created only by `csvhub createoperator`, who can reach everything.
 
 
 @dataclass(frozen=True)
@@ -404,23 +467,35 @@ def _admin_membership_ensure(*, user: User, organization: Organization) -> Role 
     return role_before
 
 
-def ensure_first_admin(*, stdout: TextIO, sign_in_url: str = "/login/") -> None:
-    """On a fresh install (no user at all), create organization `default` and user `admin` with a
-    random password, and print how to sign in. Does nothing once any user exists.
+def operator_demote(*, username: str) -> bool:
+    """Take away the operator flags (staff, superuser) of `username`; memberships are kept.
+    Returns whether the user was staff or superuser. ValidationError for an unknown user."""
+    user = _user_find(username=username)
+    if user is None:
+        raise ValidationError(f"No user {username!r}.")
+    was = user.is_staff or user.is_superuser
+    if was:
+        user.is_staff = user.is_superuser = False
+        user.save(update_fields=["is_staff", "is_superuser"])
+    return was
 
-    `admin` is both the admin of `default` and the operator: whoever starts a fresh install
-    owns it. Later organization admins (`csvhub createadmin`) are not operators."""
+
+def ensure_first_admin(*, stdout: TextIO, sign_in_url: str = "/login/") -> None:
+    """On a fresh install (no user at all), create organization `default` and its admin `admin`
+    with a random password, and print how to sign in. Does nothing once any user exists.
+
+    `admin` is an organization admin only, not an operator: operators are created explicitly,
+    by `csvhub createoperator`, which the message says."""
     if get_user_model()._default_manager.exists():
         return
     try:
-        with transaction.atomic():
-            result = admin_ensure(org_slug="default", username="admin")
-            operator_ensure(username="admin")
+        result = admin_ensure(org_slug="default", username="admin")
     except IntegrityError:  # another process bootstrapped at the same moment
         return
     stdout.write(
-        "csvhub: created organization 'default' and its admin 'admin', who is also the operator\n"
-        "  of this installation (the Django admin at /admin/ is for operators only).\n"
+        "csvhub: created organization 'default' and its admin 'admin'.\n"
         f"  Sign in at {sign_in_url} as 'admin' with password: {result.password}\n"
         "  This password is shown only once; change it after signing in.\n"
+        "  The Django admin at /admin/ is for operators of the installation only; create one with\n"
+        "  `csvhub createoperator --username USERNAME`.\n"
     )

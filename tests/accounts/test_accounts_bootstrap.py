@@ -8,11 +8,15 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.core.checks import WARNING, CheckMessage, run_checks
 from django.core.management import CommandError, call_command
+from django.core.management.base import OutputWrapper
 from django.test import Client
 
 from csvhub.accounts.models import Membership, Organization, Role
 from csvhub.accounts.services import ensure_first_admin
+from csvhub.jobs.management.commands.serve import Command as Serve
 
 from .actors import PASSWORD, World
 
@@ -177,19 +181,22 @@ def test_createoperator_rejects_a_numeric_password() -> None:
 
 
 @pytest.mark.django_db
-def test_first_run_creates_default_admin_who_is_also_the_operator() -> None:
+def test_first_run_creates_an_organization_admin_who_is_not_an_operator() -> None:
+    """Operators are created explicitly (createoperator); the bootstrap says how."""
     out = io.StringIO()
 
     ensure_first_admin(stdout=out)
 
     password = _printed_password(out.getvalue())
     assert "/login/" in out.getvalue()
-    assert "also the operator" in out.getvalue()
+    assert "csvhub createoperator --username" in out.getvalue()
     assert Membership.objects.get(user__username="admin", organization__slug="default").role == (
         Role.ADMIN
     )
-    assert get_user_model().objects.get(username="admin").is_superuser
-    assert _signed_in("admin", password).get("/admin/").status_code == 200
+    admin = get_user_model().objects.get(username="admin")
+    assert not admin.is_superuser and not admin.is_staff
+    assert _signed_in("admin", password).get("/admin/").status_code == 302  # to its sign-in
+    assert _check_warnings() == []
 
 
 def test_first_run_does_nothing_once_a_user_exists(world: World) -> None:
@@ -210,3 +217,75 @@ def test_first_run_is_quiet_the_second_time() -> None:
 
     assert out.getvalue() == ""
     assert get_user_model().objects.count() == 1
+
+
+# --- upgrades: organization admins made superusers by the old createadmin -----------------------
+
+
+def _check_warnings() -> list[CheckMessage]:
+    return [m for m in run_checks(databases=["default"]) if m.id == "csvhub.W001"]
+
+
+def _old_createadmin(user: User) -> None:
+    """What createadmin did before issue 11: the organization admin became a superuser."""
+    user.is_staff = user.is_superuser = True
+    user.save()
+
+
+def test_the_check_names_organization_admins_who_are_operators(world: World) -> None:
+    _old_createadmin(world.alice)  # admin of acme
+    _createoperator("--username", "ops")  # an operator who is no organization's admin
+    world.bob.is_staff = True  # staff, and an editor of acme
+    world.bob.save()
+
+    [warning] = _check_warnings()
+
+    assert warning.level == WARNING
+    assert "'alice'" in warning.msg
+    assert "ops" not in warning.msg and "bob" not in warning.msg
+    assert "csvhub demoteoperator --username" in warning.hint
+
+
+def test_the_check_is_silent_when_no_organization_admin_is_an_operator(world: World) -> None:
+    _createoperator("--username", "ops")
+
+    assert _check_warnings() == []
+
+
+def test_the_check_runs_with_csvhub_check_database(world: World) -> None:
+    _old_createadmin(world.alice)
+    err = io.StringIO()
+
+    call_command("check", "--database", "default", stdout=io.StringIO(), stderr=err)
+
+    assert "csvhub.W001" in err.getvalue() and "'alice'" in err.getvalue()
+
+
+def test_demoteoperator_clears_the_flags_and_keeps_the_membership(world: World) -> None:
+    _old_createadmin(world.alice)
+    out = io.StringIO()
+
+    call_command("demoteoperator", "--username", "alice", stdout=out)
+
+    assert "'alice' is no longer an operator" in out.getvalue()
+    world.alice.refresh_from_db()
+    assert not world.alice.is_superuser and not world.alice.is_staff
+    assert Membership.objects.get(user=world.alice, organization=world.acme).role == Role.ADMIN
+    assert _signed_in("alice", PASSWORD).get("/admin/").status_code == 302
+    assert _check_warnings() == []
+
+
+def test_demoteoperator_refuses_an_unknown_user(world: World) -> None:
+    with pytest.raises(CommandError, match="No user 'nobody'"):
+        call_command("demoteoperator", "--username", "nobody", stdout=io.StringIO())
+
+
+def test_serve_prints_the_warning_at_start(world: World) -> None:
+    """`csvhub serve` runs migrate from code, which skips checks; it shows this one itself."""
+    _old_createadmin(world.alice)
+    serve, err = Serve(), io.StringIO()
+    serve.stderr = OutputWrapper(err)
+
+    serve._warn_about_accounts()
+
+    assert "csvhub.W001" in err.getvalue() and "demoteoperator" in err.getvalue()

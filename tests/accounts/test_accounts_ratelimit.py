@@ -106,6 +106,27 @@ def test_username_case_does_not_dodge_the_limit(world: World, clock: Clock) -> N
     assert _login("alice", "wrong").status_code == 429
 
 
+FULLWIDTH_ALICE = "\uff41lice"  # fullwidth "a": Django's form normalizes it (NFKC) to "alice"
+
+
+def test_a_look_alike_spelling_does_not_dodge_the_limit_on_login(
+    world: World, clock: Clock
+) -> None:
+    assert _login(FULLWIDTH_ALICE, PASSWORD, ip=ELSEWHERE).status_code == 302  # signs in as alice
+    _fail_logins("alice")
+
+    assert _login(FULLWIDTH_ALICE, PASSWORD).status_code == 429
+
+
+def test_a_look_alike_spelling_does_not_dodge_the_limit_on_admin_login(
+    world: World, clock: Clock
+) -> None:
+    _operator(world)
+    _fail_logins(FULLWIDTH_ALICE.upper())
+
+    assert _admin_login("alice", PASSWORD).status_code == 429
+
+
 def test_success_clears_only_its_own_address(world: World, clock: Clock) -> None:
     for _ in range(LIMIT - 1):
         _login("alice", "wrong", ip=HOME)

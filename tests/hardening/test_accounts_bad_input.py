@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.test import Client
 from pytest_django.fixtures import Settings
 
+from csvhub.accounts import ratelimit
 from csvhub.accounts.models import Invitation, Role
 from csvhub.accounts.services import invitation_create
 from csvhub.accounts.tokens import token_generate
@@ -27,6 +28,13 @@ def small_limits(settings: Settings) -> None:
     settings.CSVHUB_LOGIN_FAILURE_LIMIT = LIMIT
     settings.CSVHUB_TOKEN_FAILURE_LIMIT = LIMIT
     settings.CSVHUB_PASSWORD_RESET_LIMIT = LIMIT
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One rate-limit window for the whole case, whatever the real time (as in
+    tests/accounts/test_accounts_ratelimit.py): failures never straddle two windows."""
+    monkeypatch.setattr(ratelimit, "clock", lambda: 1_800_000_000.0)
 
 
 def _invitation_to_mallory(world: World) -> Invitation:
@@ -58,6 +66,14 @@ def _admin_login_after_failures(world: World, api_as: ApiAs) -> HttpResponse:
     for _ in range(LIMIT):
         client.post("/admin/login/", {"username": "alice", "password": "wrong"})
     return client.post("/admin/login/", {"username": "alice", "password": PASSWORD})
+
+
+def _look_alike_login_after_failures(world: World, api_as: ApiAs) -> HttpResponse:
+    client = Client(REMOTE_ADDR=HOME)
+    for _ in range(LIMIT):
+        client.post("/login/", {"username": "alice", "password": "wrong"})
+    # A fullwidth "a": the login form normalizes it (NFKC) to alice, so it is alice's count.
+    return client.post("/login/", {"username": "\uff41lice", "password": PASSWORD})
 
 
 def _resets_in_bulk(world: World, api_as: ApiAs) -> HttpResponse:
@@ -105,11 +121,26 @@ class Case:
     status: int
     says: str  # in the body ("" to check nothing)
     never_says: str = ""
+    location: str = ""  # where a redirect leads (its start)
 
 
 CASES = [
-    Case(12, "org admin opens /admin/", _org_admin_opens_django_admin, 302, ""),
+    Case(
+        12,
+        "org admin opens /admin/",
+        _org_admin_opens_django_admin,
+        302,
+        "",
+        location="/admin/login/",
+    ),
     Case(13, "admin login past the limit", _admin_login_after_failures, 429, "Too many failed"),
+    Case(
+        13,
+        "look-alike username past the limit",
+        _look_alike_login_after_failures,
+        429,
+        "Too many failed",
+    ),
     Case(13, "password resets in bulk from one address", _resets_in_bulk, 429, "Too many reset"),
     Case(13, "password resets flooding one inbox", _resets_to_one_inbox, 429, "Too many reset"),
     Case(
@@ -126,6 +157,14 @@ CASES = [
         lambda w, a: _invite(a, {"user": "nobody"}),
         202,
         "If this names a user",
+    ),
+    Case(
+        14,
+        "invite an email that is no valid username",
+        lambda w, a: _invite(a, {"user": "a!b@example.com"}),
+        202,
+        "If this names a user",
+        never_says="username",
     ),
     Case(14, "empty user", lambda w, a: _invite(a, {"user": ""}), 400, "may not be blank"),
     Case(
@@ -152,6 +191,8 @@ def test_administration_bad_input(case: Case, world: World, api_as: ApiAs) -> No
     assert case.says in body
     if case.never_says:
         assert case.never_says not in body
+    if case.location:
+        assert response["Location"].startswith(case.location)
 
 
 @pytest.mark.django_db

@@ -1,7 +1,7 @@
 """`csvhub createoperator`: create (or promote) an operator of the installation.
 
 An operator is a Django superuser: they can open /admin/ and change any organization. That
-power is given only here (and to the first user of a fresh install), never by createadmin."""
+power is given only here, never by createadmin nor by the first-run bootstrap."""
 
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         ensure_first_admin(stdout=self.stdout)
+        self._warn_about_accounts()
         self.stdout.write(f"csvhub is serving on http://{host}:{port}/ (API docs at /api/docs/)")
         _gunicorn_app(
             {
@@ -39,6 +40,15 @@ class Command(BaseCommand):
                 "post_worker_init": _resume_jobs,
             }
         ).run()
+
+    def _warn_about_accounts(self) -> None:
+        """The accounts checks need the database, so `migrate` above (called from code) skipped
+        them; show their warnings (e.g. operators left behind by an upgrade) once at start."""
+        from django.core import checks
+
+        for issue in checks.run_checks(tags=["csvhub"], databases=["default"]):
+            if not issue.is_silenced():
+                self.stderr.write(str(issue))  # with its hint
 
 
 def _resume_jobs(_worker) -> None:
