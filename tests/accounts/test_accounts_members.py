@@ -98,14 +98,18 @@ def test_unknown_username_is_a_400_suggesting_email(api_as: ApiAs, world: World)
     response = api_as("admin").post(MEMBERS, {"user": "zed"}, format="json")
 
     assert response.status_code == 400
-    assert "invite them by email" in response.json()["user"][0]
+    assert "invite them by email" in response.json()["errors"]["user"][0]
+    assert response.json()["detail"].startswith("user: ")
 
 
 def test_adding_an_existing_member_is_a_400(api_as: ApiAs, world: World) -> None:
     response = api_as("admin").post(MEMBERS, {"user": "bob"}, format="json")
 
     assert response.status_code == 400
-    assert response.json() == {"user": ["bob is already a member."]}
+    assert response.json() == {
+        "detail": "user: bob is already a member.",
+        "errors": {"user": ["bob is already a member."]},
+    }
 
 
 def test_admin_changes_a_members_role(api_as: ApiAs, world: World) -> None:
@@ -127,7 +131,10 @@ def test_the_last_admin_cannot_be_demoted_or_removed(api_as: ApiAs, world: World
     remove = api.delete(f"{MEMBERS}{alice.pk}/")
 
     assert demote.status_code == remove.status_code == 400
-    assert demote.json() == {"non_field_errors": ["An organization keeps at least one admin."]}
+    assert demote.json() == {
+        "detail": "An organization keeps at least one admin.",
+        "errors": {"non_field_errors": ["An organization keeps at least one admin."]},
+    }
     assert _membership(world, "alice").role == Role.ADMIN
 
 
@@ -171,4 +178,7 @@ def test_invalid_role_is_a_400(api_as: ApiAs, world: World) -> None:
     response = api_as("admin").patch(f"{MEMBERS}{bob.pk}/", {"role": "owner"}, format="json")
 
     assert response.status_code == 400
-    assert "role" in response.json()
+    assert response.json() == {
+        "detail": 'role: "owner" is not a valid choice.',
+        "errors": {"role": ['"owner" is not a valid choice.']},
+    }
