@@ -6,6 +6,7 @@ fix); 400s about fields add `errors` keyed by the field's path. No case answers 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import pytest
@@ -154,3 +155,23 @@ def _send(api: APIClient, case: Case, world: World):
     if case.body is None:
         return send(path)
     return send(path, case.body, format="json")
+
+
+def test_a_body_over_the_limit_is_a_json_413(api_as: ApiAs, world: World, settings) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = '{"name": "%s"}' % ("x" * 5000)
+
+    response = api_as("admin").post("/api/v1/datasets/", body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request body is too large."}
+
+
+def test_a_crash_on_an_api_path_answers_json(rf) -> None:
+    from csvhub.api import server_error
+
+    response = server_error(rf.get("/api/v1/datasets/"))
+
+    assert response.status_code == 500
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content) == {"detail": "Internal error: it has been logged."}
