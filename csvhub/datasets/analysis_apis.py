@@ -84,6 +84,9 @@ parameter is filtered with `{{column}}__{{op}}=value` (`type__eq=refund`).
 
 Without filters, row_count and time_span answer from the summary kept at ingestion
 (`"source": "summary"`); with filters they run in the warehouse (`"source": "warehouse"`).
+
+The parameters below are listed together, but each type takes only its own (as listed above):
+another type's parameter is a 400 naming the ones it takes.
 """
 
 _EXAMPLES = [

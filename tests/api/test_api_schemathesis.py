@@ -93,6 +93,7 @@ def test_the_api_keeps_to_its_openapi_schema(live_server, admin_token: str, tmp_
         cwd=tmp_path,  # schemathesis keeps its cache there
         check=False,
     )
+    print(result.stdout[-3_000:])  # the summary: phases, checks, cases (shown with -s)
     assert result.returncode == 0, result.stdout[-20_000:] + result.stderr[-5_000:]
 
 
