@@ -35,6 +35,23 @@ CASES = {
     "a missing field names the field": Case(
         "post", "/api/v1/datasets/", 400, "name: This field is required.", {"name": [REQUIRED]}, {}
     ),
+    "the issue's example: an index without columns": Case(
+        "post",
+        "/api/v1/datasets/sales/indexes/",
+        400,
+        "columns: This field is required.",
+        {"columns": [REQUIRED]},
+        {},
+    ),
+    "limit=offset,count with an offset (a shorthand the schema leaves out)": Case(
+        "get", "/api/v1/datasets/sales/rows/?limit=0,2&offset=0", 400, "already gives an offset"
+    ),
+    "an analysis parameter of another type": Case(
+        "get",
+        "/api/v1/datasets/sales/analysis/?type=aggregate&bins=3",
+        400,
+        "bins does not apply to type=aggregate",
+    ),
     "a number where the schema says string": Case(
         "post",
         "/api/v1/datasets/",
