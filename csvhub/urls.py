@@ -35,3 +35,10 @@ urlpatterns = [
     path("", include(accounts_pages)),
     path("", include("csvhub.web.urls")),
 ]
+
+# API paths answer JSON even where Django answers before DRF (a slug the URL pattern rejects, a
+# body too large to read, a crash): see csvhub.api.
+handler400 = "csvhub.api.bad_request"
+handler403 = "csvhub.api.permission_denied"
+handler404 = "csvhub.api.page_not_found"
+handler500 = "csvhub.api.server_error"

@@ -97,7 +97,10 @@ def test_create_dataset_without_name_is_400():
     client = api_client_for(make_org())
     response = client.post("/api/v1/datasets/", {}, format="json")
     assert response.status_code == 400
-    assert "name" in response.json()
+    assert response.json() == {
+        "detail": "name: This field is required.",
+        "errors": {"name": ["This field is required."]},
+    }
 
 
 def test_original_file_streams_back_byte_for_byte():
@@ -110,6 +113,8 @@ def test_original_file_streams_back_byte_for_byte():
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == content
     assert "raw.csv" in response["Content-Disposition"]
+    # The uploader's bytes, whatever the name suggests (a .html or .svg is never rendered).
+    assert response["Content-Type"] == "application/octet-stream"
 
 
 def test_rejects_endpoint_lists_lines_and_reasons(settings):
