@@ -150,10 +150,12 @@ CSVHUB_JOB_MAX_ATTEMPTS = env_int("CSVHUB_JOB_MAX_ATTEMPTS", 3, minimum=1)
 CSVHUB_MAX_UPLOAD_BYTES = env_int("CSVHUB_MAX_UPLOAD_BYTES", 20 * 1024**3, minimum=1)
 CSVHUB_MAX_REJECT_RATIO = env_float("CSVHUB_MAX_REJECT_RATIO", 0.1, minimum=0.0, maximum=1.0)
 CSVHUB_MAX_STORED_REJECTS = env_int("CSVHUB_MAX_STORED_REJECTS", 10_000, minimum=0)
-# Uploads at least this big are parsed in a child process, beside inference and loading.
-CSVHUB_CHILD_READER_MIN_BYTES = env_int(
-    "CSVHUB_CHILD_READER_MIN_BYTES", 16 * 1024 * 1024, minimum=0
-)
+# Uploads are parsed in a child process, beside inference and loading, with its address space
+# capped so that a file needing too much memory fails its upload, never the web server or
+# worker (0: no cap). Uploads smaller than CSVHUB_CHILD_READER_MIN_BYTES are read in the worker
+# itself, without the cap: 0 (the default) sends every upload to the child.
+CSVHUB_READER_MEMORY_LIMIT_BYTES = env_int("CSVHUB_READER_MEMORY_LIMIT_BYTES", 1024**3, minimum=0)
+CSVHUB_CHILD_READER_MIN_BYTES = env_int("CSVHUB_CHILD_READER_MIN_BYTES", 0, minimum=0)
 
 # Uploads stream through temporary files, never through memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2

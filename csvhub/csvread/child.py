@@ -10,6 +10,11 @@ costs more to send than to parse.
 Memory stays flat: the pipes hold at most a batch or so, and the child blocks when the parent
 is busy. If the parent dies, the child's next write fails and it exits; if the child dies, the
 parent raises ChildReaderFailed.
+
+The child is also where a file that needs too much memory does its damage: given a memory limit,
+it caps its own address space (RLIMIT_AS) before reading a byte and asks the kernel's
+out-of-memory killer to pick it first, so that such a file ends the child (the parent raises
+ReaderOutOfMemory) and never the web server or worker that started it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from __future__ import annotations
 import argparse
 import os
 import pickle
+import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,10 +40,17 @@ from csvhub.csvread.reader import BadRow, Batch, open_csv
 
 FEED_CHUNK = 1 << 20
 STDERR_TAIL = 4000
+# The child's exit code when it ran out of memory (it exits at once, without a traceback that
+# would need memory it does not have).
+EXIT_OUT_OF_MEMORY = 3
 
 
 class ChildReaderFailed(RuntimeError):
     """The child process died or could not read the upload's bytes."""
+
+
+class ReaderOutOfMemory(ChildReaderFailed):
+    """The child needed more memory than its limit (or the system) gave it."""
 
 
 def open_csv_in_child(
@@ -44,12 +58,17 @@ def open_csv_in_child(
     *,
     filename: str | None = None,
     batch_rows: int = 20_000,
+    memory_limit: int | None = None,
 ) -> ChildCsvReader:
     """Like `open_csv`, with the reading done in a child process; use it as a context manager.
 
-    Raises CsvFormatError when the file cannot be read as CSV at all.
+    `memory_limit` caps the child's address space in bytes (None: no cap). Raises
+    CsvFormatError when the file cannot be read as CSV at all, ReaderOutOfMemory when the child
+    runs out of memory.
     """
-    reader = ChildCsvReader(stream, filename=filename, batch_rows=batch_rows)
+    reader = ChildCsvReader(
+        stream, filename=filename, batch_rows=batch_rows, memory_limit=memory_limit
+    )
     try:
         reader.start()
     except BaseException:
@@ -67,8 +86,10 @@ class ChildCsvReader:
         *,
         filename: str | None,
         batch_rows: int,
+        memory_limit: int | None = None,
     ) -> None:
         self.batch_rows = batch_rows
+        self.memory_limit = memory_limit
         self.encoding = ""
         self.delimiter = ""
         self.compressed = False
@@ -84,6 +105,8 @@ class ChildCsvReader:
         command = [sys.executable, "-m", "csvhub.csvread.child"]
         # `=` keeps a name starting with '-' from being read as an option.
         command += [f"--filename={self._filename}", f"--batch-rows={self.batch_rows}"]
+        if self.memory_limit:
+            command.append(f"--memory-limit={self.memory_limit}")
         self._process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -182,6 +205,12 @@ class ChildCsvReader:
             raise ChildReaderFailed(
                 f"reading the stored file failed: {self._feed_error}"
             ) from self._feed_error
+        # SIGKILL is what the kernel's out-of-memory killer sends, and the child asked to be
+        # its first choice (see _limit_memory).
+        if self._process.returncode in (EXIT_OUT_OF_MEMORY, -signal.SIGKILL):
+            raise ReaderOutOfMemory(
+                f"the reader process ran out of memory (limit {self.memory_limit})"
+            )
         self._stderr.seek(0)
         tail = self._stderr.read()[-STDERR_TAIL:].decode("utf-8", "replace")
         raise ChildReaderFailed(
@@ -208,7 +237,25 @@ def child_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m csvhub.csvread.child")
     parser.add_argument("--filename", default="")
     parser.add_argument("--batch-rows", type=int, required=True)
+    parser.add_argument("--memory-limit", type=int, default=0)
     args = parser.parse_args(argv)
+    _limit_memory(args.memory_limit)
+    try:
+        return _read(args)
+    except MemoryError:
+        os._exit(EXIT_OUT_OF_MEMORY)  # no cleanup: the parent takes the half-sent rest as lost
+
+
+def _limit_memory(limit: int) -> None:
+    """Cap this process's address space, and make it the out-of-memory killer's first choice
+    when the whole machine (or container) runs short, rather than the process that started it."""
+    with suppress(OSError):  # not Linux, or /proc not mounted: the cap alone still holds
+        Path("/proc/self/oom_score_adj").write_text("1000")
+    if limit > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _read(args: argparse.Namespace) -> int:
     source = sys.stdin.buffer
     # Only pickled messages may reach stdout: keep the real one, point sys.stdout elsewhere.
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=FEED_CHUNK)

@@ -32,7 +32,7 @@ from csvhub.csvread import (
     open_csv,
     widen,
 )
-from csvhub.csvread.child import ChildCsvReader, open_csv_in_child
+from csvhub.csvread.child import ChildCsvReader, ReaderOutOfMemory, open_csv_in_child
 from csvhub.datasets.errors import IngestFailed
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadState
 from csvhub.warehouse.engine import get_engine
@@ -103,17 +103,37 @@ def _load(upload: Upload) -> dict:
                 result = _RowLoader(load, reader, upload).run()
             except CsvFormatError as exc:  # unreadable from the start, or broken part way
                 raise IngestFailed(str(exc)) from None
+            except ReaderOutOfMemory:
+                raise IngestFailed(_out_of_memory_message()) from None
         load.finish(result)
     return result
 
 
 def _open_reader(stream: BinaryIO, upload: Upload, stack: ExitStack) -> CsvReader | ChildCsvReader:
-    """Big files are parsed in a child process, beside inference and loading in this one."""
-    if upload.size >= settings.CSVHUB_CHILD_READER_MIN_BYTES:
-        return stack.enter_context(
-            open_csv_in_child(stream, filename=upload.original_name, batch_rows=BATCH_ROWS)
+    """Files are parsed in a child process with a memory limit, beside inference and loading in
+    this one: a file that needs too much memory fails its upload instead of this process (the
+    web server with the thread runner). Only an operator who raised
+    CSVHUB_CHILD_READER_MIN_BYTES has small files read here, without the limit."""
+    if upload.size < settings.CSVHUB_CHILD_READER_MIN_BYTES:
+        return open_csv(stream, filename=upload.original_name)
+    return stack.enter_context(
+        open_csv_in_child(
+            stream,
+            filename=upload.original_name,
+            batch_rows=BATCH_ROWS,
+            memory_limit=settings.CSVHUB_READER_MEMORY_LIMIT_BYTES or None,
         )
-    return open_csv(stream, filename=upload.original_name)
+    )
+
+
+def _out_of_memory_message() -> str:
+    limit = settings.CSVHUB_READER_MEMORY_LIMIT_BYTES
+    allowed = f"the {limit / 1024**2:,.0f} MiB the reader is allowed" if limit else "the system"
+    return (
+        f"The file needs more memory than {allowed} (CSVHUB_READER_MEMORY_LIMIT_BYTES); "
+        "it probably has extremely long lines or fields. Nothing was loaded. Check the file, "
+        "or split it into smaller files."
+    )
 
 
 class _RowLoader:

@@ -15,6 +15,7 @@ from csvhub.datasets import ingest, services
 from csvhub.datasets.models import Dataset, Reject, Upload
 from csvhub.warehouse.engine import get_engine
 from tests.datasets.pipeline import (
+    api_client_for,
     column_types,
     make_org,
     table_exists,
@@ -417,3 +418,37 @@ def test_rows_after_an_undecodable_row_keep_contiguous_ids_and_values(warehouse,
     expected = [(1, "a"), (2, "b"), *((n, f"v{n}") for n in range(4, 200))]
     assert warehouse_rows(first.dataset) == expected
     assert [r[0] for r in _row_ids(first.dataset)] == list(range(1, 199))
+
+
+def _field_of(megabytes: int) -> str:
+    """A file whose second row holds one field of this size: legal, but memory-hungry."""
+    return 'id,text\n1,short\n2,"' + "x" * (megabytes << 20) + '"\n3,short\n'
+
+
+def test_a_file_needing_more_memory_than_the_reader_limit_fails_and_loads_nothing(
+    warehouse, settings, reader_process
+):
+    # Whatever CSVHUB_CHILD_READER_MIN_BYTES says elsewhere, the default reads every file in
+    # the child; the limit leaves room for the interpreter (~26 MiB) and ordinary files.
+    settings.CSVHUB_CHILD_READER_MIN_BYTES = 0
+    settings.CSVHUB_READER_MEMORY_LIMIT_BYTES = 96 << 20
+    org = make_org()
+    client = api_client_for(org)
+    fine = upload(org, "fine.csv", "id,text\n" + "".join(f"{i},t{i}\n" for i in range(50_000)))
+    job = upload(org, "wide.csv", _field_of(40), dataset=fine.dataset.slug)
+
+    assert fine.state == "succeeded", fine.error
+    assert job.state == "failed"
+    assert job.error.startswith("The file needs more memory than the 96 MiB the reader is")
+    assert (job.rows_loaded, Dataset.objects.get(pk=fine.dataset_id).row_count) == (0, 50_000)
+    assert table_row_count(table_name=fine.dataset.table_name) == 50_000
+    # The process that ran the job (here the test's own) is unharmed and keeps answering.
+    answer = client.get(f"/api/v1/uploads/{job.pk}/")
+    assert (answer.status_code, answer.json()["state"]) == (200, "failed")
+
+
+def test_every_upload_is_read_in_a_child_by_default():
+    from csvhub import settings as defaults
+
+    assert defaults.CSVHUB_CHILD_READER_MIN_BYTES == 0
+    assert defaults.CSVHUB_READER_MEMORY_LIMIT_BYTES == 1 << 30
