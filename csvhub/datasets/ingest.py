@@ -51,14 +51,15 @@ def upload_ingest(*, upload_id: UUID | str) -> None:
     upload = _claim(UUID(str(upload_id)))
     if upload is None:
         return
+    report = _ProgressReport(upload)
     try:
-        result = _load(upload)
+        result = _load(upload, report)
     except IngestFailed as exc:
-        _fail(upload, str(exc))
+        _fail(upload, str(exc), report)
         return
     except Exception:
         logger.exception("ingestion of upload %s failed", upload.id)
-        _fail(upload, "csvhub could not load this file because of an internal error.")
+        _fail(upload, "csvhub could not load this file because of an internal error.", report)
         raise
     _publish(upload, result)
 
@@ -83,13 +84,20 @@ def _claim(upload_id: UUID) -> Upload | None:
     return Upload.objects.select_related("dataset").get(pk=upload_id)
 
 
-def _fail(upload: Upload, message: str) -> None:
+def _fail(upload: Upload, message: str, report: _ProgressReport) -> None:
+    """Nothing of a failed upload was loaded (its staged rows were rolled back); its rejected
+    rows are counted to the last one read, since they are kept for the user to see."""
     Upload.objects.filter(pk=upload.pk).update(
-        state=UploadState.FAILED, error=message, finished_at=timezone.now()
+        state=UploadState.FAILED,
+        error=message,
+        finished_at=timezone.now(),
+        rows_loaded=0,
+        rows_rejected=report.rejected,
     )
 
 
-def _load(upload: Upload) -> dict:
+def _load(upload: Upload, report: _ProgressReport | None = None) -> dict:
+    report = report or _ProgressReport(upload)
     Reject.objects.filter(upload=upload).delete()  # left by an attempt that died
     with LoadSession(get_engine(), upload.dataset.table_name, str(upload.id)) as load:
         previous = load.previous_result()
@@ -100,7 +108,7 @@ def _load(upload: Upload) -> dict:
         with upload.file.open("rb") as stream, ExitStack() as stack:
             try:
                 reader = _open_reader(stream, upload, stack)
-                result = _RowLoader(load, reader, upload).run()
+                result = _RowLoader(load, reader, upload, report).run()
             except CsvFormatError as exc:  # unreadable from the start, or broken part way
                 raise IngestFailed(str(exc)) from None
             except ReaderOutOfMemory:
@@ -140,7 +148,11 @@ class _RowLoader:
     """Streams batches from the reader into the load session, widening types as values demand."""
 
     def __init__(
-        self, load: LoadSession, reader: CsvReader | ChildCsvReader, upload: Upload
+        self,
+        load: LoadSession,
+        reader: CsvReader | ChildCsvReader,
+        upload: Upload,
+        report: _ProgressReport,
     ) -> None:
         self.load = load
         self.reader = reader
@@ -151,9 +163,8 @@ class _RowLoader:
         self.provisional: set[str] = set()  # created as text while still empty
         self.held: list[Batch] = []  # batches read before the table exists
         self.rows_seen = 0
-        self.rejected = 0
         self.first_reject = ""
-        self.report = _ProgressReport(upload)
+        self.report = report
 
     def run(self) -> dict:
         if self.load.columns is not None:
@@ -165,7 +176,7 @@ class _RowLoader:
             self._create_table()
         self._settle_provisional_types()
         self._check_reject_share()
-        self.report.send(rows=self.load.rows_written, rejected=self.rejected, force=True)
+        self.report.send(rows=self.load.rows_written, force=True)
         return self._result()
 
     def _take(self, batch: Batch) -> None:
@@ -173,9 +184,7 @@ class _RowLoader:
         self.rows_seen = batch.rows_seen
         if batch.row_count:
             self._take_rows(batch)
-        self.report.send(
-            rows=self.load.rows_written, rejected=self.rejected, bytes_read=batch.bytes_read
-        )
+        self.report.send(rows=self.load.rows_written, bytes_read=batch.bytes_read)
 
     def _take_rows(self, batch: Batch) -> None:
         types = self.tracker.observe_columns(batch.columns)
@@ -245,20 +254,21 @@ class _RowLoader:
         if not self.first_reject:
             first = batch.bad_rows[0]
             self.first_reject = f"line {first.line}: {first.reason}"
-        room = max(settings.CSVHUB_MAX_STORED_REJECTS - self.rejected, 0)
+        room = max(settings.CSVHUB_MAX_STORED_REJECTS - self.report.rejected, 0)
         Reject.objects.bulk_create(
             Reject(upload=self.upload, line=bad.line, reason=bad.reason[:500], text=bad.text)
             for bad in batch.bad_rows[:room]
         )
-        self.rejected += len(batch.bad_rows)
+        self.report.rejected += len(batch.bad_rows)
 
     def _check_reject_share(self) -> None:
         total = self.rows_seen
+        rejected = self.report.rejected
         limit = settings.CSVHUB_MAX_REJECT_RATIO
-        if total and self.rejected / total > limit:
+        if total and rejected / total > limit:
             raise IngestFailed(
-                f"{self.rejected:,} of {total:,} rows could not be read "
-                f"({self.rejected / total:.1%}, more than the {limit:.0%} allowed), so nothing "
+                f"{rejected:,} of {total:,} rows could not be read "
+                f"({rejected / total:.1%}, more than the {limit:.0%} allowed), so nothing "
                 f"was loaded. First problem: {self.first_reject}. See the rejected rows, fix "
                 "the file and upload it again."
             )
@@ -269,7 +279,7 @@ class _RowLoader:
         stats = self.tracker.stats
         return {
             "rows_loaded": self.load.rows_written,
-            "rows_rejected": self.rejected,
+            "rows_rejected": self.report.rejected,
             "encoding": self.reader.encoding,
             "delimiter": self.reader.delimiter,
             "columns": [
@@ -304,20 +314,23 @@ def _check_header(existing: dict[str, ColumnType], reader: CsvReader) -> None:
 
 
 class _ProgressReport:
-    """Writes progress to the upload row at most once a second; notices a deleted upload."""
+    """Writes progress to the upload row at most once a second; notices a deleted upload.
+
+    `rejected` counts the rows quarantined so far, written or not: a failure writes it too
+    (see _fail), so that the count of a failed upload is exact.
+    """
 
     def __init__(self, upload: Upload) -> None:
         self.upload = upload
         self.last = 0.0
+        self.rejected = 0
 
-    def send(
-        self, *, rows: int, rejected: int, bytes_read: int | None = None, force: bool = False
-    ) -> None:
+    def send(self, *, rows: int, bytes_read: int | None = None, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self.last < PROGRESS_SECONDS:
             return
         self.last = now
-        fields: dict = {"rows_loaded": rows, "rows_rejected": rejected}
+        fields: dict = {"rows_loaded": rows, "rows_rejected": self.rejected}
         fields["heartbeat_at"] = timezone.now()
         if bytes_read is not None:
             fields["bytes_read"] = bytes_read

@@ -199,7 +199,24 @@ def test_too_many_bad_rows_fail_the_upload_and_load_nothing(warehouse, settings)
     assert "2 of 3 rows" in job.error
     assert Dataset.objects.get(pk=first.dataset_id).row_count == 1
     assert table_row_count(table_name=first.dataset.table_name) == 1
-    assert job.rows_rejected == 2 or Reject.objects.filter(upload=job).count() == 2
+    assert (job.rows_loaded, job.rows_rejected) == (0, 2)
+    assert Reject.objects.filter(upload=job).count() == 2
+
+
+def test_a_failed_upload_counts_every_reject_and_no_loaded_row(warehouse, settings, monkeypatch):
+    # Small batches: good rows are staged (and reported) before the bad ones fail the upload.
+    monkeypatch.setattr(ingest, "BATCH_ROWS", 2)
+    monkeypatch.setattr(ingest, "TYPE_WAIT_ROWS", 2)
+    settings.CSVHUB_MAX_REJECT_RATIO = 0.1
+    settings.CSVHUB_MAX_STORED_REJECTS = 3  # counted beyond what is kept
+    org = make_org()
+    job = upload(org, "late-bad.csv", "a,b\n1,2\n3,4\n5,6\n7\n8\n9\n10\n11\n")
+
+    assert job.state == "failed"
+    assert "5 of 8 rows" in job.error
+    assert (job.rows_loaded, job.rows_rejected) == (0, 5)
+    assert Reject.objects.filter(upload=job).count() == 3
+    assert not table_exists(table_name=job.dataset.table_name)
 
 
 def test_unreadable_file_fails_with_a_message(warehouse):
