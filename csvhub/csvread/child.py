@@ -209,7 +209,8 @@ class ChildCsvReader:
         # its first choice (see _limit_memory).
         if self._process.returncode in (EXIT_OUT_OF_MEMORY, -signal.SIGKILL):
             raise ReaderOutOfMemory(
-                f"the reader process ran out of memory (limit {self.memory_limit})"
+                f"the reader process ended with code {self._process.returncode}: out of memory "
+                f"(its limit: {self.memory_limit or 'none'} bytes)"
             )
         self._stderr.seek(0)
         tail = self._stderr.read()[-STDERR_TAIL:].decode("utf-8", "replace")
