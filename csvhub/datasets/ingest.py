@@ -136,11 +136,14 @@ def _open_reader(stream: BinaryIO, upload: Upload, stack: ExitStack) -> CsvReade
 
 def _out_of_memory_message() -> str:
     limit = settings.CSVHUB_READER_MEMORY_LIMIT_BYTES
-    allowed = f"the {limit / 1024**2:,.0f} MiB the reader is allowed" if limit else "the system"
+    allowed = (
+        f"the {limit / 1024**2:,.0f} MiB the reader is allowed (CSVHUB_READER_MEMORY_LIMIT_BYTES)"
+        if limit
+        else "the server could give its reader"
+    )
     return (
-        f"The file needs more memory than {allowed} (CSVHUB_READER_MEMORY_LIMIT_BYTES); "
-        "it probably has extremely long lines or fields. Nothing was loaded. Check the file, "
-        "or split it into smaller files."
+        f"The file needs more memory than {allowed}; it probably has extremely long lines or "
+        "fields. Nothing was loaded. Check the file, or split it into smaller files."
     )
 
 
