@@ -468,4 +468,4 @@ def test_every_upload_is_read_in_a_child_by_default():
     from csvhub import settings as defaults
 
     assert defaults.CSVHUB_CHILD_READER_MIN_BYTES == 0
-    assert defaults.CSVHUB_READER_MEMORY_LIMIT_BYTES == 1 << 30
+    assert defaults.CSVHUB_READER_MEMORY_LIMIT_BYTES == 2 << 30
