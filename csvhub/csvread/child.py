@@ -253,7 +253,10 @@ def _limit_memory(limit: int) -> None:
     with suppress(OSError):  # not Linux, or /proc not mounted: the cap alone still holds
         Path("/proc/self/oom_score_adj").write_text("1000")
     if limit > 0:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        # A platform that refuses the cap (macOS, a hard limit already lower) reads without it,
+        # as before, rather than failing every upload.
+        with suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 def _read(args: argparse.Namespace) -> int:
