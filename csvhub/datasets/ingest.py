@@ -44,6 +44,11 @@ BATCH_ROWS = 20_000
 # Rows held back before the table exists, so that columns empty in the first batch can still
 # get their real type; past this many rows, still-empty columns start out as text.
 TYPE_WAIT_ROWS = 100_000
+# ... and at most about this much memory of them: held rows stay in this process (the web
+# server, with the thread runner), whatever the reader child's memory limit.
+TYPE_WAIT_BYTES = 64 * 1024 * 1024
+# What a cell costs in memory besides its characters: a str object and a list slot.
+CELL_OVERHEAD_BYTES = 64
 PROGRESS_SECONDS = 1.0
 
 
@@ -165,6 +170,8 @@ class _RowLoader:
         self.types_before = dict(load.columns or {})
         self.provisional: set[str] = set()  # created as text while still empty
         self.held: list[Batch] = []  # batches read before the table exists
+        self.held_rows = 0
+        self.held_bytes = 0
         self.rows_seen = 0
         self.first_reject = ""
         self.report = report
@@ -193,8 +200,13 @@ class _RowLoader:
         types = self.tracker.observe_columns(batch.columns)
         if self.load.columns is None:
             self.held.append(batch)
-            held_rows = sum(held.row_count for held in self.held)
-            if all(t is not None for t in types) or held_rows >= TYPE_WAIT_ROWS:
+            self.held_rows += batch.row_count
+            self.held_bytes += _memory_estimate(batch.columns.values)
+            if (
+                all(t is not None for t in types)
+                or self.held_rows >= TYPE_WAIT_ROWS
+                or self.held_bytes >= TYPE_WAIT_BYTES
+            ):
                 self._create_table()
         else:
             self._widen_to(types)
@@ -208,6 +220,7 @@ class _RowLoader:
         )
         self.load.set_write_order(self.names)
         held, self.held = self.held, []
+        self.held_rows = self.held_bytes = 0
         for batch in held:
             self._write(batch)
 
@@ -297,6 +310,12 @@ class _RowLoader:
             "stats": {name: stats[i].to_dict() for i, name in enumerate(self.names)},
             "row_id_range": self.load.row_id_range(),
         }
+
+
+def _memory_estimate(columns: list[list[str]]) -> int:
+    """About the memory a batch's cells take. Inference has split them already (a column still
+    empty is why the batch is held), so counting costs no copy."""
+    return sum(sum(map(len, cells)) + CELL_OVERHEAD_BYTES * len(cells) for cells in columns)
 
 
 def _check_header(existing: dict[str, ColumnType], reader: CsvReader) -> None:

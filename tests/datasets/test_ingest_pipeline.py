@@ -469,3 +469,34 @@ def test_every_upload_is_read_in_a_child_by_default():
 
     assert defaults.CSVHUB_CHILD_READER_MIN_BYTES == 0
     assert defaults.CSVHUB_READER_MEMORY_LIMIT_BYTES == 2 << 30
+
+
+def test_rows_held_until_a_column_gets_a_type_are_bounded_in_bytes(warehouse, monkeypatch):
+    # Rows wait in the worker (the web process with the thread runner) while a column is still
+    # empty; 40 MB of them must not all wait there, whatever the row count (without the byte
+    # cap the peak was 78-98 MiB; with 4 MiB held at most, 11-29 MiB).
+    import tracemalloc
+
+    from django.core.files.base import ContentFile
+
+    monkeypatch.setattr(ingest, "BATCH_ROWS", 2_000)
+    monkeypatch.setattr(ingest, "TYPE_WAIT_BYTES", 4 << 20, raising=False)
+    filler = "x" * 780
+    rows = "".join(f"{filler}{i:09d},\n" for i in range(49_999))
+    content = f"text,late\n{rows}{filler},7\n"  # the late column's only value, at the end
+    dataset = services.dataset_create(organization=make_org(), name="held")
+    job = Upload(dataset=dataset, original_name="held.csv", size=len(content))
+    job.file.save("held.csv", ContentFile(content.encode()), save=True)
+
+    tracemalloc.start()
+    try:
+        ingest.upload_ingest(upload_id=job.pk)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    job.refresh_from_db()
+    assert (job.state, job.rows_loaded) == ("succeeded", 50_000), job.error
+    assert column_types(dataset) == {"text": "text", "late": "integer"}
+    assert [row[1] for row in warehouse_rows(dataset)[-2:]] == [None, 7]
+    assert peak < 48 << 20, f"peak {peak / 2**20:.0f} MiB"
