@@ -10,6 +10,11 @@ costs more to send than to parse.
 Memory stays flat: the pipes hold at most a batch or so, and the child blocks when the parent
 is busy. If the parent dies, the child's next write fails and it exits; if the child dies, the
 parent raises ChildReaderFailed.
+
+The child is also where a file that needs too much memory does its damage: given a memory limit,
+it caps its own address space (RLIMIT_AS) before reading a byte and asks the kernel's
+out-of-memory killer to pick it first, so that such a file ends the child (the parent raises
+ReaderOutOfMemory) and never the web server or worker that started it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from __future__ import annotations
 import argparse
 import os
 import pickle
+import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,10 +40,17 @@ from csvhub.csvread.reader import BadRow, Batch, open_csv
 
 FEED_CHUNK = 1 << 20
 STDERR_TAIL = 4000
+# The child's exit code when it ran out of memory (it exits at once, without a traceback that
+# would need memory it does not have).
+EXIT_OUT_OF_MEMORY = 3
 
 
 class ChildReaderFailed(RuntimeError):
     """The child process died or could not read the upload's bytes."""
+
+
+class ReaderOutOfMemory(ChildReaderFailed):
+    """The child needed more memory than its limit (or the system) gave it."""
 
 
 def open_csv_in_child(
@@ -47,17 +61,26 @@ def open_csv_in_child(
     encoding: str | None = None,
     encoding_reason: str = "",
     max_decompressed_bytes: int | None = None,
+    memory_limit: int | None = None,
 ) -> ChildCsvReader:
     """Like `open_csv`, with the reading done in a child process; use it as a context manager.
 
-    Raises CsvFormatError when the file cannot be read as CSV at all.
+    `memory_limit` caps the child's address space in bytes (None: no cap). Raises
+    CsvFormatError when the file cannot be read as CSV at all, ReaderOutOfMemory when the child
+    runs out of memory.
     """
     options = [f"--encoding-reason={encoding_reason}"]
     if encoding:
         options.append(f"--encoding={encoding}")
     if max_decompressed_bytes is not None:
         options.append(f"--max-decompressed-bytes={max_decompressed_bytes}")
-    reader = ChildCsvReader(stream, filename=filename, batch_rows=batch_rows, options=options)
+    reader = ChildCsvReader(
+        stream,
+        filename=filename,
+        batch_rows=batch_rows,
+        options=options,
+        memory_limit=memory_limit,
+    )
     try:
         reader.start()
     except BaseException:
@@ -76,8 +99,10 @@ class ChildCsvReader:
         filename: str | None,
         batch_rows: int,
         options: list[str] | None = None,
+        memory_limit: int | None = None,
     ) -> None:
         self.batch_rows = batch_rows
+        self.memory_limit = memory_limit
         self.encoding = ""  # the child's final word comes with the end of the batches
         self.encoding_reason = ""
         self._options = options or []
@@ -96,6 +121,8 @@ class ChildCsvReader:
         # `=` keeps a name starting with '-' from being read as an option.
         command += [f"--filename={self._filename}", f"--batch-rows={self.batch_rows}"]
         command += self._options
+        if self.memory_limit:
+            command.append(f"--memory-limit={self.memory_limit}")
         self._process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -197,6 +224,13 @@ class ChildCsvReader:
             raise ChildReaderFailed(
                 f"reading the stored file failed: {self._feed_error}"
             ) from self._feed_error
+        # SIGKILL is what the kernel's out-of-memory killer sends, and the child asked to be
+        # its first choice (see _limit_memory).
+        if self._process.returncode in (EXIT_OUT_OF_MEMORY, -signal.SIGKILL):
+            raise ReaderOutOfMemory(
+                f"the reader process ended with code {self._process.returncode}: out of memory "
+                f"(its limit: {self.memory_limit or 'none'} bytes)"
+            )
         self._stderr.seek(0)
         tail = self._stderr.read()[-STDERR_TAIL:].decode("utf-8", "replace")
         raise ChildReaderFailed(
@@ -230,7 +264,28 @@ def child_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--encoding", default=None)
     parser.add_argument("--encoding-reason", default="")
     parser.add_argument("--max-decompressed-bytes", type=int, default=None)
+    parser.add_argument("--memory-limit", type=int, default=0)
     args = parser.parse_args(argv)
+    _limit_memory(args.memory_limit)
+    try:
+        return _read(args)
+    except MemoryError:
+        os._exit(EXIT_OUT_OF_MEMORY)  # no cleanup: the parent takes the half-sent rest as lost
+
+
+def _limit_memory(limit: int) -> None:
+    """Cap this process's address space, and make it the out-of-memory killer's first choice
+    when the whole machine (or container) runs short, rather than the process that started it."""
+    with suppress(OSError):  # not Linux, or /proc not mounted: the cap alone still holds
+        Path("/proc/self/oom_score_adj").write_text("1000")
+    if limit > 0:
+        # A platform that refuses the cap (macOS, a hard limit already lower) reads without it,
+        # as before, rather than failing every upload.
+        with suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _read(args: argparse.Namespace) -> int:
     source = sys.stdin.buffer
     # Only pickled messages may reach stdout: keep the real one, point sys.stdout elsewhere.
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=FEED_CHUNK)

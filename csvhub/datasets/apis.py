@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpRequest
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +17,7 @@ from csvhub.api import TextField
 from csvhub.datasets import selectors, services
 from csvhub.datasets.models import Upload
 from csvhub.datasets.rowquery import MAX_OFFSET
+from csvhub.datasets.upload_handler import SpoolingUploadHandler
 
 
 class ColumnSerializer(serializers.Serializer):
@@ -133,6 +134,19 @@ class DatasetDetailApi(APIView):
 class UploadCreateApi(APIView):
     permission_classes = [ReadOrEdit]
     parser_classes = [MultiPartParser]
+
+    def initialize_request(self, request: HttpRequest, *args: object, **kwargs: object) -> Request:
+        # Session authentication reads the body (its CSRF check looks for a form field) before
+        # DRF checks permissions: the handler checks them, and the size, before reading it.
+        request.upload_handlers = [SpoolingUploadHandler(request, admit=self._admit)]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def _admit(self, request: HttpRequest) -> None:
+        """The view's permissions, on the plain Django request: its user is the session's, or
+        the token's once DRF has authenticated it."""
+        for permission in self.get_permissions():
+            if not permission.has_permission(request, self):  # type: ignore[arg-type]
+                raise exceptions.PermissionDenied(getattr(permission, "message", None))
 
     @extend_schema(
         summary="Upload one or several CSV files",
