@@ -84,3 +84,38 @@ def test_stored_files_are_private_whatever_the_umask(tmp_path, settings, umask):
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     assert stat.S_IMODE(stored.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(stored.parent.parent.stat().st_mode) == 0o700
+
+
+# Run in a fresh interpreter: the filesystem's refusal stands in for a mount without hard links.
+NO_HARD_LINKS = """
+import errno, os
+def refuse(*args, **kwargs):
+    raise OSError(errno.EPERM, "Operation not permitted")
+os.link = refuse
+from django.conf import settings
+print(settings.SECRET_KEY)
+"""
+
+
+def test_secret_key_is_kept_privately_on_a_filesystem_without_hard_links(tmp_path):
+    data_dir = tmp_path / "data"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CSVHUB_")}
+    env.update(DJANGO_SETTINGS_MODULE="csvhub.settings", CSVHUB_DATA_DIR=str(data_dir))
+
+    def start() -> str:
+        run = subprocess.run(
+            [sys.executable, "-c", NO_HARD_LINKS],
+            env=env,
+            umask=COMMON_UMASK,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 0, run.stderr
+        return run.stdout.strip()
+
+    first = start()
+    assert len(first) >= 50
+    assert start() == first  # kept, not made again
+    assert _modes(data_dir) == {".": 0o700, "secret_key": 0o600}  # no temporary file left
+    assert (data_dir / "secret_key").read_text() == first
