@@ -7,9 +7,13 @@ real `csvhub` command runs from an empty data dir under the usual umask 022.
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import stat
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -119,3 +123,41 @@ def test_secret_key_is_kept_privately_on_a_filesystem_without_hard_links(tmp_pat
     assert start() == first  # kept, not made again
     assert _modes(data_dir) == {".": 0o700, "secret_key": 0o600}  # no temporary file left
     assert (data_dir / "secret_key").read_text() == first
+
+
+def test_serve_closes_a_data_dir_left_open_by_an_older_version(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o755)
+    data_dir.chmod(0o755)  # as an older csvhub, under umask 022, left it
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CSVHUB_")}
+    env.update(DJANGO_SETTINGS_MODULE="csvhub.settings", CSVHUB_DATA_DIR=str(data_dir))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "csvhub", "serve", "--port", str(port), "--threads", "1"],
+        env=env,
+        umask=COMMON_UMASK,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _wait_for_health(port, server)
+        assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def _wait_for_health(port: int, server: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "csvhub serve stopped"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError("csvhub serve did not answer /healthz")
