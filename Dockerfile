@@ -25,4 +25,4 @@ USER csvhub
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"
 # Web by default; the worker service runs `csvhub worker`.
-CMD ["sh", "-c", "csvhub migrate --noinput && csvhub collectstatic --noinput && exec gunicorn csvhub.wsgi -w ${WEB_CONCURRENCY:-2} --threads 4 -k gthread -b 0.0.0.0:8000 --timeout 300"]
+CMD ["sh", "-c", "csvhub migrate --noinput && csvhub collectstatic --noinput && exec gunicorn csvhub.wsgi --umask 0077 -w ${WEB_CONCURRENCY:-2} --threads 4 -k gthread -b 0.0.0.0:8000 --timeout 300"]

@@ -24,12 +24,15 @@ venv: $(BIN)/python
 run: venv
 	$(BIN)/pip install --quiet -r $(LOCK)
 	$(BIN)/pip install --quiet --no-deps -e .
+	@# A lock that no longer matches pyproject.toml's requirements shows here, not at run time.
+	$(BIN)/pip check
 	$(BIN)/csvhub serve
 
 ## Install the test dependencies and run the whole suite.
 test: venv
 	$(BIN)/pip install --quiet -r $(TEST_LOCK)
 	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
 	@# Browser tests drive Debian's chromium (never a downloaded browser build).
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium not found: tests/web/test_web_e2e.py will skip (fail under CI)"
 	$(BIN)/ruff check .

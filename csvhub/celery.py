@@ -35,8 +35,12 @@ app.conf.update(
     # Django's LOGGING writes the worker's log to stderr. With Celery's root-logger hijack and
     # stdout/stderr redirection, the handler Django configures again in each django.setup()
     # wrote into Celery's redirect, and every line after start-up (refusals too) was lost.
+    # So `--logfile` is ignored: Django's LOGGING decides where the log goes (stderr by default).
     worker_hijack_root_logger=False,
     worker_redirect_stdouts=False,
+    # No remote control: anyone who can write to the broker could otherwise shut workers down,
+    # cancel jobs or change their pools (`celery control ...`). csvhub never uses it.
+    worker_enable_remote_control=False,
 )
 
 

@@ -10,6 +10,7 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
+from typing import TextIO
 
 import dj_database_url
 from django.utils.csp import CSP
@@ -40,18 +41,43 @@ def _secret_key() -> str:
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
         DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # Written under a private name (mkstemp makes it 0600), then linked into place: the key
-        # is never readable by others, and a second process starting at once keeps the first key.
-        fd, written = tempfile.mkstemp(dir=DATA_DIR, prefix=".secret_key.")
+        _secret_key_write(key_file, secrets.token_urlsafe(50))
+    return key_file.read_text().strip()
+
+
+def _secret_key_write(key_file: Path, key: str) -> None:
+    """Write the key for csvhub's user alone; a second process starting at once keeps the first."""
+    # Written and synced under a private name (mkstemp makes it 0600), then linked into place:
+    # no process ever reads a half-written key.
+    fd, written = tempfile.mkstemp(dir=key_file.parent, prefix=".secret_key.")
+    try:
         with os.fdopen(fd, "w") as file:
-            file.write(secrets.token_urlsafe(50))
+            _write_synced(file, key)
         try:
             os.link(written, key_file)
         except FileExistsError:
             pass
-        finally:
-            os.unlink(written)
-    return key_file.read_text().strip()
+        except OSError:
+            # No hard links on this filesystem (some network, FUSE and FAT mounts).
+            _secret_key_create(key_file, key)
+    finally:
+        os.unlink(written)
+
+
+def _secret_key_create(key_file: Path, key: str) -> None:
+    # O_EXCL still lets one process win; the key is 0600 from the start.
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as file:
+        _write_synced(file, key)
+
+
+def _write_synced(file: TextIO, text: str) -> None:
+    file.write(text)
+    file.flush()
+    os.fsync(file.fileno())
 
 
 SECRET_KEY = _secret_key()
@@ -70,6 +96,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "csvhub.accounts",
     "csvhub.datasets",
     "csvhub.jobs",
@@ -283,6 +310,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # PATCH bodies are validated whole (members' role is required), so document them whole.
     "COMPONENT_SPLIT_PATCH": False,
+    # Swagger UI and Redoc from drf-spectacular-sidecar's static files: nothing from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {

@@ -1,5 +1,6 @@
+from importlib import import_module
+
 from django.apps import AppConfig
-from django.utils.module_loading import autodiscover_modules
 
 
 class JobsConfig(AppConfig):
@@ -8,6 +9,9 @@ class JobsConfig(AppConfig):
     verbose_name = "Background jobs"
 
     def ready(self) -> None:
-        # Importing the apps' task modules registers their tasks (csvhub.jobs.registry), so a
-        # worker knows every name it may run before the first message arrives.
-        autodiscover_modules("tasks", "rows_tasks")
+        # Importing the task modules registers their tasks (csvhub.jobs.registry), so a worker
+        # knows every name it may run before the first message arrives.
+        from csvhub.jobs.registry import TASK_MODULES
+
+        for module in TASK_MODULES:
+            import_module(module)

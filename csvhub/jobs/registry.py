@@ -15,6 +15,14 @@ from django.tasks import Task
 from django.tasks import task as django_task
 from django.tasks.exceptions import InvalidTask
 
+# Every module that defines tasks with `task` below. csvhub.jobs imports them all when Django
+# starts, so every process (web, `csvhub worker`, scripts) knows the same names before the first
+# message; tests/jobs/test_task_registry.py checks that none is missing.
+TASK_MODULES = (
+    "csvhub.datasets.tasks",
+    "csvhub.datasets.rows_tasks",
+)
+
 _tasks: dict[str, Task] = {}
 
 
@@ -22,11 +30,19 @@ class UnregisteredTask(InvalidTask):
     """A task name (or a Task) that is not one of csvhub's registered tasks."""
 
 
-def task(function: Callable[..., Any]) -> Task:
-    """Django's `@task`, also recorded in the registry under the task's module path."""
-    registered = django_task(function)
-    _tasks[registered.module_path] = registered
-    return registered
+def task(
+    function: Callable[..., Any] | None = None, /, **options: Any
+) -> Task | Callable[[Callable[..., Any]], Task]:
+    """Django's `@task` or `@task(priority=..., queue_name=...)`, also recorded in the registry
+    under the task's module path."""
+    if function is None:
+        return lambda decorated: _register(django_task(decorated, **options))
+    return _register(django_task(function, **options))
+
+
+def _register(created: Task) -> Task:
+    _tasks[created.module_path] = created
+    return created
 
 
 def task_get(name: str) -> Task:

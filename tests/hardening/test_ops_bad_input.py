@@ -2,7 +2,8 @@
 
 Item 16: a message on the broker naming anything but a registered csvhub task is refused and
 logged, and nothing runs (the dispatcher itself, in-process; a real worker on Redis and
-RabbitMQ: tests/jobs/test_celery_worker.py). Item 19: export options a client gets wrong answer
+RabbitMQ: tests/jobs/test_celery_worker.py), and a registered task's arguments are checked
+again (an index build's columns). Item 19: export options a client gets wrong answer
 400 with a message saying what to write instead; formula cells come back quoted when asked.
 """
 
@@ -86,3 +87,35 @@ def test_export_options(
         assert expected in b"".join(response.streaming_content).decode()
     else:
         assert expected in response.json()["detail"]
+
+
+# Item 16 again: an index build whose message was written by hand is checked like the API's
+# request (tests/datasets/test_rows_indexes.py), so nothing unbounded or malformed is built.
+BUILD_INDEX = "csvhub.datasets.rows_tasks.build_index"
+INDEX_MESSAGES = {
+    "more columns than MAX_INDEX_COLUMNS": ([*"abcdefgh", "a"], "1 to 8"),
+    "a column twice": (["a", "a"], "each column once"),
+    "no column": ([], "1 to 8"),
+    "unknown column": (["nosuch"], "Unknown column 'nosuch'"),
+    "a string, not a list": ("ab", "a list of column names"),
+    "a number, not a name": ([1], "a list of column names"),
+}
+WIDE_CSV = "a,b,c,d,e,f,g,h\n" + "1,2,3,4,5,6,7,8\n"
+
+
+@pytest.mark.parametrize(("columns", "message"), INDEX_MESSAGES.values(), ids=INDEX_MESSAGES.keys())
+def test_index_build_from_the_broker_checks_the_columns_again(
+    columns, message, world: World, api_as, caplog, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        created = upload(world.acme, "wide.csv", WIDE_CSV)
+    viewer = api_as("viewer")
+
+    with caplog.at_level(logging.WARNING, logger="csvhub.datasets.rows"):
+        run_task.run(BUILD_INDEX, [str(created.dataset_id), columns], {})
+
+    assert viewer.get("/api/v1/datasets/wide/indexes/").json() == []
+    assert message in caplog.text
+    run_task.run(BUILD_INDEX, [str(created.dataset_id), ["a", "b"]], {})  # the same, well formed
+    built = viewer.get("/api/v1/datasets/wide/indexes/").json()
+    assert [index["columns"] for index in built] == [["a", "b"]]

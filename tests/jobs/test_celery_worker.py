@@ -162,6 +162,23 @@ def test_killed_worker_leaves_dataset_untouched_and_job_finishes_once(celery_run
     assert dataset.row_count == rows == table_row_count(table_name=dataset.table_name)
 
 
+def test_worker_ignores_remote_control_sent_through_the_broker(celery_runner, broker_url):
+    worker = celery_runner()
+    org = make_org()
+    (first,) = services.uploads_create(organization=org, files=[ContentFile(b"a\n1\n", "1.csv")])
+    _wait_for(lambda: _state(first).is_finished)  # the worker listens from here on
+
+    # What `celery -b BROKER control shutdown` sends: an app of its own, on the test's broker.
+    from celery import Celery
+
+    Celery(broker=broker_url).control.broadcast("shutdown")
+    with pytest.raises(subprocess.TimeoutExpired):
+        worker.wait(timeout=10)
+    (second,) = services.uploads_create(organization=org, files=[ContentFile(b"a\n2\n", "2.csv")])
+    _wait_for(lambda: _state(second).is_finished)
+    assert _state(second).state == "succeeded", _state(second).error
+
+
 def _send(broker_url: str, name: str, args: list) -> None:
     """Write a message to the broker by hand, as anyone who can reach it could."""
     from csvhub.celery import app

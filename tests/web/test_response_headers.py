@@ -6,6 +6,7 @@ API JSON, CSV and NDJSON exports, original files, error answers and HTML pages a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -74,14 +75,27 @@ def test_answers_carry_a_content_security_and_permissions_policy(
         assert f"{feature}=()" in features
 
 
-def test_api_docs_load_swagger_from_its_cdn_but_run_no_inline_script(client_as, world) -> None:
+def test_api_docs_load_swagger_ui_from_our_own_static_files(client_as, world, settings) -> None:
     response = client_as("bob").get("/api/docs/")
     assert response.status_code == 200
-    policy = _directives(response["Content-Security-Policy"])
-    assert policy["script-src"] == ["'self'", "https://cdn.jsdelivr.net"]
-    assert "<script>" not in response.content.decode()  # the UI's own script is a file
+    page = response.content.decode()
+    header = response["Content-Security-Policy"]
+    assert not re.search(r"(https?:)?//", page + header), "nothing may come from another origin"
+    policy = _directives(header)
+    assert policy["script-src"] == ["'self'"]
+    assert policy["style-src"] == ["'self'", "'unsafe-inline'"]  # its one inline <style>
+    assert policy["form-action"] == ["'self'"]  # the rest of the site's policy holds
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert "<script>" not in page  # the UI's own script is a file
     script = client_as("bob").get("/api/docs/?script=")
     assert b"SwaggerUIBundle" in script.content
+    bundle = re.search(r'<script src="(/static/[^"]+/swagger-ui-bundle\.js)"', page)
+    assert bundle, page
+    # The tests collect no static files; Whitenoise finds them as after `collectstatic`.
+    settings.WHITENOISE_USE_FINDERS = True
+    served = Client().get(bundle[1])
+    assert served.status_code == 200
+    assert b"SwaggerUIBundle" in b"".join(served.streaming_content)
 
 
 def _directives(header: str) -> dict[str, list[str]]:

@@ -62,3 +62,30 @@ def test_api_export_stays_exact_unless_asked(world: World, api_as, uploaded) -> 
 
     assert b"".join(exact.streaming_content).decode() == _source()
     assert b"".join(safe.streaming_content).decode().splitlines()[1].startswith("ada,\"'=")
+
+
+ORIGINAL_PAGES = {
+    "files page": "/",
+    "dataset page": "/datasets/links/",
+    "rejects page": "/uploads/{upload.id}/rejects/",
+}
+
+
+@pytest.mark.parametrize("path", ORIGINAL_PAGES.values(), ids=ORIGINAL_PAGES.keys())
+def test_original_file_links_say_they_are_exact_and_not_spreadsheet_safe(
+    path, world: World, client_as, uploaded
+) -> None:
+    upload = uploaded(world.acme, "links.csv", _source())
+    bob = client_as("bob")
+    page = bob.get(path.format(upload=upload)).content.decode()
+
+    links = [
+        match.group(0)
+        for match in re.finditer(r"<a [^>]*>[^<]*</a>", page)
+        if f"/uploads/{upload.id}/file" in match.group(0)
+    ]
+    assert links, "no link to the original file on the page"
+    for link in links:
+        assert 'title="The file exactly as uploaded; not spreadsheet-safe"' in link
+        original = bob.get(html.unescape(re.search(r'href="([^"]+)"', link).group(1)))
+        assert b"".join(original.streaming_content).decode() == _source()  # by design

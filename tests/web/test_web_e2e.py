@@ -581,3 +581,13 @@ def test_sign_in_page(browser, server: str) -> None:
     _expect()(page.locator("p.error")).to_be_visible()
     _shot(page, "sign-in", full_page=False)
     context.close()
+
+
+def test_api_docs_render_swagger_ui_from_our_own_origin(signed_in, server: str) -> None:
+    page = signed_in("bob")
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto("/api/docs/")
+    _expect()(page.locator(".swagger-ui .opblock").first).to_be_visible()
+    assert requested and all(url.startswith(server) for url in requested), requested
+    # Console errors from the Content-Security-Policy fail the test in `signed_in`.

@@ -24,6 +24,9 @@ class Command(BaseCommand):
         from csvhub.accounts.services import ensure_first_admin
 
         settings.DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # A data dir made by an older csvhub may be open to others: closing the folder closes
+        # everything in it (the files keep their modes, but no one else can reach them).
+        settings.DATA_DIR.chmod(0o700)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         ensure_first_admin(stdout=self.stdout)
@@ -37,6 +40,7 @@ class Command(BaseCommand):
                 "worker_class": "gthread",
                 "timeout": 300,
                 "accesslog": "-",
+                "umask": 0o077,  # gunicorn's own files too (a unix socket, worker heartbeats)
                 "post_worker_init": _resume_jobs,
             }
         ).run()
