@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "csvhub.accounts",
     "csvhub.datasets",
+    "csvhub.compat",
     "csvhub.jobs",
     "csvhub.web",
 ]

@@ -1,0 +1,81 @@
+"""Writes for the Simetric and Thena endpoints: both end in csvhub's own upload service, with
+the target dataset chosen the way each system chose its table."""
+
+from __future__ import annotations
+
+from django.core.files import File
+from django.db import IntegrityError, transaction
+
+from csvhub.accounts.models import Organization
+from csvhub.compat.models import Customer
+from csvhub.compat.selectors import table_slug
+from csvhub.datasets import services
+from csvhub.datasets.errors import DatasetError
+from csvhub.datasets.models import Dataset, Upload
+
+
+def table_upload_create(
+    *, organization: Organization, files: list[File], title: str = "", user=None
+) -> list[Upload]:
+    """Simetric's "one table per file": `titanic.csv` makes the dataset `titanic`, and a later
+    `titanic.csv` appends to it (the ingestion checks that the header matches). A title, when
+    given, becomes the new dataset's display name; appends leave the name alone."""
+    file = _one_file(files)
+    slug = table_slug(services.dataset_name_from_filename(file.name))
+    exists = Dataset.objects.filter(organization=organization, slug=slug).exists()
+    uploads = services.uploads_create(
+        organization=organization, files=[file], dataset_slug=slug if exists else None, user=user
+    )
+    if title.strip() and not exists:
+        Dataset.objects.filter(pk=uploads[0].dataset_id).update(name=title.strip()[:200])
+    return uploads
+
+
+def event_upload_create(
+    *, organization: Organization, customer_id: str, files: list[File], user=None
+) -> list[Upload]:
+    """Thena's event upload: the customer's first file creates its dataset, later ones append
+    (and fail, at ingestion, with csvhub's message when their columns differ)."""
+    file = _one_file(files)
+    dataset, created = _customer_dataset(organization, customer_id, user)
+    try:
+        return services.uploads_create(
+            organization=organization, files=[file], dataset_slug=dataset.slug, user=user
+        )
+    except DatasetError:
+        if created:  # a refused first upload (too large) leaves no empty customer behind
+            services.dataset_delete(dataset=dataset)
+        raise
+
+
+def _one_file(files: list[File]) -> File:
+    if len(files) > 1:
+        raise DatasetError(
+            "This endpoint takes one file per request; send each file on its own, or several "
+            "at once to /api/v1/uploads/."
+        )
+    if not files:
+        raise DatasetError("Send a CSV file in a multipart part named 'file'.")
+    return files[0]
+
+
+def _customer_dataset(
+    organization: Organization, customer_id: str, user=None
+) -> tuple[Dataset, bool]:
+    """The customer's dataset, created with the customer on first use. Two first uploads at
+    once both try to create it; the unique constraint lets one win and the other uses its."""
+    found = Customer.objects.filter(organization=organization, customer_id=customer_id).first()
+    if found is not None:
+        return found.dataset, False
+    try:
+        with transaction.atomic():
+            dataset = services.dataset_create(
+                organization=organization, name=f"customer {customer_id}", user=user
+            )
+            Customer.objects.create(
+                organization=organization, customer_id=customer_id, dataset=dataset
+            )
+    except IntegrityError:
+        winner = Customer.objects.get(organization=organization, customer_id=customer_id)
+        return winner.dataset, False
+    return dataset, True
