@@ -181,7 +181,7 @@ class AnalyzeApi(APIView):
         tags=[TAG],
         operation_id="compat_thena_analyze",
         summary="Thena: analyze a customer's events",
-        description=f"JSON `{{\"customer_id\": 1000, \"analyze_type\": 10000}}`; the key may "
+        description=f'JSON `{{"customer_id": 1000, "analyze_type": 10000}}`; the key may '
         f"also be spelled `analyzer_type`. Types: {selectors.VALID_TYPES}. The time difference "
         "(`result`, in seconds; also as an ISO 8601 `duration`) runs from the earliest to the "
         "latest value of the first timestamp column (else the first date column). Both answers "
@@ -225,9 +225,7 @@ class AnalyzeApi(APIView):
             organization=request_organization(request),
             customer_id=selectors.customer_id_normalize(data.get("customer_id")),
         )
-        return Response(
-            selectors.customer_analysis(customer=customer, analyze_type=analyze_type)
-        )
+        return Response(selectors.customer_analysis(customer=customer, analyze_type=analyze_type))
 
 
 class CustomerSerializer(serializers.Serializer):
