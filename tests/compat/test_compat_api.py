@@ -15,7 +15,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from csvhub.compat.models import Customer
 from csvhub.datasets.models import Dataset
-from tests.accounts.actors import World
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,8 +47,20 @@ def titanic_csv(seed: int = 13) -> str:
         fare = Decimal("7.00") if number % 9 == 0 else Decimal(rng.randint(300, 9000)) / 100
         age = rng.choice(["", str(rng.randint(1, 80))])
         writer.writerow(
-            [number, rng.randint(0, 1), rng.randint(1, 3), name, sex, age, 0, 0, ticket, fare]
-            + [rng.choice(["", "C85"]), rng.choice("SCQ")]
+            [
+                number,
+                rng.randint(0, 1),
+                rng.randint(1, 3),
+                name,
+                sex,
+                age,
+                0,
+                0,
+                ticket,
+                fare,
+                rng.choice(["", "C85"]),
+                rng.choice("SCQ"),
+            ]
         )
     return out.getvalue()
 
