@@ -48,12 +48,13 @@ def table_slug(table_name: str) -> str:
 def table_get(*, organization: Organization, table_name: str, escaped: bool = False) -> Dataset:
     """The dataset behind /api/{table_name}/, or a 404. Names that csvhub's own routes own are
     only reached through the escape /api/_/{table_name}/."""
-    if not escaped and table_name in RESERVED_TABLE_NAMES:
+    slug = table_slug(table_name)
+    if not escaped and slug in RESERVED_TABLE_NAMES:
         raise DatasetNotFound(
-            f"/api/{table_name}/ belongs to csvhub itself; a table named {table_name!r} is at "
-            f"{ESCAPE}{table_name}/."
+            f"/api/{table_name}/ belongs to csvhub itself; the table {slug!r} is at "
+            f"{ESCAPE}{slug}/."
         )
-    return selectors.dataset_get(organization=organization, slug=table_slug(table_name))
+    return selectors.dataset_get(organization=organization, slug=slug)
 
 
 def customer_id_normalize(raw: object) -> str:

@@ -21,14 +21,42 @@ def table_upload_create(
     `titanic.csv` appends to it (the ingestion checks that the header matches). A title, when
     given, becomes the new dataset's display name; appends leave the name alone."""
     file = _one_file(files)
-    slug = table_slug(services.dataset_name_from_filename(file.name))
-    exists = Dataset.objects.filter(organization=organization, slug=slug).exists()
-    uploads = services.uploads_create(
-        organization=organization, files=[file], dataset_slug=slug if exists else None, user=user
-    )
-    if title.strip() and not exists:
-        Dataset.objects.filter(pk=uploads[0].dataset_id).update(name=title.strip()[:200])
-    return uploads
+    dataset, created = _table_dataset(organization, file.name, title, user)
+    return _upload_to(dataset, created, file, user)
+
+
+def _table_dataset(
+    organization: Organization, filename: str, title: str, user=None
+) -> tuple[Dataset, bool]:
+    """The table's dataset, created on first use. The organization's row is locked meanwhile
+    (on PostgreSQL) so that two first uploads of one file name make one table, not two."""
+    name = services.dataset_name_from_filename(filename)
+    with transaction.atomic():
+        Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        found = Dataset.objects.filter(organization=organization, slug=table_slug(name)).first()
+        if found is not None:
+            return found, False
+        dataset = services.dataset_create(organization=organization, name=name, user=user)
+        if title.strip():
+            dataset.name = title.strip()[:200]
+            dataset.save(update_fields=["name"])
+        return dataset, True
+
+
+def _upload_to(dataset: Dataset, created: bool, file: File, user=None) -> list[Upload]:
+    """csvhub's upload service, appending to `dataset`; a refused upload (too large) removes
+    the dataset it had just created, so nothing empty is left behind."""
+    try:
+        return services.uploads_create(
+            organization=dataset.organization,
+            files=[file],
+            dataset_slug=dataset.slug,
+            user=user,
+        )
+    except DatasetError:
+        if created:
+            services.dataset_delete(dataset=dataset)
+        raise
 
 
 def event_upload_create(
@@ -38,14 +66,7 @@ def event_upload_create(
     (and fail, at ingestion, with csvhub's message when their columns differ)."""
     file = _one_file(files)
     dataset, created = _customer_dataset(organization, customer_id, user)
-    try:
-        return services.uploads_create(
-            organization=organization, files=[file], dataset_slug=dataset.slug, user=user
-        )
-    except DatasetError:
-        if created:  # a refused first upload (too large) leaves no empty customer behind
-            services.dataset_delete(dataset=dataset)
-        raise
+    return _upload_to(dataset, created, file, user)
 
 
 def _one_file(files: list[File]) -> File:

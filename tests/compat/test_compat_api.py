@@ -124,6 +124,14 @@ def test_simetric_same_file_name_appends_and_title_names_the_dataset(warehouse, 
     assert (dataset.slug, dataset.name, dataset.row_count) == ("titanic", "Ship", 120)
 
 
+def test_table_name_is_the_slug_of_the_file_name(world, api_as):
+    client = api_as("editor")
+    client.post("/etl/", {"file": _file("Sales 2024.csv", "a\n1\n")}, format="multipart")
+
+    for table_name in ("sales-2024", "Sales%202024"):
+        assert client.get(f"/api/{table_name}/").json()["rows"] == [{"a": 1}]
+
+
 def test_simetric_upload_with_a_different_header_fails_with_csvhubs_message(world, api_as):
     client = api_as("editor")
     client.post("/etl/", {"file": _file("titanic.csv", titanic_csv())}, format="multipart")
@@ -234,6 +242,18 @@ def test_customer_ids_normalize_and_are_listed(world, api_as):
         "/api/v1/analyze/", {"customer_id": upper, "analyze_type": 10001}, format="json"
     )
     assert by_uuid.json()["result"] == 4
+
+
+def test_deleting_a_customers_dataset_forgets_the_customer(world, api_as):
+    client = api_as("editor")
+    body = {"customer_id": "1000"}
+    client.post("/api/v1/event/", {**body, "file": _file("e.csv", EVENTS_1)}, format="multipart")
+    assert client.delete("/api/v1/datasets/customer-1000/").status_code == 204
+    assert client.get("/api/v1/customers/").json() == []
+
+    client.post("/api/v1/event/", {**body, "file": _file("e.csv", EVENTS_2)}, format="multipart")
+    answer = client.post("/api/v1/analyze/", {"customer_id": 1000, "analyze_type": 10001})
+    assert answer.json()["result"] == 2
 
 
 def test_another_organizations_table_and_customer_are_404(world, api_as):

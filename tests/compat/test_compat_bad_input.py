@@ -199,11 +199,14 @@ def test_bad_input_gets_a_4xx_saying_what_to_fix(case: Case, world, api_as) -> N
     assert (Dataset.objects.count(), Customer.objects.count()) == (datasets, customers)
 
 
-def test_a_refused_first_event_upload_leaves_no_customer(settings, world, api_as) -> None:
+@pytest.mark.parametrize(
+    ("path", "body"), [("/etl/", {}), ("/api/v1/event/", {"customer_id": "5"})]
+)
+def test_a_refused_first_upload_leaves_no_dataset_or_customer(
+    path: str, body: dict, settings, world, api_as
+) -> None:
     settings.CSVHUB_MAX_UPLOAD_BYTES = 10
-    response = api_as("editor").post(
-        "/api/v1/event/", {"file": _file(), "customer_id": "5"}, format="multipart"
-    )
+    response = api_as("editor").post(path, {**body, "file": _file()}, format="multipart")
 
     assert response.status_code == 413
     assert "CSVHUB_MAX_UPLOAD_BYTES" in response.json()["detail"]
