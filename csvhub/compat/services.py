@@ -3,6 +3,8 @@ the target dataset chosen the way each system chose its table."""
 
 from __future__ import annotations
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.core.files import File
 from django.db import IntegrityError, transaction
 
@@ -13,9 +15,15 @@ from csvhub.datasets import services
 from csvhub.datasets.errors import DatasetError
 from csvhub.datasets.models import Dataset, Upload
 
+Caller = AbstractBaseUser | AnonymousUser | None  # who uploads: recorded when signed in
+
 
 def table_upload_create(
-    *, organization: Organization, files: list[File], title: str = "", user=None
+    *,
+    organization: Organization,
+    files: list[File],
+    title: str = "",
+    user: Caller = None,
 ) -> list[Upload]:
     """Simetric's "one table per file": `titanic.csv` makes the dataset `titanic`, and a later
     `titanic.csv` appends to it (the ingestion checks that the header matches). A title, when
@@ -26,7 +34,10 @@ def table_upload_create(
 
 
 def _table_dataset(
-    organization: Organization, filename: str, title: str, user=None
+    organization: Organization,
+    filename: str,
+    title: str,
+    user: Caller = None,
 ) -> tuple[Dataset, bool]:
     """The table's dataset, created on first use. The organization's row is locked meanwhile
     (on PostgreSQL) so that two first uploads of one file name make one table, not two."""
@@ -43,7 +54,12 @@ def _table_dataset(
         return dataset, True
 
 
-def _upload_to(dataset: Dataset, created: bool, file: File, user=None) -> list[Upload]:
+def _upload_to(
+    dataset: Dataset,
+    created: bool,
+    file: File,
+    user: Caller = None,
+) -> list[Upload]:
     """csvhub's upload service, appending to `dataset`; a refused upload (too large) removes
     the dataset it had just created, so nothing empty is left behind."""
     try:
@@ -60,7 +76,11 @@ def _upload_to(dataset: Dataset, created: bool, file: File, user=None) -> list[U
 
 
 def event_upload_create(
-    *, organization: Organization, customer_id: str, files: list[File], user=None
+    *,
+    organization: Organization,
+    customer_id: str,
+    files: list[File],
+    user: Caller = None,
 ) -> list[Upload]:
     """Thena's event upload: the customer's first file creates its dataset, later ones append
     (and fail, at ingestion, with csvhub's message when their columns differ)."""
@@ -81,7 +101,9 @@ def _one_file(files: list[File]) -> File:
 
 
 def _customer_dataset(
-    organization: Organization, customer_id: str, user=None
+    organization: Organization,
+    customer_id: str,
+    user: Caller = None,
 ) -> tuple[Dataset, bool]:
     """The customer's dataset, created with the customer on first use. Two first uploads at
     once both try to create it; the unique constraint lets one win and the other uses its."""

@@ -45,6 +45,7 @@ CASES = [
     ),
     Case("unknown table", "get", "/api/nosuch/", None, 404, "No dataset with slug 'nosuch'"),
     Case("table named like csvhub's root", "get", "/api/v1/", None, 404, "/api/_/v1/"),
+    Case("the same in capitals", "get", "/api/V1/", None, 404, "/api/_/v1/"),
     Case("unknown filter column", "get", "/api/known/?nosuch=1", None, 400, "nosuch"),
     Case("bad limit", "get", "/api/known/?limit=x", None, 400, "limit"),
     Case(
