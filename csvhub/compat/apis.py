@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -26,14 +27,18 @@ from csvhub.accounts.access import request_organization
 from csvhub.accounts.permissions import CanEdit, CanView
 from csvhub.compat import selectors, services
 from csvhub.datasets.apis import UploadSerializer
+from csvhub.datasets.models import Upload
 from csvhub.datasets.rows_apis import TITANIC_QUERY, RowListApi
 
 TAG = "compatibility"
 _ERROR = inline_serializer("CompatError", {"detail": serializers.CharField()})
 
 
-def _accepted(request: Request, uploads: list) -> Response:
-    """Answered as POST /api/v1/uploads/ answers: 202 and one upload object per file."""
+def _accepted(request: Request, uploads: list[Upload]) -> Response:
+    """Answered as POST /api/v1/uploads/ answers (202 and one upload object per file), once the
+    file is loaded or CSVHUB_COMPAT_UPLOAD_WAIT_SECONDS have passed."""
+    seconds = settings.CSVHUB_COMPAT_UPLOAD_WAIT_SECONDS
+    uploads = selectors.uploads_wait(uploads=uploads, seconds=seconds)
     data = UploadSerializer(uploads, many=True, context={"request": request}).data
     return Response(data, status=status.HTTP_202_ACCEPTED)
 
@@ -51,7 +56,8 @@ class TableUploadApi(APIView):
         description="Multipart `file` (one CSV file) and an optional `text` (or `title`). The "
         "table is named after the file (`titanic.csv` → `titanic`); a later file of the same "
         "name appends to it when its header matches. The title names a new table's dataset "
-        "and is ignored on appends. Answers like `POST /api/v1/uploads/`.",
+        "and is ignored on appends. Answers like `POST /api/v1/uploads/`, once the file is loaded "
+        "(or after CSVHUB_COMPAT_UPLOAD_WAIT_SECONDS).",
         request={
             "multipart/form-data": inline_serializer(
                 "SimetricUploadInput",
@@ -149,7 +155,8 @@ class EventUploadApi(APIView):
         summary="Thena: upload a customer's events",
         description="Multipart `file` (one CSV file) and `customer_id` (an integer or a UUID). "
         "The customer's first upload creates its dataset; later ones append, and fail with "
-        "csvhub's usual message when their columns differ. Answers like `POST /api/v1/uploads/`.",
+        "csvhub's usual message when their columns differ. Answers like `POST /api/v1/uploads/`, "
+        "once the file is loaded (or after CSVHUB_COMPAT_UPLOAD_WAIT_SECONDS).",
         request={
             "multipart/form-data": inline_serializer(
                 "ThenaEventInput",

@@ -4,6 +4,7 @@ and Thena's two analyses, answered from the summaries csvhub keeps at ingestion.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from enum import IntEnum
 
@@ -15,7 +16,7 @@ from csvhub.compat.models import Customer
 from csvhub.csvread import ColumnType
 from csvhub.datasets import analysis, selectors
 from csvhub.datasets.errors import DatasetError, DatasetNotFound
-from csvhub.datasets.models import Dataset
+from csvhub.datasets.models import Dataset, Upload, UploadState
 
 # Path segments under /api/ that csvhub's own routes answer: a dataset with one of these names
 # is reached at /api/_/{name}/ (or /api/v1/datasets/{slug}/rows/).
@@ -55,6 +56,20 @@ def table_get(*, organization: Organization, table_name: str, escaped: bool = Fa
             f"{ESCAPE}{slug}/."
         )
     return selectors.dataset_get(organization=organization, slug=slug)
+
+
+def uploads_wait(*, uploads: list[Upload], seconds: float) -> list[Upload]:
+    """The uploads as they are once loaded (succeeded or failed), or after `seconds`. Simetric
+    and Thena answered once the data was in; their scripts query right after uploading."""
+    ids = [upload.id for upload in uploads]
+    busy = Upload.objects.filter(id__in=ids, state__in=(UploadState.QUEUED, UploadState.RUNNING))
+    deadline = time.monotonic() + seconds
+    pause = 0.02
+    while busy.exists() and (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.5)
+    found = Upload.objects.select_related("dataset").in_bulk(ids)
+    return [found[upload_id] for upload_id in ids]
 
 
 def customer_id_normalize(raw: object) -> str:

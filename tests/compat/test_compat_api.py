@@ -6,15 +6,19 @@ from __future__ import annotations
 import csv
 import io
 import random
+import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.tasks import task_backends
 
 from csvhub.compat.models import Customer
-from csvhub.datasets.models import Dataset
+from csvhub.compat.selectors import uploads_wait
+from csvhub.datasets.models import Dataset, Upload
+from csvhub.datasets.services import dataset_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -325,3 +329,43 @@ def test_schema_documents_the_endpoints_under_the_compatibility_tag(world, api_a
     assert "slug" not in {p["name"] for p in query["parameters"]}
     rows = schema["paths"]["/api/v1/datasets/{slug}/rows/"]["get"]
     assert "compatibility" not in rows["tags"]
+
+
+THREAD_TASKS = {
+    "default": {"BACKEND": "csvhub.jobs.backends.ThreadBackend", "OPTIONS": {"threads": 1}}
+}
+
+
+def _many_events(count: int) -> str:
+    lines = [
+        f"{i},2024-01-01,2024-03-01T08:{i % 60:02d}:00Z,2025-01-01,click,1" for i in range(count)
+    ]
+    return EVENTS_1.splitlines()[0] + "\n" + "\n".join(lines) + "\n"
+
+
+def test_upload_answers_once_loaded_so_scripts_can_query_at_once(settings, world, api_as):
+    """With background ingestion (the thread runner, as in production), a Thena script that
+    analyses right after uploading sees its rows."""
+    settings.TASKS = THREAD_TASKS
+    client = api_as("editor")
+    text = _many_events(20_000)
+    try:
+        response = client.post(
+            "/api/v1/event/", {"file": _file("e.csv", text), "customer_id": "1"}, format="multipart"
+        )
+        count = client.post("/api/v1/analyze/", {"customer_id": 1, "analyze_type": 10001})
+    finally:
+        task_backends["default"].wait()
+    assert response.json()[0]["state"] == "succeeded"
+    assert count.json()["result"] == 20_000
+
+
+def test_the_wait_ends_after_its_seconds_when_the_load_has_not(world):
+    dataset = dataset_create(organization=world.acme, name="slow")
+    queued = Upload.objects.create(dataset=dataset, original_name="slow.csv", file="slow.csv")
+    started = time.monotonic()
+
+    (answered,) = uploads_wait(uploads=[queued], seconds=0.3)
+
+    assert 0.3 <= time.monotonic() - started < 2
+    assert answered.state == "queued" and answered.dataset.slug == "slow"
