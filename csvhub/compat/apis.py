@@ -18,7 +18,7 @@ from drf_spectacular.utils import (
     inline_serializer,
 )
 from rest_framework import serializers, status
-from rest_framework.parsers import MultiPartParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 from csvhub.accounts.access import request_organization
 from csvhub.accounts.permissions import CanEdit, CanView
 from csvhub.compat import selectors, services
+from csvhub.compat.parsers import JsonLabelledAsFormParser
 from csvhub.datasets.apis import UploadSerializer
 from csvhub.datasets.models import Upload
 from csvhub.datasets.rows_apis import TITANIC_QUERY, RowListApi
@@ -177,6 +178,7 @@ class AnalyzeApi(APIView):
     """Thena's `POST /api/v1/analyze/`: a read, so the viewer role is enough."""
 
     permission_classes = [CanView]
+    parser_classes = [JSONParser, JsonLabelledAsFormParser]
 
     @extend_schema(
         tags=[TAG],

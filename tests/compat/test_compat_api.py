@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import json
 import random
 import time
 from datetime import UTC, datetime
@@ -178,6 +180,13 @@ def _row_count(*texts: str) -> int:
     return sum(len(list(csv.DictReader(io.StringIO(text)))) for text in texts)
 
 
+JSON, CURL_DEFAULT = "application/json", "application/x-www-form-urlencoded"
+
+
+def _analyze(client, body: dict, content_type: str):
+    return client.post("/api/v1/analyze/", json.dumps(body), content_type=content_type)
+
+
 def test_thena_two_uploads_then_both_analyses(warehouse, world, api_as):
     client = api_as("editor")
     # curl -F "file=@events.csv" -F "customer_id=1000" $BASE/api/v1/event/
@@ -190,10 +199,12 @@ def test_thena_two_uploads_then_both_analyses(warehouse, world, api_as):
         assert response.status_code == 202, response.content
         assert client.get(response.json()[0]["status_url"]).json()["state"] == "succeeded"
 
-    # Thena documents `analyze_type`; its curl example sends `analyzer_type`.
-    for key in ("analyze_type", "analyzer_type"):
-        span = client.post("/api/v1/analyze/", {"customer_id": 1000, key: 10000}, format="json")
-        count = client.post("/api/v1/analyze/", {"customer_id": 1000, key: 10001}, format="json")
+    # Thena documents `analyze_type`; its curl example sends `analyzer_type`. curl -d sends
+    # the JSON as a form unless told otherwise: both labels are read as JSON.
+    spellings = ("analyze_type", "analyzer_type")
+    for key, content_type in itertools.product(spellings, (JSON, CURL_DEFAULT)):
+        span = _analyze(client, {"customer_id": 1000, key: 10000}, content_type)
+        count = _analyze(client, {"customer_id": 1000, key: 10001}, content_type)
         assert span.status_code == 200, span.content
         assert span.json()["result"] == _seconds_between_first_and_last(EVENTS_1, EVENTS_2)
         assert span.json()["column"] == "occurred_at"
@@ -222,7 +233,9 @@ def test_thena_upload_with_other_columns_fails_with_csvhubs_message(warehouse, w
         "occurred_at, received_at, kind, amount; unexpected columns: colour). Appending needs "
         "the same columns, in any order."
     )
-    answer = client.post("/api/v1/analyze/", {"customer_id": 1000, "analyze_type": 10001})
+    answer = client.post(
+        "/api/v1/analyze/", {"customer_id": 1000, "analyze_type": 10001}, format="json"
+    )
     assert answer.json()["result"] == 3
 
 
@@ -248,6 +261,19 @@ def test_customer_ids_normalize_and_are_listed(world, api_as):
     assert by_uuid.json()["result"] == 4
 
 
+def test_analyze_still_reads_a_real_form(world, api_as):
+    client = api_as("editor")
+    client.post(
+        "/api/v1/event/",
+        {"file": _file("events.csv", EVENTS_1), "customer_id": "1000"},
+        format="multipart",
+    )
+    answer = client.post(
+        "/api/v1/analyze/", "customer_id=1000&analyzer_type=10001", content_type=CURL_DEFAULT
+    )
+    assert answer.json()["result"] == 3
+
+
 def test_deleting_a_customers_dataset_forgets_the_customer(world, api_as):
     client = api_as("editor")
     body = {"customer_id": "1000"}
@@ -256,7 +282,9 @@ def test_deleting_a_customers_dataset_forgets_the_customer(world, api_as):
     assert client.get("/api/v1/customers/").json() == []
 
     client.post("/api/v1/event/", {**body, "file": _file("e.csv", EVENTS_2)}, format="multipart")
-    answer = client.post("/api/v1/analyze/", {"customer_id": 1000, "analyze_type": 10001})
+    answer = client.post(
+        "/api/v1/analyze/", {"customer_id": 1000, "analyze_type": 10001}, format="json"
+    )
     assert answer.json()["result"] == 2
 
 
@@ -353,7 +381,9 @@ def test_upload_answers_once_loaded_so_scripts_can_query_at_once(settings, world
         response = client.post(
             "/api/v1/event/", {"file": _file("e.csv", text), "customer_id": "1"}, format="multipart"
         )
-        count = client.post("/api/v1/analyze/", {"customer_id": 1, "analyze_type": 10001})
+        count = client.post(
+            "/api/v1/analyze/", {"customer_id": 1, "analyze_type": 10001}, format="json"
+        )
     finally:
         task_backends["default"].wait()
     assert response.json()[0]["state"] == "succeeded"
