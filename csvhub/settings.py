@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csvhub.accounts",
     "csvhub.datasets",
+    "csvhub.compat",
     "csvhub.jobs",
     "csvhub.web",
 ]
@@ -204,6 +205,9 @@ TASKS = {
 # A running job whose heartbeat is older than this is taken to be dead and is run again.
 CSVHUB_JOB_STALE_SECONDS = env_int("CSVHUB_JOB_STALE_SECONDS", 120, minimum=5)
 CSVHUB_JOB_MAX_ATTEMPTS = env_int("CSVHUB_JOB_MAX_ATTEMPTS", 3, minimum=1)
+# Simetric's and Thena's upload endpoints (csvhub.compat) wait this long for the file to load
+# before answering, so their clients' scripts can query right after uploading; 0: answer at once.
+CSVHUB_COMPAT_UPLOAD_WAIT_SECONDS = env_int("CSVHUB_COMPAT_UPLOAD_WAIT_SECONDS", 30, minimum=0)
 
 # Ingestion limits.
 CSVHUB_MAX_UPLOAD_BYTES = env_int("CSVHUB_MAX_UPLOAD_BYTES", 20 * 1024**3, minimum=1)

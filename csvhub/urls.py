@@ -7,6 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from csvhub.accounts.urls import api_urlpatterns as accounts_api
 from csvhub.accounts.urls import page_urlpatterns as accounts_pages
+from csvhub.compat.urls import api_urlpatterns as compat_api
+from csvhub.compat.urls import root_urlpatterns as compat_root
 from csvhub.datasets.urls import api_urlpatterns as datasets_api
 from csvhub.health import views as health
 
@@ -18,9 +20,11 @@ SWAGGER_UI_CSP = {**settings.SECURE_CSP, "style-src": [CSP.SELF, CSP.UNSAFE_INLI
 swagger_ui = csp_override(SWAGGER_UI_CSP)(SpectacularSwaggerSplitView.as_view(url_name="schema"))
 
 urlpatterns = [
-    path("api/v1/", include(datasets_api + accounts_api)),
+    path("api/v1/", include(datasets_api + accounts_api + compat_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", swagger_ui, name="swagger-ui"),
+    # Simetric's /etl/ and /api/{table_name}/: after csvhub's own /api/ routes, which win.
+    *compat_root,
     path("healthz", health.live, name="health-live"),
     path("readyz", health.ready, name="health-ready"),
     path("admin/", admin.site.urls),

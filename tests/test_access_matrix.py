@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 
 from csvhub.accounts.models import Invitation, Role
 from csvhub.accounts.services import invitation_create
+from csvhub.compat.models import Customer
 from csvhub.datasets import services
 from csvhub.datasets.models import Upload
 from tests.accounts.actors import ACTORS, DENIED, SESSION_ACTORS, World
@@ -79,6 +80,30 @@ ENDPOINTS = [
         "post", "/api/v1/members/invitations/", 202, "admin", scoped=False, body={"user": "dave"}
     ),
     Endpoint("delete", "/api/v1/members/invitations/{invitation}/", 204, "admin"),
+    # Compatibility endpoints (csvhub.compat): acme's customer 1000 is the dataset `sales`.
+    Endpoint("post", "/etl/", 202, "editor", scoped=False, body={"title": "t"}, multipart=True),
+    Endpoint("get", "/api/sales/?label=like:SECRET", 200, "viewer"),
+    Endpoint("get", "/api/_/sales/", 200, "viewer"),
+    Endpoint(
+        "post",
+        "/api/v1/event/",
+        202,
+        "editor",
+        scoped=False,
+        body={"customer_id": "1000"},
+        multipart=True,
+    ),
+    Endpoint(
+        "post", "/api/v1/analyze/", 200, "viewer", body={"customer_id": 1000, "analyze_type": 10001}
+    ),
+    Endpoint(
+        "post",
+        "/api/v1/analyze/",
+        200,
+        "viewer",
+        body={"customer_id": 1000, "analyzer_type": 10000},
+    ),
+    Endpoint("get", "/api/v1/customers/", 200, "viewer", scoped=False),
 ]
 
 RANK = {"viewer": 1, "editor": 2, "admin": 3}
@@ -104,6 +129,9 @@ def _seed(world: World) -> Upload:
     )
     acme_upload.refresh_from_db()
     assert acme_upload.state == "succeeded", acme_upload.error
+    Customer.objects.create(
+        organization=world.acme, customer_id="1000", dataset=acme_upload.dataset
+    )
     return acme_upload
 
 

@@ -1,0 +1,157 @@
+"""Reads for the Simetric and Thena endpoints: which dataset a table name or customer id means,
+and Thena's two analyses, answered from the summaries csvhub keeps at ingestion."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from enum import IntEnum
+
+from django.db.models import QuerySet
+from django.utils.text import slugify
+
+from csvhub.accounts.models import Organization
+from csvhub.compat.models import Customer
+from csvhub.csvread import ColumnType
+from csvhub.datasets import analysis, selectors
+from csvhub.datasets.errors import DatasetError, DatasetNotFound
+from csvhub.datasets.models import Dataset, Upload, UploadState
+
+# Path segments under /api/ that csvhub's own routes answer: a dataset with one of these names
+# is reached at /api/_/{name}/ (or /api/v1/datasets/{slug}/rows/).
+RESERVED_TABLE_NAMES = ("v1", "schema", "docs", "_")
+ESCAPE = "/api/_/"
+
+_INTEGER = re.compile(r"[0-9]{1,19}")  # up to a 64-bit integer's digits
+
+
+class AnalyzeType(IntEnum):
+    """Thena's analysis codes."""
+
+    TIME_DIFFERENCE = 10000
+    ROW_COUNT = 10001
+
+
+ANALYZE_TYPES = {
+    AnalyzeType.TIME_DIFFERENCE: "time difference between the first and the most recent row",
+    AnalyzeType.ROW_COUNT: "total number of rows",
+}
+VALID_TYPES = "; ".join(f"{code.value} ({what})" for code, what in ANALYZE_TYPES.items())
+
+
+def table_slug(table_name: str) -> str:
+    """The slug of the dataset Simetric calls `table_name`: `titanic` → `titanic`, `Titanic`
+    → `titanic` (the slug csvhub gave the dataset made from `titanic.csv`)."""
+    return slugify(table_name)[:70] or "dataset"
+
+
+def table_get(*, organization: Organization, table_name: str, escaped: bool = False) -> Dataset:
+    """The dataset behind /api/{table_name}/, or a 404. Names that csvhub's own routes own are
+    only reached through the escape /api/_/{table_name}/."""
+    slug = table_slug(table_name)
+    if not escaped and slug in RESERVED_TABLE_NAMES:
+        raise DatasetNotFound(
+            f"/api/{table_name}/ belongs to csvhub itself; the table {slug!r} is at "
+            f"{ESCAPE}{slug}/."
+        )
+    return selectors.dataset_get(organization=organization, slug=slug)
+
+
+def uploads_wait(*, uploads: list[Upload], seconds: float) -> list[Upload]:
+    """The uploads as they are once loaded (succeeded or failed), or after `seconds`. Simetric
+    and Thena answered once the data was in; their scripts query right after uploading."""
+    ids = [upload.id for upload in uploads]
+    busy = Upload.objects.filter(id__in=ids, state__in=(UploadState.QUEUED, UploadState.RUNNING))
+    deadline = time.monotonic() + seconds
+    pause = 0.02
+    while busy.exists() and (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.5)
+    found = Upload.objects.select_related("dataset").in_bulk(ids)
+    return [found[upload_id] for upload_id in ids]
+
+
+def customer_id_normalize(raw: object) -> str:
+    """A customer id as stored: an integer as its decimal digits (1000, "1000" and "01000" are
+    one customer), a UUID in canonical lowercase; anything else is a 400 saying so."""
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        raw = str(raw)
+    if isinstance(raw, str):
+        text = raw.strip()
+        if _INTEGER.fullmatch(text):
+            return str(int(text))
+        try:
+            return str(uuid.UUID(text))
+        except ValueError:
+            pass
+    raise DatasetError(
+        f"customer_id must be a non-negative integer (up to 19 digits) or a UUID; got {raw!r}."
+    )
+
+
+def customer_list(*, organization: Organization) -> QuerySet[Customer]:
+    return Customer.objects.filter(organization=organization).select_related("dataset")
+
+
+def customer_get(*, organization: Organization, customer_id: str) -> Customer:
+    """The customer, or a 404: another organization's customer does not exist here."""
+    try:
+        return customer_list(organization=organization).get(customer_id=customer_id)
+    except Customer.DoesNotExist:
+        raise DatasetNotFound(
+            f"No customer {customer_id} in this organization: a customer's first upload to "
+            "/api/v1/event/ creates it (list them at /api/v1/customers/)."
+        ) from None
+
+
+def analyze_type_parse(data: dict) -> AnalyzeType:
+    """The analysis asked for. Thena documents the key `analyze_type`, and its own example
+    sends `analyzer_type`: either is read; both with different values is a 400."""
+    given = [data[key] for key in ("analyze_type", "analyzer_type") if key in data]
+    if len({str(value).strip() for value in given}) > 1:
+        raise DatasetError(
+            f"analyze_type {given[0]!r} and analyzer_type {given[1]!r} disagree; send one. "
+            f"Valid types: {VALID_TYPES}."
+        )
+    raw = given[0] if given else None
+    if isinstance(raw, str) and raw.strip().isdigit():
+        raw = int(raw)
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw in set(AnalyzeType):
+        return AnalyzeType(raw)
+    if raw is None:
+        raise DatasetError(f"Send analyze_type (or analyzer_type). Valid types: {VALID_TYPES}.")
+    raise DatasetError(f"Unknown analyze_type {raw!r}. Valid types: {VALID_TYPES}.")
+
+
+def customer_analysis(*, customer: Customer, analyze_type: AnalyzeType) -> dict:
+    """Thena's answer: `result` is the row count, or the seconds from the earliest to the latest
+    value of the time column (null while the customer has no rows); details come along."""
+    dataset = customer.dataset
+    if analyze_type is AnalyzeType.ROW_COUNT:
+        found = analysis.analysis_row_count(dataset=dataset)
+        result = found["row_count"]
+    else:
+        found = analysis.analysis_time_span(dataset=dataset, column=time_column(dataset))
+        result = found["seconds"]
+    return {
+        "customer_id": customer.customer_id,
+        "analyze_type": analyze_type.value,
+        "dataset": dataset.slug,
+        "result": result,
+        **{key: value for key, value in found.items() if key not in ("type", "source")},
+    }
+
+
+def time_column(dataset: Dataset) -> str:
+    """The column the time difference is measured on: the first timestamp column in file
+    order, else the first date column; a 400 naming the columns when there is neither."""
+    for wanted in (ColumnType.TIMESTAMP, ColumnType.DATE):
+        for column in dataset.columns:
+            if column["type"] == wanted.value:
+                return column["name"]
+    described = ", ".join(f"{c['name']} ({c['type']})" for c in dataset.columns) or "none yet"
+    raise DatasetError(
+        f"analyze_type {AnalyzeType.TIME_DIFFERENCE.value} needs a timestamp or date column, "
+        f"and this customer's events have none. Columns are: {described}."
+    )
