@@ -103,7 +103,8 @@ def _fail(upload: Upload, message: str, report: _ProgressReport) -> None:
     )
 
 
-def _load(upload: Upload, report: _ProgressReport) -> dict:
+def _load(upload: Upload, report: _ProgressReport | None = None) -> dict:
+    report = report or _ProgressReport(upload)
     try:
         return _load_once(upload, report)
     except ReadAgain as again:  # the whole file chose another encoding: everything rolled back

@@ -314,7 +314,10 @@ def test_inviting_a_member_is_a_400(api_as: ApiAs, world: World) -> None:
         response = api_as("admin").post(INVITATIONS, {"user": identifier}, format="json")
 
         assert response.status_code == 400
-        assert response.json() == {"user": ["This user is already a member."]}
+        assert response.json() == {
+            "detail": "user: This user is already a member.",
+            "errors": {"user": ["This user is already a member."]},
+        }
 
 
 def test_inviting_again_replaces_the_earlier_invitation(api_as: ApiAs, world: World) -> None:
@@ -341,7 +344,7 @@ def test_bad_identifiers_are_a_400_naming_the_problem(
     response = api_as("admin").post(INVITATIONS, {"user": user}, format="json")
 
     assert response.status_code == 400
-    assert response.json() == {"user": [message]}
+    assert response.json() == {"detail": f"user: {message}", "errors": {"user": [message]}}
     assert not Invitation.objects.exists()
 
 
