@@ -196,13 +196,12 @@ def corrupt_gzip(error: Exception) -> CsvFormatError:
 
 # --- encoding -------------------------------------------------------------------------------
 # The encoding holds for the whole file. A BOM, or the caller, decides it outright; otherwise
-# the file is read as UTF-8 while evidence allows: valid multi-byte UTF-8 characters count
-# for UTF-8, invalid UTF-8 sequences against it. A file with more of the first (or none of the
-# second) is UTF-8 whose few bad bytes cost their rows; otherwise it is in a legacy encoding
-# (see `_guess_legacy`). While every character read so far is ASCII (the same in every
-# encoding csvhub reads without a BOM), the reading switches in place; after that, evidence
-# that overturns the encoding read in is only acted on at the end of the file, by asking the
-# caller to read the file again (ReadAgain), so that the decision rests on the whole file.
+# the file is UTF-8 if it has no invalid UTF-8, or if one line of non-ASCII text in it is all
+# valid UTF-8 (see Utf8Evidence); its bad bytes then cost their rows. Otherwise it is in a
+# legacy encoding (see `_guess_legacy`). While every character read so far is ASCII (the same
+# in every encoding csvhub reads without a BOM), the reading switches in place. A line of
+# valid UTF-8 found after text was read in a legacy encoding settles it: the rest is counted
+# and the caller is asked to read the file again as UTF-8 (ReadAgain).
 LEGACY_SAMPLE_SIZE = SAMPLE_SIZE // 16  # lines with non-ASCII bytes given to charset detection
 _ASCII = bytes(range(128))
 MIN_DETECTION_BYTES = 16  # non-ASCII bytes charset detection needs to choose anything else
