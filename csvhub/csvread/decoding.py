@@ -267,7 +267,10 @@ class Utf8Evidence:
         return bool(self.valid or self.invalid)
 
     def says_utf8(self) -> bool:
-        return self.invalid == 0 or self.utf8_line
+        # A handful of invalid bytes says nothing of the encoding (see _guess_legacy), while
+        # beside them, valid UTF-8 would turn into gibberish in any legacy reading.
+        few_invalid = self.invalid < MIN_DETECTION_BYTES
+        return self.invalid == 0 or self.utf8_line or (few_invalid and self.valid > 0)
 
     def describe(self) -> str:
         return (

@@ -305,6 +305,15 @@ def test_a_line_of_valid_utf8_outweighs_any_number_of_invalid_sequences(
     assert _names(result) == names
 
 
+def test_a_line_mixing_valid_and_invalid_utf8_is_rejected_not_read_as_cp1252() -> None:
+    # One byte is no evidence of cp1252, and cp1252 would turn the valid "é" into "Ã©".
+    result = read(b"id,name,filler\n" + _rows(0, 100, "Cafe") + b"100,Caf\xc3\xa9 \xe9,x\n")
+    assert result.reader.encoding == "utf-8"
+    assert [(bad.line, bad.reason) for bad in result.bad_rows] == [
+        (102, "bytes that are not valid utf-8")
+    ]
+
+
 def test_utf8_header_before_a_cp1252_body_keeps_its_label() -> None:
     result = read("id,né,filler\n".encode() + _rows(0, 100, "Café", "cp1252"))
     assert (result.reader.encoding, result.reader.columns[1].label) == ("utf-8", "né")
