@@ -62,7 +62,11 @@ codecs.register_error(UNDECODABLE, _mark_undecodable)
 
 def printable(text: str) -> str:
     """`text` with undecodable bytes and NULs shown as U+FFFD, safe to store and display."""
-    return MARKED.sub("\ufffd", text)
+    # Runs of marks in one match each: a legacy row read as UTF-8 is full of them.
+    return _MARKED_RUNS.sub(lambda run: "\ufffd" * len(run.group()), text)
+
+
+_MARKED_RUNS = re.compile(MARKED.pattern + "+")
 
 
 # --- bytes ----------------------------------------------------------------------------------
