@@ -217,6 +217,8 @@ CSVHUB_MAX_STORED_REJECTS = env_int("CSVHUB_MAX_STORED_REJECTS", 10_000, minimum
 CSVHUB_MAX_DECOMPRESSED_BYTES = env_int(
     "CSVHUB_MAX_DECOMPRESSED_BYTES", CSVHUB_MAX_UPLOAD_BYTES, minimum=1
 )
+# CSV compresses 5-20 times, very repetitive CSV 30 or so; zip bombs thousands of times.
+CSVHUB_MAX_DECOMPRESSION_RATIO = env_int("CSVHUB_MAX_DECOMPRESSION_RATIO", 50, minimum=0)
 CSVHUB_MAX_ROWS_PER_UPLOAD = env_int("CSVHUB_MAX_ROWS_PER_UPLOAD", 0, minimum=0)  # 0: no limit
 # Uploads are parsed in a child process, beside inference and loading, with its address space
 # capped so that a file needing too much memory fails its upload, never the web server or

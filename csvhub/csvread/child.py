@@ -62,6 +62,7 @@ def open_csv_in_child(
     encoding_reason: str = "",
     max_decompressed_bytes: int | None = None,
     memory_limit: int | None = None,
+    max_decompression_ratio: int | None = None,
 ) -> ChildCsvReader:
     """Like `open_csv`, with the reading done in a child process; use it as a context manager.
 
@@ -74,6 +75,8 @@ def open_csv_in_child(
         options.append(f"--encoding={encoding}")
     if max_decompressed_bytes is not None:
         options.append(f"--max-decompressed-bytes={max_decompressed_bytes}")
+    if max_decompression_ratio:
+        options.append(f"--max-decompression-ratio={max_decompression_ratio}")
     reader = ChildCsvReader(
         stream,
         filename=filename,
@@ -265,6 +268,7 @@ def child_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--encoding-reason", default="")
     parser.add_argument("--max-decompressed-bytes", type=int, default=None)
     parser.add_argument("--memory-limit", type=int, default=0)
+    parser.add_argument("--max-decompression-ratio", type=int, default=None)
     args = parser.parse_args(argv)
     _limit_memory(args.memory_limit)
     try:
@@ -297,6 +301,7 @@ def _read(args: argparse.Namespace) -> int:
             encoding=args.encoding,
             encoding_reason=args.encoding_reason,
             max_decompressed_bytes=args.max_decompressed_bytes,
+            max_decompression_ratio=args.max_decompression_ratio,
         )
         columns = [(c.name, c.label) for c in reader.columns]
         _send(out, "header", reader.encoding, reader.delimiter, reader.compressed, columns)

@@ -39,6 +39,7 @@ _WESTERN_CHAOS_MARGIN = 0.15
 # block without errors is known clean without scanning it.
 UNDECODABLE = "csvhub-undecodable"
 MARKED = re.compile("[\x00\ud800-\udfff]")  # undecodable bytes, and NULs (no database stores them)
+UNDECODED = re.compile("[\ud800-\udfff]")
 _errors = threading.local()
 
 
@@ -61,7 +62,11 @@ codecs.register_error(UNDECODABLE, _mark_undecodable)
 
 def printable(text: str) -> str:
     """`text` with undecodable bytes and NULs shown as U+FFFD, safe to store and display."""
-    return MARKED.sub("\ufffd", text)
+    # Runs of marks in one match each: a legacy row read as UTF-8 is full of them.
+    return _MARKED_RUNS.sub(lambda run: "\ufffd" * len(run.group()), text)
+
+
+_MARKED_RUNS = re.compile(MARKED.pattern + "+")
 
 
 # --- bytes ----------------------------------------------------------------------------------
@@ -98,30 +103,63 @@ def read_fully(source: "BinaryIO | CountingStream | BoundedStream", size: int) -
     return b"".join(parts)
 
 
-class BoundedStream:
-    """Decompressed bytes, refused past `limit`: a few KiB of gzip can hold gigabytes."""
+RATIO_FREE_BYTES = 16 << 20  # decompressed bytes read before the ratio is checked
 
-    def __init__(self, stream: BinaryIO, limit: int) -> None:
+
+class BoundedStream:
+    """Decompressed bytes, refused past `limit`, or past `max_ratio` times the compressed bytes
+    read (after the first RATIO_FREE_BYTES): a few KiB of gzip can hold gigabytes."""
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        limit: int | None,
+        *,
+        compressed: "CountingStream | None" = None,
+        max_ratio: int | None = None,
+    ) -> None:
         self._stream = stream
         self._limit = limit
+        self._compressed = compressed
+        self._max_ratio = max_ratio
         self.bytes_read = 0
 
     def read(self, size: int = -1) -> bytes:
         # Never more than one byte past the limit, even for read(-1): that is enough to know.
-        data = self._stream.read(self._limit + 1 if size < 0 else min(size, self._limit + 1))
+        # (Without a limit, read(-1) is still cut to blocks so the ratio is checked as it goes.)
+        cap = (self._limit if self._limit is not None else BLOCK_SIZE - 1) + 1
+        data = self._stream.read(cap if size < 0 else min(size, cap))
         self.bytes_read += len(data)
-        if self.bytes_read > self._limit:
+        if self._limit is not None and self.bytes_read > self._limit:
             raise LimitExceeded(
                 f"This file holds more than {self._limit:,} bytes once decompressed, more than "
                 "csvhub takes from one compressed upload, so nothing was loaded. Split it into "
                 "smaller files.",
                 limit="max_decompressed_bytes",
             )
+        self._check_ratio()
         return data
+
+    def _check_ratio(self) -> None:
+        if not self._max_ratio or self._compressed is None or self.bytes_read <= RATIO_FREE_BYTES:
+            return
+        compressed = max(self._compressed.bytes_read, 1)
+        if self.bytes_read > self._max_ratio * compressed:
+            raise LimitExceeded(
+                f"This file grows more than {self._max_ratio:,} times when decompressed "
+                f"({compressed:,} bytes gave more than {self.bytes_read:,}), which CSV data "
+                "does not, so nothing was loaded. Upload the file uncompressed, or compressed "
+                "less tightly if its values repeat that much.",
+                limit="max_decompression_ratio",
+            )
 
 
 def open_source(
-    stream: BinaryIO, filename: str | None, *, max_decompressed_bytes: int | None = None
+    stream: BinaryIO,
+    filename: str | None,
+    *,
+    max_decompressed_bytes: int | None = None,
+    max_decompression_ratio: int | None = None,
 ) -> tuple["BinaryIO | CountingStream | BoundedStream", CountingStream]:
     """The byte source to decode (gunzipped if needed) and the counter of raw bytes read."""
     counting = CountingStream(stream)
@@ -129,9 +167,14 @@ def open_source(
     counting.push_back(head)
     if head.startswith(b"\x1f\x8b"):
         gunzipped = gzip.GzipFile(fileobj=counting, mode="rb")  # type: ignore[arg-type]
-        if max_decompressed_bytes is None:
+        if max_decompressed_bytes is None and not max_decompression_ratio:
             return gunzipped, counting
-        return BoundedStream(gunzipped, max_decompressed_bytes), counting
+        return BoundedStream(
+            gunzipped,  # type: ignore[arg-type]
+            max_decompressed_bytes,
+            compressed=counting,
+            max_ratio=max_decompression_ratio,
+        ), counting
     if head.startswith(b"PK\x03\x04"):
         name = filename or "This file"
         raise CsvFormatError(
@@ -157,15 +200,15 @@ def corrupt_gzip(error: Exception) -> CsvFormatError:
 
 # --- encoding -------------------------------------------------------------------------------
 # The encoding holds for the whole file. A BOM, or the caller, decides it outright; otherwise
-# the file is read as UTF-8 while evidence allows: valid multi-byte UTF-8 characters count
-# for UTF-8, invalid UTF-8 sequences against it. A file with more of the first (or none of the
-# second) is UTF-8 whose few bad bytes cost their rows; otherwise it is in a legacy encoding
-# (see `_guess_legacy`). While every character read so far is ASCII (the same in every
-# encoding csvhub reads without a BOM), the reading switches in place; after that, evidence
-# that overturns the encoding read in is only acted on at the end of the file, by asking the
-# caller to read the file again (ReadAgain), so that the decision rests on the whole file.
+# the file is UTF-8 if it has no invalid UTF-8, or if one line of non-ASCII text in it is all
+# valid UTF-8 (see Utf8Evidence); its bad bytes then cost their rows. Otherwise it is in a
+# legacy encoding (see `_guess_legacy`). While every character read so far is ASCII (the same
+# in every encoding csvhub reads without a BOM), the reading switches in place. A line of
+# valid UTF-8 found after text was read in a legacy encoding settles it: the rest is counted
+# and the caller is asked to read the file again as UTF-8 (ReadAgain).
 LEGACY_SAMPLE_SIZE = SAMPLE_SIZE // 16  # lines with non-ASCII bytes given to charset detection
 _ASCII = bytes(range(128))
+MIN_DETECTION_BYTES = 16  # non-ASCII bytes charset detection needs to choose anything else
 
 
 def check_not_binary(sample: bytes) -> None:
@@ -191,15 +234,25 @@ def _looks_binary(sample: bytes) -> bool:
 
 
 class Utf8Evidence:
-    """Multi-byte characters that are valid UTF-8, and invalid UTF-8 sequences, read so far."""
+    """Multi-byte characters that are valid UTF-8, and invalid UTF-8 sequences, read so far;
+    and whether some line is valid UTF-8 with non-ASCII text in it.
+
+    That line decides: in a file in a legacy encoding, a line only passes as UTF-8 if every
+    one of its non-ASCII bytes happens to pair up into valid UTF-8 (in Windows-1252, an
+    accented capital followed by a symbol, and nothing else accented on the line), which real
+    text all but never does, while a UTF-8 file with pasted legacy rows has many such lines.
+    Counting sequences instead let a few pasted rows outvote the UTF-8 ones, turning every
+    "é" into "Ã©" without a single reject.
+    """
 
     def __init__(self) -> None:
         self.valid = 0
         self.invalid = 0
+        self.utf8_line = False
 
     def add(self, data: bytes, text: str, *, replaced: int, errors: int) -> None:
         """Count `data`, decoded as UTF-8 into `text`, where `replaced` characters stand for
-        the bytes of `errors` invalid sequences.
+        the bytes of `errors` invalid sequences (as lone surrogates or U+FFFD).
 
         ASCII bytes decode to one character each, so the characters left are the valid
         multi-byte ones. A character cut at the end of `data` is counted with the next block.
@@ -207,21 +260,39 @@ class Utf8Evidence:
         if data.isascii() and len(text) == len(data):
             return
         ascii_bytes = len(data) - len(data.translate(None, _ASCII))
-        self.valid += len(text) - ascii_bytes - replaced
+        valid = len(text) - ascii_bytes - replaced
+        self.valid += valid
         self.invalid += errors
+        if valid and not self.utf8_line:
+            self.utf8_line = not errors or _has_utf8_line(text)
 
     @property
     def seen_non_ascii(self) -> bool:
         return bool(self.valid or self.invalid)
 
     def says_utf8(self) -> bool:
-        return self.invalid == 0 or self.valid > self.invalid
+        # A handful of invalid bytes says nothing of the encoding (see _guess_legacy), while
+        # beside them, valid UTF-8 would turn into gibberish in any legacy reading.
+        few_invalid = self.invalid < MIN_DETECTION_BYTES
+        return self.invalid == 0 or self.utf8_line or (few_invalid and self.valid > 0)
 
     def describe(self) -> str:
         return (
-            f"{self.valid:,} valid UTF-8 multi-byte characters, "
-            f"{self.invalid:,} invalid UTF-8 sequences"
+            f"{_count(self.valid, 'valid UTF-8 multi-byte character')}, "
+            f"{_count(self.invalid, 'invalid UTF-8 sequence')}"
         )
+
+
+_REPLACED = re.compile("[\ud800-\udfff\ufffd]")  # invalid UTF-8, as marked or replaced
+
+
+def _has_utf8_line(text: str) -> bool:
+    """Whether a line of `text` holds non-ASCII characters and no invalid UTF-8."""
+    return any(not line.isascii() and not _REPLACED.search(line) for line in text.split("\n"))
+
+
+def _count(number: int, thing: str) -> str:
+    return f"{number:,} {thing}{'' if number == 1 else 's'}"
 
 
 def _guess_legacy(sample: bytes) -> str:
@@ -232,8 +303,14 @@ def _guess_legacy(sample: bytes) -> str:
     candidate about as clean as the best one decodes to the same text as Windows-1252, or the
     detector found a Western language or none at all, we choose Windows-1252 (in practice a
     superset of Latin-1), provided the sample decodes in it.
+
+    On a handful of non-ASCII bytes detection is a coin toss, and a multi-byte guess (one
+    stray 0x81 read as Shift-JIS) eats the ASCII byte after it: those files are read as
+    Windows-1252, where a byte it leaves undefined costs its row instead.
     """
     focus = _non_ascii_lines(sample, LEGACY_SAMPLE_SIZE)
+    if len(focus.translate(None, _ASCII)) < MIN_DETECTION_BYTES:
+        return _WESTERN
     matches = [m for m in charset_normalizer.from_bytes(focus) if _keeps_ascii(m.encoding)]
     if not matches:
         raise CsvFormatError(
@@ -296,7 +373,7 @@ class TextDecoder:
         self._data = first
         self.encoding = self._fixed or "utf-8"
         self._reason = reason or (f"{self._fixed} byte order mark" if self._fixed else "")
-        self._decoder = codecs.getincrementaldecoder(self.encoding)(errors=UNDECODABLE)
+        self._decoder = _marking_decoder(self.encoding)
         self._watcher = codecs.getincrementaldecoder("utf-8")(errors="replace")  # see _watch
         self._evidence = Utf8Evidence()
         self._legacy_sample: list[bytes] = []  # non-ASCII lines of blocks that are not UTF-8
@@ -353,6 +430,8 @@ class TextDecoder:
             return _decode_marking(self._decoder, data, final=final)
         if self.encoding != "utf-8":  # read in a legacy encoding: UTF-8 is only watched
             self._watch(data, final=final)
+            if self._evidence.says_utf8():
+                self._read_again_as_utf8(final=final)
             return _decode_marking(self._decoder, data, final=final)
         undecoded = self._decoder.getstate()[0]
         all_ascii_so_far = not self._evidence.seen_non_ascii
@@ -363,10 +442,10 @@ class TextDecoder:
 
     def _read_utf8(self, data: bytes, *, final: bool) -> tuple[str, bool]:
         """`data` read as UTF-8, undecodable bytes marked, and counted as evidence."""
-        errors, marked = _error_count(), _invalid_bytes()
         text, dirty = _decode_marking(self._decoder, data, final=final)
-        replaced, errors = _invalid_bytes() - marked, _error_count() - errors
-        self._count(data, text, replaced=replaced, errors=errors)
+        # Each undecodable byte is one mark (see _marking_decoder), counted as one sequence.
+        replaced = len(text) - len(UNDECODED.sub("", text)) if dirty else 0
+        self._count(data, text, replaced=replaced, errors=replaced)
         return text, dirty
 
     def _watch(self, data: bytes, *, final: bool) -> None:
@@ -387,8 +466,18 @@ class TextDecoder:
         """Read on in a legacy encoding, from `data` on: everything before it was ASCII."""
         self.encoding = _guess_legacy(data)
         self._watcher.setstate(self._decoder.getstate())  # UTF-8 bytes cut at the block's end
-        self._decoder = codecs.getincrementaldecoder(self.encoding)(errors=UNDECODABLE)
+        self._decoder = _marking_decoder(self.encoding)
         return _decode_marking(self._decoder, data, final=final)
+
+    def _read_again_as_utf8(self, *, final: bool) -> None:
+        """A line of valid UTF-8 settles it (see Utf8Evidence): decoding and loading more of
+        the file would be wasted, so the rest is only counted, at C speed, for the reason."""
+        while not final:
+            data = self._source.read(BLOCK_SIZE)
+            final = not data
+            self._watch(data, final=final)
+        self.encoding = "utf-8"
+        raise ReadAgain(self.encoding, f"{self.reason}; decided on the whole file")
 
     def _check_whole_file(self) -> None:
         if self._fixed or self._evidence.says_utf8() == (self.encoding == "utf-8"):
@@ -405,12 +494,26 @@ def _invalid_bytes() -> int:
     return count
 
 
+def _marking_decoder(encoding: str) -> codecs.IncrementalDecoder:
+    """A decoder of `encoding` that marks undecodable bytes (see UNDECODABLE).
+
+    UTF-8's undecodable bytes are all 0x80 or above, which Python's "surrogateescape" marks
+    just as ours does (U+DC00 + byte) but in C: a UTF-8 file with millions of bad bytes is not
+    slowed down by a Python call for each (16 times slower in a 13 MB example).
+    """
+    utf8 = codecs.lookup(encoding).name == "utf-8"
+    return codecs.getincrementaldecoder(encoding)(errors="surrogateescape" if utf8 else UNDECODABLE)
+
+
 def _decode_marking(
     decoder: codecs.IncrementalDecoder, data: bytes, *, final: bool
 ) -> tuple[str, bool]:
     """`data` decoded, and whether the text holds marks (undecodable bytes or NULs)."""
     errors = _error_count()
     text = decoder.decode(data, final=final)
+    if decoder.errors == "surrogateescape":
+        marked = not text.isascii() and UNDECODED.search(text) is not None
+        return text, marked or "\x00" in text
     return text, _error_count() != errors or "\x00" in text
 
 

@@ -10,6 +10,7 @@ MAX_NAME_LENGTH = 63  # PostgreSQL truncates identifiers beyond 63 bytes
 # Labels travel in every dataset listing: a longer header cell is a broken file (often a data
 # line or an unclosed quote taken for the header), so the upload is refused rather than cut.
 MAX_LABEL_LENGTH = 1000
+MAX_LABELS_LENGTH = 64 * 1024  # all labels together: 1,600 columns of 1,000 would be 1.6 MB
 # Letters NFKD does not decompose into ASCII, spelled as their languages transliterate them.
 _FOLDS = str.maketrans(
     {"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l",
@@ -41,6 +42,13 @@ def _check_label_lengths(labels: list[str]) -> None:
                 f"{label[:40]!r}. Check that the first line is the header (an unclosed quote "
                 "there swallows the lines after it) and shorten the name."
             )
+    total = sum(map(len, labels))
+    if total > MAX_LABELS_LENGTH:
+        raise CsvFormatError(
+            f"The column names of the header line add up to {total:,} characters; csvhub "
+            f"takes at most {MAX_LABELS_LENGTH:,} in all, as they are shown with the dataset "
+            "everywhere. Check that the first line is the header, and shorten the names."
+        )
 
 
 def safe_name(label: str, position: int) -> str:

@@ -12,7 +12,7 @@ from typing import BinaryIO
 from csvhub.csvread import decoding
 from csvhub.csvread.columns import Columns
 from csvhub.csvread.dialect import detect_delimiter
-from csvhub.csvread.errors import CsvFormatError
+from csvhub.csvread.errors import CsvFormatError, LimitExceeded
 from csvhub.csvread.header import Column, columns_from_header
 
 try:
@@ -92,6 +92,7 @@ def open_csv(
     encoding: str | None = None,
     encoding_reason: str = "",
     max_decompressed_bytes: int | None = None,
+    max_decompression_ratio: int | None = None,
 ) -> "CsvReader":
     """Detect compression, encoding and delimiter, and read the header.
 
@@ -99,7 +100,10 @@ def open_csv(
     CsvFormatError when the file cannot be read as CSV at all.
     """
     source, counting = decoding.open_source(
-        stream, filename, max_decompressed_bytes=max_decompressed_bytes
+        stream,
+        filename,
+        max_decompressed_bytes=max_decompressed_bytes,
+        max_decompression_ratio=max_decompression_ratio,
     )
     sample = decoding.read_sample(source)
     if not sample.strip():
@@ -186,15 +190,20 @@ class CsvReader:
             yield text
 
     def _header(self) -> list[str]:
+        record = None
         try:
-            for record in self._records():
-                if not _is_blank(record):
-                    return self._check_header(record)
+            record = next((record for record in self._records() if not _is_blank(record)), None)
+            header = None if record is None else self._check_header(record)
+        except LimitExceeded:  # a ValueError too, with its own message
+            raise
         except (csv.Error, ValueError) as error:  # ValueError: the splitter's field limit
             raise CsvFormatError(f"The header line cannot be read: {error}.") from error
         except decoding.GZIP_ERRORS as error:
             raise decoding.corrupt_gzip(error) from error
-        raise CsvFormatError("The file is empty. Upload a CSV file with a header line.")
+        if record is None or header is None:
+            raise CsvFormatError("The file is empty. Upload a CSV file with a header line.")
+        _check_header_bytes(record, self.encoding)
+        return header
 
     def _records(self) -> Iterator[list[str]]:
         if self._csv is not None:
@@ -310,6 +319,18 @@ class CsvReader:
     def _bad_row(self, first: int, last: int, reason: str) -> BadRow:
         text = self._log.text(first, last, BAD_ROW_TEXT_LIMIT).rstrip("\r\n")
         return BadRow(first, reason, decoding.printable(text)[:BAD_ROW_TEXT_LIMIT])
+
+
+def _check_header_bytes(record: list[str], encoding: str) -> None:
+    """Column names are not rows to reject: one with undecodable bytes fails the upload rather
+    than become a name with U+FFFD in it."""
+    for position, cell in enumerate(record, 1):
+        if decoding.UNDECODED.search(cell):
+            raise CsvFormatError(
+                f"The header cell of column {position} ({decoding.printable(cell)[:40]!r}) "
+                f"holds bytes that are not valid {encoding}, the encoding of the rest of the "
+                "file. Save the file again as CSV UTF-8 and upload it again."
+            )
 
 
 def _is_blank(record: list[str]) -> bool:

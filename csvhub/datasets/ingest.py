@@ -126,8 +126,9 @@ def _load_once(upload: Upload, report: _ProgressReport, again: ReadAgain | None 
                 reader = _open_reader(stream, upload, stack, again)
                 result = _RowLoader(load, reader, upload, report).run()
             except LimitExceeded as exc:
-                setting = _LIMIT_SETTINGS.get(exc.limit, "the server's configuration")
-                raise IngestFailed(f"{exc} The limit is set by {setting}.") from None
+                setting = _LIMIT_SETTINGS.get(exc.limit)
+                limit = f" The limit is set by {setting}." if setting else ""
+                raise IngestFailed(f"{exc}{limit}") from None
             except CsvFormatError as exc:  # unreadable from the start, or broken part way
                 raise IngestFailed(str(exc)) from None
             except ReaderOutOfMemory:
@@ -136,7 +137,10 @@ def _load_once(upload: Upload, report: _ProgressReport, again: ReadAgain | None 
     return result
 
 
-_LIMIT_SETTINGS = {"max_decompressed_bytes": "CSVHUB_MAX_DECOMPRESSED_BYTES"}
+_LIMIT_SETTINGS = {
+    "max_decompressed_bytes": "CSVHUB_MAX_DECOMPRESSED_BYTES",
+    "max_decompression_ratio": "CSVHUB_MAX_DECOMPRESSION_RATIO",
+}
 
 
 def _open_reader(
@@ -151,6 +155,7 @@ def _open_reader(
         "encoding": again.encoding if again else None,
         "encoding_reason": again.reason if again else "",
         "max_decompressed_bytes": settings.CSVHUB_MAX_DECOMPRESSED_BYTES,
+        "max_decompression_ratio": settings.CSVHUB_MAX_DECOMPRESSION_RATIO,
     }
     if upload.size < settings.CSVHUB_CHILD_READER_MIN_BYTES:
         return open_csv(stream, **options)
@@ -215,9 +220,9 @@ class _RowLoader:
         return self._result()
 
     def _take(self, batch: Batch) -> None:
+        _check_row_limit(batch.rows_seen)  # before anything of the batch is written
         self._quarantine(batch)
         self.rows_seen = batch.rows_seen
-        _check_row_limit(self.rows_seen)
         if batch.row_count:
             self._take_rows(batch)
         self.report.send(rows=self.load.rows_written, bytes_read=batch.bytes_read)

@@ -71,3 +71,12 @@ def test_a_header_cell_over_1000_characters_is_a_format_error() -> None:
         read(b"id," + b"y" * 5_000_000 + b"\n1,2\n")
     assert "at most 1,000" in str(error.value)
     assert len(str(error.value)) < 400  # the message quotes the cell's start, not the cell
+
+
+def test_labels_over_64_kib_in_all_are_a_format_error() -> None:
+    fits = ",".join(f"{n:03d}" + "x" * 997 for n in range(65)).encode()  # 65,000 characters
+    assert len(read(fits + b"\n" + b"1," * 64 + b"1\n").reader.columns) == 65
+    wide = ",".join(f"{n:04d}" + "x" * 996 for n in range(1600)).encode()  # 1,600,000
+    with pytest.raises(CsvFormatError, match="add up to 1,600,000 characters") as error:
+        read(wide + b"\n" + b"1," * 1599 + b"1\n")
+    assert "at most 65,536" in str(error.value)

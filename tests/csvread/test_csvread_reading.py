@@ -236,27 +236,105 @@ CP1252_THEN_UTF8 = (
 ) + _rows(25_000, CAFE_LINES, "Café", "utf-8")
 
 
-@pytest.mark.parametrize(
-    ("data", "encoding", "bad_lines", "names"),
-    [
-        # Every byte means something in cp1252: the two UTF-8 lines load as it reads them.
-        (UTF8_THEN_CP1252, "cp1252", [], {"Cafe", "Café", "CafÃ©"}),
-        (CP1252_THEN_UTF8, "utf-8", [2, 3], {"Cafe", "Café"}),
-    ],
-)
-def test_evidence_after_the_first_non_ascii_text_asks_to_read_again(
-    data: bytes, encoding: str, bad_lines: list[int], names: set[str]
-) -> None:
+def test_utf8_lines_before_many_cp1252_ones_keep_the_file_utf8() -> None:
+    # Two UTF-8 lines against 5,000 cp1252 ones: still UTF-8, or "Café" would load as
+    # "CafÃ©"; the cp1252 rows are rejected (and the upload fails on their share).
+    result = read(UTF8_THEN_CP1252)
+    assert result.reader.encoding == "utf-8"
+    assert [bad.line for bad in result.bad_rows] == list(range(25_002, CAFE_LINES + 2))
+    assert _names(result) == {"Cafe", "Café"}
+
+
+def test_utf8_lines_after_cp1252_ones_ask_to_read_again_as_utf8() -> None:
     with pytest.raises(ReadAgain) as again:
-        read(data)
-    assert again.value.encoding == encoding
+        read(CP1252_THEN_UTF8)
+    assert again.value.encoding == "utf-8"
     assert again.value.reason.endswith("decided on the whole file")
-    again_read = read_as(data, again.value)
-    assert again_read.reader.encoding == encoding
+    again_read = read_as(CP1252_THEN_UTF8, again.value)
+    assert again_read.reader.encoding == "utf-8"
     assert again_read.reader.encoding_reason == again.value.reason
-    assert [bad.line for bad in again_read.bad_rows] == bad_lines
-    assert len(again_read.rows) == CAFE_LINES - len(bad_lines)
-    assert _names(again_read) == names
+    assert [bad.line for bad in again_read.bad_rows] == [2, 3]
+    assert len(again_read.rows) == CAFE_LINES - 2
+    assert _names(again_read) == {"Cafe", "Café"}
+
+
+def test_reading_stops_once_a_utf8_line_settles_the_encoding() -> None:
+    # The rows after the first UTF-8 line would be thrown away: none is handed out, the rest
+    # of the file is only counted for the reason.
+    data = CP1252_THEN_UTF8 + _rows(CAFE_LINES, 100_000, "Café", "utf-8")
+    reader = open_csv(io.BytesIO(data))
+    rows = 0
+    with pytest.raises(ReadAgain) as again:
+        for batch in reader.batches(1_000):
+            rows += batch.row_count
+    assert rows < 25_000
+    assert again.value.reason.startswith("75,000 valid UTF-8 multi-byte characters, 2 invalid")
+
+
+@pytest.mark.parametrize(
+    ("data", "bad_lines", "names"),
+    [
+        (  # English UTF-8 with one pasted cp1252 row of smart quotes
+            _rows(0, 3, "It\u2019s", "utf-8")
+            + _rows(3, 100, "plain")
+            + _rows(100, 101, "“a” “b”", "cp1252"),
+            [102],
+            {"It\u2019s", "plain"},
+        ),
+        (  # one UTF-8 "Café", two cp1252 ones
+            _rows(0, 2, "Café", "cp1252") + _rows(2, 3, "Café", "utf-8") + _rows(3, 100, "Cafe"),
+            [2, 3],
+            {"Café", "Cafe"},
+        ),
+        (  # half and half
+            _rows(0, 50, "Café", "utf-8") + _rows(50, 100, "Café", "cp1252"),
+            list(range(52, 102)),
+            {"Café"},
+        ),
+    ],
+    ids=["pasted-smart-quotes", "one-utf8-two-cp1252", "half-and-half"],
+)
+def test_a_line_of_valid_utf8_outweighs_any_number_of_invalid_sequences(
+    data: bytes, bad_lines: list[int], names: set[str]
+) -> None:
+    result = read(b"id,name,filler\n" + data)
+    assert result.reader.encoding == "utf-8"
+    assert [(bad.line, bad.reason) for bad in result.bad_rows] == [
+        (line, "bytes that are not valid utf-8") for line in bad_lines
+    ]
+    assert _names(result) == names
+
+
+def test_a_line_mixing_valid_and_invalid_utf8_is_rejected_not_read_as_cp1252() -> None:
+    # One byte is no evidence of cp1252, and cp1252 would turn the valid "é" into "Ã©".
+    result = read(b"id,name,filler\n" + _rows(0, 100, "Cafe") + b"100,Caf\xc3\xa9 \xe9,x\n")
+    assert result.reader.encoding == "utf-8"
+    assert [(bad.line, bad.reason) for bad in result.bad_rows] == [
+        (102, "bytes that are not valid utf-8")
+    ]
+
+
+def test_utf8_header_before_a_cp1252_body_keeps_its_label() -> None:
+    result = read("id,né,filler\n".encode() + _rows(0, 100, "Café", "cp1252"))
+    assert (result.reader.encoding, result.reader.columns[1].label) == ("utf-8", "né")
+    assert len(result.bad_rows) == 100
+
+
+def test_undecodable_bytes_in_the_header_refuse_the_file() -> None:
+    with pytest.raises(CsvFormatError, match=r"The header cell of column 2 \('n\ufffdme'\) holds "):
+        read(b"id,n\xe9me,filler\n" + _rows(0, 100, "Café", "utf-8"))
+
+
+@pytest.mark.parametrize("stray", [b"\x81", b"\x8d", b"\x90", b"\x81\x8d\x8f", b"\xf4\x90\x80\x80"])
+def test_a_few_stray_bytes_are_read_as_cp1252_not_a_multibyte_encoding(stray: bytes) -> None:
+    # Shift-JIS or Big5 would take the "y" after a stray byte as the second half of a character.
+    plain = b"".join(b"%d,hello world\n" % i for i in range(100))
+    result = read(b"id,t\n" + plain + b"100,x" + stray + b"y\n" + plain)
+    assert result.reader.encoding == "cp1252"
+    assert [(bad.line, bad.reason) for bad in result.bad_rows] == [
+        (102, "bytes that are not valid cp1252")
+    ]
+    assert len(result.rows) == 200
 
 
 # --- delimiters -----------------------------------------------------------------------------
@@ -391,6 +469,48 @@ def test_gzip_past_the_decompressed_limit_is_refused_while_reading() -> None:
     stream = decoding.BoundedStream(gzip.GzipFile(fileobj=io.BytesIO(data)), 10)
     with pytest.raises(LimitExceeded):
         stream.read()
+
+
+def test_the_decompressed_limit_hit_in_the_header_keeps_its_message() -> None:
+    data = gzip.compress(b"id," + b"h" * (3 << 20) + b"\n1,2\n")
+    with pytest.raises(LimitExceeded, match=r"^This file holds more than 2,097,152 bytes") as error:
+        open_csv(io.BytesIO(data), max_decompressed_bytes=2 << 20)
+    assert error.value.limit == "max_decompressed_bytes"
+
+
+def _two_million_short_rows() -> bytes:
+    """The shape of the issue's example: 2M rows of 23 bytes in 800 KiB of gzip (57:1)."""
+    rng = random.Random(11)
+    cities = [rng.choice([b"Paris", b"Oslo", b"Rome"]) for _ in range(2_000_000)]
+    return gzip.compress(
+        b"id,city,note\n" + b"".join(b"1,%s,shipped on time\n" % c for c in cities)
+    )
+
+
+def test_gzip_that_grows_past_the_ratio_is_refused_while_reading() -> None:
+    data = _two_million_short_rows()
+    assert len(data) < 1 << 20
+    rows = 0
+    with pytest.raises(LimitExceeded, match="grows more than 50 times when decompressed") as e:
+        for batch in open_csv(io.BytesIO(data), max_decompression_ratio=50).batches():
+            rows += batch.row_count
+    assert e.value.limit == "max_decompression_ratio"
+    assert rows < 1_500_000  # refused as the ratio showed, past the first 16 MiB
+
+
+def test_gzip_csv_that_compresses_as_csv_does_passes_the_ratio() -> None:
+    rng = random.Random(5)
+    text = b"id,amount,city\n" + b"".join(
+        b"%d,%d.%02d,%s\n" % (n, rng.randrange(10_000), rng.randrange(100), rng.choice(CITIES))
+        for n in range(1_000_000)
+    )
+    data = gzip.compress(text)
+    assert len(text) > decoding.RATIO_FREE_BYTES and 2 < len(text) / len(data) < 20
+    reader_ = open_csv(io.BytesIO(data), max_decompression_ratio=50)
+    assert sum(batch.row_count for batch in reader_.batches()) == 1_000_000
+
+
+CITIES = [b"Paris", b"Oslo", b"Rome", b"Lima", b"Quito", b"Accra", b"Hanoi", b"Perth"]
 
 
 def test_gzip_at_the_decompressed_limit_and_plain_files_over_it_are_read() -> None:

@@ -140,3 +140,25 @@ def test_more_rows_than_the_limit_fails_the_upload_and_loads_nothing(warehouse, 
     assert "CSVHUB_MAX_ROWS_PER_UPLOAD" in job.error
     dataset = Dataset.objects.get(pk=exactly.dataset_id)
     assert dataset.row_count == 1000 == len(warehouse_rows(dataset))
+
+
+def test_over_the_row_limit_no_reject_of_the_last_batch_is_written(warehouse, settings):
+    settings.CSVHUB_MAX_ROWS_PER_UPLOAD = 1000
+    text = "n,t\n" + "".join(f"{n},a\n" if n % 100 else f"{n}\n" for n in range(1, 5000))
+    job = upload(make_org(), "over.csv", text)
+    assert job.state == "failed"
+    assert "more than 1,000 rows" in job.error
+    assert not Reject.objects.filter(upload=job).exists()
+
+
+def test_a_header_of_1600_long_labels_fails_and_listings_stay_small(warehouse):
+    org = make_org()
+    client = api_client_for(org)
+    header = ",".join(f"{n:04d}" + "x" * 996 for n in range(1600))
+    job = upload(org, "wide.csv", header + "\n" + "1," * 1599 + "1\n")
+
+    assert job.state == "failed"
+    assert "add up to 1,600,000 characters" in job.error
+    listing = client.get("/api/v1/datasets/")
+    assert listing.status_code == 200
+    assert len(listing.content) < 10_000

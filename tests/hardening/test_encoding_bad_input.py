@@ -5,6 +5,7 @@ and its rejects say, on both warehouses, read in the worker and in a child proce
 from __future__ import annotations
 
 import gzip
+import random
 from dataclasses import dataclass, field
 
 import pytest
@@ -24,6 +25,16 @@ def _rows(start: int, stop: int, name: str, encoding: str = "ascii") -> bytes:
 
 HEADER = b"id,name,filler\n"
 UTF8_CAFES = HEADER + _rows(0, 30_000, "Café", "utf-8")
+PLAIN = b"".join(b"%d,hello world,x\n" % n for n in range(100))
+
+
+def _two_million_short_rows() -> bytes:
+    """The shape of the issue's example: 2M rows of 23 bytes in 800 KiB of gzip (57:1)."""
+    rng = random.Random(11)
+    cities = [rng.choice([b"Paris", b"Oslo", b"Rome"]) for _ in range(2_000_000)]
+    return gzip.compress(
+        b"id,city,note\n" + b"".join(b"1,%s,shipped on time\n" % c for c in cities)
+    )
 
 
 @dataclass
@@ -69,6 +80,54 @@ CASES = [
         reject_lines=[2, 3],
         encoding="utf-8",
         message="decided on the whole file",
+    ),
+    Case(  # review: English UTF-8 with one pasted cp1252 row stays UTF-8
+        "pasted-smart-quotes.csv",
+        HEADER
+        + _rows(0, 3, "It\u2019s", "utf-8")
+        + _rows(3, 100, "plain")
+        + _rows(100, 101, "“a” “b”", "cp1252"),
+        "succeeded",
+        rows_loaded=100,
+        reject_lines=[102],
+        encoding="utf-8",
+        message="UTF-8 with bad bytes",
+    ),
+    Case(  # review: half UTF-8, half cp1252: UTF-8, and too many rejects
+        "half-and-half.csv",
+        HEADER + _rows(0, 50, "Café", "utf-8") + _rows(50, 100, "Café", "cp1252"),
+        "failed",
+        message="50 of 100 rows could not be read",
+    ),
+    Case(  # review: a bad byte in a UTF-8 file's header
+        "bad-header.csv",
+        b"id,n\xe9me,filler\n" + _rows(0, 100, "Café", "utf-8"),
+        "failed",
+        message="The header cell of column 2 ('n\ufffdme') holds bytes that are not valid utf-8",
+    ),
+    Case(  # review: one stray byte is not Shift-JIS
+        "stray-byte.csv",
+        b"id,t,u\n" + PLAIN + b"100,x\x81y,z\n" + PLAIN,
+        "succeeded",
+        rows_loaded=200,
+        reject_lines=[102],
+        encoding="cp1252",
+        message="charset detection chose cp1252",
+    ),
+    Case(  # review: 1,600 labels of 1,000 characters
+        "wide-header.csv",
+        ",".join(f"{n:04d}" + "x" * 996 for n in range(1600)).encode()
+        + b"\n"
+        + b"1," * 1599
+        + b"1\n",
+        "failed",
+        message="add up to 1,600,000 characters",
+    ),
+    Case(  # item 6 under the default settings: the compression ratio
+        "two-million-rows.csv.gz",
+        _two_million_short_rows(),
+        "failed",
+        message="grows more than 50 times when decompressed",
     ),
     Case(  # item 4
         "huge-header.csv",
@@ -127,5 +186,5 @@ def test_bad_input(case: Case, warehouse, reader_process, settings) -> None:
     assert (upload["encoding"], case.message in upload["encoding_reason"]) == (case.encoding, True)
     rejects = client.get(upload["rejects_url"]).json()["rows"]
     assert [(r["line"], r["reason"]) for r in rejects] == [
-        (line, "bytes that are not valid utf-8") for line in case.reject_lines
+        (line, f"bytes that are not valid {case.encoding}") for line in case.reject_lines
     ]
