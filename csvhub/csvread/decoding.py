@@ -209,21 +209,31 @@ def _decodes(data: bytes, encoding: str) -> bool:
 
 # --- text -----------------------------------------------------------------------------------
 def text_blocks(
-    source: "BinaryIO | CountingStream", first: bytes, encoding: str
+    source: "BinaryIO | CountingStream",
+    first: bytes,
+    encoding: str,
+    *,
+    line_limit: int | None = None,
 ) -> Iterator[tuple[str, bool]]:
     """The decoded file as blocks that end at a line break, each with a "has marks" flag.
 
     A flagged block holds undecodable bytes or NULs (see MARKED). Lines never straddle two
-    blocks, so the csv module can be fed each block's lines.
+    blocks, so the csv module can be fed each block's lines. A line longer than `line_limit`
+    characters keeps only its first `line_limit + 1` (so the reader still sees it is too long
+    and rejects it) and the rest, up to its line break, is dropped as it is read: a file
+    without line breaks is never held whole.
     """
     decoder = codecs.getincrementaldecoder(encoding)(errors=UNDECODABLE)
     pending: list[str] = []  # text after the last line break, possibly over several blocks
     pending_dirty = False
+    skipping = False  # dropping the rest of a line cut at line_limit
     data = first
     while True:
         final = not data
         errors = _error_count()
         text = decoder.decode(data, final=final)
+        if skipping:
+            text, skipping = _from_line_break(text)
         dirty = _error_count() != errors or "\x00" in text
         cut = len(text) if final else _after_last_break(text)
         if cut or (final and pending):
@@ -232,9 +242,26 @@ def text_blocks(
         if cut < len(text):
             pending.append(text[cut:])
             pending_dirty = pending_dirty or dirty
+            if line_limit is not None:
+                pending, skipping = _cut_long_line(pending, line_limit)
         if final:
             return
         data = source.read(BLOCK_SIZE)
+
+
+def _cut_long_line(pending: list[str], limit: int) -> tuple[list[str], bool]:
+    """The unfinished line cut to `limit + 1` characters if longer, and whether its rest
+    must be dropped (not when it has already ended with a '\r' kept back for a '\n')."""
+    ended = pending[-1].endswith("\r")
+    if sum(map(len, pending)) - ended <= limit + 1:
+        return pending, False
+    return ["".join(pending)[: limit + 1] + "\r" * ended], not ended
+
+
+def _from_line_break(text: str) -> tuple[str, bool]:
+    """`text` from its first line break on, and whether there was none (skip on)."""
+    breaks = [i for i in (text.find("\n"), text.find("\r")) if i >= 0]
+    return (text[min(breaks) :], False) if breaks else ("", True)
 
 
 def _after_last_break(text: str) -> int:

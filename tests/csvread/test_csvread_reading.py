@@ -1,16 +1,14 @@
 """open_csv and CsvReader.batches: RFC 4180, encodings, delimiters, gzip, bad rows."""
 
 import codecs
-import csv
 import gzip
 import io
 import random
-from collections.abc import Iterator
 
 import pytest
 from csvread_support import read
 
-from csvhub.csvread import BadRow, CsvFormatError, decoding, open_csv, reader
+from csvhub.csvread import BadRow, CsvFormatError, ReadLimits, decoding, open_csv
 
 
 # --- RFC 4180 -------------------------------------------------------------------------------
@@ -80,22 +78,12 @@ def test_bad_row_text_is_truncated_to_1000_characters() -> None:
     assert result.rows == [["1", "2"]]
 
 
-@pytest.fixture
-def small_field_limit(monkeypatch) -> Iterator[None]:
-    """A 50-character field limit; csv's limit is process-wide, so it is put back after."""
-    monkeypatch.setattr(reader, "FIELD_SIZE_LIMIT", 50)
-    before = csv.field_size_limit()
-    yield
-    csv.field_size_limit(before)
-
-
-@pytest.mark.usefixtures("small_field_limit")
-def test_field_over_the_size_limit_is_quarantined_and_reading_goes_on() -> None:
-    result = read(b"a,b\n1,2\n3," + b"y" * 80 + b"\n5,6\n")
+def test_record_over_the_size_limit_is_quarantined_and_reading_goes_on() -> None:
+    result = read(b"a,b\n1,2\n3," + b"y" * 80 + b"\n5,6\n", limits=ReadLimits(record_chars=50))
     assert result.rows == [["1", "2"], ["5", "6"]]
     [bad] = result.bad_rows
     assert bad.line == 3
-    assert bad.reason.startswith("a field longer than")
+    assert bad.reason == "a line longer than 50 characters, the limit for one record"
     assert bad.text == "3," + "y" * 80
 
 
