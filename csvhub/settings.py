@@ -150,6 +150,11 @@ CSVHUB_JOB_MAX_ATTEMPTS = env_int("CSVHUB_JOB_MAX_ATTEMPTS", 3, minimum=1)
 CSVHUB_MAX_UPLOAD_BYTES = env_int("CSVHUB_MAX_UPLOAD_BYTES", 20 * 1024**3, minimum=1)
 CSVHUB_MAX_REJECT_RATIO = env_float("CSVHUB_MAX_REJECT_RATIO", 0.1, minimum=0.0, maximum=1.0)
 CSVHUB_MAX_STORED_REJECTS = env_int("CSVHUB_MAX_STORED_REJECTS", 10_000, minimum=0)
+# Reading bounds (csvread.ReadLimits), in characters of the text as written: one record's size
+# and lines (a record still open in a quote past them is a quote never closed), one batch's size.
+CSVHUB_MAX_RECORD_SIZE = env_int("CSVHUB_MAX_RECORD_SIZE", 16 * 1024**2, minimum=1)
+CSVHUB_MAX_RECORD_LINES = env_int("CSVHUB_MAX_RECORD_LINES", 10_000, minimum=1)
+CSVHUB_MAX_BATCH_SIZE = env_int("CSVHUB_MAX_BATCH_SIZE", 16 * 1024**2, minimum=1)
 # Uploads at least this big are parsed in a child process, beside inference and loading.
 CSVHUB_CHILD_READER_MIN_BYTES = env_int(
     "CSVHUB_CHILD_READER_MIN_BYTES", 16 * 1024 * 1024, minimum=0

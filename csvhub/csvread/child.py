@@ -29,7 +29,7 @@ from typing import IO, BinaryIO, Self
 from csvhub.csvread.columns import Columns
 from csvhub.csvread.errors import CsvFormatError
 from csvhub.csvread.header import Column
-from csvhub.csvread.reader import BadRow, Batch, open_csv
+from csvhub.csvread.reader import BadRow, Batch, ReadLimits, open_csv
 
 FEED_CHUNK = 1 << 20
 STDERR_TAIL = 4000
@@ -44,12 +44,13 @@ def open_csv_in_child(
     *,
     filename: str | None = None,
     batch_rows: int = 20_000,
+    limits: ReadLimits | None = None,
 ) -> ChildCsvReader:
     """Like `open_csv`, with the reading done in a child process; use it as a context manager.
 
     Raises CsvFormatError when the file cannot be read as CSV at all.
     """
-    reader = ChildCsvReader(stream, filename=filename, batch_rows=batch_rows)
+    reader = ChildCsvReader(stream, filename=filename, batch_rows=batch_rows, limits=limits)
     try:
         reader.start()
     except BaseException:
@@ -67,8 +68,10 @@ class ChildCsvReader:
         *,
         filename: str | None,
         batch_rows: int,
+        limits: ReadLimits | None = None,
     ) -> None:
         self.batch_rows = batch_rows
+        self.limits = limits or ReadLimits()
         self.encoding = ""
         self.delimiter = ""
         self.compressed = False
@@ -84,6 +87,11 @@ class ChildCsvReader:
         command = [sys.executable, "-m", "csvhub.csvread.child"]
         # `=` keeps a name starting with '-' from being read as an option.
         command += [f"--filename={self._filename}", f"--batch-rows={self.batch_rows}"]
+        command += [
+            f"--max-record-chars={self.limits.record_chars}",
+            f"--max-record-lines={self.limits.record_lines}",
+            f"--max-batch-chars={self.limits.batch_chars}",
+        ]
         self._process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -112,13 +120,13 @@ class ChildCsvReader:
                 return
             if kind == "error":
                 raise CsvFormatError(payload[0])
-            parts, row_count, bad_rows, bytes_read, rows_seen, summaries = payload
+            parts, row_count, bad_rows, bytes_read, rows_seen, summaries, chars = payload
             columns = Columns.from_joined(parts, row_count, summaries) if row_count else None
             bad = [BadRow(*row) for row in bad_rows]
             if columns is None:
-                yield Batch([], bad, bytes_read, rows_seen)
+                yield Batch([], bad, bytes_read, rows_seen, chars=chars)
             else:
-                yield Batch(None, bad, bytes_read, rows_seen, columns=columns)
+                yield Batch(None, bad, bytes_read, rows_seen, columns=columns, chars=chars)
 
     def close(self) -> None:
         """Stop the child (if still running) and the feeder; safe to call more than once."""
@@ -208,13 +216,18 @@ def child_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m csvhub.csvread.child")
     parser.add_argument("--filename", default="")
     parser.add_argument("--batch-rows", type=int, required=True)
+    defaults = ReadLimits()
+    parser.add_argument("--max-record-chars", type=int, default=defaults.record_chars)
+    parser.add_argument("--max-record-lines", type=int, default=defaults.record_lines)
+    parser.add_argument("--max-batch-chars", type=int, default=defaults.batch_chars)
     args = parser.parse_args(argv)
+    limits = ReadLimits(args.max_record_chars, args.max_record_lines, args.max_batch_chars)
     source = sys.stdin.buffer
     # Only pickled messages may reach stdout: keep the real one, point sys.stdout elsewhere.
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=FEED_CHUNK)
     sys.stdout = sys.stderr
     try:
-        reader = open_csv(source, filename=args.filename or None)
+        reader = open_csv(source, filename=args.filename or None, limits=limits)
         columns = [(c.name, c.label) for c in reader.columns]
         _send(out, "header", reader.encoding, reader.delimiter, reader.compressed, columns)
         for batch in reader.batches(args.batch_rows):
@@ -230,6 +243,7 @@ def child_main(argv: list[str] | None = None) -> int:
                 batch.bytes_read,
                 batch.rows_seen,
                 summaries,
+                batch.chars,
             )
         _send(out, "end")
     except CsvFormatError as error:

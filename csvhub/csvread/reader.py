@@ -41,7 +41,7 @@ class ReadLimits:
 
     record_chars: int = 16 * 1024 * 1024
     record_lines: int = 10_000
-    batch_chars: int = 16 * 1024 * 1024
+    batch_chars: int = 8 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if min(self.record_chars, self.record_lines, self.batch_chars) < 1:
@@ -208,13 +208,13 @@ class CsvReader:
 
     def _records(self) -> Iterator[list[str]]:
         if self._csv is not None:
-            assert self._feed is not None
             while True:
-                self._feed.start_record()
-                record = next(self._csv, None)
-                if record is None:
+                records, _, problem = self._read_records(1)
+                if problem is not None:
+                    raise problem
+                if not records:
                     return
-                yield record
+                yield records[0]
         assert self._splitter is not None
         while (record := self._splitter.read_record()) is not None:
             fields, first, last, kind = record
@@ -255,20 +255,18 @@ class CsvReader:
         what ended the batch early: a record given up or unreadable."""
         assert self._csv is not None and self._feed is not None
         records: list[list[str]] = []
-        feed, chars = self._feed, 0
+        feed = self._feed
+        feed.start_batch(records)
+        problem = None
         try:
-            while len(records) < size and chars < self.limits.batch_chars:
-                feed.start_record()
-                record = next(self._csv, None)
-                if record is None:
-                    break
-                records.append(record)
-                chars += feed.record_chars
-        except _GivenUp as problem:
-            return records, chars, problem
+            # On an error, list.extend keeps the records read before it (CPython appends in
+            # place, which the feed relies on too), so only the broken record is lost.
+            records.extend(islice(self._csv, size))
+        except _GivenUp as given_up:
+            problem = given_up
         except csv.Error as error:
-            return records, chars, _GivenUp(feed.record_first, feed.line, f"unreadable: {error}")
-        return records, chars, None
+            problem = _GivenUp(feed.record_first, feed.line, f"unreadable: {error}")
+        return records, feed.end_batch(), problem
 
     def _batch(
         self,
@@ -434,8 +432,9 @@ class _LineFeed:
     """The lines handed to the csv module, checked against the limits before it sees them: the
     same checks the C splitter makes (see _splitter.c), so both read every file alike.
 
-    A record is open while the csv module asks for a further line without having returned it:
-    only an open quote carries a record over a line break.
+    The csv module reads into `records` with list.extend, which appends each record as it comes
+    (CPython), so a record has ended whenever that list has grown since the last line asked
+    for; until then the record is open, as only an open quote carries it over a line break.
     """
 
     def __init__(self, lines: Iterator[str], limits: ReadLimits, delimiter: str) -> None:
@@ -444,17 +443,29 @@ class _LineFeed:
         self._limits = limits
         self._delimiter = delimiter
         self.line = 0  # lines handed over
-        self.start_record()
+        self.start_batch([])
 
-    def start_record(self) -> None:
+    def start_batch(self, records: list[list[str]]) -> None:
+        """Watch `records` for ended records; stop at a record's end after batch_chars."""
+        self.records = records
+        self.chars = 0  # of the ended records
+        self._start_record()
+
+    def _start_record(self) -> None:
+        self._ended = len(self.records)
         self.record_first = self.line + 1
         self._record: list[str] = []
-        self.record_chars = 0
+        self._record_chars = 0
 
     def __iter__(self) -> "_LineFeed":
         return self
 
     def __next__(self) -> str:
+        if len(self.records) != self._ended:  # the last line ended a record
+            self.chars += self._record_chars
+            self._start_record()
+            if self.chars >= self._limits.batch_chars:
+                raise StopIteration  # the batch is full; the next one asks again
         line = self._again.popleft() if self._again else next(self._lines, None)
         if not self._record:
             if line is None:
@@ -466,12 +477,19 @@ class _LineFeed:
             self._give_up("eof", None)
         elif len(self._record) >= self._limits.record_lines:
             self._give_up("lines", line)
-        elif self.record_chars + len(line) > self._limits.record_chars:
+        elif self._record_chars + len(line) > self._limits.record_chars:
             self._give_up("size", line)
         self.line += 1
         self._record.append(line)
-        self.record_chars += len(line)
+        self._record_chars += len(line)
         return line
+
+    def end_batch(self) -> int:
+        """The characters of the batch's records, the last one included."""
+        if len(self.records) != self._ended:
+            self.chars += self._record_chars
+            self._start_record()
+        return self.chars
 
     def _give_up(self, kind: str, line: str | None) -> NoReturn:
         """Reject the open record up to the line where its open quote started, and hand the

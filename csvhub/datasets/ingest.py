@@ -28,6 +28,7 @@ from csvhub.csvread import (
     CsvFormatError,
     CsvReader,
     Observation,
+    ReadLimits,
     TypeTracker,
     open_csv,
     widen,
@@ -109,11 +110,22 @@ def _load(upload: Upload) -> dict:
 
 def _open_reader(stream: BinaryIO, upload: Upload, stack: ExitStack) -> CsvReader | ChildCsvReader:
     """Big files are parsed in a child process, beside inference and loading in this one."""
+    limits = read_limits()
     if upload.size >= settings.CSVHUB_CHILD_READER_MIN_BYTES:
         return stack.enter_context(
-            open_csv_in_child(stream, filename=upload.original_name, batch_rows=BATCH_ROWS)
+            open_csv_in_child(
+                stream, filename=upload.original_name, batch_rows=BATCH_ROWS, limits=limits
+            )
         )
-    return open_csv(stream, filename=upload.original_name)
+    return open_csv(stream, filename=upload.original_name, limits=limits)
+
+
+def read_limits() -> ReadLimits:
+    return ReadLimits(
+        record_chars=settings.CSVHUB_MAX_RECORD_SIZE,
+        record_lines=settings.CSVHUB_MAX_RECORD_LINES,
+        batch_chars=settings.CSVHUB_MAX_BATCH_SIZE,
+    )
 
 
 class _RowLoader:
