@@ -154,7 +154,7 @@ CSVHUB_MAX_STORED_REJECTS = env_int("CSVHUB_MAX_STORED_REJECTS", 10_000, minimum
 # and lines (a record still open in a quote past them is a quote never closed), one batch's size.
 CSVHUB_MAX_RECORD_SIZE = env_int("CSVHUB_MAX_RECORD_SIZE", 16 * 1024**2, minimum=1)
 CSVHUB_MAX_RECORD_LINES = env_int("CSVHUB_MAX_RECORD_LINES", 10_000, minimum=1)
-CSVHUB_MAX_BATCH_SIZE = env_int("CSVHUB_MAX_BATCH_SIZE", 16 * 1024**2, minimum=1)
+CSVHUB_MAX_BATCH_SIZE = env_int("CSVHUB_MAX_BATCH_SIZE", 8 * 1024**2, minimum=1)
 # Uploads at least this big are parsed in a child process, beside inference and loading.
 CSVHUB_CHILD_READER_MIN_BYTES = env_int(
     "CSVHUB_CHILD_READER_MIN_BYTES", 16 * 1024 * 1024, minimum=0
