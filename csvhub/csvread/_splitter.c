@@ -27,8 +27,11 @@
  *            rest of that line is skipped and reading goes on with the next line;
  *   "eof"    the input ends inside a quoted field;
  *   "lines"  a further line would make it span more than `max_lines` lines;
- *   "size"   a further line would take it over `record_limit` characters.
- * In the last three a quote was (most likely) never closed: the problem names the line where
+ *   "size"   a further line would take it over `record_limit` characters;
+ *   "text"   a quote that closes a field begun on an earlier line is followed by text (not a
+ *            delimiter, a line break or another quote), as when a stray quote has run on to
+ *            the opening quote of a later field (csv.reader with strict=True refuses it).
+ * In the last four a quote was (most likely) never closed: the problem names the line where
  * the open quoted field started, and the Python side rejects the record's lines up to that one
  * and reads the lines after it again as new records (restart).
  */
@@ -142,9 +145,10 @@ enum problem {
     PROBLEM_EOF,
     PROBLEM_LINES,
     PROBLEM_SIZE,
+    PROBLEM_TEXT,
 };
 
-static const char *const PROBLEM_NAMES[] = {"", "long", "eof", "lines", "size"};
+static const char *const PROBLEM_NAMES[] = {"", "long", "eof", "lines", "size", "text"};
 
 static void
 columns_free(Reader *self)
@@ -254,7 +258,8 @@ record_reset(Reader *self)
     self->record_chars = 0;
 }
 
-/* Feed one character (or EOL) to the state machine: 1 ok, -1 error. */
+/* Feed one character (or EOL) to the state machine: 1 ok, 0 give the record up (PROBLEM_TEXT),
+ * -1 error. */
 static int
 process(Reader *self, Py_UCS4 c)
 {
@@ -329,6 +334,12 @@ process(Reader *self, Py_UCS4 c)
             }
             self->state = c == EOL ? START_RECORD : EAT_CRNL;
             return 1;
+        }
+        if (self->quote_line <= self->line_num) {
+            /* Text after a quote that closed a field begun on an earlier line: csv.reader
+             * (strict=False) would glue it on, but the quote most likely opened this field
+             * and the one on quote_line was never closed (strict=True refuses it too). */
+            return 0;
         }
         self->state = IN_FIELD;
         return add_char(self, c);
@@ -813,9 +824,10 @@ read_record(Reader *self)
             position++;
             self->line_open = 1;
             self->record_chars++;
-            if (process(self, c) < 0) {
+            int done = process(self, c);
+            if (done <= 0) {
                 self->position = position;
-                return -1;
+                return done < 0 ? -1 : give_up(self, PROBLEM_TEXT, self->quote_line);
             }
             if (ends_line(kind, data, position, length, c)) {
                 self->line_open = 0;
@@ -852,8 +864,8 @@ PyDoc_STRVAR(read_batch_doc,
 "column, the good records' cells joined with '\\n', or their list when a cell holds '\\n'\n"
 "(None when no record was good); good: how many records had `width` fields; others: (index,\n"
 "first line, last line, fields) for every other record; problem: None, or (first line, quote\n"
-"line, kind) for a record given up (kind: long, eof, lines or size; see the module source),\n"
-"which ends the batch; after any kind but long, call restart() before reading on.\n"
+"line, kind) for a record given up (kind: long, eof, lines, size or text; see the top of\n"
+"the source), which ends the batch; after any kind but long, call restart() before reading on.\n"
 "summaries: per column, (empty cells, shortest and longest non-empty cell, their code-point\n"
 "min and max, and their numeric min and max when all are plain numbers, -?digits[.digits]),\n"
 "or None; chars: the characters of the batch's records (not of a record given up).");

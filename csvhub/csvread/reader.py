@@ -5,7 +5,7 @@ import os
 import re
 from bisect import bisect_right
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import BinaryIO, NoReturn
@@ -369,9 +369,9 @@ class CsvReader:
 
 
 class _GivenUp(Exception):
-    """A record given up (see ReadLimits): `kind` is long, eof, lines or size (the C
-    splitter's names), or the reason itself; `last` is the line where its open quote started
-    (its only line for long)."""
+    """A record given up (see ReadLimits): `kind` is long, eof, lines, size or text (the C
+    splitter's names, see _splitter.c), or the reason itself; `last` is the line where its
+    open quote started (its only line for long)."""
 
     def __init__(self, first: int, last: int, kind: str) -> None:
         super().__init__(first, last, kind)
@@ -382,7 +382,7 @@ class _GivenUp(Exception):
     @property
     def read_again(self) -> bool:
         """Whether the lines after `last` are read again (a quote never closed)."""
-        return self.kind in ("eof", "lines", "size")
+        return self.kind in ("eof", "lines", "size", "text")
 
     def reason(self, limits: ReadLimits) -> str:
         quote = f"quote opened on line {self.last}"
@@ -392,6 +392,8 @@ class _GivenUp(Exception):
             "eof": f"{quote} is never closed",
             "lines": f"{quote} is not closed within {limits.record_lines} lines",
             "size": f"{quote} is not closed within {size}",
+            "text": f"{quote} is never closed: the quote that seems to close it is followed by "
+            "text, as an opening quote is",
         }.get(self.kind, self.kind)
 
 
@@ -406,7 +408,9 @@ class _Texts:
     """The decoded blocks, logged for quoting bad records as they are handed on; text to be
     read again is handed on first (an iterator, not a generator: it can go on after ending)."""
 
-    def __init__(self, blocks: Iterator[tuple[str, bool]], log: "_BlockLog", line_num) -> None:
+    def __init__(
+        self, blocks: Iterator[tuple[str, bool]], log: "_BlockLog", line_num: Callable[[], int]
+    ) -> None:
         self._blocks = blocks
         self._log = log
         self._line_num = line_num
@@ -456,6 +460,7 @@ class _LineFeed:
         self.record_first = self.line + 1
         self._record: list[str] = []
         self._record_chars = 0
+        self._scan = _QuoteScan(self._delimiter)
 
     def __iter__(self) -> "_LineFeed":
         return self
@@ -473,16 +478,28 @@ class _LineFeed:
             if len(line) > self._limits.record_chars:
                 self.line += 1
                 raise _GivenUp(self.line, self.line, "long")
-        elif line is None:
-            self._give_up("eof", None)
-        elif len(self._record) >= self._limits.record_lines:
-            self._give_up("lines", line)
-        elif self._record_chars + len(line) > self._limits.record_chars:
-            self._give_up("size", line)
+        else:
+            self._check_further_line(line)
         self.line += 1
         self._record.append(line)
         self._record_chars += len(line)
         return line
+
+    def _check_further_line(self, line: str | None) -> None:
+        """A line more for the open record: give it up as the C splitter would, in its order."""
+        if len(self._record) == 1:
+            self._scan.line(self._record[0], self.record_first)
+        opened = self._scan.opened
+        if line is None:
+            self._give_up("eof", opened, None)
+        if len(self._record) >= self._limits.record_lines:
+            self._give_up("lines", opened, line)
+        room = self._limits.record_chars - self._record_chars
+        text_at = self._scan.line(line, self.line + 1)
+        if 0 <= text_at < room:
+            self._give_up("text", self._scan.opened, line)
+        if len(line) > room:
+            self._give_up("size", opened, line)
 
     def end_batch(self) -> int:
         """The characters of the batch's records, the last one included."""
@@ -491,10 +508,9 @@ class _LineFeed:
             self._start_record()
         return self.chars
 
-    def _give_up(self, kind: str, line: str | None) -> NoReturn:
-        """Reject the open record up to the line where its open quote started, and hand the
-        lines after that one over again."""
-        opened = _open_quote_line(self._record, self.record_first, self._delimiter)
+    def _give_up(self, kind: str, opened: int, line: str | None) -> NoReturn:
+        """Reject the open record up to line `opened`, where its open quote started, and hand
+        the lines after that one over again."""
         again = self._record[opened - self.record_first + 1 :]
         if line is not None:
             again.append(line)
@@ -503,35 +519,41 @@ class _LineFeed:
         raise _GivenUp(self.record_first, opened, kind)
 
 
-def _open_quote_line(lines: list[str], first: int, delimiter: str) -> int:
-    """Where the quoted field open at the end of `lines` (a record's, from line `first`)
-    started: csv's rules, jumping from one character that matters to the next."""
-    opened, state = first, "start"  # start of a field; in a field; in quotes; quote in quotes
-    for number, line in enumerate(lines, first):
+class _QuoteScan:
+    """csv's rules for one record, line by line, tracking only where quoted fields open:
+    jumping from one character that matters to the next, it is cheap enough for the rare
+    record that spans lines."""
+
+    def __init__(self, delimiter: str) -> None:
+        self._delimiter = delimiter
+        self._state = "start"  # of a field; in a field; in quotes; a quote in quotes
+        self.opened = 0  # the line where the last quoted field opened
+
+    def line(self, line: str, number: int) -> int:
+        """Scan line `number`; where a quote that closed a field opened on an earlier line is
+        followed by text (the C splitter's "text"), or -1."""
         position = 0
         while position < len(line):
-            if state == "quoted":
-                quote = line.find('"', position)
-                if quote < 0:
-                    break
-                state, position = "quote", quote + 1
-                continue
-            if state == "field":
-                end = line.find(delimiter, position)
-                if end < 0:
-                    break
-                state, position = "start", end + 1
+            if self._state in ("quoted", "field"):
+                wanted = '"' if self._state == "quoted" else self._delimiter
+                found = line.find(wanted, position)
+                if found < 0:
+                    return -1
+                self._state = "quote" if self._state == "quoted" else "start"
+                position = found + 1
                 continue
             char = line[position]
-            position += 1
-            if char == '"' and state in ("start", "quote"):  # opens, or a doubled quote
-                opened = number if state == "start" else opened
-                state = "quoted"
-            elif char == delimiter or char in "\r\n":
-                state = "start"
+            if char == '"' and self._state in ("start", "quote"):  # opens, or a doubled quote
+                self.opened = number if self._state == "start" else self.opened
+                self._state = "quoted"
+            elif char == self._delimiter or char in "\r\n":
+                self._state = "start"
+            elif self._state == "quote" and self.opened < number:
+                return position
             else:
-                state = "field"
-    return opened
+                self._state = "field"
+            position += 1
+        return -1
 
 
 def _is_blank(record: list[str]) -> bool:

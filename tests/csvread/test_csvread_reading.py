@@ -109,6 +109,19 @@ def test_a_quote_never_closed_rejects_its_line_and_the_rows_after_it_load() -> N
     assert result.batches[-1].rows_seen == 50
 
 
+def test_a_quote_never_closed_is_not_closed_by_the_next_opening_quote() -> None:
+    # csv.reader (strict=False) pairs the stray quote with the next field's opening quote and
+    # glues the text after it on: rows 26-39 became part of one value, silently.
+    lines = ["id,name", *(f"{n},row {n}" for n in range(1, 51))]
+    lines[25] = '25,"oops'
+    lines[40] = '40,"row 40"'
+    result = read("\n".join(lines).encode() + b"\n")
+    assert [row[0] for row in result.rows] == [str(n) for n in range(1, 51) if n != 25]
+    assert result.rows[38] == ["40", "row 40"]
+    [bad] = result.bad_rows
+    assert (bad.line, bad.reason.split(":")[0]) == (26, "quote opened on line 26 is never closed")
+
+
 def test_a_quote_open_at_the_end_of_the_file_is_rejected_not_loaded() -> None:
     # The lines after the quote are read again as records: here one with too few fields.
     result = read(b'a,b\n1,2\n3,"no end\nin sight')

@@ -102,8 +102,23 @@ def test_a_quote_never_closed_rejects_its_line_and_the_rows_after_it_load(monkey
             [(2, "quote opened on line 2 is never closed")],
             ["2", "3"],
         ),
-        # a later stray quote closes it: a legal (if odd) multi-line record, nothing rejected
+        # a later quote closes it at the end of a field: a legal multi-line record
         (b'a,b\n1,"x\n2,y"\n3,z\n', None, [], ["1", "3"]),
+        # a later quote that opens a field (text follows it) does not close it
+        (
+            b'a,b\n1,"oops\n2,x\n3,"quoted"\n4,y\n',
+            None,
+            [
+                (
+                    2,
+                    "quote opened on line 2 is never closed: the quote that seems to close it "
+                    "is followed by text, as an opening quote is",
+                )
+            ],
+            ["2", "3", "4"],
+        ),
+        # on one line, text after a closing quote is kept, as csv.reader keeps it
+        (b'a,b\n1,"p"q\n', None, [], ["1"]),
         # not closed within the line limit: rows after it load, later rows too
         (
             b'a,b\n1,"open\n2,x\n3,x\n4,x\n5,"y"\n',

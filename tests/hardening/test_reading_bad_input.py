@@ -46,6 +46,17 @@ CASES = {
         rejects=[(26, "quote opened on line 26 is never closed")],
         loaded=[n for n in range(1, 51) if n != 25],
     ),
+    "quote never closed, a later field's opening quote taken to close it": Case(
+        _rows(50, replace={25: '25,"oops', 40: '40,"row 40"'}),
+        rejects=[
+            (
+                26,
+                "quote opened on line 26 is never closed: the quote that seems to close it is "
+                "followed by text, as an opening quote is",
+            )
+        ],
+        loaded=[n for n in range(1, 51) if n != 25],
+    ),
     "quote open at the end of the file, no final line break": Case(
         _rows(10) + '11,"the end',
         rejects=[(12, "quote opened on line 12 is never closed")],
