@@ -45,6 +45,8 @@ BATCH_ROWS = 20_000
 # Rows held back before the table exists, so that columns empty in the first batch can still
 # get their real type; past this many rows, still-empty columns start out as text.
 TYPE_WAIT_ROWS = 100_000
+# ... or past this many batches' worth of characters (CSVHUB_MAX_BATCH_SIZE), for wide rows.
+TYPE_WAIT_BATCHES = 4
 PROGRESS_SECONDS = 1.0
 
 
@@ -174,7 +176,12 @@ class _RowLoader:
         if self.load.columns is None:
             self.held.append(batch)
             held_rows = sum(held.row_count for held in self.held)
-            if all(t is not None for t in types) or held_rows >= TYPE_WAIT_ROWS:
+            held_chars = sum(held.chars for held in self.held)
+            if (
+                all(t is not None for t in types)
+                or held_rows >= TYPE_WAIT_ROWS
+                or held_chars >= TYPE_WAIT_BATCHES * settings.CSVHUB_MAX_BATCH_SIZE
+            ):
                 self._create_table()
         else:
             self._widen_to(types)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import threading
+import tracemalloc
 from decimal import Decimal
 
 import pytest
@@ -279,6 +280,25 @@ def test_read_limits_come_from_the_settings(warehouse, settings):
     assert [r[0] for r in warehouse_rows(job.dataset)] == [
         n for n in range(1, 40) if n not in (4, 10)
     ]
+
+
+def test_batches_held_for_a_column_still_empty_stay_bounded(warehouse, settings):
+    # The table waits for a type for every column, holding the batches read meanwhile: by
+    # rows (TYPE_WAIT_ROWS) and by characters, or 40 rows of 1 MB would all be held at once.
+    settings.CSVHUB_MAX_BATCH_SIZE = 1024 * 1024
+    wide = "x" * 1_000_000
+    content = "id,text,late\n" + "".join(f"{n},{wide},\n" for n in range(1, 41)) + "41,y,7\n"
+    content = content.encode()
+    tracemalloc.start()
+    try:
+        job = upload(make_org(), "held.csv", content)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (job.state, job.rows_loaded) == ("succeeded", 41), job.error
+    assert column_types(job.dataset) == {"id": "integer", "text": "text", "late": "integer"}
+    # the batches held and one in flight, at up to 16 bytes a character (before: 120-154 MB)
+    assert peak < (ingest.TYPE_WAIT_BATCHES + 1) * settings.CSVHUB_MAX_BATCH_SIZE * 16
 
 
 def test_a_file_name_starting_with_a_dash_is_read(warehouse):
