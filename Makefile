@@ -3,8 +3,15 @@ PYTHON ?= $(shell for p in python3.13 python3.12 /root/.pyenv/versions/3.13*/bin
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
+# Every dependency pinned, with hashes that pip checks: `run` and the image install
+# requirements.lock, `test` (and so CI) requirements-test.lock, which adds the test extra at the
+# same versions. `make lock` writes both again after pyproject.toml changes.
+LOCK := requirements.lock
+TEST_LOCK := requirements-test.lock
+UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.12 \
+	--generate-hashes --quiet --custom-compile-command "make lock" $(LOCK_ARGS)
 
-.PHONY: run test lint venv
+.PHONY: run test lint venv lock
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "csvhub needs Python 3.12 or newer (Django 6); set PYTHON=/path/to/python3.12"; exit 1; }
@@ -15,12 +22,17 @@ venv: $(BIN)/python
 
 ## Install csvhub and start it on the embedded default (SQLite, local files, in-process jobs).
 run: venv
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
+	@# A lock that no longer matches pyproject.toml's requirements shows here, not at run time.
+	$(BIN)/pip check
 	$(BIN)/csvhub serve
 
 ## Install the test dependencies and run the whole suite.
 test: venv
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -r $(TEST_LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
 	@# Browser tests drive Debian's chromium (never a downloaded browser build).
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium not found: tests/web/test_web_e2e.py will skip (fail under CI)"
 	$(BIN)/ruff check .
@@ -28,3 +40,10 @@ test: venv
 
 lint: venv
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+## Pin the dependencies of pyproject.toml for Python >= 3.12 on every platform (LOCK_ARGS=--upgrade
+## moves every pin to the newest allowed release). The runtime lock takes its versions from the test lock.
+lock: venv
+	$(BIN)/pip install --quiet uv
+	$(UV_COMPILE) --extra test -o $(TEST_LOCK)
+	$(UV_COMPILE) -c $(TEST_LOCK) -o $(LOCK)

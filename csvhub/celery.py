@@ -6,6 +6,7 @@ left behind by a crash when they start.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
@@ -13,6 +14,8 @@ from celery import Celery, signals
 from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csvhub.settings")
+
+logger = logging.getLogger(__name__)
 
 # How often a worker looks for jobs whose worker died (their heartbeat went stale).
 SWEEP_SECONDS = 30
@@ -26,16 +29,38 @@ app.conf.update(
     worker_prefetch_multiplier=1,
     task_ignore_result=True,
     broker_connection_retry_on_startup=True,
+    # JSON only: a pickled message would run code while it is decoded.
+    task_serializer="json",
+    accept_content=["json"],
+    # Django's LOGGING writes the worker's log to stderr. With Celery's root-logger hijack and
+    # stdout/stderr redirection, the handler Django configures again in each django.setup()
+    # wrote into Celery's redirect, and every line after start-up (refusals too) was lost.
+    # So `--logfile` is ignored: Django's LOGGING decides where the log goes (stderr by default).
+    worker_hijack_root_logger=False,
+    worker_redirect_stdouts=False,
+    # No remote control: anyone who can write to the broker could otherwise shut workers down,
+    # cancel jobs or change their pools (`celery control ...`). csvhub never uses it.
+    worker_enable_remote_control=False,
 )
 
 
 @app.task(name="csvhub.run_task")
 def run_task(module_path: str, args: list, kwargs: dict) -> None:
+    """Run the registered csvhub task named `module_path`; refuse (and log) any other name."""
     import django
-    from django.utils.module_loading import import_string
+    from django.apps import apps
 
-    django.setup()
-    import_string(module_path).call(*args, **kwargs)
+    if not apps.ready:  # `celery -A csvhub.celery worker`; `csvhub worker` has set Django up
+        django.setup()
+    from csvhub.jobs.registry import UnregisteredTask, task_get
+
+    try:
+        task = task_get(module_path)
+    except UnregisteredTask:
+        # Only someone writing to the broker by hand sends such a message: say so, run nothing.
+        logger.error("Refused a message naming %r: not a registered csvhub task.", module_path)
+        return
+    task.call(*args, **kwargs)
 
 
 @signals.worker_ready.connect

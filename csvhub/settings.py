@@ -6,10 +6,14 @@ CSVHUB_DATA_DIR, ingestion jobs on threads inside the web process.
 
 from __future__ import annotations
 
+import os
 import secrets
+import tempfile
 from pathlib import Path
+from typing import TextIO
 
 import dj_database_url
+from django.utils.csp import CSP
 
 from csvhub.config import (
     ConfigError,
@@ -24,6 +28,10 @@ from csvhub.config import (
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("CSVHUB_DATA_DIR", str(Path.cwd() / "data"))).resolve()
 
+# What csvhub writes (session keys, password hashes, warehouse rows, uploaded originals) is for
+# its own user only: directories 0700 and files 0600 from the moment they are created.
+os.umask(0o077)
+
 
 def _secret_key() -> str:
     """Use CSVHUB_SECRET_KEY, or keep a generated one in the data dir for the embedded default."""
@@ -32,10 +40,44 @@ def _secret_key() -> str:
         return configured
     key_file = DATA_DIR / "secret_key"
     if not key_file.exists():
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_urlsafe(50))
-        key_file.chmod(0o600)
+        DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _secret_key_write(key_file, secrets.token_urlsafe(50))
     return key_file.read_text().strip()
+
+
+def _secret_key_write(key_file: Path, key: str) -> None:
+    """Write the key for csvhub's user alone; a second process starting at once keeps the first."""
+    # Written and synced under a private name (mkstemp makes it 0600), then linked into place:
+    # no process ever reads a half-written key.
+    fd, written = tempfile.mkstemp(dir=key_file.parent, prefix=".secret_key.")
+    try:
+        with os.fdopen(fd, "w") as file:
+            _write_synced(file, key)
+        try:
+            os.link(written, key_file)
+        except FileExistsError:
+            pass
+        except OSError:
+            # No hard links on this filesystem (some network, FUSE and FAT mounts).
+            _secret_key_create(key_file, key)
+    finally:
+        os.unlink(written)
+
+
+def _secret_key_create(key_file: Path, key: str) -> None:
+    # O_EXCL still lets one process win; the key is 0600 from the start.
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as file:
+        _write_synced(file, key)
+
+
+def _write_synced(file: TextIO, text: str) -> None:
+    file.write(text)
+    file.flush()
+    os.fsync(file.fileno())
 
 
 SECRET_KEY = _secret_key()
@@ -46,7 +88,7 @@ ALLOWED_HOSTS = [
 CSRF_TRUSTED_ORIGINS = [o for o in env_str("CSVHUB_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "csvhub.accounts.apps.OperatorAdminConfig",  # django.contrib.admin, operators only
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -54,6 +96,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "csvhub.accounts",
     "csvhub.datasets",
     "csvhub.jobs",
@@ -63,6 +106,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise: static files keep their own caching; every other answer is no-store.
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "csvhub.headers.ResponseHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -70,6 +116,19 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# The pages load scripts, styles and images from csvhub itself only, and run no inline code.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
 
 ROOT_URLCONF = "csvhub.urls"
 WSGI_APPLICATION = "csvhub.wsgi.application"
@@ -137,7 +196,7 @@ TASKS = {
         "BACKEND": {
             "thread": "csvhub.jobs.backends.ThreadBackend",
             "celery": "csvhub.jobs.backends.CeleryBackend",
-            "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+            "immediate": "csvhub.jobs.backends.InlineBackend",
         }[CSVHUB_TASK_RUNNER],
         "OPTIONS": {"threads": CSVHUB_WORKER_THREADS, "broker_url": CSVHUB_BROKER_URL},
     }
@@ -155,26 +214,57 @@ CSVHUB_MAX_STORED_REJECTS = env_int("CSVHUB_MAX_STORED_REJECTS", 10_000, minimum
 CSVHUB_MAX_RECORD_SIZE = env_int("CSVHUB_MAX_RECORD_SIZE", 16 * 1024**2, minimum=1)
 CSVHUB_MAX_RECORD_LINES = env_int("CSVHUB_MAX_RECORD_LINES", 10_000, minimum=1)
 CSVHUB_MAX_BATCH_SIZE = env_int("CSVHUB_MAX_BATCH_SIZE", 8 * 1024**2, minimum=1)
-# Uploads at least this big are parsed in a child process, beside inference and loading.
-CSVHUB_CHILD_READER_MIN_BYTES = env_int(
-    "CSVHUB_CHILD_READER_MIN_BYTES", 16 * 1024 * 1024, minimum=0
+# A compressed upload may hold no more text than an uncompressed one may be.
+CSVHUB_MAX_DECOMPRESSED_BYTES = env_int(
+    "CSVHUB_MAX_DECOMPRESSED_BYTES", CSVHUB_MAX_UPLOAD_BYTES, minimum=1
 )
+CSVHUB_MAX_ROWS_PER_UPLOAD = env_int("CSVHUB_MAX_ROWS_PER_UPLOAD", 0, minimum=0)  # 0: no limit
+# Uploads are parsed in a child process, beside inference and loading, with its address space
+# capped so that a file needing too much memory fails its upload, never the web server or
+# worker (0: no cap). Uploads smaller than CSVHUB_CHILD_READER_MIN_BYTES are read in the worker
+# itself, without the cap: 0 (the default) sends every upload to the child. 2 GiB: reading a
+# 20,000-row batch of 1,600 columns (PostgreSQL's most) peaks at 1.2 GiB.
+CSVHUB_READER_MEMORY_LIMIT_BYTES = env_int(
+    "CSVHUB_READER_MEMORY_LIMIT_BYTES", 2 * 1024**3, minimum=0
+)
+CSVHUB_CHILD_READER_MIN_BYTES = env_int("CSVHUB_CHILD_READER_MIN_BYTES", 0, minimum=0)
 
 # Uploads stream through temporary files, never through memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 FILE_UPLOAD_HANDLERS = ["csvhub.datasets.upload_handler.SpoolingUploadHandler"]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 FILE_UPLOAD_TEMP_DIR = env_str("CSVHUB_UPLOAD_TEMP_DIR", "") or None
+# Stored originals (local storage) are private to csvhub's user, whatever the umask.
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Brute-force limits: failures per username+address (logins) and per address (bad tokens)
 # inside a sliding window. With several web processes, point CACHES at Redis so they share counts.
 CSVHUB_LOGIN_FAILURE_LIMIT = env_int("CSVHUB_LOGIN_FAILURE_LIMIT", 10, minimum=1)
 CSVHUB_TOKEN_FAILURE_LIMIT = env_int("CSVHUB_TOKEN_FAILURE_LIMIT", 20, minimum=1)
 CSVHUB_FAILURE_WINDOW_SECONDS = env_int("CSVHUB_FAILURE_WINDOW_SECONDS", 300, minimum=1)
+# Password reset requests (each may send a mail), per client address and per email address.
+CSVHUB_PASSWORD_RESET_LIMIT = env_int("CSVHUB_PASSWORD_RESET_LIMIT", 5, minimum=1)
+CSVHUB_PASSWORD_RESET_WINDOW_SECONDS = env_int(
+    "CSVHUB_PASSWORD_RESET_WINDOW_SECONDS", 3600, minimum=1
+)
+# Days an invitation to an organization waits for the invited user's answer.
+CSVHUB_INVITATION_DAYS = env_int("CSVHUB_INVITATION_DAYS", 14, minimum=1)
+# Invitation mails per recipient address and per organization, in this window; past either the
+# invitation is made but no mail is sent (the user finds it on /invitations/).
+CSVHUB_INVITATION_MAIL_LIMIT = env_int("CSVHUB_INVITATION_MAIL_LIMIT", 3, minimum=1)
+CSVHUB_INVITATION_MAIL_ORGANIZATION_LIMIT = env_int(
+    "CSVHUB_INVITATION_MAIL_ORGANIZATION_LIMIT", 50, minimum=1
+)
+CSVHUB_INVITATION_MAIL_WINDOW_SECONDS = env_int(
+    "CSVHUB_INVITATION_MAIL_WINDOW_SECONDS", 3600, minimum=1
+)
 CSVHUB_TRUSTED_PROXY_COUNT = env_int("CSVHUB_TRUSTED_PROXY_COUNT", 0, minimum=0)
 CSVHUB_CACHE_URL = env_str("CSVHUB_CACHE_URL", "")
 CACHES = {
@@ -210,8 +300,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "csvhub.api.ApiSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Request bodies are JSON (uploads alone take multipart): the schema documents one form.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "csvhub.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -221,6 +313,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # PATCH bodies are validated whole (members' role is required), so document them whole.
+    "COMPONENT_SPLIT_PATCH": False,
+    # Swagger UI and Redoc from drf-spectacular-sidecar's static files: nothing from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 import pytest
 from django.core.files.base import ContentFile
 
+from csvhub.accounts.models import Invitation, Role
+from csvhub.accounts.services import invitation_create
 from csvhub.datasets import services
 from csvhub.datasets.models import Upload
-from tests.accounts.actors import ACTORS, DENIED, World
+from tests.accounts.actors import ACTORS, DENIED, SESSION_ACTORS, World
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,7 +27,7 @@ GLOBEX_CSV = b"id,label,at\n1,GLOBEXSECRET,2024-01-01 10:00:00\n"
 @dataclass(frozen=True)
 class Endpoint:
     method: str
-    path: str  # {upload} is replaced by acme's upload id
+    path: str  # {upload} and {invitation} are replaced by ids of acme's upload and invitation
     success: int
     needs: str  # the least role that may call it: viewer, editor or admin
     scoped: bool = True  # names one of acme's objects: another organization gets 404
@@ -71,6 +73,12 @@ ENDPOINTS = [
     Endpoint("get", "/api/v1/organizations/", 200, "viewer", scoped=False),
     Endpoint("get", "/api/v1/tokens/", 200, "viewer", scoped=False),
     Endpoint("get", "/api/v1/members/", 200, "admin", scoped=False),
+    Endpoint("post", "/api/v1/members/", 202, "admin", scoped=False, body={"user": "dave"}),
+    Endpoint("get", "/api/v1/members/invitations/", 200, "admin", scoped=False),
+    Endpoint(
+        "post", "/api/v1/members/invitations/", 202, "admin", scoped=False, body={"user": "dave"}
+    ),
+    Endpoint("delete", "/api/v1/members/invitations/{invitation}/", 204, "admin"),
 ]
 
 RANK = {"viewer": 1, "editor": 2, "admin": 3}
@@ -99,8 +107,20 @@ def _seed(world: World) -> Upload:
     return acme_upload
 
 
-def _call(client, endpoint: Endpoint, upload: Upload):
+def _invitation(world: World) -> Invitation:
+    return invitation_create(
+        organization=world.acme,
+        identifier="mallory",
+        role=Role.VIEWER,
+        invited_by=world.alice,
+        base_url="http://testserver/",
+    )
+
+
+def _call(client, endpoint: Endpoint, upload: Upload, invitation: Invitation | None = None):
     path = endpoint.path.replace("{upload}", str(upload.id))
+    if invitation is not None:
+        path = path.replace("{invitation}", str(invitation.id))
     if endpoint.multipart:
         data = {**(endpoint.body or {}), "file": ContentFile(ACME_CSV[:40], name="more.csv")}
         return client.post(path, data, format="multipart")
@@ -121,7 +141,7 @@ def test_endpoint_answers_each_caller_and_never_leaks(
     endpoint: Endpoint, actor: str, api_as, world: World
 ) -> None:
     upload = _seed(world)
-    response = _call(api_as(actor), endpoint, upload)
+    response = _call(api_as(actor), endpoint, upload, _invitation(world))
 
     assert response.status_code == _expected(endpoint, actor), _body(response)[:500]
     body = _body(response)
@@ -136,3 +156,38 @@ def test_acme_data_is_visible_to_acme_only(actor: str, api_as, world: World) -> 
     _seed(world)
     body = _body(api_as(actor).get("/api/v1/datasets/sales/rows/?format=csv"))
     assert ("ACMESECRET" in body) is (actor == "viewer")
+
+
+# Invitations received are answered by the invited person, signed in: never by a token (403),
+# and someone else's invitation is a 404. acme's invitation goes to mallory (other_org).
+INVITEE_ENDPOINTS = [
+    Endpoint("get", "/api/v1/invitations/", 200, "viewer"),
+    Endpoint("post", "/api/v1/invitations/{invitation}/accept/", 200, "viewer"),
+    Endpoint("post", "/api/v1/invitations/{invitation}/decline/", 204, "viewer"),
+]
+CALLERS = [(actor, False) for actor in ACTORS] + [(actor, True) for actor in SESSION_ACTORS]
+
+
+def _invitee_expected(endpoint: Endpoint, actor: str, session: bool) -> int:
+    if actor in DENIED:
+        return DENIED[actor]
+    if not session:
+        return 403
+    if actor != "other_org" and endpoint.method == "post":
+        return 404
+    return endpoint.success
+
+
+@pytest.mark.parametrize(("actor", "session"), CALLERS)
+@pytest.mark.parametrize("endpoint", INVITEE_ENDPOINTS, ids=lambda e: f"{e.method} {e.path}")
+def test_invitations_are_answered_by_the_invited_person_only(
+    endpoint: Endpoint, actor: str, session: bool, api_as, world: World
+) -> None:
+    upload = _seed(world)
+    client = api_as(actor, session=session) if session else api_as(actor)
+    response = _call(client, endpoint, upload, _invitation(world))
+
+    assert response.status_code == _invitee_expected(endpoint, actor, session), _body(response)
+    foreign = ("ACMESECRET", "sales.csv") if actor == "other_org" else ("GLOBEXSECRET", "rivals")
+    for secret in foreign:
+        assert secret not in _body(response)

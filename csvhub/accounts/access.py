@@ -119,7 +119,8 @@ def _raise_choose(user: User) -> NoReturn:
     slugs = list(organization_list(user=user).values_list("slug", flat=True)[:20])
     if not slugs:
         raise exceptions.PermissionDenied(
-            "You are not a member of any organization; ask an admin to add you."
+            "You are not a member of any organization; ask an admin to invite you, then "
+            "accept at /invitations/."
         )
     raise OrganizationRequired(
         f"You belong to several organizations ({', '.join(slugs)}); choose one with the "

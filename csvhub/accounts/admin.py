@@ -1,4 +1,5 @@
-"""Django admin for staff: organizations with their members, memberships, API tokens."""
+"""Django admin for operators (csvhub.accounts.admin_site): organizations with their members,
+memberships, invitations, API tokens."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from csvhub.accounts.models import ApiToken, Membership, Organization
+from csvhub.accounts.models import ApiToken, Invitation, Membership, Organization
 from csvhub.accounts.services import token_revoke
 
 
@@ -33,6 +34,15 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "user__email", "organization__slug"]
     autocomplete_fields = ["user", "organization"]
     list_select_related = ["user", "organization"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["invited", "organization", "user", "role", "invited_by", "expires_at"]
+    list_filter = ["role", "organization"]
+    search_fields = ["invited", "user__username", "organization__slug"]
+    list_select_related = ["user", "organization", "invited_by"]
+    readonly_fields = ["id", "organization", "invited", "user", "invited_by", "created_at"]
 
 
 @admin.register(ApiToken)

@@ -1,16 +1,15 @@
-"""The accounts API: organizations, API tokens, members. Views only translate HTTP; the rules
-live in services (writes) and selectors (reads)."""
+"""The accounts API: organizations, API tokens, members and invitations. Views only translate
+HTTP; the rules live in services (writes) and selectors (reads)."""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter,
     extend_schema,
     extend_schema_field,
     extend_schema_serializer,
@@ -28,6 +27,10 @@ from csvhub.accounts.models import ApiToken, Membership, Role
 from csvhub.accounts.permissions import CanAdmin, CanView
 from csvhub.accounts.schema import ORGANIZATION_PARAMETERS
 from csvhub.accounts.selectors import (
+    invitation_get,
+    invitation_list,
+    invitation_received_get,
+    invitations_received,
     membership_get,
     membership_list,
     organization_list,
@@ -35,12 +38,16 @@ from csvhub.accounts.selectors import (
     token_list,
 )
 from csvhub.accounts.services import (
-    membership_create,
+    invitation_accept,
+    invitation_create,
+    invitation_decline,
+    invitation_revoke,
     membership_delete,
     membership_update,
     token_create,
     token_revoke,
 )
+from csvhub.api import TextField
 
 
 class _Api(APIView):
@@ -52,23 +59,37 @@ class _Api(APIView):
         return super().handle_exception(exc)
 
 
+class _PageQuery(serializers.Serializer):
+    """The query parameters of a cursor page: documented and validated by this one class."""
+
+    cursor = serializers.CharField(
+        required=False, allow_blank=True, help_text="From `next` or `previous`."
+    )
+    page_size = serializers.IntegerField(
+        required=False, min_value=1, max_value=500, help_text="1 to 500; default 100."
+    )
+
+
 class _Pages(CursorPagination):
     page_size = 100
-    max_page_size = 500
     page_size_query_param = "page_size"
 
     def __init__(self, ordering: str) -> None:
         self.ordering = ordering
+
+    def get_page_size(self, request: Request) -> int:
+        # DRF falls back to the default on a bad page_size; the schema promises a 400 instead.
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        return _valid(_PageQuery, {"page_size": raw})["page_size"]
 
     def respond(self, request: Request, view: APIView, items: QuerySet, output: type) -> Response:
         page = self.paginate_queryset(items, request, view=view)
         return self.get_paginated_response(output(page, many=True).data)
 
 
-_PAGE_PARAMETERS = [
-    OpenApiParameter("cursor", OpenApiTypes.STR, description="From `next` or `previous`."),
-    OpenApiParameter("page_size", OpenApiTypes.INT, description="1 to 500; default 100."),
-]
+_PAGE_PARAMETERS = [_PageQuery]
 
 
 def _page_of(name: str, output: type[serializers.Serializer]) -> type[serializers.Serializer]:
@@ -140,7 +161,7 @@ class TokenListCreateApi(_Api):
 
     @extend_schema_serializer(component_name="TokenCreateInput")
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=100)
+        name = TextField(max_length=100)
         role = serializers.ChoiceField(choices=Role.choices, default=Role.VIEWER)
         expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
@@ -211,19 +232,51 @@ class MemberOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+class InvitationOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    invited = serializers.CharField(help_text="The username or email as the admin typed it.")
+    role = serializers.ChoiceField(choices=Role.choices)
+    invited_by = serializers.CharField(source="invited_by.get_username", allow_null=True)
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+
+
+class InvitationCreatedSerializer(InvitationOutputSerializer):
+    detail = serializers.CharField()
+
+
+class InvitationCreateInput(serializers.Serializer):
+    user = TextField(
+        max_length=254,
+        help_text="Username or email of the person to invite. The answer is the same whether "
+        "or not it names an account; an email with no account yet gets one, and a link to "
+        "choose its password.",
+    )
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.VIEWER)
+
+
+def _invite(request: Request) -> Response:
+    """Shared by POST members/ (kept for existing clients) and POST members/invitations/."""
+    data = _valid(InvitationCreateInput, request.data)
+    invitation = invitation_create(
+        organization=request_access(request).organization,
+        identifier=data["user"],
+        role=Role(data["role"]),
+        invited_by=request.user,
+        base_url=request.build_absolute_uri("/"),
+    )
+    detail = (
+        "If this names a user, they are invited; they become a member when they accept. "
+        "An email address without an account gets one, with a link to choose a password."
+    )
+    body = InvitationOutputSerializer(invitation).data | {"detail": detail}
+    return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
 class MemberListCreateApi(_Api):
-    """Admins list the organization's members and add users by username or email."""
+    """Admins list the organization's members and invite people (see members/invitations/)."""
 
     permission_classes = [CanAdmin]
-
-    @extend_schema_serializer(component_name="MemberCreateInput")
-    class InputSerializer(serializers.Serializer):
-        user = serializers.CharField(
-            max_length=254,
-            help_text="Username of an existing user, or an email: an unknown email is invited "
-            "and receives a link to choose a password.",
-        )
-        role = serializers.ChoiceField(choices=Role.choices, default=Role.VIEWER)
 
     @extend_schema(
         operation_id="members_list",
@@ -239,18 +292,140 @@ class MemberListCreateApi(_Api):
         operation_id="members_create",
         tags=["members"],
         parameters=ORGANIZATION_PARAMETERS,
-        request=InputSerializer,
-        responses={201: MemberOutputSerializer},
+        request=InvitationCreateInput,
+        responses={202: InvitationCreatedSerializer},
+        description="Invites, exactly like POST /api/v1/members/invitations/: nobody becomes "
+        "a member without accepting.",
     )
     def post(self, request: Request) -> Response:
-        data = _valid(self.InputSerializer, request.data)
-        membership = membership_create(
-            organization=request_access(request).organization,
-            identifier=data["user"],
-            role=Role(data["role"]),
-            base_url=request.build_absolute_uri("/"),
+        return _invite(request)
+
+
+class InvitationListCreateApi(_Api):
+    """Admins invite people and list the invitations still waiting for an answer."""
+
+    permission_classes = [CanAdmin]
+
+    @extend_schema(
+        operation_id="invitations_list",
+        tags=["members"],
+        parameters=ORGANIZATION_PARAMETERS + _PAGE_PARAMETERS,
+        responses=_page_of("InvitationPage", InvitationOutputSerializer),
+    )
+    def get(self, request: Request) -> Response:
+        invitations = invitation_list(organization=request_access(request).organization)
+        return _Pages("-created_at").respond(request, self, invitations, InvitationOutputSerializer)
+
+    @extend_schema(
+        operation_id="invitations_create",
+        tags=["members"],
+        parameters=ORGANIZATION_PARAMETERS,
+        request=InvitationCreateInput,
+        responses={202: InvitationCreatedSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        return _invite(request)
+
+
+class InvitationRevokeApi(_Api):
+    """Admins withdraw an invitation that has not been answered yet."""
+
+    permission_classes = [CanAdmin]
+
+    @extend_schema(
+        operation_id="invitations_revoke",
+        tags=["members"],
+        parameters=ORGANIZATION_PARAMETERS,
+        responses={204: None},
+    )
+    def delete(self, request: Request, invitation_id: UUID) -> Response:
+        organization = request_access(request).organization
+        invitation_revoke(
+            invitation=invitation_get(organization=organization, invitation_id=invitation_id)
         )
-        return Response(MemberOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- invitations received -----------------------------------------------------------------------
+
+
+class SignedInPerson(IsAuthenticated):
+    """Joining an organization is the person's own decision: a signed-in session, not an API
+    token (a token acts for its user in its own organization only)."""
+
+    message = "Answer invitations signed in (a session), not with an API token."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return super().has_permission(request, view) and not isinstance(request.auth, ApiToken)
+
+
+class ReceivedInvitationOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    organization = serializers.CharField(source="organization.name")
+    organization_slug = serializers.SlugField(source="organization.slug")
+    role = serializers.ChoiceField(choices=Role.choices)
+    invited_by = serializers.CharField(source="invited_by.get_username", allow_null=True)
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+
+
+class ReceivedInvitationListApi(_Api):
+    """The signed-in user's invitations waiting for their answer."""
+
+    permission_classes = [SignedInPerson]
+
+    @extend_schema(
+        operation_id="my_invitations_list",
+        tags=["invitations"],
+        parameters=_PAGE_PARAMETERS,
+        responses=_page_of("ReceivedInvitationPage", ReceivedInvitationOutputSerializer),
+    )
+    def get(self, request: Request) -> Response:
+        invitations = invitations_received(user=request.user)
+        return _Pages("-created_at").respond(
+            request, self, invitations, ReceivedInvitationOutputSerializer
+        )
+
+
+class ReceivedInvitationAcceptApi(_Api):
+    """Accept: become a member with the invitation's role."""
+
+    permission_classes = [SignedInPerson]
+
+    @extend_schema(
+        operation_id="my_invitations_accept",
+        tags=["invitations"],
+        request=None,
+        responses={200: OrganizationListApi.OutputSerializer},
+    )
+    def post(self, request: Request, invitation_id: UUID) -> Response:
+        invitation = invitation_received_get(user=request.user, invitation_id=invitation_id)
+        membership = invitation_accept(invitation=invitation)
+        organization = membership.organization
+        body = {
+            "id": organization.id,
+            "slug": organization.slug,
+            "name": organization.name,
+            "role": membership.role,
+        }
+        return Response(OrganizationListApi.OutputSerializer(body).data)
+
+
+class ReceivedInvitationDeclineApi(_Api):
+    """Decline: the invitation is gone and the admin sees it no longer."""
+
+    permission_classes = [SignedInPerson]
+
+    @extend_schema(
+        operation_id="my_invitations_decline",
+        tags=["invitations"],
+        request=None,
+        responses={204: None},
+    )
+    def post(self, request: Request, invitation_id: UUID) -> Response:
+        invitation = invitation_received_get(user=request.user, invitation_id=invitation_id)
+        invitation_decline(invitation=invitation)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MemberUpdateDeleteApi(_Api):

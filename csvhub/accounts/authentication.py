@@ -23,31 +23,35 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     Revocation, expiry and removal of the owner from the organization take effect on the next
     request: every request reads the token afresh. Bad tokens count against the client address
-    (csvhub.accounts.ratelimit); past the limit every bearer request from that address answers
-    429 until the window ends.
+    (csvhub.accounts.ratelimit); past the limit a bad token from that address answers 429 instead
+    of 401 until the window ends. A valid token is always accepted: many clients can share one
+    address (NAT, a proxy), and one of them sending bad tokens must not lock the others out.
+    Guessing gains nothing from that, since a token's secret has 256 random bits.
     """
 
     def authenticate(self, request: Request) -> tuple[User, ApiToken] | None:
         parts = get_authorization_header(request).split()
         if not parts or parts[0].lower() != KEYWORD:
             return None  # not ours: let session authentication try
-        ip = ratelimit.client_ip(request._request)
-        limit = ratelimit.token_limit()
-        wait = ratelimit.retry_after(limit, ip)
-        if wait is not None:
-            raise exceptions.Throttled(
-                wait=wait, detail="Too many invalid tokens from this address."
-            )
         try:
             token = _token_verified(parts)
         except exceptions.AuthenticationFailed:
-            ratelimit.failure_record(limit, ip)
+            _failure_count(ratelimit.client_ip(request._request))
             raise
         token_touch(token=token, now=timezone.now())
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
+
+
+def _failure_count(ip: str) -> None:
+    """Count one bad token from `ip`; past the limit answer 429 rather than 401."""
+    limit = ratelimit.token_limit()
+    wait = ratelimit.retry_after(limit, ip)
+    if wait is not None:
+        raise exceptions.Throttled(wait=wait, detail="Too many invalid tokens from this address.")
+    ratelimit.failure_record(limit, ip)
 
 
 def _token_verified(parts: list[bytes]) -> ApiToken:

@@ -1,4 +1,5 @@
-"""Template context for the organization switcher (accounts/organization_switcher.html)."""
+"""Template context for the organization switcher (accounts/organization_switcher.html) and the
+invitations link of the navigation."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from rest_framework.exceptions import APIException
 
 from csvhub.accounts.access import request_organization
 from csvhub.accounts.models import Organization
-from csvhub.accounts.selectors import organization_list
+from csvhub.accounts.selectors import invitations_received, organization_list
 
 
 def organizations(request: HttpRequest) -> dict[str, Any]:
-    """`csvhub_organizations` (the user's) and `csvhub_organization` (the current one, or None
-    when the user has several and chose none). Lazy: pages that don't show them cost no query."""
+    """`csvhub_organizations` (the user's), `csvhub_organization` (the current one, or None
+    when the user has several and chose none) and `csvhub_invitation_count` (invitations
+    waiting for the user's answer). Lazy: pages that don't show them cost no query."""
     if not request.user.is_authenticated:
         return {}
     return {
@@ -23,6 +25,9 @@ def organizations(request: HttpRequest) -> dict[str, Any]:
             lambda: list(organization_list(user=request.user))
         ),
         "csvhub_organization": SimpleLazyObject(lambda: _current(request)),
+        "csvhub_invitation_count": SimpleLazyObject(
+            lambda: invitations_received(user=request.user).count()
+        ),
     }
 
 

@@ -1,5 +1,6 @@
-"""Organizations own datasets; memberships give users a role in one; API tokens act for a user
-in one organization with a role no higher than theirs."""
+"""Organizations own datasets; memberships give users a role in one; invitations offer a role,
+which becomes a membership when the invited user accepts; API tokens act for a user in one
+organization with a role no higher than theirs."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 
 
 class Role(models.TextChoices):
@@ -55,6 +57,50 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.organization} as {self.role}"
+
+
+class Invitation(models.Model):
+    """An admin's offer of a role in their organization, waiting for the invited user's answer.
+
+    `invited` is the username or email the admin typed; `user` is the account it named when the
+    invitation was made, or None when it named none (an unknown username, an email shared by
+    several accounts). The admin sees only `invited`, so that inviting tells them nothing about
+    who has an account; an invitation without a user is never accepted and simply expires.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    invited = models.CharField(max_length=254)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="invitations",
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "organization", Lower("invited"), name="one_invitation_per_invitee"
+            )
+        ]
+        indexes = [models.Index(fields=["user", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.invited} to {self.organization} as {self.role}"
 
 
 class ApiToken(models.Model):

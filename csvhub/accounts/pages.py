@@ -1,21 +1,31 @@
-"""Sign-in pages: login (rate limited), organization switcher. Logout and password reset are
-Django's own views, wired in csvhub/accounts/urls.py."""
+"""Sign-in pages: login (rate limited), password reset (throttled), organization switcher, the
+invitations a user received.
+Logout and the rest of password reset are Django's own views, wired in csvhub/accounts/urls.py."""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, PasswordResetView
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from csvhub.accounts import ratelimit
 from csvhub.accounts.access import SESSION_KEY
-from csvhub.accounts.selectors import membership_find
+from csvhub.accounts.forms import NewcomerPasswordResetForm
+from csvhub.accounts.selectors import (
+    invitation_received_get,
+    invitations_received,
+    membership_find,
+)
+from csvhub.accounts.services import invitation_accept, invitation_decline
 
 
 class LoginPage(LoginView):
@@ -40,14 +50,27 @@ class LoginPage(LoginView):
         return super().form_valid(form)
 
     def _identity(self) -> str:
-        username = self.request.POST.get("username", "").strip().lower()
-        return f"{username}\n{ratelimit.client_ip(self.request)}"
+        return ratelimit.login_identity(self.request)
 
     def _too_many(self, wait: int) -> HttpResponse:
         context = self.get_context_data(form=self.get_form_class()(self.request), retry_after=wait)
-        response = self.render_to_response(context, status=429)
-        response["Retry-After"] = str(wait)
-        return response
+        return ratelimit.too_many(self.render_to_response(context), wait)
+
+
+class PasswordResetPage(PasswordResetView):
+    """Django's password reset, throttled per client address and per email address: every
+    request counts (each may send a mail), so nobody can flood an inbox or send resets in bulk.
+    Past either limit the page answers 429, whether or not the email belongs to a user.
+    Invited newcomers without a password yet can use it too (NewcomerPasswordResetForm)."""
+
+    form_class = NewcomerPasswordResetForm
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        wait = ratelimit.password_reset_attempt(request)
+        if wait is not None:
+            context = self.get_context_data(form=self.get_form_class()(), retry_after=wait)
+            return ratelimit.too_many(self.render_to_response(context), wait)
+        return super().post(request, *args, **kwargs)
 
 
 @require_POST
@@ -68,3 +91,30 @@ def _next_url(request: HttpRequest) -> str:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
     return target if allowed else "/"
+
+
+@require_GET
+@login_required
+def invitations(request: HttpRequest) -> HttpResponse:
+    """The invitations waiting for the signed-in user's answer. Needs no organization: a new
+    user has none until they accept one."""
+    pending = invitations_received(user=request.user).order_by("-created_at")
+    return render(request, "accounts/invitations.html", {"invitations": pending})
+
+
+@require_POST
+@login_required
+def invitation_answer(request: HttpRequest, invitation_id: UUID, answer: str) -> HttpResponse:
+    """Accept (then work in that organization) or decline."""
+    if answer not in ("accept", "decline"):
+        raise Http404("No such answer.")
+    invitation = invitation_received_get(user=request.user, invitation_id=invitation_id)
+    organization = invitation.organization
+    if answer == "decline":
+        invitation_decline(invitation=invitation)
+        messages.success(request, f"Declined the invitation to {organization.name}.")
+        return HttpResponseRedirect(reverse("invitations"))
+    membership = invitation_accept(invitation=invitation)
+    request.session[SESSION_KEY] = organization.slug
+    messages.success(request, f"You joined {organization.name} as {membership.role}.")
+    return HttpResponseRedirect("/")

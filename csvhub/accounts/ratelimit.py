@@ -1,4 +1,5 @@
-"""Counting failures (bad passwords, bad tokens) in Django's cache to slow down guessing.
+"""Counting failures (bad passwords, bad tokens) and password reset requests in Django's cache, to
+slow down guessing and flooding.
 
 Fixed windows aligned on the clock: a key counts the failures of one window and expires with it,
 so a lockout always ends by itself and the real user is never locked out for longer than one
@@ -11,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 # Patched by tests to move through windows without sleeping.
 clock: Callable[[], float] = time.time
@@ -45,6 +47,59 @@ def token_limit() -> Limit:
         failures=getattr(settings, "CSVHUB_TOKEN_FAILURE_LIMIT", 20),
         window=getattr(settings, "CSVHUB_FAILURE_WINDOW_SECONDS", 300),
     )
+
+
+def password_reset_limit() -> Limit:
+    """Every request counts here, not only failures: each one may send an email."""
+    return Limit(
+        scope="password_reset",
+        failures=getattr(settings, "CSVHUB_PASSWORD_RESET_LIMIT", 5),
+        window=getattr(settings, "CSVHUB_PASSWORD_RESET_WINDOW_SECONDS", 3600),
+    )
+
+
+def invitation_mail_recipient_limit() -> Limit:
+    """Invitation mails to one address, from any organization: nobody's inbox is flooded."""
+    return Limit(
+        scope="invitation_mail_recipient",
+        failures=getattr(settings, "CSVHUB_INVITATION_MAIL_LIMIT", 3),
+        window=getattr(settings, "CSVHUB_INVITATION_MAIL_WINDOW_SECONDS", 3600),
+    )
+
+
+def invitation_mail_organization_limit() -> Limit:
+    """Invitation mails sent for one organization: no admin sends them in bulk."""
+    return Limit(
+        scope="invitation_mail_organization",
+        failures=getattr(settings, "CSVHUB_INVITATION_MAIL_ORGANIZATION_LIMIT", 50),
+        window=getattr(settings, "CSVHUB_INVITATION_MAIL_WINDOW_SECONDS", 3600),
+    )
+
+
+def login_identity(request: HttpRequest) -> str:
+    """Who a sign-in attempt counts against: the username tried and the client address.
+
+    The username is normalized as Django's UsernameField does before authenticating (NFKC), then
+    casefolded, so that look-alike spellings of one name (fullwidth letters, other cases) share
+    one count instead of each starting afresh."""
+    username = unicodedata.normalize("NFKC", request.POST.get("username", "")).strip().casefold()
+    return f"{username}\n{client_ip(request)}"
+
+
+def password_reset_attempt(request: HttpRequest) -> int | None:
+    """Count a password reset request against its client address and the email it names;
+    return the seconds to wait when either is at the limit (then nothing is counted)."""
+    limit = password_reset_limit()
+    email = unicodedata.normalize("NFKC", request.POST.get("email", "")).strip().casefold()
+    identities = [f"address\n{client_ip(request)}"] + ([f"email\n{email}"] if email else [])
+    return attempt_record(*((limit, identity) for identity in identities))
+
+
+def too_many(response: HttpResponse, wait: int) -> HttpResponse:
+    """`response` (a page saying how long to wait) made a 429 with Retry-After."""
+    response.status_code = 429
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -78,6 +133,18 @@ def failure_record(limit: Limit, identity: str) -> None:
         cache.incr(key)
     except ValueError:  # the key expired between add and incr
         cache.add(key, 1, timeout=limit.window + 1)
+
+
+def attempt_record(*counts: tuple[Limit, str]) -> int | None:
+    """For actions where every attempt counts (each may send a mail): when any (limit, identity)
+    is at its limit, return the seconds to wait (the longest) and record nothing; otherwise
+    record one attempt for each and return None."""
+    waits = [retry_after(limit, identity) for limit, identity in counts]
+    wait = max((w for w in waits if w is not None), default=None)
+    if wait is None:
+        for limit, identity in counts:
+            failure_record(limit, identity)
+    return wait
 
 
 def failures_clear(limit: Limit, identity: str) -> None:

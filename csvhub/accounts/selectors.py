@@ -7,8 +7,9 @@ from uuid import UUID
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import Http404
+from django.utils import timezone
 
-from csvhub.accounts.models import ApiToken, Membership, Organization, Role
+from csvhub.accounts.models import ApiToken, Invitation, Membership, Organization, Role
 from csvhub.accounts.tokens import token_digest
 
 
@@ -57,6 +58,35 @@ def membership_get(*, organization: Organization, membership_id: int) -> Members
     if membership is None:
         raise Http404("No such member.")
     return membership
+
+
+def invitation_list(*, organization: Organization) -> QuerySet[Invitation]:
+    """The organization's invitations still waiting for an answer."""
+    return Invitation.objects.select_related("invited_by").filter(
+        organization=organization, expires_at__gt=timezone.now()
+    )
+
+
+def invitation_get(*, organization: Organization, invitation_id: UUID) -> Invitation:
+    invitation = invitation_list(organization=organization).filter(pk=invitation_id).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    return invitation
+
+
+def invitations_received(*, user: User) -> QuerySet[Invitation]:
+    """The invitations `user` may still accept."""
+    return Invitation.objects.select_related("organization", "invited_by").filter(
+        user=user, expires_at__gt=timezone.now()
+    )
+
+
+def invitation_received_get(*, user: User, invitation_id: UUID) -> Invitation:
+    """404 for someone else's invitation, exactly like one that does not exist."""
+    invitation = invitations_received(user=user).filter(pk=invitation_id).first()
+    if invitation is None:
+        raise Http404("No such invitation; it may have expired or been revoked.")
+    return invitation
 
 
 def token_list(*, organization: Organization, user: User, role: Role) -> QuerySet[ApiToken]:

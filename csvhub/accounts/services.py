@@ -1,28 +1,37 @@
-"""Writes: organizations, memberships, API tokens and the first admin."""
+"""Writes: organizations, invitations, memberships, API tokens, organization admins and
+operators."""
 
 from __future__ import annotations
 
+import logging
+import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TextIO
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.core.validators import validate_email
+from django.db import IntegrityError, models, transaction
+from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from csvhub.accounts.models import ApiToken, Membership, Organization, Role
+from csvhub.accounts import ratelimit
+from csvhub.accounts.models import ApiToken, Invitation, Membership, Organization, Role
 from csvhub.accounts.selectors import membership_role
 from csvhub.accounts.tokens import token_generate
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -99,72 +108,221 @@ def token_touch(*, token: ApiToken, now: datetime, every_seconds: int = 60) -> N
     token.last_used_at = now
 
 
-# --- memberships --------------------------------------------------------------------------------
+# --- invitations --------------------------------------------------------------------------------
+#
+# Joining an organization needs the invited user's consent: an admin invites, the user accepts.
+# Whatever the admin typed, the answer and what they can list afterwards are the same whether
+# or not it names an account, and nothing of the account (its email, its username) is shown.
 
 
-def membership_create(
-    *, organization: Organization, identifier: str, role: Role, base_url: str
-) -> Membership:
-    """Add a user, found by username or email, to `organization`.
+def invitation_create(
+    *, organization: Organization, identifier: str, role: Role, invited_by: User, base_url: str
+) -> Invitation:
+    """Invite whoever `identifier` (a username or an email) names to `organization`.
 
-    An email that matches no user invites them: a user is created without a password and is sent
-    a link (built on `base_url`) to choose one.
-    """
-    with transaction.atomic():  # an invited user exists only if their membership does
-        user = _user_for_invite(identifier=identifier.strip(), base_url=base_url)
-        if Membership.objects.filter(organization=organization, user=user).exists():
-            raise ValidationError({"user": f"{user.get_username()} is already a member."})
-        return Membership.objects.create(organization=organization, user=user, role=role)
-
-
-def _user_for_invite(*, identifier: str, base_url: str) -> User:
-    if "@" not in identifier:
-        user = _user_find(username=identifier)
-        if user is None:
-            raise ValidationError(
-                {"user": f"No user is named {identifier!r}; invite them by email instead."}
+    An existing account is sent an email (when it has an address) saying where to accept. An
+    email that matches no account gets a new account without a password and a link to choose
+    one. Inviting the same identifier again replaces the earlier invitation."""
+    identifier = identifier.strip()
+    _identifier_check(identifier)  # before any lookup, so a refusal never depends on one
+    with transaction.atomic():
+        _member_guard(organization=organization, identifier=identifier)
+        user = _invitee(identifier=identifier)
+        invitation = _invitation_upsert(
+            organization=organization,
+            identifier=identifier,
+            user=user,
+            role=role,
+            invited_by=invited_by,
+        )
+        if user is not None and user.email:
+            transaction.on_commit(
+                lambda: _invitation_mail(invitation=invitation, base_url=base_url)
             )
-        return user
+    return invitation
+
+
+def _identifier_check(identifier: str) -> None:
+    if "@" not in identifier:
+        return
+    longest = get_user_model()._meta.get_field("username").max_length
+    try:
+        validate_email(identifier)
+    except ValidationError:
+        raise ValidationError({"user": "Enter a valid email address, or a username."}) from None
+    if longest is not None and len(identifier) > longest:
+        raise ValidationError({"user": f"An email can have at most {longest} characters here."})
+
+
+def _member_guard(*, organization: Organization, identifier: str) -> None:
+    """400 for someone who is already a member: the admin sees members' usernames and emails
+    in the member list anyway, so saying so reveals nothing."""
+    names = models.Q(user__username=identifier)
+    if "@" in identifier:
+        names |= models.Q(user__email__iexact=identifier)
+    if Membership.objects.filter(names, organization=organization).exists():
+        raise ValidationError({"user": "This user is already a member."})
+
+
+def _invitee(*, identifier: str) -> User | None:
+    """The account `identifier` names, or None; an unknown email gets a new account."""
+    if "@" not in identifier:
+        return _user_find(username=identifier)
     users = list(get_user_model()._default_manager.filter(email__iexact=identifier)[:2])
     if len(users) > 1:
-        raise ValidationError({"user": "Several users have this email; give a username."})
-    return users[0] if users else _user_invite(email=identifier, base_url=base_url)
+        logger.warning("Invitation to an email shared by several accounts; nobody can accept it.")
+        return None
+    user = users[0] if users else _user_find(username=identifier)
+    return user if user is not None else _user_passwordless_create(email=identifier)
 
 
-def _user_invite(*, email: str, base_url: str) -> User:
-    user = get_user_model()(username=email, email=email)
+def _user_passwordless_create(*, email: str) -> User:
+    user = get_user_model()(username=_username_for(email), email=email)
     user.set_unusable_password()
     user.full_clean(exclude=["password"])
     user.save()
-    transaction.on_commit(lambda: _invite_send(user=user, base_url=base_url))
     return user
 
 
-def _invite_send(*, user: User, base_url: str) -> None:
-    path = reverse(
+def _username_for(email: str) -> str:
+    """The email itself when it is a valid username (the usual case, easy to remember), else one
+    made of its allowed characters and a random suffix: an email such as a!b@example.com must
+    get an account like any other, or the error would tell the admin that no account has it.
+    The invitation email tells the newcomer their username."""
+    field = get_user_model()._meta.get_field("username")
+    try:
+        field.run_validators(email)
+    except ValidationError:
+        pass
+    else:
+        return email
+    suffix = "-" + secrets.token_hex(4)
+    kept = re.sub(r"[^\w.@+-]", "", email.partition("@")[0], flags=re.ASCII) or "user"
+    return kept[: (field.max_length or 150) - len(suffix)] + suffix
+
+
+def _invitation_upsert(
+    *,
+    organization: Organization,
+    identifier: str,
+    user: User | None,
+    role: Role,
+    invited_by: User,
+) -> Invitation:
+    now = timezone.now()
+    Invitation.objects.filter(organization=organization, expires_at__lte=now).delete()
+    Invitation.objects.filter(organization=organization, invited__iexact=identifier).delete()
+    try:
+        with transaction.atomic():  # a savepoint: a concurrent twin must not break the caller's
+            return Invitation.objects.create(
+                organization=organization,
+                invited=identifier,
+                user=user,
+                role=role,
+                invited_by=invited_by,
+                expires_at=now + timedelta(days=settings.CSVHUB_INVITATION_DAYS),
+            )
+    except IntegrityError:
+        raise ValidationError({"user": "This was just invited by someone else."}) from None
+
+
+def _invitation_mail(*, invitation: Invitation, base_url: str) -> None:
+    try:
+        _invitation_send(invitation=invitation, base_url=base_url)
+    except Exception:
+        # Like Django's PasswordResetForm: log and carry on. Raising here (after the commit)
+        # would answer 500 only for invitees who have an address, telling the admin that
+        # an account exists; the invitation stands and the user also finds it on /invitations/.
+        logger.exception("Could not send the invitation email (invitation %s).", invitation.pk)
+
+
+def _invitation_send(*, invitation: Invitation, base_url: str) -> None:
+    user = invitation.user
+    wait = ratelimit.attempt_record(
+        (ratelimit.invitation_mail_recipient_limit(), user.email.lower()),
+        (ratelimit.invitation_mail_organization_limit(), str(invitation.organization_id)),
+    )
+    if wait is not None:
+        # Skipped quietly: the answer must not differ from an invitation to nobody, and the
+        # invitation still waits on the user's /invitations/ page.
+        logger.info("Invitation mail not sent (too many; invitation %s).", invitation.pk)
+        return
+    # Whoever has no password yet (new, or invited before and never chose one) gets a link to
+    # choose one, valid PASSWORD_RESET_TIMEOUT seconds (the invitation may last longer).
+    needs_password = not user.has_usable_password()
+    context = {
+        "user": user,
+        "invitation": invitation,
+        "inviter": invitation.invited_by.get_username() if invitation.invited_by else "An admin",
+        "invitations_url": base_url.rstrip("/") + reverse("invitations"),
+        "password_url": base_url.rstrip("/") + _password_path(user) if needs_password else None,
+        "password_link_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+    }
+    body = render_to_string("accounts/invite_email.txt", context)
+    subject = f"You are invited to {invitation.organization.name} on csvhub"
+    send_mail(subject, body, None, [user.email])
+
+
+def _password_path(user: User) -> str:
+    return reverse(
         "password_reset_confirm",
         kwargs={
             "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
             "token": default_token_generator.make_token(user),
         },
     )
-    body = render_to_string(
-        "accounts/invite_email.txt", {"user": user, "url": base_url.rstrip("/") + path}
-    )
-    send_mail("You are invited to csvhub", body, None, [user.email])
+
+
+def invitation_revoke(*, invitation: Invitation) -> None:
+    invitation.delete()
+
+
+def invitation_accept(*, invitation: Invitation) -> Membership:
+    """Make the invited user a member with the invitation's role (a member already keeps their
+    role), and drop every invitation of theirs to that organization.
+
+    `invitation` was read before this transaction; it is read again, locked, so that one revoked,
+    replaced or expired meanwhile (or its inviter demoted) is refused with 404."""
+    with transaction.atomic():
+        current = (
+            Invitation.objects.select_for_update()
+            .filter(pk=invitation.pk, user=invitation.user_id, expires_at__gt=timezone.now())
+            .first()
+        )
+        if current is None:
+            raise Http404("No such invitation.")
+        membership, _ = Membership.objects.get_or_create(
+            user_id=current.user_id,
+            organization_id=current.organization_id,
+            defaults={"role": current.role},
+        )
+        Invitation.objects.filter(
+            user=current.user_id, organization=current.organization_id
+        ).delete()
+    return membership
+
+
+def invitation_decline(*, invitation: Invitation) -> None:
+    invitation.delete()
+
+
+# --- memberships --------------------------------------------------------------------------------
 
 
 def membership_update(*, membership: Membership, role: Role) -> Membership:
+    """Change a member's role; an admin who is no longer one loses their pending invitations."""
     with transaction.atomic():
         if role != Role.ADMIN:
             _last_admin_guard(membership=membership)
+            _invitations_issued_delete(membership=membership)
         membership.role = role
         membership.save(update_fields=["role"])
     return membership
 
 
 def membership_delete(*, membership: Membership) -> None:
-    """Remove a member and revoke their tokens for that organization."""
+    """Remove a member, revoke their tokens for that organization and delete the invitations
+    they issued there."""
     with transaction.atomic():
         _last_admin_guard(membership=membership)
         ApiToken.objects.filter(
@@ -172,7 +330,17 @@ def membership_delete(*, membership: Membership) -> None:
             user=membership.user_id,
             revoked_at__isnull=True,
         ).update(revoked_at=timezone.now())
+        _invitations_issued_delete(membership=membership)
         membership.delete()
+
+
+def _invitations_issued_delete(*, membership: Membership) -> None:
+    """An invitation carries its inviter's authority: once they are no longer an admin of the
+    organization, nobody may still join through it (an admin removed for abuse could otherwise
+    have left invitations for accomplices behind)."""
+    Invitation.objects.filter(
+        organization=membership.organization_id, invited_by=membership.user_id
+    ).delete()
 
 
 def _last_admin_guard(*, membership: Membership) -> None:
@@ -185,7 +353,12 @@ def _last_admin_guard(*, membership: Membership) -> None:
         raise ValidationError("An organization keeps at least one admin.")
 
 
-# --- bootstrap ----------------------------------------------------------------------------------
+# --- bootstrap: organization admins and operators ----------------------------------------------
+#
+# Two kinds of people administer csvhub. An organization admin manages one organization's
+# members and data through the UI and API; they are not staff and cannot open /admin/, so they
+# can never reach another organization. An operator runs the installation: a Django superuser,
+# created only by `csvhub createoperator`, who can reach everything.
 
 
 @dataclass(frozen=True)
@@ -198,35 +371,75 @@ class AdminEnsured:
     password: str | None  # generated for a new user; shown once
 
 
+@dataclass(frozen=True)
+class OperatorEnsured:
+    user: User
+    user_created: bool
+    was_operator: bool
+    password: str | None  # generated for a new user; shown once
+
+
 def admin_ensure(
     *, org_slug: str, username: str, email: str = "", password: str | None = None
 ) -> AdminEnsured:
-    """Make sure `username` exists, is a superuser and an admin of `org_slug`; create what is
-    missing. An existing user's password is never changed."""
+    """Make sure `username` exists and is an admin of `org_slug`; create what is missing.
+
+    The admin is not made staff or superuser (an existing user keeps the flags they have). An
+    existing user's password is never changed."""
     if password is not None:
-        validate_password(password)
+        _password_check(password=password, username=username, email=email)
     with transaction.atomic():
         organization = Organization.objects.filter(slug=org_slug).first()
         organization_created = organization is None
         if organization is None:
             organization = organization_create(slug=org_slug)
-        user = _user_find(username=username)
-        user_created = user is None
-        generated = None
-        if user is None:
-            generated = None if password else secrets.token_urlsafe(12)
-            user = _superuser_create(username=username, email=email, password=password or generated)
-        else:
-            _superuser_promote(user=user)
+        user, created, generated = _user_ensure(username=username, email=email, password=password)
         role_before = _admin_membership_ensure(user=user, organization=organization)
     return AdminEnsured(
         organization=organization,
         user=user,
         organization_created=organization_created,
-        user_created=user_created,
+        user_created=created,
         role_before=role_before,
         password=generated,
     )
+
+
+def operator_ensure(
+    *, username: str, email: str = "", password: str | None = None
+) -> OperatorEnsured:
+    """Make sure `username` exists and is an operator (a Django superuser, with /admin/).
+
+    Being an operator gives no membership: an operator reads an organization's data in the UI
+    or API only once they are a member. An existing user's password is never changed."""
+    if password is not None:
+        _password_check(password=password, username=username, email=email)
+    with transaction.atomic():
+        user, created, generated = _user_ensure(username=username, email=email, password=password)
+        was_operator = user.is_staff and user.is_superuser
+        _operator_promote(user=user)
+    return OperatorEnsured(
+        user=user, user_created=created, was_operator=was_operator, password=generated
+    )
+
+
+def _password_check(*, password: str, username: str, email: str) -> None:
+    # An unsaved user, so that the validators can compare the password with its name and email.
+    validate_password(password, user=get_user_model()(username=username, email=email))
+
+
+def _user_ensure(
+    *, username: str, email: str, password: str | None
+) -> tuple[User, bool, str | None]:
+    """The user named `username`, created if missing: (user, created, generated password)."""
+    user = _user_find(username=username)
+    if user is not None:
+        return user, False, None
+    generated = None if password else secrets.token_urlsafe(12)
+    user = get_user_model()._default_manager.create_user(
+        username=username, email=email, password=password or generated
+    )
+    return user, True, generated
 
 
 def _user_find(*, username: str) -> User | None:
@@ -234,13 +447,7 @@ def _user_find(*, username: str) -> User | None:
     return user_model._default_manager.filter(**{user_model.USERNAME_FIELD: username}).first()
 
 
-def _superuser_create(*, username: str, email: str, password: str | None) -> User:
-    return get_user_model()._default_manager.create_superuser(
-        username=username, email=email, password=password
-    )
-
-
-def _superuser_promote(*, user: User) -> None:
+def _operator_promote(*, user: User) -> None:
     if not (user.is_staff and user.is_superuser):
         user.is_staff = user.is_superuser = True
         user.save(update_fields=["is_staff", "is_superuser"])
@@ -260,9 +467,25 @@ def _admin_membership_ensure(*, user: User, organization: Organization) -> Role 
     return role_before
 
 
+def operator_demote(*, username: str) -> bool:
+    """Take away the operator flags (staff, superuser) of `username`; memberships are kept.
+    Returns whether the user was staff or superuser. ValidationError for an unknown user."""
+    user = _user_find(username=username)
+    if user is None:
+        raise ValidationError(f"No user {username!r}.")
+    was = user.is_staff or user.is_superuser
+    if was:
+        user.is_staff = user.is_superuser = False
+        user.save(update_fields=["is_staff", "is_superuser"])
+    return was
+
+
 def ensure_first_admin(*, stdout: TextIO, sign_in_url: str = "/login/") -> None:
-    """On a fresh install (no user at all), create organization `default` and user `admin` with a
-    random password, and print how to sign in. Does nothing once any user exists."""
+    """On a fresh install (no user at all), create organization `default` and its admin `admin`
+    with a random password, and print how to sign in. Does nothing once any user exists.
+
+    `admin` is an organization admin only, not an operator: operators are created explicitly,
+    by `csvhub createoperator`, which the message says."""
     if get_user_model()._default_manager.exists():
         return
     try:
@@ -270,7 +493,9 @@ def ensure_first_admin(*, stdout: TextIO, sign_in_url: str = "/login/") -> None:
     except IntegrityError:  # another process bootstrapped at the same moment
         return
     stdout.write(
-        "csvhub: created organization 'default' and its admin.\n"
+        "csvhub: created organization 'default' and its admin 'admin'.\n"
         f"  Sign in at {sign_in_url} as 'admin' with password: {result.password}\n"
         "  This password is shown only once; change it after signing in.\n"
+        "  The Django admin at /admin/ is for operators of the installation only; create one with\n"
+        "  `csvhub createoperator --username USERNAME`.\n"
     )

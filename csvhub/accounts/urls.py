@@ -20,6 +20,31 @@ api_urlpatterns: list[URLPattern] = [
     path(
         "members/<int:member_id>/", apis.MemberUpdateDeleteApi.as_view(), name="api-member-detail"
     ),
+    path(
+        "members/invitations/",
+        apis.InvitationListCreateApi.as_view(),
+        name="api-invitation-list",
+    ),
+    path(
+        "members/invitations/<uuid:invitation_id>/",
+        apis.InvitationRevokeApi.as_view(),
+        name="api-invitation-detail",
+    ),
+    path(
+        "invitations/",
+        apis.ReceivedInvitationListApi.as_view(),
+        name="api-received-invitation-list",
+    ),
+    path(
+        "invitations/<uuid:invitation_id>/accept/",
+        apis.ReceivedInvitationAcceptApi.as_view(),
+        name="api-received-invitation-accept",
+    ),
+    path(
+        "invitations/<uuid:invitation_id>/decline/",
+        apis.ReceivedInvitationDeclineApi.as_view(),
+        name="api-received-invitation-decline",
+    ),
 ]
 
 _RESET = "accounts/password_reset"
@@ -28,9 +53,15 @@ page_urlpatterns: list[URLPattern] = [
     path("login/", pages.LoginPage.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("orgs/switch/", pages.organization_switch, name="organization-switch"),
+    path("invitations/", pages.invitations, name="invitations"),
+    path(
+        "invitations/<uuid:invitation_id>/<str:answer>/",
+        pages.invitation_answer,
+        name="invitation-answer",
+    ),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
+        pages.PasswordResetPage.as_view(
             template_name=f"{_RESET}_form.html",
             email_template_name=f"{_RESET}_email.txt",
             subject_template_name=f"{_RESET}_subject.txt",

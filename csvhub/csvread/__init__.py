@@ -13,7 +13,7 @@ Pure Python with no Django imports, so it can be used and tested on its own:
 from csvhub.csvread.column_types import ColumnType, widen
 from csvhub.csvread.columns import Columns
 from csvhub.csvread.convert import Converter
-from csvhub.csvread.errors import CsvFormatError
+from csvhub.csvread.errors import CsvFormatError, LimitExceeded, ReadAgain
 from csvhub.csvread.formats import DateStyle
 from csvhub.csvread.header import Column
 from csvhub.csvread.inference import TypeTracker
@@ -33,7 +33,9 @@ __all__ = [
     "CsvFormatError",
     "CsvReader",
     "DateStyle",
+    "LimitExceeded",
     "Observation",
+    "ReadAgain",
     "ReadLimits",
     "TypeTracker",
     "open_csv",

@@ -10,6 +10,11 @@ costs more to send than to parse.
 Memory stays flat: the pipes hold at most a batch or so, and the child blocks when the parent
 is busy. If the parent dies, the child's next write fails and it exits; if the child dies, the
 parent raises ChildReaderFailed.
+
+The child is also where a file that needs too much memory does its damage: given a memory limit,
+it caps its own address space (RLIMIT_AS) before reading a byte and asks the kernel's
+out-of-memory killer to pick it first, so that such a file ends the child (the parent raises
+ReaderOutOfMemory) and never the web server or worker that started it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from __future__ import annotations
 import argparse
 import os
 import pickle
+import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -27,16 +34,23 @@ from pathlib import Path
 from typing import IO, BinaryIO, Self
 
 from csvhub.csvread.columns import Columns
-from csvhub.csvread.errors import CsvFormatError
+from csvhub.csvread.errors import CsvFormatError, LimitExceeded, ReadAgain
 from csvhub.csvread.header import Column
 from csvhub.csvread.reader import BadRow, Batch, ReadLimits, open_csv
 
 FEED_CHUNK = 1 << 20
 STDERR_TAIL = 4000
+# The child's exit code when it ran out of memory (it exits at once, without a traceback that
+# would need memory it does not have).
+EXIT_OUT_OF_MEMORY = 3
 
 
 class ChildReaderFailed(RuntimeError):
     """The child process died or could not read the upload's bytes."""
+
+
+class ReaderOutOfMemory(ChildReaderFailed):
+    """The child needed more memory than its limit (or the system) gave it."""
 
 
 def open_csv_in_child(
@@ -44,13 +58,36 @@ def open_csv_in_child(
     *,
     filename: str | None = None,
     batch_rows: int = 20_000,
+    encoding: str | None = None,
+    encoding_reason: str = "",
+    max_decompressed_bytes: int | None = None,
+    memory_limit: int | None = None,
     limits: ReadLimits | None = None,
 ) -> ChildCsvReader:
     """Like `open_csv`, with the reading done in a child process; use it as a context manager.
 
-    Raises CsvFormatError when the file cannot be read as CSV at all.
+    `memory_limit` caps the child's address space in bytes (None: no cap). Raises
+    CsvFormatError when the file cannot be read as CSV at all, ReaderOutOfMemory when the child
+    runs out of memory.
     """
-    reader = ChildCsvReader(stream, filename=filename, batch_rows=batch_rows, limits=limits)
+    options = [f"--encoding-reason={encoding_reason}"]
+    if encoding:
+        options.append(f"--encoding={encoding}")
+    if max_decompressed_bytes is not None:
+        options.append(f"--max-decompressed-bytes={max_decompressed_bytes}")
+    limits = limits or ReadLimits()
+    options += [
+        f"--max-record-chars={limits.record_chars}",
+        f"--max-record-lines={limits.record_lines}",
+        f"--max-batch-chars={limits.batch_chars}",
+    ]
+    reader = ChildCsvReader(
+        stream,
+        filename=filename,
+        batch_rows=batch_rows,
+        options=options,
+        memory_limit=memory_limit,
+    )
     try:
         reader.start()
     except BaseException:
@@ -68,11 +105,14 @@ class ChildCsvReader:
         *,
         filename: str | None,
         batch_rows: int,
-        limits: ReadLimits | None = None,
+        options: list[str] | None = None,
+        memory_limit: int | None = None,
     ) -> None:
         self.batch_rows = batch_rows
-        self.limits = limits or ReadLimits()
-        self.encoding = ""
+        self.memory_limit = memory_limit
+        self.encoding = ""  # the child's final word comes with the end of the batches
+        self.encoding_reason = ""
+        self._options = options or []
         self.delimiter = ""
         self.compressed = False
         self.columns: list[Column] = []
@@ -87,11 +127,9 @@ class ChildCsvReader:
         command = [sys.executable, "-m", "csvhub.csvread.child"]
         # `=` keeps a name starting with '-' from being read as an option.
         command += [f"--filename={self._filename}", f"--batch-rows={self.batch_rows}"]
-        command += [
-            f"--max-record-chars={self.limits.record_chars}",
-            f"--max-record-lines={self.limits.record_lines}",
-            f"--max-batch-chars={self.limits.batch_chars}",
-        ]
+        command += self._options
+        if self.memory_limit:
+            command.append(f"--memory-limit={self.memory_limit}")
         self._process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -104,7 +142,7 @@ class ChildCsvReader:
         self._feeder = feeder  # only a started thread is joined by close()
         kind, *payload = self._receive()
         if kind == "error":
-            raise CsvFormatError(payload[0])
+            raise _format_error(*payload)
         if kind != "header":
             raise ChildReaderFailed(f"the reader process sent {kind!r} instead of the header")
         self.encoding, self.delimiter, self.compressed, columns = payload
@@ -117,9 +155,12 @@ class ChildCsvReader:
         while True:
             kind, *payload = self._receive()
             if kind == "end":
+                self.encoding, self.encoding_reason = payload
                 return
             if kind == "error":
-                raise CsvFormatError(payload[0])
+                raise _format_error(*payload)
+            if kind == "again":
+                raise ReadAgain(*payload)
             parts, row_count, bad_rows, bytes_read, rows_seen, summaries, chars = payload
             columns = Columns.from_joined(parts, row_count, summaries) if row_count else None
             bad = [BadRow(*row) for row in bad_rows]
@@ -190,11 +231,22 @@ class ChildCsvReader:
             raise ChildReaderFailed(
                 f"reading the stored file failed: {self._feed_error}"
             ) from self._feed_error
+        # SIGKILL is what the kernel's out-of-memory killer sends, and the child asked to be
+        # its first choice (see _limit_memory).
+        if self._process.returncode in (EXIT_OUT_OF_MEMORY, -signal.SIGKILL):
+            raise ReaderOutOfMemory(
+                f"the reader process ended with code {self._process.returncode}: out of memory "
+                f"(its limit: {self.memory_limit or 'none'} bytes)"
+            )
         self._stderr.seek(0)
         tail = self._stderr.read()[-STDERR_TAIL:].decode("utf-8", "replace")
         raise ChildReaderFailed(
             f"the reader process ended with code {self._process.returncode}: {tail}"
         )
+
+
+def _format_error(message: str, limit: str | None) -> CsvFormatError:
+    return CsvFormatError(message) if limit is None else LimitExceeded(message, limit=limit)
 
 
 def _child_environment() -> dict[str, str]:
@@ -216,18 +268,48 @@ def child_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m csvhub.csvread.child")
     parser.add_argument("--filename", default="")
     parser.add_argument("--batch-rows", type=int, required=True)
+    parser.add_argument("--encoding", default=None)
+    parser.add_argument("--encoding-reason", default="")
+    parser.add_argument("--max-decompressed-bytes", type=int, default=None)
+    parser.add_argument("--memory-limit", type=int, default=0)
     defaults = ReadLimits()
     parser.add_argument("--max-record-chars", type=int, default=defaults.record_chars)
     parser.add_argument("--max-record-lines", type=int, default=defaults.record_lines)
     parser.add_argument("--max-batch-chars", type=int, default=defaults.batch_chars)
     args = parser.parse_args(argv)
-    limits = ReadLimits(args.max_record_chars, args.max_record_lines, args.max_batch_chars)
+    _limit_memory(args.memory_limit)
+    try:
+        return _read(args)
+    except MemoryError:
+        os._exit(EXIT_OUT_OF_MEMORY)  # no cleanup: the parent takes the half-sent rest as lost
+
+
+def _limit_memory(limit: int) -> None:
+    """Cap this process's address space, and make it the out-of-memory killer's first choice
+    when the whole machine (or container) runs short, rather than the process that started it."""
+    with suppress(OSError):  # not Linux, or /proc not mounted: the cap alone still holds
+        Path("/proc/self/oom_score_adj").write_text("1000")
+    if limit > 0:
+        # A platform that refuses the cap (macOS, a hard limit already lower) reads without it,
+        # as before, rather than failing every upload.
+        with suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _read(args: argparse.Namespace) -> int:
     source = sys.stdin.buffer
     # Only pickled messages may reach stdout: keep the real one, point sys.stdout elsewhere.
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=FEED_CHUNK)
     sys.stdout = sys.stderr
     try:
-        reader = open_csv(source, filename=args.filename or None, limits=limits)
+        reader = open_csv(
+            source,
+            filename=args.filename or None,
+            encoding=args.encoding,
+            encoding_reason=args.encoding_reason,
+            max_decompressed_bytes=args.max_decompressed_bytes,
+            limits=ReadLimits(args.max_record_chars, args.max_record_lines, args.max_batch_chars),
+        )
         columns = [(c.name, c.label) for c in reader.columns]
         _send(out, "header", reader.encoding, reader.delimiter, reader.compressed, columns)
         for batch in reader.batches(args.batch_rows):
@@ -245,9 +327,11 @@ def child_main(argv: list[str] | None = None) -> int:
                 summaries,
                 batch.chars,
             )
-        _send(out, "end")
+        _send(out, "end", reader.encoding, reader.encoding_reason)
     except CsvFormatError as error:
-        _send(out, "error", str(error))
+        _send(out, "error", str(error), getattr(error, "limit", None))
+    except ReadAgain as again:
+        _send(out, "again", again.encoding, again.reason)
     except BrokenPipeError:
         return 1  # the parent is gone or stopped listening
     return 0

@@ -11,9 +11,9 @@ from typing import BinaryIO
 
 import charset_normalizer
 
-from csvhub.csvread.errors import CsvFormatError
+from csvhub.csvread.errors import CsvFormatError, LimitExceeded, ReadAgain
 
-SAMPLE_SIZE = 1 << 20  # bytes used to detect the encoding (and the delimiter, from its start)
+SAMPLE_SIZE = 1 << 20  # the first block: the encoding's first decision, the delimiter's sniff
 BLOCK_SIZE = 1 << 20  # bytes decoded at a time after the sample
 GZIP_ERRORS = (OSError, EOFError, zlib.error)  # gzip.BadGzipFile is an OSError
 
@@ -45,8 +45,9 @@ _errors = threading.local()
 def _mark_undecodable(error: UnicodeError) -> tuple[str, int]:
     if not isinstance(error, UnicodeDecodeError):
         raise error
-    _errors.count = _error_count() + 1
     bad = error.object[error.start : error.end]
+    _errors.count = _error_count() + 1
+    _errors.bytes = _invalid_bytes() + len(bad)
     return "".join(chr(0xDC00 + byte) for byte in bad), error.end
 
 
@@ -85,7 +86,7 @@ class CountingStream:
         self._pushed_back = data + self._pushed_back
 
 
-def read_fully(source: "BinaryIO | CountingStream", size: int) -> bytes:
+def read_fully(source: "BinaryIO | CountingStream | BoundedStream", size: int) -> bytes:
     """Up to `size` bytes, fewer only at the end of the stream (reads may return short)."""
     parts, total = [], 0
     while total < size:
@@ -97,15 +98,40 @@ def read_fully(source: "BinaryIO | CountingStream", size: int) -> bytes:
     return b"".join(parts)
 
 
+class BoundedStream:
+    """Decompressed bytes, refused past `limit`: a few KiB of gzip can hold gigabytes."""
+
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        self._stream = stream
+        self._limit = limit
+        self.bytes_read = 0
+
+    def read(self, size: int = -1) -> bytes:
+        # Never more than one byte past the limit, even for read(-1): that is enough to know.
+        data = self._stream.read(self._limit + 1 if size < 0 else min(size, self._limit + 1))
+        self.bytes_read += len(data)
+        if self.bytes_read > self._limit:
+            raise LimitExceeded(
+                f"This file holds more than {self._limit:,} bytes once decompressed, more than "
+                "csvhub takes from one compressed upload, so nothing was loaded. Split it into "
+                "smaller files.",
+                limit="max_decompressed_bytes",
+            )
+        return data
+
+
 def open_source(
-    stream: BinaryIO, filename: str | None
-) -> tuple["BinaryIO | CountingStream", CountingStream]:
+    stream: BinaryIO, filename: str | None, *, max_decompressed_bytes: int | None = None
+) -> tuple["BinaryIO | CountingStream | BoundedStream", CountingStream]:
     """The byte source to decode (gunzipped if needed) and the counter of raw bytes read."""
     counting = CountingStream(stream)
     head = read_fully(counting, 4)
     counting.push_back(head)
     if head.startswith(b"\x1f\x8b"):
-        return gzip.GzipFile(fileobj=counting, mode="rb"), counting  # type: ignore[arg-type]
+        gunzipped = gzip.GzipFile(fileobj=counting, mode="rb")  # type: ignore[arg-type]
+        if max_decompressed_bytes is None:
+            return gunzipped, counting
+        return BoundedStream(gunzipped, max_decompressed_bytes), counting
     if head.startswith(b"PK\x03\x04"):
         name = filename or "This file"
         raise CsvFormatError(
@@ -115,7 +141,7 @@ def open_source(
     return counting, counting
 
 
-def read_sample(source: "BinaryIO | CountingStream") -> bytes:
+def read_sample(source: "BinaryIO | CountingStream | BoundedStream") -> bytes:
     try:
         return read_fully(source, SAMPLE_SIZE)
     except GZIP_ERRORS as error:
@@ -130,23 +156,31 @@ def corrupt_gzip(error: Exception) -> CsvFormatError:
 
 
 # --- encoding -------------------------------------------------------------------------------
-def detect_encoding(sample: bytes, *, complete: bool) -> str:
-    """The codec name for the file whose first bytes are `sample`.
+# The encoding holds for the whole file. A BOM, or the caller, decides it outright; otherwise
+# the file is read as UTF-8 while evidence allows: valid multi-byte UTF-8 characters count
+# for UTF-8, invalid UTF-8 sequences against it. A file with more of the first (or none of the
+# second) is UTF-8 whose few bad bytes cost their rows; otherwise it is in a legacy encoding
+# (see `_guess_legacy`). While every character read so far is ASCII (the same in every
+# encoding csvhub reads without a BOM), the reading switches in place; after that, evidence
+# that overturns the encoding read in is only acted on at the end of the file, by asking the
+# caller to read the file again (ReadAgain), so that the decision rests on the whole file.
+LEGACY_SAMPLE_SIZE = SAMPLE_SIZE // 16  # lines with non-ASCII bytes given to charset detection
+_ASCII = bytes(range(128))
 
-    A BOM decides; otherwise UTF-8 if the sample is valid UTF-8; otherwise charset-normalizer,
-    nudged towards Windows-1252 (see `_guess_legacy`).
-    """
-    for bom, encoding in _BOMS:
-        if sample.startswith(bom):
-            return encoding
+
+def check_not_binary(sample: bytes) -> None:
     if _looks_binary(sample):
         raise CsvFormatError(
             "This file holds binary data (NUL bytes), not CSV text. If it is UTF-16 text, "
             "save it as UTF-8, or as UTF-16 with a byte order mark."
         )
-    if _is_utf8(sample, complete=complete):
-        return "utf-8"
-    return _guess_legacy(sample)
+
+
+def bom_encoding(sample: bytes) -> str | None:
+    for bom, encoding in _BOMS:
+        if sample.startswith(bom):
+            return encoding
+    return None
 
 
 def _looks_binary(sample: bytes) -> bool:
@@ -156,18 +190,38 @@ def _looks_binary(sample: bytes) -> bool:
     return b"\x00" in first_line or sample.count(b"\x00") * 100 > len(sample)
 
 
-def _is_utf8(sample: bytes, *, complete: bool) -> bool:
-    if not complete:
-        # A line break is never inside a multi-byte character: cutting there keeps the last
-        # character whole, where cutting at SAMPLE_SIZE may split it.
-        end = sample.rfind(b"\n")
-        sample = sample[: end + 1] if end > 0 else sample
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        decoder.decode(sample, final=complete)
-    except UnicodeDecodeError:
-        return False
-    return True
+class Utf8Evidence:
+    """Multi-byte characters that are valid UTF-8, and invalid UTF-8 sequences, read so far."""
+
+    def __init__(self) -> None:
+        self.valid = 0
+        self.invalid = 0
+
+    def add(self, data: bytes, text: str, *, replaced: int, errors: int) -> None:
+        """Count `data`, decoded as UTF-8 into `text`, where `replaced` characters stand for
+        the bytes of `errors` invalid sequences.
+
+        ASCII bytes decode to one character each, so the characters left are the valid
+        multi-byte ones. A character cut at the end of `data` is counted with the next block.
+        """
+        if data.isascii() and len(text) == len(data):
+            return
+        ascii_bytes = len(data) - len(data.translate(None, _ASCII))
+        self.valid += len(text) - ascii_bytes - replaced
+        self.invalid += errors
+
+    @property
+    def seen_non_ascii(self) -> bool:
+        return bool(self.valid or self.invalid)
+
+    def says_utf8(self) -> bool:
+        return self.invalid == 0 or self.valid > self.invalid
+
+    def describe(self) -> str:
+        return (
+            f"{self.valid:,} valid UTF-8 multi-byte characters, "
+            f"{self.invalid:,} invalid UTF-8 sequences"
+        )
 
 
 def _guess_legacy(sample: bytes) -> str:
@@ -179,9 +233,8 @@ def _guess_legacy(sample: bytes) -> str:
     detector found a Western language or none at all, we choose Windows-1252 (in practice a
     superset of Latin-1), provided the sample decodes in it.
     """
-    lines = sample.split(b"\n")
-    focus = b"\n".join(line for line in lines if not line.isascii())[: SAMPLE_SIZE // 16]
-    matches = list(charset_normalizer.from_bytes(focus))
+    focus = _non_ascii_lines(sample, LEGACY_SAMPLE_SIZE)
+    matches = [m for m in charset_normalizer.from_bytes(focus) if _keeps_ascii(m.encoding)]
     if not matches:
         raise CsvFormatError(
             "This file is neither UTF-8 text nor text in an encoding csvhub can recognise. "
@@ -194,9 +247,22 @@ def _guess_legacy(sample: bytes) -> str:
         ):
             return _WESTERN
     best = matches[0]
-    if (best.coherence == 0 or best.language in _WESTERN_LANGUAGES) and _decodes(sample, _WESTERN):
+    if (best.coherence == 0 or best.language in _WESTERN_LANGUAGES) and _decodes(focus, _WESTERN):
         return _WESTERN
     return codecs.lookup(best.encoding).name
+
+
+def _keeps_ascii(encoding: str) -> bool:
+    """Whether ASCII bytes mean ASCII in `encoding` (not so in EBCDIC or UTF-7): the text read
+    before a switch to it, and the delimiters and quotes, must stay what they were."""
+    try:
+        return _ASCII.decode(encoding) == _ASCII.decode("ascii")
+    except UnicodeDecodeError:
+        return False
+
+
+def _non_ascii_lines(data: bytes, size: int) -> bytes:
+    return b"\n".join(line for line in data.split(b"\n") if not line.isascii())[:size]
 
 
 def _decodes(data: bytes, encoding: str) -> bool:
@@ -208,45 +274,153 @@ def _decodes(data: bytes, encoding: str) -> bool:
 
 
 # --- text -----------------------------------------------------------------------------------
-def text_blocks(
-    source: "BinaryIO | CountingStream",
-    first: bytes,
-    encoding: str,
-    *,
-    line_limit: int | None = None,
-) -> Iterator[tuple[str, bool]]:
-    """The decoded file as blocks that end at a line break, each with a "has marks" flag.
+class TextDecoder:
+    """The decoded file as blocks that end at a line break, and the encoding it is read in.
 
-    A flagged block holds undecodable bytes or NULs (see MARKED). Lines never straddle two
-    blocks, so the csv module can be fed each block's lines. A line longer than `line_limit`
-    characters keeps only its first `line_limit + 1` (so the reader still sees it is too long
-    and rejects it) and the rest, up to its line break, is dropped as it is read: a file
-    without line breaks is never held whole.
+    `encoding` is known once `start()` has decoded the first block; `reason` says why it was
+    chosen, and is final (like `encoding`) once the blocks are read to the end.
     """
-    decoder = codecs.getincrementaldecoder(encoding)(errors=UNDECODABLE)
-    pending: list[str] = []  # text after the last line break, possibly over several blocks
-    pending_dirty = False
-    skipping = False  # dropping the rest of a line cut at line_limit
-    data = first
-    while True:
-        final = not data
-        errors = _error_count()
-        text = decoder.decode(data, final=final)
-        if skipping:
-            text, skipping = _from_line_break(text)
-        dirty = _error_count() != errors or "\x00" in text
-        cut = len(text) if final else _after_last_break(text)
-        if cut or (final and pending):
-            yield "".join([*pending, text[:cut]]), dirty or pending_dirty
-            pending, pending_dirty = [], False
-        if cut < len(text):
-            pending.append(text[cut:])
-            pending_dirty = pending_dirty or dirty
-            if line_limit is not None:
-                pending, skipping = _cut_long_line(pending, line_limit)
-        if final:
+
+    def __init__(
+        self,
+        source: "BinaryIO | CountingStream | BoundedStream",
+        first: bytes,
+        *,
+        encoding: str | None = None,
+        reason: str = "",
+    ) -> None:
+        self._fixed = encoding or bom_encoding(first)  # not open to evidence
+        if not self._fixed:
+            check_not_binary(first)
+        self._source = source
+        self._data = first
+        self.encoding = self._fixed or "utf-8"
+        self._reason = reason or (f"{self._fixed} byte order mark" if self._fixed else "")
+        self._decoder = codecs.getincrementaldecoder(self.encoding)(errors=UNDECODABLE)
+        self._watcher = codecs.getincrementaldecoder("utf-8")(errors="replace")  # see _watch
+        self._evidence = Utf8Evidence()
+        self._legacy_sample: list[bytes] = []  # non-ASCII lines of blocks that are not UTF-8
+        self._legacy_sample_size = 0
+        self._first: tuple[str, bool] | None = None
+
+    @property
+    def reason(self) -> str:
+        if self._fixed:
+            return self._reason
+        evidence = self._evidence
+        if evidence.invalid == 0:
+            return "plain ASCII" if evidence.valid == 0 else "valid UTF-8 throughout"
+        if self.encoding == "utf-8":
+            return f"{evidence.describe()}: UTF-8 with bad bytes (their rows are rejected)"
+        return f"{evidence.describe()}: not UTF-8, charset detection chose {self.encoding}"
+
+    def start(self) -> str:
+        """Decode the first block (deciding the encoding on it); its text, to sniff."""
+        if self._first is None:
+            self._first = self._decode(self._data, final=not self._data)
+        return self._first[0]
+
+    def blocks(self, *, line_limit: int | None = None) -> Iterator[tuple[str, bool]]:
+        """Blocks of whole lines, each with a "has marks" flag.
+
+        A flagged block holds undecodable bytes or NULs (see MARKED). Lines never straddle
+        two blocks, so the csv module can be fed each block's lines. A line longer than
+        `line_limit` characters keeps only its first `line_limit + 1` (so the reader still sees
+        it is too long and rejects it) and the rest, up to its line break, is dropped as it is
+        read: a file without line breaks is never held whole (its bytes still count as
+        evidence for the encoding). At the end, raises ReadAgain if the whole file turned out
+        to be in another encoding.
+        """
+        self.start()
+        assert self._first is not None
+        pending: list[str] = []  # text after the last line break, possibly over several blocks
+        pending_dirty = False
+        skipping = False  # dropping the rest of a line cut at line_limit
+        data = self._data
+        (text, dirty), self._first = self._first, None
+        while True:
+            final = not data
+            if skipping:
+                text, skipping = _from_line_break(text)
+            cut = len(text) if final else _after_last_break(text)
+            if cut or (final and pending):
+                yield "".join([*pending, text[:cut]]), dirty or pending_dirty
+                pending, pending_dirty = [], False
+            if cut < len(text):
+                pending.append(text[cut:])
+                pending_dirty = pending_dirty or dirty
+                if line_limit is not None:
+                    pending, skipping = _cut_long_line(pending, line_limit)
+            if final:
+                self._check_whole_file()
+                return
+            data = self._source.read(BLOCK_SIZE)
+            text, dirty = self._decode(data, final=not data)
+
+    def _decode(self, data: bytes, *, final: bool) -> tuple[str, bool]:
+        if self._fixed:
+            return _decode_marking(self._decoder, data, final=final)
+        if self.encoding != "utf-8":  # read in a legacy encoding: UTF-8 is only watched
+            self._watch(data, final=final)
+            return _decode_marking(self._decoder, data, final=final)
+        undecoded = self._decoder.getstate()[0]
+        all_ascii_so_far = not self._evidence.seen_non_ascii
+        text, dirty = self._read_utf8(data, final=final)
+        if all_ascii_so_far and not self._evidence.says_utf8():
+            return self._switch(undecoded + data, final=final)
+        return text, dirty
+
+    def _read_utf8(self, data: bytes, *, final: bool) -> tuple[str, bool]:
+        """`data` read as UTF-8, undecodable bytes marked, and counted as evidence."""
+        errors, marked = _error_count(), _invalid_bytes()
+        text, dirty = _decode_marking(self._decoder, data, final=final)
+        replaced, errors = _invalid_bytes() - marked, _error_count() - errors
+        self._count(data, text, replaced=replaced, errors=errors)
+        return text, dirty
+
+    def _watch(self, data: bytes, *, final: bool) -> None:
+        """Count `data` as UTF-8 evidence. The "replace" handler runs at C speed, where ours
+        would be called from C for each of a legacy file's many invalid sequences."""
+        text = self._watcher.decode(data, final)
+        replaced = text.count("\ufffd") - data.count("\ufffd".encode())  # minus U+FFFD as written
+        self._count(data, text, replaced=replaced, errors=replaced)
+
+    def _count(self, data: bytes, text: str, *, replaced: int, errors: int) -> None:
+        self._evidence.add(data, text, replaced=replaced, errors=errors)
+        if errors and self._legacy_sample_size < LEGACY_SAMPLE_SIZE:
+            lines = _non_ascii_lines(data, LEGACY_SAMPLE_SIZE - self._legacy_sample_size)
+            self._legacy_sample.append(lines)
+            self._legacy_sample_size += len(lines) + 1
+
+    def _switch(self, data: bytes, *, final: bool) -> tuple[str, bool]:
+        """Read on in a legacy encoding, from `data` on: everything before it was ASCII."""
+        self.encoding = _guess_legacy(data)
+        self._watcher.setstate(self._decoder.getstate())  # UTF-8 bytes cut at the block's end
+        self._decoder = codecs.getincrementaldecoder(self.encoding)(errors=UNDECODABLE)
+        return _decode_marking(self._decoder, data, final=final)
+
+    def _check_whole_file(self) -> None:
+        if self._fixed or self._evidence.says_utf8() == (self.encoding == "utf-8"):
             return
-        data = source.read(BLOCK_SIZE)
+        if self._evidence.says_utf8():
+            self.encoding = "utf-8"
+        else:
+            self.encoding = _guess_legacy(b"\n".join(self._legacy_sample))
+        raise ReadAgain(self.encoding, f"{self.reason}; decided on the whole file")
+
+
+def _invalid_bytes() -> int:
+    count: int = getattr(_errors, "bytes", 0)
+    return count
+
+
+def _decode_marking(
+    decoder: codecs.IncrementalDecoder, data: bytes, *, final: bool
+) -> tuple[str, bool]:
+    """`data` decoded, and whether the text holds marks (undecodable bytes or NULs)."""
+    errors = _error_count()
+    text = decoder.decode(data, final=final)
+    return text, _error_count() != errors or "\x00" in text
 
 
 def _cut_long_line(pending: list[str], limit: int) -> tuple[list[str], bool]:

@@ -4,7 +4,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from csvhub.csvread.errors import CsvFormatError
+
 MAX_NAME_LENGTH = 63  # PostgreSQL truncates identifiers beyond 63 bytes
+# Labels travel in every dataset listing: a longer header cell is a broken file (often a data
+# line or an unclosed quote taken for the header), so the upload is refused rather than cut.
+MAX_LABEL_LENGTH = 1000
 # Letters NFKD does not decompose into ASCII, spelled as their languages transliterate them.
 _FOLDS = str.maketrans(
     {"ß": "ss", "æ": "ae", "Æ": "AE", "ø": "o", "Ø": "O", "œ": "oe", "Œ": "OE", "ł": "l",
@@ -22,8 +27,20 @@ class Column:
 
 def columns_from_header(cells: list[str]) -> list[Column]:
     labels = [cell.strip(_BLANK).strip() for cell in cells]
+    _check_label_lengths(labels)
     names = unique_names([safe_name(label, position) for position, label in enumerate(labels, 1)])
     return [Column(name, label) for name, label in zip(names, labels, strict=True)]
+
+
+def _check_label_lengths(labels: list[str]) -> None:
+    for position, label in enumerate(labels, 1):
+        if len(label) > MAX_LABEL_LENGTH:
+            raise CsvFormatError(
+                f"The header cell of column {position} is {len(label):,} characters long; "
+                f"column names may have at most {MAX_LABEL_LENGTH:,}. It starts with "
+                f"{label[:40]!r}. Check that the first line is the header (an unclosed quote "
+                "there swallows the lines after it) and shorten the name."
+            )
 
 
 def safe_name(label: str, position: int) -> str:

@@ -110,24 +110,31 @@ def splitter_enabled() -> bool:
 
 
 def open_csv(
-    stream: BinaryIO, *, filename: str | None = None, limits: ReadLimits | None = None
+    stream: BinaryIO,
+    *,
+    filename: str | None = None,
+    encoding: str | None = None,
+    encoding_reason: str = "",
+    max_decompressed_bytes: int | None = None,
+    limits: ReadLimits | None = None,
 ) -> "CsvReader":
     """Detect compression, encoding and delimiter, and read the header.
 
-    Raises CsvFormatError when the file cannot be read as CSV at all.
+    `encoding` skips detection (given with its `encoding_reason`, after a ReadAgain). Raises
+    CsvFormatError when the file cannot be read as CSV at all.
     """
-    limits = limits or ReadLimits()
-    source, counting = decoding.open_source(stream, filename)
+    source, counting = decoding.open_source(
+        stream, filename, max_decompressed_bytes=max_decompressed_bytes
+    )
     sample = decoding.read_sample(source)
     if not sample.strip():
         raise CsvFormatError("The file is empty. Upload a CSV file with a header line.")
-    encoding = decoding.detect_encoding(sample, complete=len(sample) < decoding.SAMPLE_SIZE)
-    # Only the sample's start is sniffed; decoding half a character there is harmless.
-    head = sample[: 2 * decoding.SAMPLE_SIZE // 16].decode(encoding, errors="replace")
+    text = decoding.TextDecoder(source, sample, encoding=encoding, reason=encoding_reason)
+    # Only the sample's start is sniffed.
+    head = text.start()[: 2 * decoding.SAMPLE_SIZE // 16]
     return CsvReader(
-        blocks=decoding.text_blocks(source, sample, encoding, line_limit=limits.record_chars),
+        text=text,
         counting=counting,
-        encoding=encoding,
         delimiter=detect_delimiter(head.lstrip("\ufeff")),
         compressed=source is not counting,
         limits=limits,
@@ -140,19 +147,19 @@ class CsvReader:
     def __init__(
         self,
         *,
-        blocks: Iterator[tuple[str, bool]],
+        text: decoding.TextDecoder,
         counting: decoding.CountingStream,
-        encoding: str,
         delimiter: str,
         compressed: bool,
         limits: ReadLimits | None = None,
     ) -> None:
-        self.encoding = encoding
         self.delimiter = delimiter
         self.compressed = compressed
         self.limits = limits or ReadLimits()
         self._counting = counting
+        self._text = text
         self._log = _BlockLog()
+        blocks = text.blocks(line_limit=self.limits.record_chars)
         self._texts = _Texts(blocks, self._log, lambda: self._line_num)
         self._splitter = None
         self._csv = None
@@ -169,6 +176,16 @@ class CsvReader:
             self._csv = csv.reader(self._feed, delimiter=delimiter, quotechar='"', strict=False)
         self._rows_seen = 0
         self.columns: list[Column] = columns_from_header(self._header())
+
+    @property
+    def encoding(self) -> str:
+        """The encoding read in; final once the batches are read to the end."""
+        return self._text.encoding
+
+    @property
+    def encoding_reason(self) -> str:
+        """Why `encoding` was chosen, in a few words; final with it."""
+        return self._text.reason
 
     def batches(self, size: int = 20_000) -> Iterator[Batch]:
         """Batches of up to `size` records (or ReadLimits.batch_chars), until the end.

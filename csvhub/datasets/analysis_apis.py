@@ -10,7 +10,6 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
-    inline_serializer,
 )
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -19,11 +18,10 @@ from rest_framework.views import APIView
 
 from csvhub.accounts.access import request_organization
 from csvhub.accounts.permissions import ReadOrEdit
+from csvhub.api import ErrorSerializer, whole_number_or_empty
 from csvhub.datasets import analysis, selectors
 from csvhub.datasets.apis import ColumnSerializer
 from csvhub.datasets.rowquery import OPERATORS
-
-_ERROR = inline_serializer("AnalysisError", {"detail": serializers.CharField()})
 
 
 class ColumnSummarySerializer(ColumnSerializer):
@@ -55,7 +53,7 @@ class DatasetSummaryApi(APIView):
         description="Row count; per column the empty cells, min and max (numbers, dates, "
         "timestamps) and text lengths; the first and last ingested rows. Kept up to date at "
         "ingestion: the answer costs the same for 10 rows or 10 million.",
-        responses={200: SummarySerializer, 404: OpenApiResponse(_ERROR)},
+        responses=SummarySerializer,
     )
     def get(self, request: Request, slug: str) -> Response:
         dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
@@ -86,6 +84,9 @@ parameter is filtered with `{{column}}__{{op}}=value` (`type__eq=refund`).
 
 Without filters, row_count and time_span answer from the summary kept at ingestion
 (`"source": "summary"`); with filters they run in the warehouse (`"source": "warehouse"`).
+
+The parameters below are listed together, but each type takes only its own (as listed above):
+another type's parameter is a 400 naming the ones it takes.
 """
 
 _EXAMPLES = [
@@ -179,7 +180,9 @@ _PARAMETERS = [
         enum=[bucket.value for bucket in analysis.Bucket],
     ),
     _parameter(
-        "bins", f"histogram: 1 to {analysis.MAX_BINS} (default {analysis.DEFAULT_BINS}).", type=int
+        "bins",
+        f"histogram: 1 to {analysis.MAX_BINS} (default {analysis.DEFAULT_BINS}).",
+        type=whole_number_or_empty(1, analysis.MAX_BINS),
     ),
     _parameter(
         "sort",
@@ -191,7 +194,7 @@ _PARAMETERS = [
         "limit",
         f"aggregate: groups returned, 1 to {analysis.MAX_GROUPS:,} "
         f"(default {analysis.DEFAULT_GROUPS}).",
-        type=int,
+        type=whole_number_or_empty(1, analysis.MAX_GROUPS),
     ),
     OpenApiParameter(
         "filters",
@@ -214,8 +217,9 @@ class DatasetAnalysisApi(APIView):
         parameters=_PARAMETERS,
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, examples=_EXAMPLES),
-            400: OpenApiResponse(_ERROR, description="The message names the problem and choices."),
-            404: OpenApiResponse(_ERROR),
+            400: OpenApiResponse(
+                ErrorSerializer, description="The message names the problem and choices."
+            ),
         },
     )
     def get(self, request: Request, slug: str) -> Response:

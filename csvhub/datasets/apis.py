@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from django.http import FileResponse, HttpRequest
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,8 +13,11 @@ from rest_framework.views import APIView
 
 from csvhub.accounts.access import request_organization
 from csvhub.accounts.permissions import ReadOrEdit
+from csvhub.api import TextField
 from csvhub.datasets import selectors, services
 from csvhub.datasets.models import Upload
+from csvhub.datasets.rowquery import MAX_OFFSET
+from csvhub.datasets.upload_handler import SpoolingUploadHandler
 
 
 class ColumnSerializer(serializers.Serializer):
@@ -43,6 +46,7 @@ class UploadSerializer(serializers.Serializer):
     error = serializers.CharField()
     attempts = serializers.IntegerField()
     encoding = serializers.CharField()
+    encoding_reason = serializers.CharField()
     delimiter = serializers.CharField()
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
@@ -88,7 +92,7 @@ class DatasetListApi(APIView):
     permission_classes = [ReadOrEdit]
 
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=200)
+        name = TextField(max_length=200)
 
     @extend_schema(responses=DatasetSerializer(many=True), summary="List datasets")
     def get(self, request: Request) -> Response:
@@ -131,6 +135,19 @@ class UploadCreateApi(APIView):
     permission_classes = [ReadOrEdit]
     parser_classes = [MultiPartParser]
 
+    def initialize_request(self, request: HttpRequest, *args: object, **kwargs: object) -> Request:
+        # Session authentication reads the body (its CSRF check looks for a form field) before
+        # DRF checks permissions: the handler checks them, and the size, before reading it.
+        request.upload_handlers = [SpoolingUploadHandler(request, admit=self._admit)]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def _admit(self, request: HttpRequest) -> None:
+        """The view's permissions, on the plain Django request: its user is the session's, or
+        the token's once DRF has authenticated it."""
+        for permission in self.get_permissions():
+            if not permission.has_permission(request, self):  # type: ignore[arg-type]
+                raise exceptions.PermissionDenied(getattr(permission, "message", None))
+
     @extend_schema(
         summary="Upload one or several CSV files",
         description=(
@@ -142,8 +159,13 @@ class UploadCreateApi(APIView):
             "multipart/form-data": inline_serializer(
                 "UploadInput",
                 {
-                    "file": serializers.ListField(child=serializers.FileField()),
-                    "dataset": serializers.SlugField(required=False),
+                    "file": serializers.ListField(child=serializers.FileField(), min_length=1),
+                    "dataset": serializers.SlugField(
+                        required=False,
+                        allow_blank=True,
+                        help_text="A dataset to append to; empty or left out: one new dataset "
+                        "per file.",
+                    ),
                 },
             )
         },
@@ -181,8 +203,12 @@ class UploadFileApi(APIView):
         upload = selectors.upload_get(
             organization=request_organization(request), upload_id=upload_id
         )
+        # Always octet-stream: the bytes are the uploader's, whatever the file name suggests.
         return FileResponse(
-            upload.file.open("rb"), as_attachment=True, filename=upload.original_name
+            upload.file.open("rb"),
+            as_attachment=True,
+            filename=upload.original_name,
+            content_type="application/octet-stream",
         )
 
 
@@ -192,18 +218,33 @@ class RejectSerializer(serializers.Serializer):
     text = serializers.CharField()
 
 
+REJECTS_MAX_LIMIT = 1000
+
+
+class _PageSerializer(serializers.Serializer):
+    limit = serializers.IntegerField(
+        min_value=1,
+        default=100,
+        help_text=f"Rows per page; at most {REJECTS_MAX_LIMIT} are returned.",
+    )
+    offset = serializers.IntegerField(min_value=0, max_value=MAX_OFFSET, default=0)
+
+
 class UploadRejectsApi(APIView):
     permission_classes = [ReadOrEdit]
-    MAX_LIMIT = 1000
+    MAX_LIMIT = REJECTS_MAX_LIMIT
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("limit", int, description=f"Rows per page, at most {MAX_LIMIT}."),
-            OpenApiParameter("offset", int),
-        ],
+        parameters=[_PageSerializer],
         responses=inline_serializer(
             "RejectPage",
-            {"count": serializers.IntegerField(), "rows": RejectSerializer(many=True)},
+            {
+                "count": serializers.IntegerField(help_text="Rows rejected by the upload."),
+                "stored": serializers.IntegerField(
+                    help_text="Rejects kept with their text (at most CSVHUB_MAX_STORED_REJECTS)."
+                ),
+                "rows": RejectSerializer(many=True),
+            },
         ),
         summary="Rows of an upload that could not be loaded, with line numbers and reasons",
     )
@@ -221,11 +262,6 @@ class UploadRejectsApi(APIView):
                 "rows": RejectSerializer(rows, many=True).data,
             }
         )
-
-
-class _PageSerializer(serializers.Serializer):
-    limit = serializers.IntegerField(min_value=1, default=100)
-    offset = serializers.IntegerField(min_value=0, default=0)
 
 
 def _valid(serializer_class: type[serializers.Serializer], data) -> dict:

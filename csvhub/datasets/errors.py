@@ -15,5 +15,11 @@ class UploadTooLarge(DatasetError):
     status_code = 413
 
 
+class DatasetNotDiscardable(DatasetError):
+    """Discarding is for datasets that hold nothing; this one has rows or a live upload."""
+
+    status_code = 409
+
+
 class IngestFailed(DatasetError):
     """The upload cannot be loaded as a whole: the job fails with this message."""

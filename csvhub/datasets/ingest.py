@@ -27,13 +27,15 @@ from csvhub.csvread import (
     Converter,
     CsvFormatError,
     CsvReader,
+    LimitExceeded,
     Observation,
+    ReadAgain,
     ReadLimits,
     TypeTracker,
     open_csv,
     widen,
 )
-from csvhub.csvread.child import ChildCsvReader, open_csv_in_child
+from csvhub.csvread.child import ChildCsvReader, ReaderOutOfMemory, open_csv_in_child
 from csvhub.datasets.errors import IngestFailed
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadState
 from csvhub.warehouse.engine import get_engine
@@ -45,8 +47,11 @@ BATCH_ROWS = 20_000
 # Rows held back before the table exists, so that columns empty in the first batch can still
 # get their real type; past this many rows, still-empty columns start out as text.
 TYPE_WAIT_ROWS = 100_000
-# ... or past this many batches' worth of characters (CSVHUB_MAX_BATCH_SIZE), for wide rows.
-TYPE_WAIT_BATCHES = 4
+# ... and at most about this much memory of them: held rows stay in this process (the web
+# server, with the thread runner), whatever the reader child's memory limit.
+TYPE_WAIT_BYTES = 64 * 1024 * 1024
+# What a cell costs in memory besides its characters: a str object and a list slot.
+CELL_OVERHEAD_BYTES = 64
 PROGRESS_SECONDS = 1.0
 
 
@@ -54,14 +59,15 @@ def upload_ingest(*, upload_id: UUID | str) -> None:
     upload = _claim(UUID(str(upload_id)))
     if upload is None:
         return
+    report = _ProgressReport(upload)
     try:
-        result = _load(upload)
+        result = _load(upload, report)
     except IngestFailed as exc:
-        _fail(upload, str(exc))
+        _fail(upload, str(exc), report)
         return
     except Exception:
         logger.exception("ingestion of upload %s failed", upload.id)
-        _fail(upload, "csvhub could not load this file because of an internal error.")
+        _fail(upload, "csvhub could not load this file because of an internal error.", report)
         raise
     _publish(upload, result)
 
@@ -86,13 +92,28 @@ def _claim(upload_id: UUID) -> Upload | None:
     return Upload.objects.select_related("dataset").get(pk=upload_id)
 
 
-def _fail(upload: Upload, message: str) -> None:
+def _fail(upload: Upload, message: str, report: _ProgressReport) -> None:
+    """Nothing of a failed upload was loaded (its staged rows were rolled back); its rejected
+    rows are counted to the last one read, since they are kept for the user to see."""
     Upload.objects.filter(pk=upload.pk).update(
-        state=UploadState.FAILED, error=message, finished_at=timezone.now()
+        state=UploadState.FAILED,
+        error=message,
+        finished_at=timezone.now(),
+        rows_loaded=0,
+        rows_rejected=report.rejected,
     )
 
 
-def _load(upload: Upload) -> dict:
+def _load(upload: Upload, report: _ProgressReport) -> dict:
+    try:
+        return _load_once(upload, report)
+    except ReadAgain as again:  # the whole file chose another encoding: everything rolled back
+        report.rejected = 0
+        return _load_once(upload, report, again)
+
+
+def _load_once(upload: Upload, report: _ProgressReport, again: ReadAgain | None = None) -> dict:
+    """One reading of the file; a second one reads it in the encoding `again` names."""
     Reject.objects.filter(upload=upload).delete()  # left by an attempt that died
     with LoadSession(get_engine(), upload.dataset.table_name, str(upload.id)) as load:
         previous = load.previous_result()
@@ -102,27 +123,63 @@ def _load(upload: Upload) -> dict:
             raise IngestFailed("The dataset was deleted while this file was waiting.")
         with upload.file.open("rb") as stream, ExitStack() as stack:
             try:
-                reader = _open_reader(stream, upload, stack)
-                result = _RowLoader(load, reader, upload).run()
+                reader = _open_reader(stream, upload, stack, again)
+                result = _RowLoader(load, reader, upload, report).run()
+            except LimitExceeded as exc:
+                setting = _LIMIT_SETTINGS.get(exc.limit, "the server's configuration")
+                raise IngestFailed(f"{exc} The limit is set by {setting}.") from None
             except CsvFormatError as exc:  # unreadable from the start, or broken part way
                 raise IngestFailed(str(exc)) from None
+            except ReaderOutOfMemory:
+                raise IngestFailed(_out_of_memory_message()) from None
         load.finish(result)
     return result
 
 
-def _open_reader(stream: BinaryIO, upload: Upload, stack: ExitStack) -> CsvReader | ChildCsvReader:
-    """Big files are parsed in a child process, beside inference and loading in this one."""
-    limits = read_limits()
-    if upload.size >= settings.CSVHUB_CHILD_READER_MIN_BYTES:
-        return stack.enter_context(
-            open_csv_in_child(
-                stream, filename=upload.original_name, batch_rows=BATCH_ROWS, limits=limits
-            )
+_LIMIT_SETTINGS = {"max_decompressed_bytes": "CSVHUB_MAX_DECOMPRESSED_BYTES"}
+
+
+def _open_reader(
+    stream: BinaryIO, upload: Upload, stack: ExitStack, again: ReadAgain | None
+) -> CsvReader | ChildCsvReader:
+    """Files are parsed in a child process with a memory limit, beside inference and loading in
+    this one: a file that needs too much memory fails its upload instead of this process (the
+    web server with the thread runner). Only an operator who raised
+    CSVHUB_CHILD_READER_MIN_BYTES has small files read here, without the limit."""
+    options = {
+        "filename": upload.original_name,
+        "encoding": again.encoding if again else None,
+        "encoding_reason": again.reason if again else "",
+        "max_decompressed_bytes": settings.CSVHUB_MAX_DECOMPRESSED_BYTES,
+        "limits": read_limits(),
+    }
+    if upload.size < settings.CSVHUB_CHILD_READER_MIN_BYTES:
+        return open_csv(stream, **options)
+    return stack.enter_context(
+        open_csv_in_child(
+            stream,
+            batch_rows=BATCH_ROWS,
+            memory_limit=settings.CSVHUB_READER_MEMORY_LIMIT_BYTES or None,
+            **options,
         )
-    return open_csv(stream, filename=upload.original_name, limits=limits)
+    )
+
+
+def _out_of_memory_message() -> str:
+    limit = settings.CSVHUB_READER_MEMORY_LIMIT_BYTES
+    allowed = (
+        f"the {limit / 1024**2:,.0f} MiB the reader is allowed (CSVHUB_READER_MEMORY_LIMIT_BYTES)"
+        if limit
+        else "the server could give its reader"
+    )
+    return (
+        f"The file needs more memory than {allowed}; it probably has extremely long lines or "
+        "fields. Nothing was loaded. Check the file, or split it into smaller files."
+    )
 
 
 def read_limits() -> ReadLimits:
+    """The reader's bounds on one record and one batch, from the settings."""
     return ReadLimits(
         record_chars=settings.CSVHUB_MAX_RECORD_SIZE,
         record_lines=settings.CSVHUB_MAX_RECORD_LINES,
@@ -134,7 +191,11 @@ class _RowLoader:
     """Streams batches from the reader into the load session, widening types as values demand."""
 
     def __init__(
-        self, load: LoadSession, reader: CsvReader | ChildCsvReader, upload: Upload
+        self,
+        load: LoadSession,
+        reader: CsvReader | ChildCsvReader,
+        upload: Upload,
+        report: _ProgressReport,
     ) -> None:
         self.load = load
         self.reader = reader
@@ -144,10 +205,11 @@ class _RowLoader:
         self.types_before = dict(load.columns or {})
         self.provisional: set[str] = set()  # created as text while still empty
         self.held: list[Batch] = []  # batches read before the table exists
+        self.held_rows = 0
+        self.held_bytes = 0
         self.rows_seen = 0
-        self.rejected = 0
         self.first_reject = ""
-        self.report = _ProgressReport(upload)
+        self.report = report
 
     def run(self) -> dict:
         if self.load.columns is not None:
@@ -159,28 +221,27 @@ class _RowLoader:
             self._create_table()
         self._settle_provisional_types()
         self._check_reject_share()
-        self.report.send(rows=self.load.rows_written, rejected=self.rejected, force=True)
+        self.report.send(rows=self.load.rows_written, force=True)
         return self._result()
 
     def _take(self, batch: Batch) -> None:
         self._quarantine(batch)
         self.rows_seen = batch.rows_seen
+        _check_row_limit(self.rows_seen)
         if batch.row_count:
             self._take_rows(batch)
-        self.report.send(
-            rows=self.load.rows_written, rejected=self.rejected, bytes_read=batch.bytes_read
-        )
+        self.report.send(rows=self.load.rows_written, bytes_read=batch.bytes_read)
 
     def _take_rows(self, batch: Batch) -> None:
         types = self.tracker.observe_columns(batch.columns)
         if self.load.columns is None:
             self.held.append(batch)
-            held_rows = sum(held.row_count for held in self.held)
-            held_chars = sum(held.chars for held in self.held)
+            self.held_rows += batch.row_count
+            self.held_bytes += _memory_estimate(batch.columns.values)
             if (
                 all(t is not None for t in types)
-                or held_rows >= TYPE_WAIT_ROWS
-                or held_chars >= TYPE_WAIT_BATCHES * settings.CSVHUB_MAX_BATCH_SIZE
+                or self.held_rows >= TYPE_WAIT_ROWS
+                or self.held_bytes >= TYPE_WAIT_BYTES
             ):
                 self._create_table()
         else:
@@ -195,6 +256,7 @@ class _RowLoader:
         )
         self.load.set_write_order(self.names)
         held, self.held = self.held, []
+        self.held_rows = self.held_bytes = 0
         for batch in held:
             self._write(batch)
 
@@ -244,20 +306,21 @@ class _RowLoader:
         if not self.first_reject:
             first = batch.bad_rows[0]
             self.first_reject = f"line {first.line}: {first.reason}"
-        room = max(settings.CSVHUB_MAX_STORED_REJECTS - self.rejected, 0)
+        room = max(settings.CSVHUB_MAX_STORED_REJECTS - self.report.rejected, 0)
         Reject.objects.bulk_create(
             Reject(upload=self.upload, line=bad.line, reason=bad.reason[:500], text=bad.text)
             for bad in batch.bad_rows[:room]
         )
-        self.rejected += len(batch.bad_rows)
+        self.report.rejected += len(batch.bad_rows)
 
     def _check_reject_share(self) -> None:
         total = self.rows_seen
+        rejected = self.report.rejected
         limit = settings.CSVHUB_MAX_REJECT_RATIO
-        if total and self.rejected / total > limit:
+        if total and rejected / total > limit:
             raise IngestFailed(
-                f"{self.rejected:,} of {total:,} rows could not be read "
-                f"({self.rejected / total:.1%}, more than the {limit:.0%} allowed), so nothing "
+                f"{rejected:,} of {total:,} rows could not be read "
+                f"({rejected / total:.1%}, more than the {limit:.0%} allowed), so nothing "
                 f"was loaded. First problem: {self.first_reject}. See the rejected rows, fix "
                 "the file and upload it again."
             )
@@ -268,8 +331,9 @@ class _RowLoader:
         stats = self.tracker.stats
         return {
             "rows_loaded": self.load.rows_written,
-            "rows_rejected": self.rejected,
+            "rows_rejected": self.report.rejected,
             "encoding": self.reader.encoding,
+            "encoding_reason": self.reader.encoding_reason,
             "delimiter": self.reader.delimiter,
             "columns": [
                 {"name": name, "label": labels[name], "type": self.load.columns[name].value}
@@ -283,6 +347,22 @@ class _RowLoader:
             "stats": {name: stats[i].to_dict() for i, name in enumerate(self.names)},
             "row_id_range": self.load.row_id_range(),
         }
+
+
+def _check_row_limit(rows_seen: int) -> None:
+    limit = settings.CSVHUB_MAX_ROWS_PER_UPLOAD
+    if limit and rows_seen > limit:
+        raise IngestFailed(
+            f"This file has more than {limit:,} rows, more than csvhub takes in one upload, so "
+            "nothing was loaded. Split it into smaller files. The limit is set by "
+            "CSVHUB_MAX_ROWS_PER_UPLOAD."
+        )
+
+
+def _memory_estimate(columns: list[list[str]]) -> int:
+    """About the memory a batch's cells take. Inference has split them already (a column still
+    empty is why the batch is held), so counting costs no copy."""
+    return sum(sum(map(len, cells)) + CELL_OVERHEAD_BYTES * len(cells) for cells in columns)
 
 
 def _check_header(existing: dict[str, ColumnType], reader: CsvReader) -> None:
@@ -303,20 +383,23 @@ def _check_header(existing: dict[str, ColumnType], reader: CsvReader) -> None:
 
 
 class _ProgressReport:
-    """Writes progress to the upload row at most once a second; notices a deleted upload."""
+    """Writes progress to the upload row at most once a second; notices a deleted upload.
+
+    `rejected` counts the rows quarantined so far, written or not: a failure writes it too
+    (see _fail), so that the count of a failed upload is exact.
+    """
 
     def __init__(self, upload: Upload) -> None:
         self.upload = upload
         self.last = 0.0
+        self.rejected = 0
 
-    def send(
-        self, *, rows: int, rejected: int, bytes_read: int | None = None, force: bool = False
-    ) -> None:
+    def send(self, *, rows: int, bytes_read: int | None = None, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self.last < PROGRESS_SECONDS:
             return
         self.last = now
-        fields: dict = {"rows_loaded": rows, "rows_rejected": rejected}
+        fields: dict = {"rows_loaded": rows, "rows_rejected": self.rejected}
         fields["heartbeat_at"] = timezone.now()
         if bytes_read is not None:
             fields["bytes_read"] = bytes_read
@@ -345,6 +428,7 @@ def _publish(upload: Upload, result: dict) -> None:
             rows_rejected=result["rows_rejected"],
             type_changes=result["type_changes"],
             encoding=result.get("encoding", ""),
+            encoding_reason=result.get("encoding_reason", "")[:300],
             delimiter=result.get("delimiter", ""),
             error="",
         )

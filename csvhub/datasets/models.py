@@ -78,6 +78,7 @@ class Upload(models.Model):
     type_changes = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     encoding = models.CharField(max_length=32, blank=True)
+    encoding_reason = models.CharField(max_length=300, blank=True)  # why `encoding`, in a line
     delimiter = models.CharField(max_length=4, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

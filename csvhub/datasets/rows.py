@@ -485,17 +485,24 @@ def index_create(*, dataset: Dataset, columns: list[str]) -> tuple[dict, str]:
 
 
 def index_build(*, dataset_id: str, columns: list[str]) -> None:
-    """The background build: skipped when the dataset or a column went away meanwhile."""
+    """The background build: skipped when the dataset or a column went away meanwhile.
+
+    The columns come from the broker, where anyone who can write sends what they like: the
+    API's rules are checked again (known columns, 1 to MAX_INDEX_COLUMNS, each once).
+    """
     dataset = Dataset.objects.filter(pk=dataset_id).first()
     if dataset is None:
         logger.info("index on %s not built: dataset %s was deleted", columns, dataset_id)
         return
-    known = {column["name"] for column in dataset.columns}
-    if not set(columns) <= known:
-        logger.warning("index on %s not built: columns missing from %s", columns, dataset.slug)
+    try:
+        if not isinstance(columns, list) or not all(isinstance(name, str) for name in columns):
+            raise InvalidRowQuery("An index's columns are a list of column names.")
+        names = _index_columns(DatasetColumns(dataset.columns), columns)
+    except InvalidRowQuery as error:
+        logger.warning("index on %r not built on %s: %s", columns, dataset.slug, error)
         return
     warehouse_indexes.index_create(
-        table_name=dataset.table_name, fields=_index_fields(dataset, columns)
+        table_name=dataset.table_name, fields=_index_fields(dataset, names)
     )
 
 

@@ -26,12 +26,14 @@ from rest_framework.views import APIView
 
 from csvhub.accounts.access import request_organization
 from csvhub.accounts.permissions import ReadOrEdit
+from csvhub.api import ErrorSerializer, TextField, whole_number_or_empty
 from csvhub.datasets import rows, selectors
 from csvhub.datasets.apis import ColumnSerializer
 from csvhub.datasets.rowquery import (
     DEFAULT_LIMIT,
     MAX_IN_VALUES,
     MAX_LIMIT,
+    MAX_OFFSET,
     OPERATORS,
     Format,
     RowQuery,
@@ -40,7 +42,7 @@ from csvhub.datasets.rowquery import (
 )
 from csvhub.warehouse.indexes import MAX_INDEX_COLUMNS
 
-TITANIC_QUERY = "limit=0,2&sex=male&Name=like:Braund&Ticket=like:A&Fare=gt:7&sort=name:desc,Sex:asc"
+TITANIC_QUERY = "limit=2&sex=male&Name=like:Braund&Ticket=like:A&Fare=gt:7&sort=name:desc,Sex:asc"
 
 _GRAMMAR = f"""
 Query a dataset's rows. Example (on a Titanic-shaped dataset):
@@ -78,8 +80,6 @@ class _QueryDecidesFormat(DefaultContentNegotiation):
     ) -> tuple[BaseRenderer, str]:
         return renderers[0], renderers[0].media_type
 
-
-_ERROR = inline_serializer("RowQueryError", {"detail": serializers.CharField()})
 
 _PAGE = inline_serializer(
     "RowPage",
@@ -146,13 +146,16 @@ _PARAMETERS = [
     ),
     OpenApiParameter(
         "limit",
-        str,
-        description=f"`count` or `offset,count`; count at most {MAX_LIMIT}, default "
-        f"{DEFAULT_LIMIT}. Ignored by exports, which return every matching row.",
-        examples=_example("0,2"),
+        whole_number_or_empty(0, MAX_LIMIT),
+        description=f"Rows per page, at most {MAX_LIMIT}; default {DEFAULT_LIMIT}. Ignored by "
+        "exports, which return every matching row. `limit=offset,count` (`limit=20,10`) is "
+        "accepted as a shorthand for `limit=count&offset=offset`, without `offset`.",
+        examples=_example(2),
     ),
     OpenApiParameter(
-        "offset", int, description="Rows to skip. Deep offsets are slow: prefer `next`."
+        "offset",
+        whole_number_or_empty(0, MAX_OFFSET),
+        description="Rows to skip. Deep offsets are slow: prefer `next`.",
     ),
     OpenApiParameter(
         "cursor", str, description="From `next`/`previous`; needs the same filters and sort."
@@ -197,8 +200,9 @@ class RowListApi(APIView):
             (200, "application/x-ndjson"): OpenApiResponse(
                 OpenApiTypes.STR, description="Every row, one JSON object per line."
             ),
-            400: OpenApiResponse(_ERROR, description="The message names the problem and choices."),
-            404: OpenApiResponse(_ERROR),
+            400: OpenApiResponse(
+                ErrorSerializer, description="The message names the problem and choices."
+            ),
         },
     )
     def get(self, request: Request, slug: str) -> Response | StreamingHttpResponse:
@@ -260,7 +264,7 @@ class IndexListApi(APIView):
             ref_name = "IndexInput"  # OpenAPI component name: other APIs have an Input too
 
         columns = serializers.ListField(
-            child=serializers.CharField(),
+            child=TextField(),
             min_length=1,
             max_length=MAX_INDEX_COLUMNS,
             help_text="Column names or labels, in index order.",
@@ -277,7 +281,7 @@ class IndexListApi(APIView):
             200: OpenApiResponse(IndexSerializer, description="The index exists already."),
             201: OpenApiResponse(IndexSerializer, description="Built within the request."),
             202: OpenApiResponse(IndexSerializer, description="Queued for a background build."),
-            400: OpenApiResponse(_ERROR),
+            400: OpenApiResponse(ErrorSerializer),
         },
         examples=[
             OpenApiExample("Sort by name", value={"columns": ["name", "sex"]}, request_only=True)

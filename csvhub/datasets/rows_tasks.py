@@ -1,6 +1,6 @@
 """Background index builds: tasks take ids and call one service (csvhub.datasets.rows)."""
 
-from django.tasks import task
+from csvhub.jobs.registry import task
 
 
 @task

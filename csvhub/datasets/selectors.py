@@ -39,6 +39,13 @@ def dataset_status(dataset: Dataset) -> str:
     return "ready"
 
 
+def dataset_discardable(dataset: Dataset) -> bool:
+    """True when the dataset holds nothing and never will without a new upload: it has
+    uploads, all failed, and no rows (typically made by a first upload that was no CSV file)."""
+    states = {upload.state for upload in dataset.uploads.all()}
+    return states == {UploadState.FAILED} and not dataset.row_count
+
+
 def upload_get(*, organization: Organization, upload_id) -> Upload:
     try:
         return Upload.objects.select_related("dataset").get(

@@ -16,7 +16,13 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from csvhub.accounts.models import Organization
-from csvhub.datasets.errors import DatasetError, DatasetNotFound, UploadTooLarge
+from csvhub.datasets import selectors
+from csvhub.datasets.errors import (
+    DatasetError,
+    DatasetNotDiscardable,
+    DatasetNotFound,
+    UploadTooLarge,
+)
 from csvhub.datasets.models import Dataset, Upload, UploadState
 from csvhub.warehouse.tables import table_drop
 
@@ -69,6 +75,20 @@ def dataset_delete(*, dataset: Dataset) -> None:
     for upload in dataset.uploads.all():
         _delete_stored_file(upload)
     dataset.delete()
+
+
+def dataset_discard(*, dataset: Dataset) -> None:
+    """Delete a dataset that holds nothing (see selectors.dataset_discardable), without the
+    confirmation a delete asks for: a failed first upload leaves such a dataset behind, shown as
+    failed with its reason until it is discarded. Refused (409) once it has rows or an upload
+    waiting or loading, so that one click never deletes data."""
+    current = Dataset.objects.prefetch_related("uploads").get(pk=dataset.pk)
+    if not selectors.dataset_discardable(current):
+        raise DatasetNotDiscardable(
+            f"{current.name} has rows or files still loading; only a dataset whose uploads all "
+            "failed can be discarded. Delete it instead."
+        )
+    dataset_delete(dataset=current)
 
 
 def _delete_stored_file(upload: Upload) -> None:

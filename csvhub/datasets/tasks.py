@@ -1,6 +1,6 @@
 """Background tasks: they take ids and call one service each."""
 
-from django.tasks import task
+from csvhub.jobs.registry import task
 
 
 @task

@@ -1,10 +1,38 @@
-"""How uploaded files reach disk."""
+"""How uploaded files reach disk, and when they never do.
 
+A body is refused before its first byte is read when its Content-Length is over
+CSVHUB_MAX_UPLOAD_BYTES, or when the caller may not upload (the view's `admit` check), and
+reading stops as soon as the files it carries pass the limit. Without this, Django spools the
+whole body to a temporary file first: the size was checked on the finished file, and session
+authentication reads the body for its CSRF check before DRF checks the caller's role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
+from django.http import HttpRequest
+
+from csvhub.datasets.errors import UploadTooLarge
+
+# Room for the multipart envelope around the files: boundaries, part headers with their file
+# names, and the small form fields (`dataset`).
+ENVELOPE_BYTES = 64 * 1024
+
+_ADVICE = "(CSVHUB_MAX_UPLOAD_BYTES). Split the file or compress it as .csv.gz."
+
+
+class BodyTooLarge(UploadTooLarge, RequestDataTooBig):
+    """413 with a JSON message in the API (an UploadTooLarge); a 400 page elsewhere, where
+    Django answers its RequestDataTooBig."""
 
 
 class SpoolingUploadHandler(TemporaryFileUploadHandler):
-    """Django's temporary-file handler, reading the request body in 512 KiB pieces.
+    """Django's temporary-file handler, reading the request body in 512 KiB pieces, and
+    refusing bodies and files over CSVHUB_MAX_UPLOAD_BYTES before or while reading them.
 
     The default 64 KiB pieces cost more than the parsing: gunicorn receives up to 1 MiB at a
     time and copies what is left of it after each smaller read, so an 850 MB upload spent
@@ -12,3 +40,40 @@ class SpoolingUploadHandler(TemporaryFileUploadHandler):
     """
 
     chunk_size = 512 * 1024
+
+    def __init__(
+        self,
+        request: HttpRequest | None = None,
+        admit: Callable[[HttpRequest], None] | None = None,
+    ) -> None:
+        super().__init__(request)
+        self.admit = admit  # raises when the caller may not send files here
+        self.limit = settings.CSVHUB_MAX_UPLOAD_BYTES
+        self.received = 0
+
+    def handle_raw_input(
+        self,
+        input_data: object,
+        META: dict,  # Django's name
+        content_length: int,
+        boundary: bytes,
+        encoding: str | None = None,
+    ) -> None:
+        if self.admit is not None and self.request is not None:
+            self.admit(self.request)
+        if content_length > self.limit + ENVELOPE_BYTES:
+            raise BodyTooLarge(
+                f"The request is {content_length:,} bytes; the largest upload accepted is "
+                f"{self.limit:,} bytes {_ADVICE}"
+            )
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        # Counted over all files of the request: together they must fit in the limit.
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            self.file.close()  # a NamedTemporaryFile: closing deletes it now
+            raise BodyTooLarge(
+                f"The files sent are larger than the largest upload accepted, {self.limit:,} "
+                f"bytes {_ADVICE}"
+            )
+        return super().receive_data_chunk(raw_data, start)

@@ -12,7 +12,21 @@ from django.tasks import Task, TaskResult, TaskResultStatus
 from django.tasks.backends.immediate import ImmediateBackend
 from django.utils.crypto import get_random_string
 
+from csvhub.jobs.registry import task_check
+
 logger = logging.getLogger(__name__)
+
+
+# Every backend runs csvhub's registered tasks only (csvhub.jobs.registry), so a task that
+# works with one runner works with the others, and nothing else runs with any of them.
+
+
+class InlineBackend(ImmediateBackend):
+    """Runs each task at once, in the caller (tests and scripts)."""
+
+    def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
+        task_check(task)
+        return super().enqueue(task, args, kwargs)
 
 
 class ThreadBackend(ImmediateBackend):
@@ -38,6 +52,7 @@ class ThreadBackend(ImmediateBackend):
 
     def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
         self.validate_task(task)
+        task_check(task)
         result = _new_result(task, args, kwargs, self.alias)
         self._pool().submit(self._run, result)
         return result
@@ -62,14 +77,15 @@ class ThreadBackend(ImmediateBackend):
 class CeleryBackend(ImmediateBackend):
     """Hands tasks to Celery workers through the broker (Redis or RabbitMQ).
 
-    The message names the Django task by its module path; the worker runs it with the same
-    code as the thread backend (csvhub.celery.run_task).
+    The message names the Django task by its module path; the worker looks the name up in the
+    registry and runs the task with the same code as the thread backend (csvhub.celery.run_task).
     """
 
     supports_async_task = False
 
     def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
         self.validate_task(task)
+        task_check(task)
         from csvhub.celery import app
 
         result = _new_result(task, args, kwargs, self.alias)

@@ -2,7 +2,8 @@
 
 `organization_page` signs the visitor in, finds the organization and role, and turns the
 accounts layer's API exceptions into pages: a user with several organizations who chose none
-gets the switcher, a user with none gets a page that says so, a role too low gets 403. Never 500.
+gets the switcher, a user with none goes to their invitations if they have some and otherwise
+gets a page that says so, a role too low gets 403. Never 500.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from typing import Concatenate
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from rest_framework import exceptions
 
 from csvhub.accounts.access import Access, OrganizationRequired, request_access
 from csvhub.accounts.models import Role
+from csvhub.accounts.selectors import invitations_received
 
 type PageView[**P] = Callable[Concatenate[HttpRequest, Access, P], HttpResponse]
 
@@ -39,6 +42,8 @@ def organization_page[**P](
             except exceptions.NotAuthenticated:
                 return redirect_to_login(request.get_full_path())
             except exceptions.APIException as exc:  # no membership at all
+                if invitations_received(user=request.user).exists():
+                    return HttpResponseRedirect(reverse("invitations"))
                 return denied(request, str(exc.detail))
             if not access.role.allows(needs):
                 return denied(

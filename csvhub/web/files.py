@@ -43,6 +43,7 @@ class FileRow:
     uploads: list[Upload]
     uploads_hidden: int
     rows_rejected: int
+    discardable: bool  # nothing in it but failed uploads: offer a one-click discard
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ def _row(dataset: Dataset) -> FileRow:
         uploads=uploads[-UPLOADS_SHOWN:],
         uploads_hidden=max(len(uploads) - UPLOADS_SHOWN, 0),
         rows_rejected=sum(upload.rows_rejected for upload in uploads),
+        discardable=selectors.dataset_discardable(dataset),
     )
 
 

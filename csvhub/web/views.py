@@ -13,12 +13,12 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from csvhub.accounts.access import Access
 from csvhub.accounts.models import Role
 from csvhub.datasets import selectors, services
-from csvhub.datasets.errors import DatasetNotFound
+from csvhub.datasets.errors import DatasetError, DatasetNotFound
 from csvhub.datasets.models import Dataset, Upload
 from csvhub.web import files as file_reads
 from csvhub.web.access import organization_page
@@ -107,6 +107,7 @@ def dataset(request: HttpRequest, access: Access, slug: str) -> HttpResponse:
         access,
         dataset=found,
         status=selectors.dataset_status(found),
+        discardable=selectors.dataset_discardable(found),
         uploads=list(found.uploads.all()),
         columns=columns,
         columns_json=[column.as_json() for column in columns],
@@ -124,6 +125,20 @@ def dataset_delete(request: HttpRequest, access: Access, slug: str) -> HttpRespo
         return render(request, "web/dataset_delete.html", _context(access, dataset=found))
     services.dataset_delete(dataset=found)
     messages.success(request, f"Deleted {found.name}.")
+    return HttpResponseRedirect(_next_url(request, reverse("files")))
+
+
+@require_POST
+@organization_page(needs=Role.EDITOR)
+def dataset_discard(request: HttpRequest, access: Access, slug: str) -> HttpResponse:
+    """One click removes a dataset that holds nothing (its uploads all failed)."""
+    found = _dataset(access, slug)
+    try:
+        services.dataset_discard(dataset=found)
+    except DatasetError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Discarded {found.name}.")
     return HttpResponseRedirect(_next_url(request, reverse("files")))
 
 

@@ -162,6 +162,7 @@ def staff(world: World, client: Client) -> Client:
         "/admin/accounts/membership/",
         "/admin/accounts/membership/add/",
         "/admin/accounts/apitoken/",
+        "/admin/accounts/invitation/",
     ],
 )
 def test_admin_pages_load_for_staff(staff: Client, path: str) -> None:
@@ -202,3 +203,11 @@ def test_admin_is_closed_to_non_staff(world: World, client: Client) -> None:
     client.force_login(world.bob)
 
     assert client.get("/admin/accounts/organization/")["Location"].startswith("/admin/login/")
+
+
+def test_admin_is_closed_to_staff_who_are_not_operators(world: World, client: Client) -> None:
+    world.bob.is_staff = True
+    world.bob.save()
+    client.force_login(world.bob)
+
+    assert client.get("/admin/accounts/membership/")["Location"].startswith("/admin/login/")

@@ -1,5 +1,7 @@
-"""Brute force: failed logins (per username and address) and bad tokens (per address) get 429
-with Retry-After, and the lockout ends by itself when the window is over."""
+"""Brute force: failed logins on /login/ and /admin/login/ (per username and address, one count
+for both pages), password reset requests (per address and per email) and bad tokens (per
+address) get 429 with Retry-After, and the lockout ends by itself when the window is over. A
+valid token is never refused because of bad ones."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
@@ -103,6 +106,27 @@ def test_username_case_does_not_dodge_the_limit(world: World, clock: Clock) -> N
     assert _login("alice", "wrong").status_code == 429
 
 
+FULLWIDTH_ALICE = "\uff41lice"  # fullwidth "a": Django's form normalizes it (NFKC) to "alice"
+
+
+def test_a_look_alike_spelling_does_not_dodge_the_limit_on_login(
+    world: World, clock: Clock
+) -> None:
+    assert _login(FULLWIDTH_ALICE, PASSWORD, ip=ELSEWHERE).status_code == 302  # signs in as alice
+    _fail_logins("alice")
+
+    assert _login(FULLWIDTH_ALICE, PASSWORD).status_code == 429
+
+
+def test_a_look_alike_spelling_does_not_dodge_the_limit_on_admin_login(
+    world: World, clock: Clock
+) -> None:
+    _operator(world)
+    _fail_logins(FULLWIDTH_ALICE.upper())
+
+    assert _admin_login("alice", PASSWORD).status_code == 429
+
+
 def test_success_clears_only_its_own_address(world: World, clock: Clock) -> None:
     for _ in range(LIMIT - 1):
         _login("alice", "wrong", ip=HOME)
@@ -113,6 +137,90 @@ def test_success_clears_only_its_own_address(world: World, clock: Clock) -> None
 
     assert _login("alice", "wrong", ip=HOME).status_code == 429
     assert _login("alice", PASSWORD, ip=ELSEWHERE).status_code == 429
+
+
+def _operator(world: World) -> None:
+    world.alice.is_staff = world.alice.is_superuser = True
+    world.alice.save()
+
+
+def _admin_login(username: str, password: str, ip: str = HOME) -> HttpResponse:
+    return Client(REMOTE_ADDR=ip).post(
+        "/admin/login/?next=/admin/", {"username": username, "password": password}
+    )
+
+
+def test_admin_login_is_limited_like_login(world: World, clock: Clock) -> None:
+    _operator(world)
+    for _ in range(LIMIT):
+        assert _admin_login("alice", "wrong").status_code == 200
+
+    response = _admin_login("alice", PASSWORD)
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == str(WINDOW)
+    assert "Too many failed sign-ins" in response.content.decode()
+    assert "_auth_user_id" not in response.client.session
+    clock.advance(WINDOW)
+    assert _admin_login("alice", PASSWORD).status_code == 302
+
+
+def test_admin_login_and_login_share_one_count(world: World, clock: Clock) -> None:
+    _operator(world)
+    _fail_logins("alice")
+
+    assert _admin_login("alice", PASSWORD).status_code == 429
+    assert _admin_login("alice", PASSWORD, ip=ELSEWHERE).status_code == 302
+
+
+def test_admin_login_refuses_staff_who_are_not_operators(world: World, clock: Clock) -> None:
+    world.alice.is_staff = True
+    world.alice.save()
+
+    response = _admin_login("alice", PASSWORD)
+
+    assert response.status_code == 200
+    assert "correct username and password" in response.content.decode()
+
+
+RESET_LIMIT = 2
+
+
+def _reset(email: str, ip: str = HOME) -> HttpResponse:
+    return Client(REMOTE_ADDR=ip).post("/password-reset/", {"email": email})
+
+
+@pytest.fixture
+def reset_limit(settings: Settings) -> None:
+    settings.CSVHUB_PASSWORD_RESET_LIMIT = RESET_LIMIT
+    settings.CSVHUB_PASSWORD_RESET_WINDOW_SECONDS = WINDOW
+
+
+def test_password_resets_are_throttled_per_email(
+    world: World, clock: Clock, reset_limit: None
+) -> None:
+    for ip in ("10.0.0.5", "10.0.0.6"):
+        assert _reset("alice@example.com", ip).status_code == 302
+
+    response = _reset("ALICE@example.com", "10.0.0.7")
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == str(WINDOW)
+    assert "Too many reset requests" in response.content.decode()
+    assert len(mail.outbox) == RESET_LIMIT
+    assert _reset("bob@example.com", "10.0.0.7").status_code == 302
+
+
+def test_password_resets_are_throttled_per_address(
+    world: World, clock: Clock, reset_limit: None
+) -> None:
+    assert _reset("alice@example.com").status_code == 302
+    assert _reset("nobody@example.com").status_code == 302
+
+    assert _reset("bob@example.com").status_code == 429
+    assert _reset("bob@example.com", ip=ELSEWHERE).status_code == 302
+    clock.advance(WINDOW)
+    assert _reset("carol@example.com").status_code == 302
 
 
 def _bearer(text: str, ip: str = HOME) -> HttpResponse:
@@ -141,15 +249,26 @@ def test_revoked_and_expired_tokens_count_as_bad(world: World, clock: Clock) -> 
     assert _bearer(world.token_text["bad_token"]).status_code == 429
 
 
-def test_locked_address_gets_429_even_for_a_good_token_until_the_window_ends(
-    world: World, clock: Clock
-) -> None:
+def test_bad_tokens_are_refused_with_429_until_the_window_ends(world: World, clock: Clock) -> None:
     _fail_tokens()
-    assert _bearer(world.token_text["viewer"]).status_code == 429
+    assert _bearer(world.token_text["bad_token"]).status_code == 429
 
     clock.advance(WINDOW)
 
+    assert _bearer(world.token_text["bad_token"]).status_code == 401
+
+
+def test_a_valid_token_is_accepted_from_an_address_past_the_limit(
+    world: World, clock: Clock
+) -> None:
+    """One client behind a NAT sending bad tokens must not lock out the others behind it."""
+    for _ in range(LIMIT * 5):
+        _bearer(token_generate().text)
+    assert _bearer(token_generate().text).status_code == 429
+
     assert _bearer(world.token_text["viewer"]).status_code == 200
+    assert _bearer(world.token_text["admin"]).status_code == 200
+    assert _bearer(token_generate().text).status_code == 429  # the bad ones stay refused
 
 
 def test_bad_tokens_from_one_address_do_not_lock_out_another(world: World, clock: Clock) -> None:

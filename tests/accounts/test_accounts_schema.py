@@ -41,6 +41,12 @@ def test_schema_has_no_warnings_and_documents_every_operation(schema: dict) -> N
         ("/api/v1/members/", "post"): "members_create",
         ("/api/v1/members/{member_id}/", "patch"): "members_update",
         ("/api/v1/members/{member_id}/", "delete"): "members_remove",
+        ("/api/v1/members/invitations/", "get"): "invitations_list",
+        ("/api/v1/members/invitations/", "post"): "invitations_create",
+        ("/api/v1/members/invitations/{invitation_id}/", "delete"): "invitations_revoke",
+        ("/api/v1/invitations/", "get"): "my_invitations_list",
+        ("/api/v1/invitations/{invitation_id}/accept/", "post"): "my_invitations_accept",
+        ("/api/v1/invitations/{invitation_id}/decline/", "post"): "my_invitations_decline",
     }
 
 

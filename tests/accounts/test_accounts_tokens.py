@@ -58,7 +58,7 @@ def test_token_role_may_not_exceed_the_creators_role(api_as: ApiAs, world: World
     )
 
     assert response.status_code == 400
-    assert "at most your own role here (viewer)" in response.json()["role"][0]
+    assert "at most your own role here (viewer)" in response.json()["errors"]["role"][0]
     assert not ApiToken.objects.filter(name="sneaky").exists()
 
 
@@ -75,7 +75,7 @@ def test_a_token_cannot_mint_a_token_above_its_own_role(
     )
 
     assert response.status_code == 400
-    assert "(viewer)" in response.json()["role"][0]
+    assert "(viewer)" in response.json()["errors"]["role"][0]
 
 
 def test_expiry_must_lie_in_the_future(api_as: ApiAs, world: World) -> None:
@@ -84,7 +84,8 @@ def test_expiry_must_lie_in_the_future(api_as: ApiAs, world: World) -> None:
     response = api_as("admin").post(TOKENS, {"name": "x", "expires_at": past}, format="json")
 
     assert response.status_code == 400
-    assert "expires_at" in response.json()
+    assert list(response.json()["errors"]) == ["expires_at"]
+    assert response.json()["detail"].startswith("expires_at: ")
 
 
 def test_token_with_expiry_works_until_it_expires(
@@ -202,7 +203,10 @@ def test_token_name_is_required(api_as: ApiAs, world: World) -> None:
     response = api_as("admin").post(TOKENS, {}, format="json")
 
     assert response.status_code == 400
-    assert "name" in response.json()
+    assert response.json() == {
+        "detail": "name: This field is required.",
+        "errors": {"name": ["This field is required."]},
+    }
 
 
 def test_token_list_pages_with_a_cursor(api_as: ApiAs, world: World) -> None:

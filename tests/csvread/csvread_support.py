@@ -13,6 +13,7 @@ from csvhub.csvread import (
     TypeTracker,
     open_csv,
 )
+from csvhub.csvread.errors import ReadAgain
 
 
 @dataclass
@@ -41,6 +42,12 @@ def read(
     limits: ReadLimits | None = None,
 ) -> Read:
     reader = open_csv(io.BytesIO(data), filename=filename, limits=limits)
+    return Read(reader, list(reader.batches(size)))
+
+
+def read_as(data: bytes, again: ReadAgain, *, size: int = 20_000) -> Read:
+    """`data` read again in the encoding a first reading asked for."""
+    reader = open_csv(io.BytesIO(data), encoding=again.encoding, encoding_reason=again.reason)
     return Read(reader, list(reader.batches(size)))
 
 

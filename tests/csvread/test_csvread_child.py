@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from csvhub.csvread import CsvFormatError, ReadLimits, open_csv
+from csvhub.csvread import CsvFormatError, LimitExceeded, ReadAgain, ReadLimits, open_csv
 from csvhub.csvread.child import ChildReaderFailed, open_csv_in_child
 
 MIXED = (
@@ -211,3 +211,38 @@ def test_a_broken_pipe_from_the_stored_file_is_an_error_not_a_hang() -> None:
     assert not thread.is_alive(), "the reader hung"
     assert isinstance(outcome[0], ChildReaderFailed)
     assert "broken pipe to the object store" in str(outcome[0])
+
+
+def test_child_asks_to_read_again_and_reads_in_the_encoding_given() -> None:
+    rows = "".join(f"{n},Cafe {n},{'x' * 40}\n" for n in range(2, 25_000))
+    data = "id,name,f\n0,Café,x\n1,Thé,x\n".encode("cp1252") + rows.encode()
+    data += "".join(f"{n},Café {n},{'x' * 40}\n" for n in range(25_000, 30_000)).encode()
+    with open_csv_in_child(io.BytesIO(data)) as reader, pytest.raises(ReadAgain) as again:
+        list(reader.batches())
+    assert again.value.encoding == "utf-8"
+    with open_csv_in_child(
+        io.BytesIO(data), encoding=again.value.encoding, encoding_reason=again.value.reason
+    ) as reader:
+        batches = list(reader.batches())
+        assert (reader.encoding, reader.encoding_reason) == ("utf-8", again.value.reason)
+    assert [bad.line for batch in batches for bad in batch.bad_rows] == [2, 3]
+    assert sum(batch.row_count for batch in batches) == 29_998
+
+
+def test_child_reports_a_decompression_limit_as_a_limit() -> None:
+    data = gzip.compress(b"n\n" + b"1\n" * 100_000)
+    with (
+        pytest.raises(LimitExceeded, match="more than 1,000 bytes once decompressed") as error,
+        open_csv_in_child(io.BytesIO(data), max_decompressed_bytes=1000) as reader,
+    ):
+        list(reader.batches())
+    assert error.value.limit == "max_decompressed_bytes"
+
+
+def test_child_reports_the_final_encoding_and_its_reason() -> None:
+    data = b"a,b\n" + b"1,2\n" * 300_000 + "3,é\n".encode("cp1252")
+    with open_csv_in_child(io.BytesIO(data)) as reader:
+        assert reader.encoding == "utf-8"  # so far: the first MiB is ASCII
+        assert sum(batch.row_count for batch in reader.batches()) == 300_001
+        assert reader.encoding == "cp1252"
+        assert "charset detection chose cp1252" in reader.encoding_reason

@@ -57,3 +57,17 @@ def test_many_duplicate_names_stay_fast_and_unique() -> None:
 def test_too_many_columns_is_a_format_error() -> None:
     with pytest.raises(CsvFormatError, match="1601 columns"):
         read((",".join(f"c{i}" for i in range(1601)) + "\n").encode())
+
+
+def test_a_label_of_1000_characters_is_kept_whole() -> None:
+    label = "How satisfied were you " + "x" * 977
+    assert len(label) == 1000
+    result = read(f"id,{label}\n1,2\n".encode())
+    assert result.reader.columns[1].label == label
+
+
+def test_a_header_cell_over_1000_characters_is_a_format_error() -> None:
+    with pytest.raises(CsvFormatError, match="column 2 is 5,000,000 characters long") as error:
+        read(b"id," + b"y" * 5_000_000 + b"\n1,2\n")
+    assert "at most 1,000" in str(error.value)
+    assert len(str(error.value)) < 400  # the message quotes the cell's start, not the cell

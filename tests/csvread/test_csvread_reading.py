@@ -7,9 +7,10 @@ import random
 import tracemalloc
 
 import pytest
-from csvread_support import read
+from csvread_support import read, read_as
 
 from csvhub.csvread import BadRow, CsvFormatError, ReadLimits, decoding, open_csv
+from csvhub.csvread.errors import LimitExceeded, ReadAgain
 
 
 # --- RFC 4180 -------------------------------------------------------------------------------
@@ -267,13 +268,111 @@ def test_utf8_character_cut_at_the_end_of_the_sample_is_still_utf8(monkeypatch) 
 def test_invalid_utf8_after_the_sample_quarantines_only_its_rows(monkeypatch) -> None:
     monkeypatch.setattr(decoding, "SAMPLE_SIZE", 64)
     monkeypatch.setattr(decoding, "BLOCK_SIZE", 64)
-    lines = [f"{i},row {i}".encode() for i in range(2, 200)]
+    lines = [f"{i},Café {i}".encode() for i in range(2, 200)]
     lines[100] = b"102,caf\xe9"  # a cp1252 byte in a UTF-8 file, on line 102
     result = read(b"id,name\n" + b"\n".join(lines) + b"\n")
     assert result.reader.encoding == "utf-8"
     assert result.bad_rows == [BadRow(102, "bytes that are not valid utf-8", "102,caf\ufffd")]
     assert len(result.rows) == 197
-    assert result.rows[99:101] == [["101", "row 101"], ["103", "row 103"]]
+    assert result.rows[99:101] == [["101", "Café 101"], ["103", "Café 103"]]
+    assert all(row[1].startswith("Café ") for row in result.rows)
+
+
+# Whole-file encoding decisions, on files bigger than the 1 MiB sample.
+CAFE_LINES = 30_000  # about 1.7 MiB
+FILLER = "x" * 40
+
+
+def _rows(start: int, stop: int, name: str, encoding: str = "ascii") -> bytes:
+    return "".join(f"{n},{name} {n},{FILLER}\n" for n in range(start, stop)).encode(encoding)
+
+
+def _cafe_file(encoding: str, *, plain_first: int = 0) -> bytes:
+    """`plain_first` ASCII rows, then rows with accents, in `encoding`."""
+    return (
+        b"id,name,filler\n"
+        + _rows(0, plain_first, "Cafe")
+        + _rows(plain_first, CAFE_LINES, "Café", encoding)
+    )
+
+
+def _names(result) -> set[str]:
+    return {row[1].split(" ")[0] for row in result.rows}
+
+
+def test_utf8_file_with_a_bad_byte_in_the_sample_stays_utf8_and_rejects_that_row() -> None:
+    data = _cafe_file("utf-8").replace(b"5,Caf\xc3\xa9 5,", b"5,Caf\xe9 5,", 1)
+    data = data.replace("20000,Café".encode(), b"20000,\x93Caf\xc3\xa9", 1)  # 2 bad bytes
+    result = read(data)
+    assert result.reader.encoding == "utf-8"
+    assert [(bad.line, bad.reason) for bad in result.bad_rows] == [
+        (7, "bytes that are not valid utf-8"),
+        (20002, "bytes that are not valid utf-8"),
+    ]
+    assert len(result.rows) == CAFE_LINES - 2
+    assert _names(result) == {"Café"}
+    assert result.reader.encoding_reason.startswith("29,999 valid UTF-8 multi-byte characters")
+    assert "2 invalid UTF-8 sequences: UTF-8 with bad bytes" in result.reader.encoding_reason
+
+
+@pytest.mark.parametrize("splitter", ["c", "python"])
+def test_cp1252_accents_after_the_sample_switch_the_reading_without_a_reject(
+    splitter: str, monkeypatch
+) -> None:
+    monkeypatch.setenv("CSVHUB_CSV_SPLITTER", splitter)
+    data = _cafe_file("cp1252", plain_first=25_000)
+    assert data[: decoding.SAMPLE_SIZE].isascii() and not data.isascii()
+    result = read(data, size=7_000)
+    assert result.reader.encoding == "cp1252"
+    assert result.bad_rows == []
+    assert len(result.rows) == CAFE_LINES
+    assert result.rows[25_000] == ["25000", "Café 25000", FILLER]
+    assert _names(result) == {"Cafe", "Café"}
+    assert "not UTF-8, charset detection chose cp1252" in result.reader.encoding_reason
+    assert result.batches[-1].rows_seen == CAFE_LINES
+
+
+def test_ascii_file_with_one_high_byte_after_the_sample_is_cp1252(monkeypatch) -> None:
+    monkeypatch.setattr(decoding, "SAMPLE_SIZE", 64)
+    monkeypatch.setattr(decoding, "BLOCK_SIZE", 64)
+    lines = [f"{i},row {i}".encode() for i in range(2, 200)]
+    lines[100] = b"102,caf\xe9"
+    result = read(b"id,name\n" + b"\n".join(lines) + b"\n")
+    assert result.reader.encoding == "cp1252"
+    assert result.bad_rows == []
+    assert result.rows[100] == ["102", "café"]
+
+
+# Non-ASCII text in the first MiB, and the evidence against its encoding after it.
+UTF8_THEN_CP1252 = (
+    b"id,name,filler\n" + _rows(0, 2, "Café", "utf-8") + _rows(2, 25_000, "Cafe")
+) + _rows(25_000, CAFE_LINES, "Café", "cp1252")
+CP1252_THEN_UTF8 = (
+    b"id,name,filler\n" + _rows(0, 2, "Café", "cp1252") + _rows(2, 25_000, "Cafe")
+) + _rows(25_000, CAFE_LINES, "Café", "utf-8")
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "bad_lines", "names"),
+    [
+        # Every byte means something in cp1252: the two UTF-8 lines load as it reads them.
+        (UTF8_THEN_CP1252, "cp1252", [], {"Cafe", "Café", "CafÃ©"}),
+        (CP1252_THEN_UTF8, "utf-8", [2, 3], {"Cafe", "Café"}),
+    ],
+)
+def test_evidence_after_the_first_non_ascii_text_asks_to_read_again(
+    data: bytes, encoding: str, bad_lines: list[int], names: set[str]
+) -> None:
+    with pytest.raises(ReadAgain) as again:
+        read(data)
+    assert again.value.encoding == encoding
+    assert again.value.reason.endswith("decided on the whole file")
+    again_read = read_as(data, again.value)
+    assert again_read.reader.encoding == encoding
+    assert again_read.reader.encoding_reason == again.value.reason
+    assert [bad.line for bad in again_read.bad_rows] == bad_lines
+    assert len(again_read.rows) == CAFE_LINES - len(bad_lines)
+    assert _names(again_read) == names
 
 
 # --- delimiters -----------------------------------------------------------------------------
@@ -383,3 +482,45 @@ def test_random_bytes_are_not_csv() -> None:
     garbage = bytes(rng.randrange(1, 256) for _ in range(50_000))  # no NULs to give it away
     with pytest.raises(CsvFormatError, match="encoding"):
         open_csv(io.BytesIO(garbage))
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"a,b\n1,2\n", "plain ASCII"),
+        ("a,b\n1,é\n".encode(), "valid UTF-8 throughout"),
+        (codecs.BOM_UTF16_LE + "a,b\n1,é\n".encode("utf-16-le"), "utf-16 byte order mark"),
+        (codecs.BOM_UTF8 + b"a,b\n1,2\n", "utf-8-sig byte order mark"),
+    ],
+)
+def test_the_reason_for_the_encoding_is_given(data: bytes, reason: str) -> None:
+    assert read(data).reader.encoding_reason == reason
+
+
+def test_gzip_past_the_decompressed_limit_is_refused_while_reading() -> None:
+    data = gzip.compress(b"n\n" + b"1\n" * 2_000_000)  # 4 MB of text in a few KiB
+    with pytest.raises(LimitExceeded, match="more than 3,000,000 bytes once decompressed") as error:
+        reader = open_csv(io.BytesIO(data), max_decompressed_bytes=3_000_000)
+        for batch in reader.batches(10_000):
+            assert batch.rows_seen <= 1_500_000  # refused at the limit, not after the file
+    assert error.value.limit == "max_decompressed_bytes"
+    stream = decoding.BoundedStream(gzip.GzipFile(fileobj=io.BytesIO(data)), 10)
+    with pytest.raises(LimitExceeded):
+        stream.read()
+
+
+def test_gzip_at_the_decompressed_limit_and_plain_files_over_it_are_read() -> None:
+    text = b"n\n" + b"1\n" * 1000
+    assert (
+        sum(
+            b.row_count
+            for b in open_csv(
+                io.BytesIO(gzip.compress(text)), max_decompressed_bytes=len(text)
+            ).batches()
+        )
+        == 1000
+    )
+    assert (
+        sum(b.row_count for b in open_csv(io.BytesIO(text), max_decompressed_bytes=10).batches())
+        == 1000
+    )

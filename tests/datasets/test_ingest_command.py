@@ -24,6 +24,15 @@ def test_ingest_loads_a_file_and_appends_to_a_dataset(tmp_path, capsys):
     assert Dataset.objects.get(slug="orders").row_count == 3
 
 
+def test_ingest_says_which_encoding_it_read_and_why(tmp_path, capsys):
+    make_org()
+    path = tmp_path / "cafes.csv"
+    path.write_bytes("name\nCafé\n".encode("cp1252"))
+    call_command("ingest", str(path))
+    out = capsys.readouterr().out
+    assert "Read as cp1252: 0 valid UTF-8 multi-byte characters, 1 invalid UTF-8" in out
+
+
 def test_ingest_reports_a_failed_upload(tmp_path):
     make_org()
     (tmp_path / "a.csv").write_text("id\n1\n")

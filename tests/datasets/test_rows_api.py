@@ -452,7 +452,7 @@ def test_schema_documents_the_grammar_and_the_example(api, titanic):
     assert _examples(filters) == [
         {"sex": "male", "Name": "like:Braund", "Ticket": "like:A", "Fare": "gt:7"}
     ]
-    assert _examples(parameters["limit"]) == ["0,2"]
+    assert _examples(parameters["limit"]) == [2]  # `0,2` is a shorthand the schema leaves out
     assert _examples(parameters["sort"]) == ["name:desc,Sex:asc"]
     assert "startswith" in operation["description"] and "sort__eq=3" in operation["description"]
     assert set(operation["responses"]["200"]["content"]) == {

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
+import json
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from csvhub.datasets.models import Dataset
 from tests.datasets.pipeline import api_client_for, make_org, table_exists
@@ -97,7 +104,10 @@ def test_create_dataset_without_name_is_400():
     client = api_client_for(make_org())
     response = client.post("/api/v1/datasets/", {}, format="json")
     assert response.status_code == 400
-    assert "name" in response.json()
+    assert response.json() == {
+        "detail": "name: This field is required.",
+        "errors": {"name": ["This field is required."]},
+    }
 
 
 def test_original_file_streams_back_byte_for_byte():
@@ -110,6 +120,8 @@ def test_original_file_streams_back_byte_for_byte():
     assert response.status_code == 200
     assert b"".join(response.streaming_content) == content
     assert "raw.csv" in response["Content-Disposition"]
+    # The uploader's bytes, whatever the name suggests (a .html or .svg is never rendered).
+    assert response["Content-Type"] == "application/octet-stream"
 
 
 def test_rejects_endpoint_lists_lines_and_reasons(settings):
@@ -209,3 +221,165 @@ def test_a_file_of_several_upload_chunks_is_stored_byte_for_byte():
     assert client.get(upload["status_url"]).json()["rows_loaded"] == 150_000
     stored = client.get(f"/api/v1/uploads/{upload['id']}/file")
     assert b"".join(stored.streaming_content) == content
+
+
+# -- bodies refused before they are read --------------------------------------------------------
+
+BOUNDARY = "csvhub-test-boundary"
+MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
+CLAIMED = 52 * 1024 * 1024  # the body the client says it sends; it never sends all of it
+
+
+def _part_start(name: str = "big.csv") -> bytes:
+    """The start of a multipart body: one file part and its first rows, no end."""
+    head = (
+        f"--{BOUNDARY}\r\n"
+        f'Content-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: text/csv\r\n\r\n"
+    )
+    return head.encode() + b"a\n" + b"1\n" * 2000
+
+
+def _member(organization, username: str, role: str):
+    from django.contrib.auth import get_user_model
+
+    from csvhub.accounts.models import Membership
+
+    user = get_user_model().objects.create_user(username, password="x")
+    Membership.objects.create(user=user, organization=organization, role=role)
+    return user
+
+
+def _session_client(user) -> Client:
+    """A browser's session, with the CSRF check the test client usually skips."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    client.cookies["csrftoken"] = CSRF_TOKEN
+    return client
+
+
+CSRF_TOKEN = "c" * 32
+
+
+@pytest.fixture
+def spool_dir(tmp_path, settings) -> Path:
+    """Where request bodies would be spooled: empty unless a body was read."""
+    directory = tmp_path / "spool"
+    directory.mkdir()
+    settings.FILE_UPLOAD_TEMP_DIR = str(directory)
+    return directory
+
+
+def test_a_declared_length_over_the_limit_is_413_before_the_body_is_read(settings, spool_dir):
+    settings.CSVHUB_MAX_UPLOAD_BYTES = 1024 * 1024
+    client = api_client_for(make_org())
+    # Only the body's first bytes exist: reading further would fail the test client.
+    response = client.generic(
+        "POST", "/api/v1/uploads/", _part_start(), MULTIPART, CONTENT_LENGTH=str(CLAIMED)
+    )
+    assert response.status_code == 413
+    assert "CSVHUB_MAX_UPLOAD_BYTES" in response.json()["detail"]
+    assert f"{CLAIMED:,} bytes" in response.json()["detail"]
+    assert not Dataset.objects.exists()
+    assert not list(spool_dir.iterdir())
+
+
+def test_a_viewer_session_upload_is_403_before_the_body_is_read(spool_dir):
+    org = make_org()
+    client = _session_client(_member(org, "bob", "viewer"))
+    response = client.generic(
+        "POST",
+        "/api/v1/uploads/",
+        _part_start(),
+        MULTIPART,
+        CONTENT_LENGTH=str(CLAIMED),
+        HTTP_X_CSRFTOKEN=CSRF_TOKEN,
+    )
+    assert response.status_code == 403
+    assert "editor" in response.json()["detail"]
+    assert not Dataset.objects.exists()
+    assert not list(spool_dir.iterdir())
+
+
+def test_an_editor_session_upload_with_csrf_token_is_accepted():
+    org = make_org()
+    client = _session_client(_member(org, "carol", "editor"))
+    response = client.post(
+        "/api/v1/uploads/", {"file": _file("s.csv", b"a\n1\n")}, HTTP_X_CSRFTOKEN=CSRF_TOKEN
+    )
+    assert response.status_code == 202, response.content
+    refused = client.post("/api/v1/uploads/", {"file": _file("s.csv", b"a\n1\n")})
+    assert refused.status_code == 403  # no CSRF token
+    assert "CSRF" in refused.json()["detail"]
+
+
+def test_a_file_past_the_limit_is_refused_while_streaming_and_its_spool_deleted(
+    settings, spool_dir
+):
+    # Its declared length is within the limit plus the multipart envelope: only counting the
+    # file's bytes as they arrive finds it too large.
+    settings.CSVHUB_MAX_UPLOAD_BYTES = 100 * 1024
+    client = api_client_for(make_org())
+    content = b"a\n" + b"1\n" * (60 * 1024)
+    response = client.post("/api/v1/uploads/", {"file": _file("s.csv", content)})
+    assert response.status_code == 413
+    assert "102,400 bytes" in response.json()["detail"]
+    assert not Dataset.objects.exists()
+    assert not list(spool_dir.iterdir())
+
+
+def test_files_sent_together_count_against_the_limit(settings):
+    settings.CSVHUB_MAX_UPLOAD_BYTES = 30
+    client = api_client_for(make_org())
+    files = [_file("one.csv", b"a\n" + b"1\n" * 9), _file("two.csv", b"a\n" + b"2\n" * 9)]
+    response = client.post("/api/v1/uploads/", {"file": files})
+    assert response.status_code == 413
+    assert not Dataset.objects.exists()
+    alone = client.post("/api/v1/uploads/", {"file": files[0]})
+    assert alone.status_code == 202, alone.content
+
+
+def _send_start_of_big_body(url: str, headers: dict[str, str]) -> tuple[int, dict]:
+    """POST CLAIMED bytes' worth of headers over a real socket, send the body's first bytes
+    only, and read the answer: a server that waited for the rest would time out."""
+    parts = urlsplit(url)
+    head = "".join(
+        f"{name}: {value}\r\n"
+        for name, value in {
+            "Host": parts.netloc,
+            "Content-Type": MULTIPART,
+            "Content-Length": str(CLAIMED),
+            **headers,
+        }.items()
+    )
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as sock:
+        sock.sendall(f"POST /api/v1/uploads/ HTTP/1.1\r\n{head}\r\n".encode() + _part_start())
+        answer = http.client.HTTPResponse(sock)
+        answer.begin()
+        return answer.status, json.loads(answer.read())
+
+
+def test_a_real_server_refuses_big_and_unauthorised_bodies_without_reading_them(
+    live_server, settings, spool_dir
+):
+    from csvhub.accounts.models import Role
+    from csvhub.accounts.services import token_create
+
+    settings.CSVHUB_MAX_UPLOAD_BYTES = 1024 * 1024
+    org = make_org()
+    editor = _member(org, "carol", "editor")
+    token = token_create(organization=org, user=editor, name="t", role=Role.EDITOR).text
+    status, body = _send_start_of_big_body(live_server.url, {"Authorization": f"Bearer {token}"})
+    assert status == 413, body
+    assert "CSVHUB_MAX_UPLOAD_BYTES" in body["detail"]
+
+    settings.CSVHUB_MAX_UPLOAD_BYTES = 20 * 1024**3
+    session = _session_client(_member(org, "bob", "viewer"))
+    cookie = f"sessionid={session.cookies['sessionid'].value}; csrftoken={CSRF_TOKEN}"
+    status, body = _send_start_of_big_body(
+        live_server.url, {"Cookie": cookie, "X-CSRFToken": CSRF_TOKEN}
+    )
+    assert status == 403, body
+    assert "editor" in body["detail"]
+    assert not list(spool_dir.iterdir())
+    assert not Dataset.objects.exists()

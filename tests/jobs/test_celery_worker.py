@@ -160,3 +160,59 @@ def test_killed_worker_leaves_dataset_untouched_and_job_finishes_once(celery_run
     assert finished.attempts == 2
     dataset.refresh_from_db()
     assert dataset.row_count == rows == table_row_count(table_name=dataset.table_name)
+
+
+def test_worker_ignores_remote_control_sent_through_the_broker(celery_runner, broker_url):
+    worker = celery_runner()
+    org = make_org()
+    (first,) = services.uploads_create(organization=org, files=[ContentFile(b"a\n1\n", "1.csv")])
+    _wait_for(lambda: _state(first).is_finished)  # the worker listens from here on
+
+    # What `celery -b BROKER control shutdown` sends: an app of its own, on the test's broker.
+    from celery import Celery
+
+    Celery(broker=broker_url).control.broadcast("shutdown")
+    with pytest.raises(subprocess.TimeoutExpired):
+        worker.wait(timeout=10)
+    (second,) = services.uploads_create(organization=org, files=[ContentFile(b"a\n2\n", "2.csv")])
+    _wait_for(lambda: _state(second).is_finished)
+    assert _state(second).state == "succeeded", _state(second).error
+
+
+def _send(broker_url: str, name: str, args: list) -> None:
+    """Write a message to the broker by hand, as anyone who can reach it could."""
+    from csvhub.celery import app
+
+    with app.connection_for_write(broker_url) as connection:
+        app.send_task(name, args=args, queue="default", connection=connection)
+
+
+def test_worker_runs_only_registered_tasks_and_logs_the_rest(celery_runner, broker_url, tmp_path):
+    marker = tmp_path / "owned"
+    touch = [["touch", str(marker)]]
+    # Names the dispatcher used to import and call: the issue's proof (the `subprocess` module
+    # imported by csvhub.csvread.child, whose `.call` runs a command) and plain callables.
+    hostile = [
+        "csvhub.csvread.child.subprocess",
+        "subprocess.run",
+        "os.system",
+        "csvhub.datasets.ingest.upload_ingest",
+    ]
+    celery_runner()
+    for name in hostile:
+        _send(broker_url, "csvhub.run_task", [name, touch, {}])
+    _send(broker_url, "subprocess.call", touch)  # a Celery task name of its own: unregistered
+
+    # A registered task still runs, after the hostile messages (one worker, one at a time).
+    org = make_org()
+    (upload,) = services.uploads_create(
+        organization=org, files=[ContentFile(b"a\n1\n", name="after.csv")]
+    )
+    _wait_for(lambda: _state(upload).is_finished)
+    assert _state(upload).state == "succeeded", _state(upload).error
+    assert not marker.exists()
+    worker_log = tmp_path / "worker-0.log"
+    _wait_for(lambda: "'subprocess.call'" in worker_log.read_text(), timeout=10)
+    log = worker_log.read_text()
+    for name in hostile:
+        assert f"Refused a message naming {name!r}: not a registered csvhub task." in log

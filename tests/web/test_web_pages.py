@@ -44,7 +44,7 @@ def test_files_page_lists_datasets_and_uploads_of_the_organization(
     assert "sales.csv" in html
     assert 'href="/datasets/sales/"' in html
     assert f"/api/v1/uploads/{sales.id}/file?org=acme" in html
-    assert "/api/v1/datasets/sales/rows/?format=csv&amp;org=acme" in html
+    assert "/api/v1/datasets/sales/rows/?format=csv&amp;safe=spreadsheet&amp;org=acme" in html
     assert "Succeeded" in html
     assert "globex" not in html.lower()
 

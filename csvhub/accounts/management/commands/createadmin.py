@@ -1,4 +1,7 @@
-"""`csvhub createadmin`: create (or complete) an organization and its admin user."""
+"""`csvhub createadmin`: create (or complete) an organization and its admin user.
+
+An organization admin is not an operator: no staff or superuser flag, no /admin/. Operators are
+created by `csvhub createoperator`."""
 
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from csvhub.accounts.services import AdminEnsured, admin_ensure
 
 class Command(BaseCommand):
     help = (
-        "Create an organization and an admin user (a superuser with the admin role in it). "
+        "Create an organization and its admin user (the admin role in it; not an operator of the "
+        "installation: no access to /admin/, see createoperator). "
         "Safe to run again: what exists is kept, an existing password is never changed."
     )
 
@@ -51,7 +55,7 @@ def _report(result: AdminEnsured, *, password_given: bool) -> list[str]:
         else f"Organization {slug!r} already exists; kept."
     ]
     if result.user_created:
-        lines.append(f"Created superuser {username!r}.")
+        lines.append(f"Created user {username!r}.")
     else:
         lines.append(
             f"User {username!r} already exists; password unchanged"

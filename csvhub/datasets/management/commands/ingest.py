@@ -43,6 +43,7 @@ class Command(BaseCommand):
             f"{upload.rows_loaded:,} rows loaded into {upload.dataset.slug}, "
             f"{upload.rows_rejected:,} rejected."
         )
+        self.stdout.write(f"Read as {upload.encoding}: {upload.encoding_reason}.")
 
     def _follow(self, upload: Upload) -> Upload:
         with tqdm(total=upload.size, unit="B", unit_scale=True, desc=upload.original_name) as bar:

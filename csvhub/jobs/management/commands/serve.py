@@ -23,10 +23,14 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, threads: int, **options) -> None:
         from csvhub.accounts.services import ensure_first_admin
 
-        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+        settings.DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # A data dir made by an older csvhub may be open to others: closing the folder closes
+        # everything in it (the files keep their modes, but no one else can reach them).
+        settings.DATA_DIR.chmod(0o700)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         ensure_first_admin(stdout=self.stdout)
+        self._warn_about_accounts()
         self.stdout.write(f"csvhub is serving on http://{host}:{port}/ (API docs at /api/docs/)")
         _gunicorn_app(
             {
@@ -36,9 +40,19 @@ class Command(BaseCommand):
                 "worker_class": "gthread",
                 "timeout": 300,
                 "accesslog": "-",
+                "umask": 0o077,  # gunicorn's own files too (a unix socket, worker heartbeats)
                 "post_worker_init": _resume_jobs,
             }
         ).run()
+
+    def _warn_about_accounts(self) -> None:
+        """The accounts checks need the database, so `migrate` above (called from code) skipped
+        them; show their warnings (e.g. operators left behind by an upgrade) once at start."""
+        from django.core import checks
+
+        for issue in checks.run_checks(tags=["csvhub"], databases=["default"]):
+            if not issue.is_silenced():
+                self.stderr.write(str(issue))  # with its hint
 
 
 def _resume_jobs(_worker) -> None:

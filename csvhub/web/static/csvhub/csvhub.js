@@ -16,7 +16,7 @@ window.csvhub = (() => {
     }
   }
 
-  /** The words of a DRF error body: {"detail": ...} or {"field": ["...", ...], ...}. */
+  /** The words of an API error body ({"detail": ..., "errors": ...}, docs/api.md "Errors"). */
   function errorText(status, data) {
     if (data && typeof data === "object") {
       if (typeof data.detail === "string") return data.detail;

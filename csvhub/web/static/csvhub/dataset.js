@@ -268,7 +268,8 @@
 
   function updateLinks() {
     const everything = queryString(current, { paging: false });
-    exportLink.href = `${rowsUrl}?${everything}${everything ? "&" : ""}format=csv`;
+    // Spreadsheet-safe: a cell like `=HYPERLINK(...)` opens as text, not as a formula.
+    exportLink.href = `${rowsUrl}?${everything}${everything ? "&" : ""}format=csv&safe=spreadsheet`;
     const absolute = new URL(`${rowsUrl}?${queryString(current)}`, window.location.href).href;
     curlText.textContent = `curl -H "Authorization: Bearer $CSVHUB_TOKEN" '${absolute.replace(/'/g, "%27")}'`;
   }

@@ -1,4 +1,4 @@
-// The members page (admins): list, add or invite, change role, remove.
+// The members page (admins): invite, list and revoke invitations, list members, change role, remove.
 "use strict";
 
 (() => {
@@ -13,7 +13,11 @@
   const more = document.getElementById("member-more");
   const status = document.getElementById("member-status");
   const formError = document.getElementById("invite-error");
+  const invitationsUrl = form.dataset.invitationsUrl;
+  const invitationBody = document.querySelector("#invitation-table tbody");
+  const invitationMore = document.getElementById("invitation-more");
   let nextUrl = null;
+  let nextInvitationsUrl = null;
 
   function row(member) {
     const id = `role-${member.id}`;
@@ -75,16 +79,56 @@
     });
   }
 
+  function invitationRow(invitation) {
+    const revoke = el("button", { type: "button", class: "secondary small", "aria-label": `Revoke the invitation of ${invitation.invited}` }, "Revoke");
+    revoke.addEventListener("click", () => revokeInvitation(invitation));
+    return el("tr", { "data-invitation": invitation.id },
+      el("td", {}, invitation.invited),
+      el("td", {}, invitation.role),
+      el("td", {}, invitation.invited_by || "—"),
+      el("td", {}, formatTime(invitation.expires_at)),
+      el("td", { class: "actions" }, revoke));
+  }
+
+  async function loadInvitations(url = invitationsUrl, append = false) {
+    try {
+      const page = await api(url);
+      const rows = page.results.map(invitationRow);
+      if (!append && !rows.length) rows.push(el("tr", {}, el("td", { colspan: 5, class: "empty" }, "No invitation is waiting for an answer.")));
+      if (append) invitationBody.append(...rows);
+      else invitationBody.replaceChildren(...rows);
+      nextInvitationsUrl = page.next;
+      invitationMore.hidden = !nextInvitationsUrl;
+    } catch (error) {
+      status.textContent = `The invitations could not be listed: ${error.message}`;
+    }
+  }
+
+  function revokeInvitation(invitation) {
+    return confirmAndDelete({
+      dialog: {
+        title: `Revoke the invitation of ${invitation.invited}?`,
+        body: "They can no longer accept it. You can invite them again later.",
+        confirm: "Revoke invitation",
+      },
+      url: `${invitationsUrl}${invitation.id}/`,
+      status,
+      done: `Revoked the invitation of ${invitation.invited}.`,
+      failed: `Could not revoke the invitation of ${invitation.invited}`,
+      after: loadInvitations,
+    });
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     formError.hidden = true;
     const user = requiredValue(form.elements.user, formError, "Enter a username or an email address.");
     if (!user) return;
     try {
-      const member = await api(apiUrl, { method: "POST", body: { user, role: form.elements.role.value } });
-      status.textContent = `Added ${member.username} as ${member.role}.`;
+      const invitation = await api(invitationsUrl, { method: "POST", body: { user, role: form.elements.role.value } });
+      status.textContent = `Invited ${invitation.invited} as ${invitation.role}. ${invitation.detail}`;
       form.reset();
-      await load();
+      await loadInvitations();
     } catch (error) {
       formError.textContent = error.message;
       formError.hidden = false;
@@ -92,5 +136,7 @@
   });
 
   more.addEventListener("click", () => load(nextUrl, true));
+  invitationMore.addEventListener("click", () => loadInvitations(nextInvitationsUrl, true));
   load();
+  loadInvitations();
 })();

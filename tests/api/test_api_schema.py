@@ -1,0 +1,107 @@
+"""The OpenAPI schema declares the error answers and the parameters the server really takes."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+ERROR_STATUSES = {"400", "401", "403", "404", "409", "413", "429"}
+ERROR_REF = {"$ref": "#/components/schemas/Error"}
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def schema() -> dict:
+    response = APIClient().get("/api/schema/", {"format": "json"})
+    assert response.status_code == 200
+    return response.json()
+
+
+def _operations(schema: dict):
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            yield f"{method.upper()} {path}", operation
+
+
+def _parameter(operation: dict, name: str) -> dict:
+    return next(p for p in operation["parameters"] if p["name"] == name)
+
+
+def test_every_operation_declares_every_error_answer_with_the_error_schema(schema) -> None:
+    operations = dict(_operations(schema))
+    assert len(operations) == 21
+
+    for name, operation in operations.items():
+        declared = {
+            code: answer["content"]["application/json"]["schema"]
+            for code, answer in operation["responses"].items()
+            if code in ERROR_STATUSES
+        }
+        assert declared == dict.fromkeys(ERROR_STATUSES, ERROR_REF), name
+
+
+def test_the_error_schema_is_detail_and_field_errors(schema) -> None:
+    error = schema["components"]["schemas"]["Error"]
+
+    assert error["required"] == ["detail"]
+    assert error["properties"]["detail"]["type"] == "string"
+    assert error["properties"]["errors"]["additionalProperties"]["items"]["type"] == "string"
+
+
+def test_a_members_patch_requires_its_role(schema) -> None:
+    body = schema["paths"]["/api/v1/members/{member_id}/"]["patch"]["requestBody"]
+
+    assert body["required"] is True
+    assert list(body["content"]) == ["application/json"]
+    component = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert schema["components"]["schemas"][component]["required"] == ["role"]
+
+
+def test_page_size_is_bounded_as_the_server_checks_it(schema) -> None:
+    operation = schema["paths"]["/api/v1/tokens/"]["get"]
+
+    assert _parameter(operation, "page_size")["schema"] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 500,
+    }
+
+
+def test_rows_limit_is_a_count_the_offset_a_separate_parameter(schema) -> None:
+    operation = schema["paths"]["/api/v1/datasets/{slug}/rows/"]["get"]
+
+    limit = _parameter(operation, "limit")["schema"]["oneOf"]
+    assert limit[0] == {"type": "integer", "minimum": 0, "maximum": 1000}
+    assert _parameter(operation, "offset")["schema"]["oneOf"][0]["minimum"] == 0
+
+
+def test_rejects_offset_cannot_be_negative(schema) -> None:
+    operation = schema["paths"]["/api/v1/uploads/{upload_id}/rejects"]["get"]
+
+    assert _parameter(operation, "offset")["schema"]["minimum"] == 0
+    assert _parameter(operation, "limit")["schema"]["minimum"] == 1
+
+
+def test_analysis_bins_and_limit_are_bounded(schema) -> None:
+    operation = schema["paths"]["/api/v1/datasets/{slug}/analysis/"]["get"]
+
+    assert _parameter(operation, "bins")["schema"]["oneOf"][0] == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 200,
+    }
+    assert _parameter(operation, "limit")["schema"]["oneOf"][0]["maximum"] == 10_000
+
+
+def test_an_upload_needs_at_least_one_file(schema) -> None:
+    upload = schema["components"]["schemas"]["UploadInputRequest"]
+
+    assert upload["required"] == ["file"]
+    assert upload["properties"]["file"]["minItems"] == 1
+
+
+def test_the_original_file_is_served_as_octet_stream(schema) -> None:
+    operation = schema["paths"]["/api/v1/uploads/{upload_id}/file"]["get"]
+
+    assert list(operation["responses"]["200"]["content"]) == ["application/octet-stream"]

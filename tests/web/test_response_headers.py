@@ -1,0 +1,103 @@
+"""Every answer that carries data is never cached, and pages run csvhub's own scripts only.
+
+API JSON, CSV and NDJSON exports, original files, error answers and HTML pages all carry
+`Cache-Control: no-store`, a Content-Security-Policy and a Permissions-Policy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from csvhub.datasets.models import Upload
+from tests.accounts.actors import World
+from tests.web.conftest import SALES
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sales(world: World, uploaded) -> Upload:
+    return uploaded(world.acme, "sales.csv", SALES)
+
+
+def _api(path: str) -> Callable[..., object]:
+    return lambda api_as, client_as, upload: api_as("viewer").get(path.format(upload=upload))
+
+
+def _page(path: str) -> Callable[..., object]:
+    return lambda api_as, client_as, upload: client_as("bob").get(path.format(upload=upload))
+
+
+ANSWERS = {
+    "api json": _api("/api/v1/datasets/"),
+    "api rows": _api("/api/v1/datasets/sales/rows/"),
+    "api upload": _api("/api/v1/uploads/{upload.id}/"),
+    "api rejects": _api("/api/v1/uploads/{upload.id}/rejects/"),
+    "csv export": _api("/api/v1/datasets/sales/rows/?format=csv"),
+    "ndjson export": _api("/api/v1/datasets/sales/rows/?format=ndjson"),
+    "original file": _api("/api/v1/uploads/{upload.id}/file"),
+    "api error": _api("/api/v1/datasets/sales/rows/?nope=eq:1"),
+    "api not found": _api("/api/v1/datasets/missing/"),
+    "schema": _api("/api/schema/"),
+    "files page": _page("/"),
+    "dataset page": _page("/datasets/sales/"),
+    "session export": _page("/api/v1/datasets/sales/rows/?format=csv&org=acme"),
+    "session original": _page("/api/v1/uploads/{upload.id}/file?org=acme"),
+    "live progress": _page("/files/live/"),
+    "sign-in page": lambda api_as, client_as, upload: Client().get("/login/"),
+}
+
+
+@pytest.mark.parametrize("answer", ANSWERS.values(), ids=ANSWERS.keys())
+def test_answers_with_data_are_never_cached(answer, api_as, client_as, sales) -> None:
+    response = answer(api_as, client_as, sales)
+    assert "no-store" in response["Cache-Control"]
+    assert "public" not in response["Cache-Control"]
+
+
+@pytest.mark.parametrize("answer", ANSWERS.values(), ids=ANSWERS.keys())
+def test_answers_carry_a_content_security_and_permissions_policy(
+    answer, api_as, client_as, sales
+) -> None:
+    response = answer(api_as, client_as, sales)
+    policy = _directives(response["Content-Security-Policy"])
+    assert policy["default-src"] == ["'self'"]
+    assert policy["script-src"] == ["'self'"]
+    assert policy["style-src"] == ["'self'"]
+    assert policy["object-src"] == ["'none'"]
+    assert policy["frame-ancestors"] == ["'none'"]
+    features = response["Permissions-Policy"]
+    for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
+        assert f"{feature}=()" in features
+
+
+def test_api_docs_load_swagger_ui_from_our_own_static_files(client_as, world, settings) -> None:
+    response = client_as("bob").get("/api/docs/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    header = response["Content-Security-Policy"]
+    assert not re.search(r"(https?:)?//", page + header), "nothing may come from another origin"
+    policy = _directives(header)
+    assert policy["script-src"] == ["'self'"]
+    assert policy["style-src"] == ["'self'", "'unsafe-inline'"]  # its one inline <style>
+    assert policy["form-action"] == ["'self'"]  # the rest of the site's policy holds
+    assert policy["frame-ancestors"] == ["'none'"]
+    assert "<script>" not in page  # the UI's own script is a file
+    script = client_as("bob").get("/api/docs/?script=")
+    assert b"SwaggerUIBundle" in script.content
+    bundle = re.search(r'<script src="(/static/[^"]+/swagger-ui-bundle\.js)"', page)
+    assert bundle, page
+    # The tests collect no static files; Whitenoise finds them as after `collectstatic`.
+    settings.WHITENOISE_USE_FINDERS = True
+    served = Client().get(bundle[1])
+    assert served.status_code == 200
+    assert b"SwaggerUIBundle" in b"".join(served.streaming_content)
+
+
+def _directives(header: str) -> dict[str, list[str]]:
+    parts = (directive.split() for directive in header.split(";") if directive.strip())
+    return {name: values for name, *values in parts}
