@@ -323,7 +323,8 @@ def test_retry_after_crash_between_commits_does_not_load_twice(warehouse):
     # The warehouse commits, then the process dies before the metadata is written.
     job.state = "running"
     job.save()
-    ingest._load(Upload.objects.select_related("dataset").get(pk=job.pk))
+    claimed = Upload.objects.select_related("dataset").get(pk=job.pk)
+    ingest._load(claimed, ingest._ProgressReport(claimed))
     Upload.objects.filter(pk=job.pk).update(state="queued")
 
     ingest.upload_ingest(upload_id=job.pk)
