@@ -222,8 +222,9 @@ CSVHUB_MAX_ROWS_PER_UPLOAD = env_int("CSVHUB_MAX_ROWS_PER_UPLOAD", 0, minimum=0)
 # Uploads are parsed in a child process, beside inference and loading, with its address space
 # capped so that a file needing too much memory fails its upload, never the web server or
 # worker (0: no cap). Uploads smaller than CSVHUB_CHILD_READER_MIN_BYTES are read in the worker
-# itself, without the cap: 0 (the default) sends every upload to the child. 2 GiB: reading a
-# 20,000-row batch of 1,600 columns (PostgreSQL's most) peaks at 1.2 GiB.
+# itself, without the cap: 0 (the default) sends every upload to the child. 2 GiB: a
+# 20,000-row batch of 1,600 columns (PostgreSQL's most) peaked at 1.2 GiB; batches now end at
+# CSVHUB_MAX_BATCH_SIZE characters too, which leaves room to raise that setting.
 CSVHUB_READER_MEMORY_LIMIT_BYTES = env_int(
     "CSVHUB_READER_MEMORY_LIMIT_BYTES", 2 * 1024**3, minimum=0
 )
