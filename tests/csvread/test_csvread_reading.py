@@ -375,6 +375,26 @@ def test_evidence_after_the_first_non_ascii_text_asks_to_read_again(
     assert _names(again_read) == names
 
 
+@pytest.mark.parametrize("splitter", ["c", "python"])
+def test_a_file_read_again_rejects_its_quote_never_closed_and_reads_on(
+    splitter: str, monkeypatch
+) -> None:
+    # The quote swallows the rest of the file in the first reading; the encoding is still
+    # decided on every byte, and the second reading gives the quote up as the first did.
+    monkeypatch.setenv("CSVHUB_CSV_SPLITTER", splitter)
+    row = _rows(26_000, 26_001, "Café", "cp1252")
+    data = UTF8_THEN_CP1252.replace(row, b'oops,"Caf\xe9\n' + row, 1)  # line 26,002
+    with pytest.raises(ReadAgain) as again:
+        read(data)
+    assert again.value.encoding == "cp1252"
+    again_read = read_as(data, again.value)
+    assert [(bad.line, bad.reason) for bad in again_read.bad_rows] == [
+        (26_002, "quote opened on line 26002 is never closed")
+    ]
+    assert len(again_read.rows) == CAFE_LINES
+    assert again_read.rows[26_000][:2] == ["26000", "Café 26000"]
+
+
 # --- delimiters -----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "delimiter"),
