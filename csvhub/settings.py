@@ -213,6 +213,11 @@ CSVHUB_COMPAT_UPLOAD_WAIT_SECONDS = env_int("CSVHUB_COMPAT_UPLOAD_WAIT_SECONDS",
 CSVHUB_MAX_UPLOAD_BYTES = env_int("CSVHUB_MAX_UPLOAD_BYTES", 20 * 1024**3, minimum=1)
 CSVHUB_MAX_REJECT_RATIO = env_float("CSVHUB_MAX_REJECT_RATIO", 0.1, minimum=0.0, maximum=1.0)
 CSVHUB_MAX_STORED_REJECTS = env_int("CSVHUB_MAX_STORED_REJECTS", 10_000, minimum=0)
+# Reading bounds (csvread.ReadLimits), in characters of the text as written: one record's size
+# and lines (a record still open in a quote past them is a quote never closed), one batch's size.
+CSVHUB_MAX_RECORD_SIZE = env_int("CSVHUB_MAX_RECORD_SIZE", 16 * 1024**2, minimum=1)
+CSVHUB_MAX_RECORD_LINES = env_int("CSVHUB_MAX_RECORD_LINES", 10_000, minimum=1)
+CSVHUB_MAX_BATCH_SIZE = env_int("CSVHUB_MAX_BATCH_SIZE", 8 * 1024**2, minimum=1)
 # A compressed upload may hold no more text than an uncompressed one may be.
 CSVHUB_MAX_DECOMPRESSED_BYTES = env_int(
     "CSVHUB_MAX_DECOMPRESSED_BYTES", CSVHUB_MAX_UPLOAD_BYTES, minimum=1
@@ -223,8 +228,9 @@ CSVHUB_MAX_ROWS_PER_UPLOAD = env_int("CSVHUB_MAX_ROWS_PER_UPLOAD", 0, minimum=0)
 # Uploads are parsed in a child process, beside inference and loading, with its address space
 # capped so that a file needing too much memory fails its upload, never the web server or
 # worker (0: no cap). Uploads smaller than CSVHUB_CHILD_READER_MIN_BYTES are read in the worker
-# itself, without the cap: 0 (the default) sends every upload to the child. 2 GiB: reading a
-# 20,000-row batch of 1,600 columns (PostgreSQL's most) peaks at 1.2 GiB.
+# itself, without the cap: 0 (the default) sends every upload to the child. 2 GiB: a
+# 20,000-row batch of 1,600 columns (PostgreSQL's most) peaked at 1.2 GiB; batches now end at
+# CSVHUB_MAX_BATCH_SIZE characters too, which leaves room to raise that setting.
 CSVHUB_READER_MEMORY_LIMIT_BYTES = env_int(
     "CSVHUB_READER_MEMORY_LIMIT_BYTES", 2 * 1024**3, minimum=0
 )

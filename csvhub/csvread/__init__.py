@@ -18,7 +18,7 @@ from csvhub.csvread.formats import DateStyle
 from csvhub.csvread.header import Column
 from csvhub.csvread.inference import TypeTracker
 from csvhub.csvread.observation import BatchColumn, Observation
-from csvhub.csvread.reader import BadRow, Batch, CsvReader, open_csv
+from csvhub.csvread.reader import BadRow, Batch, CsvReader, ReadLimits, open_csv
 from csvhub.csvread.stats import ColumnStats
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "LimitExceeded",
     "Observation",
     "ReadAgain",
+    "ReadLimits",
     "TypeTracker",
     "open_csv",
     "widen",

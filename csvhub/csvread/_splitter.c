@@ -17,13 +17,23 @@
  *   QUOTE_IN_QUOTED  '"': a literal quote, IN_QUOTED; delimiter: save, START_FIELD;
  *                 line break or EOL: save, end of record; else: the character, IN_FIELD
  *   EAT_CRNL      line break: nothing; EOL: START_RECORD
- * A record is complete when a line ends in START_RECORD. At the end of the input, a record
- * still inside quotes is kept as it is (strict=False).
+ * A record is complete when a line ends in START_RECORD.
  *
  * Only records with exactly `width` fields go to the columns; every other record (blank lines,
  * wrong field counts) comes back as a list of its fields with its line numbers, for the Python
- * side to judge, as does a field over the size limit (the record is dropped up to the end of
- * that line, as csv.reader does after raising).
+ * side to judge. A record cannot grow without bound (reader.py's _LineFeed makes the same
+ * checks for the csv module):
+ *   "long"   its first line is over `record_limit` characters (line breaks included): the
+ *            rest of that line is skipped and reading goes on with the next line;
+ *   "eof"    the input ends inside a quoted field;
+ *   "lines"  a further line would make it span more than `max_lines` lines;
+ *   "size"   a further line would take it over `record_limit` characters;
+ *   "text"   a quote that closes a field begun on an earlier line is followed by text (not a
+ *            delimiter, a line break or another quote), as when a stray quote has run on to
+ *            the opening quote of a later field (csv.reader with strict=True refuses it).
+ * In the last four a quote was (most likely) never closed: the problem names the line where
+ * the open quoted field started, and the Python side rejects the record's lines up to that one
+ * and reads the lines after it again as new records (restart).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -95,7 +105,8 @@ typedef struct {
     PyObject_HEAD
     PyObject *blocks;          /* iterator of str blocks, each ending at a line break */
     Py_UCS4 delimiter;
-    Py_ssize_t field_limit;
+    Py_ssize_t record_limit;   /* characters of one record's lines, line breaks included */
+    Py_ssize_t max_lines;      /* lines one record may span */
     /* the block being read */
     PyObject *block;
     int kind;
@@ -113,12 +124,31 @@ typedef struct {
     Py_ssize_t field_start;
     int quoted_line_break;     /* a field of the record holds '\n' */
     Py_ssize_t record_line;    /* the line the record starts on */
+    Py_ssize_t record_chars;   /* characters of the record's lines read so far */
+    Py_ssize_t quote_line;     /* the line where the last quoted field opened */
+    Py_ssize_t line_quote;     /* quote_line when the current line of the record started */
     Py_ssize_t line_num;       /* lines read to their end (csv.reader's line_num) */
+    /* the problem read_record returned 2 for: PROBLEM_*, the record's first line, and the
+     * line where its open quote started (the first line again for "long") */
+    int problem;
+    Py_ssize_t problem_first;
+    Py_ssize_t problem_last;
     /* the batch */
     ColumnBuffer *columns;
     Py_ssize_t width;
     Py_ssize_t good;
+    Py_ssize_t batch_chars;    /* characters of the batch's records as written */
 } Reader;
+
+enum problem {
+    PROBLEM_LONG = 1,
+    PROBLEM_EOF,
+    PROBLEM_LINES,
+    PROBLEM_SIZE,
+    PROBLEM_TEXT,
+};
+
+static const char *const PROBLEM_NAMES[] = {"", "long", "eof", "lines", "size", "text"};
 
 static void
 columns_free(Reader *self)
@@ -206,13 +236,10 @@ save_field(Reader *self)
     return 0;
 }
 
-/* 1: added; 0: the field is over the limit (csv.reader raises there); -1: no memory. */
+/* 1: added; -1: no memory. (read_record keeps the record within record_limit.) */
 static int
 add_char(Reader *self, Py_UCS4 c)
 {
-    if (self->record.len - self->field_start >= self->field_limit) {
-        return 0;
-    }
     if (self->record.len == self->record.cap && buffer_reserve(&self->record, 1) < 0) {
         return -1;
     }
@@ -228,9 +255,11 @@ record_reset(Reader *self)
     self->quoted_line_break = 0;
     self->fields = 0;
     self->field_start = 0;
+    self->record_chars = 0;
 }
 
-/* Feed one character (or EOL) to the state machine: 1 ok, 0 field too large, -1 error. */
+/* Feed one character (or EOL) to the state machine: 1 ok, 0 give the record up (PROBLEM_TEXT),
+ * -1 error. */
 static int
 process(Reader *self, Py_UCS4 c)
 {
@@ -255,6 +284,7 @@ process(Reader *self, Py_UCS4 c)
         }
         else if (c == '"') {
             self->state = IN_QUOTED;
+            self->quote_line = self->line_num + 1;
         }
         else if (c == self->delimiter) {
             return save_field(self) < 0 ? -1 : 1;
@@ -304,6 +334,12 @@ process(Reader *self, Py_UCS4 c)
             }
             self->state = c == EOL ? START_RECORD : EAT_CRNL;
             return 1;
+        }
+        if (self->quote_line <= self->line_num) {
+            /* Text after a quote that closed a field begun on an earlier line: csv.reader
+             * (strict=False) would glue it on, but the quote most likely opened this field
+             * and the one on quote_line was never closed (strict=True refuses it too). */
+            return 0;
         }
         self->state = IN_FIELD;
         return add_char(self, c);
@@ -585,30 +621,28 @@ emit(Reader *self, Py_ssize_t index, PyObject *others)
 
 /* Inside a field most characters are plain: copy a run of them at once, up to the next
  * character the state machine must see (a line break, the delimiter outside quotes, a quote
- * inside them) or up to the field limit. Returns how many were taken (0: none, process()
- * takes the next character and reports a field over the limit), -1 on error. */
+ * inside them) or up to the record limit. Returns how many were taken (0: none, process()
+ * takes the next character), -1 on error. */
 #define PLAIN_RUN(TYPE)                                                                 \
     do {                                                                                \
         const TYPE *chars = (const TYPE *)self->data;                                   \
+        /* up to the limit at most: read_record then reports the record as too long */  \
+        Py_ssize_t room = self->record_limit - self->record_chars;                      \
+        Py_ssize_t stop = self->length - start > room ? start + room : self->length;    \
         Py_ssize_t end = start;                                                         \
         if (quoted) {                                                                   \
-            while (end < self->length && chars[end] != '"' && chars[end] != '\n'        \
-                   && chars[end] != '\r') {                                             \
+            while (end < stop && chars[end] != '"' && chars[end] != '\n'               \
+                   && chars[end] != '\r') {                                            \
                 end++;                                                                  \
             }                                                                           \
         }                                                                               \
         else {                                                                          \
-            while (end < self->length && chars[end] != delimiter && chars[end] != '\n'  \
-                   && chars[end] != '\r') {                                             \
+            while (end < stop && chars[end] != delimiter && chars[end] != '\n'         \
+                   && chars[end] != '\r') {                                            \
                 end++;                                                                  \
             }                                                                           \
         }                                                                               \
         count = end - start;                                                            \
-        /* up to the limit at most: the next character then reports the field as too long */ \
-        Py_ssize_t room = self->field_limit - (self->record.len - self->field_start);   \
-        if (count > room) {                                                             \
-            count = room;                                                               \
-        }                                                                               \
         if (count <= 0) {                                                               \
             return 0;                                                                   \
         }                                                                               \
@@ -620,6 +654,7 @@ emit(Reader *self, Py_ssize_t index, PyObject *others)
             out[i] = chars[start + i];                                                  \
         }                                                                               \
         self->record.len += count;                                                      \
+        self->record_chars += count;                                                    \
     } while (0)
 
 static Py_ssize_t
@@ -671,9 +706,64 @@ next_block(Reader *self)
     return 1;
 }
 
+/* Stop reading the record for a problem (see the top of this file); 2 for read_record. */
+static int
+give_up(Reader *self, int problem, Py_ssize_t quote_line)
+{
+    self->problem = problem;
+    self->problem_first = self->record_line;
+    self->problem_last = quote_line;
+    record_reset(self);
+    return 2;
+}
+
+/* Whether the character before `position` ends a line: '\n', or '\r' not followed by '\n'. */
+static int
+ends_line(int kind, const void *data, Py_ssize_t position, Py_ssize_t length, Py_UCS4 c)
+{
+    return c == '\n' || (c == '\r' && (position >= length
+                                       || PyUnicode_READ(kind, data, position) != '\n'));
+}
+
+/* Skip the rest of the current line (a block always ends a line). */
+static void
+skip_line(Reader *self)
+{
+    while (self->position < self->length) {
+        Py_UCS4 c = PyUnicode_READ(self->kind, self->data, self->position);
+        self->position++;
+        if (ends_line(self->kind, self->data, self->position, self->length, c)) {
+            break;
+        }
+    }
+    self->line_open = 0;
+    self->line_num++;
+}
+
+/* Before the next character of the record: 0 to go on, or 2 for a problem (see give_up). */
+static int
+check_limits(Reader *self)
+{
+    int further_line = self->line_num >= self->record_line;
+    if (further_line && !self->line_open) {  /* a line starts inside a quoted field */
+        if (self->line_num - self->record_line + 1 >= self->max_lines) {
+            return give_up(self, PROBLEM_LINES, self->quote_line);
+        }
+        self->line_quote = self->quote_line;
+    }
+    if (self->record_chars < self->record_limit) {
+        return 0;
+    }
+    if (further_line) {
+        return give_up(self, PROBLEM_SIZE, self->line_quote);
+    }
+    skip_line(self);
+    return give_up(self, PROBLEM_LONG, self->record_line);
+}
+
 /* Read up to the end of one record.
  * 1: a record ended (self->fields etc. hold it); 0: the input is over, no record;
- * 2: a field was over the limit (the rest of its line was skipped); -1: error. */
+ * 2: a problem (self->problem etc.; the record is dropped); -1: error. */
 static int
 read_record(Reader *self)
 {
@@ -697,11 +787,8 @@ read_record(Reader *self)
                 return -1;
             }
             if (got == 0) {
-                if (self->state == IN_QUOTED) {  /* strict=False: keep what was read */
-                    if (save_field(self) < 0) {
-                        return -1;
-                    }
-                    return 1;
+                if (self->state == IN_QUOTED) {
+                    return give_up(self, PROBLEM_EOF, self->quote_line);
                 }
                 return 0;
             }
@@ -715,6 +802,12 @@ read_record(Reader *self)
         Py_ssize_t position = self->position;
         const Py_ssize_t length = self->length;
         while (position < length) {
+            if (!self->line_open || self->record_chars >= self->record_limit) {
+                self->position = position;
+                if (check_limits(self) == 2) {
+                    return 2;
+                }
+            }
             if (self->state == IN_FIELD || self->state == IN_QUOTED) {
                 Py_ssize_t taken = take_plain_run(self, position);
                 if (taken < 0) {
@@ -730,31 +823,13 @@ read_record(Reader *self)
             Py_UCS4 c = PyUnicode_READ(kind, data, position);
             position++;
             self->line_open = 1;
+            self->record_chars++;
             int done = process(self, c);
             if (done <= 0) {
                 self->position = position;
-                if (done < 0) {
-                    return -1;
-                }
-                /* csv.reader raises here and starts again on the next line */
-                int ended = c == '\n' || (c == '\r' && (position >= length
-                                            || PyUnicode_READ(kind, data, position) != '\n'));
-                while (!ended && position < length) {
-                    Py_UCS4 skipped = PyUnicode_READ(kind, data, position);
-                    position++;
-                    if (skipped == '\n' || (skipped == '\r' && (position >= length
-                            || PyUnicode_READ(kind, data, position) != '\n'))) {
-                        break;
-                    }
-                }
-                self->position = position;
-                self->line_open = 0;
-                self->line_num++;
-                return 2;
+                return done < 0 ? -1 : give_up(self, PROBLEM_TEXT, self->quote_line);
             }
-            int line_end = c == '\n' || (c == '\r' && (position >= length
-                                          || PyUnicode_READ(kind, data, position) != '\n'));
-            if (line_end) {
+            if (ends_line(kind, data, position, length, c)) {
                 self->line_open = 0;
                 self->line_num++;
                 if (process(self, EOL) < 0) {
@@ -782,24 +857,28 @@ column_part(ColumnBuffer *column, Py_ssize_t count)
 }
 
 PyDoc_STRVAR(read_batch_doc,
-"read_batch(max_records, width) -> (parts, good, others, error, summaries) or None\n\n"
-"Up to max_records records (blank lines count, as with csv.reader). parts: per column, the\n"
-"good records' cells joined with '\\n', or their list when a cell holds '\\n' (None when no\n"
-"record was good); good: how many records had `width` fields; others: (index, first line,\n"
-"last line, fields) for every other record; error: None, or (first line, last line, message)\n"
-"for a field over the size limit, which ends the batch; summaries: per column,\n"
-"(empty cells, shortest and longest non-empty cell, their code-point min and max, and their\n"
-"numeric min and max when all are plain numbers, -?digits[.digits]), or None.");
+"read_batch(max_records, width, max_chars) -> (parts, good, others, problem, summaries, chars)\n"
+"or None\n\n"
+"Up to max_records records (blank lines count, as with csv.reader), ending after the record\n"
+"that brings the batch's characters (its records' lines as written) to max_chars. parts: per\n"
+"column, the good records' cells joined with '\\n', or their list when a cell holds '\\n'\n"
+"(None when no record was good); good: how many records had `width` fields; others: (index,\n"
+"first line, last line, fields) for every other record; problem: None, or (first line, quote\n"
+"line, kind) for a record given up (kind: long, eof, lines, size or text; see the top of\n"
+"the source), which ends the batch; after any kind but long, call restart() before reading on.\n"
+"summaries: per column, (empty cells, shortest and longest non-empty cell, their code-point\n"
+"min and max, and their numeric min and max when all are plain numbers, -?digits[.digits]),\n"
+"or None; chars: the characters of the batch's records (not of a record given up).");
 
 static PyObject *
 Reader_read_batch(Reader *self, PyObject *args)
 {
-    Py_ssize_t max_records, width;
-    if (!PyArg_ParseTuple(args, "nn", &max_records, &width)) {
+    Py_ssize_t max_records, width, max_chars;
+    if (!PyArg_ParseTuple(args, "nnn", &max_records, &width, &max_chars)) {
         return NULL;
     }
-    if (width < 1 || max_records < 1) {
-        PyErr_SetString(PyExc_ValueError, "max_records and width must be positive");
+    if (width < 1 || max_records < 1 || max_chars < 1) {
+        PyErr_SetString(PyExc_ValueError, "max_records, width and max_chars must be positive");
         return NULL;
     }
     if (columns_prepare(self, width) < 0) {
@@ -812,7 +891,8 @@ Reader_read_batch(Reader *self, PyObject *args)
     PyObject *error = Py_None;
     Py_INCREF(error);
     Py_ssize_t records = 0;
-    while (records < max_records) {
+    self->batch_chars = 0;
+    while (records < max_records && self->batch_chars < max_chars) {
         int got = read_record(self);
         if (got < 0) {
             goto fail;
@@ -822,14 +902,15 @@ Reader_read_batch(Reader *self, PyObject *args)
         }
         if (got == 2) {
             Py_DECREF(error);
-            error = Py_BuildValue("(nns)", self->record_line, self->line_num, "field larger than field limit");
+            error = Py_BuildValue("(nns)", self->problem_first, self->problem_last,
+                                  PROBLEM_NAMES[self->problem]);
             if (error == NULL) {
                 goto fail;
             }
-            record_reset(self);
             records++;
             break;
         }
+        self->batch_chars += self->record_chars;
         if (emit(self, records, others) < 0) {
             goto fail;
         }
@@ -878,7 +959,8 @@ Reader_read_batch(Reader *self, PyObject *args)
             PyList_SET_ITEM(summaries, i, summary);
         }
     }
-    return Py_BuildValue("(NnNNN)", parts, self->good, others, error, summaries);
+    return Py_BuildValue("(NnNNNn)", parts, self->good, others, error, summaries,
+                         self->batch_chars);
 fail:
     Py_DECREF(others);
     Py_XDECREF(error);
@@ -887,8 +969,9 @@ fail:
 }
 
 PyDoc_STRVAR(read_record_doc,
-"read_record() -> (fields, first line, last line), or None at the end.\n\n"
-"One record, whatever its width (the header); a field over the size limit raises ValueError.");
+"read_record() -> (fields, first line, last line, None), or None at the end.\n\n"
+"One record, whatever its width (the header); a record given up comes back as\n"
+"(None, first line, quote line, kind), as read_batch's problem.");
 
 static PyObject *
 Reader_read_record(Reader *self, PyObject *Py_UNUSED(ignored))
@@ -902,9 +985,8 @@ Reader_read_record(Reader *self, PyObject *Py_UNUSED(ignored))
         return Py_BuildValue("");
     }
     if (got == 2) {
-        record_reset(self);
-        PyErr_Format(PyExc_ValueError, "field larger than field limit (%zd)", self->field_limit);
-        return NULL;
+        return Py_BuildValue("(Onns)", Py_None, self->problem_first, self->problem_last,
+                             PROBLEM_NAMES[self->problem]);
     }
     PyObject *fields = fields_list(self);
     Py_ssize_t first = self->record_line;
@@ -912,18 +994,41 @@ Reader_read_record(Reader *self, PyObject *Py_UNUSED(ignored))
     if (fields == NULL) {
         return NULL;
     }
-    return Py_BuildValue("(Nnn)", fields, first, self->line_num);
+    return Py_BuildValue("(NnnO)", fields, first, self->line_num, Py_None);
+}
+
+PyDoc_STRVAR(restart_doc,
+"restart(line_num)\n\n"
+"Drop the block being read and any record begun, and read on from the blocks iterator as\n"
+"from line line_num + 1 (the caller hands the lines after a given-up record's quote line\n"
+"back to it first).");
+
+static PyObject *
+Reader_restart(Reader *self, PyObject *args)
+{
+    Py_ssize_t line_num;
+    if (!PyArg_ParseTuple(args, "n", &line_num)) {
+        return NULL;
+    }
+    Py_CLEAR(self->block);
+    self->position = 0;
+    self->length = 0;
+    self->line_open = 0;
+    self->exhausted = 0;
+    self->line_num = line_num;
+    record_reset(self);
+    Py_RETURN_NONE;
 }
 
 static int
 Reader_init(Reader *self, PyObject *args, PyObject *kwargs)
 {
-    static char *keywords[] = {"blocks", "delimiter", "field_limit", NULL};
+    static char *keywords[] = {"blocks", "delimiter", "record_limit", "max_lines", NULL};
     PyObject *blocks;
     PyObject *delimiter;
-    Py_ssize_t field_limit;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OUn", keywords,
-                                     &blocks, &delimiter, &field_limit)) {
+    Py_ssize_t record_limit, max_lines;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OUnn", keywords,
+                                     &blocks, &delimiter, &record_limit, &max_lines)) {
         return -1;
     }
     if (PyUnicode_GET_LENGTH(delimiter) != 1) {
@@ -935,8 +1040,8 @@ Reader_init(Reader *self, PyObject *args, PyObject *kwargs)
         PyErr_SetString(PyExc_ValueError, "the delimiter cannot be a quote or a line break");
         return -1;
     }
-    if (field_limit < 1) {
-        PyErr_SetString(PyExc_ValueError, "field_limit must be positive");
+    if (record_limit < 1 || max_lines < 1) {
+        PyErr_SetString(PyExc_ValueError, "record_limit and max_lines must be positive");
         return -1;
     }
     PyObject *iterator = PyObject_GetIter(blocks);
@@ -945,7 +1050,8 @@ Reader_init(Reader *self, PyObject *args, PyObject *kwargs)
     }
     Py_XSETREF(self->blocks, iterator);
     self->delimiter = d;
-    self->field_limit = field_limit;
+    self->record_limit = record_limit;
+    self->max_lines = max_lines;
     record_reset(self);
     return 0;
 }
@@ -988,6 +1094,7 @@ Reader_get_line_num(Reader *self, void *Py_UNUSED(closure))
 static PyMethodDef Reader_methods[] = {
     {"read_batch", (PyCFunction)Reader_read_batch, METH_VARARGS, read_batch_doc},
     {"read_record", (PyCFunction)Reader_read_record, METH_NOARGS, read_record_doc},
+    {"restart", (PyCFunction)Reader_restart, METH_VARARGS, restart_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -999,7 +1106,7 @@ static PyGetSetDef Reader_getset[] = {
 static PyTypeObject ReaderType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "csvhub.csvread._splitter.Reader",
-    .tp_doc = PyDoc_STR("Reader(blocks, delimiter, field_limit): CSV records as columns."),
+    .tp_doc = PyDoc_STR("Reader(blocks, delimiter, record_limit, max_lines): CSV records as columns."),
     .tp_basicsize = sizeof(Reader),
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_traverse = (traverseproc)Reader_traverse,

@@ -36,7 +36,7 @@ from typing import IO, BinaryIO, Self
 from csvhub.csvread.columns import Columns
 from csvhub.csvread.errors import CsvFormatError, LimitExceeded, ReadAgain
 from csvhub.csvread.header import Column
-from csvhub.csvread.reader import BadRow, Batch, open_csv
+from csvhub.csvread.reader import BadRow, Batch, ReadLimits, open_csv
 
 FEED_CHUNK = 1 << 20
 STDERR_TAIL = 4000
@@ -63,6 +63,7 @@ def open_csv_in_child(
     max_decompressed_bytes: int | None = None,
     memory_limit: int | None = None,
     max_decompression_ratio: int | None = None,
+    limits: ReadLimits | None = None,
 ) -> ChildCsvReader:
     """Like `open_csv`, with the reading done in a child process; use it as a context manager.
 
@@ -77,6 +78,12 @@ def open_csv_in_child(
         options.append(f"--max-decompressed-bytes={max_decompressed_bytes}")
     if max_decompression_ratio:
         options.append(f"--max-decompression-ratio={max_decompression_ratio}")
+    limits = limits or ReadLimits()
+    options += [
+        f"--max-record-chars={limits.record_chars}",
+        f"--max-record-lines={limits.record_lines}",
+        f"--max-batch-chars={limits.batch_chars}",
+    ]
     reader = ChildCsvReader(
         stream,
         filename=filename,
@@ -157,13 +164,13 @@ class ChildCsvReader:
                 raise _format_error(*payload)
             if kind == "again":
                 raise ReadAgain(*payload)
-            parts, row_count, bad_rows, bytes_read, rows_seen, summaries = payload
+            parts, row_count, bad_rows, bytes_read, rows_seen, summaries, chars = payload
             columns = Columns.from_joined(parts, row_count, summaries) if row_count else None
             bad = [BadRow(*row) for row in bad_rows]
             if columns is None:
-                yield Batch([], bad, bytes_read, rows_seen)
+                yield Batch([], bad, bytes_read, rows_seen, chars=chars)
             else:
-                yield Batch(None, bad, bytes_read, rows_seen, columns=columns)
+                yield Batch(None, bad, bytes_read, rows_seen, columns=columns, chars=chars)
 
     def close(self) -> None:
         """Stop the child (if still running) and the feeder; safe to call more than once."""
@@ -269,6 +276,10 @@ def child_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-decompressed-bytes", type=int, default=None)
     parser.add_argument("--memory-limit", type=int, default=0)
     parser.add_argument("--max-decompression-ratio", type=int, default=None)
+    defaults = ReadLimits()
+    parser.add_argument("--max-record-chars", type=int, default=defaults.record_chars)
+    parser.add_argument("--max-record-lines", type=int, default=defaults.record_lines)
+    parser.add_argument("--max-batch-chars", type=int, default=defaults.batch_chars)
     args = parser.parse_args(argv)
     _limit_memory(args.memory_limit)
     try:
@@ -302,6 +313,7 @@ def _read(args: argparse.Namespace) -> int:
             encoding_reason=args.encoding_reason,
             max_decompressed_bytes=args.max_decompressed_bytes,
             max_decompression_ratio=args.max_decompression_ratio,
+            limits=ReadLimits(args.max_record_chars, args.max_record_lines, args.max_batch_chars),
         )
         columns = [(c.name, c.label) for c in reader.columns]
         _send(out, "header", reader.encoding, reader.delimiter, reader.compressed, columns)
@@ -318,6 +330,7 @@ def _read(args: argparse.Namespace) -> int:
                 batch.bytes_read,
                 batch.rows_seen,
                 summaries,
+                batch.chars,
             )
         _send(out, "end", reader.encoding, reader.encoding_reason)
     except CsvFormatError as error:

@@ -397,21 +397,28 @@ class TextDecoder:
             self._first = self._decode(self._data, final=not self._data)
         return self._first[0]
 
-    def blocks(self) -> Iterator[tuple[str, bool]]:
+    def blocks(self, *, line_limit: int | None = None) -> Iterator[tuple[str, bool]]:
         """Blocks of whole lines, each with a "has marks" flag.
 
         A flagged block holds undecodable bytes or NULs (see MARKED). Lines never straddle
-        two blocks, so the csv module can be fed each block's lines. At the end, raises
-        ReadAgain if the whole file turned out to be in another encoding.
+        two blocks, so the csv module can be fed each block's lines. A line longer than
+        `line_limit` characters keeps only its first `line_limit + 1` (so the reader still sees
+        it is too long and rejects it) and the rest, up to its line break, is dropped as it is
+        read: a file without line breaks is never held whole (its bytes still count as
+        evidence for the encoding). At the end, raises ReadAgain if the whole file turned out
+        to be in another encoding.
         """
         self.start()
         assert self._first is not None
         pending: list[str] = []  # text after the last line break, possibly over several blocks
         pending_dirty = False
+        skipping = False  # dropping the rest of a line cut at line_limit
         data = self._data
         (text, dirty), self._first = self._first, None
         while True:
             final = not data
+            if skipping:
+                text, skipping = _from_line_break(text)
             cut = len(text) if final else _after_last_break(text)
             if cut or (final and pending):
                 yield "".join([*pending, text[:cut]]), dirty or pending_dirty
@@ -419,6 +426,8 @@ class TextDecoder:
             if cut < len(text):
                 pending.append(text[cut:])
                 pending_dirty = pending_dirty or dirty
+                if line_limit is not None:
+                    pending, skipping = _cut_long_line(pending, line_limit)
             if final:
                 self._check_whole_file()
                 return
@@ -515,6 +524,21 @@ def _decode_marking(
         marked = not text.isascii() and UNDECODED.search(text) is not None
         return text, marked or "\x00" in text
     return text, _error_count() != errors or "\x00" in text
+
+
+def _cut_long_line(pending: list[str], limit: int) -> tuple[list[str], bool]:
+    """The unfinished line cut to `limit + 1` characters if longer, and whether its rest
+    must be dropped (not when it has already ended with a '\r' kept back for a '\n')."""
+    ended = pending[-1].endswith("\r")
+    if sum(map(len, pending)) - ended <= limit + 1:
+        return pending, False
+    return ["".join(pending)[: limit + 1] + "\r" * ended], not ended
+
+
+def _from_line_break(text: str) -> tuple[str, bool]:
+    """`text` from its first line break on, and whether there was none (skip on)."""
+    breaks = [i for i in (text.find("\n"), text.find("\r")) if i >= 0]
+    return (text[min(breaks) :], False) if breaks else ("", True)
 
 
 def _after_last_break(text: str) -> int:

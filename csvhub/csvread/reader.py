@@ -4,15 +4,16 @@ import csv
 import os
 import re
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 from csvhub.csvread import decoding
 from csvhub.csvread.columns import Columns
 from csvhub.csvread.dialect import detect_delimiter
-from csvhub.csvread.errors import CsvFormatError, LimitExceeded
+from csvhub.csvread.errors import CsvFormatError
 from csvhub.csvread.header import Column, columns_from_header
 
 try:
@@ -20,10 +21,31 @@ try:
 except ImportError:  # built without a C compiler: the csv module reads instead
     _splitter = None  # type: ignore[assignment]
 
-FIELD_SIZE_LIMIT = 64 * 1024 * 1024
 MAX_COLUMNS = 1600  # PostgreSQL's limit for a table
 BAD_ROW_TEXT_LIMIT = 1000
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """What one record and one batch may hold, so that reading takes bounded memory whatever
+    the file (the service passes CSVHUB_MAX_RECORD_SIZE, CSVHUB_MAX_RECORD_LINES and
+    CSVHUB_MAX_BATCH_SIZE; docs/configuration.md).
+
+    Sizes count characters of the text as written (line breaks included, quotes not removed):
+    one per byte for ASCII. A record over `record_chars` is rejected; one still open in a quote
+    after `record_lines` lines or `record_chars` characters, or at the end of the file, is
+    taken for a quote never closed: the lines up to that quote are rejected and the lines after
+    it are read again as records. A batch ends after `batch_chars` characters of records.
+    """
+
+    record_chars: int = 16 * 1024 * 1024
+    record_lines: int = 10_000
+    batch_chars: int = 8 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if min(self.record_chars, self.record_lines, self.batch_chars) < 1:
+            raise ValueError("read limits must be positive")
 
 
 @dataclass(frozen=True)
@@ -48,6 +70,7 @@ class Batch:
         rows_seen: int,  # data records so far, good and bad; blank lines are not records
         *,
         columns: Columns | None = None,
+        chars: int = 0,  # characters of the batch's records as written (see ReadLimits)
     ) -> None:
         if (rows is None) == (columns is None):
             raise ValueError("give either rows or columns")
@@ -56,6 +79,7 @@ class Batch:
         self.bad_rows = bad_rows
         self.bytes_read = bytes_read
         self.rows_seen = rows_seen
+        self.chars = chars
 
     @property
     def rows(self) -> list[list[str]]:
@@ -93,6 +117,7 @@ def open_csv(
     encoding_reason: str = "",
     max_decompressed_bytes: int | None = None,
     max_decompression_ratio: int | None = None,
+    limits: ReadLimits | None = None,
 ) -> "CsvReader":
     """Detect compression, encoding and delimiter, and read the header.
 
@@ -116,6 +141,7 @@ def open_csv(
         counting=counting,
         delimiter=detect_delimiter(head.lstrip("\ufeff")),
         compressed=source is not counting,
+        limits=limits,
     )
 
 
@@ -129,22 +155,29 @@ class CsvReader:
         counting: decoding.CountingStream,
         delimiter: str,
         compressed: bool,
+        limits: ReadLimits | None = None,
     ) -> None:
         self.delimiter = delimiter
         self.compressed = compressed
+        self.limits = limits or ReadLimits()
         self._counting = counting
         self._text = text
-        self._blocks = text.blocks()
         self._log = _BlockLog()
+        blocks = text.blocks(line_limit=self.limits.record_chars)
+        self._texts = _Texts(blocks, self._log, lambda: self._line_num)
         self._splitter = None
         self._csv = None
+        self._feed: _LineFeed | None = None
         if splitter_enabled():
-            self._splitter = _splitter.Reader(self._texts(), delimiter, FIELD_SIZE_LIMIT)
-        else:
-            csv.field_size_limit(FIELD_SIZE_LIMIT)  # process-wide; the default 128 KiB is low
-            self._csv = csv.reader(
-                chain.from_iterable(self._lines()), delimiter=delimiter, quotechar='"', strict=False
+            self._splitter = _splitter.Reader(
+                self._texts, delimiter, self.limits.record_chars, self.limits.record_lines
             )
+        else:
+            # Process-wide; _LineFeed keeps every record within the limit, so csv never hits it.
+            csv.field_size_limit(max(csv.field_size_limit(), self.limits.record_chars + 1))
+            lines = chain.from_iterable(map(decoding.split_lines, self._texts))
+            self._feed = _LineFeed(lines, self.limits, delimiter)
+            self._csv = csv.reader(self._feed, delimiter=delimiter, quotechar='"', strict=False)
         self._rows_seen = 0
         self.columns: list[Column] = columns_from_header(self._header())
 
@@ -159,7 +192,7 @@ class CsvReader:
         return self._text.reason
 
     def batches(self, size: int = 20_000) -> Iterator[Batch]:
-        """Batches of up to `size` records, until the end of the file.
+        """Batches of up to `size` records (or ReadLimits.batch_chars), until the end.
 
         Raises CsvFormatError if the stream breaks off (e.g. damaged gzip data).
         """
@@ -175,29 +208,21 @@ class CsvReader:
     @property
     def _line_num(self) -> int:
         """Lines read to their end so far."""
-        reader = self._splitter or self._csv
-        assert reader is not None
-        return reader.line_num
-
-    def _lines(self) -> Iterator[list[str]]:
-        """Each block's lines, logging where each block starts for quoting bad records."""
-        for text in self._texts():
-            yield decoding.split_lines(text)
-
-    def _texts(self) -> Iterator[str]:
-        for text, marked in self._blocks:
-            self._log.add(_Block(self._line_num + 1, text, marked))
-            yield text
+        if self._feed is not None:
+            return self._feed.line
+        assert self._splitter is not None
+        return int(self._splitter.line_num)
 
     def _header(self) -> list[str]:
         record = None
         try:
             record = next((record for record in self._records() if not _is_blank(record)), None)
             header = None if record is None else self._check_header(record)
-        except LimitExceeded:  # a ValueError too, with its own message
-            raise
-        except (csv.Error, ValueError) as error:  # ValueError: the splitter's field limit
+        except csv.Error as error:
             raise CsvFormatError(f"The header line cannot be read: {error}.") from error
+        except _GivenUp as problem:
+            reason = problem.reason(self.limits)
+            raise CsvFormatError(f"The header line cannot be read: {reason}.") from None
         except decoding.GZIP_ERRORS as error:
             raise decoding.corrupt_gzip(error) from error
         if record is None or header is None:
@@ -207,11 +232,19 @@ class CsvReader:
 
     def _records(self) -> Iterator[list[str]]:
         if self._csv is not None:
-            yield from self._csv
-            return
+            while True:
+                records, _, problem = self._read_records(1)
+                if problem is not None:
+                    raise problem
+                if not records:
+                    return
+                yield records[0]
         assert self._splitter is not None
         while (record := self._splitter.read_record()) is not None:
-            yield record[0]
+            fields, first, last, kind = record
+            if fields is None:
+                raise _GivenUp(first, last, kind)
+            yield fields
 
     @staticmethod
     def _check_header(record: list[str]) -> list[str]:
@@ -232,66 +265,101 @@ class CsvReader:
         self._log.forget_before(first_line)
         if self._splitter is not None:
             return self._next_split_batch(size, first_line)
-        records: list[list[str]] = []
-        error = None
         try:
-            # On an error, list.extend keeps the records read before it (CPython appends in
-            # place), so only the broken record is lost, and quarantined below.
-            records.extend(islice(self._csv, size))
-        except csv.Error as exc:
-            error = _csv_problem(str(exc))
+            records, chars, problem = self._read_records(size)
         except decoding.GZIP_ERRORS as exc:
             raise decoding.corrupt_gzip(exc) from exc
-        if not records and error is None:
+        if not records and problem is None:
             return None
-        rows, bad_rows = self._sort(records, first_line, error)
-        return self._batch(rows, bad_rows)
+        rows, bad_rows = self._sort(records, first_line, problem)
+        return self._batch(rows, bad_rows, chars=chars)
+
+    def _read_records(self, size: int) -> tuple[list[list[str]], int, "_GivenUp | None"]:
+        """Up to `size` records from the csv module, or `batch_chars` characters of them, and
+        what ended the batch early: a record given up or unreadable."""
+        assert self._csv is not None and self._feed is not None
+        records: list[list[str]] = []
+        feed = self._feed
+        feed.start_batch(records)
+        problem = None
+        try:
+            # On an error, list.extend keeps the records read before it (CPython appends in
+            # place, which the feed relies on too), so only the broken record is lost.
+            records.extend(islice(self._csv, size))
+        except _GivenUp as given_up:
+            problem = given_up
+        except csv.Error as error:
+            problem = _GivenUp(feed.record_first, feed.line, f"unreadable: {error}")
+        return records, feed.end_batch(), problem
 
     def _batch(
-        self, rows: list[list[str]] | None, bad_rows: list[BadRow], columns: Columns | None = None
+        self,
+        rows: list[list[str]] | None,
+        bad_rows: list[BadRow],
+        columns: Columns | None = None,
+        *,
+        chars: int,
     ) -> Batch:
         good = len(rows) if rows is not None else len(columns or ())
         self._rows_seen += good + len(bad_rows)
         if rows is None and columns is None:
             rows = []
-        return Batch(rows, bad_rows, self._counting.bytes_read, self._rows_seen, columns=columns)
+        return Batch(
+            rows,
+            bad_rows,
+            self._counting.bytes_read,
+            self._rows_seen,
+            columns=columns,
+            chars=chars,
+        )
 
     def _next_split_batch(self, size: int, first_line: int) -> Batch | None:
         """The splitter's batch: good records as columns, the others with their lines."""
         assert self._splitter is not None
         width = len(self.columns)
         try:
-            batch = self._splitter.read_batch(size, width)
+            batch = self._splitter.read_batch(size, width, self.limits.batch_chars)
         except decoding.GZIP_ERRORS as exc:
             raise decoding.corrupt_gzip(exc) from exc
         if batch is None:
             return None
-        parts, good, others, error, summaries = batch
+        parts, good, others, given_up, summaries, chars = batch
         columns = Columns.from_joined(parts, good, summaries) if good else None
-        problem = None if error is None else _csv_problem(error[2])
+        problem = None if given_up is None else _GivenUp(*given_up)
         if self._log.marked:  # rare: each good row is looked at for undecodable bytes
             records = _in_file_order(columns.rows() if columns else [], others)
-            return self._batch(*self._sort(records, first_line, problem))
-        bad_rows = [
-            self._bad_row(first, last, reason)
-            for _, first, last, fields in others
-            if (reason := self._problem(fields, width))
-        ]
-        if error is not None:
-            bad_rows.append(self._bad_row(error[0], error[1], problem))
-        return self._batch(None, bad_rows, columns)
+            rows, bad_rows = self._sort(records, first_line, problem)
+        else:
+            rows = None
+            bad_rows = [
+                self._bad_row(first, last, reason)
+                for _, first, last, fields in others
+                if (reason := self._problem(fields, width))
+            ]
+            if problem is not None:
+                bad_rows.append(self._given_up_row(problem))
+        if problem is not None and problem.read_again:
+            self._read_again_after(problem.last)
+        if rows is not None:
+            return self._batch(rows, bad_rows, chars=chars)
+        return self._batch(None, bad_rows, columns, chars=chars)
+
+    def _read_again_after(self, line: int) -> None:
+        """Have the splitter read the lines after `line` again, as new records."""
+        assert self._splitter is not None
+        self._texts.again(self._log.text_from(line + 1))
+        self._splitter.restart(line)
 
     def _sort(
-        self, records: list[list[str]], first_line: int, error: str | None
+        self, records: list[list[str]], first_line: int, problem: "_GivenUp | None"
     ) -> tuple[list[list[str]], list[BadRow]]:
         """Good rows and bad rows, in one C-speed check when the whole batch is good.
 
-        `error` says why the record after `records` could not be read; it ends on the line
-        read last."""
+        `problem` says why the record after `records` was given up."""
         width = len(self.columns)
-        if error is None and not self._log.marked and set(map(len, records)) == {width}:
+        if problem is None and not self._log.marked and set(map(len, records)) == {width}:
             return records, []
-        one_line_each = error is None and self._line_num - first_line + 1 == len(records)
+        one_line_each = problem is None and self._line_num - first_line + 1 == len(records)
         rows, bad_rows = [], []
         line = first_line
         for record in records:
@@ -302,8 +370,8 @@ class CsvReader:
             elif reason:
                 bad_rows.append(self._bad_row(line, line + span - 1, reason))
             line += span
-        if error is not None:
-            bad_rows.append(self._bad_row(line, self._line_num, error))
+        if problem is not None:
+            bad_rows.append(self._given_up_row(problem))
         return rows, bad_rows
 
     def _problem(self, record: list[str], width: int) -> str | None:
@@ -315,6 +383,9 @@ class CsvReader:
                 return "NUL characters: this looks like binary data"
             return f"bytes that are not valid {self.encoding}"
         return None
+
+    def _given_up_row(self, problem: "_GivenUp") -> BadRow:
+        return self._bad_row(problem.first, problem.last, problem.reason(self.limits))
 
     def _bad_row(self, first: int, last: int, reason: str) -> BadRow:
         text = self._log.text(first, last, BAD_ROW_TEXT_LIMIT).rstrip("\r\n")
@@ -333,6 +404,194 @@ def _check_header_bytes(record: list[str], encoding: str) -> None:
             )
 
 
+class _GivenUp(Exception):
+    """A record given up (see ReadLimits): `kind` is long, eof, lines, size or text (the C
+    splitter's names, see _splitter.c), or the reason itself; `last` is the line where its
+    open quote started (its only line for long)."""
+
+    def __init__(self, first: int, last: int, kind: str) -> None:
+        super().__init__(first, last, kind)
+        self.first = first
+        self.last = last
+        self.kind = kind
+
+    @property
+    def read_again(self) -> bool:
+        """Whether the lines after `last` are read again (a quote never closed)."""
+        return self.kind in ("eof", "lines", "size", "text")
+
+    def reason(self, limits: ReadLimits) -> str:
+        quote = f"quote opened on line {self.last}"
+        size = _size_text(limits.record_chars)
+        return {
+            "long": f"a line longer than {size}, the limit for one record",
+            "eof": f"{quote} is never closed",
+            "lines": f"{quote} is not closed within {limits.record_lines} lines",
+            "size": f"{quote} is not closed within {size}",
+            "text": f"{quote} is never closed: the quote that seems to close it is followed by "
+            "text, as an opening quote is",
+        }.get(self.kind, self.kind)
+
+
+def _size_text(chars: int) -> str:
+    for unit, size in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if chars % size == 0:
+            return f"{chars // size} {unit}"
+    return f"{chars} characters"
+
+
+class _Texts:
+    """The decoded blocks, logged for quoting bad records as they are handed on; text to be
+    read again is handed on first (an iterator, not a generator: it can go on after ending)."""
+
+    def __init__(
+        self, blocks: Iterator[tuple[str, bool]], log: "_BlockLog", line_num: Callable[[], int]
+    ) -> None:
+        self._blocks = blocks
+        self._log = log
+        self._line_num = line_num
+        self._again = ""
+
+    def __iter__(self) -> "_Texts":
+        return self
+
+    def __next__(self) -> str:
+        if self._again:
+            text, self._again = self._again, ""
+            return text  # logged already
+        text, marked = next(self._blocks)
+        self._log.add(_Block(self._line_num() + 1, text, marked))
+        return text
+
+    def again(self, text: str) -> None:
+        """Hand `text` on next: the logged text from a line to the end of the last block."""
+        self._again = text
+
+
+class _LineFeed:
+    """The lines handed to the csv module, checked against the limits before it sees them: the
+    same checks the C splitter makes (see _splitter.c), so both read every file alike.
+
+    The csv module reads into `records` with list.extend, which appends each record as it comes
+    (CPython), so a record has ended whenever that list has grown since the last line asked
+    for; until then the record is open, as only an open quote carries it over a line break.
+    """
+
+    def __init__(self, lines: Iterator[str], limits: ReadLimits, delimiter: str) -> None:
+        self._lines = lines
+        self._again: deque[str] = deque()  # lines to hand over again, before the others
+        self._limits = limits
+        self._delimiter = delimiter
+        self.line = 0  # lines handed over
+        self.start_batch([])
+
+    def start_batch(self, records: list[list[str]]) -> None:
+        """Watch `records` for ended records; stop at a record's end after batch_chars."""
+        self.records = records
+        self.chars = 0  # of the ended records
+        self._start_record()
+
+    def _start_record(self) -> None:
+        self._ended = len(self.records)
+        self.record_first = self.line + 1
+        self._record: list[str] = []
+        self._record_chars = 0
+        self._scan = _QuoteScan(self._delimiter)
+
+    def __iter__(self) -> "_LineFeed":
+        return self
+
+    def __next__(self) -> str:
+        if len(self.records) != self._ended:  # the last line ended a record
+            self.chars += self._record_chars
+            self._start_record()
+            if self.chars >= self._limits.batch_chars:
+                raise StopIteration  # the batch is full; the next one asks again
+        line = self._again.popleft() if self._again else next(self._lines, None)
+        if not self._record:
+            if line is None:
+                raise StopIteration
+            if len(line) > self._limits.record_chars:
+                self.line += 1
+                raise _GivenUp(self.line, self.line, "long")
+        else:
+            self._check_further_line(line)
+        self.line += 1
+        self._record.append(line)
+        self._record_chars += len(line)
+        return line
+
+    def _check_further_line(self, line: str | None) -> None:
+        """A line more for the open record: give it up as the C splitter would, in its order."""
+        if len(self._record) == 1:
+            self._scan.line(self._record[0], self.record_first)
+        opened = self._scan.opened
+        if line is None:
+            self._give_up("eof", opened, None)
+        if len(self._record) >= self._limits.record_lines:
+            self._give_up("lines", opened, line)
+        room = self._limits.record_chars - self._record_chars
+        text_at = self._scan.line(line, self.line + 1)
+        if 0 <= text_at < room:
+            self._give_up("text", self._scan.opened, line)
+        if len(line) > room:
+            self._give_up("size", opened, line)
+
+    def end_batch(self) -> int:
+        """The characters of the batch's records, the last one included."""
+        if len(self.records) != self._ended:
+            self.chars += self._record_chars
+            self._start_record()
+        return self.chars
+
+    def _give_up(self, kind: str, opened: int, line: str | None) -> NoReturn:
+        """Reject the open record up to line `opened`, where its open quote started, and hand
+        the lines after that one over again."""
+        again = self._record[opened - self.record_first + 1 :]
+        if line is not None:
+            again.append(line)
+        self._again.extendleft(reversed(again))
+        self.line = opened
+        raise _GivenUp(self.record_first, opened, kind)
+
+
+class _QuoteScan:
+    """csv's rules for one record, line by line, tracking only where quoted fields open:
+    jumping from one character that matters to the next, it is cheap enough for the rare
+    record that spans lines."""
+
+    def __init__(self, delimiter: str) -> None:
+        self._delimiter = delimiter
+        self._state = "start"  # of a field; in a field; in quotes; a quote in quotes
+        self.opened = 0  # the line where the last quoted field opened
+
+    def line(self, line: str, number: int) -> int:
+        """Scan line `number`; where a quote that closed a field opened on an earlier line is
+        followed by text (the C splitter's "text"), or -1."""
+        position = 0
+        while position < len(line):
+            if self._state in ("quoted", "field"):
+                wanted = '"' if self._state == "quoted" else self._delimiter
+                found = line.find(wanted, position)
+                if found < 0:
+                    return -1
+                self._state = "quote" if self._state == "quoted" else "start"
+                position = found + 1
+                continue
+            char = line[position]
+            if char == '"' and self._state in ("start", "quote"):  # opens, or a doubled quote
+                self.opened = number if self._state == "start" else self.opened
+                self._state = "quoted"
+            elif char == self._delimiter or char in "\r\n":
+                self._state = "start"
+            elif self._state == "quote" and self.opened < number:
+                return position
+            else:
+                self._state = "field"
+            position += 1
+        return -1
+
+
 def _is_blank(record: list[str]) -> bool:
     return not record or (len(record) == 1 and record[0].isspace())
 
@@ -341,13 +600,6 @@ def _lines_spanned(record: list[str]) -> int:
     """Physical lines a parsed record took: one plus the line breaks inside quoted fields."""
     text = "\t".join(record)
     return 1 + text.count("\n") + text.count("\r") - text.count("\r\n")
-
-
-def _csv_problem(error: str) -> str:
-    if "field larger than field limit" in error:
-        size = FIELD_SIZE_LIMIT // (1024 * 1024)
-        return f"a field longer than {size} MiB; often a quote that is never closed"
-    return f"unreadable record: {error}"
 
 
 def _in_file_order(
@@ -396,6 +648,15 @@ class _BlockLog:
         """Drop the blocks that end before `line`; the last block is kept in any case."""
         while len(self._blocks) > 1 and self._blocks[1].first_line <= line:
             del self._blocks[0]
+
+    def text_from(self, line: int) -> str:
+        """Line `line` and every later one, to the end of the last block."""
+        firsts = [block.first_line for block in self._blocks]
+        index = max(bisect_right(firsts, line) - 1, 0)
+        block = self._blocks[index]
+        starts = block.line_starts()
+        begin = starts[min(max(line - block.first_line, 0), len(starts) - 1)]
+        return "".join([block.text[begin:], *(later.text for later in self._blocks[index + 1 :])])
 
     def text(self, first: int, last: int, limit: int) -> str:
         """Lines `first`..`last`, or their first `limit` characters or so."""

@@ -30,6 +30,7 @@ from csvhub.csvread import (
     LimitExceeded,
     Observation,
     ReadAgain,
+    ReadLimits,
     TypeTracker,
     open_csv,
     widen,
@@ -156,6 +157,7 @@ def _open_reader(
         "encoding_reason": again.reason if again else "",
         "max_decompressed_bytes": settings.CSVHUB_MAX_DECOMPRESSED_BYTES,
         "max_decompression_ratio": settings.CSVHUB_MAX_DECOMPRESSION_RATIO,
+        "limits": read_limits(),
     }
     if upload.size < settings.CSVHUB_CHILD_READER_MIN_BYTES:
         return open_csv(stream, **options)
@@ -179,6 +181,15 @@ def _out_of_memory_message() -> str:
     return (
         f"The file needs more memory than {allowed}; it probably has extremely long lines or "
         "fields. Nothing was loaded. Check the file, or split it into smaller files."
+    )
+
+
+def read_limits() -> ReadLimits:
+    """The reader's bounds on one record and one batch, from the settings."""
+    return ReadLimits(
+        record_chars=settings.CSVHUB_MAX_RECORD_SIZE,
+        record_lines=settings.CSVHUB_MAX_RECORD_LINES,
+        batch_chars=settings.CSVHUB_MAX_BATCH_SIZE,
     )
 
 

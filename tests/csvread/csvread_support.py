@@ -4,7 +4,15 @@ sys.path, since the folder is not a package)."""
 import io
 from dataclasses import dataclass
 
-from csvhub.csvread import BadRow, Batch, ColumnType, CsvReader, TypeTracker, open_csv
+from csvhub.csvread import (
+    BadRow,
+    Batch,
+    ColumnType,
+    CsvReader,
+    ReadLimits,
+    TypeTracker,
+    open_csv,
+)
 from csvhub.csvread.errors import ReadAgain
 
 
@@ -26,8 +34,14 @@ class Read:
         return [column.name for column in self.reader.columns]
 
 
-def read(data: bytes, *, size: int = 20_000, filename: str | None = None) -> Read:
-    reader = open_csv(io.BytesIO(data), filename=filename)
+def read(
+    data: bytes,
+    *,
+    size: int = 20_000,
+    filename: str | None = None,
+    limits: ReadLimits | None = None,
+) -> Read:
+    reader = open_csv(io.BytesIO(data), filename=filename, limits=limits)
     return Read(reader, list(reader.batches(size)))
 
 

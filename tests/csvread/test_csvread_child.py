@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from csvhub.csvread import CsvFormatError, LimitExceeded, ReadAgain, open_csv
+from csvhub.csvread import CsvFormatError, LimitExceeded, ReadAgain, ReadLimits, open_csv
 from csvhub.csvread.child import ChildReaderFailed, open_csv_in_child
 
 MIXED = (
@@ -22,13 +22,18 @@ MIXED = (
 )
 
 
-def _in_process(data: bytes, size: int, filename: str | None = None) -> tuple:
-    reader = open_csv(io.BytesIO(data), filename=filename)
+def _in_process(
+    data: bytes, size: int, filename: str | None = None, limits: ReadLimits | None = None
+) -> tuple:
+    reader = open_csv(io.BytesIO(data), filename=filename, limits=limits)
     return _described(reader, list(reader.batches(size)))
 
 
-def _in_child(data: bytes, size: int, filename: str | None = None) -> tuple:
-    with open_csv_in_child(io.BytesIO(data), filename=filename, batch_rows=size) as reader:
+def _in_child(
+    data: bytes, size: int, filename: str | None = None, limits: ReadLimits | None = None
+) -> tuple:
+    stream = io.BytesIO(data)
+    with open_csv_in_child(stream, filename=filename, batch_rows=size, limits=limits) as reader:
         return _described(reader, list(reader.batches()))
 
 
@@ -38,7 +43,7 @@ def _described(reader, batches) -> tuple:
         reader.delimiter,
         reader.compressed,
         reader.columns,
-        [(b.rows, b.bad_rows, b.bytes_read, b.rows_seen) for b in batches],
+        [(b.rows, b.bad_rows, b.bytes_read, b.rows_seen, b.chars) for b in batches],
     )
 
 
@@ -65,6 +70,38 @@ def _numbers_file(rows: int) -> bytes:
 )
 def test_child_reads_exactly_what_open_csv_reads(data: bytes, size: int, filename: str) -> None:
     assert _in_child(data, size, filename) == _in_process(data, size, filename)
+
+
+def _quote_never_closed_file() -> bytes:
+    lines = ["id,name", *(f"{n},row {n}" for n in range(1, 51))]
+    lines[25] = '25,"oops'
+    return "\n".join(lines).encode() + b"\n"
+
+
+def test_child_rejects_a_quote_never_closed_and_loads_the_rows_after_it() -> None:
+    data = _quote_never_closed_file()
+    described = _in_child(data, 20_000)
+    assert described == _in_process(data, 20_000)
+    batches = described[-1]
+    assert [row[0] for rows, *_ in batches for row in rows] == [
+        str(n) for n in range(1, 51) if n != 25
+    ]
+    assert [(bad.line, bad.reason) for _, bad_rows, *_ in batches for bad in bad_rows] == [
+        (26, "quote opened on line 26 is never closed")
+    ]
+
+
+def test_child_reads_with_the_limits_it_is_given() -> None:
+    data = b'a,b\n1,"open\n2,x\n3,x\n4,' + b"y" * 40 + b"\n5,z\n" + b"6,w\n" * 30
+    limits = ReadLimits(record_chars=32, record_lines=2, batch_chars=20)
+    described = _in_child(data, 20_000, limits=limits)
+    assert described == _in_process(data, 20_000, limits=limits)
+    batches = described[-1]
+    assert [bad.reason for _, bad_rows, *_ in batches for bad in bad_rows] == [
+        "quote opened on line 2 is not closed within 2 lines",
+        "a line longer than 32 characters, the limit for one record",
+    ]
+    assert max(chars for *_, chars in batches) <= 20 + len("6,w\n")
 
 
 def test_batches_arrive_as_columns_with_joined_text() -> None:

@@ -8,14 +8,19 @@ from pathlib import Path
 
 import pytest
 
+from csvhub.csvread import ReadLimits
 from csvhub.csvread.child import ReaderOutOfMemory, open_csv_in_child
 
 LIMIT = 96 << 20  # the interpreter takes about 26 MiB of address space
 BIG_FIELD = b'a,b\n1,"' + b"x" * (40 << 20) + b'"\n2,y\n'
+# Read limits that let BIG_FIELD's record through, so that memory is what it runs into.
+ROOMY = ReadLimits(record_chars=64 << 20)
 
 
 def _rows(data: bytes, memory_limit: int | None) -> int:
-    with open_csv_in_child(io.BytesIO(data), batch_rows=1000, memory_limit=memory_limit) as reader:
+    with open_csv_in_child(
+        io.BytesIO(data), batch_rows=1000, memory_limit=memory_limit, limits=ROOMY
+    ) as reader:
         return sum(batch.row_count for batch in reader.batches())
 
 

@@ -1,16 +1,15 @@
 """open_csv and CsvReader.batches: RFC 4180, encodings, delimiters, gzip, bad rows."""
 
 import codecs
-import csv
 import gzip
 import io
 import random
-from collections.abc import Iterator
+import tracemalloc
 
 import pytest
 from csvread_support import read, read_as
 
-from csvhub.csvread import BadRow, CsvFormatError, decoding, open_csv, reader
+from csvhub.csvread import BadRow, CsvFormatError, ReadLimits, decoding, open_csv
 from csvhub.csvread.errors import LimitExceeded, ReadAgain
 
 
@@ -81,22 +80,12 @@ def test_bad_row_text_is_truncated_to_1000_characters() -> None:
     assert result.rows == [["1", "2"]]
 
 
-@pytest.fixture
-def small_field_limit(monkeypatch) -> Iterator[None]:
-    """A 50-character field limit; csv's limit is process-wide, so it is put back after."""
-    monkeypatch.setattr(reader, "FIELD_SIZE_LIMIT", 50)
-    before = csv.field_size_limit()
-    yield
-    csv.field_size_limit(before)
-
-
-@pytest.mark.usefixtures("small_field_limit")
-def test_field_over_the_size_limit_is_quarantined_and_reading_goes_on() -> None:
-    result = read(b"a,b\n1,2\n3," + b"y" * 80 + b"\n5,6\n")
+def test_record_over_the_size_limit_is_quarantined_and_reading_goes_on() -> None:
+    result = read(b"a,b\n1,2\n3," + b"y" * 80 + b"\n5,6\n", limits=ReadLimits(record_chars=50))
     assert result.rows == [["1", "2"], ["5", "6"]]
     [bad] = result.bad_rows
     assert bad.line == 3
-    assert bad.reason.startswith("a field longer than")
+    assert bad.reason == "a line longer than 50 characters, the limit for one record"
     assert bad.text == "3," + "y" * 80
 
 
@@ -107,6 +96,133 @@ def test_nul_characters_quarantine_their_row() -> None:
     assert len(result.rows) == 102
     reason = "NUL characters: this looks like binary data"
     assert result.bad_rows == [BadRow(3, reason, "3,x\ufffdy")]
+
+
+# --- quotes never closed ---------------------------------------------------------------------
+def test_a_quote_never_closed_rejects_its_line_and_the_rows_after_it_load() -> None:
+    # The issue's file: csv.reader (strict=False) swallowed rows 26-50 into row 25's value;
+    # strict=True, pandas and DuckDB give up on the whole file or drop the rest of it.
+    lines = ["id,name", *(f"{n},row {n}" for n in range(1, 51))]
+    lines[25] = '25,"oops'
+    result = read("\n".join(lines).encode() + b"\n")
+    assert [row[0] for row in result.rows] == [str(n) for n in range(1, 51) if n != 25]
+    assert result.bad_rows == [BadRow(26, "quote opened on line 26 is never closed", '25,"oops')]
+    assert result.batches[-1].rows_seen == 50
+
+
+def test_a_quote_never_closed_is_not_closed_by_the_next_opening_quote() -> None:
+    # csv.reader (strict=False) pairs the stray quote with the next field's opening quote and
+    # glues the text after it on: rows 26-39 became part of one value, silently.
+    lines = ["id,name", *(f"{n},row {n}" for n in range(1, 51))]
+    lines[25] = '25,"oops'
+    lines[40] = '40,"row 40"'
+    result = read("\n".join(lines).encode() + b"\n")
+    assert [row[0] for row in result.rows] == [str(n) for n in range(1, 51) if n != 25]
+    assert result.rows[38] == ["40", "row 40"]
+    [bad] = result.bad_rows
+    assert (bad.line, bad.reason.split(":")[0]) == (26, "quote opened on line 26 is never closed")
+
+
+def test_a_quote_open_at_the_end_of_the_file_is_rejected_not_loaded() -> None:
+    # The lines after the quote are read again as records: here one with too few fields.
+    result = read(b'a,b\n1,2\n3,"no end\nin sight')
+    assert result.rows == [["1", "2"]]
+    assert result.bad_rows == [
+        BadRow(3, "quote opened on line 3 is never closed", '3,"no end'),
+        BadRow(4, "expected 2 fields, found 1", "in sight"),
+    ]
+
+
+def test_a_quote_not_closed_within_the_line_limit_is_taken_for_never_closed() -> None:
+    body = 'a,b\n1,"open\n' + "".join(f"{n},x\n" for n in range(2, 8)) + '8,"closing" quote"\n'
+    result = read(body.encode(), limits=ReadLimits(record_lines=4))
+    assert result.bad_rows == [
+        BadRow(2, "quote opened on line 2 is not closed within 4 lines", '1,"open')
+    ]
+    assert [row[0] for row in result.rows] == ["2", "3", "4", "5", "6", "7", "8"]
+
+
+def test_a_multi_line_field_within_the_limits_is_kept_whole() -> None:
+    cell = "\n".join(f"line {n}" for n in range(10))
+    result = read(f'a,b\n1,"{cell}"\n2,x\n'.encode(), limits=ReadLimits(record_lines=10))
+    assert result.rows == [["1", cell], ["2", "x"]]
+    assert result.bad_rows == []
+
+
+# --- bounded memory -------------------------------------------------------------------------
+def _gzip(start: bytes, pieces: int, piece) -> bytes:
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb") as compressed:
+        compressed.write(start)
+        for number in range(pieces):
+            compressed.write(piece(number))
+    return out.getvalue()
+
+
+def _peak_while_reading(data: bytes) -> tuple[list[tuple[int, list[BadRow]]], int]:
+    """Each batch's good row count and bad rows, and the peak of memory allocated through
+    Python's allocators meanwhile (the C splitter's buffers included)."""
+    tracemalloc.start()
+    try:
+        opened = open_csv(io.BytesIO(data))
+        batches = [(batch.row_count, batch.bad_rows) for batch in opened.batches()]
+        del opened
+        return batches, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+# About 10 bytes a character of one batch and one record at the default limits (the splitter
+# keeps 4 bytes a character); before the limits, the files below peaked at 359 and 664 MiB.
+READING_PEAK_LIMIT = 160 * 1024 * 1024
+
+
+@pytest.mark.parametrize("splitter", ["c", "python"])
+def test_wide_rows_are_read_in_batches_of_bounded_size(splitter: str, monkeypatch) -> None:
+    # 24 rows of 2 MB (48 MB of text in 140 KiB of gzip): batches end at 8 MiB, not 20,000 rows.
+    monkeypatch.setenv("CSVHUB_CSV_SPLITTER", splitter)
+    data = _gzip(b"id,text\n", 24, lambda n: b"%d,%s\n" % (n, b"x" * 2_000_000))
+    batches, peak = _peak_while_reading(data)
+    assert [rows for rows, _ in batches] == [5, 5, 5, 5, 4]
+    assert peak < READING_PEAK_LIMIT
+
+
+@pytest.mark.parametrize("splitter", ["c", "python"])
+def test_a_line_without_line_breaks_is_rejected_without_being_held(splitter, monkeypatch) -> None:
+    monkeypatch.setenv("CSVHUB_CSV_SPLITTER", splitter)
+    data = _gzip(b"id,text\n1,", 40, lambda n: b"y" * 1_000_000)  # one 40 MB line
+    batches, peak = _peak_while_reading(data)
+    [(rows, [bad])] = batches
+    assert (rows, bad.line, bad.reason) == (
+        0,
+        2,
+        "a line longer than 16 MiB, the limit for one record",
+    )
+    assert bad.text == "1," + "y" * 998
+    assert peak < READING_PEAK_LIMIT
+
+
+def test_batches_end_after_the_record_that_reaches_the_character_limit() -> None:
+    data = b"a,b\n" + b"".join(b"%03d,%s\n" % (n, b"x" * 95) for n in range(1000))  # 100-char rows
+    result = read(data, limits=ReadLimits(batch_chars=1000))
+    assert [batch.row_count for batch in result.batches] == [10] * 100
+    assert {batch.chars for batch in result.batches} == {1000}
+    assert len(result.rows) == 1000
+
+
+def test_a_record_over_the_size_limit_never_grows_the_splitter_past_it() -> None:
+    # A quoted field over the limit is cut off at the limit, not read to its end.
+    data = b'a,b\n1,"' + (b"z" * 100_000 + b"\n") * 30 + b'"\n2,x\n'
+    limits = ReadLimits(record_chars=1024 * 1024)
+    tracemalloc.start()
+    try:
+        result = read(data, limits=limits)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    first = result.bad_rows[0]
+    assert (first.line, first.reason) == (2, "quote opened on line 2 is not closed within 1 MiB")
+    assert peak < len(data) + 16 * limits.record_chars
 
 
 # --- encodings ------------------------------------------------------------------------------
@@ -335,6 +451,25 @@ def test_a_few_stray_bytes_are_read_as_cp1252_not_a_multibyte_encoding(stray: by
         (102, "bytes that are not valid cp1252")
     ]
     assert len(result.rows) == 200
+
+
+@pytest.mark.parametrize("splitter", ["c", "python"])
+def test_a_file_read_again_rejects_its_quote_never_closed_and_reads_on(
+    splitter: str, monkeypatch
+) -> None:
+    # The quote swallows the rest of the file in the first reading; the encoding is still
+    # decided on every byte, and the second reading gives the quote up as the first did.
+    monkeypatch.setenv("CSVHUB_CSV_SPLITTER", splitter)
+    row = _rows(26_000, 26_001, "Café", "utf-8")
+    data = CP1252_THEN_UTF8.replace(row, b'oops,"Caf\xc3\xa9\n' + row, 1)  # line 26,002
+    with pytest.raises(ReadAgain) as again:
+        read(data)
+    assert again.value.encoding == "utf-8"
+    again_read = read_as(data, again.value)
+    assert [bad.line for bad in again_read.bad_rows] == [2, 3, 26_002]  # two cp1252 rows
+    assert again_read.bad_rows[-1].reason == "quote opened on line 26002 is never closed"
+    assert len(again_read.rows) == CAFE_LINES - 2
+    assert again_read.rows[26_000 - 2][:2] == ["26000", "Café 26000"]
 
 
 # --- delimiters -----------------------------------------------------------------------------

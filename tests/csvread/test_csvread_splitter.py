@@ -1,7 +1,6 @@
 """The C splitter (csvread/_splitter.c) against the csv module: the same columns, batches, bad
 rows (lines, reasons, quoted text) and progress for every file, tricky or random."""
 
-import csv
 import gc
 import io
 import os
@@ -10,7 +9,7 @@ import weakref
 
 import pytest
 
-from csvhub.csvread import CsvFormatError, TypeTracker, open_csv, reader
+from csvhub.csvread import CsvFormatError, ReadLimits, TypeTracker, decoding, open_csv, reader
 
 needs_splitter = pytest.mark.skipif(
     reader._splitter is None and not os.environ.get("CI"),
@@ -19,21 +18,32 @@ needs_splitter = pytest.mark.skipif(
 pytestmark = needs_splitter
 
 
-def _read(data: bytes, size: int, monkeypatch, splitter: str) -> tuple:
+def _read(data: bytes, size: int, monkeypatch, splitter: str, limits: ReadLimits) -> tuple:
     monkeypatch.setenv("CSVHUB_CSV_SPLITTER", splitter)
     try:
-        opened = open_csv(io.BytesIO(data))
-        batches = [(b.rows, b.bad_rows, b.bytes_read, b.rows_seen) for b in opened.batches(size)]
+        opened = open_csv(io.BytesIO(data), limits=limits)
+        batches = [
+            (b.rows, b.bad_rows, b.bytes_read, b.rows_seen, b.chars) for b in opened.batches(size)
+        ]
     except CsvFormatError as error:
         return ("error", str(error))
     return opened.encoding, opened.delimiter, opened.columns, batches
 
 
-def _same_with_both(data: bytes, size: int, monkeypatch) -> tuple:
-    by_csv_module = _read(data, size, monkeypatch, "python")
-    by_splitter = _read(data, size, monkeypatch, "c")
+def _same_with_both(data: bytes, size: int, monkeypatch, limits: ReadLimits | None = None) -> tuple:
+    limits = limits or ReadLimits()
+    by_csv_module = _read(data, size, monkeypatch, "python", limits)
+    by_splitter = _read(data, size, monkeypatch, "c", limits)
     assert by_splitter == by_csv_module, data
     return by_splitter
+
+
+def _bad_rows(batches: list) -> list[tuple[int, str]]:
+    return [(bad.line, bad.reason) for _, bad_rows, *_ in batches for bad in bad_rows]
+
+
+def _first_cells(batches: list) -> list[str]:
+    return [row[0] for rows, *_ in batches for row in rows]
 
 
 def test_the_splitter_is_built_under_ci() -> None:
@@ -61,16 +71,129 @@ def test_tricky_files_read_the_same(data: bytes, monkeypatch) -> None:
         _same_with_both(data, size, monkeypatch)
 
 
-def test_field_over_the_limit_is_quarantined_the_same(monkeypatch) -> None:
-    monkeypatch.setattr(reader, "FIELD_SIZE_LIMIT", 20)
-    before = csv.field_size_limit()
-    try:
-        data = b'a,b\n1,2\n3,"' + b"y" * 30 + b'\nmore"\n5,6\n7,' + b"z" * 25 + b"\n8,9\n"
-        # line 4 (more") is read afresh after the error: one field, quarantined too
-        *_, batches = _same_with_both(data, 20_000, monkeypatch)
-        assert [bad.line for _, bad_rows, *_ in batches for bad in bad_rows] == [3, 4, 6]
-    finally:
-        csv.field_size_limit(before)
+def test_a_quote_never_closed_rejects_its_line_and_the_rows_after_it_load(monkeypatch) -> None:
+    # The issue's file: 50 rows, `25,"oops` on line 26 (the header is line 1).
+    lines = ["id,name", *(f"{n},row {n}" for n in range(1, 51))]
+    lines[25] = '25,"oops'
+    data = "\n".join(lines).encode() + b"\n"
+    for size in (1, 7, 20_000):
+        *_, batches = _same_with_both(data, size, monkeypatch)
+        assert _bad_rows(batches) == [(26, "quote opened on line 26 is never closed")]
+        assert _first_cells(batches) == [str(n) for n in range(1, 51) if n != 25]
+
+
+@pytest.mark.parametrize(
+    ("data", "limits", "bad_rows", "first_cells"),
+    [
+        # open at the very end of the file, with and without a final line break
+        (b'a,b\n1,2\n3,"tail', None, [(3, "quote opened on line 3 is never closed")], ["1"]),
+        (b'a,b\n1,"x\n', None, [(2, "quote opened on line 2 is never closed")], []),
+        # a good multi-line record, then a quote opened on the record's second line
+        (
+            b'a,b,c\n"p\nq","r\n1,2,3\n4,5,6\n',
+            None,
+            [(2, "quote opened on line 3 is never closed")],
+            ["1", "4"],
+        ),
+        # doubled quotes inside the runaway field do not close it
+        (
+            b'a,b\n1,"open\n2,""\n3,x""y\n',
+            None,
+            [(2, "quote opened on line 2 is never closed")],
+            ["2", "3"],
+        ),
+        # a later quote closes it at the end of a field: a legal multi-line record
+        (b'a,b\n1,"x\n2,y"\n3,z\n', None, [], ["1", "3"]),
+        # a later quote that opens a field (text follows it) does not close it
+        (
+            b'a,b\n1,"oops\n2,x\n3,"quoted"\n4,y\n',
+            None,
+            [
+                (
+                    2,
+                    "quote opened on line 2 is never closed: the quote that seems to close it "
+                    "is followed by text, as an opening quote is",
+                )
+            ],
+            ["2", "3", "4"],
+        ),
+        # on one line, text after a closing quote is kept, as csv.reader keeps it
+        (b'a,b\n1,"p"q\n', None, [], ["1"]),
+        # not closed within the line limit: rows after it load, later rows too
+        (
+            b'a,b\n1,"open\n2,x\n3,x\n4,x\n5,"y"\n',
+            ReadLimits(record_lines=3),
+            [(2, "quote opened on line 2 is not closed within 3 lines")],
+            ["2", "3", "4", "5"],
+        ),
+        # a legal quoted field of exactly the line limit still loads
+        (b'a,b\n1,"x\ny\nz"\n2,w\n', ReadLimits(record_lines=3), [], ["1", "2"]),
+        # not closed within the size limit
+        (
+            b'a,b\n1,"' + b"x" * 10 + b"\n2," + b"y" * 20 + b"\n3,z\n",
+            ReadLimits(record_chars=24),
+            [(2, "quote opened on line 2 is not closed within 24 characters")],
+            ["2", "3"],
+        ),
+        # a line over the size limit is rejected alone, whatever it holds
+        (
+            b'a,b\n1,2\n3,"' + b"y" * 30 + b'\nmore"\n5,6\n7,' + b"z" * 25 + b"\n8,9\n",
+            ReadLimits(record_chars=20),
+            [
+                (3, "a line longer than 20 characters, the limit for one record"),
+                (4, "expected 2 fields, found 1"),
+                (6, "a line longer than 20 characters, the limit for one record"),
+            ],
+            ["1", "5", "8"],
+        ),
+        # the line that would have closed a runaway, read again, opens one of its own
+        (
+            b'a,b\n1,"x\n2,a\n3,"b\n',
+            ReadLimits(record_lines=2),
+            [
+                (2, "quote opened on line 2 is not closed within 2 lines"),
+                (4, "quote opened on line 4 is never closed"),
+            ],
+            ["2"],
+        ),
+        # CRLF, and a quote opened in the second field of a line of its own
+        (
+            b'a,b\r\n1,2\r\n3,"x\r\n4,5\r\n',
+            None,
+            [(3, "quote opened on line 3 is never closed")],
+            ["1", "4"],
+        ),
+    ],
+)
+def test_records_given_up_read_the_same(data, limits, bad_rows, first_cells, monkeypatch) -> None:
+    for size in (1, 2, 20_000):
+        *_, batches = _same_with_both(data, size, monkeypatch, limits)
+        assert _bad_rows(batches) == bad_rows
+        assert _first_cells(batches) == first_cells
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'a,"b\n1,2\n', "quote opened on line 1 is never closed"),
+        (b"a," + b"b" * 40 + b"\n1,2\n", "a line longer than 30 characters"),
+    ],
+)
+def test_a_header_given_up_fails_the_same(data: bytes, message: str, monkeypatch) -> None:
+    result = _same_with_both(data, 10, monkeypatch, ReadLimits(record_chars=30))
+    assert result[0] == "error"
+    assert result[1].startswith(f"The header line cannot be read: {message}")
+
+
+def test_batches_end_at_the_character_limit(monkeypatch) -> None:
+    data = b"a,b\n" + b"".join(b"%d,%s\n" % (n, b"x" * n) for n in range(1, 200))
+    limits = ReadLimits(batch_chars=1000)
+    *_, batches = _same_with_both(data, 20_000, monkeypatch, limits)
+    chars = [b_chars for *_, b_chars in batches]
+    assert sum(chars) == len(data) - len(b"a,b\n")
+    # each batch stops at the first record that reaches the limit: at most one record over
+    assert max(chars) < 1000 + len(b"199,") + 199 + 1
+    assert all(c >= 1000 for c in chars[:-1])
 
 
 def test_random_files_read_the_same(monkeypatch) -> None:
@@ -82,6 +205,24 @@ def test_random_files_read_the_same(monkeypatch) -> None:
         if generator.random() < 0.1:
             data += b"\xff"  # an undecodable byte near the end
         _same_with_both(data, generator.choice((1, 3, 20_000)), monkeypatch)
+
+
+def test_random_files_read_the_same_under_tight_limits(monkeypatch) -> None:
+    # Small limits, so that records are given up (and lines read again) all the time, and
+    # tiny decoding blocks, so that lines read again and long lines cut cross blocks.
+    monkeypatch.setattr(decoding, "BLOCK_SIZE", 7)
+    monkeypatch.setattr(decoding, "SAMPLE_SIZE", 16)
+    pieces = ["ab", "7", ",", ",", '"', '"', '""', "\n", "\n", "\r\n", "\r", "\u00e9", "xyzw"]
+    generator = random.Random(20261130)
+    for _ in range(600):
+        body = "".join(generator.choice(pieces) for _ in range(generator.randint(0, 150)))
+        data = ("x,y,z\n" + body).encode()
+        limits = ReadLimits(
+            record_chars=generator.randint(6, 40),
+            record_lines=generator.randint(1, 5),
+            batch_chars=generator.randint(1, 60),
+        )
+        _same_with_both(data, generator.choice((1, 3, 20_000)), monkeypatch, limits)
 
 
 def test_blocks_of_a_large_file_read_the_same(monkeypatch) -> None:

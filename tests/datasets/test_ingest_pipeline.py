@@ -254,6 +254,51 @@ def test_a_file_of_only_bad_rows_fails_with_the_reject_message(warehouse):
     assert "1 of 1 rows could not be read" in job.error
 
 
+def _quote_never_closed_on_line_26() -> str:
+    lines = ["id,name", *(f"{n},row {n}" for n in range(1, 51))]
+    lines[25] = '25,"oops'
+    return "\n".join(lines) + "\n"
+
+
+def test_a_quote_never_closed_rejects_its_line_and_the_rows_after_it_load(warehouse):
+    org = make_org()
+    job = upload(org, "oops.csv", _quote_never_closed_on_line_26())
+    assert job.state == "succeeded", job.error
+    assert (job.rows_loaded, job.rows_rejected) == (49, 1)
+    rejects = list(Reject.objects.filter(upload=job).values_list("line", "reason", "text"))
+    assert rejects == [(26, "quote opened on line 26 is never closed", '25,"oops')]
+    assert [r[0] for r in warehouse_rows(job.dataset)] == [n for n in range(1, 51) if n != 25]
+
+
+def test_a_quote_open_at_the_end_of_the_file_is_rejected_not_loaded(warehouse):
+    org = make_org()
+    content = "id,name\n" + "".join(f"{n},row {n}\n" for n in range(1, 11)) + '11,"tail'
+    job = upload(org, "tail.csv", content)
+    assert (job.state, job.rows_loaded, job.rows_rejected) == ("succeeded", 10, 1), job.error
+    assert Reject.objects.get(upload=job).reason == "quote opened on line 12 is never closed"
+    assert [r[0] for r in warehouse_rows(job.dataset)] == list(range(1, 11))
+
+
+def test_read_limits_come_from_the_settings(warehouse, settings):
+    settings.CSVHUB_MAX_RECORD_SIZE = 1024
+    settings.CSVHUB_MAX_RECORD_LINES = 5
+    settings.CSVHUB_MAX_BATCH_SIZE = 64
+    org = make_org()
+    rows = [f"{n},row {n}" for n in range(1, 40)]
+    rows[3] = "4," + "y" * 2000
+    rows[9] = '10,"open'
+    job = upload(org, "limits.csv", "id,name\n" + "\n".join(rows) + "\n")
+    assert (job.state, job.rows_loaded, job.rows_rejected) == ("succeeded", 37, 2), job.error
+    rejects = list(Reject.objects.filter(upload=job).values_list("line", "reason"))
+    assert rejects == [
+        (5, "a line longer than 1 KiB, the limit for one record"),
+        (11, "quote opened on line 11 is not closed within 5 lines"),
+    ]
+    assert [r[0] for r in warehouse_rows(job.dataset)] == [
+        n for n in range(1, 40) if n not in (4, 10)
+    ]
+
+
 def test_a_file_name_starting_with_a_dash_is_read(warehouse):
     org = make_org()
     job = upload(org, "-sales.csv", "a\n1\n")
@@ -278,7 +323,8 @@ def test_retry_after_crash_between_commits_does_not_load_twice(warehouse):
     # The warehouse commits, then the process dies before the metadata is written.
     job.state = "running"
     job.save()
-    ingest._load(Upload.objects.select_related("dataset").get(pk=job.pk))
+    claimed = Upload.objects.select_related("dataset").get(pk=job.pk)
+    ingest._load(claimed, ingest._ProgressReport(claimed))
     Upload.objects.filter(pk=job.pk).update(state="queued")
 
     ingest.upload_ingest(upload_id=job.pk)
