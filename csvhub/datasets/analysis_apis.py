@@ -216,6 +216,9 @@ class DatasetAnalysisApi(APIView):
             200: OpenApiResponse(OpenApiTypes.OBJECT, examples=_EXAMPLES),
             400: OpenApiResponse(_ERROR, description="The message names the problem and choices."),
             404: OpenApiResponse(_ERROR),
+            503: OpenApiResponse(
+                _ERROR, description="The query ran past CSVHUB_QUERY_TIMEOUT_SECONDS and stopped."
+            ),
         },
     )
     def get(self, request: Request, slug: str) -> Response:

@@ -195,12 +195,14 @@ def _wait_until(predicate: Callable[[], bool], timeout: float) -> float:
 
 
 def _running_exports() -> int:
+    """Statements at work in this test's database (the export's SELECT, FETCH or COPY)."""
     engine = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as pg:
         found = pg.execute(
             text(
                 "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
-                "AND query LIKE '%ILIKE%' AND pid <> pg_backend_pid()"
+                "AND datname = current_database() AND backend_type = 'client backend' "
+                "AND pid <> pg_backend_pid()"
             )
         ).scalar_one()
     engine.dispose()
