@@ -236,6 +236,18 @@ CSVHUB_READER_MEMORY_LIMIT_BYTES = env_int(
 )
 CSVHUB_CHILD_READER_MIN_BYTES = env_int("CSVHUB_CHILD_READER_MIN_BYTES", 0, minimum=0)
 
+# Query limits (docs/api.md, "Limits"): filters and sort keys per request, and how long one
+# read may run on the warehouse before it is stopped with a 503 (0: no limit). Streamed exports
+# have their own, longer limit, and are also cancelled when the client goes away.
+CSVHUB_MAX_FILTERS = env_int("CSVHUB_MAX_FILTERS", 50, minimum=1)
+CSVHUB_MAX_SORT_KEYS = env_int("CSVHUB_MAX_SORT_KEYS", 8, minimum=1)
+CSVHUB_QUERY_TIMEOUT_SECONDS = env_float(
+    "CSVHUB_QUERY_TIMEOUT_SECONDS", 30.0, minimum=0.0, maximum=86400.0
+)
+CSVHUB_EXPORT_TIMEOUT_SECONDS = env_float(
+    "CSVHUB_EXPORT_TIMEOUT_SECONDS", 3600.0, minimum=0.0, maximum=86400.0
+)
+
 # Uploads stream through temporary files, never through memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2
 FILE_UPLOAD_HANDLERS = ["csvhub.datasets.upload_handler.SpoolingUploadHandler"]

@@ -250,6 +250,11 @@ def _metric(item: str) -> MetricSpec:
 
 def analysis_run(*, dataset: Dataset, query: AnalysisQuery) -> dict:
     """The analysis the query asks for, as a JSON-ready dict."""
+    with rows.query_time_limit():
+        return _analysis_run(dataset, query)
+
+
+def _analysis_run(dataset: Dataset, query: AnalysisQuery) -> dict:
     if query.type is AnalysisType.ROW_COUNT:
         return analysis_row_count(dataset=dataset, filters=query.filters)
     if query.type is AnalysisType.TIME_SPAN:

@@ -220,6 +220,10 @@ class DatasetAnalysisApi(APIView):
             400: OpenApiResponse(
                 ErrorSerializer, description="The message names the problem and choices."
             ),
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description="The query ran past CSVHUB_QUERY_TIMEOUT_SECONDS and stopped.",
+            ),
         },
     )
     def get(self, request: Request, slug: str) -> Response:

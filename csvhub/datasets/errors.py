@@ -23,3 +23,9 @@ class DatasetNotDiscardable(DatasetError):
 
 class IngestFailed(DatasetError):
     """The upload cannot be loaded as a whole: the job fails with this message."""
+
+
+class QueryTooSlow(DatasetError):
+    """A read stopped at its time limit: the server is fine, the question was too costly."""
+
+    status_code = 503

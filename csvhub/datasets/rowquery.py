@@ -35,6 +35,12 @@ MAX_LIMIT = 1000
 MAX_OFFSET = 10**12
 MAX_IN_VALUES = 1000
 _INT64 = (-(2**63), 2**63 - 1)
+# Decimal filter values: what ingestion accepts as a decimal cell (an exponent of at most three
+# digits) and both warehouses can bind and compare (PostgreSQL NUMERIC takes 131072 digits
+# before the point and 16383 after; SQLite REAL binds anything, as ±inf or 0 when out of range).
+MAX_DECIMAL_EXPONENT = 999
+MAX_DECIMAL_DIGITS = 1000
+NUL = "\x00"
 
 
 class InvalidRowQuery(DatasetError):
@@ -163,6 +169,13 @@ def _set_option(options: dict[str, str], word: str, key: str, value: str) -> Non
 
 
 def _filter(key: str, value: str) -> Filter:
+    if NUL in value:
+        # No cell holds a NUL (ingestion rejects such rows; PostgreSQL text cannot store one),
+        # and SQLite's LIKE would stop reading the pattern there and match every row.
+        raise InvalidRowQuery(
+            f"The value of filter {key!r} holds a NUL character (%00), which no cell can "
+            "contain; remove it."
+        )
     column, sep, suffix = key.rpartition("__")
     if sep and column and suffix in Operator.__members__.values():
         # The key names the operator, so the value is taken whole: `sort__eq=gt:3`.
@@ -287,10 +300,16 @@ _TRUE = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE = frozenset({"false", "f", "no", "n", "0"})
 _EXPECTED = {
     ColumnType.INTEGER: "a whole number such as 42",
-    ColumnType.DECIMAL: "a number such as 7.25",
+    ColumnType.DECIMAL: (
+        f"a number such as 7.25 or 1.5e-3, of at most {MAX_DECIMAL_DIGITS} digits, 0 or "
+        f"between 1e-{MAX_DECIMAL_EXPONENT} and 1e{MAX_DECIMAL_EXPONENT + 1} in size"
+    ),
     ColumnType.BOOLEAN: "true or false (also t/f, yes/no, 1/0)",
     ColumnType.DATE: "a date YYYY-MM-DD",
-    ColumnType.TIMESTAMP: "an ISO 8601 timestamp such as 2020-06-01T12:30:00Z",
+    ColumnType.TIMESTAMP: (
+        "an ISO 8601 timestamp such as 2020-06-01T12:30:00Z, from year 1 to 9999 once "
+        "converted to UTC"
+    ),
     ColumnType.TEXT: "text",
 }
 
@@ -318,12 +337,23 @@ def _typed(column_type: ColumnType, raw: str) -> Any:
             return int(raw)
         return None
     if column_type is ColumnType.DECIMAL:
-        return Decimal(raw) if _DECIMAL.fullmatch(raw) else None
+        return _decimal(raw)
     if column_type is ColumnType.BOOLEAN:
         return parse_flag(raw)
     if column_type is ColumnType.DATE:
         return _date(raw)
     return parse_timestamp(raw)
+
+
+def _decimal(raw: str) -> Decimal | None:
+    if not _DECIMAL.fullmatch(raw):
+        return None
+    value = Decimal(raw)
+    if len(value.as_tuple().digits) > MAX_DECIMAL_DIGITS:
+        return None
+    if value and abs(value.adjusted()) > MAX_DECIMAL_EXPONENT:
+        return None
+    return value
 
 
 def parse_flag(raw: str) -> bool | None:
@@ -348,11 +378,11 @@ def parse_timestamp(raw: str) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(raw)
-    except ValueError:
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):  # an offset that moves it past year 1 or 9999
         return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def parse_list(raw: str, *, column: str) -> list[str]:
@@ -368,6 +398,11 @@ def parse_list(raw: str, *, column: str) -> list[str]:
                 'numbers, such as ["a,b","c"].'
             )
         values = [item if isinstance(item, str) else json.dumps(item) for item in items]
+        if any(NUL in value for value in values):
+            raise InvalidRowQuery(
+                f"The list for {column!r} holds a NUL character (\\u0000), which no cell can "
+                "contain; remove it."
+            )
     else:
         values = raw.split(",") if raw else []
     if not values or len(values) > MAX_IN_VALUES:

@@ -8,6 +8,7 @@ checked, and rows are shaped for JSON, CSV and NDJSON. The API and the web pages
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -18,10 +19,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core import signing
 
 from csvhub.csvread import ColumnType
-from csvhub.datasets.errors import DatasetError
+from csvhub.datasets.client_watch import ClientWatch, client_watch
+from csvhub.datasets.errors import DatasetError, QueryTooSlow
 from csvhub.datasets.models import Dataset
 from csvhub.datasets.rowquery import (
     LISTS,
@@ -41,6 +44,7 @@ from csvhub.datasets.rowquery import (
 )
 from csvhub.warehouse import indexes as warehouse_indexes
 from csvhub.warehouse import query as warehouse
+from csvhub.warehouse.engine import Cancel, QueryTimeout
 from csvhub.warehouse.indexes import MAX_INDEX_COLUMNS, IndexInfo, IndexStatus
 
 logger = logging.getLogger(__name__)
@@ -115,6 +119,19 @@ class _Plan:
         return [column["name"] for column in self.output]
 
 
+@contextlib.contextmanager
+def query_time_limit() -> Iterator[None]:
+    """The warehouse stopping a read at its time limit, as a 503 that says what to change."""
+    try:
+        yield
+    except QueryTimeout as stopped:
+        raise QueryTooSlow(
+            f"This query ran longer than the limit of {stopped.seconds:g} seconds and was "
+            "stopped. Use fewer or more selective filters, count=capped or count=none instead "
+            "of count=exact, or index the columns you filter and sort on."
+        ) from None
+
+
 # -- pages ---------------------------------------------------------------------------------
 
 
@@ -124,6 +141,11 @@ def rows_page(*, dataset: Dataset, query: RowQuery) -> RowPage:
     Page 1 is one warehouse query; the count adds one more only when filters are present and
     the page alone does not settle it.
     """
+    with query_time_limit():
+        return _rows_page(dataset, query)
+
+
+def _rows_page(dataset: Dataset, query: RowQuery) -> RowPage:
     plan = query_plan(dataset, query)
     direction, position = _position(query, plan)
     if not dataset.columns:
@@ -225,11 +247,27 @@ def json_row_maker(output: list[dict]) -> Callable[[tuple], dict[str, Any]]:
 
 
 def query_plan(dataset: Dataset, query: RowQuery) -> _Plan:
+    _check_caps(query)
     columns = DatasetColumns(dataset.columns)
     conditions = tuple(_condition(columns, written) for written in query.filters)
     order = _order(columns, query.sort)
     rows = warehouse.RowSet(dataset.table_name, _fields(dataset), conditions, order)
     return _Plan(rows, _output(columns, query.fields), _fingerprint(dataset, conditions, order))
+
+
+def _check_caps(query: RowQuery) -> None:
+    # Each filter and sort key adds work for every row scanned: a few hundred LIKEs on one
+    # request kept a warehouse busy for minutes.
+    if len(query.filters) > settings.CSVHUB_MAX_FILTERS:
+        raise InvalidRowQuery(
+            f"{len(query.filters)} filters given; a request takes at most "
+            f"{settings.CSVHUB_MAX_FILTERS} (CSVHUB_MAX_FILTERS). Combine values with in:a,b,c."
+        )
+    if len(query.sort) > settings.CSVHUB_MAX_SORT_KEYS:
+        raise InvalidRowQuery(
+            f"sort names {len(query.sort)} columns; it takes at most "
+            f"{settings.CSVHUB_MAX_SORT_KEYS} (CSVHUB_MAX_SORT_KEYS)."
+        )
 
 
 def _fields(dataset: Dataset) -> tuple[warehouse.Field, ...]:
@@ -388,42 +426,91 @@ class RowExport:
         *,
         content_type: str,
         filename: str,
+        watch: ClientWatch | None = None,
+        cancel: Cancel | None = None,
     ) -> None:
         self._stream = stream
         self._chunks = chunks
         self.content_type = content_type
         self.filename = filename
+        self._watch = watch
+        self._cancel = cancel
 
     def __iter__(self) -> Iterator[bytes]:
-        return self._chunks
+        try:
+            yield from self._chunks
+        except QueryTimeout:
+            if self._cancel is not None and self._cancel.requested:
+                logger.info("export stopped: its client went away")
+                return  # there is nobody to tell
+            raise  # the export's time limit: the response breaks off, never looks complete
 
     def close(self) -> None:
-        if self._stream is not None:
-            self._stream.close()
+        try:
+            if self._watch is not None:
+                self._watch.stop()
+        finally:
+            if self._stream is not None:
+                self._stream.close()
 
 
-def rows_export(*, dataset: Dataset, query: RowQuery) -> RowExport:
+def rows_export(
+    *, dataset: Dataset, query: RowQuery, environ: dict[str, Any] | None = None
+) -> RowExport:
     """Every row the query's filters select, in its sort, as CSV or NDJSON (not a page).
 
     Pagination parameters are checked but do not limit an export. The query starts before
-    this returns, so its errors come before a response does.
+    this returns, so its errors come before a response does. With the request's WSGI
+    `environ`, the query is cancelled if the client goes away before the export's end.
     """
     plan = query_plan(dataset, query)
     _position(query, plan)
+    cancel = Cancel()
+    watch = client_watch(environ or {}, cancel) if dataset.columns else None
+    try:
+        with query_time_limit():
+            return _rows_export(dataset, query, plan, watch, cancel)
+    except BaseException:
+        if watch is not None:
+            watch.stop()
+        raise
+
+
+def _rows_export(
+    dataset: Dataset, query: RowQuery, plan: _Plan, watch: ClientWatch | None, cancel: Cancel
+) -> RowExport:
+    watched = {"watch": watch, "cancel": cancel}
     if query.format is Format.NDJSON:
-        rows = warehouse.RowStream(plan.rows, columns=plan.names) if dataset.columns else None
+        rows = (
+            warehouse.RowStream(plan.rows, columns=plan.names, cancel=cancel)
+            if dataset.columns
+            else None
+        )
         chunks = _ndjson_chunks(rows.batches() if rows else iter(()), plan.output)
         return RowExport(
-            rows, chunks, content_type="application/x-ndjson", filename=f"{dataset.slug}.ndjson"
+            rows,
+            chunks,
+            content_type="application/x-ndjson",
+            filename=f"{dataset.slug}.ndjson",
+            **watched,
         )
     lines = (
-        warehouse.CsvStream(plan.rows, columns=plan.names, spreadsheet_safe=query.spreadsheet_safe)
+        warehouse.CsvStream(
+            plan.rows,
+            columns=plan.names,
+            spreadsheet_safe=query.spreadsheet_safe,
+            cancel=cancel,
+        )
         if dataset.columns
         else None
     )
     chunks = _csv_chunks(lines, plan.output, spreadsheet_safe=query.spreadsheet_safe)
     return RowExport(
-        lines, chunks, content_type="text/csv; charset=utf-8", filename=f"{dataset.slug}.csv"
+        lines,
+        chunks,
+        content_type="text/csv; charset=utf-8",
+        filename=f"{dataset.slug}.csv",
+        **watched,
     )
 
 

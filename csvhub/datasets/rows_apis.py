@@ -203,6 +203,10 @@ class RowListApi(APIView):
             400: OpenApiResponse(
                 ErrorSerializer, description="The message names the problem and choices."
             ),
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description="The query ran past CSVHUB_QUERY_TIMEOUT_SECONDS and stopped.",
+            ),
         },
     )
     def get(self, request: Request, slug: str) -> Response | StreamingHttpResponse:
@@ -210,7 +214,8 @@ class RowListApi(APIView):
         params = [(key, value) for key, values in request.query_params.lists() for value in values]
         query = parse_row_query(params, accept=request.headers.get("Accept", ""))
         if query.format is not Format.JSON:
-            return _streamed(rows.rows_export(dataset=dataset, query=query))
+            export = rows.rows_export(dataset=dataset, query=query, environ=request.META)
+            return _streamed(export)
         page = rows.rows_page(dataset=dataset, query=query)
         return Response(
             {

@@ -39,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from csvhub.csvread import ColumnType
-from csvhub.warehouse.engine import get_engine
+from csvhub.warehouse.engine import get_engine, read_connection
 
 # query.py's builder turns a RowSet's conditions into WHERE clauses; it is the one place that
 # does, so analysis borrows it rather than keeping a second copy of the filter SQL.
@@ -180,7 +180,7 @@ def aggregate(
     """
     engine = engine or get_engine()
     source, computed, statement = _aggregate_plan(rows, group_by, metrics, order, limit, engine)
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         found = connection.execute(statement).all()
     readers = [_reader(source.type_of(name)) for name in group_by]
     results = [_result_row(row, readers, computed) for row in found]
@@ -376,7 +376,7 @@ def timeseries(
         .order_by(inner.c.bucket)
         .limit(limit)
     )
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         found = connection.execute(statement).all()
     read_start = _bucket_reader(source.type_of(column))
     return [(read_start(row[0]), computed.read(row[1:])) for row in found]
@@ -388,7 +388,7 @@ def extremes(rows: RowSet, *, column: str, engine: Engine | None = None) -> tupl
     source = _Source(rows, engine.dialect.name)
     ordered = source.ordered(column)
     statement = select(func.min(ordered), func.max(ordered)).where(*source.where())
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         low, high = connection.execute(statement).one()
     read = _reader(source.type_of(column))
     return read(low), read(high)
@@ -413,7 +413,7 @@ def histogram(
     )
     inner = select(bin_of.label("bin")).where(*source.where()).subquery()
     statement = select(inner.c.bin, func.count()).group_by(inner.c.bin)
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         found = dict(connection.execute(statement).all())
     counts = [int(found.get(index, 0)) for index in range(len(edges) - 1)]
     return counts, int(found.get(None, 0))
@@ -441,7 +441,7 @@ def rows_by_id(
     statement = select(query.row_id, *(query.text(name) for name in names)).where(
         query.row_id.in_(list(row_ids))
     )
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         found = [query.fix(tuple(row)) for row in connection.execute(statement)]
     return {row[0]: row[1:] for row in found}
 

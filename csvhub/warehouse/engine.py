@@ -2,13 +2,125 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import sqlite3
+import time
+from collections.abc import Iterator
+from typing import Any
 
+import sqlalchemy.exc
 from django.conf import settings
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import Connection, make_url
 
 SQLITE_BEGIN_OPTION = "csvhub_sqlite_begin"
+# SQLite calls the deadline check every this many virtual machine steps (well under 1 ms).
+_SQLITE_PROGRESS_STEPS = 10_000
+
+
+class QueryTimeout(Exception):
+    """A read ran past its time limit, or was cancelled, and the warehouse stopped it."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the query ran past its limit of {seconds:g} s and was stopped")
+        self.seconds = seconds
+
+
+class ReadDeadline:
+    """A time limit on the reads of one connection, and a way to cancel them from elsewhere.
+
+    PostgreSQL: `statement_timeout` for the connection's transaction (set_config(..., true),
+    undone when the pool rolls the transaction back), and the server's cancel request. SQLite:
+    a progress handler that stops the statement once the deadline has passed or the read was
+    cancelled; removed by `clear()`, since the connection goes back to a pool that loads use.
+    """
+
+    def __init__(self, connection: Connection, seconds: float) -> None:
+        self.seconds = seconds
+        self.cancelled = False
+        self._driver: Any = connection.connection.dbapi_connection
+        self._postgres = is_postgres(connection.engine)
+        if self._postgres:
+            if seconds:
+                timeout = f"{max(int(seconds * 1000), 1)}ms"
+                connection.execute(select(func.set_config("statement_timeout", timeout, True)))
+            return
+        ends = time.monotonic() + seconds if seconds else None
+        self._driver.set_progress_handler(
+            lambda: self.cancelled or (ends is not None and time.monotonic() > ends),
+            _SQLITE_PROGRESS_STEPS,
+        )
+
+    def cancel(self) -> None:
+        """Stop the running read; safe from another thread."""
+        self.cancelled = True
+        if self._postgres:
+            self._driver.cancel_safe()
+        else:
+            self._driver.interrupt()
+
+    def check(self) -> None:
+        """QueryTimeout if the read was cancelled: a cancel between statements stops nothing."""
+        if self.cancelled:
+            raise QueryTimeout(self.seconds)
+
+    def clear(self) -> None:
+        if not self._postgres:
+            self._driver.set_progress_handler(None, _SQLITE_PROGRESS_STEPS)
+
+    def stopped(self, error: BaseException) -> bool:
+        """Whether `error` is this deadline (or a cancel) stopping a statement."""
+        if isinstance(error, sqlalchemy.exc.DBAPIError):
+            error = error.orig or error
+        if self._postgres:
+            import psycopg.errors
+
+            return isinstance(error, psycopg.errors.QueryCanceled)
+        return isinstance(error, sqlite3.OperationalError) and "interrupt" in str(error)
+
+
+class Cancel:
+    """A cancel that may come before the read it stops has started (or while it runs)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._deadline: ReadDeadline | None = None
+
+    def attach(self, deadline: ReadDeadline) -> None:
+        self._deadline = deadline
+        if self.requested:
+            deadline.cancel()
+
+    def __call__(self) -> None:
+        self.requested = True
+        if self._deadline is not None:
+            self._deadline.cancel()
+
+
+def read_timeout() -> float:
+    return settings.CSVHUB_QUERY_TIMEOUT_SECONDS
+
+
+def export_timeout() -> float:
+    return settings.CSVHUB_EXPORT_TIMEOUT_SECONDS
+
+
+@contextlib.contextmanager
+def read_connection(engine: Engine, *, seconds: float | None = None) -> Iterator[Connection]:
+    """A connection for reads that stops any statement running past `seconds` (the read
+    timeout by default; 0: no limit) with QueryTimeout. Never for loads."""
+    seconds = read_timeout() if seconds is None else seconds
+    with engine.connect() as connection:
+        deadline = ReadDeadline(connection, seconds)
+        try:
+            yield connection
+        except Exception as error:
+            if deadline.stopped(error):
+                raise QueryTimeout(seconds) from error
+            raise
+        finally:
+            deadline.clear()
 
 
 def warehouse_url() -> str:

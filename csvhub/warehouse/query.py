@@ -14,6 +14,7 @@ so page 100,000 costs what page 1 costs.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -55,7 +56,14 @@ from sqlalchemy.sql.sqltypes import NullType
 from sqlalchemy.sql.visitors import replacement_traverse
 
 from csvhub.csvread import ColumnType
-from csvhub.warehouse.engine import get_engine
+from csvhub.warehouse.engine import (
+    Cancel,
+    QueryTimeout,
+    ReadDeadline,
+    export_timeout,
+    get_engine,
+    read_connection,
+)
 from csvhub.warehouse.schema import ROW_ID, check_column_name, check_table_name, dataset_table
 
 OPERATORS = frozenset(
@@ -147,7 +155,7 @@ def rows_page(
     values = query.position_values(keys, position) if position is not None else None
     select_list = [query.row_id, *(query.text(name) for name in wanted)]
     fetched: list[tuple] = []
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         for run_keys, where in query.runs(keys, values, offset):
             statement = select(*select_list).where(*query.conditions(), *where)
             statement = statement.order_by(*query.order_by(run_keys))
@@ -189,7 +197,7 @@ def rows_count(rows: RowSet, *, cap: int | None = None, engine: Engine | None = 
     else:
         matching = select(literal(1)).select_from(query.table).where(*query.conditions())
         statement = select(func.count()).select_from(matching.limit(cap + 1).subquery())
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         return connection.execute(statement).scalar_one()
 
 
@@ -207,6 +215,7 @@ class RowStream:
         columns: Sequence[str],
         engine: Engine | None = None,
         batch_rows: int | None = None,
+        cancel: Cancel | None = None,
     ) -> None:
         engine = engine or get_engine()
         query = QueryBuilder(rows, engine.dialect.name)
@@ -216,20 +225,30 @@ class RowStream:
         self._batch_rows = batch_rows or EXPORT_BATCH_ROWS
         self._connection = engine.connect()
         try:
-            self._cursor = _streaming_cursor(self._connection, statement, self._batch_rows)
+            self.deadline = ReadDeadline(self._connection, export_timeout())
+            if cancel is not None:
+                cancel.attach(self.deadline)
+            with _timed(self.deadline):
+                self._cursor = _streaming_cursor(self._connection, statement, self._batch_rows)
         except BaseException:
             self._connection.close()
             raise
 
     def batches(self) -> Iterator[list[tuple[str | None, ...]]]:
         fix = self._fix
-        while rows := self._cursor.fetchmany(self._batch_rows):
+        while True:
+            self.deadline.check()
+            with _timed(self.deadline):
+                rows = self._cursor.fetchmany(self._batch_rows)
+            if not rows:
+                return
             yield [fix(row) for row in rows] if fix else rows
 
     def close(self) -> None:
         try:
             self._cursor.close()
         finally:
+            self.deadline.clear()
             self._connection.close()  # the pool rolls back the read transaction
 
 
@@ -251,6 +270,7 @@ class CsvStream:
         spreadsheet_safe: bool = False,
         engine: Engine | None = None,
         batch_rows: int | None = None,
+        cancel: Cancel | None = None,
     ) -> None:
         engine = engine or get_engine()
         query = QueryBuilder(rows, engine.dialect.name)
@@ -262,11 +282,16 @@ class CsvStream:
         self._copy: Any = None
         self._copy_read = False
         self._connection = engine.connect()
+        self.deadline: ReadDeadline | None = None
         try:
-            if query.dialect == "postgresql":
-                self._cursor = self._start_copy(statement)
-            else:
-                self._cursor = _streaming_cursor(self._connection, statement, self._batch_rows)
+            self.deadline = ReadDeadline(self._connection, export_timeout())
+            if cancel is not None:
+                cancel.attach(self.deadline)
+            with _timed(self.deadline):
+                if query.dialect == "postgresql":
+                    self._cursor = self._start_copy(statement)
+                else:
+                    self._cursor = _streaming_cursor(self._connection, statement, self._batch_rows)
         except BaseException:
             self.close()
             raise
@@ -286,6 +311,11 @@ class CsvStream:
         return cursor
 
     def chunks(self) -> Iterator[bytes]:
+        assert self.deadline is not None
+        with _timed(self.deadline):
+            yield from self._chunks()
+
+    def _chunks(self) -> Iterator[bytes]:
         if self._copy is not None:
             yield from self._copied()
             return
@@ -293,6 +323,7 @@ class CsvStream:
         writer = csv.writer(buffer, lineterminator="\n")
         fix = self._fix
         while rows := self._cursor.fetchmany(self._batch_rows):
+            self.deadline.check()
             writer.writerows([fix(row) for row in rows] if fix else rows)
             yield buffer.getvalue().encode()
             buffer.seek(0)
@@ -304,6 +335,7 @@ class CsvStream:
         for data in self._copy:
             buffer += data
             if len(buffer) >= EXPORT_CHUNK_BYTES:
+                self.deadline.check()
                 yield self._utf8(buffer)
                 buffer.clear()
         if buffer:
@@ -329,7 +361,20 @@ class CsvStream:
             if getattr(self, "_cursor", None) is not None:
                 self._cursor.close()
         finally:
+            if self.deadline is not None:
+                self.deadline.clear()
             self._connection.close()  # the pool rolls back the read transaction
+
+
+@contextlib.contextmanager
+def _timed(deadline: ReadDeadline) -> Iterator[None]:
+    """Driver errors that are the deadline (or a cancel) stopping the read, as QueryTimeout."""
+    try:
+        yield
+    except Exception as error:
+        if deadline.stopped(error):
+            raise QueryTimeout(deadline.seconds) from error
+        raise
 
 
 def _values_as_settings(statement: Select) -> tuple[Select, dict[str, str]]:
