@@ -63,6 +63,22 @@ def test_discard_removes_the_dataset_its_table_and_files_in_one_click(
     assert not table_exists(table_name=dataset.table_name)
 
 
+def test_discard_from_the_refreshed_table_returns_to_the_files_page(
+    world: World, client_as, uploaded
+) -> None:
+    # The files page swaps in /files/table/ while uploads run; its Discard must not send the
+    # browser back to that bare fragment.
+    uploaded(world.acme, "not_a_csv.png", PNG)
+
+    fragment = client_as("carol").get("/files/table/", {"q": "not"}).content.decode()
+
+    match = re.search(
+        r'action="/datasets/not_a_csvpng/discard/".*?name="next" value="([^"]*)"', fragment, re.S
+    )
+    assert match
+    assert match.group(1).replace("&amp;", "&") == "/?sort=-updated&q=not"
+
+
 def test_discard_refuses_a_dataset_with_rows_or_a_live_upload(
     world: World, client_as, uploaded
 ) -> None:
