@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from enum import IntEnum
+from typing import NotRequired, TypedDict
 
 from django.db.models import QuerySet
 from django.http import QueryDict
@@ -129,34 +130,47 @@ def analyze_type_parse(data: dict[str, object], *, form: bool = False) -> Analyz
     raise DatasetError(f"Unknown analyze_type {raw!r}. Valid types: {VALID_TYPES}.")
 
 
-def customer_analysis(*, customer: Customer, analyze_type: AnalyzeType) -> dict:
-    """Thena's answer: `result` is the row count, or the seconds from the earliest to the latest
-    value of the time column (null while the customer has no rows); details come along."""
+class ThenaAnswer(TypedDict):
+    """Thena's analyze answer: `result` is the row count or the seconds of the time difference
+    (null while the customer has no rows); the analysis' details come along."""
+
+    customer_id: str
+    analyze_type: int
+    dataset: str
+    result: int | float | None
+    row_count: NotRequired[int]
+    column: NotRequired[str]
+    earliest: NotRequired[str | None]
+    latest: NotRequired[str | None]
+    seconds: NotRequired[int | float | None]
+    duration: NotRequired[str | None]
+
+
+def customer_analysis(*, customer: Customer, analyze_type: AnalyzeType) -> ThenaAnswer:
+    """The time difference is measured on the first timestamp column in file order, else the
+    first date column: analysis' own choice (the first time column), preferring timestamps,
+    since an event's moment is a timestamp and a date beside it (`day`) is coarser."""
     dataset = customer.dataset
     if analyze_type is AnalyzeType.ROW_COUNT:
         found = analysis.analysis_row_count(dataset=dataset)
         result = found["row_count"]
     else:
-        found = analysis.analysis_time_span(dataset=dataset, column=time_column(dataset))
+        found = _time_span(dataset)
         result = found["seconds"]
-    return {
-        "customer_id": customer.customer_id,
-        "analyze_type": analyze_type.value,
-        "dataset": dataset.slug,
-        "result": result,
-        **{key: value for key, value in found.items() if key not in ("type", "source")},
-    }
-
-
-def time_column(dataset: Dataset) -> str:
-    """The column the time difference is measured on: the first timestamp column in file
-    order, else the first date column; a 400 naming the columns when there is neither."""
-    for wanted in (ColumnType.TIMESTAMP, ColumnType.DATE):
-        for column in dataset.columns:
-            if column["type"] == wanted.value:
-                return column["name"]
-    described = ", ".join(f"{c['name']} ({c['type']})" for c in dataset.columns) or "none yet"
-    raise DatasetError(
-        f"analyze_type {AnalyzeType.TIME_DIFFERENCE.value} needs a timestamp or date column, "
-        f"and this customer's events have none. Columns are: {described}."
+    details = {key: value for key, value in found.items() if key not in ("type", "source")}
+    return ThenaAnswer(
+        customer_id=customer.customer_id,
+        analyze_type=analyze_type.value,
+        dataset=dataset.slug,
+        result=result,
+        **details,  # type: ignore[typeddict-item]
     )
+
+
+def _time_span(dataset: Dataset) -> dict:
+    try:
+        return analysis.analysis_time_span(dataset=dataset, prefer=ColumnType.TIMESTAMP)
+    except analysis.InvalidAnalysis as error:
+        raise DatasetError(
+            f"analyze_type {AnalyzeType.TIME_DIFFERENCE.value} measures time: {error}"
+        ) from None

@@ -11,6 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models.signals import post_save
 
 from csvhub.compat.models import Customer
+from csvhub.compat.services import event_upload_create, table_upload_create
+from csvhub.datasets.errors import UploadTooLarge
 from csvhub.datasets.models import Dataset
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -223,7 +225,8 @@ CASES = [
         "/api/v1/analyze/",
         {"customer_id": 2, "analyze_type": 10000},
         400,
-        "needs a timestamp or date column, and this customer's events have none",
+        "analyze_type 10000 measures time: time_span needs a date or timestamp column, and this "
+        "dataset has none",
     ),
 ]
 
@@ -298,3 +301,29 @@ def test_a_refused_first_upload_leaves_no_dataset_or_customer(
     assert "CSVHUB_MAX_UPLOAD_BYTES" in response.json()["detail"]
     assert not Customer.objects.exists() and not Dataset.objects.exists()
     assert created == []
+
+
+@pytest.mark.parametrize("kind", ["table", "event"])
+def test_a_too_large_file_is_refused_before_its_dataset_is_made(kind: str, settings, world):
+    """Through the services (over HTTP the upload handler refuses such a body before the view):
+    the size is checked first, so no dataset is created, then deleted under a concurrent
+    request that found it meanwhile."""
+    settings.CSVHUB_MAX_UPLOAD_BYTES = 10
+    created: list[Dataset] = []
+
+    def record(sender: type, instance: Dataset, **kwargs: object) -> None:
+        if kwargs.get("created"):
+            created.append(instance)
+
+    post_save.connect(record, sender=Dataset)
+    try:
+        with pytest.raises(UploadTooLarge, match="CSVHUB_MAX_UPLOAD_BYTES"):
+            if kind == "table":
+                table_upload_create(organization=world.acme, files=[_file()])
+            else:
+                event_upload_create(organization=world.acme, customer_id="5", files=[_file()])
+    finally:
+        post_save.disconnect(record, sender=Dataset)
+
+    assert created == []
+    assert not Customer.objects.exists() and not Dataset.objects.exists()
