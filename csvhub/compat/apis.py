@@ -92,8 +92,9 @@ _TABLE_DESCRIPTION = f"""Simetric's query, answered by csvhub's rows endpoint: e
 pages). Example: `GET /api/titanic/?{TITANIC_QUERY}`.
 
 `{{table_name}}` is the dataset's slug (the file's name without `.csv`). csvhub's own routes
-win: a dataset named `v1`, `schema`, `docs` or `_` is reached at `/api/_/{{table_name}}/`, which
-works for every table."""
+win: a dataset named `schema`, `docs` or `v` and digits (`v1`; `v2` and on are kept for
+future API versions) is reached at `/api/_/{{table_name}}/`, which works for every table. A name
+with no letter or digit (`_`, `-`) names no table (404)."""
 
 
 def _documented_like(parent: Callable) -> Callable[[Callable], Callable]:

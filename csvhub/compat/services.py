@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -168,14 +169,14 @@ def uploads_wait(*, uploads: list[Upload], seconds: float) -> list[Upload]:
     return [found[upload_id] for upload_id in ids]
 
 
-def _wait_while_loading(ids: list, deadline: float) -> None:
+def _wait_while_loading(ids: list[UUID], deadline: float) -> None:
     pause = 0.02
     while _loading_or_next(ids) and (left := deadline - time.monotonic()) > 0:
         time.sleep(min(pause, left))
         pause = min(pause * 2, 0.5)
 
 
-def _loading_or_next(ids: list) -> bool:
+def _loading_or_next(ids: list[UUID]) -> bool:
     """True while one of the uploads runs, or is queued with a free worker for it: fewer jobs
     queued or running ahead of it than CSVHUB_WORKER_THREADS."""
     active = (UploadState.QUEUED, UploadState.RUNNING)
