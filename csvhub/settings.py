@@ -207,7 +207,10 @@ CSVHUB_JOB_STALE_SECONDS = env_int("CSVHUB_JOB_STALE_SECONDS", 120, minimum=5)
 CSVHUB_JOB_MAX_ATTEMPTS = env_int("CSVHUB_JOB_MAX_ATTEMPTS", 3, minimum=1)
 # Simetric's and Thena's upload endpoints (csvhub.compat) wait this long for the file to load
 # before answering, so their clients' scripts can query right after uploading; 0: answer at once.
-CSVHUB_COMPAT_UPLOAD_WAIT_SECONDS = env_int("CSVHUB_COMPAT_UPLOAD_WAIT_SECONDS", 30, minimum=0)
+# A waiting upload holds a request thread: at most CSVHUB_COMPAT_UPLOAD_WAITERS wait at once per
+# process (default 1, a quarter of the Dockerfile's 4 gunicorn threads); the others answer at once.
+CSVHUB_COMPAT_UPLOAD_WAIT_SECONDS = env_int("CSVHUB_COMPAT_UPLOAD_WAIT_SECONDS", 5, minimum=0)
+CSVHUB_COMPAT_UPLOAD_WAITERS = env_int("CSVHUB_COMPAT_UPLOAD_WAITERS", 1, minimum=1)
 
 # Ingestion limits.
 CSVHUB_MAX_UPLOAD_BYTES = env_int("CSVHUB_MAX_UPLOAD_BYTES", 20 * 1024**3, minimum=1)
@@ -332,6 +335,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Operation ids are made from paths after this prefix (`v1_uploads_create`); fixed rather
+    # than guessed from the paths, which /etl/ (compat) would shorten to "/" and rename them all.
+    "SCHEMA_PATH_PREFIX": r"/api/",
     # PATCH bodies are validated whole (members' role is required), so document them whole.
     "COMPONENT_SPLIT_PATCH": False,
     # Swagger UI and Redoc from drf-spectacular-sidecar's static files: nothing from a CDN.

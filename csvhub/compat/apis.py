@@ -7,7 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import StreamingHttpResponse
+from django.core.validators import RegexValidator
+from django.http import QueryDict, StreamingHttpResponse
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -27,7 +30,7 @@ from csvhub.accounts.access import request_organization
 from csvhub.accounts.permissions import CanEdit, CanView
 from csvhub.compat import selectors, services
 from csvhub.compat.parsers import JsonLabelledAsFormParser
-from csvhub.datasets.apis import UploadSerializer
+from csvhub.datasets.apis import AdmitBeforeTheBody, UploadSerializer
 from csvhub.datasets.models import Upload
 from csvhub.datasets.rows_apis import TITANIC_QUERY, RowListApi
 
@@ -41,12 +44,12 @@ def _accepted(request: Request, uploads: list[Upload]) -> Response:
     """Answered as POST /api/v1/uploads/ answers (202 and one upload object per file), once the
     file is loaded or CSVHUB_COMPAT_UPLOAD_WAIT_SECONDS have passed."""
     seconds = settings.CSVHUB_COMPAT_UPLOAD_WAIT_SECONDS
-    uploads = selectors.uploads_wait(uploads=uploads, seconds=seconds)
+    uploads = services.uploads_wait(uploads=uploads, seconds=seconds)
     data = UploadSerializer(uploads, many=True, context={"request": request}).data
     return Response(data, status=status.HTTP_202_ACCEPTED)
 
 
-class TableUploadApi(APIView):
+class TableUploadApi(AdmitBeforeTheBody, APIView):
     """Simetric's `POST /etl/`."""
 
     permission_classes = [CanEdit]
@@ -66,8 +69,9 @@ class TableUploadApi(APIView):
                 "SimetricUploadInput",
                 {
                     "file": serializers.FileField(),
-                    "text": serializers.CharField(required=False),
-                    "title": serializers.CharField(required=False),
+                    # Empty is accepted (and names nothing), as Simetric's form sends it.
+                    "text": serializers.CharField(required=False, allow_blank=True),
+                    "title": serializers.CharField(required=False, allow_blank=True),
                 },
             )
         },
@@ -88,8 +92,9 @@ _TABLE_DESCRIPTION = f"""Simetric's query, answered by csvhub's rows endpoint: e
 pages). Example: `GET /api/titanic/?{TITANIC_QUERY}`.
 
 `{{table_name}}` is the dataset's slug (the file's name without `.csv`). csvhub's own routes
-win: a dataset named `v1`, `schema`, `docs` or `_` is reached at `/api/_/{{table_name}}/`, which
-works for every table."""
+win: a dataset named `schema`, `docs` or `v` and digits (`v1`; `v2` and on are kept for
+future API versions) is reached at `/api/_/{{table_name}}/`, which works for every table. A name
+with no letter or digit (`_`, `-`) names no table (404)."""
 
 
 def _documented_like(parent: Callable) -> Callable[[Callable], Callable]:
@@ -142,7 +147,55 @@ class EscapedTableRowsApi(TableRowsApi):
     escaped = True
 
 
-class EventUploadApi(APIView):
+# Customer ids as customer_id_normalize takes them: digits (up to 19) or a hyphenated UUID.
+_CUSTOMER_ID_TEXT = {
+    "type": "string",
+    "pattern": rf"^(?:[0-9]{{1,{selectors.INTEGER_DIGITS}}}|{selectors.UUID_PATTERN})$",
+    "description": "An integer's decimal digits, or a UUID (8-4-4-4-12 hexadecimal digits).",
+}
+# Thena's codes are consecutive, so a range says "one of them" without an enum (drf-spectacular
+# would lift an enum into a component of its own).
+_CODES = sorted(code.value for code in selectors.AnalyzeType)
+assert list(range(_CODES[0], _CODES[-1] + 1)) == _CODES, "the codes are no longer a range"
+
+
+def _codes(low: int, high: int) -> dict[str, object]:
+    return {"type": "integer", "minimum": low, "maximum": high}
+
+
+# One of the two spellings of the type, or both with one value (OpenAPI 3.0 has no `const`: a
+# one-value range per code).
+_ANALYZE_INPUT = {
+    "type": "object",
+    "properties": {
+        "customer_id": {
+            "oneOf": [
+                {"type": "integer", "minimum": 0, "maximum": 10**selectors.INTEGER_DIGITS - 1},
+                _CUSTOMER_ID_TEXT,
+            ]
+        },
+        "analyze_type": _codes(_CODES[0], _CODES[-1]),
+        "analyzer_type": _codes(_CODES[0], _CODES[-1]),
+    },
+    "required": ["customer_id"],
+    "anyOf": [
+        {"required": ["analyze_type"], "not": {"required": ["analyzer_type"]}},
+        {"required": ["analyzer_type"], "not": {"required": ["analyze_type"]}},
+        *(
+            {
+                "required": ["analyze_type", "analyzer_type"],
+                "properties": {
+                    "analyze_type": _codes(code, code),
+                    "analyzer_type": _codes(code, code),
+                },
+            }
+            for code in _CODES
+        ),
+    ],
+}
+
+
+class EventUploadApi(AdmitBeforeTheBody, APIView):
     """Thena's `POST /api/v1/event/`."""
 
     permission_classes = [CanEdit]
@@ -159,7 +212,13 @@ class EventUploadApi(APIView):
         request={
             "multipart/form-data": inline_serializer(
                 "ThenaEventInput",
-                {"file": serializers.FileField(), "customer_id": serializers.CharField()},
+                {
+                    "file": serializers.FileField(),
+                    "customer_id": serializers.CharField(
+                        validators=[RegexValidator(_CUSTOMER_ID_TEXT["pattern"])],
+                        help_text=_CUSTOMER_ID_TEXT["description"],
+                    ),
+                },
             )
         },
         responses={202: UploadSerializer(many=True)},
@@ -172,6 +231,23 @@ class EventUploadApi(APIView):
             user=request.user,
         )
         return _accepted(request, uploads)
+
+
+class AnalyzeInputSerializer(serializers.Serializer):
+    """Only documents the body (see _AnalyzeInputSchema); the view reads it."""
+
+
+class _AnalyzeInputSchema(OpenApiSerializerExtension):
+    """The analyze body's schema as written above, as a component whose `required` makes the
+    body itself required (a raw schema given to extend_schema would leave it optional)."""
+
+    target_class = AnalyzeInputSerializer
+
+    def map_serializer(self, auto_schema: AutoSchema, direction: str) -> dict:
+        return _ANALYZE_INPUT
+
+    def get_name(self, auto_schema: AutoSchema, direction: str) -> str:
+        return "ThenaAnalyzeInput"
 
 
 class AnalyzeApi(APIView):
@@ -189,14 +265,7 @@ class AnalyzeApi(APIView):
         "(`result`, in seconds; also as an ISO 8601 `duration`) runs from the earliest to the "
         "latest value of the first timestamp column (else the first date column). Both answers "
         "come from the summary kept at ingestion, whatever the number of rows.",
-        request=inline_serializer(
-            "ThenaAnalyzeInput",
-            {
-                "customer_id": serializers.JSONField(),
-                "analyze_type": serializers.IntegerField(required=False),
-                "analyzer_type": serializers.IntegerField(required=False),
-            },
-        ),
+        request=AnalyzeInputSerializer,
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT)},
         examples=[
             OpenApiExample(
@@ -218,8 +287,9 @@ class AnalyzeApi(APIView):
         ],
     )
     def post(self, request: Request) -> Response:
-        data = request.data if isinstance(request.data, dict) else {}
-        analyze_type = selectors.analyze_type_parse(data)
+        data = selectors.analyze_input(request.data)
+        form = isinstance(request.data, QueryDict)  # text values, where JSON has numbers
+        analyze_type = selectors.analyze_type_parse(data, form=form)
         customer = selectors.customer_get(
             organization=request_organization(request),
             customer_id=selectors.customer_id_normalize(data.get("customer_id")),

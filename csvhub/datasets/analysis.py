@@ -376,11 +376,16 @@ def analysis_row_count(*, dataset: Dataset, filters: Sequence[Filter] = ()) -> d
 
 
 def analysis_time_span(
-    *, dataset: Dataset, column: str | None = None, filters: Sequence[Filter] = ()
+    *,
+    dataset: Dataset,
+    column: str | None = None,
+    filters: Sequence[Filter] = (),
+    prefer: ColumnType | None = None,
 ) -> dict:
     """Earliest and latest value of a date or timestamp column and the time between them;
-    from metadata without filters, MIN and MAX in the warehouse with them."""
-    chosen = _time_column(dataset, column, "time_span")
+    from metadata without filters, MIN and MAX in the warehouse with them. Without `column`,
+    the first time column in file order, or the first of type `prefer` when there is one."""
+    chosen = _time_column(dataset, column, "time_span", prefer)
     column_type = ColumnType(chosen["type"])
     if filters:
         low, high = warehouse.extremes(filtered_rows(dataset, filters), column=chosen["name"])
@@ -778,8 +783,10 @@ def histogram_edges(low: Any, high: Any, bins: int, *, integer: bool) -> list:
 # -- columns and values ------------------------------------------------------------------------
 
 
-def _time_column(dataset: Dataset, written: str | None, analysis: str) -> dict:
-    return _typed_column(dataset, written, TIMES, analysis, "date or timestamp")
+def _time_column(
+    dataset: Dataset, written: str | None, analysis: str, prefer: ColumnType | None = None
+) -> dict:
+    return _typed_column(dataset, written, TIMES, analysis, "date or timestamp", prefer)
 
 
 def _typed_column(
@@ -788,11 +795,13 @@ def _typed_column(
     allowed: Sequence[ColumnType],
     analysis: str,
     kind: str,
+    prefer: ColumnType | None = None,
 ) -> dict:
-    """The column named by `column=`, or the first of an allowed type; a 400 naming the
-    choices when there is none or it has another type."""
+    """The column named by `column=`, or the first of an allowed type (of type `prefer` if
+    any is); a 400 naming the choices when there is none or it has another type."""
     columns = rows.DatasetColumns(dataset.columns)
     fitting = [c for c in dataset.columns if ColumnType(c["type"]) in allowed]
+    fitting.sort(key=lambda c: c["type"] != getattr(prefer, "value", None))  # stable: file order
     if written is None:
         if not fitting:
             raise InvalidAnalysis(

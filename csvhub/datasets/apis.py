@@ -131,22 +131,26 @@ class DatasetDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class UploadCreateApi(APIView):
-    permission_classes = [ReadOrEdit]
-    parser_classes = [MultiPartParser]
+class AdmitBeforeTheBody:
+    """For views that take uploads: the view's permissions, and the size, are checked before
+    the body is read. Session authentication reads the body (its CSRF check looks for a form
+    field) before DRF checks permissions, so the upload handler checks them first."""
 
     def initialize_request(self, request: HttpRequest, *args: object, **kwargs: object) -> Request:
-        # Session authentication reads the body (its CSRF check looks for a form field) before
-        # DRF checks permissions: the handler checks them, and the size, before reading it.
         request.upload_handlers = [SpoolingUploadHandler(request, admit=self._admit)]
-        return super().initialize_request(request, *args, **kwargs)
+        return super().initialize_request(request, *args, **kwargs)  # type: ignore[misc]
 
     def _admit(self, request: HttpRequest) -> None:
         """The view's permissions, on the plain Django request: its user is the session's, or
         the token's once DRF has authenticated it."""
-        for permission in self.get_permissions():
-            if not permission.has_permission(request, self):  # type: ignore[arg-type]
+        for permission in self.get_permissions():  # type: ignore[attr-defined]
+            if not permission.has_permission(request, self):
                 raise exceptions.PermissionDenied(getattr(permission, "message", None))
+
+
+class UploadCreateApi(AdmitBeforeTheBody, APIView):
+    permission_classes = [ReadOrEdit]
+    parser_classes = [MultiPartParser]
 
     @extend_schema(
         summary="Upload one or several CSV files",

@@ -108,7 +108,7 @@ def uploads_create(
     if not files:
         raise DatasetError("Send at least one CSV file in a multipart part named 'file'.")
     for file in files:
-        _check_size(file)
+        upload_size_check(file=file)
     target = _dataset_for_append(organization, dataset_slug) if dataset_slug else None
     return [
         upload_create(
@@ -130,7 +130,9 @@ def _dataset_for_append(organization: Organization, slug: str) -> Dataset:
         raise DatasetNotFound(f"No dataset with slug {slug!r}.") from None
 
 
-def _check_size(file: File) -> None:
+def upload_size_check(*, file: File) -> None:
+    """A 413 for a file over CSVHUB_MAX_UPLOAD_BYTES; callers that create a dataset for the
+    file check first, so that a refused file leaves nothing to undo."""
     limit = settings.CSVHUB_MAX_UPLOAD_BYTES
     if file.size is not None and file.size > limit:
         raise UploadTooLarge(

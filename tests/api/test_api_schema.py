@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -106,3 +109,14 @@ def test_the_original_file_is_served_as_octet_stream(schema) -> None:
     operation = schema["paths"]["/api/v1/uploads/{upload_id}/file"]["get"]
 
     assert list(operation["responses"]["200"]["content"]) == ["application/octet-stream"]
+
+
+def test_the_operation_ids_the_schemathesis_run_names_exist(schema) -> None:
+    """Operation ids are part of the schema's contract (tests/api/schemathesis.toml names them):
+    adding a route outside /api/ (Simetric's /etl/) must not rename them."""
+    config = (Path(__file__).with_name("schemathesis.toml")).read_text()
+    named = re.search(r'include-operation-id-regex = "\^\(([^)]*)\)\$"', config).group(1)
+    ids = {operation["operationId"] for _, operation in _operations(schema)}
+
+    assert set(named.split("|")) - ids == set()
+    assert {"v1_datasets_destroy", "tokens_revoke", "v1_uploads_create"} <= ids

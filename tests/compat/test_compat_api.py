@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.tasks import task_backends
 
 from csvhub.compat.models import Customer
-from csvhub.compat.selectors import uploads_wait
+from csvhub.compat.services import upload_wait_slots, uploads_wait
 from csvhub.datasets.models import Dataset, Upload
 from csvhub.datasets.services import dataset_create
 
@@ -242,7 +242,7 @@ def test_thena_upload_with_other_columns_fails_with_csvhubs_message(warehouse, w
 def test_customer_ids_normalize_and_are_listed(world, api_as):
     client = api_as("editor")
     upper = "6F9619FF-8B86-D011-B42D-00C04FC964FF"
-    for customer_id in ("1000", "01000", upper, "{6f9619ff-8b86-d011-b42d-00c04fc964ff}"):
+    for customer_id in ("1000", "01000", upper, "6f9619ff-8b86-d011-b42d-00c04fc964ff"):
         client.post(
             "/api/v1/event/",
             {"file": _file("events.csv", EVENTS_2), "customer_id": customer_id},
@@ -399,3 +399,44 @@ def test_the_wait_ends_after_its_seconds_when_the_load_has_not(world):
 
     assert 0.3 <= time.monotonic() - started < 2
     assert answered.state == "queued" and answered.dataset.slug == "slow"
+
+
+def _queued(world, name: str) -> Upload:
+    dataset = dataset_create(organization=world.acme, name=name)
+    return Upload.objects.create(dataset=dataset, original_name=f"{name}.csv", file=f"{name}.csv")
+
+
+def test_an_upload_queued_behind_other_jobs_is_answered_at_once(settings, world):
+    """It would not start before the wait ends: holding a request thread for it helps nobody."""
+    settings.CSVHUB_WORKER_THREADS = 2
+    _queued(world, "first")
+    _queued(world, "second")
+    mine = _queued(world, "mine")
+    started = time.monotonic()
+
+    (answered,) = uploads_wait(uploads=[mine], seconds=3)
+
+    assert time.monotonic() - started < 1
+    assert answered.state == "queued"
+
+
+def test_only_so_many_uploads_wait_at_once_the_others_answer_at_once(settings, world):
+    """A waiting upload holds a request thread: with every wait slot taken (here the one slot
+    is held by another request), an upload that could start answers at once."""
+    settings.CSVHUB_COMPAT_UPLOAD_WAITERS = 1
+    mine = _queued(world, "mine")
+    slots = upload_wait_slots()
+    assert slots.acquire(blocking=False)
+    try:
+        started = time.monotonic()
+        (answered,) = uploads_wait(uploads=[mine], seconds=3)
+        elapsed = time.monotonic() - started
+    finally:
+        slots.release()
+
+    assert elapsed < 1
+    assert answered.state == "queued"
+    # The slot is free again: the next upload waits (for its seconds, as nothing loads it).
+    started = time.monotonic()
+    uploads_wait(uploads=[mine], seconds=0.3)
+    assert time.monotonic() - started >= 0.3

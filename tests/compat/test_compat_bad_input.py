@@ -4,11 +4,15 @@ with a message saying what to fix. Nothing is half-created by a refused request.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models.signals import post_save
 
 from csvhub.compat.models import Customer
+from csvhub.compat.services import event_upload_create, table_upload_create
+from csvhub.datasets.errors import UploadTooLarge
 from csvhub.datasets.models import Dataset
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,6 +30,7 @@ class Case:
     status: int
     message: str
     multipart: bool = False
+    form: bool = False  # application/x-www-form-urlencoded, a list value repeating its key
 
 
 def _file(name: str = "events.csv", text: str = EVENTS) -> SimpleUploadedFile:
@@ -46,6 +51,64 @@ CASES = [
     Case("unknown table", "get", "/api/nosuch/", None, 404, "No dataset with slug 'nosuch'"),
     Case("table named like csvhub's root", "get", "/api/v1/", None, 404, "/api/_/v1/"),
     Case("the same in capitals", "get", "/api/V1/", None, 404, "/api/_/v1/"),
+    Case("table named like a future API version", "get", "/api/v2/", None, 404, "/api/_/v2/"),
+    Case("table name of an underscore", "get", "/api/_/", None, 404, "names no table"),
+    Case("table name of a dash", "get", "/api/-/", None, 404, "names no table"),
+    Case("table name of a space", "get", "/api/%20/", None, 404, "names no table"),
+    Case("escaped name of a dash", "get", "/api/_/-/", None, 404, "names no table"),
+    Case(
+        "etl file named like a customer's dataset",
+        "post",
+        "/etl/",
+        {"file": "customer-1000.csv"},
+        409,
+        "Thena customer 1000's events",
+        True,
+    ),
+    Case(
+        "event with a 32-digit customer_id",
+        "post",
+        "/api/v1/event/",
+        {"file": "FILE", "customer_id": "1" * 32},
+        400,
+        "up to 19 digits",
+        True,
+    ),
+    Case(
+        "event with a UUID in braces (the schema's UUIDs are written in full)",
+        "post",
+        "/api/v1/event/",
+        {"file": "FILE", "customer_id": "{6f9619ff-8b86-d011-b42d-00c04fc964ff}"},
+        400,
+        "8-4-4-4-12 hexadecimal digits",
+        True,
+    ),
+    Case(
+        "analyze form repeating analyze_type",
+        "post",
+        "/api/v1/analyze/",
+        {"customer_id": "1000", "analyze_type": ["10001", "10000"]},
+        400,
+        "Send each key once; repeated: analyze_type",
+        form=True,
+    ),
+    Case(
+        "analyze form with Arabic-Indic digits",
+        "post",
+        "/api/v1/analyze/",
+        {"customer_id": "1000", "analyze_type": "\u0661\u0660\u0660\u0660\u0661"},
+        400,
+        "Unknown analyze_type",
+        form=True,
+    ),
+    Case(
+        "analyze JSON with Arabic-Indic digits",
+        "post",
+        "/api/v1/analyze/",
+        {"customer_id": 1000, "analyze_type": "\u0661\u0660\u0660\u0660\u0661"},
+        400,
+        "Unknown analyze_type",
+    ),
     Case("unknown filter column", "get", "/api/known/?nosuch=1", None, 400, "nosuch"),
     Case("bad limit", "get", "/api/known/?limit=x", None, 400, "limit"),
     Case(
@@ -63,7 +126,7 @@ CASES = [
         "/api/v1/event/",
         {"file": "FILE", "customer_id": "acme"},
         400,
-        "or a UUID; got 'acme'",
+        "or a UUID (8-4-4-4-12 hexadecimal digits); got 'acme'",
         True,
     ),
     Case(
@@ -162,7 +225,8 @@ CASES = [
         "/api/v1/analyze/",
         {"customer_id": 2, "analyze_type": 10000},
         400,
-        "needs a timestamp or date column, and this customer's events have none",
+        "analyze_type 10000 measures time: time_span needs a date or timestamp column, and this "
+        "dataset has none",
     ),
 ]
 
@@ -177,10 +241,22 @@ def _seed(client) -> None:
         )
 
 
+def _part(value: object) -> object:
+    """ "FILE": an events file; "*.csv": an events file of that name."""
+    if value == "FILE":
+        return _file()
+    if isinstance(value, str) and value.endswith(".csv"):
+        return _file(value)
+    return value
+
+
 def _send(client, case: Case):
     if case.multipart:
-        body = {key: _file() if value == "FILE" else value for key, value in case.body.items()}
+        body = {key: _part(value) for key, value in case.body.items()}
         return client.post(case.path, body, format="multipart")
+    if case.form:
+        body = urlencode(case.body, doseq=True)
+        return client.post(case.path, body, content_type="application/x-www-form-urlencoded")
     if case.body is not None:
         return client.post(case.path, case.body, format="json")
     return client.get(case.path)
@@ -206,9 +282,48 @@ def test_bad_input_gets_a_4xx_saying_what_to_fix(case: Case, world, api_as) -> N
 def test_a_refused_first_upload_leaves_no_dataset_or_customer(
     path: str, body: dict, settings, world, api_as
 ) -> None:
+    """The size is checked before the dataset is made: no dataset is created and deleted again
+    (which could delete it under a concurrent request that found it meanwhile)."""
     settings.CSVHUB_MAX_UPLOAD_BYTES = 10
-    response = api_as("editor").post(path, {**body, "file": _file()}, format="multipart")
+    created: list[Dataset] = []
+
+    def record(sender: type, instance: Dataset, **kwargs: object) -> None:
+        if kwargs.get("created"):
+            created.append(instance)
+
+    post_save.connect(record, sender=Dataset)
+    try:
+        response = api_as("editor").post(path, {**body, "file": _file()}, format="multipart")
+    finally:
+        post_save.disconnect(record, sender=Dataset)
 
     assert response.status_code == 413
     assert "CSVHUB_MAX_UPLOAD_BYTES" in response.json()["detail"]
+    assert not Customer.objects.exists() and not Dataset.objects.exists()
+    assert created == []
+
+
+@pytest.mark.parametrize("kind", ["table", "event"])
+def test_a_too_large_file_is_refused_before_its_dataset_is_made(kind: str, settings, world):
+    """Through the services (over HTTP the upload handler refuses such a body before the view):
+    the size is checked first, so no dataset is created, then deleted under a concurrent
+    request that found it meanwhile."""
+    settings.CSVHUB_MAX_UPLOAD_BYTES = 10
+    created: list[Dataset] = []
+
+    def record(sender: type, instance: Dataset, **kwargs: object) -> None:
+        if kwargs.get("created"):
+            created.append(instance)
+
+    post_save.connect(record, sender=Dataset)
+    try:
+        with pytest.raises(UploadTooLarge, match="CSVHUB_MAX_UPLOAD_BYTES"):
+            if kind == "table":
+                table_upload_create(organization=world.acme, files=[_file()])
+            else:
+                event_upload_create(organization=world.acme, customer_id="5", files=[_file()])
+    finally:
+        post_save.disconnect(record, sender=Dataset)
+
+    assert created == []
     assert not Customer.objects.exists() and not Dataset.objects.exists()

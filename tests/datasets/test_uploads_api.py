@@ -270,13 +270,16 @@ def spool_dir(tmp_path, settings) -> Path:
     return directory
 
 
-def test_a_declared_length_over_the_limit_is_413_before_the_body_is_read(settings, spool_dir):
+# Every view that takes uploads: csvhub's own and the Simetric and Thena ones (csvhub.compat).
+UPLOAD_PATHS = ["/api/v1/uploads/", "/etl/", "/api/v1/event/"]
+
+
+@pytest.mark.parametrize("path", UPLOAD_PATHS)
+def test_a_declared_length_over_the_limit_is_413_before_the_body_is_read(path, settings, spool_dir):
     settings.CSVHUB_MAX_UPLOAD_BYTES = 1024 * 1024
     client = api_client_for(make_org())
     # Only the body's first bytes exist: reading further would fail the test client.
-    response = client.generic(
-        "POST", "/api/v1/uploads/", _part_start(), MULTIPART, CONTENT_LENGTH=str(CLAIMED)
-    )
+    response = client.generic("POST", path, _part_start(), MULTIPART, CONTENT_LENGTH=str(CLAIMED))
     assert response.status_code == 413
     assert "CSVHUB_MAX_UPLOAD_BYTES" in response.json()["detail"]
     assert f"{CLAIMED:,} bytes" in response.json()["detail"]
@@ -284,12 +287,13 @@ def test_a_declared_length_over_the_limit_is_413_before_the_body_is_read(setting
     assert not list(spool_dir.iterdir())
 
 
-def test_a_viewer_session_upload_is_403_before_the_body_is_read(spool_dir):
+@pytest.mark.parametrize("path", UPLOAD_PATHS)
+def test_a_viewer_session_upload_is_403_before_the_body_is_read(path, spool_dir):
     org = make_org()
     client = _session_client(_member(org, "bob", "viewer"))
     response = client.generic(
         "POST",
-        "/api/v1/uploads/",
+        path,
         _part_start(),
         MULTIPART,
         CONTENT_LENGTH=str(CLAIMED),
