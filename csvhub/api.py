@@ -27,7 +27,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from csvhub.datasets.errors import DatasetError
 
-API_PREFIX = "/api/"
+# Paths whose errors answer the JSON shape: csvhub's API, and Simetric's upload (csvhub.compat).
+API_PREFIXES = ("/api/", "/etl/")
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -145,7 +146,7 @@ def _json_on_api(
     """A handler4xx/500 view: the JSON error shape under /api/, Django's page elsewhere."""
 
     def view(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-        if not request.path.startswith(API_PREFIX):
+        if not request.path.startswith(API_PREFIXES):
             return page(request) if exception is None else page(request, exception)
         if isinstance(exception, RequestDataTooBig):
             return JsonResponse({"detail": "The request body is too large."}, status=413)

@@ -151,6 +151,15 @@ def test_bad_api_request_answers_the_error_shape(case: Case, api_as: ApiAs, worl
     assert body.get("errors") == case.errors
 
 
+@pytest.mark.parametrize("path", ["/api/no-such/path/", "/etl/no-such/"])
+def test_unknown_api_paths_answer_json_404(client, path: str) -> None:
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert "detail" in response.json()
+
+
 def test_pages_outside_the_api_keep_djangos_html_404(client) -> None:
     response = client.get("/no-such-page/")
 
