@@ -33,46 +33,41 @@ class Limit:
     window: int
 
 
+def _configured(scope: str, failures: str, window: str) -> Limit:
+    """A limit whose numbers are read from the named settings now (tests change them)."""
+    return Limit(scope, failures=getattr(settings, failures), window=getattr(settings, window))
+
+
 def login_limit() -> Limit:
-    return Limit(
-        scope="login",
-        failures=getattr(settings, "CSVHUB_LOGIN_FAILURE_LIMIT", 10),
-        window=getattr(settings, "CSVHUB_FAILURE_WINDOW_SECONDS", 300),
-    )
+    return _configured("login", "CSVHUB_LOGIN_FAILURE_LIMIT", "CSVHUB_FAILURE_WINDOW_SECONDS")
 
 
 def token_limit() -> Limit:
-    return Limit(
-        scope="token",
-        failures=getattr(settings, "CSVHUB_TOKEN_FAILURE_LIMIT", 20),
-        window=getattr(settings, "CSVHUB_FAILURE_WINDOW_SECONDS", 300),
-    )
+    return _configured("token", "CSVHUB_TOKEN_FAILURE_LIMIT", "CSVHUB_FAILURE_WINDOW_SECONDS")
 
 
 def password_reset_limit() -> Limit:
     """Every request counts here, not only failures: each one may send an email."""
-    return Limit(
-        scope="password_reset",
-        failures=getattr(settings, "CSVHUB_PASSWORD_RESET_LIMIT", 5),
-        window=getattr(settings, "CSVHUB_PASSWORD_RESET_WINDOW_SECONDS", 3600),
+    return _configured(
+        "password_reset", "CSVHUB_PASSWORD_RESET_LIMIT", "CSVHUB_PASSWORD_RESET_WINDOW_SECONDS"
     )
 
 
 def invitation_mail_recipient_limit() -> Limit:
     """Invitation mails to one address, from any organization: nobody's inbox is flooded."""
-    return Limit(
-        scope="invitation_mail_recipient",
-        failures=getattr(settings, "CSVHUB_INVITATION_MAIL_LIMIT", 3),
-        window=getattr(settings, "CSVHUB_INVITATION_MAIL_WINDOW_SECONDS", 3600),
+    return _configured(
+        "invitation_mail_recipient",
+        "CSVHUB_INVITATION_MAIL_LIMIT",
+        "CSVHUB_INVITATION_MAIL_WINDOW_SECONDS",
     )
 
 
 def invitation_mail_organization_limit() -> Limit:
     """Invitation mails sent for one organization: no admin sends them in bulk."""
-    return Limit(
-        scope="invitation_mail_organization",
-        failures=getattr(settings, "CSVHUB_INVITATION_MAIL_ORGANIZATION_LIMIT", 50),
-        window=getattr(settings, "CSVHUB_INVITATION_MAIL_WINDOW_SECONDS", 3600),
+    return _configured(
+        "invitation_mail_organization",
+        "CSVHUB_INVITATION_MAIL_ORGANIZATION_LIMIT",
+        "CSVHUB_INVITATION_MAIL_WINDOW_SECONDS",
     )
 
 
