@@ -74,6 +74,24 @@ def test_line_numbers_hold_across_batches_and_blocks(size: int, monkeypatch) -> 
     assert result.batches[-1].rows_seen == 5
 
 
+@pytest.mark.parametrize("splitter", ["c", "python"])
+def test_lone_cr_lines_read_in_tiny_blocks_as_in_one_block(splitter, monkeypatch) -> None:
+    # A '\r' kept back at a block's end (a '\n' may follow) once held its line with the next
+    # one, and the pair was measured and cut as one line: the second loaded cut short.
+    monkeypatch.setenv("CSVHUB_CSV_SPLITTER", splitter)
+    limits = ReadLimits(record_chars=12)
+    rows = [b"%d,%s" % (n, b"v" * (n % 9)) for n in range(40)]
+    data = b"a,b\r" + b"\r".join([*rows[:20], b"20," + b"w" * 30, *rows[21:]]) + b"\r"
+    whole = read(data, limits=limits)
+    monkeypatch.setattr(decoding, "BLOCK_SIZE", 7)
+    monkeypatch.setattr(decoding, "SAMPLE_SIZE", 16)
+    tiny = read(data, limits=limits)
+    assert tiny.rows == whole.rows == [row.decode().split(",") for row in rows if row[:3] != b"20,"]
+    rejected = [(22, "a line longer than 12 characters, the limit for one record")]
+    assert [(bad.line, bad.reason) for bad in tiny.bad_rows] == rejected
+    assert [(bad.line, bad.reason) for bad in whole.bad_rows] == rejected
+
+
 def test_bad_row_text_is_truncated_to_1000_characters() -> None:
     result = read(b"a,b\n" + b"x" * 5000 + b"\n1,2\n")
     assert result.bad_rows[0].text == "x" * 1000
