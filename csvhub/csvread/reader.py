@@ -233,9 +233,9 @@ class CsvReader:
     def _records(self) -> Iterator[list[str]]:
         if self._csv is not None:
             while True:
-                records, _, problem = self._read_records(1)
-                if problem is not None:
-                    raise problem
+                records, _, given_up = self._read_records(1)
+                if given_up:
+                    raise given_up[0]
                 if not records:
                     return
                 yield records[0]
@@ -266,31 +266,36 @@ class CsvReader:
         if self._splitter is not None:
             return self._next_split_batch(size, first_line)
         try:
-            records, chars, problem = self._read_records(size)
+            records, chars, given_up = self._read_records(size)
         except decoding.GZIP_ERRORS as exc:
             raise decoding.corrupt_gzip(exc) from exc
-        if not records and problem is None:
+        if not records:
             return None
-        rows, bad_rows = self._sort(records, first_line, problem)
+        rows, bad_rows = self._sort(records, first_line, given_up)
         return self._batch(rows, bad_rows, chars=chars)
 
-    def _read_records(self, size: int) -> tuple[list[list[str]], int, "_GivenUp | None"]:
-        """Up to `size` records from the csv module, or `batch_chars` characters of them, and
-        what ended the batch early: a record given up or unreadable."""
+    def _read_records(self, size: int) -> tuple[list[list[str] | None], int, list["_GivenUp"]]:
+        """Up to `size` records from the csv module, or `batch_chars` characters of them; a
+        record given up or unreadable is None, and why is in the list, in order."""
         assert self._csv is not None and self._feed is not None
-        records: list[list[str]] = []
+        records: list[list[str] | None] = []
+        given_up: list[_GivenUp] = []
         feed = self._feed
         feed.start_batch(records)
-        problem = None
-        try:
-            # On an error, list.extend keeps the records read before it (CPython appends in
-            # place, which the feed relies on too), so only the broken record is lost.
-            records.extend(islice(self._csv, size))
-        except _GivenUp as given_up:
-            problem = given_up
-        except csv.Error as error:
-            problem = _GivenUp(feed.record_first, feed.line, f"unreadable: {error}")
-        return records, feed.end_batch(), problem
+        while len(records) < size:
+            try:
+                # On an error, list.extend keeps the records read before it (CPython appends
+                # in place, which the feed relies on too), so only the broken record is lost.
+                records.extend(islice(self._csv, size - len(records)))
+                break
+            except _GivenUp as problem:
+                given_up.append(problem)
+            except csv.Error as error:
+                given_up.append(_GivenUp(feed.record_first, feed.line, f"unreadable: {error}"))
+            # Read on in the same batch: a batch per broken quote made many tiny batches.
+            records.append(None)
+            feed.next_record()
+        return records, feed.end_batch(), given_up
 
     def _batch(
         self,
@@ -318,17 +323,19 @@ class CsvReader:
         assert self._splitter is not None
         width = len(self.columns)
         try:
-            batch = self._splitter.read_batch(size, width, self.limits.batch_chars)
+            batch = self._splitter.read_batch(
+                size, width, self.limits.batch_chars, self._read_again_after
+            )
         except decoding.GZIP_ERRORS as exc:
             raise decoding.corrupt_gzip(exc) from exc
         if batch is None:
             return None
         parts, good, others, given_up, summaries, chars = batch
         columns = Columns.from_joined(parts, good, summaries) if good else None
-        problem = None if given_up is None else _GivenUp(*given_up)
+        problems = [_GivenUp(first, last, kind) for _, first, last, kind in given_up]
         if self._log.marked:  # rare: each good row is looked at for undecodable bytes
-            records = _in_file_order(columns.rows() if columns else [], others)
-            rows, bad_rows = self._sort(records, first_line, problem)
+            records = _in_file_order(columns.rows() if columns else [], others, given_up)
+            rows, bad_rows = self._sort(records, first_line, problems)
         else:
             rows = None
             bad_rows = [
@@ -336,33 +343,35 @@ class CsvReader:
                 for _, first, last, fields in others
                 if (reason := self._problem(fields, width))
             ]
-            if problem is not None:
-                bad_rows.append(self._given_up_row(problem))
-        if problem is not None and problem.read_again:
-            self._read_again_after(problem.last)
+            bad_rows.extend(map(self._given_up_row, problems))
+            bad_rows.sort(key=lambda bad: bad.line)  # stable; given-up rows are rare
         if rows is not None:
             return self._batch(rows, bad_rows, chars=chars)
         return self._batch(None, bad_rows, columns, chars=chars)
 
     def _read_again_after(self, line: int) -> None:
-        """Have the splitter read the lines after `line` again, as new records."""
-        assert self._splitter is not None
+        """Hand the lines after `line` to the splitter again (it restarts there itself)."""
         self._texts.again(self._log.text_from(line + 1))
-        self._splitter.restart(line)
 
     def _sort(
-        self, records: list[list[str]], first_line: int, problem: "_GivenUp | None"
+        self, records: list[list[str] | None], first_line: int, given_up: list["_GivenUp"]
     ) -> tuple[list[list[str]], list[BadRow]]:
         """Good rows and bad rows, in one C-speed check when the whole batch is good.
 
-        `problem` says why the record after `records` was given up."""
+        Each None in `records` is a record given up, `given_up` says why, in order."""
         width = len(self.columns)
-        if problem is None and not self._log.marked and set(map(len, records)) == {width}:
-            return records, []
-        one_line_each = problem is None and self._line_num - first_line + 1 == len(records)
+        if not given_up and not self._log.marked and set(map(len, records)) == {width}:
+            return records, []  # type: ignore[return-value]  # no None without given_up
+        one_line_each = not given_up and self._line_num - first_line + 1 == len(records)
         rows, bad_rows = [], []
         line = first_line
+        problems = iter(given_up)
         for record in records:
+            if record is None:
+                problem = next(problems)
+                bad_rows.append(self._given_up_row(problem))
+                line = problem.last + 1  # reading went on after its quote line
+                continue
             span = 1 if one_line_each else _lines_spanned(record)
             reason = self._problem(record, width)
             if reason is None:
@@ -370,8 +379,6 @@ class CsvReader:
             elif reason:
                 bad_rows.append(self._bad_row(line, line + span - 1, reason))
             line += span
-        if problem is not None:
-            bad_rows.append(self._given_up_row(problem))
         return rows, bad_rows
 
     def _problem(self, record: list[str], width: int) -> str | None:
@@ -414,11 +421,6 @@ class _GivenUp(Exception):
         self.first = first
         self.last = last
         self.kind = kind
-
-    @property
-    def read_again(self) -> bool:
-        """Whether the lines after `last` are read again (a quote never closed)."""
-        return self.kind in ("eof", "lines", "size", "text")
 
     def reason(self, limits: ReadLimits) -> str:
         quote = f"quote opened on line {self.last}"
@@ -537,6 +539,10 @@ class _LineFeed:
         if len(line) > room:
             self._give_up("size", opened, line)
 
+    def next_record(self) -> None:
+        """Go on after a record given up (None has been appended for it to `records`)."""
+        self._start_record()
+
     def end_batch(self) -> int:
         """The characters of the batch's records, the last one included."""
         if len(self.records) != self._ended:
@@ -603,16 +609,24 @@ def _lines_spanned(record: list[str]) -> int:
 
 
 def _in_file_order(
-    rows: list[list[str]], others: list[tuple[int, int, int, list[str]]]
-) -> list[list[str]]:
-    """The splitter's good rows and other records merged back into one list, in file order."""
-    records: list[list[str]] = []
+    rows: list[list[str]],
+    others: list[tuple[int, int, int, list[str]]],
+    given_up: list[tuple[int, int, int, str]],
+) -> list[list[str] | None]:
+    """The splitter's good rows, other records and given-up records (None) merged back into
+    one list, in file order."""
+    placed = sorted([*others, *((index, 0, 0, None) for index, *_ in given_up)], key=_index)
+    records: list[list[str] | None] = []
     good = iter(rows)
-    for index, _, _, fields in others:
+    for index, _, _, fields in placed:
         records.extend(islice(good, index - len(records)))
         records.append(fields)
     records.extend(good)
     return records
+
+
+def _index(record: tuple[int, int, int, object]) -> int:
+    return record[0]
 
 
 @dataclass

@@ -92,6 +92,45 @@ def test_lone_cr_lines_read_in_tiny_blocks_as_in_one_block(splitter, monkeypatch
     assert [(bad.line, bad.reason) for bad in whole.bad_rows] == rejected
 
 
+@pytest.mark.parametrize("splitter", ["c", "python"])
+def test_quotes_given_up_do_not_end_the_batch(splitter, monkeypatch) -> None:
+    # Each broken quote once ended its batch: a file alternating good rows and broken quotes
+    # came in one-row batches, and the worker did per-batch work for each.
+    monkeypatch.setenv("CSVHUB_CSV_SPLITTER", splitter)
+    unit = b'1,,2\n1,,"x\ny"z\n'  # a good row, then a quote closed by a quote before text
+    data = b"a,b,c\n" + unit * 5000 + b"1,2\n" + b"3,4,5\n" * 4999  # 20,000 records
+    result = read(data)
+    assert len(result.batches) == 1
+    assert result.rows == [["1", "", "2"]] * 5000 + [["3", "4", "5"]] * 4999
+    bad = result.bad_rows
+    assert len(bad) == 2 * 5000 + 1
+    assert [(b.line, b.reason[:33]) for b in bad[:2]] == [
+        (3, "quote opened on line 3 is never c"),
+        (4, "expected 3 fields, found 1"),
+    ]
+    assert (bad[-1].line, bad[-1].text) == (15002, "1,2")
+
+
+@pytest.mark.parametrize("splitter", ["c", "python"])
+def test_lines_hold_after_quotes_given_up_inside_a_batch_with_bad_bytes(
+    splitter, monkeypatch
+) -> None:
+    # Undecodable bytes make every record be looked at in file order, lines counted by hand.
+    monkeypatch.setenv("CSVHUB_CSV_SPLITTER", splitter)
+    data = b'a,b,c\n1,\xff,2\n1,,"x\ny"z\n3,"p\nq",4\n5,"two\nx"\n1,,"x\ny"z\n6,7,8\n'
+    result = read_as(data, ReadAgain("utf-8", "given"))
+    assert len(result.batches) == 1
+    assert result.rows == [["3", "p\nq", "4"], ["6", "7", "8"]]
+    assert [(bad.line, bad.reason[:28]) for bad in result.bad_rows] == [
+        (2, "bytes that are not valid utf"),
+        (3, "quote opened on line 3 is ne"),
+        (4, "expected 3 fields, found 1"),
+        (7, "expected 3 fields, found 2"),
+        (9, "quote opened on line 9 is ne"),
+        (10, "expected 3 fields, found 1"),
+    ]
+
+
 def test_bad_row_text_is_truncated_to_1000_characters() -> None:
     result = read(b"a,b\n" + b"x" * 5000 + b"\n1,2\n")
     assert result.bad_rows[0].text == "x" * 1000
