@@ -103,7 +103,8 @@ summary_reset(ColumnBuffer *column)
 
 typedef struct {
     PyObject_HEAD
-    PyObject *blocks;          /* iterator of str blocks, each ending at a line break */
+    PyObject *blocks;          /* iterator of str blocks, each ending at a line break, or of
+                                * (str, start): the block from `start` on, uncopied */
     Py_UCS4 delimiter;
     Py_ssize_t record_limit;   /* characters of one record's lines, line breaks included */
     Py_ssize_t max_lines;      /* lines one record may span */
@@ -693,16 +694,26 @@ next_block(Reader *self)
         self->exhausted = 1;
         return 0;
     }
+    Py_ssize_t start = 0;
+    if (PyTuple_Check(block)) {  /* text read again: (block, start) */
+        PyObject *text;
+        if (!PyArg_ParseTuple(block, "Un", &text, &start)) {
+            Py_DECREF(block);
+            return -1;
+        }
+        Py_INCREF(text);
+        Py_SETREF(block, text);
+    }
     if (!PyUnicode_Check(block)) {
         Py_DECREF(block);
-        PyErr_SetString(PyExc_TypeError, "blocks must be str");
+        PyErr_SetString(PyExc_TypeError, "blocks must be str or (str, start)");
         return -1;
     }
     self->block = block;
     self->kind = PyUnicode_KIND(block);
     self->data = PyUnicode_DATA(block);
     self->length = PyUnicode_GET_LENGTH(block);
-    self->position = 0;
+    self->position = start < 0 ? 0 : (start > self->length ? self->length : start);
     return 1;
 }
 
