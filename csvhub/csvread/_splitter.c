@@ -134,6 +134,7 @@ typedef struct {
     int problem;
     Py_ssize_t problem_first;
     Py_ssize_t problem_last;
+    Py_ssize_t problem_at;     /* the line where the problem was found */
     /* the batch */
     ColumnBuffer *columns;
     Py_ssize_t width;
@@ -724,6 +725,7 @@ give_up(Reader *self, int problem, Py_ssize_t quote_line)
     self->problem = problem;
     self->problem_first = self->record_line;
     self->problem_last = quote_line;
+    self->problem_at = self->line_num + (self->line_open ? 1 : 0);
     record_reset(self);
     return 2;
 }
@@ -887,8 +889,8 @@ restart_at(Reader *self, Py_ssize_t line_num)
 static int
 take_given_up(Reader *self, Py_ssize_t index, PyObject *given_up, PyObject *again)
 {
-    PyObject *item = Py_BuildValue("(nnns)", index, self->problem_first, self->problem_last,
-                                   PROBLEM_NAMES[self->problem]);
+    PyObject *item = Py_BuildValue("(nnnsn)", index, self->problem_first, self->problem_last,
+                                   PROBLEM_NAMES[self->problem], self->problem_at);
     if (item == NULL || PyList_Append(given_up, item) < 0) {
         Py_XDECREF(item);
         return -1;
@@ -915,7 +917,7 @@ PyDoc_STRVAR(read_batch_doc,
 "column, the good records' cells joined with '\\n', or their list when a cell holds '\\n'\n"
 "(None when no record was good); good: how many records had `width` fields; others: (index,\n"
 "first line, last line, fields) for every other record; given_up: (index, first line, quote\n"
-"line, kind) for each record given up (kind: long, eof, lines, size or text; see the top of\n"
+"line, kind, line where the problem was found) for each record given up (kind: long, eof, lines, size or text; see the top of\n"
 "the source); for any kind but long, again(quote line) is called to hand the lines after the\n"
 "quote line back to the blocks iterator, and reading goes on from them in the same batch.\n"
 "summaries: per column, (empty cells, shortest and longest non-empty cell, their code-point\n"
@@ -1022,9 +1024,9 @@ fail:
 }
 
 PyDoc_STRVAR(read_record_doc,
-"read_record() -> (fields, first line, last line, None), or None at the end.\n\n"
+"read_record() -> (fields, first line, last line, None, last line), or None at the end.\n\n"
 "One record, whatever its width (the header); a record given up comes back as\n"
-"(None, first line, quote line, kind), as read_batch's problem.");
+"(None, first line, quote line, kind, line where the problem was found), as in read_batch.");
 
 static PyObject *
 Reader_read_record(Reader *self, PyObject *Py_UNUSED(ignored))
@@ -1038,8 +1040,8 @@ Reader_read_record(Reader *self, PyObject *Py_UNUSED(ignored))
         return Py_BuildValue("");
     }
     if (got == 2) {
-        return Py_BuildValue("(Onns)", Py_None, self->problem_first, self->problem_last,
-                             PROBLEM_NAMES[self->problem]);
+        return Py_BuildValue("(Onnsn)", Py_None, self->problem_first, self->problem_last,
+                             PROBLEM_NAMES[self->problem], self->problem_at);
     }
     PyObject *fields = fields_list(self);
     Py_ssize_t first = self->record_line;
@@ -1047,7 +1049,7 @@ Reader_read_record(Reader *self, PyObject *Py_UNUSED(ignored))
     if (fields == NULL) {
         return NULL;
     }
-    return Py_BuildValue("(NnnO)", fields, first, self->line_num, Py_None);
+    return Py_BuildValue("(NnnOn)", fields, first, self->line_num, Py_None, self->line_num);
 }
 
 PyDoc_STRVAR(restart_doc,

@@ -243,9 +243,9 @@ class CsvReader:
                 yield records[0]
         assert self._splitter is not None
         while (record := self._splitter.read_record()) is not None:
-            fields, first, last, kind = record
+            fields, first, last, kind, at = record
             if fields is None:
-                raise _GivenUp(first, last, kind)
+                raise _GivenUp(first, last, kind, at)
             yield fields
 
     @staticmethod
@@ -334,7 +334,7 @@ class CsvReader:
             return None
         parts, good, others, given_up, summaries, chars = batch
         columns = Columns.from_joined(parts, good, summaries) if good else None
-        problems = [_GivenUp(first, last, kind) for _, first, last, kind in given_up]
+        problems = [_GivenUp(*problem[1:]) for problem in given_up]
         if self._log.marked:  # rare: each good row is looked at for undecodable bytes
             records = _in_file_order(columns.rows() if columns else [], others, given_up)
             rows, bad_rows = self._sort(records, first_line, problems)
@@ -416,13 +416,14 @@ def _check_header_bytes(record: list[str], encoding: str) -> None:
 class _GivenUp(Exception):
     """A record given up (see ReadLimits): `kind` is long, eof, lines, size or text (the C
     splitter's names, see _splitter.c), or the reason itself; `last` is the line where its
-    open quote started (its only line for long)."""
+    open quote started (its only line for long); `at` the line where the problem was found."""
 
-    def __init__(self, first: int, last: int, kind: str) -> None:
-        super().__init__(first, last, kind)
+    def __init__(self, first: int, last: int, kind: str, at: int = 0) -> None:
+        super().__init__(first, last, kind, at)
         self.first = first
         self.last = last
         self.kind = kind
+        self.at = at
 
     def reason(self, limits: ReadLimits) -> str:
         quote = f"quote opened on line {self.last}"
@@ -432,8 +433,9 @@ class _GivenUp(Exception):
             "eof": f"{quote} is never closed",
             "lines": f"{quote} is not closed within {limits.record_lines} lines",
             "size": f"{quote} is not closed within {size}",
-            "text": f"{quote} is never closed: the quote that seems to close it is followed by "
-            "text, as an opening quote is",
+            "text": f"{quote} is never closed (the quote on line {self.at} that seems to close "
+            "it is followed by text, not by a delimiter or a line break; a quote inside a "
+            "quoted field must be doubled)",
         }.get(self.kind, self.kind)
 
 
@@ -560,8 +562,8 @@ class _LineFeed:
         if line is not None:
             again.append(line)
         self._again.extendleft(reversed(again))
-        self.line = opened
-        raise _GivenUp(self.record_first, opened, kind)
+        at, self.line = self.line + 1, opened
+        raise _GivenUp(self.record_first, opened, kind, at)
 
 
 class _QuoteScan:
@@ -614,7 +616,7 @@ def _lines_spanned(record: list[str]) -> int:
 def _in_file_order(
     rows: list[list[str]],
     others: list[tuple[int, int, int, list[str]]],
-    given_up: list[tuple[int, int, int, str]],
+    given_up: list[tuple[int, int, int, str, int]],
 ) -> list[list[str] | None]:
     """The splitter's good rows, other records and given-up records (None) merged back into
     one list, in file order."""

@@ -111,8 +111,9 @@ def test_a_quote_never_closed_rejects_its_line_and_the_rows_after_it_load(monkey
             [
                 (
                     2,
-                    "quote opened on line 2 is never closed: the quote that seems to close it "
-                    "is followed by text, as an opening quote is",
+                    "quote opened on line 2 is never closed (the quote on line 4 that seems to "
+                    "close it is followed by text, not by a delimiter or a line break; a quote "
+                    "inside a quoted field must be doubled)",
                 )
             ],
             ["2", "3", "4"],
