@@ -103,7 +103,8 @@ summary_reset(ColumnBuffer *column)
 
 typedef struct {
     PyObject_HEAD
-    PyObject *blocks;          /* iterator of str blocks, each ending at a line break */
+    PyObject *blocks;          /* iterator of str blocks, each ending at a line break, or of
+                                * (str, start): the block from `start` on, uncopied */
     Py_UCS4 delimiter;
     Py_ssize_t record_limit;   /* characters of one record's lines, line breaks included */
     Py_ssize_t max_lines;      /* lines one record may span */
@@ -133,6 +134,7 @@ typedef struct {
     int problem;
     Py_ssize_t problem_first;
     Py_ssize_t problem_last;
+    Py_ssize_t problem_at;     /* the line where the problem was found */
     /* the batch */
     ColumnBuffer *columns;
     Py_ssize_t width;
@@ -693,16 +695,26 @@ next_block(Reader *self)
         self->exhausted = 1;
         return 0;
     }
+    Py_ssize_t start = 0;
+    if (PyTuple_Check(block)) {  /* text read again: (block, start) */
+        PyObject *text;
+        if (!PyArg_ParseTuple(block, "Un", &text, &start)) {
+            Py_DECREF(block);
+            return -1;
+        }
+        Py_INCREF(text);
+        Py_SETREF(block, text);
+    }
     if (!PyUnicode_Check(block)) {
         Py_DECREF(block);
-        PyErr_SetString(PyExc_TypeError, "blocks must be str");
+        PyErr_SetString(PyExc_TypeError, "blocks must be str or (str, start)");
         return -1;
     }
     self->block = block;
     self->kind = PyUnicode_KIND(block);
     self->data = PyUnicode_DATA(block);
     self->length = PyUnicode_GET_LENGTH(block);
-    self->position = 0;
+    self->position = start < 0 ? 0 : (start > self->length ? self->length : start);
     return 1;
 }
 
@@ -713,6 +725,7 @@ give_up(Reader *self, int problem, Py_ssize_t quote_line)
     self->problem = problem;
     self->problem_first = self->record_line;
     self->problem_last = quote_line;
+    self->problem_at = self->line_num + (self->line_open ? 1 : 0);
     record_reset(self);
     return 2;
 }
@@ -856,16 +869,57 @@ column_part(ColumnBuffer *column, Py_ssize_t count)
     return pieces_list(column->text.data, column->ends, count, 1);
 }
 
+/* As restart(): read on from the blocks iterator as from line line_num + 1. */
+static void
+restart_at(Reader *self, Py_ssize_t line_num)
+{
+    Py_CLEAR(self->block);
+    self->position = 0;
+    self->length = 0;
+    self->line_open = 0;
+    self->exhausted = 0;
+    self->line_num = line_num;
+    record_reset(self);
+}
+
+/* A record given up: onto `given_up` as (index, first line, quote line, kind); for a quote
+ * never closed, `again(quote line)` hands the lines after it back and reading restarts there,
+ * within the same batch (ending the batch instead made a file of many broken quotes one
+ * batch per quote). */
+static int
+take_given_up(Reader *self, Py_ssize_t index, PyObject *given_up, PyObject *again)
+{
+    PyObject *item = Py_BuildValue("(nnnsn)", index, self->problem_first, self->problem_last,
+                                   PROBLEM_NAMES[self->problem], self->problem_at);
+    if (item == NULL || PyList_Append(given_up, item) < 0) {
+        Py_XDECREF(item);
+        return -1;
+    }
+    Py_DECREF(item);
+    if (self->problem == PROBLEM_LONG) {
+        return 0;  /* its line was skipped; the next one starts a record */
+    }
+    PyObject *done = PyObject_CallFunction(again, "n", self->problem_last);
+    if (done == NULL) {
+        return -1;
+    }
+    Py_DECREF(done);
+    restart_at(self, self->problem_last);
+    return 0;
+}
+
 PyDoc_STRVAR(read_batch_doc,
-"read_batch(max_records, width, max_chars) -> (parts, good, others, problem, summaries, chars)\n"
+"read_batch(max_records, width, max_chars, again) -> (parts, good, others, given_up, summaries,\n"
+"chars)\n"
 "or None\n\n"
 "Up to max_records records (blank lines count, as with csv.reader), ending after the record\n"
 "that brings the batch's characters (its records' lines as written) to max_chars. parts: per\n"
 "column, the good records' cells joined with '\\n', or their list when a cell holds '\\n'\n"
 "(None when no record was good); good: how many records had `width` fields; others: (index,\n"
-"first line, last line, fields) for every other record; problem: None, or (first line, quote\n"
-"line, kind) for a record given up (kind: long, eof, lines, size or text; see the top of\n"
-"the source), which ends the batch; after any kind but long, call restart() before reading on.\n"
+"first line, last line, fields) for every other record; given_up: (index, first line, quote\n"
+"line, kind, line where the problem was found) for each record given up (kind: long, eof, lines, size or text; see the top of\n"
+"the source); for any kind but long, again(quote line) is called to hand the lines after the\n"
+"quote line back to the blocks iterator, and reading goes on from them in the same batch.\n"
 "summaries: per column, (empty cells, shortest and longest non-empty cell, their code-point\n"
 "min and max, and their numeric min and max when all are plain numbers, -?digits[.digits]),\n"
 "or None; chars: the characters of the batch's records (not of a record given up).");
@@ -874,7 +928,8 @@ static PyObject *
 Reader_read_batch(Reader *self, PyObject *args)
 {
     Py_ssize_t max_records, width, max_chars;
-    if (!PyArg_ParseTuple(args, "nnn", &max_records, &width, &max_chars)) {
+    PyObject *again;
+    if (!PyArg_ParseTuple(args, "nnnO", &max_records, &width, &max_chars, &again)) {
         return NULL;
     }
     if (width < 1 || max_records < 1 || max_chars < 1) {
@@ -888,8 +943,11 @@ Reader_read_batch(Reader *self, PyObject *args)
     if (others == NULL) {
         return NULL;
     }
-    PyObject *error = Py_None;
-    Py_INCREF(error);
+    PyObject *error = PyList_New(0);  /* the records given up */
+    if (error == NULL) {
+        Py_DECREF(others);
+        return NULL;
+    }
     Py_ssize_t records = 0;
     self->batch_chars = 0;
     while (records < max_records && self->batch_chars < max_chars) {
@@ -901,14 +959,11 @@ Reader_read_batch(Reader *self, PyObject *args)
             break;
         }
         if (got == 2) {
-            Py_DECREF(error);
-            error = Py_BuildValue("(nns)", self->problem_first, self->problem_last,
-                                  PROBLEM_NAMES[self->problem]);
-            if (error == NULL) {
+            if (take_given_up(self, records, error, again) < 0) {
                 goto fail;
             }
             records++;
-            break;
+            continue;
         }
         self->batch_chars += self->record_chars;
         if (emit(self, records, others) < 0) {
@@ -969,9 +1024,9 @@ fail:
 }
 
 PyDoc_STRVAR(read_record_doc,
-"read_record() -> (fields, first line, last line, None), or None at the end.\n\n"
+"read_record() -> (fields, first line, last line, None, last line), or None at the end.\n\n"
 "One record, whatever its width (the header); a record given up comes back as\n"
-"(None, first line, quote line, kind), as read_batch's problem.");
+"(None, first line, quote line, kind, line where the problem was found), as in read_batch.");
 
 static PyObject *
 Reader_read_record(Reader *self, PyObject *Py_UNUSED(ignored))
@@ -985,8 +1040,8 @@ Reader_read_record(Reader *self, PyObject *Py_UNUSED(ignored))
         return Py_BuildValue("");
     }
     if (got == 2) {
-        return Py_BuildValue("(Onns)", Py_None, self->problem_first, self->problem_last,
-                             PROBLEM_NAMES[self->problem]);
+        return Py_BuildValue("(Onnsn)", Py_None, self->problem_first, self->problem_last,
+                             PROBLEM_NAMES[self->problem], self->problem_at);
     }
     PyObject *fields = fields_list(self);
     Py_ssize_t first = self->record_line;
@@ -994,7 +1049,7 @@ Reader_read_record(Reader *self, PyObject *Py_UNUSED(ignored))
     if (fields == NULL) {
         return NULL;
     }
-    return Py_BuildValue("(NnnO)", fields, first, self->line_num, Py_None);
+    return Py_BuildValue("(NnnOn)", fields, first, self->line_num, Py_None, self->line_num);
 }
 
 PyDoc_STRVAR(restart_doc,
@@ -1010,13 +1065,7 @@ Reader_restart(Reader *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "n", &line_num)) {
         return NULL;
     }
-    Py_CLEAR(self->block);
-    self->position = 0;
-    self->length = 0;
-    self->line_open = 0;
-    self->exhausted = 0;
-    self->line_num = line_num;
-    record_reset(self);
+    restart_at(self, line_num);
     Py_RETURN_NONE;
 }
 

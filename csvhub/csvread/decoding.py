@@ -419,6 +419,11 @@ class TextDecoder:
             final = not data
             if skipping:
                 text, skipping = _from_line_break(text)
+            if pending and pending[-1].endswith("\r") and text and text[0] != "\n":
+                # The '\r' kept back ended its line: pass the line on, or the next line's
+                # text would be measured with it against line_limit and cut short.
+                yield "".join(pending), pending_dirty
+                pending, pending_dirty = [], False
             cut = len(text) if final else _after_last_break(text)
             if cut or (final and pending):
                 yield "".join([*pending, text[:cut]]), dirty or pending_dirty

@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
-from typing import BinaryIO, NoReturn
+from typing import BinaryIO, NoReturn, cast
 
 from csvhub.csvread import decoding
 from csvhub.csvread.columns import Columns
@@ -175,7 +175,9 @@ class CsvReader:
         else:
             # Process-wide; _LineFeed keeps every record within the limit, so csv never hits it.
             csv.field_size_limit(max(csv.field_size_limit(), self.limits.record_chars + 1))
-            lines = chain.from_iterable(map(decoding.split_lines, self._texts))
+            # Only the splitter is handed text again (as (block, start)): here all are str.
+            texts = cast(Iterator[str], self._texts)
+            lines = chain.from_iterable(map(decoding.split_lines, texts))
             self._feed = _LineFeed(lines, self.limits, delimiter)
             self._csv = csv.reader(self._feed, delimiter=delimiter, quotechar='"', strict=False)
         self._rows_seen = 0
@@ -233,17 +235,17 @@ class CsvReader:
     def _records(self) -> Iterator[list[str]]:
         if self._csv is not None:
             while True:
-                records, _, problem = self._read_records(1)
-                if problem is not None:
-                    raise problem
+                records, _, given_up = self._read_records(1)
+                if given_up:
+                    raise given_up[0]
                 if not records:
                     return
                 yield records[0]
         assert self._splitter is not None
         while (record := self._splitter.read_record()) is not None:
-            fields, first, last, kind = record
+            fields, first, last, kind, at = record
             if fields is None:
-                raise _GivenUp(first, last, kind)
+                raise _GivenUp(first, last, kind, at)
             yield fields
 
     @staticmethod
@@ -266,31 +268,36 @@ class CsvReader:
         if self._splitter is not None:
             return self._next_split_batch(size, first_line)
         try:
-            records, chars, problem = self._read_records(size)
+            records, chars, given_up = self._read_records(size)
         except decoding.GZIP_ERRORS as exc:
             raise decoding.corrupt_gzip(exc) from exc
-        if not records and problem is None:
+        if not records:
             return None
-        rows, bad_rows = self._sort(records, first_line, problem)
+        rows, bad_rows = self._sort(records, first_line, given_up)
         return self._batch(rows, bad_rows, chars=chars)
 
-    def _read_records(self, size: int) -> tuple[list[list[str]], int, "_GivenUp | None"]:
-        """Up to `size` records from the csv module, or `batch_chars` characters of them, and
-        what ended the batch early: a record given up or unreadable."""
+    def _read_records(self, size: int) -> tuple[list[list[str] | None], int, list["_GivenUp"]]:
+        """Up to `size` records from the csv module, or `batch_chars` characters of them; a
+        record given up or unreadable is None, and why is in the list, in order."""
         assert self._csv is not None and self._feed is not None
-        records: list[list[str]] = []
+        records: list[list[str] | None] = []
+        given_up: list[_GivenUp] = []
         feed = self._feed
         feed.start_batch(records)
-        problem = None
-        try:
-            # On an error, list.extend keeps the records read before it (CPython appends in
-            # place, which the feed relies on too), so only the broken record is lost.
-            records.extend(islice(self._csv, size))
-        except _GivenUp as given_up:
-            problem = given_up
-        except csv.Error as error:
-            problem = _GivenUp(feed.record_first, feed.line, f"unreadable: {error}")
-        return records, feed.end_batch(), problem
+        while len(records) < size:
+            try:
+                # On an error, list.extend keeps the records read before it (CPython appends
+                # in place, which the feed relies on too), so only the broken record is lost.
+                records.extend(islice(self._csv, size - len(records)))
+                break
+            except _GivenUp as problem:
+                given_up.append(problem)
+            except csv.Error as error:
+                given_up.append(_GivenUp(feed.record_first, feed.line, f"unreadable: {error}"))
+            # Read on in the same batch: a batch per broken quote made many tiny batches.
+            records.append(None)
+            feed.next_record()
+        return records, feed.end_batch(), given_up
 
     def _batch(
         self,
@@ -318,17 +325,19 @@ class CsvReader:
         assert self._splitter is not None
         width = len(self.columns)
         try:
-            batch = self._splitter.read_batch(size, width, self.limits.batch_chars)
+            batch = self._splitter.read_batch(
+                size, width, self.limits.batch_chars, self._read_again_after
+            )
         except decoding.GZIP_ERRORS as exc:
             raise decoding.corrupt_gzip(exc) from exc
         if batch is None:
             return None
         parts, good, others, given_up, summaries, chars = batch
         columns = Columns.from_joined(parts, good, summaries) if good else None
-        problem = None if given_up is None else _GivenUp(*given_up)
+        problems = [_GivenUp(*problem[1:]) for problem in given_up]
         if self._log.marked:  # rare: each good row is looked at for undecodable bytes
-            records = _in_file_order(columns.rows() if columns else [], others)
-            rows, bad_rows = self._sort(records, first_line, problem)
+            records = _in_file_order(columns.rows() if columns else [], others, given_up)
+            rows, bad_rows = self._sort(records, first_line, problems)
         else:
             rows = None
             bad_rows = [
@@ -336,33 +345,35 @@ class CsvReader:
                 for _, first, last, fields in others
                 if (reason := self._problem(fields, width))
             ]
-            if problem is not None:
-                bad_rows.append(self._given_up_row(problem))
-        if problem is not None and problem.read_again:
-            self._read_again_after(problem.last)
+            bad_rows.extend(map(self._given_up_row, problems))
+            bad_rows.sort(key=lambda bad: bad.line)  # stable; given-up rows are rare
         if rows is not None:
             return self._batch(rows, bad_rows, chars=chars)
         return self._batch(None, bad_rows, columns, chars=chars)
 
     def _read_again_after(self, line: int) -> None:
-        """Have the splitter read the lines after `line` again, as new records."""
-        assert self._splitter is not None
+        """Hand the lines after `line` to the splitter again (it restarts there itself)."""
         self._texts.again(self._log.text_from(line + 1))
-        self._splitter.restart(line)
 
     def _sort(
-        self, records: list[list[str]], first_line: int, problem: "_GivenUp | None"
+        self, records: list[list[str] | None], first_line: int, given_up: list["_GivenUp"]
     ) -> tuple[list[list[str]], list[BadRow]]:
         """Good rows and bad rows, in one C-speed check when the whole batch is good.
 
-        `problem` says why the record after `records` was given up."""
+        Each None in `records` is a record given up, `given_up` says why, in order."""
         width = len(self.columns)
-        if problem is None and not self._log.marked and set(map(len, records)) == {width}:
-            return records, []
-        one_line_each = problem is None and self._line_num - first_line + 1 == len(records)
+        if not given_up and not self._log.marked and set(map(len, records)) == {width}:
+            return records, []  # type: ignore[return-value]  # no None without given_up
+        one_line_each = not given_up and self._line_num - first_line + 1 == len(records)
         rows, bad_rows = [], []
         line = first_line
+        problems = iter(given_up)
         for record in records:
+            if record is None:
+                problem = next(problems)
+                bad_rows.append(self._given_up_row(problem))
+                line = problem.last + 1  # reading went on after its quote line
+                continue
             span = 1 if one_line_each else _lines_spanned(record)
             reason = self._problem(record, width)
             if reason is None:
@@ -370,8 +381,6 @@ class CsvReader:
             elif reason:
                 bad_rows.append(self._bad_row(line, line + span - 1, reason))
             line += span
-        if problem is not None:
-            bad_rows.append(self._given_up_row(problem))
         return rows, bad_rows
 
     def _problem(self, record: list[str], width: int) -> str | None:
@@ -407,18 +416,14 @@ def _check_header_bytes(record: list[str], encoding: str) -> None:
 class _GivenUp(Exception):
     """A record given up (see ReadLimits): `kind` is long, eof, lines, size or text (the C
     splitter's names, see _splitter.c), or the reason itself; `last` is the line where its
-    open quote started (its only line for long)."""
+    open quote started (its only line for long); `at` the line where the problem was found."""
 
-    def __init__(self, first: int, last: int, kind: str) -> None:
-        super().__init__(first, last, kind)
+    def __init__(self, first: int, last: int, kind: str, at: int = 0) -> None:
+        super().__init__(first, last, kind, at)
         self.first = first
         self.last = last
         self.kind = kind
-
-    @property
-    def read_again(self) -> bool:
-        """Whether the lines after `last` are read again (a quote never closed)."""
-        return self.kind in ("eof", "lines", "size", "text")
+        self.at = at
 
     def reason(self, limits: ReadLimits) -> str:
         quote = f"quote opened on line {self.last}"
@@ -428,8 +433,9 @@ class _GivenUp(Exception):
             "eof": f"{quote} is never closed",
             "lines": f"{quote} is not closed within {limits.record_lines} lines",
             "size": f"{quote} is not closed within {size}",
-            "text": f"{quote} is never closed: the quote that seems to close it is followed by "
-            "text, as an opening quote is",
+            "text": f"{quote} is never closed (the quote on line {self.at} that seems to close "
+            "it is followed by text, not by a delimiter or a line break; a quote inside a "
+            "quoted field must be doubled)",
         }.get(self.kind, self.kind)
 
 
@@ -442,7 +448,8 @@ def _size_text(chars: int) -> str:
 
 class _Texts:
     """The decoded blocks, logged for quoting bad records as they are handed on; text to be
-    read again is handed on first (an iterator, not a generator: it can go on after ending)."""
+    read again is handed on first, as (block, start) pieces of the logged blocks (an
+    iterator, not a generator: it can go on after ending)."""
 
     def __init__(
         self, blocks: Iterator[tuple[str, bool]], log: "_BlockLog", line_num: Callable[[], int]
@@ -450,22 +457,22 @@ class _Texts:
         self._blocks = blocks
         self._log = log
         self._line_num = line_num
-        self._again = ""
+        self._again: deque[tuple[str, int]] = deque()
 
     def __iter__(self) -> "_Texts":
         return self
 
-    def __next__(self) -> str:
+    def __next__(self) -> str | tuple[str, int]:
         if self._again:
-            text, self._again = self._again, ""
-            return text  # logged already
+            return self._again.popleft()  # logged already
         text, marked = next(self._blocks)
         self._log.add(_Block(self._line_num() + 1, text, marked))
         return text
 
-    def again(self, text: str) -> None:
-        """Hand `text` on next: the logged text from a line to the end of the last block."""
-        self._again = text
+    def again(self, pieces: list[tuple[str, int]]) -> None:
+        """Hand `pieces` on next, instead of any still to come: the logged text from a line to
+        the end of the last block."""
+        self._again = deque(pieces)
 
 
 class _LineFeed:
@@ -537,6 +544,10 @@ class _LineFeed:
         if len(line) > room:
             self._give_up("size", opened, line)
 
+    def next_record(self) -> None:
+        """Go on after a record given up (None has been appended for it to `records`)."""
+        self._start_record()
+
     def end_batch(self) -> int:
         """The characters of the batch's records, the last one included."""
         if len(self.records) != self._ended:
@@ -551,8 +562,8 @@ class _LineFeed:
         if line is not None:
             again.append(line)
         self._again.extendleft(reversed(again))
-        self.line = opened
-        raise _GivenUp(self.record_first, opened, kind)
+        at, self.line = self.line + 1, opened
+        raise _GivenUp(self.record_first, opened, kind, at)
 
 
 class _QuoteScan:
@@ -603,16 +614,24 @@ def _lines_spanned(record: list[str]) -> int:
 
 
 def _in_file_order(
-    rows: list[list[str]], others: list[tuple[int, int, int, list[str]]]
-) -> list[list[str]]:
-    """The splitter's good rows and other records merged back into one list, in file order."""
-    records: list[list[str]] = []
+    rows: list[list[str]],
+    others: list[tuple[int, int, int, list[str]]],
+    given_up: list[tuple[int, int, int, str, int]],
+) -> list[list[str] | None]:
+    """The splitter's good rows, other records and given-up records (None) merged back into
+    one list, in file order."""
+    placed = sorted([*others, *((index, 0, 0, None) for index, *_ in given_up)], key=_index)
+    records: list[list[str] | None] = []
     good = iter(rows)
-    for index, _, _, fields in others:
+    for index, _, _, fields in placed:
         records.extend(islice(good, index - len(records)))
         records.append(fields)
     records.extend(good)
     return records
+
+
+def _index(record: tuple[int, int, int, object]) -> int:
+    return record[0]
 
 
 @dataclass
@@ -649,14 +668,16 @@ class _BlockLog:
         while len(self._blocks) > 1 and self._blocks[1].first_line <= line:
             del self._blocks[0]
 
-    def text_from(self, line: int) -> str:
-        """Line `line` and every later one, to the end of the last block."""
+    def text_from(self, line: int) -> list[tuple[str, int]]:
+        """Line `line` and every later one, to the end of the last block, as (block, start)
+        pieces: a copy of the rest of a 1 MiB block on each quote given up was 40% of the
+        reading time of a file with many of them."""
         firsts = [block.first_line for block in self._blocks]
         index = max(bisect_right(firsts, line) - 1, 0)
         block = self._blocks[index]
         starts = block.line_starts()
         begin = starts[min(max(line - block.first_line, 0), len(starts) - 1)]
-        return "".join([block.text[begin:], *(later.text for later in self._blocks[index + 1 :])])
+        return [(block.text, begin), *((later.text, 0) for later in self._blocks[index + 1 :])]
 
     def text(self, first: int, last: int, limit: int) -> str:
         """Lines `first`..`last`, or their first `limit` characters or so."""

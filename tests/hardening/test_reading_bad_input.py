@@ -51,8 +51,9 @@ CASES = {
         rejects=[
             (
                 26,
-                "quote opened on line 26 is never closed: the quote that seems to close it is "
-                "followed by text, as an opening quote is",
+                "quote opened on line 26 is never closed (the quote on line 41 that seems to "
+                "close it is followed by text, not by a delimiter or a line break; a quote "
+                "inside a quoted field must be doubled)",
             )
         ],
         loaded=[n for n in range(1, 51) if n != 25],
@@ -67,6 +68,29 @@ CASES = {
         rejects=[(6, "quote opened on line 6 is not closed within 10 lines")],
         loaded=[n for n in range(1, 32) if n != 5],
         settings={"CSVHUB_MAX_RECORD_LINES": 10},
+    ),
+    "a legitimate cell over CSVHUB_MAX_RECORD_LINES: inner lines of the right width load": Case(
+        'id,name\n1,row 1\n2,"cell\n100,inner a\n101,inner b\n102,inner c\nend"\n3,row 3\n',
+        rejects=[
+            (3, "quote opened on line 3 is not closed within 3 lines"),
+            (7, "expected 2 fields, found 1"),
+        ],
+        loaded=[1, 100, 101, 102, 3],
+        settings={"CSVHUB_MAX_RECORD_LINES": 3, "CSVHUB_MAX_REJECT_RATIO": 1},
+    ),
+    "a cell over lines closed by a quote and a space; on one line it is accepted": Case(
+        'id,name\n1,"x\ny" \n2,"x" \n3,row 3\n',
+        rejects=[
+            (
+                2,
+                "quote opened on line 2 is never closed (the quote on line 3 that seems to "
+                "close it is followed by text, not by a delimiter or a line break; a quote "
+                "inside a quoted field must be doubled)",
+            ),
+            (3, "expected 2 fields, found 1"),
+        ],
+        loaded=[2, 3],
+        settings={"CSVHUB_MAX_REJECT_RATIO": 1},
     ),
     "quote not closed within CSVHUB_MAX_RECORD_SIZE": Case(
         _rows(150, replace={3: '3,"' + "q" * 300}),
