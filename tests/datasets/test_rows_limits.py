@@ -19,6 +19,8 @@ from django.db import connection
 from sqlalchemy import create_engine, text
 
 from csvhub.accounts.services import token_create
+from csvhub.datasets.models import Dataset
+from csvhub.warehouse.tables import table_drop
 from csvhub.warehouse.engine import QueryTimeout, get_engine
 from tests.datasets.pipeline import api_client_for, make_org
 from tests.datasets.rows_fixtures import dataset_load
@@ -132,6 +134,28 @@ def test_an_export_past_its_time_limit_never_looks_complete(viewer, slow, settin
     with pytest.raises(QueryTimeout):
         b"".join(response.streaming_content)
     response.close()
+
+
+@pytest.mark.parametrize("output", ["csv", "ndjson"])
+def test_loads_and_drops_run_after_an_export_stopped_at_its_time_limit(
+    alice, viewer, slow, settings, output
+):
+    get_engine().dispose()  # one pooled connection: the one the export used goes to the load
+    settings.CSVHUB_MAX_FILTERS = 400
+    settings.CSVHUB_EXPORT_TIMEOUT_SECONDS = 0.2
+    query = _slow_likes(300) + "&t=like:nowhere"
+    response = viewer.get(f"/api/v1/datasets/{slow}/rows/?{query}&format={output}")
+    if response.streaming:
+        with pytest.raises(QueryTimeout):
+            b"".join(response.streaming_content)
+        response.close()
+    else:
+        assert response.status_code == 503, response.content
+    time.sleep(0.3)  # past the export's deadline, had it stayed on the connection
+    # A load and a drop on the pooled connection run to their end (they were "interrupted").
+    loaded = dataset_load(alice, "after.csv", _slow_csv())
+    table_drop(table_name=loaded.table_name)
+    table_drop(table_name=Dataset.objects.get(slug=slow).table_name)
 
 
 # -- a real server: the client leaves while the export's query runs -------------------------
