@@ -184,9 +184,12 @@ def _whole(what: str, raw: str, default: int, maximum: int) -> int:
     raw = raw.strip()
     if not raw:
         return default
-    if not _DIGITS.fullmatch(raw) or not 1 <= int(raw) <= maximum:
+    # Digits counted before int(): Python refuses to parse more than 4300 of them.
+    too_long = len(raw.lstrip("0")) > len(str(maximum))
+    if not _DIGITS.fullmatch(raw) or too_long or not 1 <= int(raw) <= maximum:
+        shown = raw if len(raw) <= 40 else f"{raw[:20]}…"
         raise InvalidAnalysis(
-            f"{what}={raw!r} is not a whole number from 1 to {maximum} (default {default})."
+            f"{what}={shown!r} is not a whole number from 1 to {maximum} (default {default})."
         )
     return int(raw)
 

@@ -41,6 +41,11 @@ _INT64 = (-(2**63), 2**63 - 1)
 MAX_DECIMAL_EXPONENT = 999
 MAX_DECIMAL_DIGITS = 1000
 NUL = "\x00"
+# A filter value (or one item of an in/notin list) is at most this many characters: longer
+# ones would only be slow to match (SQLite refuses LIKE patterns past 50,000 bytes) or parse.
+MAX_FILTER_VALUE_CHARS = 4096
+# int64 has at most 19 digits: longer digit strings are refused before int() parses them.
+_MAX_INTEGER_DIGITS = 19
 
 
 class InvalidRowQuery(DatasetError):
@@ -179,11 +184,26 @@ def _filter(key: str, value: str) -> Filter:
     column, sep, suffix = key.rpartition("__")
     if sep and column and suffix in Operator.__members__.values():
         # The key names the operator, so the value is taken whole: `sort__eq=gt:3`.
-        return Filter(column, Operator(suffix), value)
+        return _capped(key, Filter(column, Operator(suffix), value))
     prefix, sep, rest = value.partition(":")
     if sep and prefix in Operator.__members__.values():
-        return Filter(key, Operator(prefix), rest)
-    return Filter(key, Operator.EQ, value, implicit=True)
+        return _capped(key, Filter(key, Operator(prefix), rest))
+    return _capped(key, Filter(key, Operator.EQ, value, implicit=True))
+
+
+def _capped(key: str, written: Filter) -> Filter:
+    # in/notin lists are capped item by item (parse_list).
+    if written.op not in (Operator.IN, Operator.NOTIN):
+        _check_value_length(key, written.value)
+    return written
+
+
+def _check_value_length(key: str, value: str) -> None:
+    if len(value) > MAX_FILTER_VALUE_CHARS:
+        raise InvalidRowQuery(
+            f"The value of filter {key!r} is {len(value):,} characters long; a filter value "
+            f"takes at most {MAX_FILTER_VALUE_CHARS:,}."
+        )
 
 
 def _sort(raw: str) -> tuple[SortKey, ...]:
@@ -236,14 +256,18 @@ def _integer(what: str, raw: str, default: int, maximum: int) -> int:
             f"{what}={raw!r} is not a whole number ≥ 0. Paginate with limit=count (at most "
             f"{MAX_LIMIT}), limit=offset,count, limit=count&offset=n, or the cursor of `next`."
         )
-    value = int(raw)
-    if value > maximum:
+    # Digits counted before int(): Python refuses to parse more than 4300 of them.
+    if len(raw.lstrip("0")) > len(str(maximum)) or int(raw) > maximum:
         hint = " Use the cursor in `next` to page on, or format=csv for every row."
         raise InvalidRowQuery(
-            f"{what}={value} is more than the maximum {maximum}."
+            f"{what}={_shortened(raw)} is more than the maximum {maximum}."
             + (hint if what == "limit" else "")
         )
-    return value
+    return int(raw)
+
+
+def _shortened(raw: str) -> str:
+    return raw if len(raw) <= 40 else f"{raw[:20]}…({len(raw):,} characters)"
 
 
 def _choice[E: StrEnum](what: str, raw: str, choices: type[E], default: E) -> E:
@@ -333,7 +357,12 @@ def _typed(column_type: ColumnType, raw: str) -> Any:
     if column_type is ColumnType.TEXT:
         return raw
     if column_type is ColumnType.INTEGER:
-        if _INTEGER.fullmatch(raw) and _INT64[0] <= int(raw) <= _INT64[1]:
+        digits = raw.lstrip("+-").lstrip("0")
+        if (
+            _INTEGER.fullmatch(raw)
+            and len(digits) <= _MAX_INTEGER_DIGITS
+            and _INT64[0] <= int(raw) <= _INT64[1]
+        ):
             return int(raw)
         return None
     if column_type is ColumnType.DECIMAL:
@@ -390,7 +419,7 @@ def parse_list(raw: str, *, column: str) -> list[str]:
     if raw.startswith("["):
         try:
             items = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
             items = None
         if not isinstance(items, list) or not all(isinstance(i, str | int | float) for i in items):
             raise InvalidRowQuery(
@@ -410,4 +439,6 @@ def parse_list(raw: str, *, column: str) -> list[str]:
             f"in/notin on {column!r} needs 1 to {MAX_IN_VALUES} values, comma-separated "
             '(a,b,c) or as a JSON array (["a,b","c"]).'
         )
+    for value in values:
+        _check_value_length(column, value)
     return values

@@ -416,6 +416,10 @@ def _cursor_shape_ok(data: Any, keys: int) -> bool:
 # -- exports -------------------------------------------------------------------------------
 
 
+class ClientGone(Exception):
+    """The client watch cancelled an export: its response must break off, not end."""
+
+
 class RowExport:
     """An export's bytes, made while they are read; `close()` frees the warehouse cursor."""
 
@@ -438,11 +442,17 @@ class RowExport:
 
     def __iter__(self) -> Iterator[bytes]:
         try:
-            yield from self._chunks
-        except QueryTimeout:
+            for chunk in self._chunks:
+                if self._watch is not None:
+                    self._watch.response_started()
+                yield chunk
+        except QueryTimeout as stopped:
             if self._cancel is not None and self._cancel.requested:
                 logger.info("export stopped: its client went away")
-                return  # there is nobody to tell
+                # Never end the body as if complete: the server drops the connection.
+                raise ClientGone(
+                    "the export's client went away; its query was cancelled"
+                ) from stopped
             raise  # the export's time limit: the response breaks off, never looks complete
 
     def close(self) -> None:
@@ -523,9 +533,14 @@ def _csv_chunks(
         header = [_neutralized(cell) for cell in header]
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(header)
-    yield buffer.getvalue().encode()
-    if lines is not None:
-        yield from lines.chunks()
+    # The header goes with the first rows: until then the response has not started, and the
+    # client watch may still probe a half-closed client (see client_watch).
+    pending = buffer.getvalue().encode()
+    for chunk in lines.chunks() if lines is not None else ():
+        yield pending + chunk
+        pending = b""
+    if pending:
+        yield pending
 
 
 def _ndjson_chunks(batches: Iterator[list[tuple]], output: list[dict]) -> Iterator[bytes]:

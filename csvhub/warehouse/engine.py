@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -34,11 +35,16 @@ class ReadDeadline:
     undone when the pool rolls the transaction back), and the server's cancel request. SQLite:
     a progress handler that stops the statement once the deadline has passed or the read was
     cancelled; removed by `clear()`, since the connection goes back to a pool that loads use.
+
+    `clear()` also ends the deadline: a cancel after it (a client watch that fires late) does
+    nothing, so it never stops a statement of the request the pool gives the connection to next.
     """
 
     def __init__(self, connection: Connection, seconds: float) -> None:
         self.seconds = seconds
         self.cancelled = False
+        self._finished = False
+        self._lock = threading.Lock()
         self._driver: Any = connection.connection.dbapi_connection
         self._postgres = is_postgres(connection.engine)
         if self._postgres:
@@ -53,12 +59,15 @@ class ReadDeadline:
         )
 
     def cancel(self) -> None:
-        """Stop the running read; safe from another thread."""
-        self.cancelled = True
-        if self._postgres:
-            self._driver.cancel_safe()
-        else:
-            self._driver.interrupt()
+        """Stop the running read; safe from another thread, a no-op once cleared."""
+        with self._lock:
+            if self._finished:
+                return
+            self.cancelled = True
+            if self._postgres:
+                self._driver.cancel_safe()
+            else:
+                self._driver.interrupt()
 
     def check(self) -> None:
         """QueryTimeout if the read was cancelled: a cancel between statements stops nothing."""
@@ -66,8 +75,11 @@ class ReadDeadline:
             raise QueryTimeout(self.seconds)
 
     def clear(self) -> None:
-        if not self._postgres:
-            self._driver.set_progress_handler(None, _SQLITE_PROGRESS_STEPS)
+        """End the deadline before the connection goes back to the pool (idempotent)."""
+        with self._lock:
+            self._finished = True
+            if not self._postgres:
+                self._driver.set_progress_handler(None, _SQLITE_PROGRESS_STEPS)
 
     def stopped(self, error: BaseException) -> bool:
         """Whether `error` is this deadline (or a cancel) stopping a statement."""
@@ -114,13 +126,21 @@ def read_connection(engine: Engine, *, seconds: float | None = None) -> Iterator
     with engine.connect() as connection:
         deadline = ReadDeadline(connection, seconds)
         try:
-            yield connection
-        except Exception as error:
-            if deadline.stopped(error):
-                raise QueryTimeout(seconds) from error
-            raise
+            with timed(deadline):
+                yield connection
         finally:
             deadline.clear()
+
+
+@contextlib.contextmanager
+def timed(deadline: ReadDeadline) -> Iterator[None]:
+    """Driver errors that are the deadline (or a cancel) stopping the read, as QueryTimeout."""
+    try:
+        yield
+    except Exception as error:
+        if deadline.stopped(error):
+            raise QueryTimeout(deadline.seconds) from error
+        raise
 
 
 def warehouse_url() -> str:
@@ -176,6 +196,12 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=60000")
         cursor.close()
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection, _record) -> None:
+        # Whatever path a read took, the connection a load gets next has no read deadline.
+        if dbapi_connection is not None:
+            dbapi_connection.set_progress_handler(None, _SQLITE_PROGRESS_STEPS)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:

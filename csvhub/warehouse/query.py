@@ -14,7 +14,6 @@ so page 100,000 costs what page 1 costs.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import functools
 import io
@@ -58,11 +57,11 @@ from sqlalchemy.sql.visitors import replacement_traverse
 from csvhub.csvread import ColumnType
 from csvhub.warehouse.engine import (
     Cancel,
-    QueryTimeout,
     ReadDeadline,
     export_timeout,
     get_engine,
     read_connection,
+    timed,
 )
 from csvhub.warehouse.schema import ROW_ID, check_column_name, check_table_name, dataset_table
 
@@ -223,22 +222,20 @@ class RowStream:
         statement = statement.order_by(*query.order_by(query.keys(reverse=False)))
         self._fix = query.fixer(list(columns))
         self._batch_rows = batch_rows or EXPORT_BATCH_ROWS
-        self._connection = engine.connect()
+        self._connection, self.deadline = _export_connection(engine, cancel)
         try:
-            self.deadline = ReadDeadline(self._connection, export_timeout())
-            if cancel is not None:
-                cancel.attach(self.deadline)
-            with _timed(self.deadline):
+            with timed(self.deadline):
+                self.deadline.check()  # a cancel that came while the connection was set up
                 self._cursor = _streaming_cursor(self._connection, statement, self._batch_rows)
         except BaseException:
-            self._connection.close()
+            _release(self._connection, self.deadline)
             raise
 
     def batches(self) -> Iterator[list[tuple[str | None, ...]]]:
         fix = self._fix
         while True:
             self.deadline.check()
-            with _timed(self.deadline):
+            with timed(self.deadline):
                 rows = self._cursor.fetchmany(self._batch_rows)
             if not rows:
                 return
@@ -248,8 +245,7 @@ class RowStream:
         try:
             self._cursor.close()
         finally:
-            self.deadline.clear()
-            self._connection.close()  # the pool rolls back the read transaction
+            _release(self._connection, self.deadline)
 
 
 class CsvStream:
@@ -281,16 +277,14 @@ class CsvStream:
         self._fix = query.fixer(list(columns))
         self._copy: Any = None
         self._copy_read = False
-        self._connection = engine.connect()
-        self.deadline: ReadDeadline | None = None
+        self._cursor: Any = None
+        self._connection, self.deadline = _export_connection(engine, cancel)
         try:
-            self.deadline = ReadDeadline(self._connection, export_timeout())
-            if cancel is not None:
-                cancel.attach(self.deadline)
-            with _timed(self.deadline):
+            with timed(self.deadline):
                 if query.dialect == "postgresql":
                     self._cursor = self._start_copy(statement)
                 else:
+                    self.deadline.check()  # a cancel that came while the connection was set up
                     self._cursor = _streaming_cursor(self._connection, statement, self._batch_rows)
         except BaseException:
             self.close()
@@ -306,13 +300,14 @@ class CsvStream:
         assert driver is not None
         cursor = driver.cursor()
         self._encoding = driver.info.encoding
+        # A cancel sent while the backend was idle (before COPY) stopped nothing: look now.
+        self.deadline.check()
         self._copy_block = cursor.copy(f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)")
         self._copy = self._copy_block.__enter__()
         return cursor
 
     def chunks(self) -> Iterator[bytes]:
-        assert self.deadline is not None
-        with _timed(self.deadline):
+        with timed(self.deadline):
             yield from self._chunks()
 
     def _chunks(self) -> Iterator[bytes]:
@@ -358,23 +353,33 @@ class CsvStream:
                 else:
                     stop = RuntimeError("CSV export closed before its end")
                     copy_block.__exit__(type(stop), stop, None)
-            if getattr(self, "_cursor", None) is not None:
+            if self._cursor is not None:
                 self._cursor.close()
         finally:
-            if self.deadline is not None:
-                self.deadline.clear()
-            self._connection.close()  # the pool rolls back the read transaction
+            _release(self._connection, self.deadline)
 
 
-@contextlib.contextmanager
-def _timed(deadline: ReadDeadline) -> Iterator[None]:
-    """Driver errors that are the deadline (or a cancel) stopping the read, as QueryTimeout."""
+def _export_connection(engine: Engine, cancel: Cancel | None) -> tuple[Connection, ReadDeadline]:
+    """A connection for an export, with its deadline, which `cancel` now reaches."""
+    connection = engine.connect()
     try:
-        yield
-    except Exception as error:
-        if deadline.stopped(error):
-            raise QueryTimeout(deadline.seconds) from error
+        deadline = ReadDeadline(connection, export_timeout())
+    except BaseException:
+        connection.close()
         raise
+    if cancel is not None:
+        cancel.attach(deadline)
+    return connection, deadline
+
+
+def _release(connection: Connection, deadline: ReadDeadline) -> None:
+    """An export's connection back to the pool (which rolls back its read transaction), on
+    every path: its deadline ended first, so neither the SQLite progress handler nor a late
+    cancel from the client watch reaches whoever uses the connection next."""
+    try:
+        deadline.clear()
+    finally:
+        connection.close()
 
 
 def _values_as_settings(statement: Select) -> tuple[Select, dict[str, str]]:

@@ -19,7 +19,10 @@ from django.db import connection
 from sqlalchemy import create_engine, text
 
 from csvhub.accounts.services import token_create
+from csvhub.datasets.models import Dataset
+from csvhub.datasets.rows import ClientGone
 from csvhub.warehouse.engine import QueryTimeout, get_engine
+from csvhub.warehouse.tables import table_drop
 from tests.datasets.pipeline import api_client_for, make_org
 from tests.datasets.rows_fixtures import dataset_load
 from tests.services import POSTGRES_URL
@@ -132,6 +135,49 @@ def test_an_export_past_its_time_limit_never_looks_complete(viewer, slow, settin
     with pytest.raises(QueryTimeout):
         b"".join(response.streaming_content)
     response.close()
+
+
+@pytest.mark.parametrize("output", ["csv", "ndjson"])
+def test_loads_and_drops_run_after_an_export_stopped_at_its_time_limit(
+    alice, viewer, slow, settings, output
+):
+    get_engine().dispose()  # one pooled connection: the one the export used goes to the load
+    settings.CSVHUB_MAX_FILTERS = 400
+    settings.CSVHUB_EXPORT_TIMEOUT_SECONDS = 0.2
+    query = _slow_likes(300) + "&t=like:nowhere"
+    response = viewer.get(f"/api/v1/datasets/{slow}/rows/?{query}&format={output}")
+    if response.streaming:
+        with pytest.raises(QueryTimeout):
+            b"".join(response.streaming_content)
+        response.close()
+    else:
+        assert response.status_code == 503, response.content
+    time.sleep(0.3)  # past the export's deadline, had it stayed on the connection
+    # A load and a drop on the pooled connection run to their end (they were "interrupted").
+    loaded = dataset_load(alice, "after.csv", _slow_csv())
+    table_drop(table_name=loaded.table_name)
+    table_drop(table_name=Dataset.objects.get(slug=slow).table_name)
+
+
+@pytest.mark.parametrize("output", ["csv", "ndjson"])
+def test_an_export_cancelled_by_its_client_watch_never_looks_complete(
+    viewer, slow, settings, output
+):
+    settings.CSVHUB_MAX_FILTERS = 300
+    served, client = socket.socketpair()  # the client end is reset: gone, not half-closed
+    environ = {"gunicorn.socket": served, "SERVER_PROTOCOL": "HTTP/1.1"}
+    response = viewer.get(
+        f"/api/v1/datasets/{slow}/rows/?{_slow_likes(300)}&format={output}", **environ
+    )
+    assert response.status_code == 200
+    client.close()
+    # The server drops the connection: the body never gets its final empty chunk.
+    with pytest.raises(ClientGone):
+        for position, _ in enumerate(response.streaming_content):
+            if position == 0:
+                time.sleep(1)  # the watch looks while the query still has rows to send
+    response.close()
+    served.close()
 
 
 # -- a real server: the client leaves while the export's query runs -------------------------
@@ -276,3 +322,30 @@ def _owner(organization):
     user = get_user_model().objects.create_user("owner", password="x")
     Membership.objects.create(user=user, organization=organization, role="viewer")
     return user
+
+
+@pytest.mark.parametrize("output", ["csv", "ndjson"])
+def test_a_half_closed_client_gets_the_whole_export(alice, warehouse, slow, gunicorn, output):
+    """`nc -N`: the client shuts its sending side after the request and reads the response."""
+    get_engine().dispose()
+    created = token_create(organization=alice, user=_owner(alice), name="t", role="viewer")
+    port, _ = gunicorn()
+    auth = f"Authorization: Bearer {created.text}\r\n"
+    _warm_up(port, auth)
+    client = socket.create_connection(("127.0.0.1", port))
+    # Slow enough that the server sees the FIN before its first rows.
+    client.sendall(
+        f"GET /api/v1/datasets/{slow}/rows/?{_slow_likes(200)}&format={output} HTTP/1.1\r\n"
+        f"Host: 127.0.0.1\r\nConnection: close\r\n{auth}\r\n".encode()
+    )
+    client.shutdown(socket.SHUT_WR)
+    received = bytearray()
+    while chunk := client.recv(1 << 16):
+        received += chunk
+    client.close()
+    if received.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"):  # the watch's probe
+        received = received[len(b"HTTP/1.1 100 Continue\r\n\r\n") :]
+    head, _, body = bytes(received).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    assert body.endswith(b"\r\n0\r\n\r\n")  # the chunked body's proper end
+    assert body.count(b"END") == SLOW_ROWS

@@ -41,6 +41,14 @@ BAD_VALUES = [
     ("at=gt:9999-12-31T23:59:59-23:59", "not a valid value for 'at'"),
     ("at=lt:0001-01-01T00:00:00%2B01:00", "not a valid value for 'at'"),
     ("at=in:2020-01-01,9999-12-31T23:00:00-01:00", "not a valid value for 'at'"),
+    # Long values: capped at 4096 characters (each item of a list), digits counted before int()
+    ("id=eq:" + "9" * 5000, "filter 'id' is 5,000 characters long"),
+    ("id=" + "9" * 5000, "at most 4,096"),
+    ("id=eq:" + "9" * 4000, "not a valid value for 'id'"),
+    ("id=in:1," + "9" * 4500, "at most 4,096"),
+    ("name=like:" + "a" * 60_000, "filter 'name' is 60,000 characters long"),
+    ("name__startswith=" + "%25" * 5000, "at most 4,096"),
+    ("name=in:" + "%5B" * 3000 + "%5D" * 3000, "not a JSON array"),
 ]
 
 # Values at the edge that are fine, with the ids they select on both warehouses.
@@ -104,6 +112,23 @@ def test_titanic_issue_examples(alice, viewer):
     for query in ("Name=eq:a%00b", "Name=like:%00", "Age=eq:1e999999", "Age=eq:1e-999999"):
         response = viewer.get(f"/api/v1/datasets/{slug}/rows/?{query}")
         assert response.status_code == 400, (query, response.content)
+
+
+# Numbers too long for int() to parse (Python refuses past 4300 digits), everywhere one is read.
+LONG_NUMBERS = [
+    ("rows/?limit=" + "9" * 5000, "is more than the maximum 1000"),
+    ("rows/?offset=" + "9" * 5000, "is more than the maximum"),
+    ("rows/?limit=0," + "9" * 5000, "is more than the maximum 1000"),
+    ("analysis/?type=histogram&column=age&bins=" + "9" * 5000, "not a whole number from 1"),
+    ("analysis/?type=aggregate&group_by=name&limit=" + "9" * 5000, "not a whole number from 1"),
+]
+
+
+@pytest.mark.parametrize(("path", "message"), LONG_NUMBERS)
+def test_numbers_too_long_to_parse_are_a_400(viewer, timed, path, message):
+    response = viewer.get(f"/api/v1/datasets/{timed}/{path}")
+    assert response.status_code == 400, response.content
+    assert message in response.json()["detail"]
 
 
 # Requests whose cost is capped (item 11): (query string, text the 400's message must contain)
