@@ -119,7 +119,7 @@ MIDDLEWARE = [
 ]
 
 # The pages load scripts, styles and images from csvhub itself only, and run no inline code.
-SECURE_CSP = {
+SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
