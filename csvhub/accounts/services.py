@@ -139,9 +139,8 @@ def invitation_create(
             invited_by=invited_by,
         )
         if user is not None and user.email:
-            invitee = user
             transaction.on_commit(
-                lambda: _invitation_mail(invitation=invitation, user=invitee, base_url=base_url)
+                lambda: _invitation_mail(invitation=invitation, user=user, base_url=base_url)
             )
     return invitation
 
