@@ -36,10 +36,12 @@ test: venv
 	@# Browser tests drive Debian's chromium (never a downloaded browser build).
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium not found: tests/web/test_web_e2e.py will skip (fail under CI)"
 	$(BIN)/ruff check .
+	@# Types checked with the settings in pyproject.toml ([tool.mypy]); cached in .mypy_cache.
+	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
 
 ## Pin the dependencies of pyproject.toml for Python >= 3.12 on every platform (LOCK_ARGS=--upgrade
 ## moves every pin to the newest allowed release). The runtime lock takes its versions from the test lock.

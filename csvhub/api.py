@@ -11,8 +11,8 @@ answers on every operation with ErrorSerializer (ApiSchema below).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Literal
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -21,6 +21,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -31,14 +32,16 @@ from csvhub.datasets.errors import DatasetError
 API_PREFIXES = ("/api/", "/etl/")
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[dict[str, Any]]):
     """The body of every 4xx and 5xx answer of the API."""
 
     class Meta:
         ref_name = "Error"
 
     detail = serializers.CharField(help_text="What went wrong and how to fix it.")
-    errors = serializers.DictField(
+    # A field named like Serializer.errors: DRF's metaclass takes declared fields off the class,
+    # so the property stays (mypy sees only the class body).
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="400s about named fields: messages per field path (`columns.0`; "
@@ -53,6 +56,13 @@ class TextField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+def body_field(request: Request, name: str) -> object:
+    """A field of the request's form (or JSON object) body; a body of another shape (a JSON
+    list) has none."""
+    data = request.data
+    return data.get(name) if isinstance(data, Mapping) else None
 
 
 def whole_number_or_empty(minimum: int, maximum: int) -> dict[str, Any]:
@@ -81,7 +91,9 @@ ERROR_ANSWERS = {
 class ApiSchema(AutoSchema):
     """drf-spectacular's AutoSchema, with the standard error answers on every operation."""
 
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(
+        self, direction: Literal["request", "response"] = "response"
+    ) -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         for code, description in ERROR_ANSWERS.items():
             if str(code) not in responses:
@@ -92,7 +104,7 @@ class ApiSchema(AutoSchema):
         return responses
 
 
-def exception_handler(exc: Exception, context: dict) -> Response | None:
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DatasetError):
         return Response({"detail": str(exc)}, status=exc.status_code)
     response = drf_exception_handler(exc, context)

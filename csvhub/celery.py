@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import Any
 
 from celery import Celery, signals
 from django.conf import settings
@@ -45,7 +46,7 @@ app.conf.update(
 
 
 @app.task(name="csvhub.run_task")
-def run_task(module_path: str, args: list, kwargs: dict) -> None:
+def run_task(module_path: str, args: list[Any], kwargs: dict[str, Any]) -> None:
     """Run the registered csvhub task named `module_path`; refuse (and log) any other name."""
     import django
     from django.apps import apps
@@ -64,7 +65,7 @@ def run_task(module_path: str, args: list, kwargs: dict) -> None:
 
 
 @signals.worker_ready.connect
-def _resume_jobs(**_kwargs) -> None:
+def _resume_jobs(**_kwargs: object) -> None:
     import django
 
     django.setup()

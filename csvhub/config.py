@@ -6,6 +6,7 @@ Kept free of Django so that settings.py, the CLI and the tests share one reading
 from __future__ import annotations
 
 import os
+from typing import TypedDict
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -73,7 +74,14 @@ def parse_size(raw: str) -> int:
     return int(text)
 
 
-def storage_backend(url: str, *, default_root: str) -> dict:
+class StorageEntry(TypedDict):
+    """One entry of Django's STORAGES setting."""
+
+    BACKEND: str
+    OPTIONS: dict[str, object]
+
+
+def storage_backend(url: str, *, default_root: str) -> StorageEntry:
     """Translate CSVHUB_STORAGE_URL into a Django STORAGES entry.
 
     `file:///srv/csvhub/files` (or a plain path) keeps files on local disk;
@@ -96,7 +104,7 @@ def storage_backend(url: str, *, default_root: str) -> dict:
                 f"CSVHUB_STORAGE_URL={url!r} names no bucket: use s3://bucket/prefix."
             )
         query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-        options = {
+        options: dict[str, object] = {
             "bucket_name": parts.netloc,
             "location": parts.path.strip("/"),
             "file_overwrite": False,

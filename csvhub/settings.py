@@ -119,7 +119,7 @@ MIDDLEWARE = [
 ]
 
 # The pages load scripts, styles and images from csvhub itself only, and run no inline code.
-SECURE_CSP = {
+SECURE_CSP: dict[str, list[str]] = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
     "style-src": [CSP.SELF],
@@ -151,7 +151,7 @@ TEMPLATES = [
 ]
 
 
-def _database(url: str, variable: str) -> dict:
+def _database(url: str, variable: str) -> dj_database_url.DBConfig:
     try:
         config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
     except ValueError as exc:

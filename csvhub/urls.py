@@ -1,3 +1,5 @@
+from collections.abc import Collection
+
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -16,7 +18,10 @@ from csvhub.health import views as health
 # from a CDN), and its script from the split view itself, so scripts stay 'self' only. Its page
 # has one inline <style>: styles alone also allow inline here; the rest of the policy is the
 # site's own (settings.SECURE_CSP).
-SWAGGER_UI_CSP = {**settings.SECURE_CSP, "style-src": [CSP.SELF, CSP.UNSAFE_INLINE]}
+SWAGGER_UI_CSP: dict[str, Collection[str] | str] = {
+    **settings.SECURE_CSP,
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+}
 swagger_ui = csp_override(SWAGGER_UI_CSP)(SpectacularSwaggerSplitView.as_view(url_name="schema"))
 
 urlpatterns = [

@@ -55,6 +55,15 @@ def request_role(request: HttpRequest | Request) -> Role:
     return request_access(request).role
 
 
+def request_user(request: HttpRequest | Request) -> User:
+    """The signed-in user (a token's user for a token); NotAuthenticated (401) for anyone else.
+    Views behind an authenticated-only permission or login_required only ever see the first."""
+    user = request.user
+    if not user.is_authenticated:
+        raise exceptions.NotAuthenticated()
+    return user
+
+
 def request_access(request: HttpRequest | Request) -> Access:
     """Organization and role together, computed once per request."""
     cached = getattr(request, _CACHE_ATTR, None)
@@ -65,9 +74,7 @@ def request_access(request: HttpRequest | Request) -> Access:
 
 
 def _access(request: HttpRequest | Request) -> Access:
-    user = request.user
-    if not user.is_authenticated:
-        raise exceptions.NotAuthenticated()
+    user = request_user(request)
     token = getattr(request, "auth", None)
     if isinstance(token, ApiToken):
         return _token_access(request, token)

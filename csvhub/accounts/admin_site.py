@@ -23,10 +23,12 @@ _RETRY_AFTER_ATTR = "_csvhub_retry_after"
 
 class OperatorLoginForm(AdminAuthenticationForm):
     def clean(self) -> dict[str, Any]:
-        limit, identity = ratelimit.login_limit(), ratelimit.login_identity(self.request)
+        request = self.request
+        assert request is not None  # the admin's login view always passes it
+        limit, identity = ratelimit.login_limit(), ratelimit.login_identity(request)
         wait = ratelimit.retry_after(limit, identity)
         if wait is not None:
-            setattr(self.request, _RETRY_AFTER_ATTR, wait)  # read by OperatorAdminSite.login
+            setattr(request, _RETRY_AFTER_ATTR, wait)  # read by OperatorAdminSite.login
             raise ValidationError(
                 f"Too many failed sign-ins. Try again in {wait} seconds.", code="throttled"
             )

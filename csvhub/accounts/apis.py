@@ -22,10 +22,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from csvhub.accounts.access import request_access
-from csvhub.accounts.models import ApiToken, Membership, Role
+from csvhub.accounts.access import request_access, request_user
+from csvhub.accounts.models import ApiToken, Invitation, Membership, Organization, Role
 from csvhub.accounts.permissions import CanAdmin, CanView
-from csvhub.accounts.schema import ORGANIZATION_PARAMETERS
+from csvhub.accounts.schema import ORGANIZATION_PARAMETERS, SchemaParameter
 from csvhub.accounts.selectors import (
     invitation_get,
     invitation_list,
@@ -59,7 +59,7 @@ class _Api(APIView):
         return super().handle_exception(exc)
 
 
-class _PageQuery(serializers.Serializer):
+class _PageQuery(serializers.Serializer[dict[str, Any]]):
     """The query parameters of a cursor page: documented and validated by this one class."""
 
     cursor = serializers.CharField(
@@ -82,17 +82,26 @@ class _Pages(CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        return _valid(_PageQuery, {"page_size": raw})["page_size"]
+        page_size: int = _valid(_PageQuery, {"page_size": raw})["page_size"]
+        return page_size
 
-    def respond(self, request: Request, view: APIView, items: QuerySet, output: type) -> Response:
+    def respond(
+        self,
+        request: Request,
+        view: APIView,
+        items: QuerySet[Any],
+        output: type[serializers.BaseSerializer[Any]],
+    ) -> Response:
         page = self.paginate_queryset(items, request, view=view)
         return self.get_paginated_response(output(page, many=True).data)
 
 
-_PAGE_PARAMETERS = [_PageQuery]
+_PAGE_PARAMETERS: list[SchemaParameter] = [_PageQuery]
 
 
-def _page_of(name: str, output: type[serializers.Serializer]) -> type[serializers.Serializer]:
+def _page_of(
+    name: str, output: type[serializers.Serializer[Any]]
+) -> type[serializers.Serializer[Any]]:
     """A serializer documenting one cursor page of `output`."""
     fields = {
         "next": serializers.URLField(allow_null=True),
@@ -111,7 +120,9 @@ class OrganizationListApi(_Api):
     permission_classes = [IsAuthenticated]
 
     @extend_schema_serializer(component_name="OrganizationOutput")
-    class OutputSerializer(serializers.Serializer):
+    class OutputSerializer(serializers.Serializer[Organization | dict[str, Any]]):
+        """An organization annotated with the caller's role, or the same as a dict."""
+
         id = serializers.UUIDField()
         slug = serializers.SlugField()
         name = serializers.CharField()
@@ -124,7 +135,7 @@ class OrganizationListApi(_Api):
         responses=_page_of("OrganizationPage", OutputSerializer),
     )
     def get(self, request: Request) -> Response:
-        organizations = organization_list(user=request.user)
+        organizations = organization_list(user=request_user(request))
         if isinstance(request.auth, ApiToken):
             organizations = organizations.filter(pk=request.auth.organization_id)
         return _Pages("slug").respond(request, self, organizations, self.OutputSerializer)
@@ -133,7 +144,7 @@ class OrganizationListApi(_Api):
 # --- API tokens ---------------------------------------------------------------------------------
 
 
-class TokenOutputSerializer(serializers.Serializer):
+class TokenOutputSerializer(serializers.Serializer[ApiToken]):
     id = serializers.UUIDField()
     name = serializers.CharField()
     prefix = serializers.CharField(help_text="Shown as csvhub_<prefix>_… to tell tokens apart.")
@@ -160,7 +171,7 @@ class TokenListCreateApi(_Api):
     permission_classes = [CanView]
 
     @extend_schema_serializer(component_name="TokenCreateInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[dict[str, Any]]):
         name = TextField(max_length=100)
         role = serializers.ChoiceField(choices=Role.choices, default=Role.VIEWER)
         expires_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
@@ -173,7 +184,9 @@ class TokenListCreateApi(_Api):
     )
     def get(self, request: Request) -> Response:
         access = request_access(request)
-        tokens = token_list(organization=access.organization, user=request.user, role=access.role)
+        tokens = token_list(
+            organization=access.organization, user=request_user(request), role=access.role
+        )
         return _Pages("-created_at").respond(request, self, tokens, TokenOutputSerializer)
 
     @extend_schema(
@@ -188,7 +201,7 @@ class TokenListCreateApi(_Api):
         access = request_access(request)
         created = token_create(
             organization=access.organization,
-            user=request.user,
+            user=request_user(request),
             name=data["name"],
             role=Role(data["role"]),
             expires_at=data["expires_at"],
@@ -213,7 +226,7 @@ class TokenRevokeApi(_Api):
         access = request_access(request)
         token = token_get(
             organization=access.organization,
-            user=request.user,
+            user=request_user(request),
             role=access.role,
             token_id=token_id,
         )
@@ -224,7 +237,7 @@ class TokenRevokeApi(_Api):
 # --- members ------------------------------------------------------------------------------------
 
 
-class MemberOutputSerializer(serializers.Serializer):
+class MemberOutputSerializer(serializers.Serializer[Membership]):
     id = serializers.IntegerField()
     username = serializers.CharField(source="user.get_username")
     email = serializers.EmailField(source="user.email")
@@ -232,7 +245,7 @@ class MemberOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class InvitationOutputSerializer(serializers.Serializer):
+class InvitationOutputSerializer(serializers.Serializer[Invitation]):
     id = serializers.UUIDField()
     invited = serializers.CharField(help_text="The username or email as the admin typed it.")
     role = serializers.ChoiceField(choices=Role.choices)
@@ -245,7 +258,7 @@ class InvitationCreatedSerializer(InvitationOutputSerializer):
     detail = serializers.CharField()
 
 
-class InvitationCreateInput(serializers.Serializer):
+class InvitationCreateInput(serializers.Serializer[dict[str, Any]]):
     user = TextField(
         max_length=254,
         help_text="Username or email of the person to invite. The answer is the same whether "
@@ -262,7 +275,7 @@ def _invite(request: Request) -> Response:
         organization=request_access(request).organization,
         identifier=data["user"],
         role=Role(data["role"]),
-        invited_by=request.user,
+        invited_by=request_user(request),
         base_url=request.build_absolute_uri("/"),
     )
     detail = (
@@ -359,7 +372,7 @@ class SignedInPerson(IsAuthenticated):
         return super().has_permission(request, view) and not isinstance(request.auth, ApiToken)
 
 
-class ReceivedInvitationOutputSerializer(serializers.Serializer):
+class ReceivedInvitationOutputSerializer(serializers.Serializer[Invitation]):
     id = serializers.UUIDField()
     organization = serializers.CharField(source="organization.name")
     organization_slug = serializers.SlugField(source="organization.slug")
@@ -381,7 +394,7 @@ class ReceivedInvitationListApi(_Api):
         responses=_page_of("ReceivedInvitationPage", ReceivedInvitationOutputSerializer),
     )
     def get(self, request: Request) -> Response:
-        invitations = invitations_received(user=request.user)
+        invitations = invitations_received(user=request_user(request))
         return _Pages("-created_at").respond(
             request, self, invitations, ReceivedInvitationOutputSerializer
         )
@@ -399,7 +412,9 @@ class ReceivedInvitationAcceptApi(_Api):
         responses={200: OrganizationListApi.OutputSerializer},
     )
     def post(self, request: Request, invitation_id: UUID) -> Response:
-        invitation = invitation_received_get(user=request.user, invitation_id=invitation_id)
+        invitation = invitation_received_get(
+            user=request_user(request), invitation_id=invitation_id
+        )
         membership = invitation_accept(invitation=invitation)
         organization = membership.organization
         body = {
@@ -423,7 +438,9 @@ class ReceivedInvitationDeclineApi(_Api):
         responses={204: None},
     )
     def post(self, request: Request, invitation_id: UUID) -> Response:
-        invitation = invitation_received_get(user=request.user, invitation_id=invitation_id)
+        invitation = invitation_received_get(
+            user=request_user(request), invitation_id=invitation_id
+        )
         invitation_decline(invitation=invitation)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -435,7 +452,7 @@ class MemberUpdateDeleteApi(_Api):
     permission_classes = [CanAdmin]
 
     @extend_schema_serializer(component_name="MemberUpdateInput")
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[dict[str, Any]]):
         role = serializers.ChoiceField(choices=Role.choices)
 
     @extend_schema(
@@ -466,7 +483,9 @@ class MemberUpdateDeleteApi(_Api):
         return membership_get(organization=organization, membership_id=member_id)
 
 
-def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+def _valid(
+    serializer_class: type[serializers.Serializer[dict[str, Any]]], data: object
+) -> dict[str, Any]:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)

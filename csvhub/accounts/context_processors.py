@@ -18,15 +18,14 @@ def organizations(request: HttpRequest) -> dict[str, Any]:
     """`csvhub_organizations` (the user's), `csvhub_organization` (the current one, or None
     when the user has several and chose none) and `csvhub_invitation_count` (invitations
     waiting for the user's answer). Lazy: pages that don't show them cost no query."""
-    if not request.user.is_authenticated:
+    user = request.user
+    if not user.is_authenticated:
         return {}
     return {
-        "csvhub_organizations": SimpleLazyObject(
-            lambda: list(organization_list(user=request.user))
-        ),
+        "csvhub_organizations": SimpleLazyObject(lambda: list(organization_list(user=user))),
         "csvhub_organization": SimpleLazyObject(lambda: _current(request)),
         "csvhub_invitation_count": SimpleLazyObject(
-            lambda: invitations_received(user=request.user).count()
+            lambda: invitations_received(user=user).count()
         ),
     }
 

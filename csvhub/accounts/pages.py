@@ -18,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from csvhub.accounts import ratelimit
-from csvhub.accounts.access import SESSION_KEY
+from csvhub.accounts.access import SESSION_KEY, request_user
 from csvhub.accounts.forms import NewcomerPasswordResetForm
 from csvhub.accounts.selectors import (
     invitation_received_get,
@@ -77,7 +77,9 @@ class PasswordResetPage(PasswordResetView):
 @login_required
 def organization_switch(request: HttpRequest) -> HttpResponse:
     """Remember the organization chosen in the UI for this session (404 if not a member)."""
-    membership = membership_find(user=request.user, slug=request.POST.get("organization", ""))
+    membership = membership_find(
+        user=request_user(request), slug=request.POST.get("organization", "")
+    )
     if membership is None:
         raise Http404("No such organization.")
     request.session[SESSION_KEY] = membership.organization.slug
@@ -98,7 +100,7 @@ def _next_url(request: HttpRequest) -> str:
 def invitations(request: HttpRequest) -> HttpResponse:
     """The invitations waiting for the signed-in user's answer. Needs no organization: a new
     user has none until they accept one."""
-    pending = invitations_received(user=request.user).order_by("-created_at")
+    pending = invitations_received(user=request_user(request)).order_by("-created_at")
     return render(request, "accounts/invitations.html", {"invitations": pending})
 
 
@@ -108,7 +110,7 @@ def invitation_answer(request: HttpRequest, invitation_id: UUID, answer: str) ->
     """Accept (then work in that organization) or decline."""
     if answer not in ("accept", "decline"):
         raise Http404("No such answer.")
-    invitation = invitation_received_get(user=request.user, invitation_id=invitation_id)
+    invitation = invitation_received_get(user=request_user(request), invitation_id=invitation_id)
     organization = invitation.organization
     if answer == "decline":
         invitation_decline(invitation=invitation)

@@ -101,12 +101,14 @@ def client_ip(request: HttpRequest) -> str:
     """The client's address: REMOTE_ADDR, or behind CSVHUB_TRUSTED_PROXY_COUNT reverse proxies
     the address the outermost of them saw (counted from the right of X-Forwarded-For; entries
     further left are written by the client and can be forged)."""
-    proxies = getattr(settings, "CSVHUB_TRUSTED_PROXY_COUNT", 0)
-    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    proxies: int = getattr(settings, "CSVHUB_TRUSTED_PROXY_COUNT", 0)
+    header: str = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    forwarded = [a.strip() for a in header.split(",")]
     forwarded = [a for a in forwarded if a]
     if proxies and len(forwarded) >= proxies:
         return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    remote: str | None = request.META.get("REMOTE_ADDR")
+    return remote or "unknown"
 
 
 def retry_after(limit: Limit, identity: str) -> int | None:

@@ -6,11 +6,14 @@ Other apps add `ORGANIZATION_PARAMETERS` to `extend_schema(parameters=...)` of o
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
+from rest_framework.serializers import Serializer
 
 from csvhub.accounts.access import HEADER, QUERY_PARAM
 
@@ -25,7 +28,11 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         )
 
 
-ORGANIZATION_PARAMETERS = [
+# What extend_schema(parameters=...) takes: parameters, or serializers whose fields document
+# query parameters. Lists of it add up with `+`.
+type SchemaParameter = OpenApiParameter | type[Serializer[Any]]
+
+ORGANIZATION_PARAMETERS: list[SchemaParameter] = [
     OpenApiParameter(
         HEADER,
         OpenApiTypes.STR,

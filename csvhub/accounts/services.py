@@ -8,7 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TextIO
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -30,6 +30,9 @@ from csvhub.accounts import ratelimit
 from csvhub.accounts.models import ApiToken, Invitation, Membership, Organization, Role
 from csvhub.accounts.selectors import membership_role
 from csvhub.accounts.tokens import token_generate
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +140,7 @@ def invitation_create(
         )
         if user is not None and user.email:
             transaction.on_commit(
-                lambda: _invitation_mail(invitation=invitation, base_url=base_url)
+                lambda: _invitation_mail(invitation=invitation, user=user, base_url=base_url)
             )
     return invitation
 
@@ -226,9 +229,9 @@ def _invitation_upsert(
         raise ValidationError({"user": "This was just invited by someone else."}) from None
 
 
-def _invitation_mail(*, invitation: Invitation, base_url: str) -> None:
+def _invitation_mail(*, invitation: Invitation, user: User, base_url: str) -> None:
     try:
-        _invitation_send(invitation=invitation, base_url=base_url)
+        _invitation_send(invitation=invitation, user=user, base_url=base_url)
     except Exception:
         # Like Django's PasswordResetForm: log and carry on. Raising here (after the commit)
         # would answer 500 only for invitees who have an address, telling the admin that
@@ -236,8 +239,8 @@ def _invitation_mail(*, invitation: Invitation, base_url: str) -> None:
         logger.exception("Could not send the invitation email (invitation %s).", invitation.pk)
 
 
-def _invitation_send(*, invitation: Invitation, base_url: str) -> None:
-    user = invitation.user
+def _invitation_send(*, invitation: Invitation, user: User, base_url: str) -> None:
+    """Mail `user`, the account `invitation` named."""
     wait = ratelimit.attempt_record(
         (ratelimit.invitation_mail_recipient_limit(), user.email.lower()),
         (ratelimit.invitation_mail_organization_limit(), str(invitation.organization_id)),
@@ -283,6 +286,8 @@ def invitation_accept(*, invitation: Invitation) -> Membership:
 
     `invitation` was read before this transaction; it is read again, locked, so that one revoked,
     replaced or expired meanwhile (or its inviter demoted) is refused with 404."""
+    if invitation.user_id is None:  # it named no account: never accepted, it simply expires
+        raise Http404("No such invitation.")
     with transaction.atomic():
         current = (
             Invitation.objects.select_for_update()
@@ -292,7 +297,7 @@ def invitation_accept(*, invitation: Invitation) -> Membership:
         if current is None:
             raise Http404("No such invitation.")
         membership, _ = Membership.objects.get_or_create(
-            user_id=current.user_id,
+            user_id=invitation.user_id,  # the same: current was found by it
             organization_id=current.organization_id,
             defaults={"role": current.role},
         )
@@ -480,7 +485,7 @@ def operator_demote(*, username: str) -> bool:
     return was
 
 
-def ensure_first_admin(*, stdout: TextIO, sign_in_url: str = "/login/") -> None:
+def ensure_first_admin(*, stdout: SupportsWrite[str], sign_in_url: str = "/login/") -> None:
     """On a fresh install (no user at all), create organization `default` and its admin `admin`
     with a random password, and print how to sign in. Does nothing once any user exists.
 

@@ -5,6 +5,7 @@ the analyses through the summaries kept at ingestion."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -28,7 +29,9 @@ from rest_framework.views import APIView
 
 from csvhub.accounts.access import request_organization
 from csvhub.accounts.permissions import CanEdit, CanView
+from csvhub.api import body_field
 from csvhub.compat import selectors, services
+from csvhub.compat.models import Customer
 from csvhub.compat.parsers import JsonLabelledAsFormParser
 from csvhub.datasets.apis import AdmitBeforeTheBody, UploadSerializer
 from csvhub.datasets.models import Upload
@@ -45,7 +48,7 @@ def _accepted(request: Request, uploads: list[Upload]) -> Response:
     file is loaded or CSVHUB_COMPAT_UPLOAD_WAIT_SECONDS have passed."""
     seconds = settings.CSVHUB_COMPAT_UPLOAD_WAIT_SECONDS
     uploads = services.uploads_wait(uploads=uploads, seconds=seconds)
-    data = UploadSerializer(uploads, many=True, context={"request": request}).data
+    data = UploadSerializer.many_init(uploads, context={"request": request}).data
     return Response(data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -81,7 +84,7 @@ class TableUploadApi(AdmitBeforeTheBody, APIView):
         uploads = services.table_upload_create(
             organization=request_organization(request),
             files=request.FILES.getlist("file"),
-            title=str(request.data.get("text") or request.data.get("title") or ""),
+            title=str(body_field(request, "text") or body_field(request, "title") or ""),
             user=request.user,
         )
         return _accepted(request, uploads)
@@ -97,11 +100,11 @@ future API versions) is reached at `/api/_/{{table_name}}/`, which works for eve
 with no letter or digit (`_`, `-`) names no table (404)."""
 
 
-def _documented_like(parent: Callable) -> Callable[[Callable], Callable]:
+def _documented_like[F: Callable[..., Any]](parent: Callable[..., Any]) -> Callable[[F], F]:
     """Start a method's OpenAPI description from `parent`'s (its parameters and responses);
     a copy, so that extending it leaves the parent's untouched."""
 
-    def decorate(method: Callable) -> Callable:
+    def decorate(method: F) -> F:
         method.kwargs = dict(getattr(parent, "kwargs", {}))  # type: ignore[attr-defined]
         return method
 
@@ -226,14 +229,14 @@ class EventUploadApi(AdmitBeforeTheBody, APIView):
     def post(self, request: Request) -> Response:
         uploads = services.event_upload_create(
             organization=request_organization(request),
-            customer_id=selectors.customer_id_normalize(request.data.get("customer_id")),
+            customer_id=selectors.customer_id_normalize(body_field(request, "customer_id")),
             files=request.FILES.getlist("file"),
             user=request.user,
         )
         return _accepted(request, uploads)
 
 
-class AnalyzeInputSerializer(serializers.Serializer):
+class AnalyzeInputSerializer(serializers.Serializer[dict[str, Any]]):
     """Only documents the body (see _AnalyzeInputSchema); the view reads it."""
 
 
@@ -243,7 +246,7 @@ class _AnalyzeInputSchema(OpenApiSerializerExtension):
 
     target_class = AnalyzeInputSerializer
 
-    def map_serializer(self, auto_schema: AutoSchema, direction: str) -> dict:
+    def map_serializer(self, auto_schema: AutoSchema, direction: str) -> dict[str, Any]:
         return _ANALYZE_INPUT
 
     def get_name(self, auto_schema: AutoSchema, direction: str) -> str:
@@ -297,7 +300,7 @@ class AnalyzeApi(APIView):
         return Response(selectors.customer_analysis(customer=customer, analyze_type=analyze_type))
 
 
-class CustomerSerializer(serializers.Serializer):
+class CustomerSerializer(serializers.Serializer[Customer]):
     customer_id = serializers.CharField(
         help_text="Integers as their decimal digits, UUIDs in lowercase."
     )
@@ -317,4 +320,5 @@ class CustomerListApi(APIView):
     )
     def get(self, request: Request) -> Response:
         customers = selectors.customer_list(organization=request_organization(request))
-        return Response(CustomerSerializer(customers, many=True).data)
+        # many_init is what many=True calls; DRF's stubs type the constructor for one instance.
+        return Response(CustomerSerializer.many_init(customers).data)

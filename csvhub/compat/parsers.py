@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import IO, Any
 
 from rest_framework.parsers import FormParser
 
@@ -17,7 +17,7 @@ class JsonLabelledAsFormParser(FormParser):
 
     def parse(
         self,
-        stream: io.IOBase,
+        stream: IO[Any],
         media_type: str | None = None,
         parser_context: Mapping[str, Any] | None = None,
     ) -> Any:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from enum import IntEnum
-from typing import NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from django.db.models import QuerySet
 from django.http import QueryDict
@@ -107,7 +107,7 @@ def analyze_input(data: object) -> dict[str, object]:
         repeated = sorted(key for key, values in data.lists() if len(values) > 1)
         if repeated:
             raise DatasetError(f"Send each key once; repeated: {', '.join(repeated)}.")
-        return data.dict()
+        return dict(data.items())  # the last value of each key, as QueryDict.dict()
     return data if isinstance(data, dict) else {}
 
 
@@ -167,7 +167,7 @@ def customer_analysis(*, customer: Customer, analyze_type: AnalyzeType) -> Thena
     )
 
 
-def _time_span(dataset: Dataset) -> dict:
+def _time_span(dataset: Dataset) -> dict[str, Any]:
     try:
         return analysis.analysis_time_span(dataset=dataset, prefer=ColumnType.TIMESTAMP)
     except analysis.InvalidAnalysis as error:

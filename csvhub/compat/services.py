@@ -8,8 +8,6 @@ import time
 from uuid import UUID
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
 from django.core.files import File
 from django.db import IntegrityError, transaction
 
@@ -27,13 +25,13 @@ class TableOfACustomer(DatasetError):
     status_code = 409
 
 
-Caller = AbstractBaseUser | AnonymousUser | None  # who uploads: recorded when signed in
+type Caller = services.Uploader  # who uploads: recorded when signed in
 
 
 def table_upload_create(
     *,
     organization: Organization,
-    files: list[File],
+    files: list[File[bytes]],
     title: str = "",
     user: Caller = None,
 ) -> list[Upload]:
@@ -42,7 +40,7 @@ def table_upload_create(
     given, becomes the new dataset's display name; appends leave the name alone."""
     file = _one_file(files)
     services.upload_size_check(file=file)
-    dataset = _table_dataset(organization, file.name, title, user)
+    dataset = _table_dataset(organization, file.name or "", title, user)
     return _upload_to(dataset, file, user)
 
 
@@ -80,7 +78,7 @@ def _check_not_a_customers(dataset: Dataset, filename: str) -> None:
         )
 
 
-def _upload_to(dataset: Dataset, file: File, user: Caller = None) -> list[Upload]:
+def _upload_to(dataset: Dataset, file: File[bytes], user: Caller = None) -> list[Upload]:
     """csvhub's upload service, appending to `dataset`. The size was checked before the dataset
     was found or made, so nothing here undoes a creation that a concurrent request may use."""
     return services.uploads_create(
@@ -95,7 +93,7 @@ def event_upload_create(
     *,
     organization: Organization,
     customer_id: str,
-    files: list[File],
+    files: list[File[bytes]],
     user: Caller = None,
 ) -> list[Upload]:
     """Thena's event upload: the customer's first file creates its dataset, later ones append
@@ -105,7 +103,7 @@ def event_upload_create(
     return _upload_to(_customer_dataset(organization, customer_id, user), file, user)
 
 
-def _one_file(files: list[File]) -> File:
+def _one_file(files: list[File[bytes]]) -> File[bytes]:
     if len(files) > 1:
         raise DatasetError(
             "This endpoint takes one file per request; send each file on its own, or several "

@@ -31,7 +31,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
-from typing import IO, BinaryIO, Self
+from typing import IO, Any, BinaryIO, Self
 
 from csvhub.csvread.columns import Columns
 from csvhub.csvread.errors import CsvFormatError, LimitExceeded, ReadAgain
@@ -221,10 +221,12 @@ class ChildCsvReader:
             return False
         return True
 
-    def _receive(self) -> tuple:
+    def _receive(self) -> tuple[Any, ...]:
+        """The child's next message: its kind, then what that kind carries."""
         assert self._process is not None and self._process.stdout is not None
         try:
-            return pickle.load(self._process.stdout)
+            message: tuple[Any, ...] = pickle.load(self._process.stdout)
+            return message
         except (EOFError, pickle.UnpicklingError):  # the child ended, maybe mid-message
             pass
         self._process.wait()

@@ -24,6 +24,12 @@ class CellSummary(NamedTuple):
     number_max: str | None
 
 
+# A CellSummary as the C splitter gives it (see _splitter.pyi): a tuple of the same fields.
+type SummaryFields = tuple[
+    int, int | None, int | None, str | None, str | None, str | None, str | None
+]
+
+
 class Columns:
     """The cells of a batch, `values[i]` being column i's cells in row order.
 
@@ -59,7 +65,7 @@ class Columns:
         cls,
         parts: Sequence[str | list[str]],
         row_count: int,
-        summaries: Sequence[tuple] | None = None,
+        summaries: Sequence[SummaryFields] | None = None,
     ) -> Columns:
         """Columns given as joined text (or as a list where a cell held a line break), with
         the splitter's summaries when it made them."""

@@ -66,7 +66,7 @@ class Converter:
         if observed is not None:
             observed.check(columns, len(self.stored_types))
         return [
-            self._column(lambda i=index: columns.values[i], index, stored, observed)
+            self._column(_values_of(columns, index), index, stored, observed)
             for index, stored in enumerate(self.stored_types)
         ]
 
@@ -94,6 +94,11 @@ class Converter:
 
 def _cells_of(rows: list[list[str]], index: int) -> Callable[[], list[str]]:
     return lambda: list(map(itemgetter(index), rows))
+
+
+def _values_of(columns: Columns, index: int) -> Callable[[], list[str]]:
+    # Asked for only when needed: columns.values splits every joined column out.
+    return lambda: columns.values[index]
 
 
 def is_canonical(stored: ColumnType, values: Sequence[str]) -> bool:

@@ -7,7 +7,7 @@ import re
 import threading
 import zlib
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import charset_normalizer
 
@@ -70,6 +70,13 @@ _MARKED_RUNS = re.compile(MARKED.pattern + "+")
 
 
 # --- bytes ----------------------------------------------------------------------------------
+class ByteSource(Protocol):
+    """What the upload's bytes are read from: the uploaded file, or one of the wrappers below
+    (counting, gunzipping, bounding)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class CountingStream:
     """The upload's bytes, counted as read (compressed bytes, for a gzip file)."""
 
@@ -90,8 +97,13 @@ class CountingStream:
     def push_back(self, data: bytes) -> None:
         self._pushed_back = data + self._pushed_back
 
+    def seek(self, offset: int, /) -> int:
+        # gzip only seeks to rewind (a backward seek on the GzipFile), which csvhub never does;
+        # an upload is read once, front to back.
+        raise io.UnsupportedOperation("an upload is read once, front to back")
 
-def read_fully(source: "BinaryIO | CountingStream | BoundedStream", size: int) -> bytes:
+
+def read_fully(source: ByteSource, size: int) -> bytes:
     """Up to `size` bytes, fewer only at the end of the stream (reads may return short)."""
     parts, total = [], 0
     while total < size:
@@ -112,7 +124,7 @@ class BoundedStream:
 
     def __init__(
         self,
-        stream: BinaryIO,
+        stream: ByteSource,
         limit: int | None,
         *,
         compressed: "CountingStream | None" = None,
@@ -160,17 +172,17 @@ def open_source(
     *,
     max_decompressed_bytes: int | None = None,
     max_decompression_ratio: int | None = None,
-) -> tuple["BinaryIO | CountingStream | BoundedStream", CountingStream]:
+) -> tuple[ByteSource, CountingStream]:
     """The byte source to decode (gunzipped if needed) and the counter of raw bytes read."""
     counting = CountingStream(stream)
     head = read_fully(counting, 4)
     counting.push_back(head)
     if head.startswith(b"\x1f\x8b"):
-        gunzipped = gzip.GzipFile(fileobj=counting, mode="rb")  # type: ignore[arg-type]
+        gunzipped = gzip.GzipFile(fileobj=counting, mode="rb")
         if max_decompressed_bytes is None and not max_decompression_ratio:
             return gunzipped, counting
         return BoundedStream(
-            gunzipped,  # type: ignore[arg-type]
+            gunzipped,
             max_decompressed_bytes,
             compressed=counting,
             max_ratio=max_decompression_ratio,
@@ -184,7 +196,7 @@ def open_source(
     return counting, counting
 
 
-def read_sample(source: "BinaryIO | CountingStream | BoundedStream") -> bytes:
+def read_sample(source: ByteSource) -> bytes:
     try:
         return read_fully(source, SAMPLE_SIZE)
     except GZIP_ERRORS as error:
@@ -360,7 +372,7 @@ class TextDecoder:
 
     def __init__(
         self,
-        source: "BinaryIO | CountingStream | BoundedStream",
+        source: ByteSource,
         first: bytes,
         *,
         encoding: str | None = None,

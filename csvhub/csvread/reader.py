@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
-from typing import BinaryIO, NoReturn, cast
+from typing import TYPE_CHECKING, BinaryIO, NoReturn, cast
 
 from csvhub.csvread import decoding
 from csvhub.csvread.columns import Columns
@@ -16,14 +16,25 @@ from csvhub.csvread.dialect import detect_delimiter
 from csvhub.csvread.errors import CsvFormatError
 from csvhub.csvread.header import Column, columns_from_header
 
-try:
-    from csvhub.csvread import _splitter
-except ImportError:  # built without a C compiler: the csv module reads instead
-    _splitter = None  # type: ignore[assignment]
+if TYPE_CHECKING:
+    from csvhub.csvread._splitter import Reader as SplitReader
 
 MAX_COLUMNS = 1600  # PostgreSQL's limit for a table
 BAD_ROW_TEXT_LIMIT = 1000
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _split_reader() -> "type[SplitReader] | None":
+    """The C splitter's reader (csvread/_splitter.c), or None when csvhub was built without a C
+    compiler: the csv module reads instead."""
+    try:
+        from csvhub.csvread._splitter import Reader
+    except ImportError:
+        return None
+    return Reader
+
+
+_SPLIT_READER = _split_reader()
 
 
 @dataclass(frozen=True)
@@ -106,7 +117,13 @@ class Batch:
 def splitter_enabled() -> bool:
     """Whether records are split by the C splitter (csvread/_splitter.c) rather than the csv
     module; CSVHUB_CSV_SPLITTER=python turns it off (the two give the same batches)."""
-    return _splitter is not None and os.environ.get("CSVHUB_CSV_SPLITTER", "c") != "python"
+    return _enabled_split_reader() is not None
+
+
+def _enabled_split_reader() -> "type[SplitReader] | None":
+    if os.environ.get("CSVHUB_CSV_SPLITTER", "c") == "python":
+        return None
+    return _SPLIT_READER
 
 
 def open_csv(
@@ -165,11 +182,12 @@ class CsvReader:
         self._log = _BlockLog()
         blocks = text.blocks(line_limit=self.limits.record_chars)
         self._texts = _Texts(blocks, self._log, lambda: self._line_num)
-        self._splitter = None
+        self._splitter: SplitReader | None = None
         self._csv = None
         self._feed: _LineFeed | None = None
-        if splitter_enabled():
-            self._splitter = _splitter.Reader(
+        split_reader = _enabled_split_reader()
+        if split_reader is not None:
+            self._splitter = split_reader(
                 self._texts, delimiter, self.limits.record_chars, self.limits.record_lines
             )
         else:
@@ -213,7 +231,7 @@ class CsvReader:
         if self._feed is not None:
             return self._feed.line
         assert self._splitter is not None
-        return int(self._splitter.line_num)
+        return self._splitter.line_num
 
     def _header(self) -> list[str]:
         record = None
@@ -240,13 +258,15 @@ class CsvReader:
                     raise given_up[0]
                 if not records:
                     return
-                yield records[0]
+                fields = records[0]
+                assert fields is not None  # a record given up comes with its problem
+                yield fields
         assert self._splitter is not None
         while (record := self._splitter.read_record()) is not None:
-            fields, first, last, kind, at = record
-            if fields is None:
+            if record[0] is None:
+                _, first, last, kind, at = record
                 raise _GivenUp(first, last, kind, at)
-            yield fields
+            yield record[0]
 
     @staticmethod
     def _check_header(record: list[str]) -> list[str]:
@@ -333,7 +353,8 @@ class CsvReader:
         if batch is None:
             return None
         parts, good, others, given_up, summaries, chars = batch
-        columns = Columns.from_joined(parts, good, summaries) if good else None
+        # The parts (and summaries) are None exactly when no record was good.
+        columns = Columns.from_joined(parts, good, summaries) if parts is not None else None
         problems = [_GivenUp(*problem[1:]) for problem in given_up]
         if self._log.marked:  # rare: each good row is looked at for undecodable bytes
             records = _in_file_order(columns.rows() if columns else [], others, given_up)
@@ -362,8 +383,10 @@ class CsvReader:
 
         Each None in `records` is a record given up, `given_up` says why, in order."""
         width = len(self.columns)
-        if not given_up and not self._log.marked and set(map(len, records)) == {width}:
-            return records, []  # type: ignore[return-value]  # no None without given_up
+        if not given_up and not self._log.marked:
+            read = cast(list[list[str]], records)  # no None without given_up
+            if set(map(len, read)) == {width}:
+                return read, []
         one_line_each = not given_up and self._line_num - first_line + 1 == len(records)
         rows, bad_rows = [], []
         line = first_line
@@ -492,7 +515,7 @@ class _LineFeed:
         self.line = 0  # lines handed over
         self.start_batch([])
 
-    def start_batch(self, records: list[list[str]]) -> None:
+    def start_batch(self, records: list[list[str] | None]) -> None:
         """Watch `records` for ended records; stop at a record's end after batch_chars."""
         self.records = records
         self.chars = 0  # of the ended records
@@ -522,14 +545,15 @@ class _LineFeed:
                 self.line += 1
                 raise _GivenUp(self.line, self.line, "long")
         else:
-            self._check_further_line(line)
+            line = self._check_further_line(line)
         self.line += 1
         self._record.append(line)
         self._record_chars += len(line)
         return line
 
-    def _check_further_line(self, line: str | None) -> None:
-        """A line more for the open record: give it up as the C splitter would, in its order."""
+    def _check_further_line(self, line: str | None) -> str:
+        """A line more for the open record: give it up as the C splitter would, in its order;
+        the line if it may be read."""
         if len(self._record) == 1:
             self._scan.line(self._record[0], self.record_first)
         opened = self._scan.opened
@@ -543,6 +567,7 @@ class _LineFeed:
             self._give_up("text", self._scan.opened, line)
         if len(line) > room:
             self._give_up("size", opened, line)
+        return line
 
     def next_record(self) -> None:
         """Go on after a record given up (None has been appended for it to `records`)."""

@@ -4,7 +4,7 @@ Everything here works on a whole batch column at once (map/min/max/count in C); 
 loop per value only runs for the rare batch with whitespace-only cells or tied float extremes.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
@@ -41,8 +41,8 @@ class ColumnStats:
         value_type = widen(self.value_type, other.value_type)
         self.retype(value_type)
         low, high = other.bounds_as(value_type)
-        self.min_value = _extreme(min, value_type, self.min_value, low)
-        self.max_value = _extreme(max, value_type, self.max_value, high)
+        self.min_value = _extreme(value_type, self.min_value, low, lowest=True)
+        self.max_value = _extreme(value_type, self.max_value, high, lowest=False)
         self.nulls += other.nulls
         self.non_null += other.non_null
         self.min_length = _optional(min, self.min_length, other.min_length)
@@ -73,15 +73,18 @@ class ColumnStats:
         return cls(**fields)
 
 
-def _optional[T: (int, str)](pick: Any, a: T | None, b: T | None) -> T | None:
+def _optional[T: (int, str)](pick: Callable[[T, T], T], a: T | None, b: T | None) -> T | None:
     if a is None:
         return b
     return a if b is None else pick(a, b)
 
 
-def _extreme(pick: Any, value_type: ColumnType | None, a: str | None, b: str | None) -> str | None:
+def _extreme(
+    value_type: ColumnType | None, a: str | None, b: str | None, *, lowest: bool
+) -> str | None:
     if a is None or b is None:
         return a if b is None else b
+    pick = min if lowest else max
     if value_type in NUMERIC:
         return pick(a, b, key=Decimal)
     return pick(a, b)  # canonical ISO text sorts chronologically
@@ -182,10 +185,14 @@ def numeric_bounds(numbers: Sequence[str], *, floats_exact: bool = False) -> tup
     Decimal unless `floats_exact` rules them out.
     """
     floats = list(map(float, numbers))
-    return _exact(min, numbers, floats, floats_exact), _exact(max, numbers, floats, floats_exact)
+    return (
+        _exact(numbers, floats, floats_exact, lowest=True),
+        _exact(numbers, floats, floats_exact, lowest=False),
+    )
 
 
-def _exact(pick: Any, numbers: Sequence[str], floats: list[float], floats_exact: bool) -> str:
+def _exact(numbers: Sequence[str], floats: list[float], floats_exact: bool, *, lowest: bool) -> str:
+    pick = min if lowest else max
     best = pick(floats)
     if floats_exact or floats.count(best) == 1:
         return numbers[floats.index(best)]

@@ -1,8 +1,8 @@
-from django.urls import path
+from django.urls import URLPattern, path
 
 from csvhub.datasets import analysis_apis
 
-api_urlpatterns: list = [
+api_urlpatterns: list[URLPattern] = [
     path(
         "datasets/<slug:slug>/summary/",
         analysis_apis.DatasetSummaryApi.as_view(),

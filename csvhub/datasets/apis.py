@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import FileResponse, HttpRequest
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
@@ -13,23 +15,29 @@ from rest_framework.views import APIView
 
 from csvhub.accounts.access import request_organization
 from csvhub.accounts.permissions import ReadOrEdit
-from csvhub.api import TextField
+from csvhub.api import TextField, body_field
 from csvhub.datasets import selectors, services
-from csvhub.datasets.models import Upload
+from csvhub.datasets.models import Dataset, Reject, Upload
 from csvhub.datasets.rowquery import MAX_OFFSET
 from csvhub.datasets.upload_handler import SpoolingUploadHandler
 
+# Output serializers are typed with what they represent, and take a list through many_init (what
+# many=True calls): DRF's stubs type the constructor for one instance.
 
-class ColumnSerializer(serializers.Serializer):
+
+class ColumnSerializer(serializers.Serializer[dict[str, Any]]):
     name = serializers.CharField(help_text="Safe SQL name, used in queries.")
-    label = serializers.CharField(help_text="The header cell as written in the file.")
+    # A field named like Field.label: DRF's metaclass takes declared fields off the class.
+    label = serializers.CharField(  # type: ignore[assignment]
+        help_text="The header cell as written in the file."
+    )
     type = serializers.ChoiceField(
         choices=["integer", "decimal", "boolean", "date", "timestamp", "text"]
     )
     nullable = serializers.BooleanField()
 
 
-class UploadSerializer(serializers.Serializer):
+class UploadSerializer(serializers.Serializer[Upload]):
     id = serializers.UUIDField()
     dataset = serializers.CharField(source="dataset.slug")
     file_name = serializers.CharField(source="original_name")
@@ -65,7 +73,7 @@ class UploadSerializer(serializers.Serializer):
         return self._url("upload-rejects", upload)
 
 
-class DatasetSerializer(serializers.Serializer):
+class DatasetSerializer(serializers.Serializer[Dataset]):
     id = serializers.UUIDField()
     name = serializers.CharField()
     slug = serializers.SlugField()
@@ -77,11 +85,12 @@ class DatasetSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
-    def get_status(self, dataset) -> str:
+    def get_status(self, dataset: Dataset) -> str:
         return selectors.dataset_status(dataset)
 
-    def get_total_size(self, dataset) -> int:
-        return getattr(dataset, "total_size", None) or 0
+    def get_total_size(self, dataset: Dataset) -> int:
+        total: int | None = getattr(dataset, "total_size", None)  # annotated by dataset_list
+        return total or 0
 
 
 class DatasetDetailSerializer(DatasetSerializer):
@@ -91,13 +100,13 @@ class DatasetDetailSerializer(DatasetSerializer):
 class DatasetListApi(APIView):
     permission_classes = [ReadOrEdit]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[dict[str, Any]]):
         name = TextField(max_length=200)
 
     @extend_schema(responses=DatasetSerializer(many=True), summary="List datasets")
     def get(self, request: Request) -> Response:
         datasets = selectors.dataset_list(organization=request_organization(request))
-        return Response(DatasetSerializer(datasets, many=True).data)
+        return Response(DatasetSerializer.many_init(datasets).data)
 
     @extend_schema(
         request=InputSerializer,
@@ -131,20 +140,21 @@ class DatasetDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class AdmitBeforeTheBody:
+class AdmitBeforeTheBody(APIView):
     """For views that take uploads: the view's permissions, and the size, are checked before
     the body is read. Session authentication reads the body (its CSRF check looks for a form
     field) before DRF checks permissions, so the upload handler checks them first."""
 
     def initialize_request(self, request: HttpRequest, *args: object, **kwargs: object) -> Request:
         request.upload_handlers = [SpoolingUploadHandler(request, admit=self._admit)]
-        return super().initialize_request(request, *args, **kwargs)  # type: ignore[misc]
+        return super().initialize_request(request, *args, **kwargs)
 
     def _admit(self, request: HttpRequest) -> None:
         """The view's permissions, on the plain Django request: its user is the session's, or
         the token's once DRF has authenticated it."""
-        for permission in self.get_permissions():  # type: ignore[attr-defined]
-            if not permission.has_permission(request, self):
+        for permission in self.get_permissions():
+            # csvhub's permissions read the user and the method, which both requests have.
+            if not permission.has_permission(request, self):  # type: ignore[arg-type]
                 raise exceptions.PermissionDenied(getattr(permission, "message", None))
 
 
@@ -179,10 +189,10 @@ class UploadCreateApi(AdmitBeforeTheBody, APIView):
         uploads = services.uploads_create(
             organization=request_organization(request),
             files=request.FILES.getlist("file"),
-            dataset_slug=request.data.get("dataset") or None,
+            dataset_slug=_text_or_none(body_field(request, "dataset")),
             user=request.user,
         )
-        data = UploadSerializer(uploads, many=True, context={"request": request}).data
+        data = UploadSerializer.many_init(uploads, context={"request": request}).data
         return Response(data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -216,7 +226,7 @@ class UploadFileApi(APIView):
         )
 
 
-class RejectSerializer(serializers.Serializer):
+class RejectSerializer(serializers.Serializer[Reject]):
     line = serializers.IntegerField()
     reason = serializers.CharField()
     text = serializers.CharField()
@@ -225,7 +235,7 @@ class RejectSerializer(serializers.Serializer):
 REJECTS_MAX_LIMIT = 1000
 
 
-class _PageSerializer(serializers.Serializer):
+class _PageSerializer(serializers.Serializer[dict[str, Any]]):
     limit = serializers.IntegerField(
         min_value=1,
         default=100,
@@ -263,12 +273,19 @@ class UploadRejectsApi(APIView):
             {
                 "count": upload.rows_rejected,
                 "stored": rejects.count(),
-                "rows": RejectSerializer(rows, many=True).data,
+                "rows": RejectSerializer.many_init(rows).data,
             }
         )
 
 
-def _valid(serializer_class: type[serializers.Serializer], data) -> dict:
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _valid(
+    serializer_class: type[serializers.Serializer[dict[str, Any]]], data: object
+) -> dict[str, Any]:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    validated: dict[str, Any] = serializer.validated_data
+    return validated

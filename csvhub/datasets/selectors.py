@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, QuerySet, Sum
 
@@ -46,7 +48,7 @@ def dataset_discardable(dataset: Dataset) -> bool:
     return states == {UploadState.FAILED} and not dataset.row_count
 
 
-def upload_get(*, organization: Organization, upload_id) -> Upload:
+def upload_get(*, organization: Organization, upload_id: UUID | str) -> Upload:
     try:
         return Upload.objects.select_related("dataset").get(
             pk=upload_id, dataset__organization=organization

@@ -7,8 +7,10 @@ import re
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import PurePath
+from uuid import UUID
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.files import File
 from django.db import transaction
 from django.db.models import Q
@@ -29,6 +31,13 @@ from csvhub.warehouse.tables import table_drop
 logger = logging.getLogger(__name__)
 
 _CSV_SUFFIXES = re.compile(r"(\.(csv|tsv|txt|psv))?(\.gz)?$", re.IGNORECASE)
+
+# Who creates or uploads: recorded when signed in (a token's user too); None from scripts.
+type Uploader = User | AnonymousUser | None
+
+
+def _signed_in(user: Uploader) -> User | None:
+    return user if user is not None and user.is_authenticated else None
 
 
 def dataset_name_from_filename(filename: str) -> str:
@@ -52,7 +61,7 @@ def _unique_slug(organization: Organization, name: str) -> str:
     return f"{base}-{suffix}"
 
 
-def dataset_create(*, organization: Organization, name: str, user=None) -> Dataset:
+def dataset_create(*, organization: Organization, name: str, user: Uploader = None) -> Dataset:
     name = name.strip()
     if not name:
         raise DatasetError("A dataset needs a name.")
@@ -61,7 +70,7 @@ def dataset_create(*, organization: Organization, name: str, user=None) -> Datas
             organization=organization,
             name=name[:200],
             slug=_unique_slug(organization, name),
-            created_by=user if getattr(user, "is_authenticated", False) else None,
+            created_by=_signed_in(user),
         )
 
 
@@ -99,9 +108,9 @@ def _delete_stored_file(upload: Upload) -> None:
 def uploads_create(
     *,
     organization: Organization,
-    files: Iterable[File],
+    files: Iterable[File[bytes]],
     dataset_slug: str | None = None,
-    user=None,
+    user: Uploader = None,
 ) -> list[Upload]:
     """Store each file and queue its ingestion; without a dataset, each file makes a new one."""
     files = list(files)
@@ -114,7 +123,9 @@ def uploads_create(
         upload_create(
             dataset=target
             or dataset_create(
-                organization=organization, name=dataset_name_from_filename(file.name), user=user
+                organization=organization,
+                name=dataset_name_from_filename(file.name or ""),
+                user=user,
             ),
             file=file,
             user=user,
@@ -130,7 +141,7 @@ def _dataset_for_append(organization: Organization, slug: str) -> Dataset:
         raise DatasetNotFound(f"No dataset with slug {slug!r}.") from None
 
 
-def upload_size_check(*, file: File) -> None:
+def upload_size_check(*, file: File[bytes]) -> None:
     """A 413 for a file over CSVHUB_MAX_UPLOAD_BYTES; callers that create a dataset for the
     file check first, so that a refused file leaves nothing to undo."""
     limit = settings.CSVHUB_MAX_UPLOAD_BYTES
@@ -141,7 +152,7 @@ def upload_size_check(*, file: File) -> None:
         )
 
 
-def upload_create(*, dataset: Dataset, file: File, user=None) -> Upload:
+def upload_create(*, dataset: Dataset, file: File[bytes], user: Uploader = None) -> Upload:
     """Stream the file into storage, record the upload, and queue its ingestion after commit.
 
     The file is written before the database transaction so that no transaction stays open
@@ -149,9 +160,9 @@ def upload_create(*, dataset: Dataset, file: File, user=None) -> Upload:
     """
     upload = Upload(
         dataset=dataset,
-        original_name=PurePath(file.name).name[:255],
+        original_name=PurePath(file.name or "").name[:255],
         size=file.size or 0,
-        uploaded_by=user if getattr(user, "is_authenticated", False) else None,
+        uploaded_by=_signed_in(user),
     )
     upload.file.save(upload.original_name, file, save=False)
     with transaction.atomic():
@@ -160,7 +171,7 @@ def upload_create(*, dataset: Dataset, file: File, user=None) -> Upload:
     return upload
 
 
-def upload_enqueue(*, upload_id) -> None:
+def upload_enqueue(*, upload_id: UUID) -> None:
     from csvhub.datasets.tasks import ingest_upload
 
     ingest_upload.enqueue(str(upload_id))

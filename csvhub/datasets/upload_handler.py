@@ -9,7 +9,7 @@ authentication reads the body for its CSRF check before DRF checks the caller's 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -54,9 +54,9 @@ class SpoolingUploadHandler(TemporaryFileUploadHandler):
     def handle_raw_input(
         self,
         input_data: object,
-        META: dict,  # Django's name
+        META: Mapping[str, object],  # Django's name
         content_length: int,
-        boundary: bytes,
+        boundary: bytes | str,  # bytes from Django's parser; django-stubs says str
         encoding: str | None = None,
     ) -> None:
         if self.admit is not None and self.request is not None:

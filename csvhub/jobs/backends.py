@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import close_old_connections, connections
 from django.tasks import Task, TaskResult, TaskResultStatus
@@ -24,7 +24,9 @@ logger = logging.getLogger(__name__)
 class InlineBackend(ImmediateBackend):
     """Runs each task at once, in the caller (tests and scripts)."""
 
-    def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
+    def enqueue[**P, R](
+        self, task: Task[P, R], args: list[Any], kwargs: dict[str, Any]
+    ) -> TaskResult[P, R]:
         task_check(task)
         return super().enqueue(task, args, kwargs)
 
@@ -38,7 +40,7 @@ class ThreadBackend(ImmediateBackend):
 
     supports_async_task = False
 
-    def __init__(self, alias: str, params: dict) -> None:
+    def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
         self._threads = int(self.options.get("threads", 2))
         self._executor: ThreadPoolExecutor | None = None
@@ -50,14 +52,20 @@ class ThreadBackend(ImmediateBackend):
                 self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="csvhub-job")
             return self._executor
 
-    def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
+    def enqueue[**P, R](
+        self, task: Task[P, R], args: list[Any], kwargs: dict[str, Any]
+    ) -> TaskResult[P, R]:
         self.validate_task(task)
         task_check(task)
         result = _new_result(task, args, kwargs, self.alias)
         self._pool().submit(self._run, result)
         return result
 
-    def _run(self, result: TaskResult) -> None:
+    if TYPE_CHECKING:
+        # ImmediateBackend's own runner (private, so django-stubs leaves it out).
+        def _execute_task(self, task_result: TaskResult[..., Any]) -> None: ...
+
+    def _run(self, result: TaskResult[..., Any]) -> None:
         close_old_connections()
         try:
             self._execute_task(result)
@@ -83,7 +91,9 @@ class CeleryBackend(ImmediateBackend):
 
     supports_async_task = False
 
-    def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
+    def enqueue[**P, R](
+        self, task: Task[P, R], args: list[Any], kwargs: dict[str, Any]
+    ) -> TaskResult[P, R]:
         self.validate_task(task)
         task_check(task)
         from csvhub.celery import app
@@ -100,7 +110,9 @@ class CeleryBackend(ImmediateBackend):
         return result
 
 
-def _new_result(task: Task, args: Any, kwargs: Any, alias: str) -> TaskResult:
+def _new_result[**P, R](
+    task: Task[P, R], args: list[Any], kwargs: dict[str, Any], alias: str
+) -> TaskResult[P, R]:
     return TaskResult(
         task=task,
         id=get_random_string(32),

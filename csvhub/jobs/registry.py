@@ -9,7 +9,7 @@ a task that is not registered, so the thread runner and Celery run the same set.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 from django.tasks import Task
 from django.tasks import task as django_task
@@ -23,16 +23,25 @@ TASK_MODULES = (
     "csvhub.datasets.rows_tasks",
 )
 
-_tasks: dict[str, Task] = {}
+# Looked up by name, so what each task takes is unknown here: callers check it (Task.call).
+type AnyTask = Task[..., Any]
+
+_tasks: dict[str, AnyTask] = {}
 
 
 class UnregisteredTask(InvalidTask):
     """A task name (or a Task) that is not one of csvhub's registered tasks."""
 
 
-def task(
-    function: Callable[..., Any] | None = None, /, **options: Any
-) -> Task | Callable[[Callable[..., Any]], Task]:
+@overload
+def task[**P, R](function: Callable[P, R], /) -> Task[P, R]: ...
+@overload
+def task[**P, R](
+    function: None = None, /, **options: Any
+) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+def task[**P, R](
+    function: Callable[P, R] | None = None, /, **options: Any
+) -> Task[P, R] | Callable[[Callable[P, R]], Task[P, R]]:
     """Django's `@task` or `@task(priority=..., queue_name=...)`, also recorded in the registry
     under the task's module path."""
     if function is None:
@@ -40,12 +49,12 @@ def task(
     return _register(django_task(function, **options))
 
 
-def _register(created: Task) -> Task:
+def _register[**P, R](created: Task[P, R]) -> Task[P, R]:
     _tasks[created.module_path] = created
     return created
 
 
-def task_get(name: str) -> Task:
+def task_get(name: str) -> AnyTask:
     """The registered task called `name`; anything else raises UnregisteredTask."""
     found = _tasks.get(name) if isinstance(name, str) else None
     if found is None:
@@ -53,7 +62,7 @@ def task_get(name: str) -> Task:
     return found
 
 
-def task_check(candidate: Task) -> None:
+def task_check(candidate: AnyTask) -> None:
     """Refuse a Task whose function was not registered with `task` above."""
     if task_get(candidate.module_path).func is not candidate.func:
         raise UnregisteredTask(f"{candidate.module_path!r} is not a registered csvhub task.")

@@ -12,7 +12,7 @@ import pytest
 from csvhub.csvread import CsvFormatError, ReadLimits, TypeTracker, decoding, open_csv, reader
 
 needs_splitter = pytest.mark.skipif(
-    reader._splitter is None and not os.environ.get("CI"),
+    reader._SPLIT_READER is None and not os.environ.get("CI"),
     reason="the C splitter is not built (pip install -e . with a C compiler builds it)",
 )
 pytestmark = needs_splitter
@@ -47,7 +47,7 @@ def _first_cells(batches: list) -> list[str]:
 
 
 def test_the_splitter_is_built_under_ci() -> None:
-    assert reader._splitter is not None
+    assert reader._SPLIT_READER is not None
     assert reader.splitter_enabled()
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from django.core.files import File
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from csvhub.accounts.models import Organization
@@ -18,12 +19,14 @@ from csvhub.datasets.models import Upload
 class Command(BaseCommand):
     help = "Upload a CSV file and wait for its ingestion, with a progress bar."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path)
         parser.add_argument("--dataset", help="append to this dataset (slug)")
         parser.add_argument("--org", help="organization slug (needed when there are several)")
 
-    def handle(self, *args, path: Path, dataset: str | None, org: str | None, **options) -> None:
+    def handle(
+        self, *args: Any, path: Path, dataset: str | None, org: str | None, **options: Any
+    ) -> None:
         if not path.is_file():
             raise CommandError(f"{path} is not a file.")
         organization = _organization(org)

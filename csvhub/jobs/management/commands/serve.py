@@ -7,20 +7,27 @@ one home and jobs left behind by the previous run are picked up again.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from gunicorn.app.base import BaseApplication
 
 
 class Command(BaseCommand):
     help = "Set up csvhub if needed and serve the web UI and API."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--threads", type=int, default=8, help="request threads")
 
-    def handle(self, *args, host: str, port: int, threads: int, **options) -> None:
+    def handle(self, *args: Any, host: str, port: int, threads: int, **options: Any) -> None:
         from csvhub.accounts.services import ensure_first_admin
 
         settings.DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -55,7 +62,7 @@ class Command(BaseCommand):
                 self.stderr.write(str(issue))  # with its hint
 
 
-def _resume_jobs(_worker) -> None:
+def _resume_jobs(_worker: object) -> None:
     from csvhub.datasets.services import uploads_resume
 
     # One process runs every in-process job, so whatever is marked running died with the
@@ -63,7 +70,7 @@ def _resume_jobs(_worker) -> None:
     uploads_resume(all_running_are_dead=settings.CSVHUB_TASK_RUNNER == "thread")
 
 
-def _gunicorn_app(options: dict):
+def _gunicorn_app(options: dict[str, object]) -> BaseApplication:
     from gunicorn.app.base import BaseApplication
 
     class Application(BaseApplication):
@@ -71,7 +78,9 @@ def _gunicorn_app(options: dict):
             for key, value in options.items():
                 self.cfg.set(key, value)
 
-        def load(self):
+        # Django's stubs type the environ as a dict, gunicorn's as a MutableMapping (it is
+        # a dict): the arguments are left to the two libraries.
+        def load(self) -> Callable[..., Iterable[bytes]]:
             from csvhub.wsgi import application
 
             return application
