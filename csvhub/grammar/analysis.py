@@ -139,29 +139,29 @@ ANALYSIS_PARAMETERS: tuple[Parameter, ...] = (
     ),
     Parameter(
         "column",
-        "time_span, timeseries: a date or timestamp column; histogram: a number column. "
+        "A date or timestamp column (time_span, timeseries) or a number column (histogram). "
         "Default: the first such column.",
     ),
     Parameter(
         "group_by",
-        f"aggregate: columns, comma-separated (at most {MAX_GROUP_BY}).",
+        f"Columns, comma-separated (at most {MAX_GROUP_BY}).",
         example="client_name",
     ),
     Parameter(
         "metrics",
-        f"aggregate: comma-separated metrics (default count, at most {MAX_METRICS}), each "
+        f"Comma-separated metrics (default count, at most {MAX_METRICS}), each "
         + _METRIC_FORM
         + ".",
         example="count,total=sum:transaction_amount",
     ),
     Parameter(
         "metric",
-        "timeseries: one metric (default count), written as in `metrics`.",
+        "One metric (default count), written as in `metrics`.",
         example="sum:transaction_amount",
     ),
     Parameter(
         "bucket",
-        "timeseries: bucket width (default day; dates take "
+        "Bucket width (default day; dates take "
         + ", ".join(DATE_BUCKETS)
         + "). UTC; weeks start on Monday.",
         ValueType.CHOICE,
@@ -169,20 +169,20 @@ ANALYSIS_PARAMETERS: tuple[Parameter, ...] = (
     ),
     Parameter(
         "bins",
-        f"histogram: bins, 1 to {MAX_BINS} (default {DEFAULT_BINS}).",
+        f"Bins, 1 to {MAX_BINS} (default {DEFAULT_BINS}).",
         ValueType.WHOLE_NUMBER,
         minimum=1,
         maximum=MAX_BINS,
     ),
     Parameter(
         "sort",
-        "aggregate: `key[:asc|:desc],...`; keys are group_by columns, metric names "
+        "`key[:asc|:desc],...`; keys are group_by columns, metric names "
         "(`sum:amount`) or aliases. Default: the group_by columns ascending; empty values last.",
         example="total:desc",
     ),
     Parameter(
         "limit",
-        f"aggregate: groups returned, 1 to {MAX_GROUPS:,} (default {DEFAULT_GROUPS}).",
+        f"Groups returned, 1 to {MAX_GROUPS:,} (default {DEFAULT_GROUPS}).",
         ValueType.WHOLE_NUMBER,
         minimum=1,
         maximum=MAX_GROUPS,
@@ -193,3 +193,8 @@ WORDS = tuple(parameter.name for parameter in ANALYSIS_PARAMETERS)
 PARAMETERS: dict[AnalysisType, tuple[str, ...]] = {
     kind.name: kind.parameters for kind in ANALYSIS_KINDS
 }
+
+
+def types_taking(parameter: str) -> tuple[AnalysisType, ...]:
+    """The analysis types that take `parameter`, in declaration order."""
+    return tuple(kind.name for kind in ANALYSIS_KINDS if parameter in kind.parameters)

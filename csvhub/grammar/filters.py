@@ -130,17 +130,28 @@ NULL_TESTS = frozenset(
     operator.name for operator in FILTER_OPERATORS if operator.value is ValueForm.NONE
 )
 
-# The ways to write a filter, with an example of each (docs and OpenAPI).
-FILTER_FORMS: tuple[tuple[str, str, str], ...] = (
-    ("{column}={op}:{value}", "Fare=gt:7", "the operator starts the value"),
-    (
+
+@dataclass(frozen=True)
+class FilterForm:
+    """One way to write a filter, for the docs and the OpenAPI text."""
+
+    form: str
+    example: str
+    meaning: str
+
+
+FILTER_FORMS = (
+    FilterForm("{column}={op}:{value}", "Fare=gt:7", "the operator starts the value"),
+    FilterForm(
         "{column}={value}",
         "sex=male",
         "equality; a value whose prefix is not an operator is taken whole: `time=12:30`",
     ),
-    (
+    FilterForm(
         "{column}__{op}={value}",
         "fare__gt=7",
         "the value is taken whole; filters a column named like a parameter: `sort__eq=3`",
     ),
 )
+# The filters of the API docs' example (a Titanic-shaped dataset), one query parameter each.
+FILTER_EXAMPLE = {"sex": "male", "Name": "like:Braund", "Ticket": "like:A", "Fare": "gt:7"}
