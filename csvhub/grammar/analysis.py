@@ -61,6 +61,7 @@ class AnalysisKind:
 @dataclass(frozen=True)
 class MetricFunction:
     name: Function
+    words: str  # what the dataset page's charts call it: "Total amount"
     description: str
     column_types: tuple[ColumnType, ...]
 
@@ -102,11 +103,20 @@ ANALYSIS_KINDS: tuple[AnalysisKind, ...] = (
 )
 
 METRIC_FUNCTIONS: tuple[MetricFunction, ...] = (
-    MetricFunction(Function.COUNT, "`count`: rows; `count:col`: non-empty cells of col", ALL_TYPES),
-    MetricFunction(Function.SUM, "`sum:col`: the sum of a number column", NUMBERS),
-    MetricFunction(Function.AVG, "`avg:col`: the average of a number column", NUMBERS),
-    MetricFunction(Function.MIN, "`min:col`: the smallest value", ORDERED),
-    MetricFunction(Function.MAX, "`max:col`: the largest value", ORDERED),
+    MetricFunction(
+        Function.COUNT,
+        "Number of",
+        "`count`: rows; `count:col`: non-empty cells of col",
+        ALL_TYPES,
+    ),
+    MetricFunction(Function.SUM, "Total", "`sum:col`: the sum of a number column", NUMBERS),
+    MetricFunction(Function.AVG, "Average", "`avg:col`: the average of a number column", NUMBERS),
+    MetricFunction(
+        Function.MIN, "Smallest", "`min:col`: the smallest number, date, timestamp or text", ORDERED
+    ),
+    MetricFunction(
+        Function.MAX, "Largest", "`max:col`: the largest number, date, timestamp or text", ORDERED
+    ),
 )
 METRIC_FUNCTION = {function.name: function for function in METRIC_FUNCTIONS}
 
