@@ -88,6 +88,12 @@
     else query.limit = parts[0] || DEFAULT_LIMIT;
   }
 
+  /** The operator a value starts with (`gt` of `gt:7`), or null: `GT:7` and `12:30` have none. */
+  function leadingOperator(value) {
+    const end = value.indexOf(END);
+    return end >= 0 && OPERATORS.has(value.slice(0, end)) ? value.slice(0, end) : null;
+  }
+
   // As rowquery reads it: `col__op=value`, then `col=op:value` (operators are lowercase), else
   // equality with the whole value.
   function parseFilter(key, value) {
@@ -96,10 +102,8 @@
     if (split > 0 && OPERATORS.has(suffix)) {
       return { column: columnName(key.slice(0, split)), op: suffix, value };
     }
-    const end = value.indexOf(END);
-    if (end >= 0 && OPERATORS.has(value.slice(0, end))) {
-      return { column: columnName(key), op: value.slice(0, end), value: value.slice(end + END.length) };
-    }
+    const op = leadingOperator(value);
+    if (op) return { column: columnName(key), op, value: value.slice(op.length + END.length) };
     // `col=` asks for empty cells, as in the API; say so in the form.
     if (value === "") return { column: columnName(key), op: "isnull", value: "" };
     return { column: columnName(key), op: "eq", value };
@@ -114,8 +118,8 @@
       || column.includes(SUFFIX);
     const shown = NO_VALUE.has(op) ? "" : value;
     if (shadowed) return [`${column}${SUFFIX}${op}`, shown];
-    // A value that starts like an operator is written with its `eq:`, never misread.
-    if (op === "eq" && !/^[A-Za-z_]+:/.test(shown)) return [column, shown];
+    // Equality is written bare unless the value starts with an operator (`eq:gt:5`).
+    if (op === "eq" && !leadingOperator(shown)) return [column, shown];
     return [column, `${op}${END}${shown}`];
   }
 
