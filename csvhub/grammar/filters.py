@@ -117,9 +117,6 @@ FILTER_OPERATORS: tuple[FilterOperator, ...] = (
         Operator.ENDSWITH, "ends with", f"ends with the value, {_TEXT_MATCH}.", on_text=True
     ),
 )
-FILTER_OPERATOR = {operator.name: operator for operator in FILTER_OPERATORS}
-if set(FILTER_OPERATOR) != set(Operator) or len(FILTER_OPERATOR) != len(FILTER_OPERATORS):
-    raise AssertionError("every Operator is declared once in FILTER_OPERATORS")
 
 OPERATOR_NAMES = ", ".join(operator.name.value for operator in FILTER_OPERATORS)
 TEXT_MATCH = frozenset(operator.name for operator in FILTER_OPERATORS if operator.on_text)
