@@ -42,10 +42,12 @@ from csvhub.grammar.filters import TEXT_MATCH as TEXT_MATCH
 from csvhub.grammar.rows import COUNT_CAP as COUNT_CAP
 from csvhub.grammar.rows import (
     DEFAULT_LIMIT,
+    DESCENDING,
     MAX_LIMIT,
     MAX_OFFSET,
     PASSED_THROUGH,
     RESERVED,
+    SORT_DIRECTION_END,
     SORT_DIRECTIONS,
     SPREADSHEET,
     CountMode,
@@ -196,9 +198,9 @@ def _sort(raw: str) -> tuple[SortKey, ...]:
         return ()
     keys = []
     for item in raw.split(","):
-        name, sep, direction = item.strip().rpartition(":")
+        name, sep, direction = item.strip().rpartition(SORT_DIRECTION_END)
         if sep and direction.lower() in SORT_DIRECTIONS:
-            keys.append(SortKey(name.strip(), direction.lower() == SORT_DIRECTIONS[1], item))
+            keys.append(SortKey(name.strip(), direction.lower() == DESCENDING, item))
         else:
             keys.append(SortKey(item.strip(), False, item))
         if not keys[-1].column:

@@ -7,7 +7,14 @@ from typing import Any
 
 from csvhub.grammar.analysis import METRIC_FUNCTIONS, TIME_BUCKETS, WORDS
 from csvhub.grammar.filters import FILTER_OPERATORS, OPERATOR_END, OPERATOR_SUFFIX
-from csvhub.grammar.rows import DEFAULT_LIMIT, PASSED_THROUGH, RESERVED, SORT_DIRECTIONS
+from csvhub.grammar.rows import (
+    DEFAULT_LIMIT,
+    DESCENDING,
+    PASSED_THROUGH,
+    RESERVED,
+    SORT_DIRECTION_END,
+    SORT_DIRECTIONS,
+)
 
 
 def page_table() -> dict[str, Any]:
@@ -31,6 +38,8 @@ def page_table() -> dict[str, Any]:
         "passed_through": list(PASSED_THROUGH),
         "analysis_words": list(WORDS),
         "sort_directions": list(SORT_DIRECTIONS),
+        "sort_direction_end": SORT_DIRECTION_END,
+        "descending": DESCENDING,
         "default_limit": DEFAULT_LIMIT,
         "metrics": [
             {

@@ -13,7 +13,10 @@ MAX_OFFSET = 10**12
 # A filtered count stops here and says so ("count_capped"): counting millions of matches
 # costs a scan, and most clients only need "more than a screenful".
 COUNT_CAP = 10_000
-SORT_DIRECTIONS = ("asc", "desc")
+# `sort=col:desc`: a direction follows the last colon of a sort key.
+SORT_DIRECTION_END = ":"
+DESCENDING = "desc"
+SORT_DIRECTIONS = ("asc", DESCENDING)
 SPREADSHEET = "spreadsheet"
 # Read by csvhub.accounts.access to choose the organization; never a filter.
 PASSED_THROUGH = ("org",)

@@ -25,7 +25,8 @@
   const ANALYSIS_WORDS = new Set(GRAMMAR.analysis_words);
   const SUFFIX = GRAMMAR.operator_suffix;
   const END = GRAMMAR.operator_end;
-  const [, DESCENDING] = GRAMMAR.sort_directions;
+  const DIRECTION_END = GRAMMAR.sort_direction_end;
+  const DESCENDING = GRAMMAR.descending;
   const DEFAULT_LIMIT = GRAMMAR.default_limit;
   const PLACEHOLDERS = {
     integer: "e.g. 42", decimal: "e.g. 7.25", boolean: "true or false", date: "YYYY-MM-DD",
@@ -75,8 +76,8 @@
   // As rowquery reads it: `col[:asc|:desc]`, the direction after the last colon.
   function parseSort(value) {
     return value.split(",").map((part) => part.trim()).filter(Boolean).map((item) => {
-      const at = item.lastIndexOf(END);
-      const direction = at < 0 ? "" : item.slice(at + END.length).toLowerCase();
+      const at = item.lastIndexOf(DIRECTION_END);
+      const direction = at < 0 ? "" : item.slice(at + DIRECTION_END.length).toLowerCase();
       const column = GRAMMAR.sort_directions.includes(direction) ? item.slice(0, at) : item;
       return { column: columnName(column.trim()), desc: direction === DESCENDING };
     });
@@ -127,7 +128,7 @@
   function queryString(query, { paging = true } = {}) {
     const pairs = query.filters.map(filterPair);
     if (query.sort.length) {
-      pairs.push(["sort", query.sort.map((s) => (s.desc ? `${s.column}${END}${DESCENDING}` : s.column)).join(",")]);
+      pairs.push(["sort", query.sort.map((s) => (s.desc ? `${s.column}${DIRECTION_END}${DESCENDING}` : s.column)).join(",")]);
     }
     if (paging) {
       if (query.offset && !query.cursor) pairs.push(["limit", `${query.offset},${query.limit}`]);
