@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from csvhub.csvread import ColumnType
@@ -32,21 +31,27 @@ from csvhub.datasets.rowquery import (
     parse_row_query,
     reserved_word,
 )
+from csvhub.grammar.analysis import (
+    DATE_BUCKETS,
+    DEFAULT_BINS,
+    DEFAULT_GROUPS,
+    MAX_BINS,
+    MAX_GROUP_BY,
+    MAX_GROUPS,
+    MAX_METRICS,
+    MAX_POINTS,
+    METRIC_FUNCTION,
+    PARAMETERS,
+    WORDS,
+    AnalysisType,
+    Bucket,
+    Function,
+)
+from csvhub.grammar.terms import NUMBERS, TIMES
 from csvhub.warehouse import analysis as warehouse
-from csvhub.warehouse.analysis import Bucket, Function, Metric
+from csvhub.warehouse.analysis import Metric
 from csvhub.warehouse.query import RowSet, rows_count
 
-DEFAULT_GROUPS = 1000
-MAX_GROUPS = 10_000
-MAX_GROUP_BY = 5
-MAX_METRICS = 20
-DEFAULT_BINS = 20
-MAX_BINS = 200
-MAX_POINTS = 10_000
-NUMBERS = (ColumnType.INTEGER, ColumnType.DECIMAL)
-TIMES = (ColumnType.DATE, ColumnType.TIMESTAMP)
-ORDERED = (*NUMBERS, *TIMES, ColumnType.TEXT)  # what min and max take
-DATE_BUCKETS = (Bucket.DAY, Bucket.WEEK, Bucket.MONTH)
 _ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _DIGITS = re.compile(r"[0-9]{1,9}")
 
@@ -55,25 +60,6 @@ class InvalidAnalysis(DatasetError):
     """An analysis the user can fix: the message names the problem and the valid choices."""
 
     status_code = 400
-
-
-class AnalysisType(StrEnum):
-    ROW_COUNT = "row_count"
-    TIME_SPAN = "time_span"
-    AGGREGATE = "aggregate"
-    TIMESERIES = "timeseries"
-    HISTOGRAM = "histogram"
-
-
-# The parameters each type takes besides `type` and the filters.
-PARAMETERS: dict[AnalysisType, tuple[str, ...]] = {
-    AnalysisType.ROW_COUNT: (),
-    AnalysisType.TIME_SPAN: ("column",),
-    AnalysisType.AGGREGATE: ("group_by", "metrics", "sort", "limit"),
-    AnalysisType.TIMESERIES: ("column", "bucket", "metric"),
-    AnalysisType.HISTOGRAM: ("column", "bins"),
-}
-WORDS = ("type", "column", "group_by", "metrics", "metric", "bucket", "bins", "sort", "limit")
 
 
 @dataclass(frozen=True)
@@ -535,7 +521,7 @@ def _resolve_metric(dataset: Dataset, columns: rows.DatasetColumns, spec: Metric
         return _Resolved(spec.alias or "count", "count", Metric(function), None)
     column = columns.get(spec.column, role="metrics")
     column_type = ColumnType(column["type"])
-    allowed = NUMBERS if function in (Function.SUM, Function.AVG) else ORDERED
+    allowed = METRIC_FUNCTION[function].column_types
     if function is not Function.COUNT and column_type not in allowed:
         raise _wrong_type(columns, f"{function.value}:{spec.column}", column, allowed)
     canonical = f"{function.value}:{column['name']}"

@@ -7,7 +7,6 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
-    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
 )
@@ -18,10 +17,11 @@ from rest_framework.views import APIView
 
 from csvhub.accounts.access import request_organization
 from csvhub.accounts.permissions import ReadOrEdit
-from csvhub.api import ErrorSerializer, whole_number_or_empty
+from csvhub.api import ErrorSerializer
 from csvhub.datasets import analysis, selectors
 from csvhub.datasets.apis import ColumnSerializer
-from csvhub.datasets.rowquery import OPERATORS
+from csvhub.grammar.filters import OPERATOR_NAMES
+from csvhub.grammar.openapi import analysis_parameters, analysis_types_text
 
 
 class ColumnSummarySerializer(ColumnSerializer):
@@ -61,26 +61,12 @@ class DatasetSummaryApi(APIView):
 
 
 _DESCRIPTION = f"""
-One analysis of a dataset's rows, chosen by `type`:
-
-- `row_count`: rows (matching the filters).
-- `time_span`: earliest and latest value of a date or timestamp `column` (default: the first
-  such column), the time between them in `seconds` and as an ISO 8601 `duration` (`P3DT4H`).
-- `aggregate`: `metrics` per group of the `group_by` columns (up to {analysis.MAX_GROUP_BY}),
-  sorted by `sort` and limited by `limit` (default {analysis.DEFAULT_GROUPS}, at most
-  {analysis.MAX_GROUPS:,}; `truncated` says more groups exist).
-- `timeseries`: one `metric` per UTC `bucket` of a date or timestamp `column`, in time order,
-  empty buckets included (at most {analysis.MAX_POINTS:,} points).
-- `histogram`: counts of a number `column` in `bins` equal-width bins (default
-  {analysis.DEFAULT_BINS}, at most {analysis.MAX_BINS}) from its min to its max.
-
-**Metrics**: `count` (rows), `count:col` (non-empty cells), `sum:col`, `avg:col` (numbers),
-`min:col`, `max:col` (numbers, dates, timestamps, text); name one with `alias=metric`
-(`total=sum:amount`).
+{analysis_types_text()}
 
 **Filters**: every other parameter filters rows with the rows endpoint's grammar
-(`{{column}}={{op}}:{{value}}`; operators: {OPERATORS}). A column named like an analysis
-parameter is filtered with `{{column}}__{{op}}=value` (`type__eq=refund`).
+(`{{column}}={{op}}:{{value}}`; operators: {OPERATOR_NAMES}, each described under `filters`). A
+column named like an analysis parameter is filtered with `{{column}}__{{op}}=value`
+(`type__eq=refund`).
 
 Without filters, row_count and time_span answer from the summary kept at ingestion
 (`"source": "summary"`); with filters they run in the warehouse (`"source": "warehouse"`).
@@ -142,71 +128,6 @@ _EXAMPLES = [
 ]
 
 
-def _parameter(name: str, description: str, **kwargs) -> OpenApiParameter:
-    return OpenApiParameter(name, kwargs.pop("type", str), description=description, **kwargs)
-
-
-_PARAMETERS = [
-    _parameter(
-        "type",
-        "Which analysis.",
-        required=True,
-        enum=[kind.value for kind in analysis.AnalysisType],
-    ),
-    _parameter(
-        "column",
-        "time_span, timeseries: a date or timestamp column; histogram: a number "
-        "column. Default: the first such column.",
-    ),
-    _parameter(
-        "group_by",
-        "aggregate: columns, comma-separated.",
-        examples=[OpenApiExample("By client", value="client_name")],
-    ),
-    _parameter(
-        "metrics",
-        "aggregate: comma-separated metrics (default count).",
-        examples=[OpenApiExample("Count and total", value="count,total=sum:transaction_amount")],
-    ),
-    _parameter(
-        "metric",
-        "timeseries: one metric (default count).",
-        examples=[OpenApiExample("Sum", value="sum:transaction_amount")],
-    ),
-    _parameter(
-        "bucket",
-        "timeseries: bucket width (default day; dates take day, week, month). UTC; weeks start "
-        "on Monday.",
-        enum=[bucket.value for bucket in analysis.Bucket],
-    ),
-    _parameter(
-        "bins",
-        f"histogram: 1 to {analysis.MAX_BINS} (default {analysis.DEFAULT_BINS}).",
-        type=whole_number_or_empty(1, analysis.MAX_BINS),
-    ),
-    _parameter(
-        "sort",
-        "aggregate: `key[:asc|:desc],...`; keys are group_by columns, metric names "
-        "(`sum:amount`) or aliases. Default: the group_by columns ascending; empty values last.",
-        examples=[OpenApiExample("Biggest first", value="total:desc")],
-    ),
-    _parameter(
-        "limit",
-        f"aggregate: groups returned, 1 to {analysis.MAX_GROUPS:,} "
-        f"(default {analysis.DEFAULT_GROUPS}).",
-        type=whole_number_or_empty(1, analysis.MAX_GROUPS),
-    ),
-    OpenApiParameter(
-        "filters",
-        OpenApiTypes.OBJECT,
-        style="form",
-        explode=True,
-        description="Column filters, as on the rows endpoint: `{column}` → `{op}:{value}`. "
-        "(Not a parameter itself: each key is sent as its own query parameter.)",
-    ),
-]
-
-
 class DatasetAnalysisApi(APIView):
     permission_classes = [ReadOrEdit]
 
@@ -214,7 +135,7 @@ class DatasetAnalysisApi(APIView):
         operation_id="datasets_analysis",
         summary="Analyse rows: count, time span, aggregate, time series, histogram",
         description=_DESCRIPTION,
-        parameters=_PARAMETERS,
+        parameters=analysis_parameters(),
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, examples=_EXAMPLES),
             400: OpenApiResponse(

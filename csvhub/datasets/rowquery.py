@@ -11,6 +11,9 @@ column's type and calls `parse_value`. The grammar is documented in docs/api.md,
 Every reserved word may also be written with a leading underscore (`_sort`); column names never
 start with one. A column whose name is a reserved word is filtered with the `__{op}` form
 (`sort__eq=3`), which is never read as a parameter.
+
+The operators, parameters, choices and limits are declared once in csvhub.grammar; this module
+reads them (and passes on, as `X as X` imports, the ones rows and analysis use).
 """
 
 from __future__ import annotations
@@ -26,14 +29,32 @@ from typing import Any
 
 from csvhub.csvread import ColumnType
 from csvhub.datasets.errors import DatasetError
+from csvhub.grammar.filters import LISTS as LISTS
+from csvhub.grammar.filters import (
+    MAX_IN_VALUES,
+    OPERATOR_END,
+    OPERATOR_NAMES,
+    OPERATOR_SUFFIX,
+    Operator,
+)
+from csvhub.grammar.filters import NULL_TESTS as NULL_TESTS
+from csvhub.grammar.filters import TEXT_MATCH as TEXT_MATCH
+from csvhub.grammar.rows import COUNT_CAP as COUNT_CAP
+from csvhub.grammar.rows import (
+    DEFAULT_LIMIT,
+    DESCENDING,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    PASSED_THROUGH,
+    RESERVED,
+    SORT_DIRECTION_END,
+    SORT_DIRECTIONS,
+    SPREADSHEET,
+    CountMode,
+    Format,
+)
 
-RESERVED = ("sort", "limit", "offset", "fields", "cursor", "format", "count", "safe")
-# Read by csvhub.accounts.access to choose the organization; never a filter here.
-PASSED_THROUGH = ("org",)
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 1000
-MAX_OFFSET = 10**12
-MAX_IN_VALUES = 1000
+OPERATORS = OPERATOR_NAMES  # "eq, neq, like, ...", for error messages
 _INT64 = (-(2**63), 2**63 - 1)
 # Decimal filter values: what ingestion accepts as a decimal cell (an exponent of at most three
 # digits) and both warehouses can bind and compare (PostgreSQL NUMERIC takes 131072 digits
@@ -52,40 +73,6 @@ class InvalidRowQuery(DatasetError):
     """A query the user can fix: the message names the problem and the valid choices."""
 
     status_code = 400
-
-
-class Operator(StrEnum):
-    EQ = "eq"
-    NEQ = "neq"
-    LIKE = "like"
-    LT = "lt"
-    GT = "gt"
-    LTE = "lte"
-    GTE = "gte"
-    IN = "in"
-    NOTIN = "notin"
-    ISNULL = "isnull"
-    NOTNULL = "notnull"
-    STARTSWITH = "startswith"
-    ENDSWITH = "endswith"
-
-
-OPERATORS = ", ".join(op.value for op in Operator)
-TEXT_MATCH = frozenset({Operator.LIKE, Operator.STARTSWITH, Operator.ENDSWITH})
-NULL_TESTS = frozenset({Operator.ISNULL, Operator.NOTNULL})
-LISTS = frozenset({Operator.IN, Operator.NOTIN})
-
-
-class Format(StrEnum):
-    JSON = "json"
-    CSV = "csv"
-    NDJSON = "ndjson"
-
-
-class CountMode(StrEnum):
-    CAPPED = "capped"
-    EXACT = "exact"
-    NONE = "none"
 
 
 MEDIA_TYPES = {
@@ -181,11 +168,11 @@ def _filter(key: str, value: str) -> Filter:
             f"The value of filter {key!r} holds a NUL character (%00), which no cell can "
             "contain; remove it."
         )
-    column, sep, suffix = key.rpartition("__")
+    column, sep, suffix = key.rpartition(OPERATOR_SUFFIX)
     if sep and column and suffix in Operator.__members__.values():
         # The key names the operator, so the value is taken whole: `sort__eq=gt:3`.
         return _capped(key, Filter(column, Operator(suffix), value))
-    prefix, sep, rest = value.partition(":")
+    prefix, sep, rest = value.partition(OPERATOR_END)
     if sep and prefix in Operator.__members__.values():
         return _capped(key, Filter(key, Operator(prefix), rest))
     return _capped(key, Filter(key, Operator.EQ, value, implicit=True))
@@ -193,7 +180,7 @@ def _filter(key: str, value: str) -> Filter:
 
 def _capped(key: str, written: Filter) -> Filter:
     # in/notin lists are capped item by item (parse_list).
-    if written.op not in (Operator.IN, Operator.NOTIN):
+    if written.op not in LISTS:
         _check_value_length(key, written.value)
     return written
 
@@ -211,9 +198,9 @@ def _sort(raw: str) -> tuple[SortKey, ...]:
         return ()
     keys = []
     for item in raw.split(","):
-        name, sep, direction = item.strip().rpartition(":")
-        if sep and direction.lower() in ("asc", "desc"):
-            keys.append(SortKey(name.strip(), direction.lower() == "desc", item))
+        name, sep, direction = item.strip().rpartition(SORT_DIRECTION_END)
+        if sep and direction.lower() in SORT_DIRECTIONS:
+            keys.append(SortKey(name.strip(), direction.lower() == DESCENDING, item))
         else:
             keys.append(SortKey(item.strip(), False, item))
         if not keys[-1].column:
@@ -308,7 +295,7 @@ def format_from_accept(accept: str) -> Format:
 def _safe(raw: str, output: Format) -> bool:
     if not raw:
         return False
-    if raw.lower() != "spreadsheet":
+    if raw.lower() != SPREADSHEET:
         raise InvalidRowQuery(f"safe={raw!r} is not a choice; the only choice is safe=spreadsheet.")
     if output is not Format.CSV:
         raise InvalidRowQuery("safe=spreadsheet applies to CSV exports only; add format=csv.")

@@ -27,6 +27,7 @@ from csvhub.datasets.client_watch import ClientWatch, client_watch
 from csvhub.datasets.errors import DatasetError, QueryTooSlow
 from csvhub.datasets.models import Dataset
 from csvhub.datasets.rowquery import (
+    COUNT_CAP,
     LISTS,
     NULL_TESTS,
     OPERATORS,
@@ -49,9 +50,6 @@ from csvhub.warehouse.indexes import MAX_INDEX_COLUMNS, IndexInfo, IndexStatus
 
 logger = logging.getLogger(__name__)
 
-# A filtered count stops here and says so ("count_capped"): counting millions of matches
-# costs a scan, and most clients only need "more than a screenful".
-COUNT_CAP = 10_000
 # Indexes on bigger tables are built by a background task; smaller ones within the request.
 INLINE_INDEX_ROWS = 100_000
 CURSOR_SALT = "csvhub.datasets.rows.cursor"

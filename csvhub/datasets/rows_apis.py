@@ -1,7 +1,8 @@
 """The rows API: query a dataset's rows (JSON pages, CSV and NDJSON exports) and its indexes.
 
 Thin views: the query string is parsed by rowquery, answered by rows (selectors and services).
-The grammar is documented in docs/api.md, "Querying rows", and in the OpenAPI schema below.
+The grammar is declared in csvhub.grammar, which the OpenAPI parameters below are built from,
+and documented for people in docs/api.md, "Querying rows".
 """
 
 from __future__ import annotations
@@ -26,20 +27,16 @@ from rest_framework.views import APIView
 
 from csvhub.accounts.access import request_organization
 from csvhub.accounts.permissions import ReadOrEdit
-from csvhub.api import ErrorSerializer, TextField, whole_number_or_empty
+from csvhub.api import ErrorSerializer, TextField
 from csvhub.datasets import rows, selectors
 from csvhub.datasets.apis import ColumnSerializer
 from csvhub.datasets.rowquery import (
-    DEFAULT_LIMIT,
-    MAX_IN_VALUES,
-    MAX_LIMIT,
-    MAX_OFFSET,
-    OPERATORS,
     Format,
     RowQuery,
     parse_row_query,
     reserved_word,
 )
+from csvhub.grammar.openapi import filters_text, reserved_text, rows_parameters
 from csvhub.warehouse.indexes import MAX_INDEX_COLUMNS
 
 TITANIC_QUERY = "limit=2&sex=male&Name=like:Braund&Ticket=like:A&Fare=gt:7&sort=name:desc,Sex:asc"
@@ -49,20 +46,11 @@ Query a dataset's rows. Example (on a Titanic-shaped dataset):
 `GET /api/v1/datasets/titanic/rows/?{TITANIC_QUERY}`
 
 **Filters**: any parameter that is not one of the reserved words below filters the column of
-that name (or header label, matched case-insensitively when unambiguous):
-`{{column}}={{op}}:{{value}}`, `{{column}}={{value}}` (equality), or `{{column}}__{{op}}={{value}}`.
-Operators: {OPERATORS}. `like` is a case-insensitive substring match (`%` and `_` match
-themselves); `startswith`/`endswith` also ignore case. `in`/`notin` take `a,b,c` or a JSON array
-(up to {MAX_IN_VALUES} items); `isnull:`/`notnull:` take no value. A value whose prefix is not an
-operator is taken whole (`time=12:30`). Filters AND together and a column may repeat
-(`Fare=gt:7&Fare=lt:50`). Values are read as the column's type (a bad one is a 400).
-`{{column}}=` (empty) matches empty cells. `neq` and `notin` also match empty cells.
+that name. {filters_text()}
 
 In Swagger UI, put filters in the `filters` object: each key becomes one query parameter.
 
-**Reserved words** (each also accepted with a leading `_`): sort, limit, offset, fields, cursor,
-format, count, safe; `org` chooses the organization. Filter a column named like a reserved word
-with the `__{{op}}` form: `sort__eq=3`, `count__gt=10`.
+{reserved_text()}
 
 **Rows** are JSON objects keyed by column name: integers are numbers, decimals strings with
 their exact digits, booleans true/false, dates `YYYY-MM-DD`, timestamps ISO 8601 UTC with `Z`,
@@ -118,70 +106,15 @@ _PAGE_EXAMPLE = OpenApiExample(
 )
 
 
-def _example(value: object) -> list[OpenApiExample]:
-    return [OpenApiExample("Titanic example", value=value)]
-
-
 _PARAMETERS = [
     OpenApiParameter(
-        "slug", str, OpenApiParameter.PATH, description="The dataset.", examples=_example("titanic")
-    ),
-    OpenApiParameter(
-        "filters",
-        OpenApiTypes.OBJECT,
-        style="form",
-        explode=True,
-        description="Column filters, one key per column: `{column}` → `{op}:{value}` or "
-        f"`{{value}}`. Operators: {OPERATORS}. (Not a parameter itself: each key is sent as "
-        "its own query parameter.)",
-        examples=_example(
-            {"sex": "male", "Name": "like:Braund", "Ticket": "like:A", "Fare": "gt:7"}
-        ),
-    ),
-    OpenApiParameter(
-        "sort",
+        "slug",
         str,
-        description="`col[:asc|:desc],col2...`; empty cells sort last. Default: upload order.",
-        examples=_example("name:desc,Sex:asc"),
+        OpenApiParameter.PATH,
+        description="The dataset.",
+        examples=[OpenApiExample("Titanic example", value="titanic")],
     ),
-    OpenApiParameter(
-        "limit",
-        whole_number_or_empty(0, MAX_LIMIT),
-        description=f"Rows per page, at most {MAX_LIMIT}; default {DEFAULT_LIMIT}. Ignored by "
-        "exports, which return every matching row. `limit=offset,count` (`limit=20,10`) is "
-        "accepted as a shorthand for `limit=count&offset=offset`, without `offset`.",
-        examples=_example(2),
-    ),
-    OpenApiParameter(
-        "offset",
-        whole_number_or_empty(0, MAX_OFFSET),
-        description="Rows to skip. Deep offsets are slow: prefer `next`.",
-    ),
-    OpenApiParameter(
-        "cursor", str, description="From `next`/`previous`; needs the same filters and sort."
-    ),
-    OpenApiParameter("fields", str, description="Columns to return, comma-separated: `name,fare`."),
-    OpenApiParameter(
-        "format",
-        str,
-        enum=[f.value for f in Format],
-        description="json (a page), csv or ndjson (every matching row, streamed). Also chosen by "
-        "`Accept: text/csv` or `application/x-ndjson`.",
-    ),
-    OpenApiParameter(
-        "count",
-        str,
-        enum=["capped", "exact", "none"],
-        description=f"capped (default): exact up to {rows.COUNT_CAP:,} then `count_capped`; "
-        "exact: always exact; none: skip counting.",
-    ),
-    OpenApiParameter(
-        "safe",
-        str,
-        enum=["spreadsheet"],
-        description="CSV only: prefix text cells starting with = + - @ (or tab, CR) with a single "
-        "quote so spreadsheets do not run them. Off by default: exports are exact.",
-    ),
+    *rows_parameters(),
 ]
 
 

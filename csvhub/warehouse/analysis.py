@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -39,6 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 from csvhub.csvread import ColumnType
+from csvhub.grammar.analysis import Bucket, Function  # the names the analysis grammar declares
 from csvhub.warehouse.engine import get_engine, read_connection
 
 # query.py's builder turns a RowSet's conditions into WHERE clauses; it is the one place that
@@ -47,22 +47,6 @@ from csvhub.warehouse.query import QueryBuilder, RowSet
 
 # NULLS LAST arrived in SQLite 3.30; older versions sort on `col IS NULL` first.
 _SQLITE_NULLS_ORDER = sqlite3.sqlite_version_info >= (3, 30, 0)
-
-
-class Function(StrEnum):
-    COUNT = "count"
-    SUM = "sum"
-    AVG = "avg"
-    MIN = "min"
-    MAX = "max"
-
-
-class Bucket(StrEnum):
-    MINUTE = "minute"
-    HOUR = "hour"
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
 
 
 @dataclass(frozen=True)

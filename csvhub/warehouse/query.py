@@ -55,6 +55,7 @@ from sqlalchemy.sql.sqltypes import NullType
 from sqlalchemy.sql.visitors import replacement_traverse
 
 from csvhub.csvread import ColumnType
+from csvhub.grammar.filters import Operator
 from csvhub.warehouse.engine import (
     Cancel,
     ReadDeadline,
@@ -65,10 +66,7 @@ from csvhub.warehouse.engine import (
 )
 from csvhub.warehouse.schema import ROW_ID, check_column_name, check_table_name, dataset_table
 
-OPERATORS = frozenset(
-    {"eq", "neq", "lt", "gt", "lte", "gte", "in", "notin", "isnull", "notnull"}
-    | {"like", "startswith", "endswith"}
-)
+OPERATORS = frozenset(Operator)  # the filter grammar's operators (csvhub.grammar.filters)
 # Byte order on PostgreSQL is code point order, which is what SQLite's BINARY collation gives:
 # text sorts and compares the same on both warehouses (and indexes are built to match).
 TEXT_COLLATION = "C"

@@ -20,8 +20,10 @@ from csvhub.accounts.models import Role
 from csvhub.datasets import selectors, services
 from csvhub.datasets.errors import DatasetError, DatasetNotFound
 from csvhub.datasets.models import Dataset, Upload
+from csvhub.grammar.page import page_table
 from csvhub.web import files as file_reads
 from csvhub.web.access import organization_page
+from csvhub.web.explorer import column_spellings
 from csvhub.web.summaries import column_summaries
 
 REJECTS_PAGE_SIZE = 100
@@ -111,9 +113,16 @@ def dataset(request: HttpRequest, access: Access, slug: str) -> HttpResponse:
         uploads=list(found.uploads.all()),
         columns=columns,
         columns_json=[column.as_json() for column in columns],
+        grammar_json=page_table(),
+        spellings_json=column_spellings(found, _pairs(request)),
         api_base=request.build_absolute_uri("/api/v1/"),
     )
     return render(request, "web/dataset.html", context)
+
+
+def _pairs(request: HttpRequest) -> list[tuple[str, str]]:
+    """The query string's pairs, repeated keys included (`Fare=gt:7&Fare=lt:50`)."""
+    return [(key, value) for key, values in request.GET.lists() for value in values]
 
 
 @require_http_methods(["GET", "POST"])

@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 from rest_framework.test import APIClient
 
+from csvhub.grammar.analysis import ANALYSIS_PARAMETERS
+from csvhub.grammar.filters import FILTER_OPERATORS
+from csvhub.grammar.rows import ROW_PARAMETERS
+
 ERROR_STATUSES = {"400", "401", "403", "404", "409", "413", "429"}
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
@@ -120,3 +124,35 @@ def test_the_operation_ids_the_schemathesis_run_names_exist(schema) -> None:
 
     assert set(named.split("|")) - ids == set()
     assert {"v1_datasets_destroy", "tokens_revoke", "v1_uploads_create"} <= ids
+
+
+GRAMMAR_ENDPOINTS = {
+    "/api/v1/datasets/{slug}/rows/": ROW_PARAMETERS,
+    "/api/v1/datasets/{slug}/analysis/": ANALYSIS_PARAMETERS,
+}
+
+
+@pytest.mark.parametrize("path", GRAMMAR_ENDPOINTS)
+def test_grammar_parameters_are_the_grammar_tables_own(schema, path) -> None:
+    """The rows and analysis parameters are generated from csvhub.grammar: every declared one
+    is in the schema with its choices, and the schema has no parameter the table lacks."""
+    operation = schema["paths"][path]["get"]
+    declared = GRAMMAR_ENDPOINTS[path]
+    queried = {p["name"] for p in operation["parameters"] if p["in"] == "query"}
+    assert queried == {p.name for p in declared} | {"filters"}
+    for parameter in declared:
+        found = _parameter(operation, parameter.name)
+        assert parameter.description in found["description"]
+        if parameter.choices:
+            assert set(found["schema"]["enum"]) == set(parameter.values)
+            for choice in parameter.choices:
+                assert f"`{choice.value}`: {choice.description}" in found["description"]
+
+
+@pytest.mark.parametrize("path", GRAMMAR_ENDPOINTS)
+def test_every_operator_is_documented_where_filters_are(schema, path) -> None:
+    operation = schema["paths"][path]["get"]
+    filters = _parameter(operation, "filters")["description"]
+    for operator in FILTER_OPERATORS:
+        assert f"`{operator.name.value}`: {operator.description}" in filters
+        assert operator.name.value in operation["description"]

@@ -20,7 +20,9 @@ import pytest
 from django.test import override_settings
 
 from csvhub.accounts.models import ApiToken, Membership, Role
+from csvhub.csvread import ColumnType
 from csvhub.datasets.models import Dataset, Upload, UploadState
+from csvhub.grammar.filters import FILTER_OPERATORS
 from tests.accounts.actors import PASSWORD, World
 from tests.datasets.pipeline import upload
 from tests.services import IN_CI
@@ -408,6 +410,37 @@ def test_explorer_filters_sorts_pages_and_keeps_the_query_in_the_url(
     expect(page.locator("#result-summary")).to_contain_text(f"showing 1{DASH}25")
     page.go_back()
     expect(page.locator("#result-summary")).to_contain_text(f"showing 26{DASH}50")
+
+
+def test_explorer_reads_the_url_with_the_api_grammar_and_its_operator_table(
+    signed_in, world: World
+) -> None:
+    """The page's filters come from the grammar table the API parses with: a name the API finds
+    ambiguous, or an operator it does not read (`GT:`), is the API's 400 on the page too."""
+    expect = _expect()
+    _ingested(world.acme, "people.csv", "Name,name,Unit Price\nAda,ada,1.50\nBob,bob,2.00\n")
+    page = signed_in("bob")
+
+    page.goto("/datasets/people/?NAME=like:a")
+    expect(page.locator("#query-error")).to_contain_text("matches several columns (name, name_2)")
+    assert page.locator(".filter-row .pick-column").input_value() == "NAME"
+
+    page.goto("/datasets/people/?Unit%20Price=GT:1")
+    expect(page.locator("#query-error")).to_contain_text("Unknown operator 'GT'")
+
+    page.goto("/datasets/people/?unit%20PRICE=gt:1.75")
+    expect(page.locator("#result-summary")).to_contain_text("1 row match")
+    assert page.locator(".filter-row .pick-column").input_value() == "unit_price"
+    menu = page.eval_on_selector_all(
+        ".filter-row .pick-op option", "options => options.map(o => [o.value, o.title, o.text])"
+    )
+    declared = [
+        [op.name.value, op.description, op.words]
+        for op in FILTER_OPERATORS
+        if ColumnType.DECIMAL in op.column_types
+    ]
+    assert menu == declared
+    assert page.locator(".filter-row .pick-op").input_value() == "gt"
 
 
 def test_export_of_the_current_view_matches_the_source(signed_in, world: World) -> None:

@@ -3,6 +3,7 @@ organization's data never appears. Browser behaviour is in test_web_e2e.py."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -13,6 +14,7 @@ from django.test import Client
 from csvhub.accounts.models import Membership, Organization, Role
 from csvhub.datasets import services
 from csvhub.datasets.models import Dataset, Upload, UploadState
+from csvhub.grammar.page import page_table
 from tests.accounts.actors import World
 from tests.web.conftest import SALES
 
@@ -308,3 +310,40 @@ def test_upload_list_shows_only_the_latest_uploads_of_a_dataset(world: World, cl
     assert "part7.csv" in html
     assert "part2.csv" not in html
     assert "3 earlier files on the dataset page" in html
+
+
+PEOPLE = "Name,name,Unit Price\nAda,ada,1.50\nBob,bob,2.00\n"
+
+
+def _json_script(html: str, element_id: str) -> object:
+    found = re.search(rf'<script id="{element_id}" type="application/json">(.*?)</script>', html)
+    assert found, element_id
+    return json.loads(found.group(1))
+
+
+def test_dataset_page_gets_the_grammar_table_the_api_parses_with(
+    world: World, client_as, uploaded
+) -> None:
+    uploaded(world.acme, "sales.csv", SALES)
+    html = client_as("bob").get("/datasets/sales/").content.decode()
+    assert _json_script(html, "query-grammar") == json.loads(json.dumps(page_table()))
+
+
+def test_dataset_page_resolves_its_query_columns_as_the_api_does(
+    world: World, client_as, uploaded
+) -> None:
+    uploaded(world.acme, "people.csv", PEOPLE)
+    query = "NAME=like:a&unit PRICE=gt:1&name=eq:ada&sort=Unit Price:desc,NAME&org=acme"
+    bob = client_as("bob")
+    html = bob.get("/datasets/people/?" + query.replace(" ", "%20")).content.decode()
+
+    # NAME matches the columns name and name_2 ignoring case: the API refuses it, so the page
+    # must not pick one; the others name one column each.
+    assert _json_script(html, "column-spellings") == {
+        "unit PRICE": "unit_price",
+        "name": "name",
+        "Unit Price": "unit_price",
+    }
+    ambiguous = bob.get("/api/v1/datasets/people/rows/", {"NAME": "like:a"})
+    assert ambiguous.status_code == 400
+    assert "matches several columns (name, name_2)" in ambiguous.json()["detail"]

@@ -8,6 +8,8 @@
   const section = document.getElementById("charts");
   if (!section) return;
   const COLUMNS = JSON.parse(document.getElementById("dataset-columns").textContent);
+  // The analysis grammar's metrics and buckets, as csvhub.grammar declares them.
+  const GRAMMAR = JSON.parse(document.getElementById("query-grammar").textContent);
   const url = section.dataset.analysisUrl;
   // Measures first, identifiers last: an amount makes a better default chart than an id.
   const looksLikeId = (c) => /(^|_)(id|key|code|no|number)$/i.test(c.name);
@@ -20,7 +22,7 @@
   const hist = { column: $("hist-column"), bins: $("hist-bins"), filtered: $("hist-filtered"), chart: $("histogram-chart"), note: $("histogram-note") };
   let filters = "";
 
-  const BUCKETS = [["minute", 60], ["hour", 3600], ["day", 86400], ["week", 7 * 86400], ["month", 30.4 * 86400]];
+  const METRICS = new Map(GRAMMAR.metrics.map((m) => [m.name, m]));
   const MAX_AUTO_POINTS = 366;
 
   function fill(select, options) {
@@ -31,18 +33,16 @@
   function autoBucket(column) {
     const parse = (text) => Date.parse(`${String(text).replace(" ", "T")}${column.type === "timestamp" ? "Z" : ""}`);
     const span = (parse(column.max) - parse(column.min)) / 1000;
-    const allowed = column.type === "date" ? BUCKETS.slice(2) : BUCKETS;
-    if (!Number.isFinite(span)) return allowed[0][0];
-    const found = allowed.find(([, seconds]) => span / seconds <= MAX_AUTO_POINTS);
-    return (found || allowed[allowed.length - 1])[0];
+    const allowed = GRAMMAR.buckets.filter((b) => b.column_types.includes(column.type));
+    if (!Number.isFinite(span)) return allowed[0].name;
+    const found = allowed.find((b) => span / b.seconds <= MAX_AUTO_POINTS);
+    return (found || allowed[allowed.length - 1]).name;
   }
 
   function metricWords(metric) {
-    if (metric === "count") return "Number of rows";
     const [fn, name] = metric.split(":");
     const column = COLUMNS.find((c) => c.name === name);
-    const label = column ? column.label : name;
-    return { sum: `Total ${label}`, avg: `Average ${label}`, min: `Smallest ${label}`, max: `Largest ${label}` }[fn];
+    return `${METRICS.get(fn).words} ${column ? column.label : name || "rows"}`;
   }
 
   function query(params, useFilters) {
@@ -107,8 +107,14 @@
   if (times.length) {
     fill(ts.time, times.map((c) => [c.name, c.label]));
     const metrics = [["count", metricWords("count")]];
-    for (const c of numbers) for (const fn of ["sum", "avg", "min", "max"]) metrics.push([`${fn}:${c.name}`, metricWords(`${fn}:${c.name}`)]);
+    const measures = GRAMMAR.metrics.filter((m) => m.name !== "count");
+    for (const c of numbers) {
+      for (const m of measures.filter((f) => f.column_types.includes(c.type))) {
+        metrics.push([`${m.name}:${c.name}`, metricWords(`${m.name}:${c.name}`)]);
+      }
+    }
     fill(ts.metric, metrics);
+    ts.bucket.append(...GRAMMAR.buckets.map((b) => el("option", { value: b.name }, b.name)));
     if (numbers.length) ts.metric.value = `sum:${numbers[0].name}`;
     for (const control of [ts.time, ts.metric, ts.bucket, ts.filtered]) control.addEventListener("change", drawTimeSeries);
   } else {

@@ -9,21 +9,25 @@
   if (!section) return;
 
   const COLUMNS = JSON.parse(document.getElementById("dataset-columns").textContent);
-  const OPERATORS = [
-    ["eq", "is"], ["neq", "is not"], ["like", "contains"], ["startswith", "starts with"],
-    ["endswith", "ends with"], ["gt", "greater than / after"], ["gte", "at least"],
-    ["lt", "less than / before"], ["lte", "at most"], ["in", "is one of"], ["notin", "is none of"],
-    ["isnull", "is empty"], ["notnull", "is not empty"],
-  ];
-  const OPS = new Set(OPERATORS.map(([op]) => op));
-  const NO_VALUE = new Set(["isnull", "notnull"]);
-  // Reserved words of the rows API (each also with a leading "_"); `org` picks the organization.
-  const RESERVED = new Set(["sort", "limit", "offset", "fields", "cursor", "format", "count", "safe"]);
-  const PASSED = new Set(["org"]);
+  // The query grammar as csvhub.grammar declares it (operators, reserved words, ...): the same
+  // table the API's parser and OpenAPI schema read, so the page never keeps its own copy.
+  const GRAMMAR = JSON.parse(document.getElementById("query-grammar").textContent);
+  // Column names written in this page's URL, resolved by the server with the API's rules; a name
+  // missing here (unknown, or matching several columns) stays as written and the API says why.
+  const SPELLINGS = JSON.parse(document.getElementById("column-spellings").textContent);
+  const OPERATORS = new Map(GRAMMAR.operators.map((op) => [op.name, op]));
+  const NO_VALUE = new Set(GRAMMAR.operators.filter((op) => op.value === "none").map((op) => op.name));
+  const LISTS = new Set(GRAMMAR.operators.filter((op) => op.value === "list").map((op) => op.name));
+  const RESERVED = new Set(GRAMMAR.reserved); // each also with a leading "_"
+  const PASSED = new Set(GRAMMAR.passed_through);
   // Words the analysis API reads as its own: filters on columns named so use `col__op=`, which
   // both APIs read as a filter, so the charts can reuse the explorer's filters unchanged.
-  const ANALYSIS_WORDS = new Set(["type", "column", "group_by", "metrics", "metric", "bucket", "bins"]);
-  const DEFAULT_LIMIT = 100;
+  const ANALYSIS_WORDS = new Set(GRAMMAR.analysis_words);
+  const SUFFIX = GRAMMAR.operator_suffix;
+  const END = GRAMMAR.operator_end;
+  const DIRECTION_END = GRAMMAR.sort_direction_end;
+  const DESCENDING = GRAMMAR.descending;
+  const DEFAULT_LIMIT = GRAMMAR.default_limit;
   const PLACEHOLDERS = {
     integer: "e.g. 42", decimal: "e.g. 7.25", boolean: "true or false", date: "YYYY-MM-DD",
     timestamp: "YYYY-MM-DD HH:MM:SS", text: "text",
@@ -51,11 +55,8 @@
     const bare = key.startsWith("_") ? key.slice(1) : key;
     return RESERVED.has(bare) ? bare : null;
   };
-  const findColumn = (written) => COLUMNS.find((c) => c.name === written)
-    || COLUMNS.find((c) => c.label === written)
-    || COLUMNS.find((c) => c.name.toLowerCase() === written.toLowerCase()
-      || c.label.toLowerCase() === written.toLowerCase());
-  const columnName = (written) => (findColumn(written) || { name: written }).name;
+  const findColumn = (name) => COLUMNS.find((c) => c.name === name);
+  const columnName = (written) => SPELLINGS[written] || written;
 
   function parseQuery(search) {
     const query = { filters: [], sort: [], limit: DEFAULT_LIMIT, offset: 0, cursor: "", extra: [] };
@@ -72,10 +73,13 @@
     return query;
   }
 
+  // As rowquery reads it: `col[:asc|:desc]`, the direction after the last colon.
   function parseSort(value) {
-    return value.split(",").filter(Boolean).map((part) => {
-      const [column, direction = "asc"] = part.split(":");
-      return { column: columnName(column.trim()), desc: direction.trim().toLowerCase() === "desc" };
+    return value.split(",").map((part) => part.trim()).filter(Boolean).map((item) => {
+      const at = item.lastIndexOf(DIRECTION_END);
+      const direction = at < 0 ? "" : item.slice(at + DIRECTION_END.length).toLowerCase();
+      const column = GRAMMAR.sort_directions.includes(direction) ? item.slice(0, at) : item;
+      return { column: columnName(column.trim()), desc: direction === DESCENDING };
     });
   }
 
@@ -85,15 +89,22 @@
     else query.limit = parts[0] || DEFAULT_LIMIT;
   }
 
+  /** The operator a value starts with (`gt` of `gt:7`), or null: `GT:7` and `12:30` have none. */
+  function leadingOperator(value) {
+    const end = value.indexOf(END);
+    return end >= 0 && OPERATORS.has(value.slice(0, end)) ? value.slice(0, end) : null;
+  }
+
+  // As rowquery reads it: `col__op=value`, then `col=op:value` (operators are lowercase), else
+  // equality with the whole value.
   function parseFilter(key, value) {
-    const split = key.lastIndexOf("__");
-    if (split > 0 && OPS.has(key.slice(split + 2))) {
-      return { column: columnName(key.slice(0, split)), op: key.slice(split + 2), value };
+    const split = key.lastIndexOf(SUFFIX);
+    const suffix = key.slice(split + SUFFIX.length);
+    if (split > 0 && OPERATORS.has(suffix)) {
+      return { column: columnName(key.slice(0, split)), op: suffix, value };
     }
-    const match = /^([A-Za-z]+):/.exec(value);
-    if (match && OPS.has(match[1].toLowerCase())) {
-      return { column: columnName(key), op: match[1].toLowerCase(), value: value.slice(match[0].length) };
-    }
+    const op = leadingOperator(value);
+    if (op) return { column: columnName(key), op, value: value.slice(op.length + END.length) };
     // `col=` asks for empty cells, as in the API; say so in the form.
     if (value === "") return { column: columnName(key), op: "isnull", value: "" };
     return { column: columnName(key), op: "eq", value };
@@ -105,18 +116,19 @@
 
   function filterPair({ column, op, value }) {
     const shadowed = reservedWord(column) || PASSED.has(column) || ANALYSIS_WORDS.has(column)
-      || column.includes("__");
+      || column.includes(SUFFIX);
     const shown = NO_VALUE.has(op) ? "" : value;
-    if (shadowed) return [`${column}__${op}`, shown];
-    if (op === "eq" && !/^[A-Za-z]+:/.test(shown)) return [column, shown];
-    return [column, `${op}:${shown}`];
+    if (shadowed) return [`${column}${SUFFIX}${op}`, shown];
+    // Equality is written bare unless the value starts with an operator (`eq:gt:5`).
+    if (op === "eq" && !leadingOperator(shown)) return [column, shown];
+    return [column, `${op}${END}${shown}`];
   }
 
   /** The query string for the API, without paging when `paging` is false (exports, charts). */
   function queryString(query, { paging = true } = {}) {
     const pairs = query.filters.map(filterPair);
     if (query.sort.length) {
-      pairs.push(["sort", query.sort.map((s) => (s.desc ? `${s.column}:desc` : s.column)).join(",")]);
+      pairs.push(["sort", query.sort.map((s) => (s.desc ? `${s.column}${DIRECTION_END}${DESCENDING}` : s.column)).join(",")]);
     }
     if (paging) {
       if (query.offset && !query.cursor) pairs.push(["limit", `${query.offset},${query.limit}`]);
@@ -134,7 +146,7 @@
   function columnSelect(selected, labelText) {
     const id = nextId("col");
     const select = el("select", { id, class: "pick-column" });
-    if (selected && !findColumn(selected)) select.append(el("option", { value: selected }, `${selected} (unknown)`));
+    if (selected && !findColumn(selected)) select.append(el("option", { value: selected }, `${selected} (as written)`));
     for (const column of COLUMNS) {
       const option = el("option", { value: column.name }, column.label);
       if (column.name === selected) option.selected = true;
@@ -143,15 +155,24 @@
     return [el("label", { for: id, class: "visually-hidden" }, labelText), select];
   }
 
+  /** The operators that apply to a column's type, in the grammar's order, described. */
+  function fillOperators(opPick, columnType, chosen) {
+    const options = GRAMMAR.operators.filter((op) => op.column_types.includes(columnType))
+      .map((op) => el("option", { value: op.name, title: op.description }, op.words));
+    opPick.replaceChildren(...options);
+    opPick.value = options.some((o) => o.value === chosen) ? chosen : options[0].value;
+  }
+
+  function placeholder(op, column) {
+    if (LISTS.has(op)) return "a,b,c";
+    if (OPERATORS.get(op).on_text) return PLACEHOLDERS.text;
+    return PLACEHOLDERS[column ? column.type : "text"];
+  }
+
   function addFilterRow(filter = { column: COLUMNS[0].name, op: "eq", value: "" }) {
     const [columnLabel, columnPick] = columnSelect(filter.column, "Column to filter");
     const opId = nextId("op");
     const opPick = el("select", { id: opId, class: "pick-op" });
-    for (const [op, words] of OPERATORS) {
-      const option = el("option", { value: op }, words);
-      if (op === filter.op) option.selected = true;
-      opPick.append(option);
-    }
     const valueId = nextId("value");
     const value = el("input", { id: valueId, class: "filter-value", type: "text", autocomplete: "off" });
     value.value = filter.value;
@@ -161,13 +182,13 @@
     const row = el("li", { class: "builder-row filter-row" },
       columnLabel, columnPick, el("label", { for: opId, class: "visually-hidden" }, "Operator"), opPick,
       valueLabel, value, remove);
+    const typeOf = () => (findColumn(columnPick.value) || { type: "text" }).type;
     const sync = () => {
-      const column = findColumn(columnPick.value);
       value.hidden = NO_VALUE.has(opPick.value);
-      value.placeholder = ["in", "notin"].includes(opPick.value)
-        ? "a,b,c" : PLACEHOLDERS[column ? column.type : "text"];
+      value.placeholder = placeholder(opPick.value, findColumn(columnPick.value));
     };
-    columnPick.addEventListener("change", sync);
+    fillOperators(opPick, typeOf(), filter.op);
+    columnPick.addEventListener("change", () => { fillOperators(opPick, typeOf(), opPick.value); sync(); });
     opPick.addEventListener("change", sync);
     remove.addEventListener("click", () => { row.remove(); form.requestSubmit(); });
     sync();
