@@ -18,8 +18,8 @@ from csvhub.accounts.permissions import ReadOrEdit
 from csvhub.api import TextField, body_field
 from csvhub.datasets import selectors, services
 from csvhub.datasets.models import Dataset, Reject, Upload
-from csvhub.datasets.rowquery import MAX_OFFSET
 from csvhub.datasets.upload_handler import SpoolingUploadHandler
+from csvhub.grammar.rows import MAX_OFFSET
 
 # Output serializers are typed with what they represent, and take a list through many_init (what
 # many=True calls): DRF's stubs type the constructor for one instance.

@@ -4,6 +4,7 @@ the grammar tables: what the schema says is what the parsers read, operator by o
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter
@@ -39,7 +40,7 @@ def openapi_parameter(parameter: Parameter, *, taken_by: str = "") -> OpenApiPar
     )
 
 
-def _schema_type(parameter: Parameter) -> object:
+def _schema_type(parameter: Parameter) -> dict[str, Any] | type[str]:
     if parameter.value is ValueType.WHOLE_NUMBER:
         assert parameter.minimum is not None and parameter.maximum is not None
         return whole_number_or_empty(parameter.minimum, parameter.maximum)
