@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from csvhub.csvread import ColumnType
+from csvhub.schema import ColumnType, values
 from csvhub.warehouse.engine import get_engine, read_connection
 
 # query.py's builder turns a RowSet's conditions into WHERE clauses; it is the one place that
@@ -473,9 +473,7 @@ def _date(value: Any) -> date:
 
 
 def _timestamp(value: Any) -> datetime:
-    if not isinstance(value, datetime):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return values.as_utc(value) if isinstance(value, datetime) else values.parse_timestamp(value)
 
 
 _READERS: dict[ColumnType | None, Callable[[Any], Any]] = {
