@@ -6,7 +6,8 @@ and parsed pieces and return JSON-ready dicts. Filters are the rows endpoint's g
 by rowquery and matched and typed by the selection seam (csvhub.selection), so
 `analysis/?Fare=gt:7` and `rows/?Fare=gt:7` see the same rows. What ingestion keeps in the
 dataset's metadata (row count, per-column counts and extremes, the range of row ids) answers
-the summary, and unfiltered row_count and time_span, without touching the table. Documented in docs/api.md, "Analysis".
+the summary, and unfiltered row_count and time_span, without touching the table. Documented
+in docs/api.md, "Analysis".
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.dialects.sqlite import REAL
 
-from csvhub.schema import ColumnType
+from csvhub.csvread import ColumnType
 from csvhub.datasets import services
 from csvhub.warehouse.engine import get_engine
 from csvhub.warehouse.schema import column_type_of

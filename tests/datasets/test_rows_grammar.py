@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from csvhub.schema import ColumnType
+from csvhub.csvread import ColumnType
 from csvhub.datasets.rowquery import (
     CountMode,
     Filter,
