@@ -36,7 +36,7 @@ from csvhub.selection.plan import filtered_rows, query_time_limit
 from csvhub.selection.shape import column_json, json_row_maker
 from csvhub.warehouse import analysis as warehouse_analysis
 from csvhub.warehouse.analysis import Bucket, Function, Metric
-from csvhub.warehouse.query import RowSet, rows_count
+from csvhub.warehouse.query import Order, RowSet, rows_count
 
 DEFAULT_GROUPS = 1000
 MAX_GROUPS = 10_000
@@ -358,9 +358,7 @@ def analysis_time_span(
     chosen = _time_column(dataset, column, "time_span", prefer)
     column_type = chosen.type
     if filters:
-        low, high = warehouse_analysis.extremes(
-            filtered_rows(dataset, filters), column=chosen.name
-        )
+        low, high = warehouse_analysis.extremes(filtered_rows(dataset, filters), column=chosen.name)
     else:
         low, high = _stats_bounds(dataset, chosen)
     delta = None if low is None else _as_datetime(high) - _as_datetime(low)
@@ -458,7 +456,7 @@ class _AggregatePlan:
     rows: RowSet
     groups: list[Column]
     resolved: list[_Resolved]
-    order: list[warehouse_analysis.Order]
+    order: list[Order[int]]
 
     @property
     def arguments(self) -> dict:
@@ -550,19 +548,19 @@ def _check_names(groups: list[Column], resolved: list[_Resolved]) -> None:
 
 def _sort_position(
     columns: ColumnResolver, groups: list[Column], resolved: list[_Resolved], key: SortKey
-) -> warehouse_analysis.Order:
+) -> Order[int]:
     by_name = {item.name: i for i, item in enumerate(resolved)}
     by_name.update({item.canonical: i for i, item in enumerate(resolved)})
     offset = len(groups)
     if key.column in by_name:
-        return warehouse_analysis.Order(offset + by_name[key.column], key.descending)
+        return Order(offset + by_name[key.column], key.descending)
     spelled = _metric_spelled(columns, key.column)
     if spelled in by_name:
-        return warehouse_analysis.Order(offset + by_name[spelled], key.descending)
+        return Order(offset + by_name[spelled], key.descending)
     column = columns.find(key.column) if ":" not in key.column else None
     names = [group.name for group in groups]
     if column is not None and column.name in names:
-        return warehouse_analysis.Order(names.index(column.name), key.descending)
+        return Order(names.index(column.name), key.descending)
     choices = ", ".join([*names, *(item.name for item in resolved)])
     raise InvalidAnalysis(
         f"Cannot sort by {key.column!r}: sort by a group_by column or a metric of this request "

@@ -104,8 +104,8 @@ def _output(columns: ColumnResolver, fields: tuple[str, ...] | None) -> list[Col
     return list(chosen.values())
 
 
-def _order(columns: ColumnResolver, sort: tuple[SortKey, ...]) -> tuple[Order, ...]:
-    order: list[Order] = []
+def _order(columns: ColumnResolver, sort: tuple[SortKey, ...]) -> tuple[Order[str], ...]:
+    order: list[Order[str]] = []
     for key in sort:
         column = columns.find(key.column)
         if column is None:
@@ -113,7 +113,7 @@ def _order(columns: ColumnResolver, sort: tuple[SortKey, ...]) -> tuple[Order, .
                 " Sort directions are asc and desc (sort=col:desc)." if ":" in key.written else ""
             )
             raise columns.unknown(key.column, role="sort", hint=hint)
-        if any(o.column == column.name for o in order):
+        if any(o.key == column.name for o in order):
             raise InvalidRowQuery(f"sort names {column.name!r} twice; name each column once.")
         order.append(Order(column.name, key.descending))
     return tuple(order)
@@ -164,12 +164,12 @@ def _typed(column: Column, raw: str, written: Filter) -> Any:
 
 
 def _fingerprint(
-    dataset: Dataset, conditions: tuple[Condition, ...], order: tuple[Order, ...]
+    dataset: Dataset, conditions: tuple[Condition, ...], order: tuple[Order[str], ...]
 ) -> str:
     where = sorted(json.dumps([c.column, c.op, c.value], default=str) for c in conditions)
     spec = {
         "dataset": dataset.id.hex,
         "where": where,
-        "order": [[o.column, o.descending] for o in order],
+        "order": [[o.key, o.descending] for o in order],
     }
     return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:16]

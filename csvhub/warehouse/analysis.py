@@ -43,7 +43,7 @@ from csvhub.warehouse.engine import get_engine, read_connection
 
 # query.py's builder turns a RowSet's conditions into WHERE clauses; it is the one place that
 # does, so analysis borrows it rather than keeping a second copy of the filter SQL.
-from csvhub.warehouse.query import QueryBuilder, RowSet
+from csvhub.warehouse.query import Order, QueryBuilder, RowSet
 
 # NULLS LAST arrived in SQLite 3.30; older versions sort on `col IS NULL` first.
 _SQLITE_NULLS_ORDER = sqlite3.sqlite_version_info >= (3, 30, 0)
@@ -72,14 +72,6 @@ class Metric:
     # SQLite sums a decimal column as whole numbers of 10**-scale: exact for values with at most
     # `scale` decimals (choose it so the sum fits 64 bits). Without it, REAL arithmetic.
     scale: int | None = None
-
-
-@dataclass(frozen=True)
-class Order:
-    """A sort key of an aggregate: `position` in the result row (group keys, then metrics)."""
-
-    position: int
-    descending: bool = False
 
 
 _AGGREGATES: dict[Function, Callable[[ColumnElement], ColumnElement]] = {
@@ -169,7 +161,7 @@ def aggregate(
     *,
     group_by: Sequence[str],
     metrics: Sequence[Metric],
-    order: Sequence[Order] = (),
+    order: Sequence[Order[int]] = (),
     limit: int,
     engine: Engine | None = None,
 ) -> tuple[list[tuple], bool]:
@@ -192,7 +184,7 @@ def aggregate_sql(
     *,
     group_by: Sequence[str],
     metrics: Sequence[Metric],
-    order: Sequence[Order] = (),
+    order: Sequence[Order[int]] = (),
     limit: int,
     engine: Engine | None = None,
 ) -> str:
@@ -206,7 +198,7 @@ def _aggregate_plan(
     rows: RowSet,
     group_by: Sequence[str],
     metrics: Sequence[Metric],
-    order: Sequence[Order],
+    order: Sequence[Order[int]],
     limit: int,
     engine: Engine,
 ) -> tuple[_Source, list[_Computed], Select]:
@@ -286,7 +278,7 @@ def _result_row(row: Sequence[Any], readers: list, computed: list[_Computed]) ->
 
 
 def _aggregate_statement(
-    source: _Source, group_by: Sequence[str], computed: list[_Computed], order: Sequence[Order]
+    source: _Source, group_by: Sequence[str], computed: list[_Computed], order: Sequence[Order[int]]
 ) -> Select:
     # Three layers, which both planners flatten: the filtered rows with the group keys and
     # metric arguments as labelled columns; the groups; their order. Grouping and sorting by
@@ -319,14 +311,14 @@ def _aggregate_statement(
     return select(*outputs).order_by(*_sort(sort_keys, order, len(groups), source.dialect))
 
 
-def _sort(keys: list, order: Sequence[Order], groups: int, dialect: str) -> list:
+def _sort(keys: list, order: Sequence[Order[int]], groups: int, dialect: str) -> list:
     wanted = list(order)
-    named = {key.position for key in wanted}
+    named = {item.key for item in wanted}
     wanted += [Order(position) for position in range(groups) if position not in named]
     return [
         clause
-        for key in wanted
-        for clause in _nulls_last(keys[key.position], key.descending, dialect)
+        for item in wanted
+        for clause in _nulls_last(keys[item.key], item.descending, dialect)
     ]
 
 

@@ -92,8 +92,11 @@ class Condition:
 
 
 @dataclass(frozen=True)
-class Order:
-    column: str
+class Order[K: (str, int)]:
+    """A sort key: in a RowSet a column by name (Order[str]); in an aggregate a result column
+    by position, group keys first, then metrics (Order[int], see warehouse.analysis)."""
+
+    key: K
     descending: bool = False
 
 
@@ -104,7 +107,7 @@ class RowSet:
     table_name: str
     fields: tuple[DatasetColumn, ...]  # the dataset's columns (schema.Column)
     conditions: tuple[Condition, ...] = ()
-    order: tuple[Order, ...] = ()
+    order: tuple[Order[str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,7 @@ def rows_page(
     """
     engine = engine or get_engine()
     query = QueryBuilder(rows, engine.dialect.name)
-    wanted = list(dict.fromkeys([*columns, *(order.column for order in rows.order)]))
+    wanted = list(dict.fromkeys([*columns, *(order.key for order in rows.order)]))
     keys = query.keys(reverse=before is not None)
     position = after or before
     values = query.position_values(keys, position) if position is not None else None
@@ -160,7 +163,7 @@ def rows_page(
     fetched = fetched[:limit]
     if before is not None:
         fetched.reverse()
-    return _page(fetched, wanted, columns, [order.column for order in rows.order], more)
+    return _page(fetched, wanted, columns, [order.key for order in rows.order], more)
 
 
 def _page(
@@ -513,11 +516,11 @@ class QueryBuilder:
     def keys(self, *, reverse: bool) -> list[_Key]:
         keys = [
             _Key(
-                self.compared(order.column),
+                self.compared(order.key),
                 order.descending,
                 False,
-                self.field(order.column).nullable,
-                self.field(order.column).type,
+                self.field(order.key).nullable,
+                self.field(order.key).type,
             )
             for order in self.rows.order
         ]
