@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from typing import Any
@@ -91,7 +92,12 @@ def _optional[T: (int, str)](pick: Any, a: T | None, b: T | None) -> T | None:
     return a if b is None else pick(a, b)
 
 
-def _extreme(pick: Any, value_type: ColumnType | None, a: str | None, b: str | None) -> str | None:
+def _extreme(
+    pick: Callable[..., str],
+    value_type: ColumnType | None,
+    a: str | None,
+    b: str | None,
+) -> str | None:
     if a is None or b is None:
         return a if b is None else b
     if value_type in NUMERIC:
