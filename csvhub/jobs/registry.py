@@ -20,7 +20,6 @@ from django.tasks.exceptions import InvalidTask
 # message; tests/jobs/test_task_registry.py checks that none is missing.
 TASK_MODULES = (
     "csvhub.datasets.tasks",
-    "csvhub.datasets.rows_tasks",
 )
 
 # Looked up by name, so what each task takes is unknown here: callers check it (Task.call).
