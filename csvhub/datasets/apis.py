@@ -20,6 +20,7 @@ from csvhub.datasets import selectors, services
 from csvhub.datasets.models import Dataset, Reject, Upload
 from csvhub.datasets.upload_handler import SpoolingUploadHandler
 from csvhub.grammar.rows import MAX_OFFSET
+from csvhub.schema import ColumnType
 
 # Output serializers are typed with what they represent, and take a list through many_init (what
 # many=True calls): DRF's stubs type the constructor for one instance.
@@ -31,9 +32,7 @@ class ColumnSerializer(serializers.Serializer[dict[str, Any]]):
     label = serializers.CharField(  # type: ignore[assignment]
         help_text="The header cell as written in the file."
     )
-    type = serializers.ChoiceField(
-        choices=["integer", "decimal", "boolean", "date", "timestamp", "text"]
-    )
+    type = serializers.ChoiceField(choices=[column_type.value for column_type in ColumnType])
     nullable = serializers.BooleanField()
 
 

@@ -22,12 +22,11 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from csvhub.csvread import ColumnType
 from csvhub.datasets.errors import DatasetError
 from csvhub.grammar.filters import LISTS as LISTS
 from csvhub.grammar.filters import (
@@ -53,6 +52,7 @@ from csvhub.grammar.rows import (
     CountMode,
     Format,
 )
+from csvhub.schema import ColumnType, values
 
 OPERATORS = OPERATOR_NAMES  # "eq, neq, like, ...", for error messages
 _INT64 = (-(2**63), 2**63 - 1)
@@ -393,10 +393,7 @@ def parse_timestamp(raw: str) -> datetime | None:
     if not _DATE.match(raw):
         return None
     try:
-        value = datetime.fromisoformat(raw)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return values.parse_timestamp(raw)
     except (ValueError, OverflowError):  # an offset that moves it past year 1 or 9999
         return None
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from csvhub.csvread import ColumnType
 from csvhub.grammar.terms import (
     ALL_TYPES,
     NUMBERS,
@@ -17,6 +16,7 @@ from csvhub.grammar.terms import (
     Parameter,
     ValueType,
 )
+from csvhub.schema import ColumnType
 
 DEFAULT_GROUPS = 1000
 MAX_GROUPS = 10_000

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from csvhub.csvread import ColumnType
 from csvhub.grammar.terms import ALL_TYPES
+from csvhub.schema import ColumnType
 
 MAX_IN_VALUES = 1000
 # `{column}__{op}=...` names the operator in the key; `{op}:...` starts the value with it.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from csvhub.csvread import ColumnType
+from csvhub.schema import ColumnType
 
 ALL_TYPES: tuple[ColumnType, ...] = tuple(ColumnType)
 NUMBERS = (ColumnType.INTEGER, ColumnType.DECIMAL)

@@ -101,5 +101,7 @@ def _extreme(
     if a is None or b is None:
         return a if b is None else b
     if value_type in NUMERIC:
-        return pick(a, b, key=Decimal)
+        # Equal numbers written differently (1.0, 1.00): the text breaks the tie, so merging
+        # gives the same extreme whatever order uploads publish in.
+        return pick(a, b, key=lambda text: (Decimal(text), text))
     return pick(a, b)  # canonical ISO text sorts chronologically

@@ -125,3 +125,12 @@ def _imports_task(path: Path) -> bool:
         and any(alias.name == "task" for alias in node.names)
         for node in ast.walk(ast.parse(path.read_text()))
     )
+
+
+def test_a_message_queued_under_a_moved_tasks_old_name_still_runs_it():
+    """Index builds queued by the release before the move name csvhub.datasets.rows_tasks."""
+    import csvhub.datasets.tasks
+    from csvhub.jobs.registry import task_get
+
+    moved = task_get("csvhub.datasets.rows_tasks.build_index")
+    assert moved is csvhub.datasets.tasks.build_index

@@ -138,3 +138,11 @@ def test_timestamps_are_utc_whatever_their_offset_and_spelled_shortest_to_longes
     )
     assert values.iso_timestamp_of_text("2020-06-01 12:30:00.500") == "2020-06-01T12:30:00.5Z"
     assert values.iso_timestamp_of_text("2020-06-01 12:30:00") == "2020-06-01T12:30:00Z"
+
+
+def test_equal_extremes_written_differently_merge_alike_in_either_order() -> None:
+    first = _load("n", ColumnType.DECIMAL, "1.0", "2.50", 0)
+    second = _load("n", ColumnType.DECIMAL, "1.00", "2.5", 0)
+    one_way = DatasetSchema().with_load(*first).with_load(*second)
+    other_way = DatasetSchema().with_load(*second).with_load(*first)
+    assert one_way.stats_of("n") == other_way.stats_of("n")

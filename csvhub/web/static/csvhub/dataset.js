@@ -56,7 +56,8 @@
     return RESERVED.has(bare) ? bare : null;
   };
   const findColumn = (name) => COLUMNS.find((c) => c.name === name);
-  const columnName = (written) => SPELLINGS[written] || written;
+  // Own keys only: a column may be called `constructor` or `toString`.
+  const columnName = (written) => (Object.hasOwn(SPELLINGS, written) ? SPELLINGS[written] : written);
 
   function parseQuery(search) {
     const query = { filters: [], sort: [], limit: DEFAULT_LIMIT, offset: 0, cursor: "", extra: [] };
