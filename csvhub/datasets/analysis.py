@@ -32,6 +32,7 @@ from csvhub.datasets.rowquery import (
     parse_row_query,
     reserved_word,
 )
+from csvhub.metrics import observe_query
 from csvhub.warehouse import analysis as warehouse
 from csvhub.warehouse.analysis import Bucket, Function, Metric
 from csvhub.warehouse.query import RowSet, rows_count
@@ -253,7 +254,7 @@ def _metric(item: str) -> MetricSpec:
 
 def analysis_run(*, dataset: Dataset, query: AnalysisQuery) -> dict:
     """The analysis the query asks for, as a JSON-ready dict."""
-    with rows.query_time_limit():
+    with rows.query_time_limit(), observe_query("analysis"):
         return _analysis_run(dataset, query)
 
 

@@ -38,6 +38,7 @@ from csvhub.csvread import (
 from csvhub.csvread.child import ChildCsvReader, ReaderOutOfMemory, open_csv_in_child
 from csvhub.datasets.errors import IngestFailed
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadState
+from csvhub.metrics import ingest_progress, job_finished
 from csvhub.warehouse.engine import get_engine
 from csvhub.warehouse.load import LoadSession
 
@@ -102,6 +103,7 @@ def _fail(upload: Upload, message: str, report: _ProgressReport) -> None:
         rows_loaded=0,
         rows_rejected=report.rejected,
     )
+    job_finished(upload.id, kind="ingest", state="failed", started_at=upload.started_at)
 
 
 def _load(upload: Upload, report: _ProgressReport | None = None) -> dict:
@@ -401,6 +403,7 @@ class _ProgressReport:
         self.rejected = 0
 
     def send(self, *, rows: int, bytes_read: int | None = None, force: bool = False) -> None:
+        ingest_progress(self.upload.id, rows=rows, bytes_read=bytes_read, rejected=self.rejected)
         now = time.monotonic()
         if not force and now - self.last < PROGRESS_SECONDS:
             return
@@ -438,6 +441,7 @@ def _publish(upload: Upload, result: dict) -> None:
             delimiter=result.get("delimiter", ""),
             error="",
         )
+    job_finished(upload.id, kind="ingest", state="succeeded", started_at=upload.started_at)
 
 
 def _merge_columns(current: list[dict], result: dict) -> list[dict]:

@@ -42,6 +42,7 @@ from csvhub.datasets.rowquery import (
     parse_list,
     parse_value,
 )
+from csvhub.metrics import observe_query, observe_stream
 from csvhub.warehouse import indexes as warehouse_indexes
 from csvhub.warehouse import query as warehouse
 from csvhub.warehouse.engine import Cancel, QueryTimeout
@@ -141,7 +142,7 @@ def rows_page(*, dataset: Dataset, query: RowQuery) -> RowPage:
     Page 1 is one warehouse query; the count adds one more only when filters are present and
     the page alone does not settle it.
     """
-    with query_time_limit():
+    with query_time_limit(), observe_query("page"):
         return _rows_page(dataset, query)
 
 
@@ -204,7 +205,8 @@ def _count(
     if paged_by_offset and not page.more and (page.rows or query.offset == 0):
         return query.offset + len(page.rows), False  # the page reached the end: it is the count
     cap = None if query.count is CountMode.EXACT else COUNT_CAP
-    count = warehouse.rows_count(plan.rows, cap=cap)
+    with observe_query("count"):
+        count = warehouse.rows_count(plan.rows, cap=cap)
     if cap is not None and count > cap:
         return cap, True
     return count, False
@@ -434,7 +436,7 @@ class RowExport:
         cancel: Cancel | None = None,
     ) -> None:
         self._stream = stream
-        self._chunks = chunks
+        self._chunks = observe_stream("export", chunks)
         self.content_type = content_type
         self.filename = filename
         self._watch = watch
