@@ -97,6 +97,13 @@ class Server:
         except urllib.error.HTTPError as error:
             return error.code, error.read()
 
+    def status(self, path: str) -> int:
+        """The status code of a GET, 0 when nothing answers (yet)."""
+        try:
+            return self.request(path, timeout=5)[0]
+        except OSError:
+            return 0
+
     def upload(self, name: str, content: bytes, dataset: str | None = None) -> dict:
         body, content_type = multipart(name, content, dataset)
         status, answer = self.request(
