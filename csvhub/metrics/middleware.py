@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
 from csvhub.metrics.definitions import metrics
@@ -13,6 +14,7 @@ from csvhub.metrics.definitions import metrics
 # invent label values.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"  # no route: 404s for unknown paths, and what answers before routing
+STATIC = "static"  # files WhiteNoise serves before any route is looked up
 
 
 class RequestMetricsMiddleware:
@@ -35,6 +37,8 @@ class RequestMetricsMiddleware:
 def route_name(request: HttpRequest) -> str:
     """The URL pattern's name (`dataset-rows`, `admin:index`), never the path itself."""
     match = getattr(request, "resolver_match", None)
-    if match is None:
-        return UNMATCHED
-    return match.view_name or UNMATCHED
+    if match is not None and match.view_name:
+        return match.view_name
+    if settings.STATIC_URL and request.path.startswith(settings.STATIC_URL):
+        return STATIC
+    return UNMATCHED
