@@ -36,7 +36,8 @@ class RequestMetricsMiddleware:
 
 def route_name(request: HttpRequest) -> str:
     """The URL pattern's name (`dataset-rows`, `admin:index`), never the path itself."""
-    match = getattr(request, "resolver_match", None)
+    # Set by URL resolution; None when a middleware answered first or no route matched.
+    match = request.resolver_match
     if match is not None and match.view_name:
         return match.view_name
     if settings.STATIC_URL and request.path.startswith(settings.STATIC_URL):
