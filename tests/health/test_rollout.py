@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -192,3 +194,42 @@ def test_upload_of_a_killed_worker_is_finished_by_another(server):
     dataset = json.loads(server.request(f"/api/v1/datasets/{finished['dataset']}/")[1])
     assert dataset["row_count"] == rows
     assert time.monotonic() - started < 90
+
+
+def test_serve_reloaded_mid_load_leaves_the_job_to_its_worker(tmp_path, warehouse_url):
+    """`csvhub serve` (one worker, jobs on its threads) takes every running job for dead when
+    it starts, but not after a HUP: the old worker is still loading it, and the job must run
+    once, not twice."""
+    from tests.serving import api_token, free_port, run_csvhub, server_env
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700)
+    env = server_env(data_dir, CSVHUB_WAREHOUSE_URL=warehouse_url, CSVHUB_MAX_BATCH_SIZE="4096")
+    run_csvhub(env, "migrate", "--noinput")
+    port = free_port()
+    log = tmp_path / "serve.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "csvhub", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(log, "ab"),  # noqa: SIM115
+        start_new_session=True,
+    )
+    server = Server(process=process, url=f"http://127.0.0.1:{port}", log=log)
+    try:
+        server.wait_until(lambda: server.status("/healthz") == 200)
+        server.token = api_token(env)
+        rows = 300_000
+        content = ("n\n" + "".join(f"{i}\n" for i in range(rows))).encode()
+        upload = server.upload("reloaded.csv", content)
+        server.wait_until(lambda: _state(server, upload["id"])["rows_loaded"] > 0, timeout=60)
+        (old,) = server.worker_pids()
+        os.kill(process.pid, signal.SIGHUP)
+        server.wait_until(lambda: old not in server.worker_pids() or len(server.worker_pids()) == 2)
+        _all_succeeded(server, [upload["id"]])
+        finished = _state(server, upload["id"])
+        assert finished["attempts"] == 1
+        dataset = json.loads(server.request(f"/api/v1/datasets/{finished['dataset']}/")[1])
+        assert dataset["row_count"] == rows
+    finally:
+        server.stop()
