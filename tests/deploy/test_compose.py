@@ -103,13 +103,16 @@ def test_prometheus_scrapes_web_and_workers_with_the_token():
     token_file = "/etc/prometheus/metrics-token"
     assert SERVICES["prometheus"]["configs"] == [{"source": "metrics-token", "target": token_file}]
     port = SERVICES["worker"]["environment"]["CSVHUB_WORKER_METRICS_BIND"].rpartition(":")[2]
-    for name, target, target_port in (
-        ("csvhub-web", "web", 8000),
-        ("csvhub-worker", "worker", int(port)),
-    ):
-        job = jobs[name]
+    for job in jobs.values():
         assert job["authorization"]["credentials_file"] == token_file
-        assert job["dns_sd_configs"] == [{"names": [target], "type": "A", "port": target_port}]
+    assert jobs["csvhub-worker"]["dns_sd_configs"] == [
+        {"names": ["worker"], "type": "A", "port": int(port)}
+    ]
+    # csvhub checks the Host header: Prometheus must scrape web by a name it accepts.
+    (target,) = jobs["csvhub-web"]["static_configs"][0]["targets"]
+    host = target.rpartition(":")[0]
+    assert host in SERVICES["web"]["environment"]["CSVHUB_ALLOWED_HOSTS"].split(",")
+    assert "127.0.0.1" in SERVICES["web"]["environment"]["CSVHUB_ALLOWED_HOSTS"].split(",")
 
 
 def test_the_image_starts_gunicorn_with_csvhubs_configuration():
