@@ -18,14 +18,15 @@ VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def directory_for(role: str) -> Path:
-    """Where a server of this role (web, worker) keeps its figures: PROMETHEUS_MULTIPROC_DIR
-    when the operator set it, else `metrics/<role>` in the data directory."""
+    """Where this server (role web or worker, this process its master) keeps its figures:
+    PROMETHEUS_MULTIPROC_DIR when the operator set it, else `metrics/<role>-<pid>` in the data
+    directory, so that servers sharing a data directory keep apart."""
     configured = os.environ.get(VARIABLE)
     if configured:
         return Path(configured)
     from django.conf import settings
 
-    return Path(settings.DATA_DIR) / "metrics" / role
+    return Path(settings.DATA_DIR) / "metrics" / f"{role}-{os.getpid()}"
 
 
 def enable(directory: Path, *, wipe: bool) -> None:
@@ -37,12 +38,31 @@ def enable(directory: Path, *, wipe: bool) -> None:
     """
     if wipe:
         shutil.rmtree(directory, ignore_errors=True)
+        _remove_dead_servers(directory.parent)
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.environ[VARIABLE] = str(directory)
     if "prometheus_client.values" in sys.modules:
         from prometheus_client import values
 
         values.ValueClass = values.get_value_class()
+
+
+def _remove_dead_servers(parent: Path) -> None:
+    """Directories of servers that are gone (`<role>-<pid>` whose pid is not running)."""
+    for directory in parent.glob("*-*"):
+        pid = directory.name.rpartition("-")[2]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: not ours to judge
+        return True
+    return True
 
 
 def enabled() -> bool:
