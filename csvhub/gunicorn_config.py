@@ -8,6 +8,8 @@ drains (docs/deployment.md, "Zero-downtime rollout").
 
 import os
 
+from django.conf import settings
+
 from csvhub.gunicorn_hooks import server_hooks
 
 bind = os.environ.get("CSVHUB_BIND", "0.0.0.0:8000")
@@ -19,6 +21,9 @@ timeout = 300
 graceful_timeout = int(os.environ.get("CSVHUB_GRACEFUL_TIMEOUT", "60"))
 umask = 0o077  # what gunicorn creates (a unix socket, worker heartbeats) is csvhub's alone
 accesslog = "-"
+# gunicorn's control socket (`gunicornc`) in the data directory, csvhub's alone, not in a home
+# directory that several servers of one user would share.
+control_socket = str(settings.DATA_DIR / "gunicorn.ctl")
 
 _hooks = server_hooks(first_workers_own_every_job=False)
 on_starting = _hooks["on_starting"]
