@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from typing import Any
 
 from celery import Celery, signals
@@ -17,9 +16,6 @@ from django.conf import settings
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csvhub.settings")
 
 logger = logging.getLogger(__name__)
-
-# How often a worker looks for jobs whose worker died (their heartbeat went stale).
-SWEEP_SECONDS = 30
 
 app = Celery("csvhub")
 app.conf.update(
@@ -70,22 +66,21 @@ def _resume_jobs(**_kwargs: object) -> None:
 
     django.setup()
     from csvhub.datasets.services import uploads_resume
+    from csvhub.jobs.sweeper import start_sweeper
 
     uploads_resume()
-    threading.Thread(target=_sweep_forever, name="csvhub-sweeper", daemon=True).start()
+    start_sweeper()
 
 
-def _sweep_forever() -> None:
-    """A worker killed mid-job leaves it 'running'; once its heartbeat is stale, queue it again."""
-    import time
+@signals.worker_process_init.connect
+def _sample_pool_process(**_kwargs: object) -> None:
+    from csvhub.metrics.process import start_sampler
 
-    from django.db import connections
+    start_sampler("worker")
 
-    from csvhub.datasets.services import uploads_resume
 
-    while True:
-        time.sleep(min(SWEEP_SECONDS, settings.CSVHUB_JOB_STALE_SECONDS))
-        try:
-            uploads_resume(requeue_waiting=False)
-        finally:
-            connections.close_all()
+@signals.worker_process_shutdown.connect
+def _pool_process_gone(pid: int | None = None, **_kwargs: object) -> None:
+    from csvhub.metrics.multiprocess import mark_dead
+
+    mark_dead(pid or os.getpid())

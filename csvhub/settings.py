@@ -102,9 +102,12 @@ INSTALLED_APPS = [
     "csvhub.compat",
     "csvhub.jobs",
     "csvhub.web",
+    "csvhub.metrics",
 ]
 
 MIDDLEWARE = [
+    # First: it counts and times every answer, those of the middleware below included.
+    "csvhub.metrics.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Below WhiteNoise: static files keep their own caching; every other answer is no-store.
@@ -296,6 +299,25 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# Metrics (docs/deployment.md, "Metrics"): /metrics answers only a Bearer token equal to this
+# (404 while unset); `csvhub worker` serves its own /metrics and /healthz on this address.
+CSVHUB_METRICS_TOKEN = env_str("CSVHUB_METRICS_TOKEN", "")
+CSVHUB_WORKER_METRICS_BIND = env_str("CSVHUB_WORKER_METRICS_BIND", "")
+
+# Behind a TLS-terminating proxy (deploy/nginx): trust its X-Forwarded-Proto, and say so in
+# cookies, HSTS and redirects. Off by default: the embedded default serves plain HTTP.
+if env_bool("CSVHUB_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("CSVHUB_SECURE_COOKIES", False)
+SECURE_SSL_REDIRECT = env_bool("CSVHUB_SSL_REDIRECT", False)
+# Health checks and scrapes come over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("CSVHUB_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("CSVHUB_HSTS_INCLUDE_SUBDOMAINS", False)
+# On SIGTERM a web server answers /readyz with 503 this long before it stops taking requests,
+# so that a load balancer sends new ones elsewhere first (docs/deployment.md).
+CSVHUB_DRAIN_SECONDS = env_int("CSVHUB_DRAIN_SECONDS", 5, minimum=0)
 
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"

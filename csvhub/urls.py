@@ -13,6 +13,7 @@ from csvhub.compat.urls import api_urlpatterns as compat_api
 from csvhub.compat.urls import root_urlpatterns as compat_root
 from csvhub.datasets.urls import api_urlpatterns as datasets_api
 from csvhub.health import views as health
+from csvhub.metrics.views import metrics_view
 
 # Swagger UI's files come from drf-spectacular-sidecar through our own static files (nothing
 # from a CDN), and its script from the split view itself, so scripts stay 'self' only. Its page
@@ -32,6 +33,7 @@ urlpatterns = [
     *compat_root,
     path("healthz", health.live, name="health-live"),
     path("readyz", health.ready, name="health-ready"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("", include(accounts_pages)),
     path("", include("csvhub.web.urls")),

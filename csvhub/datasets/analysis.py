@@ -46,6 +46,7 @@ from csvhub.grammar.analysis import (
     Function,
 )
 from csvhub.grammar.terms import NUMBERS, TIMES
+from csvhub.metrics import observe_query
 from csvhub.schema import Column, ColumnStats, ColumnType, values
 from csvhub.selection.columns import ColumnResolver
 from csvhub.selection.plan import filtered_rows, query_time_limit
@@ -241,7 +242,7 @@ def _metric(item: str) -> MetricSpec:
 
 def analysis_run(*, dataset: Dataset, query: AnalysisQuery) -> dict:
     """The analysis the query asks for, as a JSON-ready dict."""
-    with query_time_limit():
+    with query_time_limit(), observe_query("analysis"):
         return _analysis_run(dataset, query)
 
 

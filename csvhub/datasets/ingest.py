@@ -36,6 +36,7 @@ from csvhub.csvread import (
 from csvhub.csvread.child import ChildCsvReader, ReaderOutOfMemory, open_csv_in_child
 from csvhub.datasets.errors import IngestFailed
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadState
+from csvhub.metrics import ingest_progress, job_finished
 from csvhub.schema import Column, ColumnType, LoadResult, TypeChange
 from csvhub.warehouse.engine import get_engine
 from csvhub.warehouse.load import LoadSession
@@ -101,6 +102,7 @@ def _fail(upload: Upload, message: str, report: _ProgressReport) -> None:
         rows_loaded=0,
         rows_rejected=report.rejected,
     )
+    job_finished(upload.id, kind="ingest", state="failed", started_at=upload.started_at)
 
 
 def _load(upload: Upload, report: _ProgressReport | None = None) -> LoadResult:
@@ -403,6 +405,7 @@ class _ProgressReport:
         self.rejected = 0
 
     def send(self, *, rows: int, bytes_read: int | None = None, force: bool = False) -> None:
+        ingest_progress(self.upload.id, rows=rows, bytes_read=bytes_read, rejected=self.rejected)
         now = time.monotonic()
         if not force and now - self.last < PROGRESS_SECONDS:
             return
@@ -439,6 +442,7 @@ def _publish(upload: Upload, result: LoadResult) -> None:
             delimiter=result.delimiter,
             error="",
         )
+    job_finished(upload.id, kind="ingest", state="succeeded", started_at=upload.started_at)
 
 
 def _extend_row_range(dataset: Dataset, row_range: tuple[int, int] | None) -> None:

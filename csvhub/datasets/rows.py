@@ -20,6 +20,7 @@ from django.core import signing
 from csvhub.datasets.client_watch import ClientWatch, client_watch
 from csvhub.datasets.models import Dataset
 from csvhub.datasets.rowquery import COUNT_CAP, CountMode, Format, InvalidRowQuery, RowQuery
+from csvhub.metrics import observe_query, observe_stream
 from csvhub.schema import Column
 from csvhub.selection.plan import Plan, query_plan, query_time_limit
 from csvhub.selection.shape import column_json, json_row_maker
@@ -51,7 +52,7 @@ def rows_page(*, dataset: Dataset, query: RowQuery) -> RowPage:
     Page 1 is one warehouse query; the count adds one more only when filters are present and
     the page alone does not settle it.
     """
-    with query_time_limit():
+    with query_time_limit(), observe_query("page"):
         return _rows_page(dataset, query)
 
 
@@ -119,7 +120,8 @@ def _count(
     if paged_by_offset and not page.more and (page.rows or query.offset == 0):
         return query.offset + len(page.rows), False  # the page reached the end: it is the count
     cap = None if query.count is CountMode.EXACT else COUNT_CAP
-    count = warehouse_query.rows_count(plan.rows, cap=cap)
+    with observe_query("count"):
+        count = warehouse_query.rows_count(plan.rows, cap=cap)
     if cap is not None and count > cap:
         return cap, True
     return count, False
@@ -199,7 +201,7 @@ class RowExport:
         cancel: Cancel | None = None,
     ) -> None:
         self._stream = stream
-        self._chunks = chunks
+        self._chunks = observe_stream("export", chunks)
         self.content_type = content_type
         self.filename = filename
         self._watch = watch

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from django.db import close_old_connections, connections
 from django.tasks import Task, TaskResult, TaskResultStatus
@@ -45,6 +45,7 @@ class ThreadBackend(ImmediateBackend):
         self._threads = int(self.options.get("threads", 2))
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._waiting = 0  # submitted, not yet started (csvhub_job_queue_depth)
 
     def _pool(self) -> ThreadPoolExecutor:
         with self._lock:
@@ -58,14 +59,22 @@ class ThreadBackend(ImmediateBackend):
         self.validate_task(task)
         task_check(task)
         result = _new_result(task, args, kwargs, self.alias)
+        with self._lock:
+            self._waiting += 1
         self._pool().submit(self._run, result)
         return result
+
+    def queue_depth(self) -> int:
+        """Jobs this process has queued that no thread has started yet."""
+        return self._waiting
 
     if TYPE_CHECKING:
         # ImmediateBackend's own runner (private, so django-stubs leaves it out).
         def _execute_task(self, task_result: TaskResult[..., Any]) -> None: ...
 
     def _run(self, result: TaskResult[..., Any]) -> None:
+        with self._lock:
+            self._waiting -= 1
         close_old_connections()
         try:
             self._execute_task(result)
@@ -108,6 +117,26 @@ class CeleryBackend(ImmediateBackend):
                 connection=connection,
             )
         return result
+
+    def queue_depth(self) -> int:
+        """Messages waiting in the broker's default queue (every web process's, every
+        worker's): the backlog no worker has taken yet."""
+        from csvhub.celery import app
+
+        with app.connection_for_read(self.options["broker_url"]) as connection:
+            channel = cast(_DeclaringChannel, connection.default_channel)
+            try:
+                _name, messages, _consumers = channel.queue_declare(queue="default", passive=True)
+            except connection.channel_errors:  # no worker has declared the queue yet
+                return 0
+        return int(messages)
+
+
+class _DeclaringChannel(Protocol):
+    """kombu's channels (AMQP's and the Redis transport's): a passive declare answers the
+    queue's name, message count and consumer count (kombu's stubs leave it out)."""
+
+    def queue_declare(self, *, queue: str, passive: bool) -> tuple[str, int, int]: ...
 
 
 def _new_result[**P, R](

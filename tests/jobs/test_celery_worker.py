@@ -216,3 +216,72 @@ def test_worker_runs_only_registered_tasks_and_logs_the_rest(celery_runner, brok
     log = worker_log.read_text()
     for name in hostile:
         assert f"Refused a message naming {name!r}: not a registered csvhub task." in log
+
+
+def test_upload_of_a_stopped_worker_is_resumed_by_a_worker_already_running(
+    celery_runner, warehouse
+):
+    """A rollout stops a worker with TERM and kills it when its grace period ends: the job it
+    was loading is finished by a worker that was running all along (its sweeper)."""
+    rows = 400_000
+    content = "n,label\n" + "".join(f"{i},row {i}\n" for i in range(rows))
+    stopping = celery_runner(CSVHUB_JOB_STALE_SECONDS="5")
+    org = make_org()
+    (upload,) = services.uploads_create(
+        organization=org, files=[ContentFile(content.encode(), name="big.csv")]
+    )
+    _wait_for(lambda: _state(upload).rows_loaded > 0)
+    celery_runner(CSVHUB_JOB_STALE_SECONDS="5")  # the job is claimed: this one waits
+    os.killpg(stopping.pid, signal.SIGTERM)  # warm shutdown: the job goes on loading ...
+    time.sleep(1)
+    _kill(stopping)  # ... until the grace period ends
+    assert _state(upload).state == "running"
+
+    _wait_for(lambda: _state(upload).is_finished, timeout=180)
+    finished = _state(upload)
+    assert finished.state == "succeeded", finished.error
+    assert finished.attempts == 2
+    assert Dataset.objects.get(pk=upload.dataset_id).row_count == rows
+
+
+def test_worker_serves_its_own_metrics_and_health(celery_runner, warehouse):
+    from tests.serving import METRICS_TOKEN, free_port, parse_samples
+
+    port = free_port()
+    celery_runner(
+        CSVHUB_WORKER_METRICS_BIND=f"127.0.0.1:{port}", CSVHUB_METRICS_TOKEN=METRICS_TOKEN
+    )
+    base = f"http://127.0.0.1:{port}"
+    _wait_for(lambda: _http(base + "/healthz")[0] == 200)
+
+    org = make_org()
+    content = b"a,b\n" + b"".join(b"%d,x\n" % i for i in range(25)) + b"1,2,3\n"
+    (upload,) = services.uploads_create(organization=org, files=[ContentFile(content, "w.csv")])
+    _wait_for(lambda: _state(upload).is_finished)
+    assert _state(upload).state == "succeeded", _state(upload).error
+
+    status, body = _http(base + "/metrics", token=METRICS_TOKEN)
+    assert status == 200
+    samples = parse_samples(body.decode())
+    assert samples[("csvhub_ingest_rows_total", frozenset())] == 25
+    assert samples[("csvhub_ingest_rejected_rows_total", frozenset())] == 1
+    assert samples[("csvhub_ingest_bytes_total", frozenset())] == len(content)
+    succeeded = frozenset({("kind", "ingest"), ("state", "succeeded")})
+    assert samples[("csvhub_jobs_finished_total", succeeded)] == 1
+    assert samples[("csvhub_process_resident_memory_bytes", frozenset({("role", "worker")}))] > 0
+    assert _http(base + "/metrics")[0] == 401
+    assert _http(base + "/metrics", token="wrong")[0] == 401
+
+
+def _http(url: str, token: str | None = None) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+    except OSError:
+        return 0, b""

@@ -39,6 +39,8 @@ class Command(BaseCommand):
         ensure_first_admin(stdout=self.stdout)
         self._warn_about_accounts()
         self.stdout.write(f"csvhub is serving on http://{host}:{port}/ (API docs at /api/docs/)")
+        from csvhub.gunicorn_hooks import server_hooks
+
         _gunicorn_app(
             {
                 "bind": f"{host}:{port}",
@@ -48,7 +50,9 @@ class Command(BaseCommand):
                 "timeout": 300,
                 "accesslog": "-",
                 "umask": 0o077,  # gunicorn's own files too (a unix socket, worker heartbeats)
-                "post_worker_init": _resume_jobs,
+                # One process runs every in-process job, so at start whatever is marked
+                # running died with the previous process; with Celery, workers resume their own.
+                **server_hooks(first_workers_own_every_job=settings.CSVHUB_TASK_RUNNER == "thread"),
             }
         ).run()
 
@@ -60,14 +64,6 @@ class Command(BaseCommand):
         for issue in checks.run_checks(tags=["csvhub"], databases=["default"]):
             if not issue.is_silenced():
                 self.stderr.write(str(issue))  # with its hint
-
-
-def _resume_jobs(_worker: object) -> None:
-    from csvhub.datasets.services import uploads_resume
-
-    # One process runs every in-process job, so whatever is marked running died with the
-    # previous process; with Celery, workers resume their own.
-    uploads_resume(all_running_are_dead=settings.CSVHUB_TASK_RUNNER == "thread")
 
 
 def _gunicorn_app(options: dict[str, object]) -> BaseApplication:
