@@ -7,10 +7,12 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView, PasswordResetView
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -36,6 +38,9 @@ class LoginPage(LoginView):
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not settings.CSVHUB_PASSWORD_LOGIN:
+            # Switched off (CSVHUB_PASSWORD_LOGIN=false): people sign in at the identity provider.
+            raise PermissionDenied("Password sign-in is switched off; use single sign-on.")
         wait = ratelimit.retry_after(ratelimit.login_limit(), self._identity())
         if wait is not None:
             return self._too_many(wait)

@@ -16,7 +16,6 @@ from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
 from django.http import Http404
@@ -30,6 +29,7 @@ from csvhub.accounts import ratelimit
 from csvhub.accounts.models import ApiToken, Invitation, Membership, Organization, Role
 from csvhub.accounts.selectors import membership_role
 from csvhub.accounts.tokens import token_generate
+from csvhub.mail import mail_send
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -264,7 +264,7 @@ def _invitation_send(*, invitation: Invitation, user: User, base_url: str) -> No
     }
     body = render_to_string("accounts/invite_email.txt", context)
     subject = f"You are invited to {invitation.organization.name} on csvhub"
-    send_mail(subject, body, None, [user.email])
+    mail_send(subject=subject, body=body, to=[user.email])
 
 
 def _password_path(user: User) -> str:
