@@ -14,7 +14,6 @@ from csvhub.compat.urls import root_urlpatterns as compat_root
 from csvhub.datasets.urls import api_urlpatterns as datasets_api
 from csvhub.health import views as health
 from csvhub.sso.urls import urlpatterns as sso_pages
-from csvhub.sso.views import SignOutView
 
 # Swagger UI's files come from drf-spectacular-sidecar through our own static files (nothing
 # from a CDN), and its script from the split view itself, so scripts stay 'self' only. Its page
@@ -35,7 +34,6 @@ urlpatterns = [
     path("healthz", health.live, name="health-live"),
     path("readyz", health.ready, name="health-ready"),
     path("admin/", admin.site.urls),
-    path("logout/", SignOutView.as_view(), name="logout"),
     path("", include(sso_pages)),
     path("", include(accounts_pages)),
     path("", include("csvhub.web.urls")),
