@@ -501,7 +501,8 @@ def ensure_first_admin(*, stdout: SupportsWrite[str], sign_in_url: str = "/login
     stdout.write(
         "csvhub: created organization 'default' and its admin 'admin'.\n"
         f"  Sign in at {sign_in_url} as 'admin' with password: {result.password}\n"
-        "  This password is shown only once; change it after signing in.\n"
+        "  This password is shown only once; change it after signing in (account menu, Change\n"
+        "  password). Lost it? `csvhub changepassword admin` sets a new one from this machine.\n"
         "  The Django admin at /admin/ is for operators of the installation only; create one with\n"
         "  `csvhub createoperator --username USERNAME`.\n"
     )
