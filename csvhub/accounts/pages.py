@@ -10,12 +10,12 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import LoginView, PasswordResetView
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.contrib.auth.views import LoginView, PasswordChangeView, PasswordResetView
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -60,6 +60,25 @@ class LoginPage(LoginView):
     def _too_many(self, wait: int) -> HttpResponse:
         context = self.get_context_data(form=self.get_form_class()(self.request), retry_after=wait)
         return ratelimit.too_many(self.render_to_response(context), wait)
+
+
+class PasswordChangePage(PasswordChangeView):
+    """Django's change of one's own password (the old one asked first), from the account menu.
+    Accounts of the identity provider have none: their password lives at the provider."""
+
+    template_name = "accounts/password_change_form.html"
+    success_url = reverse_lazy("files")
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated and not request.user.has_usable_password():
+            messages.info(request, "You sign in through single sign-on: change your password there.")
+            return HttpResponseRedirect("/")
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
+        response = super().form_valid(form)  # keeps this session signed in
+        messages.success(self.request, "Your password was changed.")
+        return response
 
 
 class PasswordResetPage(PasswordResetView):

@@ -52,6 +52,7 @@ _RESET = "accounts/password_reset"
 
 page_urlpatterns: list[URLPattern] = [
     path("login/", pages.LoginPage.as_view(), name="login"),
+    path("account/password/", pages.PasswordChangePage.as_view(), name="password_change"),
     path("orgs/switch/", pages.organization_switch, name="organization-switch"),
     path("invitations/", pages.invitations, name="invitations"),
     path(

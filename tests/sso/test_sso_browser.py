@@ -58,6 +58,8 @@ def test_sign_in_through_the_provider_and_out_of_both(
         ("acme", "editor")
     ]
 
+    page.locator(".account-menu summary").click()
+    expect(page.get_by_role("link", name="Change password")).to_have_count(0)  # no password here
     page.get_by_role("button", name="Sign out").click()
     # The provider asks, then sends the browser back to csvhub's sign-in page.
     page.get_by_role("button", name="Yes, sign me out").click()
