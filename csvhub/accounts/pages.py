@@ -71,7 +71,9 @@ class PasswordChangePage(PasswordChangeView):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated and not request.user.has_usable_password():
-            messages.info(request, "You sign in through single sign-on: change your password there.")
+            messages.info(
+                request, "You sign in through single sign-on: change your password there."
+            )
             return HttpResponseRedirect("/")
         return super().dispatch(request, *args, **kwargs)
 
