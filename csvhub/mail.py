@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from email.policy import Policy
 from typing import Any
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
 from csvhub.config import ConfigError, env_bool, env_int, env_str
@@ -32,6 +33,13 @@ class WholeLinesEmail(EmailMultiAlternatives):
     def message(self, *, policy: Policy | None = None) -> email.message.EmailMessage:
         wide = (policy or email.policy.default).clone(max_line_length=MAX_LINE_LENGTH)
         return super().message(policy=wide)
+
+
+def mail_goes_nowhere() -> bool:
+    """True with the console mailer (the embedded default): mails only reach the server's log,
+    so the UI shows what they carry (the invitation link) for an admin to pass on."""
+    backend: str = settings.MAILERS.get("default", {}).get("BACKEND", "")
+    return backend == CONSOLE_BACKEND
 
 
 def mail_send(*, subject: str, body: str, to: Sequence[str], html: str | None = None) -> int:

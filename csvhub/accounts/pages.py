@@ -23,11 +23,16 @@ from csvhub.accounts import ratelimit
 from csvhub.accounts.access import SESSION_KEY, request_user
 from csvhub.accounts.forms import NewcomerPasswordResetForm
 from csvhub.accounts.selectors import (
+    invitation_pending_find,
     invitation_received_get,
     invitations_received,
     membership_find,
 )
-from csvhub.accounts.services import invitation_accept, invitation_decline
+from csvhub.accounts.services import (
+    invitation_accept,
+    invitation_decline,
+    invitation_join_target,
+)
 
 
 class LoginPage(LoginView):
@@ -146,3 +151,10 @@ def invitation_answer(request: HttpRequest, invitation_id: UUID, answer: str) ->
     request.session[SESSION_KEY] = organization.slug
     messages.success(request, f"You joined {organization.name} as {membership.role}.")
     return HttpResponseRedirect("/")
+
+
+@require_GET
+def invitation_join(request: HttpRequest, invitation_id: UUID, token: str) -> HttpResponse:
+    """An invitation link (invitation_link): no sign-in needed to follow it."""
+    invitation = invitation_pending_find(invitation_id=invitation_id)
+    return HttpResponseRedirect(invitation_join_target(invitation=invitation, token=token))

@@ -267,6 +267,27 @@ def _invitation_send(*, invitation: Invitation, user: User, base_url: str) -> No
     mail_send(subject=subject, body=body, to=[user.email])
 
 
+def invitation_link(*, invitation: Invitation, base_url: str) -> str:
+    """The invitation as a link the admin can pass on when csvhub sends no mail (the console
+    mailer). One shape for every invitation, so the link tells nothing about who has an
+    account; followed, it leads a newcomer to choose a password (as the mail would) and anyone
+    else to sign in and answer on /invitations/ (csvhub.accounts.pages.invitation_join)."""
+    user = invitation.user
+    token = default_token_generator.make_token(user) if user else secrets.token_urlsafe(20)
+    path = reverse("invitation-join", kwargs={"invitation_id": invitation.pk, "token": token})
+    return base_url.rstrip("/") + path
+
+
+def invitation_join_target(*, invitation: Invitation | None, token: str) -> str:
+    """Where an invitation link leads: the newcomer's password page while the token is good,
+    else sign-in, then the invitations page."""
+    user = invitation.user if invitation else None
+    fresh = user is not None and not user.has_usable_password()
+    if fresh and user is not None and default_token_generator.check_token(user, token):
+        return _password_path(user)
+    return f"{reverse('login')}?next={reverse('invitations')}"
+
+
 def _password_path(user: User) -> str:
     return reverse(
         "password_reset_confirm",

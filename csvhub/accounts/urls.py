@@ -56,6 +56,11 @@ page_urlpatterns: list[URLPattern] = [
     path("orgs/switch/", pages.organization_switch, name="organization-switch"),
     path("invitations/", pages.invitations, name="invitations"),
     path(
+        "invitations/<uuid:invitation_id>/join/<str:token>/",
+        pages.invitation_join,
+        name="invitation-join",
+    ),
+    path(
         "invitations/<uuid:invitation_id>/<str:answer>/",
         pages.invitation_answer,
         name="invitation-answer",
