@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from csvhub.accounts.models import Membership, Organization, Role
 from csvhub.accounts.services import membership_delete, membership_update
@@ -59,6 +59,32 @@ def sso_user_sign_in(*, config: OidcConfig, claims: dict[str, object]) -> User:
     if not isinstance(subject, str) or not subject:
         raise NoAccess("The identity provider sent no subject (sub claim).")
     grants = grants_for(config=config, claims=claims)
+    identity = _identity_find(issuer=config.issuer, subject=subject)
+    if identity is not None and _memberships_are(identity.user, grants):
+        # The usual case for API calls: nothing to write, so no write transaction either.
+        user = identity.user
+        _account_guard(user)
+    else:
+        user = _account_update(config=config, subject=subject, claims=claims, grants=grants)
+    if not grants.roles:
+        raise NoAccess(_NO_ROLE)
+    return user
+
+
+def _identity_find(*, issuer: str, subject: str) -> SsoIdentity | None:
+    return SsoIdentity.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
+
+
+def _memberships_are(user: User, grants: Grants) -> bool:
+    held = Membership.objects.filter(user=user).values_list("organization__slug", "role")
+    return dict(held) == {slug: role.value for slug, role in grants.roles.items()}
+
+
+def _account_update(
+    *, config: OidcConfig, subject: str, claims: dict[str, object], grants: Grants
+) -> User:
+    """Create the account (first sign-in with a role) and set its memberships, in one
+    transaction; the identity row is locked so that two sign-ins at once apply in turn."""
     with transaction.atomic():
         identity = (
             SsoIdentity.objects.select_for_update()
@@ -70,12 +96,9 @@ def sso_user_sign_in(*, config: OidcConfig, claims: dict[str, object]) -> User:
             raise NoAccess(_NO_ROLE)
         if identity is None:
             identity = _identity_create(issuer=config.issuer, subject=subject, claims=claims)
-        user = identity.user
-        _account_guard(user)
-        memberships_sync(user=user, grants=grants)
-    if not grants.roles:
-        raise NoAccess(_NO_ROLE)
-    return user
+        _account_guard(identity.user)
+        memberships_sync(user=identity.user, grants=grants)
+    return identity.user
 
 
 _NO_ROLE = (
@@ -93,13 +116,19 @@ def _account_guard(user: User) -> None:
 
 def _identity_create(*, issuer: str, subject: str, claims: dict[str, object]) -> SsoIdentity:
     email = claims.get("email") if claims.get("email_verified", True) is True else ""
-    user = get_user_model()._default_manager.create_user(
-        username=_free_username(claims, subject), email=email if isinstance(email, str) else ""
-    )
-    # No password: such an account signs in through the provider only.
-    user.set_unusable_password()
-    user.save(update_fields=["password"])
-    return SsoIdentity.objects.create(user=user, issuer=issuer, subject=subject)
+    try:
+        with transaction.atomic():
+            user = get_user_model()._default_manager.create_user(
+                username=_free_username(claims, subject),
+                email=email if isinstance(email, str) else "",
+            )
+            # No password: such an account signs in through the provider only.
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            return SsoIdentity.objects.create(user=user, issuer=issuer, subject=subject)
+    except IntegrityError:
+        # The same person's other first sign-in, a moment earlier, made the account.
+        return SsoIdentity.objects.select_related("user").get(issuer=issuer, subject=subject)
 
 
 def _free_username(claims: dict[str, object], subject: str) -> str:
