@@ -15,13 +15,13 @@ from csvhub.accounts.models import Membership
 from csvhub.sso.models import SsoIdentity
 from tests.accounts.actors import World
 from tests.sso.provider import PROVIDER_NAME, Idp
-from tests.web.test_web_e2e import WAIT_MS, browser  # noqa: F401  (fixture)
+from tests.web.test_web_e2e import WAIT_MS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def page(browser, sso: Idp, live_server) -> Iterator[object]:  # noqa: F811
+def page(browser, sso: Idp, live_server) -> Iterator[object]:
     context = browser.new_context(base_url=live_server.url)
     opened = context.new_page()
     opened.set_default_timeout(WAIT_MS)

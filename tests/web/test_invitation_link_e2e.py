@@ -8,7 +8,7 @@ import re
 import pytest
 
 from csvhub.mail import CONSOLE_BACKEND
-from tests.web.test_web_e2e import _expect, browser, server, signed_in  # noqa: F401  (fixtures)
+from tests.web.test_web_e2e import _expect, server, signed_in  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
