@@ -11,6 +11,10 @@ TEST_LOCK := requirements-test.lock
 UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.12 \
 	--generate-hashes --quiet --custom-compile-command "make lock" $(LOCK_ARGS)
 
+# Where `make run` serves: `make run PORT=8100`, `make run HOST=0.0.0.0` (every interface).
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
 .PHONY: run test lint venv lock
 
 $(BIN)/python:
@@ -26,7 +30,7 @@ run: venv
 	$(BIN)/pip install --quiet --no-deps -e .
 	@# A lock that no longer matches pyproject.toml's requirements shows here, not at run time.
 	$(BIN)/pip check
-	$(BIN)/csvhub serve
+	$(BIN)/csvhub serve --host $(or $(HOST),127.0.0.1) --port $(or $(PORT),8000)
 
 ## Install the test dependencies and run the whole suite.
 test: venv
@@ -35,6 +39,9 @@ test: venv
 	$(BIN)/pip check
 	@# Browser tests drive Debian's chromium (never a downloaded browser build).
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } || echo "chromium not found: tests/web/test_web_e2e.py will skip (fail under CI)"
+	@# The single sign-on tests run a real OpenID provider (npm's oidc-provider, pinned by
+	@# tests/oidc/package-lock.json) on the machine's Node.js.
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix tests/oidc --no-audit --no-fund --silent; else echo "npm not found: tests/sso will skip (fail under CI)"; fi
 	$(BIN)/ruff check .
 	@# Types checked with the settings in pyproject.toml ([tool.mypy]); cached in .mypy_cache.
 	$(BIN)/mypy

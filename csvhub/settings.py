@@ -24,6 +24,8 @@ from csvhub.config import (
     env_str,
     storage_backend,
 )
+from csvhub.mail import mailers_from_env
+from csvhub.sso.config import oidc_config_from_env
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("CSVHUB_DATA_DIR", str(Path.cwd() / "data"))).resolve()
@@ -103,6 +105,7 @@ INSTALLED_APPS = [
     "csvhub.jobs",
     "csvhub.web",
     "csvhub.metrics",
+    "csvhub.sso",
 ]
 
 MIDDLEWARE = [
@@ -148,6 +151,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csvhub.accounts.context_processors.organizations",
+                "csvhub.sso.context_processors.sign_in_options",
             ],
         },
     },
@@ -319,6 +323,13 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("CSVHUB_HSTS_INCLUDE_SUBDOMAINS", Fals
 # so that a load balancer sends new ones elsewhere first (docs/deployment.md).
 CSVHUB_DRAIN_SECONDS = env_int("CSVHUB_DRAIN_SECONDS", 5, minimum=0)
 
+# Single sign-on through an OpenID provider (csvhub.sso; docs/configuration.md, "Single
+# sign-on"): off unless CSVHUB_OIDC_ISSUER is set. Password sign-in can be switched off then.
+CSVHUB_OIDC = oidc_config_from_env()
+CSVHUB_PASSWORD_LOGIN = env_bool("CSVHUB_PASSWORD_LOGIN", True)
+# Sign-out posts a form whose answer redirects to the provider's end_session_endpoint.
+SECURE_CSP["form-action"] = [CSP.SELF, *CSVHUB_OIDC.form_action_origins]
+
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -331,15 +342,17 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
 
-MAILERS = {
-    "default": {
-        "BACKEND": env_str("CSVHUB_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-    }
-}
-DEFAULT_FROM_EMAIL = env_str("CSVHUB_FROM_EMAIL", "csvhub@localhost")
+# One mailer for password resets, invitations and alarms: SMTP when CSVHUB_EMAIL_HOST is set
+# (CSVHUB_EMAIL_PORT, _USER, _PASSWORD, _TLS, _SSL), else CSVHUB_EMAIL_BACKEND (the console).
+MAILERS = mailers_from_env()
+DEFAULT_FROM_EMAIL = env_str("CSVHUB_EMAIL_FROM", "") or env_str(
+    "CSVHUB_FROM_EMAIL", "csvhub@localhost"
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The identity provider's JWTs first: it takes only JWT-shaped bearer values.
+        "csvhub.sso.authentication.ProviderTokenAuthentication",
         "csvhub.accounts.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -365,6 +378,8 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI and Redoc from drf-spectacular-sidecar's static files: nothing from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No "valid" badge: Swagger UI would fetch it from validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
 }
 

@@ -14,6 +14,7 @@ from csvhub.compat.urls import root_urlpatterns as compat_root
 from csvhub.datasets.urls import api_urlpatterns as datasets_api
 from csvhub.health import views as health
 from csvhub.metrics.views import metrics_view
+from csvhub.sso.urls import urlpatterns as sso_pages
 
 # Swagger UI's files come from drf-spectacular-sidecar through our own static files (nothing
 # from a CDN), and its script from the split view itself, so scripts stay 'self' only. Its page
@@ -35,6 +36,7 @@ urlpatterns = [
     path("readyz", health.ready, name="health-ready"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
+    path("", include(sso_pages)),
     path("", include(accounts_pages)),
     path("", include("csvhub.web.urls")),
 ]

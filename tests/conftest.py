@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from tests.services import POSTGRES_URL, require
 
-pytest_plugins = ["tests.accounts.actors"]
+pytest_plugins = ["tests.accounts.actors", "tests.browser"]
 
 
 @pytest.fixture(autouse=True)

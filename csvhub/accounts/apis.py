@@ -41,6 +41,7 @@ from csvhub.accounts.services import (
     invitation_accept,
     invitation_create,
     invitation_decline,
+    invitation_link,
     invitation_revoke,
     membership_delete,
     membership_update,
@@ -48,6 +49,7 @@ from csvhub.accounts.services import (
     token_revoke,
 )
 from csvhub.api import TextField
+from csvhub.mail import mail_goes_nowhere
 
 
 class _Api(APIView):
@@ -93,7 +95,8 @@ class _Pages(CursorPagination):
         output: type[serializers.BaseSerializer[Any]],
     ) -> Response:
         page = self.paginate_queryset(items, request, view=view)
-        return self.get_paginated_response(output(page, many=True).data)
+        data = output(page, many=True, context={"request": request}).data
+        return self.get_paginated_response(data)
 
 
 _PAGE_PARAMETERS: list[SchemaParameter] = [_PageQuery]
@@ -252,6 +255,16 @@ class InvitationOutputSerializer(serializers.Serializer[Invitation]):
     invited_by = serializers.CharField(source="invited_by.get_username", allow_null=True)
     created_at = serializers.DateTimeField()
     expires_at = serializers.DateTimeField()
+    link = serializers.SerializerMethodField(
+        help_text="With the console mailer only (csvhub sends no mail): a link to pass on to "
+        "the invited person, the way in the mail would have been. Null otherwise."
+    )
+
+    def get_link(self, invitation: Invitation) -> str | None:
+        request = self.context.get("request")
+        if request is None or not mail_goes_nowhere():
+            return None
+        return invitation_link(invitation=invitation, base_url=request.build_absolute_uri("/"))
 
 
 class InvitationCreatedSerializer(InvitationOutputSerializer):
@@ -282,7 +295,9 @@ def _invite(request: Request) -> Response:
         "If this names a user, they are invited; they become a member when they accept. "
         "An email address without an account gets one, with a link to choose a password."
     )
-    body = InvitationOutputSerializer(invitation).data | {"detail": detail}
+    body = InvitationOutputSerializer(invitation, context={"request": request}).data | {
+        "detail": detail
+    }
     return Response(body, status=status.HTTP_202_ACCEPTED)
 
 

@@ -36,7 +36,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         try:
             token = _token_verified(parts)
         except exceptions.AuthenticationFailed:
-            _failure_count(ratelimit.client_ip(request._request))
+            failure_count(ratelimit.client_ip(request._request))
             raise
         token_touch(token=token, now=timezone.now())
         return token.user, token
@@ -45,8 +45,9 @@ class BearerTokenAuthentication(BaseAuthentication):
         return 'Bearer realm="api"'
 
 
-def _failure_count(ip: str) -> None:
-    """Count one bad token from `ip`; past the limit answer 429 rather than 401."""
+def failure_count(ip: str) -> None:
+    """Count one bad token from `ip` (csvhub's or a provider's); past the limit answer 429
+    rather than 401."""
     limit = ratelimit.token_limit()
     wait = ratelimit.retry_after(limit, ip)
     if wait is not None:

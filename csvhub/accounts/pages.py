@@ -7,13 +7,15 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import LoginView, PasswordResetView
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.contrib.auth.views import LoginView, PasswordChangeView, PasswordResetView
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -21,11 +23,16 @@ from csvhub.accounts import ratelimit
 from csvhub.accounts.access import SESSION_KEY, request_user
 from csvhub.accounts.forms import NewcomerPasswordResetForm
 from csvhub.accounts.selectors import (
+    invitation_pending_find,
     invitation_received_get,
     invitations_received,
     membership_find,
 )
-from csvhub.accounts.services import invitation_accept, invitation_decline
+from csvhub.accounts.services import (
+    invitation_accept,
+    invitation_decline,
+    invitation_join_target,
+)
 
 
 class LoginPage(LoginView):
@@ -36,6 +43,9 @@ class LoginPage(LoginView):
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not settings.CSVHUB_PASSWORD_LOGIN:
+            # Switched off (CSVHUB_PASSWORD_LOGIN=false): people sign in at the identity provider.
+            raise PermissionDenied("Password sign-in is switched off; use single sign-on.")
         wait = ratelimit.retry_after(ratelimit.login_limit(), self._identity())
         if wait is not None:
             return self._too_many(wait)
@@ -55,6 +65,27 @@ class LoginPage(LoginView):
     def _too_many(self, wait: int) -> HttpResponse:
         context = self.get_context_data(form=self.get_form_class()(self.request), retry_after=wait)
         return ratelimit.too_many(self.render_to_response(context), wait)
+
+
+class PasswordChangePage(PasswordChangeView):
+    """Django's change of one's own password (the old one asked first), from the account menu.
+    Accounts of the identity provider have none: their password lives at the provider."""
+
+    template_name = "accounts/password_change_form.html"
+    success_url = reverse_lazy("files")
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.user.is_authenticated and not request.user.has_usable_password():
+            messages.info(
+                request, "You sign in through single sign-on: change your password there."
+            )
+            return HttpResponseRedirect("/")
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
+        response = super().form_valid(form)  # keeps this session signed in
+        messages.success(self.request, "Your password was changed.")
+        return response
 
 
 class PasswordResetPage(PasswordResetView):
@@ -120,3 +151,10 @@ def invitation_answer(request: HttpRequest, invitation_id: UUID, answer: str) ->
     request.session[SESSION_KEY] = organization.slug
     messages.success(request, f"You joined {organization.name} as {membership.role}.")
     return HttpResponseRedirect("/")
+
+
+@require_GET
+def invitation_join(request: HttpRequest, invitation_id: UUID, token: str) -> HttpResponse:
+    """An invitation link (invitation_link): no sign-in needed to follow it."""
+    invitation = invitation_pending_find(invitation_id=invitation_id)
+    return HttpResponseRedirect(invitation_join_target(invitation=invitation, token=token))

@@ -62,7 +62,7 @@ def membership_get(*, organization: Organization, membership_id: int) -> Members
 
 def invitation_list(*, organization: Organization) -> QuerySet[Invitation]:
     """The organization's invitations still waiting for an answer."""
-    return Invitation.objects.select_related("invited_by").filter(
+    return Invitation.objects.select_related("invited_by", "user").filter(
         organization=organization, expires_at__gt=timezone.now()
     )
 
@@ -72,6 +72,15 @@ def invitation_get(*, organization: Organization, invitation_id: UUID) -> Invita
     if invitation is None:
         raise Http404("No such invitation.")
     return invitation
+
+
+def invitation_pending_find(*, invitation_id: UUID) -> Invitation | None:
+    """Any organization's invitation still waiting (for a link that carries its own proof)."""
+    return (
+        Invitation.objects.select_related("user")
+        .filter(pk=invitation_id, expires_at__gt=timezone.now())
+        .first()
+    )
 
 
 def invitations_received(*, user: User) -> QuerySet[Invitation]:

@@ -16,7 +16,6 @@ from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
 from django.http import Http404
@@ -30,6 +29,7 @@ from csvhub.accounts import ratelimit
 from csvhub.accounts.models import ApiToken, Invitation, Membership, Organization, Role
 from csvhub.accounts.selectors import membership_role
 from csvhub.accounts.tokens import token_generate
+from csvhub.mail import mail_send
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -263,7 +263,28 @@ def _invitation_send(*, invitation: Invitation, user: User, base_url: str) -> No
     }
     body = render_to_string("accounts/invite_email.txt", context)
     subject = f"You are invited to {invitation.organization.name} on csvhub"
-    send_mail(subject, body, None, [user.email])
+    mail_send(subject=subject, body=body, to=[user.email])
+
+
+def invitation_link(*, invitation: Invitation, base_url: str) -> str:
+    """The invitation as a link the admin can pass on when csvhub sends no mail (the console
+    mailer). One shape for every invitation, so the link tells nothing about who has an
+    account; followed, it leads a newcomer to choose a password (as the mail would) and anyone
+    else to sign in and answer on /invitations/ (csvhub.accounts.pages.invitation_join)."""
+    user = invitation.user
+    token = default_token_generator.make_token(user) if user else secrets.token_urlsafe(20)
+    path = reverse("invitation-join", kwargs={"invitation_id": invitation.pk, "token": token})
+    return base_url.rstrip("/") + path
+
+
+def invitation_join_target(*, invitation: Invitation | None, token: str) -> str:
+    """Where an invitation link leads: the newcomer's password page while the token is good,
+    else sign-in, then the invitations page."""
+    user = invitation.user if invitation else None
+    fresh = user is not None and not user.has_usable_password()
+    if fresh and user is not None and default_token_generator.check_token(user, token):
+        return _password_path(user)
+    return f"{reverse('login')}?next={reverse('invitations')}"
 
 
 def _password_path(user: User) -> str:
@@ -500,7 +521,8 @@ def ensure_first_admin(*, stdout: SupportsWrite[str], sign_in_url: str = "/login
     stdout.write(
         "csvhub: created organization 'default' and its admin 'admin'.\n"
         f"  Sign in at {sign_in_url} as 'admin' with password: {result.password}\n"
-        "  This password is shown only once; change it after signing in.\n"
+        "  This password is shown only once; change it after signing in (account menu, Change\n"
+        "  password). Lost it? `csvhub changepassword admin` sets a new one from this machine.\n"
         "  The Django admin at /admin/ is for operators of the installation only; create one with\n"
         "  `csvhub createoperator --username USERNAME`.\n"
     )

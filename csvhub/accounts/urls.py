@@ -1,4 +1,5 @@
-"""Routes of the accounts app. The project urlconf includes, without a namespace (Django's
+"""Routes of the accounts app (`logout/` is csvhub.sso's, which also ends a provider session).
+The project urlconf includes, without a namespace (Django's
 password reset views reverse these names unqualified):
 
     path("api/v1/", include(accounts_urls.api_urlpatterns)),
@@ -51,9 +52,14 @@ _RESET = "accounts/password_reset"
 
 page_urlpatterns: list[URLPattern] = [
     path("login/", pages.LoginPage.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/password/", pages.PasswordChangePage.as_view(), name="password_change"),
     path("orgs/switch/", pages.organization_switch, name="organization-switch"),
     path("invitations/", pages.invitations, name="invitations"),
+    path(
+        "invitations/<uuid:invitation_id>/join/<str:token>/",
+        pages.invitation_join,
+        name="invitation-join",
+    ),
     path(
         "invitations/<uuid:invitation_id>/<str:answer>/",
         pages.invitation_answer,

@@ -21,6 +21,7 @@ from csvhub.datasets import selectors, services
 from csvhub.datasets.errors import DatasetError, DatasetNotFound
 from csvhub.datasets.models import Dataset, Upload
 from csvhub.grammar.page import page_table
+from csvhub.mail import mail_goes_nowhere
 from csvhub.web import files as file_reads
 from csvhub.web.access import organization_page
 from csvhub.web.explorer import column_spellings
@@ -182,4 +183,5 @@ def tokens(request: HttpRequest, access: Access) -> HttpResponse:
 @require_GET
 @organization_page(needs=Role.ADMIN)
 def members(request: HttpRequest, access: Access) -> HttpResponse:
-    return render(request, "web/members.html", _context(access, member_roles=list(Role)))
+    context = _context(access, member_roles=list(Role), mail_goes_nowhere=mail_goes_nowhere())
+    return render(request, "web/members.html", context)

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from csvhub.accounts.access import request_organization, request_role
 from csvhub.accounts.permissions import CanAdmin, CanEdit, CanView, ReadOrEdit
 from csvhub.accounts.urls import api_urlpatterns, page_urlpatterns
+from csvhub.sso.urls import urlpatterns as sso_urlpatterns
 
 
 def _probe(permission: type[BasePermission]) -> type[APIView]:
@@ -44,5 +45,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("probe/", include(probe_urlpatterns)),
     path("admin/", admin.site.urls),
+    path("", include(sso_urlpatterns)),  # sign-out
     path("", include(page_urlpatterns)),
 ]

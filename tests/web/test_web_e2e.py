@@ -25,19 +25,9 @@ from csvhub.datasets.models import Dataset, Upload, UploadState
 from csvhub.grammar.filters import FILTER_OPERATORS
 from tests.accounts.actors import PASSWORD, World
 from tests.datasets.pipeline import upload
-from tests.services import IN_CI
 
-CHROMIUM = os.environ.get("CSVHUB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# `browser` (one Chromium for the whole session) is a fixture of tests/browser.py.
+
 SCREENSHOTS = os.environ.get("CSVHUB_SCREENSHOTS") == "1"
 SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 THREAD_TASKS = {
@@ -51,37 +41,6 @@ WAIT_MS = 30_000
 
 DASH = "\u2013"  # the en dash the pages put in ranges of rows
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _missing(message: str) -> None:
-    if IN_CI:
-        pytest.fail(f"CI=true but {message}", pytrace=False)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("Playwright is not installed; `pip install -e '.[test]'` to run the browser tests")
-    if not Path(CHROMIUM).exists():
-        _missing(
-            f"no Chromium at {CHROMIUM}; `apt-get install chromium` or set CSVHUB_CHROMIUM "
-            "to run the browser tests"
-        )
-    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls are
-    # still synchronous, so Django's async-safety guard would refuse them.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-    if previous is None:
-        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    else:
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

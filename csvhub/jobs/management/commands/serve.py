@@ -7,11 +7,14 @@ one home and jobs left behind by the previous run are picked up again.
 
 from __future__ import annotations
 
+import errno
+import socket
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -30,13 +33,14 @@ class Command(BaseCommand):
     def handle(self, *args: Any, host: str, port: int, threads: int, **options: Any) -> None:
         from csvhub.accounts.services import ensure_first_admin
 
+        port_check(host, port)
         settings.DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
         # A data dir made by an older csvhub may be open to others: closing the folder closes
         # everything in it (the files keep their modes, but no one else can reach them).
         settings.DATA_DIR.chmod(0o700)
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
-        ensure_first_admin(stdout=self.stdout)
+        ensure_first_admin(stdout=self.stdout, sign_in_url=f"http://{host}:{port}/login/")
         self._warn_about_accounts()
         self.stdout.write(f"csvhub is serving on http://{host}:{port}/ (API docs at /api/docs/)")
         from csvhub.gunicorn_hooks import server_hooks
@@ -53,6 +57,7 @@ class Command(BaseCommand):
                 # One process runs every in-process job, so at start whatever is marked
                 # running died with the previous process; with Celery, workers resume their own.
                 **server_hooks(first_workers_own_every_job=settings.CSVHUB_TASK_RUNNER == "thread"),
+                **_control_socket(settings.DATA_DIR),
             }
         ).run()
 
@@ -66,6 +71,43 @@ class Command(BaseCommand):
                 self.stderr.write(str(issue))  # with its hint
 
 
+def port_check(host: str, port: int) -> None:
+    """Fail before anything is printed or prepared when `host:port` cannot be served (another
+    csvhub, or another program, already listens there), saying how to choose another."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host.strip("[]"), port, type=socket.SOCK_STREAM
+        )[0]
+    except socket.gaierror as exc:
+        raise CommandError(f"Cannot serve on {host!r}: {exc.strerror}.") from None
+    with socket.socket(family, kind, proto) as probe:
+        # As gunicorn binds: a port left in TIME_WAIT by a previous run is free to use.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise CommandError(_port_taken(host, port, exc)) from None
+
+
+def _port_taken(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        why = f"Port {port} on {host} is already in use (another csvhub, or another program)."
+    else:
+        why = f"Cannot listen on {host}:{port}: {exc.strerror}."
+    return (
+        f"{why} Stop that program, or serve on another port: "
+        f"`make run PORT=8100` or `csvhub serve --port 8100` (--host to choose the address)."
+    )
+
+
+def _control_socket(data_dir: Path) -> dict[str, object]:
+    """gunicorn's control socket (for `gunicornc`) in the data directory, next to everything
+    else csvhub writes, rather than in $HOME/.gunicorn. A unix socket path is limited to about
+    100 bytes: under a data directory deeper than that there is no control socket."""
+    path = data_dir / "gunicorn.ctl"
+    if len(str(path).encode()) > 100:
+        return {"control_socket_disable": True}
+    return {"control_socket": str(path), "control_socket_mode": 0o600}
 def _gunicorn_app(options: dict[str, object]) -> BaseApplication:
     from gunicorn.app.base import BaseApplication
 

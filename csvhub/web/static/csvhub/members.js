@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { api, el, formatTime, confirmAndDelete, requiredValue } = window.csvhub;
+  const { api, el, formatTime, copyText, confirmAndDelete, requiredValue } = window.csvhub;
   const form = document.getElementById("invite-form");
   if (!form) return;
   const apiUrl = form.dataset.apiUrl;
@@ -83,11 +83,24 @@
     const revoke = el("button", { type: "button", class: "secondary small", "aria-label": `Revoke the invitation of ${invitation.invited}` }, "Revoke");
     revoke.addEventListener("click", () => revokeInvitation(invitation));
     return el("tr", { "data-invitation": invitation.id },
-      el("td", {}, invitation.invited),
+      el("td", {}, invitation.invited, invitation.link ? invitationLink(invitation) : null),
       el("td", {}, invitation.role),
       el("td", {}, invitation.invited_by || "—"),
       el("td", {}, formatTime(invitation.expires_at)),
       el("td", { class: "actions" }, revoke));
+  }
+
+  // With the console mailer csvhub sends no mail: the API gives the invitation's link, for the
+  // admin to pass on.
+  function invitationLink(invitation) {
+    const field = el("input", { type: "text", readonly: true, class: "invitation-link", value: invitation.link, "aria-label": `Invitation link for ${invitation.invited}` });
+    const copy = el("button", { type: "button", class: "secondary small" }, "Copy link");
+    copy.addEventListener("click", async () => {
+      const copied = await copyText(invitation.link);
+      status.textContent = copied ? `Copied the invitation link for ${invitation.invited}.` : "Select the link and copy it.";
+      if (!copied) field.select();
+    });
+    return el("div", { class: "invitation-link-row" }, field, copy);
   }
 
   async function loadInvitations(url = invitationsUrl, append = false) {
