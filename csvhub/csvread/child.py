@@ -283,11 +283,20 @@ def child_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-record-lines", type=int, default=defaults.record_lines)
     parser.add_argument("--max-batch-chars", type=int, default=defaults.batch_chars)
     args = parser.parse_args(argv)
+    _outlive_stop_signals()
     _limit_memory(args.memory_limit)
     try:
         return _read(args)
     except MemoryError:
         os._exit(EXIT_OUT_OF_MEMORY)  # no cleanup: the parent takes the half-sent rest as lost
+
+
+def _outlive_stop_signals() -> None:
+    """A stop (TERM to the worker's process group, Ctrl-C in a terminal) is for the worker: it
+    finishes or hands back its job and then ends this child itself (close() kills it, a dead
+    parent closes its pipes). Dying first would fail an upload that should be resumed."""
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, signal.SIG_IGN)
 
 
 def _limit_memory(limit: int) -> None:

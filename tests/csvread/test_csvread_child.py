@@ -4,6 +4,7 @@ process; and failures of the child or of the stored file never pass for a comple
 import gzip
 import io
 import random
+import signal
 import threading
 
 import pytest
@@ -170,6 +171,19 @@ def test_a_killed_child_is_an_error_not_the_end_of_the_file() -> None:
         with pytest.raises(ChildReaderFailed, match="ended with code -9"):
             for _ in batches:
                 pass
+
+
+def test_a_stop_signal_to_the_workers_process_group_leaves_the_child_reading() -> None:
+    """A rollout sends TERM to the worker's whole group: the worker hands its job back, and
+    its child must not fail the upload by dying first."""
+    data = b"n\n" + b"".join(b"%d\n" % n for n in range(300_000))
+    with open_csv_in_child(io.BytesIO(data), batch_rows=10_000) as reader:
+        batches = reader.batches()
+        rows = next(batches).row_count
+        reader._process.send_signal(signal.SIGTERM)
+        reader._process.send_signal(signal.SIGINT)
+        rows += sum(batch.row_count for batch in batches)
+    assert rows == 300_000
 
 
 def test_closing_early_stops_the_child() -> None:

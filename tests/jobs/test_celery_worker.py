@@ -235,7 +235,7 @@ def test_upload_of_a_stopped_worker_is_resumed_by_a_worker_already_running(
     os.killpg(stopping.pid, signal.SIGTERM)  # warm shutdown: the job goes on loading ...
     time.sleep(1)
     _kill(stopping)  # ... until the grace period ends
-    assert _state(upload).state == "running"
+    assert _state(upload).state == "running", _state(upload).error
 
     _wait_for(lambda: _state(upload).is_finished, timeout=180)
     finished = _state(upload)
