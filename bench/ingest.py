@@ -238,7 +238,9 @@ def _serving(env: dict[str, str], workdir: Path) -> Iterator[Server]:
     """`csvhub serve` in its own process group, with an admin and an API token; killed on exit."""
     _csvhub(env, "migrate", "--verbosity", "0")
     password = secrets.token_urlsafe(16)
-    _csvhub(env, "createadmin", "--org", "bench", "--username", "bench", "--password", password)
+    # `--password=…`: a generated password may start with "-", which argparse would take for
+    # an option (1 run in 64).
+    _csvhub(env, "createadmin", "--org", "bench", "--username", "bench", f"--password={password}")
     token = _token_create(env)
     port = _free_port()
     log = workdir / "serve.log"

@@ -10,6 +10,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from csvhub.accounts.models import ApiToken, Invitation, Membership, Organization, Role
+from csvhub.accounts.token_lookup import token_read
 from csvhub.accounts.tokens import token_digest
 
 
@@ -116,13 +117,10 @@ def token_get(
 
 
 def token_find(*, text: str) -> ApiToken | None:
-    """The token whose secret is `text`, with `owner_role` annotated (None when the owner left)."""
-    owner_role = Membership.objects.filter(
-        user=OuterRef("user"), organization=OuterRef("organization")
-    ).values("role")[:1]
-    return (
-        ApiToken.objects.select_related("user", "organization")
-        .annotate(owner_role=Subquery(owner_role))
-        .filter(secret_hash=token_digest(text))
-        .first()
-    )
+    """The token whose secret is `text`, with its user and organization loaded and
+    `owner_role` set (None when the owner left the organization).
+
+    Every API request calls this, so it is a prepared read (csvhub.prepared), not an ORM query.
+    It reads the token afresh on every request, so revocation, expiry and the owner's removal
+    take effect on the next one."""
+    return token_read(secret_hash=token_digest(text))

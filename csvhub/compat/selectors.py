@@ -64,7 +64,7 @@ def table_get(*, organization: Organization, table_name: str, escaped: bool = Fa
             f"/api/{table_name}/ belongs to csvhub itself; the table {slug!r} is at "
             f"{ESCAPE}{slug}/."
         )
-    return selectors.dataset_get(organization=organization, slug=slug)
+    return selectors.dataset_find(organization=organization, slug=slug)
 
 
 def customer_id_normalize(raw: object) -> str:

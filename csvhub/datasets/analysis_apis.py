@@ -56,7 +56,7 @@ class DatasetSummaryApi(APIView):
         responses=SummarySerializer,
     )
     def get(self, request: Request, slug: str) -> Response:
-        dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
+        dataset = selectors.dataset_find(organization=request_organization(request), slug=slug)
         return Response(analysis.dataset_summary(dataset=dataset))
 
 
@@ -148,7 +148,7 @@ class DatasetAnalysisApi(APIView):
         },
     )
     def get(self, request: Request, slug: str) -> Response:
-        dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
+        dataset = selectors.dataset_find(organization=request_organization(request), slug=slug)
         params = [(key, value) for key, values in request.query_params.lists() for value in values]
         query = analysis.parse_analysis_query(params)
         return Response(analysis.analysis_run(dataset=dataset, query=query))

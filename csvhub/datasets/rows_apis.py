@@ -143,7 +143,7 @@ class RowListApi(APIView):
         },
     )
     def get(self, request: Request, slug: str) -> Response | StreamingHttpResponse:
-        dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
+        dataset = selectors.dataset_find(organization=request_organization(request), slug=slug)
         params = [(key, value) for key, values in request.query_params.lists() for value in values]
         query = parse_row_query(params, accept=request.headers.get("Accept", ""))
         if query.format is not Format.JSON:
@@ -210,7 +210,7 @@ class IndexListApi(APIView):
 
     @extend_schema(responses=IndexSerializer(many=True), summary="List a dataset's indexes")
     def get(self, request: Request, slug: str) -> Response:
-        dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
+        dataset = selectors.dataset_find(organization=request_organization(request), slug=slug)
         return Response(IndexSerializer(selectors.index_list(dataset=dataset), many=True).data)
 
     @extend_schema(
@@ -230,7 +230,7 @@ class IndexListApi(APIView):
         "columns with their keyset pages. Big tables are indexed in the background (202).",
     )
     def post(self, request: Request, slug: str) -> Response:
-        dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
+        dataset = selectors.dataset_find(organization=request_organization(request), slug=slug)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         index, outcome = services.index_create(

@@ -1,0 +1,208 @@
+"""The fixed cost of an API request: what the rows endpoint asks of the metadata database and
+of Django's browser machinery, and that the shortcuts keep every guarantee (revocation on the
+next request, CSRF on session-cookie writes)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from csvhub.accounts.models import ApiToken, Membership, Role
+from csvhub.accounts.services import token_revoke
+from csvhub.datasets.models import Dataset
+from tests.accounts.actors import World
+from tests.datasets.pipeline import upload
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CSV = "id,name\n1,alpha\n2,beta\n3,gamma\n"
+
+
+@pytest.fixture
+def sales(world: World) -> Dataset:
+    created = upload(world.acme, "sales.csv", CSV)
+    assert created.state == "succeeded", created.error
+    # Used a moment ago: this request does not write last_used_at (once a minute at most).
+    ApiToken.objects.update(last_used_at=timezone.now() - timedelta(seconds=5))
+    return Dataset.objects.get(pk=created.dataset_id)
+
+
+def _bearer(world: World, actor: str = "viewer") -> Client:
+    return Client(HTTP_AUTHORIZATION=f"Bearer {world.token_text[actor]}")
+
+
+def _rows_url(dataset: Dataset, query: str = "") -> str:
+    return f"/api/v1/datasets/{dataset.slug}/rows/?{query}"
+
+
+@pytest.mark.parametrize("query", ["", "id=gte:2&sort=id:desc", "count=exact"])
+def test_a_rows_request_reads_the_token_and_the_dataset_and_nothing_else(
+    world: World, sales: Dataset, django_assert_max_num_queries, query: str
+) -> None:
+    client = _bearer(world)
+    client.get(_rows_url(sales))  # the first request opens the connection, loads the URLconf
+
+    with django_assert_max_num_queries(2):
+        response = client.get(_rows_url(sales, query))
+
+    assert response.status_code == 200
+
+
+def test_analysis_requests_read_the_token_and_the_dataset_and_nothing_else(
+    world: World, sales: Dataset, django_assert_max_num_queries
+) -> None:
+    client = _bearer(world)
+
+    with django_assert_max_num_queries(2):
+        response = client.get(f"/api/v1/datasets/{sales.slug}/analysis/?type=row_count")
+
+    assert response.status_code == 200, response.content
+
+
+def test_revocation_stops_the_very_next_rows_request(world: World, sales: Dataset) -> None:
+    client = _bearer(world)
+    assert client.get(_rows_url(sales)).status_code == 200
+
+    token_revoke(token=ApiToken.objects.get(name="viewer"))
+
+    response = client.get(_rows_url(sales))
+    assert response.status_code == 401
+    assert response.json() == {"detail": "This token is revoked."}
+
+
+def test_a_demoted_owner_cannot_write_with_an_editor_token_on_the_next_request(
+    world: World, sales: Dataset
+) -> None:
+    client = _bearer(world, "editor")
+    indexes = f"/api/v1/datasets/{sales.slug}/indexes/"
+    Membership.objects.filter(user=world.carol).update(role=Role.VIEWER)
+
+    response = client.post(indexes, {"columns": ["id"]}, content_type="application/json")
+
+    assert response.status_code == 403
+
+
+def test_the_token_lookup_gives_the_orm_s_own_values(world: World) -> None:
+    from csvhub.accounts.selectors import token_find
+
+    found = token_find(text=world.token_text["admin"])
+    stored = ApiToken.objects.select_related("user", "organization").get(name="admin")
+
+    assert found is not None
+    assert [getattr(found, f.attname) for f in ApiToken._meta.concrete_fields] == [
+        getattr(stored, f.attname) for f in ApiToken._meta.concrete_fields
+    ]
+    assert found.user.date_joined == stored.user.date_joined and found.user.is_active
+    assert found.organization.slug == "acme" and found.organization.created_at is not None
+    assert found.owner_role == "admin"  # type: ignore[attr-defined]
+    assert found.created_at.tzinfo is not None
+
+
+def test_the_token_lookup_knows_when_the_owner_left(world: World) -> None:
+    from csvhub.accounts.selectors import token_find
+
+    Membership.objects.filter(user=world.alice).delete()
+
+    found = token_find(text=world.token_text["admin"])
+
+    assert found is not None and found.owner_role is None  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def broken_sessions(settings) -> None:
+    """A session store that fails the request as soon as anything builds a session."""
+    settings.SESSION_ENGINE = "tests.datasets.sessions_that_fail"
+
+
+def test_bearer_api_calls_never_build_a_session(
+    world: World, sales: Dataset, broken_sessions: None
+) -> None:
+    assert _bearer(world).get(_rows_url(sales)).status_code == 200
+
+
+def test_web_pages_still_build_their_session(world: World, broken_sessions: None) -> None:
+    from tests.datasets.sessions_that_fail import SessionUsed
+
+    with pytest.raises(SessionUsed):
+        Client().get("/login/")
+
+
+def test_session_api_calls_still_build_their_session(world: World, broken_sessions: None) -> None:
+    from tests.datasets.sessions_that_fail import SessionUsed
+
+    with pytest.raises(SessionUsed):
+        Client().get("/api/v1/datasets/")
+
+
+def test_session_cookie_writes_to_the_api_still_need_the_csrf_token(world: World) -> None:
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(world.carol)
+
+    refused = client.post("/api/v1/datasets/", {"name": "sales"}, format="json")
+    client.cookies["csrftoken"] = "c" * 32
+    accepted = client.post(
+        "/api/v1/datasets/", {"name": "sales"}, format="json", HTTP_X_CSRFTOKEN="c" * 32
+    )
+
+    assert refused.status_code == 403 and "CSRF" in refused.json()["detail"]
+    assert accepted.status_code == 201
+
+
+def test_bearer_writes_need_no_csrf_token(world: World) -> None:
+    client = APIClient(enforce_csrf_checks=True)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {world.token_text['editor']}")
+
+    response = client.post("/api/v1/datasets/", {"name": "sales"}, format="json")
+
+    assert response.status_code == 201
+
+
+def _served(path: str, authorization: str) -> int:
+    """One request the way gunicorn hands it to Django: through the WSGI handler, which closes
+    or keeps the database connection at the end as CONN_MAX_AGE says (the test client never
+    closes it)."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test.client import RequestFactory
+
+    environ = RequestFactory()._base_environ(PATH_INFO=path, HTTP_AUTHORIZATION=authorization)
+    statuses: list[str] = []
+    response = WSGIHandler()(environ, lambda status, headers: statuses.append(status))
+    b"".join(response)
+    response.close()  # sends request_finished
+    return int(statuses[0].split()[0])
+
+
+def test_the_metadata_connection_outlives_the_request(world: World, sales: Dataset) -> None:
+    from django.db import connection
+
+    authorization = f"Bearer {world.token_text['viewer']}"
+    path = f"/api/v1/datasets/{sales.slug}/rows/"
+    assert _served(path, authorization) == 200
+    opened = connection.connection
+
+    assert _served(path, authorization) == 200
+    assert opened is not None and connection.connection is opened
+
+
+def test_the_dataset_lookup_gives_the_orm_s_own_values(world: World, sales: Dataset) -> None:
+    from csvhub.datasets.selectors import dataset_find
+
+    found = dataset_find(organization=world.acme, slug=sales.slug)
+
+    fields = Dataset._meta.concrete_fields
+    assert [getattr(found, f.attname) for f in fields] == [
+        getattr(sales, f.attname) for f in fields
+    ]
+    assert found.columns and found.columns == sales.columns
+
+
+def test_the_dataset_lookup_keeps_to_the_organization(world: World, sales: Dataset) -> None:
+    from csvhub.datasets.errors import DatasetNotFound
+    from csvhub.datasets.selectors import dataset_find
+
+    with pytest.raises(DatasetNotFound):
+        dataset_find(organization=world.globex, slug=sales.slug)
