@@ -10,6 +10,7 @@ from csvhub.grammar.filters import FILTER_OPERATORS, OPERATOR_END, OPERATOR_SUFF
 from csvhub.grammar.rows import (
     DEFAULT_LIMIT,
     DESCENDING,
+    MAX_OFFSET,
     PASSED_THROUGH,
     RESERVED,
     SORT_DIRECTION_END,
@@ -41,6 +42,8 @@ def page_table() -> dict[str, Any]:
         "sort_direction_end": SORT_DIRECTION_END,
         "descending": DESCENDING,
         "default_limit": DEFAULT_LIMIT,
+        # The page jumps by offset up to here (Last page, Go to row), by cursor beyond.
+        "max_offset": MAX_OFFSET,
         "metrics": [
             {
                 "name": function.name.value,

@@ -7,14 +7,7 @@ from dataclasses import dataclass
 
 from csvhub.datasets.models import Dataset
 
-TYPE_WORDS = {
-    "integer": "whole number",
-    "decimal": "number",
-    "boolean": "true / false",
-    "date": "date",
-    "timestamp": "date and time (UTC)",
-    "text": "text",
-}
+TEXT = "text"
 
 
 @dataclass(frozen=True)
@@ -29,10 +22,32 @@ class ColumnSummary:
     max_value: str | None
     min_length: int | None
     max_length: int | None
+    # Digits after the point of a decimal column, when the schema fixes them (`7899.50`).
+    scale: int | None = None
 
     @property
     def type_words(self) -> str:
-        return TYPE_WORDS.get(self.type, self.type)
+        """The type said once, as the grid's headers say it: `decimal`, not `decimal number`."""
+        return self.type
+
+    @property
+    def is_text(self) -> bool:
+        return self.type == TEXT
+
+    @property
+    def smallest(self) -> str | None:
+        return self._readable(self.min_value)
+
+    @property
+    def largest(self) -> str | None:
+        return self._readable(self.max_value)
+
+    def _readable(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if self.type == "decimal" and self.scale is not None:
+            return with_scale(value, self.scale)
+        return value
 
     @property
     def empty_share(self) -> float | None:
@@ -54,6 +69,7 @@ class ColumnSummary:
             "type": self.type,
             "min": self.min_value,
             "max": self.max_value,
+            "scale": self.scale,
         }
 
     @property
@@ -82,4 +98,13 @@ def _summary(column: dict, stats: dict) -> ColumnSummary:
         max_value=stats.get("max_value"),
         min_length=stats.get("min_length"),
         max_length=stats.get("max_length"),
+        scale=column.get("scale"),
     )
+
+
+def with_scale(value: str, scale: int) -> str:
+    """`7899.5` with scale 2 → `7899.50`: the digits the column keeps, as text, so exactly."""
+    whole, _, fraction = value.partition(".")
+    if scale <= 0:
+        return whole
+    return f"{whole}.{fraction[:scale].ljust(scale, '0')}"

@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { api, el, formatTime, confirmAndDelete, requiredValue } = window.csvhub;
+  const { api, el, formatTime, say, confirmAndDelete, requiredValue } = window.csvhub;
   const form = document.getElementById("invite-form");
   if (!form) return;
   const apiUrl = form.dataset.apiUrl;
@@ -49,7 +49,7 @@
       nextUrl = page.next;
       more.hidden = !nextUrl;
     } catch (error) {
-      status.textContent = `The members could not be listed: ${error.message}`;
+      say(status, `The members could not be listed: ${error.message}`, { error: true });
     }
   }
 
@@ -57,10 +57,10 @@
     try {
       await api(`${apiUrl}${member.id}/`, { method: "PATCH", body: { role: select.value } });
       select.dataset.previous = select.value;
-      status.textContent = `${member.username} is now ${select.value}.`;
+      say(status, `${member.username} is now ${select.value}.`);
     } catch (error) {
       select.value = select.dataset.previous;
-      status.textContent = `Could not change ${member.username}'s role: ${error.message}`;
+      say(status, `Could not change ${member.username}'s role: ${error.message}`, { error: true });
     }
   }
 
@@ -100,7 +100,7 @@
       nextInvitationsUrl = page.next;
       invitationMore.hidden = !nextInvitationsUrl;
     } catch (error) {
-      status.textContent = `The invitations could not be listed: ${error.message}`;
+      say(status, `The invitations could not be listed: ${error.message}`, { error: true });
     }
   }
 
@@ -126,7 +126,7 @@
     if (!user) return;
     try {
       const invitation = await api(invitationsUrl, { method: "POST", body: { user, role: form.elements.role.value } });
-      status.textContent = `Invited ${invitation.invited} as ${invitation.role}. ${invitation.detail}`;
+      say(status, `Invited ${invitation.invited} as ${invitation.role}. ${invitation.detail}`);
       form.reset();
       await loadInvitations();
     } catch (error) {

@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { api, el, formatTime, copyText, confirmAndDelete, requiredValue } = window.csvhub;
+  const { api, el, formatTime, copyText, say, confirmAndDelete, requiredValue } = window.csvhub;
   const form = document.getElementById("token-form");
   if (!form) return;
   const apiUrl = form.dataset.apiUrl;
@@ -43,7 +43,7 @@
       nextUrl = page.next;
       more.hidden = !nextUrl;
     } catch (error) {
-      status.textContent = `The tokens could not be listed: ${error.message}`;
+      say(status, `The tokens could not be listed: ${error.message}`, { error: true });
     }
   }
 
