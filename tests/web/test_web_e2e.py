@@ -181,7 +181,7 @@ def _rows(text: str) -> list[list[str]]:
 
 def _table_rows(page) -> list[list[str]]:
     return page.eval_on_selector_all(
-        "#rows-table tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
+        "#rows-table tbody tr", "rows => rows.map(r => [...r.cells].slice(1).map(c => c.textContent))"
     )
 
 
@@ -360,7 +360,7 @@ def test_explorer_filters_sorts_pages_and_keeps_the_query_in_the_url(
     _ingested(world.acme, "sales.csv", _sales_csv(60))
     page = signed_in("bob")
     page.goto("/datasets/sales/")
-    expect(page.locator("#result-summary")).to_contain_text("60 rows in total")
+    expect(page.locator("#result-summary")).to_contain_text(f"Rows 1{DASH}60 of 60.")
 
     page.click("#add-filter")
     _choose(page.locator(".filter-row").last, "amount", "gte", "100")
@@ -376,7 +376,7 @@ def test_explorer_filters_sorts_pages_and_keeps_the_query_in_the_url(
     matching = [r for r in source[1:] if Decimal(r[2]) >= 100]
     expected = sorted(matching, key=lambda r: Decimal(r[2]), reverse=True)
     expected = sorted(expected, key=lambda r: (r[3] == "", r[3]))  # stable: empty region last
-    expect(page.locator("#result-summary")).to_contain_text(f"{len(matching)} rows match")
+    expect(page.locator("#result-summary")).to_contain_text(f"of {len(matching)} matching")
     shown = _table_rows(page)
     assert [r[0] for r in shown] == [r[0] for r in expected]
     assert (
@@ -388,28 +388,28 @@ def test_explorer_filters_sorts_pages_and_keeps_the_query_in_the_url(
     # A header click sorts by that column; the URL follows and a reload shows the same view.
     page.locator('#rows-table button[data-column="id"]').click()
     expect(page).to_have_url(f"{page.url.split('?')[0]}?amount=gte:100&sort=id")
-    expect(page.locator("#rows-table tbody tr").first.locator("td").first).to_have_text(
+    expect(page.locator("#rows-table tbody tr").first.locator("td").nth(1)).to_have_text(
         min((r[0] for r in matching), key=int)
     )
     page.locator('#rows-table button[data-column="id"]').click()
     expect(page).to_have_url(f"{page.url.split('?')[0]}?amount=gte:100&sort=id:desc")
     page.reload()
-    expect(page.locator("#result-summary")).to_contain_text(f"{len(matching)} rows match")
+    expect(page.locator("#result-summary")).to_contain_text(f"of {len(matching)} matching")
     assert [r[0] for r in _table_rows(page)] == sorted((r[0] for r in matching), key=int)[::-1]
     assert page.locator(".filter-row .filter-value").input_value() == "100"
 
     # Pages of 25 follow the API's cursors.
     page.locator("#page-size").select_option("25")
     page.locator(".filter-row button").click()  # remove the filter: all 60 rows
-    expect(page.locator("#result-summary")).to_contain_text(f"60 rows in total; showing 1{DASH}25")
+    expect(page.locator("#result-summary")).to_contain_text(f"Rows 1{DASH}25 of 60.")
     page.get_by_role("button", name="Next →").click()
-    expect(page.locator("#result-summary")).to_contain_text(f"showing 26{DASH}50")
+    expect(page.locator("#result-summary")).to_contain_text(f"Rows 26{DASH}50 of 60.")
     assert "cursor=" in page.url
     assert _table_rows(page)[0][0] == "35"  # 60 down to 36 on page 1, sorted by id desc
     page.get_by_role("button", name="← Previous").click()
-    expect(page.locator("#result-summary")).to_contain_text(f"showing 1{DASH}25")
+    expect(page.locator("#result-summary")).to_contain_text(f"Rows 1{DASH}25 of 60.")
     page.go_back()
-    expect(page.locator("#result-summary")).to_contain_text(f"showing 26{DASH}50")
+    expect(page.locator("#result-summary")).to_contain_text(f"Rows 26{DASH}50 of 60.")
 
 
 def test_explorer_reads_the_url_with_the_api_grammar_and_its_operator_table(
@@ -429,7 +429,7 @@ def test_explorer_reads_the_url_with_the_api_grammar_and_its_operator_table(
     expect(page.locator("#query-error")).to_contain_text("Unknown operator 'GT'")
 
     page.goto("/datasets/people/?unit%20PRICE=gt:1.75")
-    expect(page.locator("#result-summary")).to_contain_text("1 row match")
+    expect(page.locator("#result-summary")).to_contain_text(f"Rows 1{DASH}1 of 1 matching.")
     assert page.locator(".filter-row .pick-column").input_value() == "unit_price"
     menu = page.eval_on_selector_all(
         ".filter-row .pick-op option", "options => options.map(o => [o.value, o.title, o.text])"
@@ -455,7 +455,7 @@ def test_export_of_the_current_view_matches_the_source(signed_in, world: World) 
     assert Path(everything.value.path()).read_text() == text
 
     page.goto("/datasets/sales/?region=north&sort=amount:desc")
-    expect(page.locator("#result-summary")).to_contain_text("12 rows match")
+    expect(page.locator("#result-summary")).to_contain_text("of 12 matching")
     with page.expect_download() as view:
         page.get_by_role("link", name="Export this view as CSV").click()
     exported = _rows(Path(view.value.path()).read_text())
@@ -474,7 +474,7 @@ def test_csv_downloads_of_the_ui_are_spreadsheet_safe(signed_in, world: World) -
     page = signed_in("bob")
 
     page.goto("/datasets/notes/")
-    expect(page.locator("#result-summary")).to_contain_text("1 row")
+    expect(page.locator("#result-summary")).to_contain_text(f"Rows 1{DASH}1 of 1.")
     for link in ("Download all as CSV", "Export this view as CSV"):
         with page.expect_download() as download:
             page.get_by_role("link", name=link).click()

@@ -174,6 +174,34 @@
     return PLACEHOLDERS[column ? column.type : "text"];
   }
 
+  // Dates and timestamps get the browser's date picker; the API's form has a space where the
+  // picker's has a "T", so values are converted on their way in and out.
+  const PICKERS = { date: "date", timestamp: "datetime-local" };
+
+  function inputType(op, column) {
+    if (!column || LISTS.has(op) || NO_VALUE.has(op) || OPERATORS.get(op).on_text) return "text";
+    return PICKERS[column.type] || "text";
+  }
+
+  const readValue = (input) => (input.type === "datetime-local" ? input.value.replace("T", " ") : input.value);
+
+  function writeValue(input, text) {
+    const local = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00` : text.replace(" ", "T");
+    input.value = input.type === "datetime-local" ? local : text;
+    if (text && !input.value) { // the picker cannot show it (`2024-13`): the text as written
+      input.type = "text";
+      input.value = text;
+    }
+  }
+
+  function setInputType(input, type) {
+    if (input.type === type) return;
+    const text = readValue(input);
+    input.type = type;
+    if (type === "datetime-local") input.step = "1";
+    writeValue(input, text);
+  }
+
   function addFilterRow(filter = { column: COLUMNS[0].name, op: "eq", value: "" }) {
     const [columnLabel, columnPick] = columnSelect(filter.column, "Column to filter");
     const opId = nextId("op");
@@ -190,6 +218,7 @@
     const typeOf = () => (findColumn(columnPick.value) || { type: "text" }).type;
     const sync = () => {
       value.hidden = NO_VALUE.has(opPick.value);
+      setInputType(value, inputType(opPick.value, findColumn(columnPick.value)));
       value.placeholder = placeholder(opPick.value, findColumn(columnPick.value));
     };
     fillOperators(opPick, typeOf(), filter.op);
@@ -235,7 +264,7 @@
     query.limit = Number(pageSize.value) || DEFAULT_LIMIT;
     for (const row of filterList.children) {
       const op = row.querySelector(".pick-op").value;
-      const value = row.querySelector(".filter-value").value;
+      const value = readValue(row.querySelector(".filter-value"));
       if (!value && !NO_VALUE.has(op)) continue; // a row not filled in yet
       query.filters.push({ column: row.querySelector(".pick-column").value, op, value });
     }

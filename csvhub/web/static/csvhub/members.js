@@ -33,10 +33,10 @@
     remove.addEventListener("click", () => removeMember(member));
     const you = member.username === me ? el("span", { class: "small muted" }, " (you)") : null;
     return el("tr", { "data-member": member.id },
-      el("td", {}, member.username, you),
-      el("td", {}, member.email || "—"),
-      el("td", {}, el("label", { for: id, class: "visually-hidden" }, `Role of ${member.username}`), select),
-      el("td", {}, formatTime(member.created_at)),
+      el("td", { class: "card-title" }, member.username, you),
+      el("td", { "data-label": "Email" }, member.email || "—"),
+      el("td", { "data-label": "Role" }, el("label", { for: id, class: "visually-hidden" }, `Role of ${member.username}`), select),
+      el("td", { "data-label": "Member since" }, formatTime(member.created_at)),
       el("td", { class: "actions" }, remove));
   }
 
@@ -83,10 +83,10 @@
     const revoke = el("button", { type: "button", class: "secondary small", "aria-label": `Revoke the invitation of ${invitation.invited}` }, "Revoke");
     revoke.addEventListener("click", () => revokeInvitation(invitation));
     return el("tr", { "data-invitation": invitation.id },
-      el("td", {}, invitation.invited),
-      el("td", {}, invitation.role),
-      el("td", {}, invitation.invited_by || "—"),
-      el("td", {}, formatTime(invitation.expires_at)),
+      el("td", { class: "card-title" }, invitation.invited),
+      el("td", { "data-label": "Role" }, invitation.role),
+      el("td", { "data-label": "Invited by" }, invitation.invited_by || "—"),
+      el("td", { "data-label": "Expires" }, formatTime(invitation.expires_at)),
       el("td", { class: "actions" }, revoke));
   }
 

@@ -20,14 +20,14 @@
       : null;
     if (revoke) revoke.addEventListener("click", () => revokeToken(token));
     return el("tr", { class: token.state === "active" ? "" : "inactive", "data-token": token.id },
-      el("td", {}, token.name),
-      el("td", {}, el("code", {}, `csvhub_${token.prefix}_…`)),
-      el("td", {}, token.role),
-      el("td", {}, token.user),
-      el("td", {}, formatTime(token.created_at)),
-      el("td", {}, token.last_used_at ? formatTime(token.last_used_at) : "never"),
-      el("td", {}, token.expires_at ? formatTime(token.expires_at) : "never"),
-      el("td", { class: `state-${token.state}` }, token.state),
+      el("td", { class: "card-title" }, token.name),
+      el("td", { "data-label": "Starts with" }, el("code", {}, `csvhub_${token.prefix}_…`)),
+      el("td", { "data-label": "Role" }, token.role),
+      el("td", { "data-label": "Created by" }, token.user),
+      el("td", { "data-label": "Created" }, formatTime(token.created_at)),
+      el("td", { "data-label": "Last used" }, token.last_used_at ? formatTime(token.last_used_at) : "never"),
+      el("td", { "data-label": "Expires" }, token.expires_at ? formatTime(token.expires_at) : "never"),
+      el("td", { class: `state-${token.state}`, "data-label": "State" }, token.state),
       el("td", { class: "actions" }, revoke));
   }
 
