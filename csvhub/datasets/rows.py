@@ -197,7 +197,7 @@ def _count(
 ) -> tuple[int | None, bool]:
     if query.count is CountMode.NONE:
         return None, False
-    if not plan.rows.conditions:
+    if not plan.rows.conditions and plan.rows.search is None:
         return dataset.row_count, False  # kept by ingestion: no COUNT(*) for the whole table
     if paged_by_offset and not page.more and (page.rows or query.offset == 0):
         return query.offset + len(page.rows), False  # the page reached the end: it is the count
@@ -249,8 +249,11 @@ def query_plan(dataset: Dataset, query: RowQuery) -> _Plan:
     columns = DatasetColumns(dataset.columns)
     conditions = tuple(_condition(columns, written) for written in query.filters)
     order = _order(columns, query.sort)
-    rows = warehouse.RowSet(dataset.table_name, _fields(dataset), conditions, order)
-    return _Plan(rows, _output(columns, query.fields), _fingerprint(dataset, conditions, order))
+    rows = warehouse.RowSet(
+        dataset.table_name, _fields(dataset), conditions, order, search=query.search
+    )
+    fingerprint = _fingerprint(dataset, conditions, order, query.search)
+    return _Plan(rows, _output(columns, query.fields), fingerprint)
 
 
 def _check_caps(query: RowQuery) -> None:
@@ -348,11 +351,13 @@ def _fingerprint(
     dataset: Dataset,
     conditions: tuple[warehouse.Condition, ...],
     order: tuple[warehouse.Order, ...],
+    search: str | None = None,
 ) -> str:
     where = sorted(json.dumps([c.column, c.op, c.value], default=str) for c in conditions)
     spec = {
         "dataset": dataset.id.hex,
         "where": where,
+        "search": search,
         "order": [[o.column, o.descending] for o in order],
     }
     return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:16]

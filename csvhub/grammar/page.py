@@ -14,6 +14,7 @@ from csvhub.grammar.rows import (
     PASSED_THROUGH,
     RESERVED,
     SORT_DIRECTION_END,
+    SEARCH,
     SORT_DIRECTIONS,
 )
 
@@ -42,6 +43,7 @@ def page_table() -> dict[str, Any]:
         "sort_direction_end": SORT_DIRECTION_END,
         "descending": DESCENDING,
         "default_limit": DEFAULT_LIMIT,
+        "search": SEARCH,
         # The page jumps by offset up to here (Last page, Go to row), by cursor beyond.
         "max_offset": MAX_OFFSET,
         "metrics": [

@@ -18,6 +18,8 @@ SORT_DIRECTION_END = ":"
 DESCENDING = "desc"
 SORT_DIRECTIONS = ("asc", DESCENDING)
 SPREADSHEET = "spreadsheet"
+# `q=words`: the rows where any text column contains the words (a search box's parameter).
+SEARCH = "q"
 # Read by csvhub.accounts.access to choose the organization; never a filter.
 PASSED_THROUGH = ("org",)
 
@@ -59,6 +61,12 @@ ROW_PARAMETERS: tuple[Parameter, ...] = (
         maximum=MAX_OFFSET,
     ),
     Parameter("fields", "Columns to return, comma-separated: `name,fare` (default: all)."),
+    Parameter(
+        SEARCH,
+        "Search: only rows where at least one text column contains this, ignoring case; `%` "
+        "and `_` match themselves. Combines with the filters (all must match).",
+        example="braund",
+    ),
     Parameter("cursor", "From `next`/`previous`; needs the same filters and sort."),
     Parameter(
         "format",

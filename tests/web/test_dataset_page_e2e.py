@@ -7,6 +7,7 @@ The browser, the live server and the signed-in pages are test_web_e2e's fixtures
 
 from __future__ import annotations
 
+import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -263,3 +264,42 @@ def test_sort_rows_keep_their_remove_button_on_their_line(signed_in, world: Worl
                 width,
                 tops,
             )
+
+
+def test_date_and_timestamp_filters_use_a_date_picker(signed_in, world: World) -> None:
+    expect = _expect()
+    _ingested(world.acme, "sales.csv", _sales_csv(60))
+    page = signed_in("bob")
+    page.goto("/datasets/sales/?sold_at=gte:2024-05-01%2000:00:00")
+    expect(page.locator("#result-summary")).to_contain_text("matching")
+    value = page.locator(".filter-row .filter-value")
+    assert value.get_attribute("type") == "datetime-local"
+    assert value.input_value().startswith("2024-05-01T00:00")
+    value.fill("2024-06-01T00:00:00")
+    page.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(r"sold_at=gte:2024-06-01%2000:00"))
+    expect(page.locator("#query-error")).to_be_hidden()
+    # A text operator on the same column is typed as text again.
+    page.locator(".filter-row .pick-op").select_option("in")
+    assert value.get_attribute("type") == "text"
+
+
+def test_tokens_and_members_are_cards_on_a_phone(signed_in, world: World) -> None:
+    expect = _expect()
+    page = signed_in("alice", width=390, height=844)
+    page.goto("/tokens/")
+    page.fill("#token-name", "a rather long nightly import token name")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.locator("#token-secret")).to_be_visible()
+    for path, table, name in [
+        ("/tokens/", "#token-table", "tokens-phone"),
+        ("/members/", "#member-table", "members-phone"),
+    ]:
+        page.goto(path)
+        expect(page.locator(f"{table} tbody tr td.card-title").first).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        assert page.eval_on_selector(table, "t => getComputedStyle(t.tBodies[0].rows[0]).display") == "flex"
+        for action in page.locator(f"{table} td.actions button").all():
+            box = action.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390, path
+        _shot(page, name)

@@ -41,6 +41,7 @@
   const filterList = document.getElementById("filter-list");
   const sortList = document.getElementById("sort-list");
   const pageSize = document.getElementById("page-size");
+  const searchInput = document.getElementById("row-search");
   const table = document.getElementById("rows-table");
   const summary = document.getElementById("result-summary");
   const errorBox = document.getElementById("query-error");
@@ -62,13 +63,14 @@
   const columnName = (written) => SPELLINGS[written] || written;
 
   function parseQuery(search) {
-    const query = { filters: [], sort: [], fields: [], limit: DEFAULT_LIMIT, offset: 0, cursor: "", extra: [] };
+    const query = { filters: [], sort: [], fields: [], search: "", limit: DEFAULT_LIMIT, offset: 0, cursor: "", extra: [] };
     for (const [key, value] of new URLSearchParams(search)) {
       const word = reservedWord(key);
       if (word === "sort") query.sort = parseSort(value);
       else if (word === "limit") parseLimit(query, value);
       else if (word === "offset") query.offset = Number(value) || 0;
       else if (word === "cursor") query.cursor = value;
+      else if (word === GRAMMAR.search) query.search = value;
       else if (word === "fields") query.fields = value.split(",").map((f) => columnName(f.trim())).filter(Boolean);
       else if (word === "format") continue;
       else if (word || PASSED.has(key)) query.extra.push([key, value]);
@@ -134,6 +136,7 @@
     if (query.sort.length) {
       pairs.push(["sort", query.sort.map((s) => (s.desc ? `${s.column}${DIRECTION_END}${DESCENDING}` : s.column)).join(",")]);
     }
+    if (query.search) pairs.push([GRAMMAR.search, query.search]);
     if (query.fields.length) pairs.push(["fields", query.fields.join(",")]);
     if (paging) {
       if (query.offset && !query.cursor) pairs.push(["limit", `${query.offset},${query.limit}`]);
@@ -255,12 +258,14 @@
       pageSize.append(el("option", {}, String(query.limit)));
     }
     pageSize.value = String(query.limit);
+    searchInput.value = query.search;
   }
 
   function readForm() {
     const query = parseQuery(""); // empty, then filled from the controls
     query.extra = current.extra;
     query.fields = current.fields;
+    query.search = searchInput.value.trim();
     query.limit = Number(pageSize.value) || DEFAULT_LIMIT;
     for (const row of filterList.children) {
       const op = row.querySelector(".pick-op").value;
@@ -319,7 +324,7 @@
   /** Filters (and the organization) only, as a query string: what the charts reuse. */
   function filterString() {
     const extra = current.extra.filter(([key]) => PASSED.has(key));
-    return queryString({ ...current, sort: [], fields: [], extra }, { paging: false });
+    return queryString({ ...current, sort: [], fields: [], search: "", extra }, { paging: false });
   }
 
   function updateLinks() {
@@ -364,7 +369,7 @@
     table.tBodies[0].replaceChildren(...body);
     if (!result.rows.length) {
       table.tBodies[0].append(el("tr", {}, el("td", { colspan: result.columns.length + 1, class: "empty" },
-        current.filters.length ? "No rows match these filters." : "This dataset has no rows yet.")));
+        current.filters.length || current.search ? "No rows match this search and these filters." : "This dataset has no rows yet.")));
     }
     summary.textContent = describe(result);
     setPaging(result);
@@ -374,7 +379,7 @@
   /** "Rows 2,001–3,000 of 50,000" (of "more than 10,000 matching" when the count stops). */
   function describe(result) {
     const n = result.rows.length;
-    const filtered = current.filters.length > 0;
+    const filtered = current.filters.length > 0 || Boolean(current.search);
     let total = "";
     if (result.count !== null && result.count !== undefined) {
       const matching = filtered ? " matching" : "";
