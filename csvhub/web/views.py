@@ -9,7 +9,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -25,6 +32,7 @@ from csvhub.web import files as file_reads
 from csvhub.web.access import organization_page
 from csvhub.web.explorer import column_spellings
 from csvhub.web.summaries import column_summaries
+from csvhub.web.zips import unique_names, zip_stream
 
 REJECTS_PAGE_SIZE = 100
 
@@ -75,6 +83,45 @@ def files_live(request: HttpRequest, access: Access) -> JsonResponse:
     response = JsonResponse({"version": version, "uploads": uploads})
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_GET
+@organization_page()
+def files_zip(request: HttpRequest, access: Access) -> StreamingHttpResponse:
+    """The original files of the chosen datasets (`dataset=`) and files (`upload=`) as one
+    ZIP, streamed as it is made: ten 100 MB files never sit in memory."""
+    uploads = file_reads.selected_originals(
+        organization=access.organization,
+        slugs=request.GET.getlist("dataset"),
+        upload_ids=request.GET.getlist("upload"),
+    )
+    if not uploads:
+        raise Http404("None of the chosen files exists.")
+    names = unique_names(f"{upload.dataset.slug}/{upload.original_name}" for upload in uploads)
+    members = [
+        (name, upload.created_at, lambda upload=upload: upload.file.open("rb"))
+        for name, upload in zip(names, uploads, strict=True)
+    ]
+    response = StreamingHttpResponse(zip_stream(members), content_type="application/zip")
+    filename = f"{access.organization.slug}-originals.zip"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_POST
+@organization_page(needs=Role.EDITOR)
+def files_delete(request: HttpRequest, access: Access) -> HttpResponse:
+    """Delete the chosen datasets (the page asked to confirm, listing them)."""
+    chosen = file_reads.selected_datasets(
+        organization=access.organization, slugs=request.POST.getlist("dataset")
+    )
+    for found in chosen:
+        services.dataset_delete(dataset=found)
+    if chosen:
+        messages.success(request, f"Deleted {', '.join(found.name for found in chosen)}.")
+    else:
+        messages.error(request, "Nothing was deleted: none of the chosen datasets exists.")
+    return HttpResponseRedirect(_next_url(request, reverse("files")))
 
 
 @require_GET

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 import time
+import zipfile
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from csvhub.datasets.models import Dataset
 from tests.accounts.actors import World
 from tests.web.test_web_e2e import (  # noqa: F401  (fixtures)
     DASH,
@@ -303,3 +305,35 @@ def test_tokens_and_members_are_cards_on_a_phone(signed_in, world: World) -> Non
             box = action.bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= 390, path
         _shot(page, name)
+
+
+def test_files_chosen_together_download_as_one_zip_and_delete_after_one_question(
+    signed_in, world: World
+) -> None:
+    expect = _expect()
+    for name in ("alpha", "beta", "gamma", "delta"):
+        _ingested(world.acme, f"{name}.csv", f"{name}\n1\n")
+    page = signed_in("carol")
+    page.goto("/?sort=name")
+    boxes = page.locator('.pick-box[data-kind="dataset"]')
+    expect(boxes).to_have_count(4)
+    boxes.nth(0).click()  # alpha
+    boxes.nth(2).click(modifiers=["Shift"])  # through delta: alpha, beta, delta
+    expect(page.locator("#selection-count")).to_contain_text("3 chosen")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download originals as ZIP").click()
+    with zipfile.ZipFile(download.value.path()) as archive:
+        assert archive.namelist() == ["alpha/alpha.csv", "beta/beta.csv", "delta/delta.csv"]
+
+    # The keyboard ticks and unticks as well.
+    boxes.nth(1).focus()
+    page.keyboard.press("Space")  # beta off
+    expect(page.locator("#selection-count")).to_contain_text("2 chosen")
+    page.get_by_role("button", name="Delete selected datasets…").click()
+    dialog = page.locator("#delete-many-dialog")
+    expect(dialog).to_be_visible()
+    assert dialog.locator("li").all_inner_texts() == ["alpha", "delta"]
+    _shot(page, "files-delete-several", full_page=False)
+    dialog.get_by_role("button", name="Delete them").click()
+    expect(page.locator(".messages")).to_contain_text("Deleted alpha, delta.")
+    assert sorted(Dataset.objects.values_list("slug", flat=True)) == ["beta", "gamma"]
