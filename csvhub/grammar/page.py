@@ -13,8 +13,8 @@ from csvhub.grammar.rows import (
     MAX_OFFSET,
     PASSED_THROUGH,
     RESERVED,
-    SORT_DIRECTION_END,
     SEARCH,
+    SORT_DIRECTION_END,
     SORT_DIRECTIONS,
 )
 

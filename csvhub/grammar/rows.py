@@ -61,12 +61,6 @@ ROW_PARAMETERS: tuple[Parameter, ...] = (
         maximum=MAX_OFFSET,
     ),
     Parameter("fields", "Columns to return, comma-separated: `name,fare` (default: all)."),
-    Parameter(
-        SEARCH,
-        "Search: only rows where at least one text column contains this, ignoring case; `%` "
-        "and `_` match themselves. Combines with the filters (all must match).",
-        example="braund",
-    ),
     Parameter("cursor", "From `next`/`previous`; needs the same filters and sort."),
     Parameter(
         "format",
@@ -105,6 +99,12 @@ ROW_PARAMETERS: tuple[Parameter, ...] = (
                 "spreadsheets do not run them",
             ),
         ),
+    ),
+    Parameter(
+        SEARCH,
+        "Search: only rows where at least one text column contains this, ignoring case; `%` "
+        "and `_` match themselves. Combines with the filters (all must match).",
+        example="braund",
     ),
 )
 RESERVED = tuple(parameter.name for parameter in ROW_PARAMETERS)

@@ -174,6 +174,7 @@ def selected_originals(
 
 def selected_datasets(*, organization: Organization, slugs: Iterable[str]) -> list[Dataset]:
     return list(
-        Dataset.objects.filter(organization=organization, slug__in=list(slugs)[:MAX_SELECTED])
-        .order_by("name")
+        Dataset.objects.filter(
+            organization=organization, slug__in=list(slugs)[:MAX_SELECTED]
+        ).order_by("name")
     )

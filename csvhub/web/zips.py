@@ -43,7 +43,8 @@ class _Outbox(io.RawIOBase):
 def zip_stream(members: Iterable[tuple[str, datetime, Opener]]) -> Iterator[bytes]:
     """The ZIP of `(name in the archive, modified time, opener of the content)`, as chunks."""
     outbox = _Outbox()
-    with zipfile.ZipFile(outbox, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as archive:
+    deflated = zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(outbox, "w", deflated, compresslevel=COMPRESS_LEVEL) as archive:
         for name, modified, opener in members:
             info = zipfile.ZipInfo(name, modified.timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED

@@ -5,8 +5,12 @@ draw a superseded answer, styled error pages and visible refusals.
 The browser, the live server and the signed-in pages are test_web_e2e's fixtures.
 """
 
+# Fixtures are imported from test_web_e2e and named again as test parameters.
+# ruff: noqa: F811
+
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import zipfile
@@ -195,10 +199,9 @@ def test_a_superseded_chart_request_is_never_drawn(signed_in, world: World) -> N
     page.locator("#ts-bucket").select_option("month")
     expect(series.locator(".axis-title").first).to_have_text("sold_at (UTC), per month")
     expect(series.locator("circle.dot")).to_have_count(6)
-    try:
-        held[0].continue_()  # the stale answer arrives late, if the browser still wants it
-    except Exception:  # noqa: BLE001  (the request was aborted: what we want)
-        pass
+    # The stale answer arrives late, if the browser still wants it (aborted: what we want).
+    with contextlib.suppress(Exception):
+        held[0].continue_()
     page.wait_for_timeout(500)
     expect(series.locator(".axis-title").first).to_have_text("sold_at (UTC), per month")
     expect(series.locator("circle.dot")).to_have_count(6)
@@ -258,14 +261,10 @@ def test_sort_rows_keep_their_remove_button_on_their_line(signed_in, world: Worl
         page.goto("/datasets/sales/?sort=client:desc&sold_at=gt:2024-01-01")
         expect(page.locator(".sort-row")).to_have_count(1)
         for row in (page.locator(".sort-row"), page.locator(".filter-row")):
-            tops = row.evaluate("r => [...r.children].filter(c => c.offsetParent)"
-                                ".map(c => Math.round(c.getBoundingClientRect().top))")
             button = row.locator("button.icon").bounding_box()
             select = row.locator(".pick-column").bounding_box()
-            assert abs(button["y"] + button["height"] / 2 - select["y"] - select["height"] / 2) < 4, (
-                width,
-                tops,
-            )
+            middle = button["y"] + button["height"] / 2
+            assert abs(middle - select["y"] - select["height"] / 2) < 4, (width, button, select)
 
 
 def test_date_and_timestamp_filters_use_a_date_picker(signed_in, world: World) -> None:
@@ -300,7 +299,9 @@ def test_tokens_and_members_are_cards_on_a_phone(signed_in, world: World) -> Non
         page.goto(path)
         expect(page.locator(f"{table} tbody tr td.card-title").first).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
-        assert page.eval_on_selector(table, "t => getComputedStyle(t.tBodies[0].rows[0]).display") == "flex"
+        first_row = "t => getComputedStyle(t.tBodies[0].rows[0]).display"
+        display = page.eval_on_selector(table, first_row)
+        assert display == "flex", path
         for action in page.locator(f"{table} td.actions button").all():
             box = action.bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= 390, path

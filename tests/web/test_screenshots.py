@@ -1,10 +1,13 @@
-"""Screenshots of every page at desktop (1280×800) and phone (390×844) size, for docs/ui.md.
+"""Screenshots of every page at desktop (1280 x 800) and phone (390 x 844) size, for docs/ui.md.
 
 Not a test of behaviour: it runs only with CSVHUB_SCREENSHOTS=1 and writes
 docs/screenshots/<page>-desktop.png and <page>-phone.png with the end-to-end tests' Chromium:
 
     CSVHUB_SCREENSHOTS=1 .venv/bin/pytest tests/web/test_screenshots.py
 """
+
+# Fixtures are imported from test_web_e2e and named again as test parameters.
+# ruff: noqa: F811
 
 from __future__ import annotations
 

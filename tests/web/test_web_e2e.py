@@ -180,9 +180,9 @@ def _rows(text: str) -> list[list[str]]:
 
 
 def _table_rows(page) -> list[list[str]]:
-    return page.eval_on_selector_all(
-        "#rows-table tbody tr", "rows => rows.map(r => [...r.cells].slice(1).map(c => c.textContent))"
-    )
+    # The first cell is the row's number (its button opens the row): not a column.
+    cells = "rows => rows.map(r => [...r.cells].slice(1).map(c => c.textContent))"
+    return page.eval_on_selector_all("#rows-table tbody tr", cells)
 
 
 # -- files and uploads ---------------------------------------------------------------------------
