@@ -180,9 +180,11 @@
     if (!input) return;
     if (input.classList.contains("pick-all")) {
       for (const b of boxes().filter((x) => x.dataset.kind === "dataset")) tick(b, input.checked);
-    } else if (event.shiftKey && lastTicked && document.contains(lastTicked)) {
-      // Shift-click: every box between the last one ticked and this one takes this one's state.
-      const all = boxes();
+    } else if (event.shiftKey && lastTicked && document.contains(lastTicked)
+      && lastTicked.dataset.kind === input.dataset.kind) {
+      // Shift-click: every box of its kind (datasets, or files) between the last one ticked
+      // and this one takes this one's state.
+      const all = boxes().filter((b) => b.dataset.kind === input.dataset.kind);
       const [from, to] = [all.indexOf(lastTicked), all.indexOf(input)].sort((x, y) => x - y);
       for (const b of all.slice(from, to + 1)) tick(b, input.checked);
     } else {
