@@ -2,11 +2,10 @@
 the column chooser, a row's detail view, pages by number, readable values, charts that never
 draw a superseded answer, styled error pages and visible refusals.
 
-The browser, the live server and the signed-in pages are test_web_e2e's fixtures.
+The browser, the live server and the signed-in pages are tests.web.chromium's fixtures.
 """
 
-# Fixtures are imported from test_web_e2e and named again as test parameters.
-# ruff: noqa: F811
+# The browser's fixtures are registered in conftest.py (from tests.web.chromium).
 
 from __future__ import annotations
 
@@ -20,16 +19,13 @@ import pytest
 
 from csvhub.datasets.models import Dataset
 from tests.accounts.actors import World
-from tests.web.test_web_e2e import (  # noqa: F401  (fixtures)
+from tests.web.chromium import (
     DASH,
     _expect,
     _ingested,
     _sales_csv,
     _shot,
     _table_rows,
-    browser,
-    server,
-    signed_in,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,8 +6,7 @@ docs/screenshots/<page>-desktop.png and <page>-phone.png with the end-to-end tes
     CSVHUB_SCREENSHOTS=1 .venv/bin/pytest tests/web/test_screenshots.py
 """
 
-# Fixtures are imported from test_web_e2e and named again as test parameters.
-# ruff: noqa: F811
+# The browser's fixtures are registered in conftest.py (from tests.web.chromium).
 
 from __future__ import annotations
 
@@ -17,15 +16,12 @@ import pytest
 
 from csvhub.datasets.models import Upload
 from tests.accounts.actors import World
-from tests.web.test_web_e2e import (  # noqa: F401  (fixtures)
+from tests.web.chromium import (
     SCREENSHOT_DIR,
     SCREENSHOTS,
     _expect,
     _ingested,
     _sales_csv,
-    browser,
-    server,
-    signed_in,
 )
 
 pytestmark = [
