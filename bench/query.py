@@ -170,7 +170,7 @@ def run_export(slug: str, pg_url: str) -> dict:
 
 
 def psql_copy_seconds(pg_url: str, dataset) -> float:
-    names = ", ".join(column["name"] for column in dataset.columns)
+    names = ", ".join(dataset.schema.names)
     sql = f"\\copy (SELECT {names} FROM {dataset.table_name} ORDER BY _row_id) TO STDOUT CSV HEADER"
     started = time.perf_counter()
     with open(os.devnull, "wb") as sink:

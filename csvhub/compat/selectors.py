@@ -14,10 +14,10 @@ from django.utils.text import slugify
 
 from csvhub.accounts.models import Organization
 from csvhub.compat.models import Customer
-from csvhub.csvread import ColumnType
 from csvhub.datasets import analysis, selectors
 from csvhub.datasets.errors import DatasetError, DatasetNotFound
 from csvhub.datasets.models import Dataset
+from csvhub.schema import ColumnType
 
 # Path segments under /api/ that csvhub's own routes answer, and `v` with digits for its future
 # API versions: a dataset with one of these names is reached at /api/_/{name}/ (or

@@ -10,7 +10,6 @@ Pure Python with no Django imports, so it can be used and tested on its own:
         rows = Converter(stored_types).convert(batch.rows, tracker.last_observation)
 """
 
-from csvhub.csvread.column_types import ColumnType, widen
 from csvhub.csvread.columns import Columns
 from csvhub.csvread.convert import Converter
 from csvhub.csvread.errors import CsvFormatError, LimitExceeded, ReadAgain
@@ -19,7 +18,8 @@ from csvhub.csvread.header import Column
 from csvhub.csvread.inference import TypeTracker
 from csvhub.csvread.observation import BatchColumn, Observation
 from csvhub.csvread.reader import BadRow, Batch, CsvReader, ReadLimits, open_csv
-from csvhub.csvread.stats import ColumnStats
+from csvhub.schema.stats import ColumnStats
+from csvhub.schema.types import ColumnType, widen
 
 __all__ = [
     "BadRow",

@@ -6,10 +6,10 @@ from functools import cache
 from operator import itemgetter
 
 from csvhub.csvread import fixed_width, formats
-from csvhub.csvread.column_types import ColumnType
 from csvhub.csvread.columns import Columns
 from csvhub.csvread.formats import DateStyle
 from csvhub.csvread.observation import Observation
+from csvhub.schema.types import ColumnType
 
 _BOOLEANS = {"": ""} | {
     variant: text

@@ -12,7 +12,7 @@ import re
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from csvhub.csvread.column_types import ColumnType
+from csvhub.schema.types import ColumnType
 
 
 class DateStyle(enum.StrEnum):

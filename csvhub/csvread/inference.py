@@ -14,12 +14,13 @@ from functools import cache
 from typing import NamedTuple
 
 from csvhub.csvread import fixed_width, formats
-from csvhub.csvread.column_types import ColumnType, widen
 from csvhub.csvread.columns import Columns
 from csvhub.csvread.convert import canonical_column
 from csvhub.csvread.formats import TEXT, DateStyle, Kind
 from csvhub.csvread.observation import BatchColumn, Observation
-from csvhub.csvread.stats import TEMPORAL, ColumnStats, batch_stats, summary_stats
+from csvhub.csvread.stats import batch_stats, summary_stats
+from csvhub.schema.stats import TEMPORAL, ColumnStats
+from csvhub.schema.types import ColumnType, widen
 
 
 class Fit(Enum):
@@ -121,10 +122,11 @@ def _observe_column(state: _ColumnState, columns: Columns, index: int) -> BatchC
     kind = state.kind or _first_kind(columns.values[index])
     if kind == TEXT:  # text takes anything: only stats left to do
         state.kind = kind
-        state.stats.merge(_batch_stats(columns, index, ColumnType.TEXT, clean=False))
+        stats = _batch_stats(columns, index, ColumnType.TEXT, clean=False)
+        state.stats = state.stats.merged(stats)
         return BatchColumn(ColumnType.TEXT, canonical=True)
     if kind is None:  # nothing but empty cells so far
-        state.stats.merge(ColumnStats(nulls=len(columns)))
+        state.stats = state.stats.merged(ColumnStats(nulls=len(columns)))
         summary = columns.summary(index)
         empties = columns.values[index].count("") if summary is None else summary.empties
         return BatchColumn(None, canonical=empties == len(columns))
@@ -213,7 +215,7 @@ def _observe_fit(
     if kind.type is ColumnType.INTEGER and too_long and not _all_int64(columns.values[index]):
         return None
     state.kind = kind
-    state.stats.merge(stats)
+    state.stats = state.stats.merged(stats)
     return BatchColumn(kind.type, canonical=fit is Fit.CANONICAL, canonical_text=text)
 
 
@@ -231,11 +233,11 @@ def _observe_slowly(state: _ColumnState, values: list[str]) -> BatchColumn:
     state.kind = join_kinds(state.kind, batch_kind)
     batch_type = None if batch_kind is None else batch_kind.type
     if state.kind == TEXT:  # e.g. US dates met ISO dates: extremes are meaningless now
-        state.stats.merge(batch_stats(values, ColumnType.TEXT, clean=False))
-        state.stats.retype(ColumnType.TEXT)
+        state.stats = state.stats.merged(batch_stats(values, ColumnType.TEXT, clean=False))
+        state.stats = state.stats.retyped(ColumnType.TEXT)
         return BatchColumn(batch_type, canonical=False)
     text = None
     if batch_type in TEMPORAL:
         text = canonical_column(batch_type, values)
-    state.stats.merge(batch_stats(values, batch_type, clean=False, ordered=text))
+    state.stats = state.stats.merged(batch_stats(values, batch_type, clean=False, ordered=text))
     return BatchColumn(batch_type, canonical=False, canonical_text=text)

@@ -3,7 +3,7 @@
 from collections.abc import Sized
 from dataclasses import dataclass
 
-from csvhub.csvread.column_types import ColumnType
+from csvhub.schema.types import ColumnType
 
 
 @dataclass(frozen=True)

@@ -4,90 +4,13 @@ Everything here works on a whole batch column at once (map/min/max/count in C); 
 loop per value only runs for the rare batch with whitespace-only cells or tied float extremes.
 """
 
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from csvhub.csvread.column_types import ColumnType, widen
 from csvhub.csvread.columns import CellSummary
-
-NUMERIC = (ColumnType.INTEGER, ColumnType.DECIMAL)
-TEMPORAL = (ColumnType.DATE, ColumnType.TIMESTAMP)
-
-
-@dataclass
-class ColumnStats:
-    """Counts, extremes and lengths of one column, mergeable across batches and uploads.
-
-    Nulls are the cells stored as NULL: empty cells, and whitespace-only cells of typed
-    columns (text columns keep those as written). `min_value`/`max_value` are canonical text
-    (numbers as written, 'YYYY-MM-DD', 'YYYY-MM-DD HH:MM:SS[.f]' in UTC) compared numerically
-    or chronologically, and only kept while `value_type` is a number, date or timestamp.
-    Lengths are of the non-null cells as written, for every type, so that a column widened to
-    text late still has correct lengths.
-    """
-
-    nulls: int = 0
-    non_null: int = 0
-    min_value: str | None = None
-    max_value: str | None = None
-    min_length: int | None = None
-    max_length: int | None = None
-    value_type: ColumnType | None = None  # the type min_value/max_value are written in
-
-    def merge(self, other: "ColumnStats") -> None:
-        """Fold `other` into this summary; extremes follow the widened type."""
-        value_type = widen(self.value_type, other.value_type)
-        self.retype(value_type)
-        low, high = other.bounds_as(value_type)
-        self.min_value = _extreme(value_type, self.min_value, low, lowest=True)
-        self.max_value = _extreme(value_type, self.max_value, high, lowest=False)
-        self.nulls += other.nulls
-        self.non_null += other.non_null
-        self.min_length = _optional(min, self.min_length, other.min_length)
-        self.max_length = _optional(max, self.max_length, other.max_length)
-
-    def retype(self, value_type: ColumnType | None) -> None:
-        """Re-express the extremes for a column that widened to `value_type`."""
-        self.min_value, self.max_value = self.bounds_as(value_type)
-        self.value_type = value_type
-
-    def bounds_as(self, value_type: ColumnType | None) -> tuple[str | None, str | None]:
-        if value_type not in NUMERIC + TEMPORAL or self.min_value is None:
-            return None, None
-        low, high = self.min_value, self.max_value
-        if value_type is ColumnType.TIMESTAMP and self.value_type is ColumnType.DATE:
-            return f"{low} 00:00:00", f"{high} 00:00:00"  # a date is its midnight
-        return low, high
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["value_type"] = None if self.value_type is None else str(self.value_type)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ColumnStats":
-        value_type = data.get("value_type")
-        fields = {**data, "value_type": None if value_type is None else ColumnType(value_type)}
-        return cls(**fields)
-
-
-def _optional[T: (int, str)](pick: Callable[[T, T], T], a: T | None, b: T | None) -> T | None:
-    if a is None:
-        return b
-    return a if b is None else pick(a, b)
-
-
-def _extreme(
-    value_type: ColumnType | None, a: str | None, b: str | None, *, lowest: bool
-) -> str | None:
-    if a is None or b is None:
-        return a if b is None else b
-    pick = min if lowest else max
-    if value_type in NUMERIC:
-        return pick(a, b, key=Decimal)
-    return pick(a, b)  # canonical ISO text sorts chronologically
+from csvhub.schema.stats import NUMERIC, TEMPORAL, ColumnStats
+from csvhub.schema.types import ColumnType
 
 
 def batch_stats(
@@ -113,21 +36,20 @@ def batch_stats(
         return ColumnStats(nulls=len(values))
     if not clean and value_type is not ColumnType.TEXT:
         return _stats_one_by_one(values, value_type, ordered)
-    stats = ColumnStats(value_type=value_type)
     lengths = {width} if width else set(map(len, values))  # min/max over the set are free
-    stats.nulls = values.count("") if 0 in lengths else 0
-    stats.non_null = len(values) - stats.nulls
-    if stats.non_null == 0:
-        return stats
+    nulls = values.count("") if 0 in lengths else 0
+    non_null = len(values) - nulls
+    if non_null == 0:
+        return ColumnStats(nulls=nulls, value_type=value_type)
     lengths.discard(0)
-    stats.min_length, stats.max_length = min(lengths), max(lengths)
+    low = high = None
     if value_type in NUMERIC:
-        numbers = list(filter(None, values)) if stats.nulls else values
-        exact = not exponents and stats.max_length <= 15
-        stats.min_value, stats.max_value = numeric_bounds(numbers, floats_exact=exact)
+        numbers = list(filter(None, values)) if nulls else values
+        exact = not exponents and max(lengths) <= 15
+        low, high = numeric_bounds(numbers, floats_exact=exact)
     elif value_type in TEMPORAL:
-        _set_time_bounds(stats, values if ordered is None else ordered)
-    return stats
+        low, high = _time_bounds(values if ordered is None else ordered)
+    return ColumnStats(nulls, non_null, low, high, min(lengths), max(lengths), value_type)
 
 
 def summary_stats(
@@ -140,18 +62,18 @@ def summary_stats(
         return ColumnStats(nulls=row_count)
     if not clean and value_type is not ColumnType.TEXT:
         return None
-    stats = ColumnStats(value_type=value_type, nulls=summary.empties)
-    stats.non_null = row_count - summary.empties
-    if stats.non_null == 0:
-        return stats
-    stats.min_length, stats.max_length = summary.min_length, summary.max_length
+    non_null = row_count - summary.empties
+    if non_null == 0:
+        return ColumnStats(nulls=summary.empties, value_type=value_type)
+    low = high = None
     if value_type in NUMERIC:
         if summary.number_min is None:
             return None
-        stats.min_value, stats.max_value = summary.number_min, summary.number_max
+        low, high = summary.number_min, summary.number_max
     elif value_type in TEMPORAL:  # written canonically: code-point order is time order
-        stats.min_value, stats.max_value = summary.text_min, summary.text_max
-    return stats
+        low, high = summary.text_min, summary.text_max
+    lengths = (summary.min_length, summary.max_length)
+    return ColumnStats(summary.empties, non_null, low, high, *lengths, value_type)
 
 
 def _stats_one_by_one(
@@ -159,22 +81,21 @@ def _stats_one_by_one(
 ) -> ColumnStats:
     """The general case: whitespace around values, or whitespace-only cells."""
     present = [v for v in values if v and not v.isspace()]
-    stats = ColumnStats(value_type=value_type, nulls=len(values) - len(present))
-    stats.non_null = len(present)
+    nulls = len(values) - len(present)
     if not present:
-        return stats
+        return ColumnStats(nulls=nulls, value_type=value_type)
     lengths = list(map(len, present))
-    stats.min_length, stats.max_length = min(lengths), max(lengths)
+    low = high = None
     if value_type in NUMERIC:
-        stats.min_value, stats.max_value = numeric_bounds([v.strip() for v in present])
+        low, high = numeric_bounds([v.strip() for v in present])
     elif value_type in TEMPORAL:
-        _set_time_bounds(stats, values if ordered is None else ordered)
-    return stats
+        low, high = _time_bounds(values if ordered is None else ordered)
+    return ColumnStats(nulls, len(present), low, high, min(lengths), max(lengths), value_type)
 
 
-def _set_time_bounds(stats: ColumnStats, canonical: Sequence[str]) -> None:
+def _time_bounds(canonical: Sequence[str]) -> tuple[str, str]:
     # Canonical ISO text sorts chronologically; '' (null) sorts first, so only min skips it.
-    stats.min_value, stats.max_value = min(filter(None, canonical)), max(canonical)
+    return min(filter(None, canonical)), max(canonical)
 
 
 def numeric_bounds(numbers: Sequence[str], *, floats_exact: bool = False) -> tuple[str, str]:
@@ -185,15 +106,11 @@ def numeric_bounds(numbers: Sequence[str], *, floats_exact: bool = False) -> tup
     Decimal unless `floats_exact` rules them out.
     """
     floats = list(map(float, numbers))
-    return (
-        _exact(numbers, floats, floats_exact, lowest=True),
-        _exact(numbers, floats, floats_exact, lowest=False),
-    )
+    return _exact(min, numbers, floats, floats_exact), _exact(max, numbers, floats, floats_exact)
 
 
-def _exact(numbers: Sequence[str], floats: list[float], floats_exact: bool, *, lowest: bool) -> str:
-    pick = min if lowest else max
+def _exact(pick: Any, numbers: Sequence[str], floats: list[float], floats_exact: bool) -> str:
     best = pick(floats)
     if floats_exact or floats.count(best) == 1:
         return numbers[floats.index(best)]
-    return pick((n for n, f in zip(numbers, floats, strict=True) if f == best), key=Decimal)
+    return str(pick((n for n, f in zip(numbers, floats, strict=True) if f == best), key=Decimal))

@@ -3,30 +3,28 @@ histograms of its rows.
 
 `parse_analysis_query` reads the query string (pure, no database); the selectors take a dataset
 and parsed pieces and return JSON-ready dicts. Filters are the rows endpoint's grammar, parsed
-by rowquery and matched and typed by rows, so `analysis/?Fare=gt:7` and `rows/?Fare=gt:7` see
-the same rows. What ingestion keeps in the dataset's metadata (row count, per-column counts and
-extremes, the range of row ids) answers the summary, and unfiltered row_count and time_span,
-without touching the table. Documented in docs/api.md, "Analysis".
+by rowquery and matched and typed by the selection seam (csvhub.selection), so
+`analysis/?Fare=gt:7` and `rows/?Fare=gt:7` see the same rows. What ingestion keeps in the
+dataset's metadata (row count, per-column counts and extremes, the range of row ids) answers
+the summary, and unfiltered row_count and time_span, without touching the table. Documented
+in docs/api.md, "Analysis".
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from csvhub.csvread import ColumnType
-from csvhub.datasets import rows
 from csvhub.datasets.errors import DatasetError
 from csvhub.datasets.models import Dataset
 from csvhub.datasets.rowquery import (
     PASSED_THROUGH,
     Filter,
-    RowQuery,
     SortKey,
     parse_row_query,
     reserved_word,
@@ -48,9 +46,13 @@ from csvhub.grammar.analysis import (
     Function,
 )
 from csvhub.grammar.terms import NUMBERS, TIMES
-from csvhub.warehouse import analysis as warehouse
+from csvhub.schema import Column, ColumnStats, ColumnType, values
+from csvhub.selection.columns import ColumnResolver
+from csvhub.selection.plan import filtered_rows, query_time_limit
+from csvhub.selection.shape import column_json, json_row_maker
+from csvhub.warehouse import analysis as warehouse_analysis
 from csvhub.warehouse.analysis import Metric
-from csvhub.warehouse.query import RowSet, rows_count
+from csvhub.warehouse.query import Order, RowSet, rows_count
 
 _ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _DIGITS = re.compile(r"[0-9]{1,9}")
@@ -239,7 +241,7 @@ def _metric(item: str) -> MetricSpec:
 
 def analysis_run(*, dataset: Dataset, query: AnalysisQuery) -> dict:
     """The analysis the query asks for, as a JSON-ready dict."""
-    with rows.query_time_limit():
+    with query_time_limit():
         return _analysis_run(dataset, query)
 
 
@@ -270,50 +272,41 @@ def _analysis_run(dataset: Dataset, query: AnalysisQuery) -> dict:
     )
 
 
-def filtered_rows(dataset: Dataset, filters: Sequence[Filter]) -> RowSet:
-    """The rows the filters select, read exactly as the rows endpoint reads them (column names
-    matched by name or label, values typed by the column's type, errors worded alike)."""
-    return rows.query_plan(dataset, RowQuery(filters=tuple(filters))).rows
-
-
 # -- summary -----------------------------------------------------------------------------------
 
 
 def dataset_summary(*, dataset: Dataset) -> dict:
     """Row count, per-column counts and extremes, first and last ingested rows; from metadata
     kept at ingestion and two primary-key lookups, whatever the table's size."""
+    schema = dataset.schema
     return {
         "row_count": dataset.row_count,
-        "columns": [
-            _column_summary(column, dataset.stats.get(column["name"], {}))
-            for column in dataset.columns
-        ],
+        "columns": [_column_summary(column, schema.stats.get(column.name)) for column in schema],
         **_end_rows(dataset),
     }
 
 
-def _column_summary(column: dict, stats: dict) -> dict:
-    column_type = ColumnType(column["type"])
-    low, high = _stats_bounds(column_type, stats)
-    show = _SUMMARY_JSON.get(column_type)
-    text = column_type is ColumnType.TEXT
+def _column_summary(column: Column, stats: ColumnStats | None) -> dict:
+    """A column with its statistics; extremes read like the column's values in rows."""
+    low, high = (None, None) if stats is None else stats.bounds(column.type)
+    text = column.type is ColumnType.TEXT
     return {
-        **{key: column[key] for key in ("name", "label", "type", "nullable")},
-        "nulls": stats.get("nulls"),
-        "non_null": stats.get("non_null"),
-        "min": None if low is None or show is None else show(low),
-        "max": None if high is None or show is None else show(high),
-        "min_length": stats.get("min_length") if text else None,
-        "max_length": stats.get("max_length") if text else None,
+        **column_json(column),
+        "nulls": None if stats is None else stats.nulls,
+        "non_null": None if stats is None else stats.non_null,
+        "min": values.to_json(column.type, low),
+        "max": values.to_json(column.type, high),
+        "min_length": stats.min_length if text and stats is not None else None,
+        "max_length": stats.max_length if text and stats is not None else None,
     }
 
 
 def _end_rows(dataset: Dataset) -> dict:
     first_id, last_id = dataset.first_row_id, dataset.last_row_id
-    if first_id is None or last_id is None or not dataset.columns:
+    if first_id is None or last_id is None or not dataset.schema:
         return {"first_row": None, "last_row": None}
-    found = warehouse.rows_by_id(filtered_rows(dataset, ()), row_ids=[first_id, last_id])
-    to_json = rows.json_row_maker(dataset.columns)
+    found = warehouse_analysis.rows_by_id(filtered_rows(dataset, ()), row_ids=[first_id, last_id])
+    to_json = json_row_maker(dataset.schema.columns)
     first, last = found.get(first_id), found.get(last_id)
     return {
         "first_row": None if first is None else to_json(first),
@@ -321,35 +314,9 @@ def _end_rows(dataset: Dataset) -> dict:
     }
 
 
-def _stats_bounds(column_type: ColumnType, stats: dict) -> tuple[Any, Any]:
+def _stats_bounds(dataset: Dataset, column: Column) -> tuple[Any, Any]:
     """The column's extremes as kept at ingestion, typed (None for types without them)."""
-    low, high = stats.get("min_value"), stats.get("max_value")
-    parse = _STATS_VALUE.get(column_type)
-    if low is None or high is None or parse is None:
-        return None, None
-    return parse(low), parse(high)
-
-
-# Extremes in the summary read like the column's values in rows: decimals as exact text.
-_SUMMARY_JSON: dict[ColumnType, Callable[[Any], Any]] = {
-    ColumnType.INTEGER: int,
-    ColumnType.DECIMAL: lambda value: format(value, "f"),
-    ColumnType.DATE: lambda value: value.isoformat(),
-    ColumnType.TIMESTAMP: lambda value: iso_timestamp(value),
-}
-
-
-def _stats_timestamp(text: str) -> datetime:
-    value = datetime.fromisoformat(text)  # a date's text is its midnight
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-_STATS_VALUE: dict[ColumnType, Callable[[str], Any]] = {
-    ColumnType.INTEGER: int,
-    ColumnType.DECIMAL: Decimal,
-    ColumnType.DATE: lambda text: date.fromisoformat(text[:10]),
-    ColumnType.TIMESTAMP: _stats_timestamp,
-}
+    return dataset.schema.stats_of(column.name).bounds(column.type)
 
 
 # -- row_count and time_span -------------------------------------------------------------------
@@ -360,7 +327,7 @@ def analysis_row_count(*, dataset: Dataset, filters: Sequence[Filter] = ()) -> d
     if not filters:
         return {"type": "row_count", "row_count": dataset.row_count, "source": "summary"}
     selected = filtered_rows(dataset, filters)
-    count = rows_count(selected) if dataset.columns else 0
+    count = rows_count(selected) if dataset.schema else 0
     return {"type": "row_count", "row_count": count, "source": "warehouse"}
 
 
@@ -375,15 +342,15 @@ def analysis_time_span(
     from metadata without filters, MIN and MAX in the warehouse with them. Without `column`,
     the first time column in file order, or the first of type `prefer` when there is one."""
     chosen = _time_column(dataset, column, "time_span", prefer)
-    column_type = ColumnType(chosen["type"])
+    column_type = chosen.type
     if filters:
-        low, high = warehouse.extremes(filtered_rows(dataset, filters), column=chosen["name"])
+        low, high = warehouse_analysis.extremes(filtered_rows(dataset, filters), column=chosen.name)
     else:
-        low, high = _stats_bounds(column_type, dataset.stats.get(chosen["name"], {}))
+        low, high = _stats_bounds(dataset, chosen)
     delta = None if low is None else _as_datetime(high) - _as_datetime(low)
     return {
         "type": "time_span",
-        "column": chosen["name"],
+        "column": chosen.name,
         "earliest": _json_value(column_type, low),
         "latest": _json_value(column_type, high),
         "seconds": None if delta is None else _seconds(delta),
@@ -448,16 +415,16 @@ def analysis_aggregate(
     `truncated` says that more groups than `limit` exist."""
     plan = _aggregate_plan(dataset, group_by, metrics, filters, sort)
     groups, resolved = plan.groups, plan.resolved
-    if dataset.columns:
-        found, truncated = warehouse.aggregate(plan.rows, **plan.arguments, limit=limit)
+    if dataset.schema:
+        found, truncated = warehouse_analysis.aggregate(plan.rows, **plan.arguments, limit=limit)
     else:  # no table yet: only row counts can be asked for, and they are 0
         found, truncated = [tuple(0 for _ in resolved)], False
-    names = [group["name"] for group in groups] + [item.name for item in resolved]
-    kinds = [ColumnType(group["type"]) for group in groups]
+    names = [group.name for group in groups] + [item.name for item in resolved]
+    kinds: list[ColumnType | None] = [group.type for group in groups]
     kinds += [item.column_type for item in resolved]
     return {
         "type": "aggregate",
-        "group_by": [group["name"] for group in groups],
+        "group_by": [group.name for group in groups],
         "metrics": [item.name for item in resolved],
         "rows": [
             {
@@ -473,14 +440,14 @@ def analysis_aggregate(
 @dataclass(frozen=True)
 class _AggregatePlan:
     rows: RowSet
-    groups: list[dict]
+    groups: list[Column]
     resolved: list[_Resolved]
-    order: list[warehouse.Order]
+    order: list[Order[int]]
 
     @property
     def arguments(self) -> dict:
         return {
-            "group_by": [group["name"] for group in self.groups],
+            "group_by": [group.name for group in self.groups],
             "metrics": [item.metric for item in self.resolved],
             "order": self.order,
         }
@@ -493,7 +460,7 @@ def _aggregate_plan(
     filters: Sequence[Filter],
     sort: Sequence[SortKey],
 ) -> _AggregatePlan:
-    columns = rows.DatasetColumns(dataset.columns)
+    columns = ColumnResolver(dataset.schema)
     groups = _group_columns(columns, group_by)
     resolved = [_resolve_metric(dataset, columns, spec) for spec in metrics]
     _check_names(groups, resolved)
@@ -504,58 +471,58 @@ def _aggregate_plan(
 def analysis_aggregate_sql(*, dataset: Dataset, query: AnalysisQuery) -> str:
     """The SQL an aggregate query runs on this dataset, values inlined: for benchmarks."""
     plan = _aggregate_plan(dataset, query.group_by, query.metrics, query.filters, query.sort)
-    return warehouse.aggregate_sql(plan.rows, **plan.arguments, limit=query.limit)
+    return warehouse_analysis.aggregate_sql(plan.rows, **plan.arguments, limit=query.limit)
 
 
-def _group_columns(columns: rows.DatasetColumns, group_by: Sequence[str]) -> list[dict]:
+def _group_columns(columns: ColumnResolver, group_by: Sequence[str]) -> list[Column]:
     groups = [columns.get(written, role="group_by") for written in group_by]
-    names = [group["name"] for group in groups]
+    names = [group.name for group in groups]
     if len(set(names)) != len(names):
         raise InvalidAnalysis(f"group_by names a column twice ({', '.join(names)}).")
     return groups
 
 
-def _resolve_metric(dataset: Dataset, columns: rows.DatasetColumns, spec: MetricSpec) -> _Resolved:
+def _resolve_metric(dataset: Dataset, columns: ColumnResolver, spec: MetricSpec) -> _Resolved:
     function = spec.function
     if spec.column is None:
         return _Resolved(spec.alias or "count", "count", Metric(function), None)
     column = columns.get(spec.column, role="metrics")
-    column_type = ColumnType(column["type"])
+    column_type = column.type
     allowed = METRIC_FUNCTION[function].column_types
     if function is not Function.COUNT and column_type not in allowed:
         raise _wrong_type(columns, f"{function.value}:{spec.column}", column, allowed)
-    canonical = f"{function.value}:{column['name']}"
+    canonical = f"{function.value}:{column.name}"
     kinds = {Function.COUNT: None, Function.AVG: ColumnType.DECIMAL}
     kind = kinds.get(function, column_type)
     scale = _sum_scale(dataset, column) if column_type is ColumnType.DECIMAL else None
-    metric = Metric(function, column["name"], scale)
+    metric = Metric(function, column.name, scale)
     return _Resolved(spec.alias or canonical, canonical, metric, kind)
 
 
-def _sum_scale(dataset: Dataset, column: dict) -> int:
+def _sum_scale(dataset: Dataset, column: Column) -> int:
     """Decimal places for SQLite's exact decimal sums (warehouse.analysis.Metric.scale): as
     many as keep every scaled value exact in a double and the sum within 64 bits, given the
     column's extremes and the row count kept at ingestion."""
-    low, high = _stats_bounds(ColumnType.DECIMAL, dataset.stats.get(column["name"], {}))
+    low, high = _stats_bounds(dataset, column)
     largest = max(abs(low or 0), abs(high or 0), Decimal(1))
     room = min(Decimal(2**52) / largest, Decimal(2**63 - 1) / (largest * max(dataset.row_count, 1)))
     return max(0, room.adjusted())
 
 
 def _wrong_type(
-    columns: rows.DatasetColumns, what: str, column: dict, allowed: Sequence[ColumnType]
+    columns: ColumnResolver, what: str, column: Column, allowed: Sequence[ColumnType]
 ) -> InvalidAnalysis:
     kinds = _a(" or ".join(kind.value for kind in allowed))
-    fitting = [c["name"] for c in columns.columns if ColumnType(c["type"]) in allowed]
+    fitting = [c.name for c in columns.schema.of_types(tuple(allowed))]
     choices = f"Such columns here: {', '.join(fitting)}." if fitting else "This dataset has none."
     return InvalidAnalysis(
-        f"{what} needs {kinds} column; {column['name']!r} is {_a(column['type'])} column. "
+        f"{what} needs {kinds} column; {column.name!r} is {_a(column.type.value)} column. "
         + choices
     )
 
 
-def _check_names(groups: list[dict], resolved: list[_Resolved]) -> None:
-    seen: set[str] = {group["name"] for group in groups}
+def _check_names(groups: list[Column], resolved: list[_Resolved]) -> None:
+    seen: set[str] = {group.name for group in groups}
     for item in resolved:
         if item.name in seen:
             raise InvalidAnalysis(
@@ -566,20 +533,20 @@ def _check_names(groups: list[dict], resolved: list[_Resolved]) -> None:
 
 
 def _sort_position(
-    columns: rows.DatasetColumns, groups: list[dict], resolved: list[_Resolved], key: SortKey
-) -> warehouse.Order:
+    columns: ColumnResolver, groups: list[Column], resolved: list[_Resolved], key: SortKey
+) -> Order[int]:
     by_name = {item.name: i for i, item in enumerate(resolved)}
     by_name.update({item.canonical: i for i, item in enumerate(resolved)})
     offset = len(groups)
     if key.column in by_name:
-        return warehouse.Order(offset + by_name[key.column], key.descending)
+        return Order(offset + by_name[key.column], key.descending)
     spelled = _metric_spelled(columns, key.column)
     if spelled in by_name:
-        return warehouse.Order(offset + by_name[spelled], key.descending)
+        return Order(offset + by_name[spelled], key.descending)
     column = columns.find(key.column) if ":" not in key.column else None
-    names = [group["name"] for group in groups]
-    if column is not None and column["name"] in names:
-        return warehouse.Order(names.index(column["name"]), key.descending)
+    names = [group.name for group in groups]
+    if column is not None and column.name in names:
+        return Order(names.index(column.name), key.descending)
     choices = ", ".join([*names, *(item.name for item in resolved)])
     raise InvalidAnalysis(
         f"Cannot sort by {key.column!r}: sort by a group_by column or a metric of this request "
@@ -587,13 +554,13 @@ def _sort_position(
     )
 
 
-def _metric_spelled(columns: rows.DatasetColumns, written: str) -> str | None:
+def _metric_spelled(columns: ColumnResolver, written: str) -> str | None:
     """`sum:Amount` → `sum:amount` when it reads as a metric on a known column, else None."""
     function, sep, column_written = written.partition(":")
     if not sep or function.lower() not in {f.value for f in Function}:
         return None
     column = columns.find(column_written)
-    return None if column is None else f"{function.lower()}:{column['name']}"
+    return None if column is None else f"{function.lower()}:{column.name}"
 
 
 # -- timeseries --------------------------------------------------------------------------------
@@ -610,22 +577,22 @@ def analysis_timeseries(
     """A metric per time bucket of a date or timestamp column, in time order, for a chart:
     buckets from the first to the last that holds rows, empty ones included (count 0, other
     metrics null). Bucket starts are UTC; weeks start on Monday, months on the 1st."""
-    columns = rows.DatasetColumns(dataset.columns)
+    columns = ColumnResolver(dataset.schema)
     chosen = _time_column(dataset, column, "timeseries")
-    column_type = ColumnType(chosen["type"])
+    column_type = chosen.type
     if column_type is ColumnType.DATE and bucket not in DATE_BUCKETS:
         raise InvalidAnalysis(
-            f"bucket={bucket.value} needs a timestamp column; {chosen['name']!r} holds dates. "
+            f"bucket={bucket.value} needs a timestamp column; {chosen.name!r} holds dates. "
             f"Buckets for dates: {', '.join(b.value for b in DATE_BUCKETS)}."
         )
     resolved = _resolve_metric(dataset, columns, metric)
     if not filters:
-        low, high = _stats_bounds(column_type, dataset.stats.get(chosen["name"], {}))
+        low, high = _stats_bounds(dataset, chosen)
         if low is not None:
             _check_points(bucket_count(low, high, bucket), bucket)
-    found = warehouse.timeseries(
+    found = warehouse_analysis.timeseries(
         filtered_rows(dataset, filters),
-        column=chosen["name"],
+        column=chosen.name,
         bucket=bucket,
         metric=resolved.metric,
         limit=MAX_POINTS + 1,
@@ -636,7 +603,7 @@ def analysis_timeseries(
     _check_points(len(points), bucket)
     return {
         "type": "timeseries",
-        "column": chosen["name"],
+        "column": chosen.name,
         "bucket": bucket.value,
         "metric": resolved.name,
         "points": [
@@ -725,22 +692,23 @@ def analysis_histogram(
     """Counts of a number column's values in equal-width bins from its min to its max (from
     metadata without filters, from the warehouse with them). See `histogram_edges`."""
     chosen = _typed_column(dataset, column, NUMBERS, "histogram", "number")
-    column_type = ColumnType(chosen["type"])
-    stats = dataset.stats.get(chosen["name"], {})
+    column_type = chosen.type
+    stats = dataset.schema.stats.get(chosen.name)
     selected = filtered_rows(dataset, filters)
     if filters:
-        low, high = warehouse.extremes(selected, column=chosen["name"])
+        low, high = warehouse_analysis.extremes(selected, column=chosen.name)
     else:
-        low, high = _stats_bounds(column_type, stats)
+        low, high = _stats_bounds(dataset, chosen)
     if low is None:
-        nulls = rows_count(selected) if filters else stats.get("nulls", dataset.row_count)
+        kept_nulls = dataset.row_count if stats is None else stats.nulls
+        nulls = rows_count(selected) if filters else kept_nulls
         counts, edges = [], []
     else:
         edges = histogram_edges(low, high, bins, integer=column_type is ColumnType.INTEGER)
-        counts, nulls = warehouse.histogram(selected, column=chosen["name"], edges=edges)
+        counts, nulls = warehouse_analysis.histogram(selected, column=chosen.name, edges=edges)
     return {
         "type": "histogram",
-        "column": chosen["name"],
+        "column": chosen.name,
         "bins": [
             {
                 "lower": _json_value(column_type, edges[i]),
@@ -774,7 +742,7 @@ def histogram_edges(low: Any, high: Any, bins: int, *, integer: bool) -> list:
 
 def _time_column(
     dataset: Dataset, written: str | None, analysis: str, prefer: ColumnType | None = None
-) -> dict:
+) -> Column:
     return _typed_column(dataset, written, TIMES, analysis, "date or timestamp", prefer)
 
 
@@ -785,24 +753,24 @@ def _typed_column(
     analysis: str,
     kind: str,
     prefer: ColumnType | None = None,
-) -> dict:
+) -> Column:
     """The column named by `column=`, or the first of an allowed type (of type `prefer` if
     any is); a 400 naming the choices when there is none or it has another type."""
-    columns = rows.DatasetColumns(dataset.columns)
-    fitting = [c for c in dataset.columns if ColumnType(c["type"]) in allowed]
-    fitting.sort(key=lambda c: c["type"] != getattr(prefer, "value", None))  # stable: file order
+    schema = dataset.schema
+    fitting = schema.of_types(tuple(allowed))
+    fitting.sort(key=lambda c: c.type is not prefer)  # stable: file order
     if written is None:
         if not fitting:
             raise InvalidAnalysis(
                 f"{analysis} needs a {kind} column, and this dataset has none. Columns are: "
-                f"{_described(dataset.columns) or 'none yet'}."
+                f"{_described(schema.columns) or 'none yet'}."
             )
         return fitting[0]
-    column = columns.get(written, role="column")
-    if ColumnType(column["type"]) not in allowed:
-        choices = ", ".join(c["name"] for c in fitting) or "none in this dataset"
+    column = ColumnResolver(schema).get(written, role="column")
+    if column.type not in allowed:
+        choices = ", ".join(c.name for c in fitting) or "none in this dataset"
         raise InvalidAnalysis(
-            f"{analysis} needs a {kind} column; {column['name']!r} is {_a(column['type'])} "
+            f"{analysis} needs a {kind} column; {column.name!r} is {_a(column.type.value)} "
             f"column. {kind.capitalize()} columns: {choices}."
         )
     return column
@@ -812,37 +780,14 @@ def _a(word: str) -> str:
     return f"an {word}" if word[0] in "aeiou" else f"a {word}"
 
 
-def _described(columns: list[dict]) -> str:
-    return ", ".join(f"{c['name']} ({c['type']})" for c in columns)
+def _described(columns: Sequence[Column]) -> str:
+    return ", ".join(f"{c.name} ({c.type.value})" for c in columns)
 
 
 def _number(value: int | float | Decimal) -> float:
     """A JSON number with the 15 significant digits a double holds exactly: SQLite's REAL
     arithmetic and PostgreSQL's NUMERIC then print alike."""
     return float(format(value, ".15g"))
-
-
-def iso_timestamp(value: datetime) -> str:
-    """`2020-06-01T12:30:00.5Z`: UTC, fraction without trailing zeros."""
-    value = value.astimezone(UTC)
-    text = f"{value.year:04d}-{value:%m-%dT%H:%M:%S}"
-    if value.microsecond:
-        text += f".{value.microsecond:06d}".rstrip("0")
-    return text + "Z"
-
-
-_VALUE_JSON: dict[ColumnType, Callable[[Any], Any]] = {
-    ColumnType.INTEGER: int,
-    ColumnType.DECIMAL: _number,
-    ColumnType.BOOLEAN: bool,
-    ColumnType.DATE: lambda value: _date_of(value).isoformat(),
-    ColumnType.TIMESTAMP: iso_timestamp,
-    ColumnType.TEXT: str,
-}
-
-
-def _date_of(value: date | datetime) -> date:
-    return value.date() if isinstance(value, datetime) else value
 
 
 def _json_value(kind: ColumnType | None, value: Any) -> Any:
@@ -852,4 +797,7 @@ def _json_value(kind: ColumnType | None, value: Any) -> Any:
         return None
     if kind is None:
         return int(value)
-    return _VALUE_JSON[kind](value)
+    if kind is ColumnType.DECIMAL:
+        # Analysis still answers decimals as JSON numbers (until exact decimals, issue 12).
+        return _number(value)
+    return values.to_json(kind, value)

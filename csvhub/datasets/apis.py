@@ -81,7 +81,7 @@ class DatasetSerializer(serializers.Serializer[Dataset]):
     files = serializers.IntegerField(source="file_count", default=0)
     total_size = serializers.SerializerMethodField()
     row_count = serializers.IntegerField()
-    columns = ColumnSerializer(many=True)
+    columns = ColumnSerializer(many=True, source="schema.columns")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 

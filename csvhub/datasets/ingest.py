@@ -22,8 +22,6 @@ from django.utils import timezone
 
 from csvhub.csvread import (
     Batch,
-    ColumnStats,
-    ColumnType,
     Converter,
     CsvFormatError,
     CsvReader,
@@ -38,6 +36,7 @@ from csvhub.csvread import (
 from csvhub.csvread.child import ChildCsvReader, ReaderOutOfMemory, open_csv_in_child
 from csvhub.datasets.errors import IngestFailed
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadState
+from csvhub.schema import Column, ColumnType, LoadResult, TypeChange
 from csvhub.warehouse.engine import get_engine
 from csvhub.warehouse.load import LoadSession
 
@@ -104,7 +103,7 @@ def _fail(upload: Upload, message: str, report: _ProgressReport) -> None:
     )
 
 
-def _load(upload: Upload, report: _ProgressReport | None = None) -> dict:
+def _load(upload: Upload, report: _ProgressReport | None = None) -> LoadResult:
     report = report or _ProgressReport(upload)
     try:
         return _load_once(upload, report)
@@ -113,7 +112,9 @@ def _load(upload: Upload, report: _ProgressReport | None = None) -> dict:
         return _load_once(upload, report, again)
 
 
-def _load_once(upload: Upload, report: _ProgressReport, again: ReadAgain | None = None) -> dict:
+def _load_once(
+    upload: Upload, report: _ProgressReport, again: ReadAgain | None = None
+) -> LoadResult:
     """One reading of the file; a second one reads it in the encoding `again` names."""
     Reject.objects.filter(upload=upload).delete()  # left by an attempt that died
     with LoadSession(get_engine(), upload.dataset.table_name, str(upload.id)) as load:
@@ -217,7 +218,7 @@ class _RowLoader:
         self.first_reject = ""
         self.report = report
 
-    def run(self) -> dict:
+    def run(self) -> LoadResult:
         if self.load.columns is not None:
             _check_header(self.load.columns, self.reader)
             self.load.set_write_order(self.names)
@@ -331,28 +332,29 @@ class _RowLoader:
                 "the file and upload it again."
             )
 
-    def _result(self) -> dict:
+    def _result(self) -> LoadResult:
         assert self.load.columns is not None
         labels = {c.name: c.label for c in self.reader.columns}
-        stats = self.tracker.stats
-        return {
-            "rows_loaded": self.load.rows_written,
-            "rows_rejected": self.report.rejected,
-            "encoding": self.reader.encoding,
-            "encoding_reason": self.reader.encoding_reason,
-            "delimiter": self.reader.delimiter,
-            "columns": [
-                {"name": name, "label": labels[name], "type": self.load.columns[name].value}
+        stats = dict(zip(self.names, self.tracker.stats, strict=True))
+        stored = self.load.columns
+        return LoadResult(
+            rows_loaded=self.load.rows_written,
+            rows_rejected=self.report.rejected,
+            encoding=self.reader.encoding,
+            encoding_reason=self.reader.encoding_reason,
+            delimiter=self.reader.delimiter,
+            columns=tuple(
+                Column(name, stored[name], labels[name], nullable=stats[name].nulls > 0)
                 for name in self.names
-            ],
-            "type_changes": [
-                {"column": name, "from": before.value, "to": self.load.columns[name].value}
+            ),
+            type_changes=tuple(
+                TypeChange(name, before, stored[name])
                 for name, before in self.types_before.items()
-                if self.load.columns[name] is not before
-            ],
-            "stats": {name: stats[i].to_dict() for i, name in enumerate(self.names)},
-            "row_id_range": self.load.row_id_range(),
-        }
+                if stored[name] is not before
+            ),
+            stats=stats,
+            row_id_range=self.load.row_id_range(),
+        )
 
 
 def _check_row_limit(rows_seen: int) -> None:
@@ -413,7 +415,7 @@ class _ProgressReport:
             raise IngestFailed("The upload was deleted while it was loading.")
 
 
-def _publish(upload: Upload, result: dict) -> None:
+def _publish(upload: Upload, result: LoadResult) -> None:
     """Apply a committed load to the dataset's metadata and finish the job, in one transaction.
 
     Merges are order-independent (types widen, counts add, stats merge), so loads that commit
@@ -421,65 +423,25 @@ def _publish(upload: Upload, result: dict) -> None:
     """
     with transaction.atomic():
         dataset = Dataset.objects.select_for_update().get(pk=upload.dataset_id)
-        dataset.columns = _merge_columns(dataset.columns, result)
-        dataset.stats = _merge_stats(dataset.stats, result, dataset.columns)
-        dataset.row_count = F("row_count") + result["rows_loaded"]
-        _extend_row_range(dataset, result.get("row_id_range"))
+        dataset.schema = dataset.schema.with_load(result.columns, result.stats)
+        dataset.row_count = F("row_count") + result.rows_loaded
+        _extend_row_range(dataset, result.row_id_range)
         dataset.save()
         Upload.objects.filter(pk=upload.pk).update(
             state=UploadState.SUCCEEDED,
             finished_at=timezone.now(),
             bytes_read=upload.size,
-            rows_loaded=result["rows_loaded"],
-            rows_rejected=result["rows_rejected"],
-            type_changes=result["type_changes"],
-            encoding=result.get("encoding", ""),
-            encoding_reason=result.get("encoding_reason", "")[:300],
-            delimiter=result.get("delimiter", ""),
+            rows_loaded=result.rows_loaded,
+            rows_rejected=result.rows_rejected,
+            type_changes=[change.to_json() for change in result.type_changes],
+            encoding=result.encoding,
+            encoding_reason=result.encoding_reason[:300],
+            delimiter=result.delimiter,
             error="",
         )
 
 
-def _merge_columns(current: list[dict], result: dict) -> list[dict]:
-    by_name = {column["name"]: dict(column) for column in current}
-    order = [column["name"] for column in current]
-    for column in result["columns"]:
-        name = column["name"]
-        stats = result["stats"].get(name, {})
-        if name not in by_name:
-            by_name[name] = {"name": name, "label": column["label"], "nullable": False}
-            by_name[name]["type"] = column["type"]
-            order.append(name)
-        merged = widen(ColumnType(by_name[name]["type"]), ColumnType(column["type"]))
-        by_name[name]["type"] = (merged or ColumnType.TEXT).value
-        by_name[name]["nullable"] = by_name[name]["nullable"] or bool(stats.get("nulls"))
-    return [by_name[name] for name in order]
-
-
-_ORDERED_TYPES = {ColumnType.INTEGER, ColumnType.DECIMAL, ColumnType.DATE, ColumnType.TIMESTAMP}
-
-
-def _merge_stats(current: dict, result: dict, columns: list[dict]) -> dict:
-    merged = {}
-    types = {column["name"]: ColumnType(column["type"]) for column in columns}
-    for name, column_type in types.items():
-        stats = ColumnStats.from_dict(current[name]) if name in current else None
-        new = result["stats"].get(name)
-        if new is not None:
-            incoming = ColumnStats.from_dict(new)
-            if stats is None:
-                stats = incoming
-            else:
-                stats.merge(incoming)
-        if stats is None:
-            continue
-        if column_type not in _ORDERED_TYPES:
-            stats.min_value = stats.max_value = None
-        merged[name] = stats.to_dict()
-    return merged
-
-
-def _extend_row_range(dataset: Dataset, row_range: list[int] | None) -> None:
+def _extend_row_range(dataset: Dataset, row_range: tuple[int, int] | None) -> None:
     if not row_range:
         return
     first, last = row_range

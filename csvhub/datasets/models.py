@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from csvhub.accounts.models import Organization
+from csvhub.schema import DatasetSchema
 
 
 class Dataset(models.Model):
@@ -17,9 +18,9 @@ class Dataset(models.Model):
     )
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80)
-    # [{"name", "label", "type", "nullable"}] in file order; types only ever widen.
+    # The JSON of `schema` (read it there): Column.to_json() per column in file order, and
+    # ColumnStats.to_json() by column name; types only ever widen, stats merge on every append.
     columns = models.JSONField(default=list, blank=True)
-    # Per-column ColumnStats dicts keyed by column name, merged on every append.
     stats = models.JSONField(default=dict, blank=True)
     row_count = models.BigIntegerField(default=0)
     first_row_id = models.BigIntegerField(null=True, blank=True)
@@ -42,6 +43,22 @@ class Dataset(models.Model):
     @property
     def table_name(self) -> str:
         return f"ds_{self.id.hex}"
+
+    @property
+    def schema(self) -> DatasetSchema:
+        """The columns and their statistics, typed. Read once per JSON value: a request asks
+        several times, and a wide dataset has hundreds of columns."""
+        cached = self.__dict__.get("_schema")
+        if cached is not None and cached[0] is self.columns and cached[1] is self.stats:
+            known: DatasetSchema = cached[2]
+            return known
+        schema = DatasetSchema.from_json(self.columns, self.stats)
+        self.__dict__["_schema"] = (self.columns, self.stats, schema)
+        return schema
+
+    @schema.setter
+    def schema(self, schema: DatasetSchema) -> None:
+        self.columns, self.stats = schema.to_json()
 
 
 class UploadState(models.TextChoices):

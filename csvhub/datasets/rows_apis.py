@@ -28,7 +28,7 @@ from rest_framework.views import APIView
 from csvhub.accounts.access import request_organization
 from csvhub.accounts.permissions import ReadOrEdit
 from csvhub.api import ErrorSerializer, TextField
-from csvhub.datasets import rows, selectors
+from csvhub.datasets import rows, selectors, services
 from csvhub.datasets.apis import ColumnSerializer
 from csvhub.datasets.rowquery import (
     Format,
@@ -211,7 +211,7 @@ class IndexListApi(APIView):
     @extend_schema(responses=IndexSerializer(many=True), summary="List a dataset's indexes")
     def get(self, request: Request, slug: str) -> Response:
         dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
-        return Response(IndexSerializer(rows.index_list(dataset=dataset), many=True).data)
+        return Response(IndexSerializer(selectors.index_list(dataset=dataset), many=True).data)
 
     @extend_schema(
         request=InputSerializer,
@@ -233,7 +233,7 @@ class IndexListApi(APIView):
         dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        index, outcome = rows.index_create(
+        index, outcome = services.index_create(
             dataset=dataset, columns=serializer.validated_data["columns"]
         )
         code = {"exists": status.HTTP_200_OK, "built": status.HTTP_201_CREATED}.get(

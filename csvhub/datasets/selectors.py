@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
@@ -10,6 +11,7 @@ from django.db.models import Count, Prefetch, QuerySet, Sum
 from csvhub.accounts.models import Organization
 from csvhub.datasets.errors import DatasetNotFound
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadState
+from csvhub.warehouse import indexes as warehouse_indexes
 
 
 def dataset_list(*, organization: Organization) -> QuerySet[Dataset]:
@@ -59,3 +61,13 @@ def upload_get(*, organization: Organization, upload_id: UUID | str) -> Upload:
 
 def upload_rejects(*, upload: Upload) -> QuerySet[Reject]:
     return upload.rejects.order_by("line")
+
+
+def index_list(*, dataset: Dataset) -> list[dict[str, Any]]:
+    return [
+        index_json(info) for info in warehouse_indexes.index_list(table_name=dataset.table_name)
+    ]
+
+
+def index_json(info: warehouse_indexes.IndexInfo) -> dict[str, Any]:
+    return {"name": info.name, "columns": list(info.columns), "status": info.status.value}

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import PurePath
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -26,10 +27,14 @@ from csvhub.datasets.errors import (
     UploadTooLarge,
 )
 from csvhub.datasets.models import Dataset, Upload, UploadState
+from csvhub.selection.columns import ColumnResolver
+from csvhub.warehouse import indexes as warehouse_indexes
 from csvhub.warehouse.tables import table_drop
 
 logger = logging.getLogger(__name__)
 
+# Indexes on bigger tables are built by a background task; smaller ones within the request.
+INLINE_INDEX_ROWS = 100_000
 _CSV_SUFFIXES = re.compile(r"(\.(csv|tsv|txt|psv))?(\.gz)?$", re.IGNORECASE)
 
 # Who creates or uploads: recorded when signed in (a token's user too); None from scripts.
@@ -207,3 +212,24 @@ def uploads_resume(*, all_running_are_dead: bool = False, requeue_waiting: bool 
     if queued:
         logger.info("queued %d upload(s) again after a restart", len(queued))
     return len(queued)
+
+
+def index_create(*, dataset: Dataset, columns: list[str]) -> tuple[dict[str, Any], str]:
+    """Build an index on the columns, now or in the background; returns the index and what
+    happened: "exists", "built" or "queued" (its status then is "queued")."""
+    if not dataset.schema:
+        raise DatasetError("This dataset has no rows yet; upload a file before indexing it.")
+    chosen = ColumnResolver(dataset.schema).index_columns(columns)
+    names = [column.name for column in chosen]
+    table_name = dataset.table_name
+    existing = warehouse_indexes.index_find(table_name=table_name, columns=names)
+    if existing is not None and existing.status is not warehouse_indexes.IndexStatus.FAILED:
+        return selectors.index_json(existing), "exists"
+    if dataset.row_count > INLINE_INDEX_ROWS:
+        from csvhub.datasets.tasks import build_index
+
+        build_index.enqueue(str(dataset.id), names)
+        name = warehouse_indexes.index_name(table_name, names)
+        return {"name": name, "columns": names, "status": "queued"}, "queued"
+    info = warehouse_indexes.index_create(table_name=table_name, fields=chosen)
+    return selectors.index_json(info), "built"

@@ -1,6 +1,11 @@
-"""Background tasks: they take ids and call one service each."""
+"""Background tasks: they take ids and call one service each (an index build is its own
+service: it checks its message again and builds, so it lives here, beside its task)."""
+
+import logging
 
 from csvhub.jobs.registry import task
+
+logger = logging.getLogger(__name__)
 
 
 @task
@@ -8,3 +13,29 @@ def ingest_upload(upload_id: str) -> None:
     from csvhub.datasets.ingest import upload_ingest
 
     upload_ingest(upload_id=upload_id)
+
+
+@task
+def build_index(dataset_id: str, columns: list[str]) -> None:
+    """The background build: skipped when the dataset or a column went away meanwhile.
+
+    The columns come from the broker, where anyone who can write sends what they like: the
+    API's rules are checked again (known columns, 1 to MAX_INDEX_COLUMNS, each once).
+    """
+    from csvhub.datasets.models import Dataset
+    from csvhub.datasets.rowquery import InvalidRowQuery
+    from csvhub.selection.columns import ColumnResolver
+    from csvhub.warehouse.indexes import index_create
+
+    dataset = Dataset.objects.filter(pk=dataset_id).first()
+    if dataset is None:
+        logger.info("index on %s not built: dataset %s was deleted", columns, dataset_id)
+        return
+    try:
+        if not isinstance(columns, list) or not all(isinstance(name, str) for name in columns):
+            raise InvalidRowQuery("An index's columns are a list of column names.")
+        chosen = ColumnResolver(dataset.schema).index_columns(columns)
+    except InvalidRowQuery as error:
+        logger.warning("index on %r not built on %s: %s", columns, dataset.slug, error)
+        return
+    index_create(table_name=dataset.table_name, fields=chosen)

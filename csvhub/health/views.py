@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-from sqlalchemy import text
 
-from csvhub.warehouse.engine import get_engine
+from csvhub.warehouse.engine import warehouse_ping
 
 
 def live(request: HttpRequest) -> JsonResponse:
@@ -35,8 +34,7 @@ def _check_database() -> str:
 
 def _check_warehouse() -> str:
     try:
-        with get_engine().connect() as warehouse:
-            warehouse.execute(text("SELECT 1"))
+        warehouse_ping()
     except Exception as exc:
         return f"error: {type(exc).__name__}"
     return "ok"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -37,13 +37,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
-from csvhub.csvread import ColumnType
 from csvhub.grammar.analysis import Bucket, Function  # the names the analysis grammar declares
+from csvhub.schema import ColumnType, values
 from csvhub.warehouse.engine import get_engine, read_connection
 
 # query.py's builder turns a RowSet's conditions into WHERE clauses; it is the one place that
 # does, so analysis borrows it rather than keeping a second copy of the filter SQL.
-from csvhub.warehouse.query import QueryBuilder, RowSet
+from csvhub.warehouse.query import Order, QueryBuilder, RowSet
 
 # NULLS LAST arrived in SQLite 3.30; older versions sort on `col IS NULL` first.
 _SQLITE_NULLS_ORDER = sqlite3.sqlite_version_info >= (3, 30, 0)
@@ -56,14 +56,6 @@ class Metric:
     # SQLite sums a decimal column as whole numbers of 10**-scale: exact for values with at most
     # `scale` decimals (choose it so the sum fits 64 bits). Without it, REAL arithmetic.
     scale: int | None = None
-
-
-@dataclass(frozen=True)
-class Order:
-    """A sort key of an aggregate: `position` in the result row (group keys, then metrics)."""
-
-    position: int
-    descending: bool = False
 
 
 _AGGREGATES: dict[Function, Callable[[ColumnElement], ColumnElement]] = {
@@ -153,7 +145,7 @@ def aggregate(
     *,
     group_by: Sequence[str],
     metrics: Sequence[Metric],
-    order: Sequence[Order] = (),
+    order: Sequence[Order[int]] = (),
     limit: int,
     engine: Engine | None = None,
 ) -> tuple[list[tuple], bool]:
@@ -176,7 +168,7 @@ def aggregate_sql(
     *,
     group_by: Sequence[str],
     metrics: Sequence[Metric],
-    order: Sequence[Order] = (),
+    order: Sequence[Order[int]] = (),
     limit: int,
     engine: Engine | None = None,
 ) -> str:
@@ -190,7 +182,7 @@ def _aggregate_plan(
     rows: RowSet,
     group_by: Sequence[str],
     metrics: Sequence[Metric],
-    order: Sequence[Order],
+    order: Sequence[Order[int]],
     limit: int,
     engine: Engine,
 ) -> tuple[_Source, list[_Computed], Select]:
@@ -270,7 +262,7 @@ def _result_row(row: Sequence[Any], readers: list, computed: list[_Computed]) ->
 
 
 def _aggregate_statement(
-    source: _Source, group_by: Sequence[str], computed: list[_Computed], order: Sequence[Order]
+    source: _Source, group_by: Sequence[str], computed: list[_Computed], order: Sequence[Order[int]]
 ) -> Select:
     # Three layers, which both planners flatten: the filtered rows with the group keys and
     # metric arguments as labelled columns; the groups; their order. Grouping and sorting by
@@ -303,14 +295,14 @@ def _aggregate_statement(
     return select(*outputs).order_by(*_sort(sort_keys, order, len(groups), source.dialect))
 
 
-def _sort(keys: list, order: Sequence[Order], groups: int, dialect: str) -> list:
+def _sort(keys: list, order: Sequence[Order[int]], groups: int, dialect: str) -> list:
     wanted = list(order)
-    named = {key.position for key in wanted}
+    named = {item.key for item in wanted}
     wanted += [Order(position) for position in range(groups) if position not in named]
     return [
         clause
-        for key in wanted
-        for clause in _nulls_last(keys[key.position], key.descending, dialect)
+        for item in wanted
+        for clause in _nulls_last(keys[item.key], item.descending, dialect)
     ]
 
 
@@ -457,9 +449,7 @@ def _date(value: Any) -> date:
 
 
 def _timestamp(value: Any) -> datetime:
-    if not isinstance(value, datetime):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return values.as_utc(value) if isinstance(value, datetime) else values.parse_timestamp(value)
 
 
 _READERS: dict[ColumnType | None, Callable[[Any], Any]] = {

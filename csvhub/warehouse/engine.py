@@ -151,6 +151,12 @@ def get_engine() -> Engine:
     return _engine_for(warehouse_url())
 
 
+def warehouse_ping() -> None:
+    """One round trip to the warehouse (the readiness check); raises what the driver raises."""
+    with get_engine().connect() as connection:
+        connection.execute(select(1))
+
+
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 

@@ -21,9 +21,9 @@ from sqlalchemy import Engine, Index, collate, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateIndex, DropIndex
 
-from csvhub.csvread import ColumnType
+from csvhub.schema import Column, ColumnType
 from csvhub.warehouse.engine import get_engine, is_postgres
-from csvhub.warehouse.query import TEXT_COLLATION, Field
+from csvhub.warehouse.query import TEXT_COLLATION
 from csvhub.warehouse.schema import ROW_ID, check_column_name, check_table_name, dataset_table
 
 MAX_INDEX_COLUMNS = 8
@@ -63,7 +63,7 @@ def index_find(
 
 
 def index_create(
-    *, table_name: str, fields: Sequence[Field], engine: Engine | None = None
+    *, table_name: str, fields: Sequence[Column], engine: Engine | None = None
 ) -> IndexInfo:
     """Build the index on `fields` (in order) and return it; a no-op when it exists already."""
     engine = engine or get_engine()
@@ -80,7 +80,7 @@ def index_create(
     return found
 
 
-def _index(table_name: str, fields: Sequence[Field], *, postgres: bool) -> Index:
+def _index(table_name: str, fields: Sequence[Column], *, postgres: bool) -> Index:
     # A Table of its own: Index() attaches itself to the table it is given, and the one
     # query_table returns is shared (cached).
     dialect = "postgresql" if postgres else "sqlite"

@@ -22,7 +22,7 @@ from psycopg.abc import Buffer
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.engine import Connection
 
-from csvhub.csvread import ColumnType
+from csvhub.schema import ColumnType, LoadResult
 from csvhub.warehouse.engine import SQLITE_BEGIN_OPTION, is_postgres
 from csvhub.warehouse.indexes import indexes_restore, indexes_set_aside
 from csvhub.warehouse.schema import (
@@ -85,14 +85,14 @@ class LoadSession:
             # Leaving the transaction context commits only if nothing raised.
             self._stack.__exit__(exc_type, exc, tb)
 
-    def previous_result(self) -> dict | None:
+    def previous_result(self) -> LoadResult | None:
         """The recorded result when this upload was already loaded (a retry after a crash)."""
         row = self._connection.execute(
             select(LOADS.c.result).where(LOADS.c.upload_id == self.upload_id)
         ).first()
-        return row[0] if row else None
+        return LoadResult.from_json(row[0]) if row else None
 
-    def finish(self, result: dict) -> None:
+    def finish(self, result: LoadResult) -> None:
         """Record the upload; the commit happens when the session's `with` block ends."""
         self._close_copy()
         self._add_pending_key()
@@ -100,23 +100,23 @@ class LoadSession:
             self._advance_row_id_sequence(self._max_row_id_before + self.rows_written)
         self._connection.execute(
             insert(LOADS).values(
-                upload_id=self.upload_id, table_name=self.table_name, result=result
+                upload_id=self.upload_id, table_name=self.table_name, result=result.to_json()
             )
         )
 
-    def row_id_range(self) -> list[int] | None:
+    def row_id_range(self) -> tuple[int, int] | None:
         """First and last hidden row id given to this upload's rows (None when it had none)."""
         if not self.rows_written:
             return None
         if self.postgres:  # numbered here, one after the other (see _write_postgres_columns)
-            return [self._max_row_id_before + 1, self._max_row_id_before + self.rows_written]
+            return self._max_row_id_before + 1, self._max_row_id_before + self.rows_written
         table = self._quote(self.table_name)
         row_id = self._quote(ROW_ID)
         first, last = self._connection.exec_driver_sql(
             f"SELECT MIN({row_id}), MAX({row_id}) FROM {table} WHERE {row_id} > ?",
             (self._max_row_id_before,),
         ).one()
-        return [first, last]
+        return first, last
 
     @property
     def next_row_id(self) -> int:

@@ -21,7 +21,7 @@ import secrets
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -54,8 +54,9 @@ from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.sqltypes import NullType
 from sqlalchemy.sql.visitors import replacement_traverse
 
-from csvhub.csvread import ColumnType
 from csvhub.grammar.filters import Operator
+from csvhub.schema import Column as DatasetColumn
+from csvhub.schema import ColumnType, values
 from csvhub.warehouse.engine import (
     Cancel,
     ReadDeadline,
@@ -79,15 +80,6 @@ _SQLITE_NULLS_ORDER = sqlite3.sqlite_version_info >= (3, 30, 0)
 
 
 @dataclass(frozen=True)
-class Field:
-    """A dataset column as the dataset's metadata knows it."""
-
-    name: str
-    type: ColumnType
-    nullable: bool = True
-
-
-@dataclass(frozen=True)
 class Condition:
     """`column op value`; value is typed (int, Decimal, bool, date, aware datetime, str), a
     tuple of those for in/notin, text for like/startswith/endswith, None for null tests."""
@@ -98,8 +90,11 @@ class Condition:
 
 
 @dataclass(frozen=True)
-class Order:
-    column: str
+class Order[K: (str, int)]:
+    """A sort key: in a RowSet a column by name (Order[str]); in an aggregate a result column
+    by position, group keys first, then metrics (Order[int], see warehouse.analysis)."""
+
+    key: K
     descending: bool = False
 
 
@@ -108,9 +103,9 @@ class RowSet:
     """Which rows of a table, in which order: the part of a query that pages share."""
 
     table_name: str
-    fields: tuple[Field, ...]
+    fields: tuple[DatasetColumn, ...]  # the dataset's columns (schema.Column)
     conditions: tuple[Condition, ...] = ()
-    order: tuple[Order, ...] = ()
+    order: tuple[Order[str], ...] = ()
     # Rows where any text column contains this, ignoring case (the rows API's `q=`).
     search: str | None = None
 
@@ -148,7 +143,7 @@ def rows_page(
     """
     engine = engine or get_engine()
     query = QueryBuilder(rows, engine.dialect.name)
-    wanted = list(dict.fromkeys([*columns, *(order.column for order in rows.order)]))
+    wanted = list(dict.fromkeys([*columns, *(order.key for order in rows.order)]))
     keys = query.keys(reverse=before is not None)
     position = after or before
     values = query.position_values(keys, position) if position is not None else None
@@ -168,7 +163,7 @@ def rows_page(
     fetched = fetched[:limit]
     if before is not None:
         fetched.reverse()
-    return _page(fetched, wanted, columns, [order.column for order in rows.order], more)
+    return _page(fetched, wanted, columns, [order.key for order in rows.order], more)
 
 
 def _page(
@@ -463,7 +458,7 @@ class QueryBuilder:
         self.table = query_table(rows.table_name, rows.fields, dialect)
         self.row_id = self.table.c[ROW_ID]
 
-    def field(self, name: str) -> Field:
+    def field(self, name: str) -> DatasetColumn:
         try:
             return self.fields[name]
         except KeyError:
@@ -484,7 +479,7 @@ class QueryBuilder:
             text = _spreadsheet_safe(text)
         return text.label(name)
 
-    def store(self, field: Field, value: Any) -> Any:
+    def store(self, field: DatasetColumn, value: Any) -> Any:
         return _stored(field.type, value, self.dialect)
 
     # -- filters --
@@ -531,11 +526,11 @@ class QueryBuilder:
     def keys(self, *, reverse: bool) -> list[_Key]:
         keys = [
             _Key(
-                self.compared(order.column),
+                self.compared(order.key),
                 order.descending,
                 False,
-                self.field(order.column).nullable,
-                self.field(order.column).type,
+                self.field(order.key).nullable,
+                self.field(order.key).type,
             )
             for order in self.rows.order
         ]
@@ -595,7 +590,7 @@ class QueryBuilder:
         if key.type is None:
             return int(text)
         try:
-            value = _PARSERS[key.type](text)
+            value = values.parse(key.type, text)
         except (ValueError, ArithmeticError):
             raise ValueError(f"{text!r} is not a stored {key.type.value} value") from None
         if key.type is ColumnType.TIMESTAMP and self.dialect != "postgresql":
@@ -710,7 +705,7 @@ def _text_match(op: str, text: ColumnElement, value: str) -> ColumnElement:
 # -- types ----------------------------------------------------------------------------------
 
 
-def query_table(table_name: str, fields: Sequence[Field], dialect: str) -> Table:
+def query_table(table_name: str, fields: Sequence[DatasetColumn], dialect: str) -> Table:
     """The table with column types that bind and read our stored forms without conversion.
 
     On PostgreSQL that is the real table. On SQLite dates and timestamps are canonical text,
@@ -724,7 +719,7 @@ def query_table(table_name: str, fields: Sequence[Field], dialect: str) -> Table
 
 
 @functools.lru_cache(maxsize=512)
-def _query_table(table_name: str, fields: tuple[Field, ...], dialect: str) -> Table:
+def _query_table(table_name: str, fields: tuple[DatasetColumn, ...], dialect: str) -> Table:
     if dialect == "postgresql":
         return dataset_table(table_name, [(f.name, f.type) for f in fields], dialect)
     storage = {
@@ -797,20 +792,8 @@ def _stored(column_type: ColumnType, value: Any, dialect: str) -> Any:
     if column_type is ColumnType.DATE:
         return value.isoformat()
     if column_type is ColumnType.TIMESTAMP:
-        return timestamp_text(value)
+        return values.timestamp_text(value)
     return value
-
-
-def timestamp_text(value: datetime) -> str:
-    """The shortest canonical form of a timestamp: UTC, `YYYY-MM-DD HH:MM:SS[.f]`."""
-    return _fraction_bounds(value)[0]
-
-
-def _fraction_bounds(value: datetime) -> tuple[str, str]:
-    """The shortest and the longest canonical text of one instant (`:05` … `:05.000000`)."""
-    value = value.astimezone(UTC) if value.tzinfo else value
-    longest = f"{value.year:04d}-{value:%m-%d %H:%M:%S.%f}"
-    return longest.rstrip("0").rstrip("."), longest
 
 
 def _sqlite_timestamp_condition(op: str, column: ColumnElement, value: Any) -> ColumnElement:
@@ -820,7 +803,7 @@ def _sqlite_timestamp_condition(op: str, column: ColumnElement, value: Any) -> C
     if op in ("in", "notin"):
         equal = or_(*(_sqlite_timestamp_condition("eq", column, item) for item in value))
         return equal if op == "in" else or_(not_(equal), column.is_(None))
-    shortest, longest = _fraction_bounds(value)
+    shortest, longest = values.timestamp_spellings(value)
     if op == "eq":
         return and_(column >= shortest, column <= longest)
     if op == "neq":
@@ -832,24 +815,3 @@ def _sqlite_timestamp_condition(op: str, column: ColumnElement, value: Any) -> C
     if op == "gt":
         return column > longest
     return column >= shortest
-
-
-def _parse_timestamp(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _parse_boolean(text: str) -> bool:
-    if text not in ("true", "false"):
-        raise ValueError(text)
-    return text == "true"
-
-
-_PARSERS: dict[ColumnType, Callable[[str], Any]] = {
-    ColumnType.INTEGER: int,
-    ColumnType.DECIMAL: Decimal,
-    ColumnType.BOOLEAN: _parse_boolean,
-    ColumnType.DATE: date.fromisoformat,
-    ColumnType.TIMESTAMP: _parse_timestamp,
-    ColumnType.TEXT: str,
-}

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import REAL
 from sqlalchemy.engine import Connection
 
-from csvhub.csvread import ColumnType
+from csvhub.schema import ColumnType
 
 ROW_ID = "_row_id"
 _TABLE_NAME = re.compile(r"^ds_[0-9a-f]{32}$")

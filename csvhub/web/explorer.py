@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from csvhub.datasets.models import Dataset
 from csvhub.datasets.rowquery import PASSED_THROUGH, InvalidRowQuery, parse_row_query
-from csvhub.datasets.rows import DatasetColumns
+from csvhub.selection.columns import ColumnResolver
 
 
 def written_columns(params: Iterable[tuple[str, str]]) -> list[str]:
@@ -34,7 +34,7 @@ def written_columns(params: Iterable[tuple[str, str]]) -> list[str]:
 
 def column_spellings(dataset: Dataset, params: Iterable[tuple[str, str]]) -> dict[str, str]:
     """{written: column name} for the names of the query that name exactly one column."""
-    columns = DatasetColumns(dataset.columns)
+    columns = ColumnResolver(dataset.schema)
     spellings: dict[str, str] = {}
     for written in written_columns(params):
         try:
@@ -42,5 +42,5 @@ def column_spellings(dataset: Dataset, params: Iterable[tuple[str, str]]) -> dic
         except InvalidRowQuery:  # several columns match: the API answers 400, and so will the page
             continue
         if column is not None:
-            spellings[written] = column["name"]
+            spellings[written] = column.name
     return spellings

@@ -1,105 +1,70 @@
 """The dataset page's column list: each column with the summaries kept at ingestion
-(Dataset.stats), so the page never scans the table."""
+(Dataset.schema's stats), so the page never scans the table."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from csvhub.datasets.models import Dataset
+from csvhub.schema import Column, ColumnStats, ColumnType
 
-TEXT = "text"
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ColumnSummary:
-    name: str
-    label: str
-    type: str
-    nullable: bool
-    nulls: int
-    filled: int
-    min_value: str | None
-    max_value: str | None
-    min_length: int | None
-    max_length: int | None
-    # Digits after the point of a decimal column, when the schema fixes them (`7899.50`).
-    scale: int | None = None
+    """A column as the page shows it: the schema's column and its statistics, with the words
+    and shares a reader needs (page wording, not part of the schema)."""
+
+    column: Column
+    stats: ColumnStats
 
     @property
     def type_words(self) -> str:
         """The type said once, as the grid's headers say it: `decimal`, not `decimal number`."""
-        return self.type
+        return self.column.type.value
 
     @property
     def is_text(self) -> bool:
-        return self.type == TEXT
+        return self.column.type is ColumnType.TEXT
 
     @property
     def smallest(self) -> str | None:
-        return self._readable(self.min_value)
+        return self._readable(self.stats.min_value)
 
     @property
     def largest(self) -> str | None:
-        return self._readable(self.max_value)
+        return self._readable(self.stats.max_value)
 
     def _readable(self, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if self.type == "decimal" and self.scale is not None:
-            return with_scale(value, self.scale)
-        return value
-
-    @property
-    def empty_share(self) -> float | None:
-        total = self.nulls + self.filled
-        return self.nulls / total if total else None
+        """Extremes as the grid shows them: a decimal with its column's scale (`7899.50`)."""
+        scale = self.column.scale
+        if value is None or self.column.type is not ColumnType.DECIMAL or scale is None:
+            return value
+        return with_scale(value, scale)
 
     @property
     def empty_percent(self) -> str:
-        share = self.empty_share
-        if share is None:
+        total = self.stats.nulls + self.stats.non_null
+        if not total:
             return ""
+        share = self.stats.nulls / total
         return f"{share:.0%}" if share >= 0.01 or share == 0 else "<1%"
 
-    def as_json(self) -> dict:
+    def as_json(self) -> dict[str, Any]:
         """What the page script needs to build filters and charts."""
         return {
-            "name": self.name,
-            "label": self.label,
-            "type": self.type,
-            "min": self.min_value,
-            "max": self.max_value,
-            "scale": self.scale,
+            "name": self.column.name,
+            "label": self.column.heading,
+            "type": self.column.type.value,
+            "min": self.stats.min_value,
+            "max": self.stats.max_value,
+            "scale": self.column.scale,
         }
-
-    @property
-    def is_numeric(self) -> bool:
-        return self.type in ("integer", "decimal")
-
-    @property
-    def is_temporal(self) -> bool:
-        return self.type in ("date", "timestamp")
 
 
 def column_summaries(dataset: Dataset) -> list[ColumnSummary]:
-    stats = dataset.stats or {}
-    return [_summary(column, stats.get(column["name"]) or {}) for column in dataset.columns]
-
-
-def _summary(column: dict, stats: dict) -> ColumnSummary:
-    return ColumnSummary(
-        name=column["name"],
-        label=column.get("label") or column["name"],
-        type=column["type"],
-        nullable=bool(column.get("nullable")),
-        nulls=int(stats.get("nulls") or 0),
-        filled=int(stats.get("non_null") or 0),
-        min_value=stats.get("min_value"),
-        max_value=stats.get("max_value"),
-        min_length=stats.get("min_length"),
-        max_length=stats.get("max_length"),
-        scale=column.get("scale"),
-    )
+    schema = dataset.schema
+    return [ColumnSummary(column, schema.stats_of(column.name)) for column in schema]
 
 
 def with_scale(value: str, scale: int) -> str:

@@ -247,7 +247,7 @@ def _tracked(data: bytes, monkeypatch, splitter: str) -> tuple:
     for batch in opened.batches(50):
         if batch.row_count:
             tracker.observe_columns(batch.columns)
-    return tracker.types, [stats.to_dict() for stats in tracker.stats]
+    return tracker.types, [stats.to_json() for stats in tracker.stats]
 
 
 def test_types_and_stats_from_the_splitters_summaries_match_the_cells(monkeypatch) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import exc, inspect, text
 
-from csvhub.datasets import rows as rows_module
+from csvhub.datasets import services
 from csvhub.warehouse.engine import get_engine
 from csvhub.warehouse.indexes import index_name, indexes_restore, indexes_set_aside
 from tests.datasets.pipeline import api_client_for
@@ -54,7 +54,7 @@ def _walk(api, query: str) -> list[dict]:
 
 
 def test_big_table_is_indexed_in_the_background(api, titanic, monkeypatch):
-    monkeypatch.setattr(rows_module, "INLINE_INDEX_ROWS", 10)
+    monkeypatch.setattr(services, "INLINE_INDEX_ROWS", 10)
     queued = api.post(URL, {"columns": ["fare"]}, format="json")
 
     assert queued.status_code == 202

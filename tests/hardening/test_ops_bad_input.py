@@ -91,7 +91,7 @@ def test_export_options(
 
 # Item 16 again: an index build whose message was written by hand is checked like the API's
 # request (tests/datasets/test_rows_indexes.py), so nothing unbounded or malformed is built.
-BUILD_INDEX = "csvhub.datasets.rows_tasks.build_index"
+BUILD_INDEX = "csvhub.datasets.tasks.build_index"
 INDEX_MESSAGES = {
     "more columns than MAX_INDEX_COLUMNS": ([*"abcdefgh", "a"], "1 to 8"),
     "a column twice": (["a", "a"], "each column once"),
@@ -111,7 +111,7 @@ def test_index_build_from_the_broker_checks_the_columns_again(
         created = upload(world.acme, "wide.csv", WIDE_CSV)
     viewer = api_as("viewer")
 
-    with caplog.at_level(logging.WARNING, logger="csvhub.datasets.rows"):
+    with caplog.at_level(logging.WARNING, logger="csvhub.datasets.tasks"):
         run_task.run(BUILD_INDEX, [str(created.dataset_id), columns], {})
 
     assert viewer.get("/api/v1/datasets/wide/indexes/").json() == []

@@ -84,7 +84,7 @@ def test_csvhubs_own_tasks_are_registered_by_name(tmp_path):
     assert run.returncode == 0, run.stderr
     registered = json.loads(run.stdout)
     assert "csvhub.datasets.tasks.ingest_upload" in registered["names"]
-    assert "csvhub.datasets.rows_tasks.build_index" in registered["names"]
+    assert "csvhub.datasets.tasks.build_index" in registered["names"]
     assert registered["ingest"] == "ingest_upload"
     for module in TASK_MODULES:
         assert any(name.startswith(f"{module}.") for name in registered["names"]), module

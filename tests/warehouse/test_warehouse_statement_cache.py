@@ -3,16 +3,16 @@
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine.default import CACHE_HIT
 
-from csvhub.csvread import ColumnType
-from csvhub.warehouse.query import Field, query_table
+from csvhub.schema import Column, ColumnType
+from csvhub.warehouse.query import query_table
 
-FIELDS = [Field("amount", ColumnType.DECIMAL), Field("day", ColumnType.DATE)]
+FIELDS = [Column("amount", ColumnType.DECIMAL), Column("day", ColumnType.DATE)]
 
 
 def test_same_shape_gives_the_same_table_and_a_new_shape_a_new_one() -> None:
     first = query_table("ds_0123456789abcdef0123456789abcdef", FIELDS, "postgresql")
     assert query_table("ds_0123456789abcdef0123456789abcdef", list(FIELDS), "postgresql") is first
-    widened = [Field("amount", ColumnType.TEXT), FIELDS[1]]
+    widened = [Column("amount", ColumnType.TEXT), FIELDS[1]]
     assert query_table("ds_0123456789abcdef0123456789abcdef", widened, "postgresql") is not first
     assert query_table("ds_0123456789abcdef0123456789abcdef", FIELDS, "sqlite") is not first
 

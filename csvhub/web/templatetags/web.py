@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlencode
 
 from django import template
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from csvhub.schema import values
 from csvhub.web.files import FileTable
 from csvhub.web.wording import ingest_error_text
 
@@ -71,7 +71,7 @@ def timestamp(value: datetime | None) -> str:
     """A <time> the page script shows in the reader's time zone; UTC until then."""
     if value is None:
         return mark_safe('<span class="muted">—</span>')
-    utc = value.astimezone(UTC) if timezone.is_aware(value) else value
+    utc = values.as_utc(value)
     return format_html(
         '<time datetime="{}" data-local>{}</time>',
         utc.isoformat(),
