@@ -71,7 +71,8 @@ def _pages(rejected: Upload) -> list[tuple[str, str, str, Callable[..., None]]]:
 
 def test_every_page_at_desktop_and_phone_size(signed_in, browser, server, world: World) -> None:
     _ingested(world.acme, "sales.csv", _sales_csv(300))
-    rejected = _ingested(world.acme, "clients.csv", "client,country\nAcme,FR\nbroken\n")
+    clients = "client,country\n" + "".join(f"client {i},FR\n" for i in range(40)) + "broken\n"
+    rejected = _ingested(world.acme, "clients.csv", clients)
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     for size, (width, height) in SIZES.items():
         pages = {user: signed_in(user, width=width, height=height) for user in ("alice", "carol")}
