@@ -218,6 +218,26 @@ def test_a_superseded_chart_request_is_never_drawn(signed_in, world: World) -> N
     expect(series.locator("circle.dot")).to_have_count(6)
 
 
+def test_time_chart_is_a_line_with_its_partial_ends_marked(signed_in, world: World) -> None:
+    """The sales start on 1 January at 06:15 and end on 27 June: both months are partial."""
+    expect = _expect()
+    _ingested(world.acme, "sales.csv", _sales_csv(200))
+    page = signed_in("bob")
+    page.goto("/datasets/sales/")
+    series = page.locator("#timeseries-chart svg")
+    page.locator("#ts-bucket").select_option("month")
+    expect(series.locator(".axis-title").first).to_have_text("sold_at (UTC), per month")
+    expect(series.locator("path.line")).to_have_count(1)
+    expect(series.locator(".partial")).to_have_count(2)
+    titles = series.locator("circle title").all_text_contents()
+    assert "partial" in titles[0] and "partial" in titles[-1]
+    assert not any("partial" in title for title in titles[1:-1])
+    dot = series.locator("circle.dot").nth(2)
+    assert dot.evaluate("d => getComputedStyle(d).opacity") == "0"  # points show on hover
+    dot.hover()
+    expect(dot).to_have_css("opacity", "1")
+
+
 def test_chart_defaults_to_rows_per_bucket_and_offers_only_fitting_buckets(
     signed_in, world: World
 ) -> None:
@@ -229,6 +249,8 @@ def test_chart_defaults_to_rows_per_bucket_and_offers_only_fitting_buckets(
     assert page.locator("#ts-metric").input_value() == "count"
     buckets = page.eval_on_selector_all("#ts-bucket option", "os => os.map(o => o.value)")
     assert "minute" not in buckets and "hour" not in buckets and "day" in buckets
+    expect(page.locator("#timeseries-chart circle.dot")).to_have_count(2)
+    expect(page.locator("#timeseries-chart .partial")).to_have_count(0)  # whole days
 
 
 def test_error_pages_are_inside_the_layout(signed_in, world: World) -> None:

@@ -29,14 +29,35 @@
     select.replaceChildren(...options.map(([value, words]) => el("option", { value }, words)));
   }
 
+  const parseTime = (column, text) => Date.parse(`${String(text).replace(" ", "T")}${column.type === "timestamp" ? "Z" : ""}`);
+
   /** The finest bucket that keeps the column's whole span under MAX_AUTO_POINTS points. */
   function autoBucket(column) {
-    const parse = (text) => Date.parse(`${String(text).replace(" ", "T")}${column.type === "timestamp" ? "Z" : ""}`);
-    const span = (parse(column.max) - parse(column.min)) / 1000;
+    const span = (parseTime(column, column.max) - parseTime(column, column.min)) / 1000;
     const allowed = GRAMMAR.buckets.filter((b) => b.column_types.includes(column.type));
     if (!Number.isFinite(span)) return allowed[0].name;
     const found = allowed.find((b) => span / b.seconds <= MAX_AUTO_POINTS);
     return (found || allowed[allowed.length - 1]).name;
+  }
+
+  /** The start of the bucket after the one starting at `t` (ms, UTC). */
+  function bucketEnd(t, bucket) {
+    if (bucket === "month") {
+      const d = new Date(t);
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+    }
+    return t + GRAMMAR.buckets.find((b) => b.name === bucket).seconds * 1000;
+  }
+
+  /** Whether the column's first and last values (kept at ingestion) fall inside the first and
+   * last buckets rather than filling them: a month that starts on the 28th is not a low month. */
+  function partialEnds(column, bucket, points) {
+    const min = parseTime(column, column.min);
+    const max = parseTime(column, column.max);
+    if (!points.length || !Number.isFinite(min) || !Number.isFinite(max)) return {};
+    const last = points[points.length - 1].t;
+    const grain = column.type === "date" ? 86400e3 : 1000; // a date's last day fills its day
+    return { first: min > points[0].t, last: max + grain < bucketEnd(last, bucket) };
   }
 
   function metricWords(metric) {
@@ -81,8 +102,9 @@
       }));
       if (!points.length) return problem(ts.chart, ts.note, "No rows to chart.");
       const label = `${metricWords(metric)} per ${bucket} of ${column.label}`;
+      const partial = partialEnds(column, bucket, points);
       timeSeries(ts.chart, points, {
-        bucket, label, yTitle: metricWords(metric), xTitle: `${column.label} (UTC), per ${bucket}`,
+        bucket, label, partial, yTitle: metricWords(metric), xTitle: `${column.label} (UTC), per ${bucket}`,
       });
       ts.chart.setAttribute("aria-label", `${label}, ${points.length} points`);
       ts.note.textContent = `${formatNumber(points.length)} ${bucket}${points.length === 1 ? "" : "s"}`
