@@ -35,6 +35,27 @@ class ColumnSerializer(serializers.Serializer[dict[str, Any]]):
         choices=["integer", "decimal", "boolean", "date", "timestamp", "text"]
     )
     nullable = serializers.BooleanField()
+    description = serializers.CharField(help_text="What editors wrote about the column.")
+    unit = serializers.CharField(help_text="The column's unit (`EUR`, `°C`), or empty.")
+
+
+class ColumnNoteSerializer(serializers.Serializer[dict[str, str]]):
+    description = serializers.CharField(
+        required=False, allow_blank=True, max_length=services.MAX_DESCRIPTION_CHARS
+    )
+    unit = serializers.CharField(
+        required=False, allow_blank=True, max_length=services.MAX_UNIT_CHARS
+    )
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        # A misspelt note ("units") would otherwise be dropped without a word.
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown {', '.join(unknown)}: a column note has description and unit."
+            )
+        checked: dict[str, str] = super().to_internal_value(data)
+        return checked
 
 
 class UploadSerializer(serializers.Serializer[Upload]):
@@ -81,6 +102,7 @@ class DatasetSerializer(serializers.Serializer[Dataset]):
     files = serializers.IntegerField(source="file_count", default=0)
     total_size = serializers.SerializerMethodField()
     row_count = serializers.IntegerField()
+    description = serializers.CharField()
     columns = ColumnSerializer(many=True, source="schema.columns")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -132,6 +154,36 @@ class DatasetDetailApi(APIView):
     def get(self, request: Request, slug: str) -> Response:
         dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
         return Response(DatasetDetailSerializer(dataset, context={"request": request}).data)
+
+    class InputSerializer(serializers.Serializer[dict[str, Any]]):
+        name = serializers.CharField(required=False, max_length=200)
+        description = serializers.CharField(
+            required=False, allow_blank=True, max_length=services.MAX_DESCRIPTION_CHARS
+        )
+        columns = serializers.DictField(
+            child=ColumnNoteSerializer(),
+            required=False,
+            help_text='By column name or label: `{"fare": {"description": "...", '
+            '"unit": "GBP"}}`; only the notes given change.',
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=DatasetDetailSerializer,
+        summary="Rename a dataset, describe it and its columns (editors)",
+    )
+    def patch(self, request: Request, slug: str) -> Response:
+        dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
+        given = self.InputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        services.dataset_describe(
+            dataset=dataset,
+            name=given.validated_data.get("name"),
+            description=given.validated_data.get("description"),
+            column_notes=given.validated_data.get("columns"),
+        )
+        updated = selectors.dataset_get(organization=request_organization(request), slug=slug)
+        return Response(DatasetDetailSerializer(updated, context={"request": request}).data)
 
     @extend_schema(responses={204: None}, summary="Delete a dataset, its table and its files")
     def delete(self, request: Request, slug: str) -> Response:

@@ -59,6 +59,8 @@ class ColumnSummary:
             "min": self.stats.min_value,
             "max": self.stats.max_value,
             "scale": self.column.scale,
+            "description": self.column.description,
+            "unit": self.column.unit,
         }
 
 

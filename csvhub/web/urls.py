@@ -11,6 +11,7 @@ urlpatterns = [
     path("upload/", views.upload, name="upload"),
     path("datasets/<slug:slug>/", views.dataset, name="dataset"),
     path("datasets/<slug:slug>/delete/", views.dataset_delete, name="dataset-delete"),
+    path("datasets/<slug:slug>/edit/", views.dataset_edit, name="dataset-edit"),
     path("datasets/<slug:slug>/discard/", views.dataset_discard, name="dataset-discard"),
     path("uploads/<uuid:upload_id>/rejects/", views.upload_rejects, name="upload-rejects-page"),
     path("tokens/", views.tokens, name="tokens"),

@@ -184,6 +184,49 @@ def dataset_delete(request: HttpRequest, access: Access, slug: str) -> HttpRespo
     return HttpResponseRedirect(_next_url(request, reverse("files")))
 
 
+@require_http_methods(["GET", "POST"])
+@organization_page(needs=Role.EDITOR)
+def dataset_edit(request: HttpRequest, access: Access, slug: str) -> HttpResponse:
+    """Rename the dataset, describe it, describe its columns and give them units."""
+    found = _dataset(access, slug)
+    if request.method == "GET":
+        return _edit_page(request, access, found, found.name, found.description)
+    notes: dict[str, dict[str, str]] = {}
+    for key, value in request.POST.items():
+        field, _, column = key.partition(":")
+        if column and field in services.COLUMN_NOTES:
+            notes.setdefault(column, {})[field] = value
+    name, description = request.POST.get("name", ""), request.POST.get("description", "")
+    try:
+        services.dataset_describe(
+            dataset=found, name=name, description=description, column_notes=notes
+        )
+    except DatasetError as exc:
+        return _edit_page(request, access, found, name, description, error=str(exc), status=400)
+    messages.success(request, "Saved the description.")
+    return HttpResponseRedirect(reverse("dataset", args=[found.slug]))
+
+
+def _edit_page(
+    request: HttpRequest,
+    access: Access,
+    found: Dataset,
+    name: str,
+    description: str,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    context = _context(
+        access,
+        dataset=found,
+        columns=list(found.schema),
+        form_name=name,
+        form_description=description,
+        error=error,
+    )
+    return render(request, "web/dataset_edit.html", context, status=status)
+
+
 @require_POST
 @organization_page(needs=Role.EDITOR)
 def dataset_discard(request: HttpRequest, access: Access, slug: str) -> HttpResponse:

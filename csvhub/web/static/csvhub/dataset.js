@@ -409,8 +409,10 @@
       const th = el("th", { scope: "col", class: NUMERIC.has(column.type) ? "num" : "" });
       if (position === 0) th.setAttribute("aria-sort", key.desc ? "descending" : "ascending");
       const marker = key ? `${key.desc ? "▼" : "▲"}${current.sort.length > 1 ? position + 1 : ""}` : "";
-      const button = el("button", { type: "button", class: "th-sort", "data-column": column.name },
-        column.label, el("span", { class: "type-hint" }, typeHint(column)),
+      const about = findColumn(column.name) || {};
+      const button = el("button", { type: "button", class: "th-sort", "data-column": column.name, title: about.description || null },
+        column.label, about.unit ? el("span", { class: "unit" }, `(${about.unit})`) : null,
+        el("span", { class: "type-hint" }, typeHint(column)),
         el("span", { class: "sort-arrow", "aria-hidden": "true" }, marker),
         el("span", { class: "visually-hidden" }, key ? `, sorted ${key.desc ? "descending" : "ascending"}` : ", sort"));
       th.append(button);
