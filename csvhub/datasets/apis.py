@@ -35,17 +35,20 @@ class ColumnSerializer(serializers.Serializer[dict[str, Any]]):
         choices=["integer", "decimal", "boolean", "date", "timestamp", "text"]
     )
     nullable = serializers.BooleanField()
+
+
+class DescribedColumnSerializer(ColumnSerializer):
+    """A column in a dataset's listing and detail: with what editors wrote about it."""
+
     description = serializers.CharField(help_text="What editors wrote about the column.")
     unit = serializers.CharField(help_text="The column's unit (`EUR`, `°C`), or empty.")
 
 
 class ColumnNoteSerializer(serializers.Serializer[dict[str, str]]):
-    description = serializers.CharField(
+    description = TextField(
         required=False, allow_blank=True, max_length=services.MAX_DESCRIPTION_CHARS
     )
-    unit = serializers.CharField(
-        required=False, allow_blank=True, max_length=services.MAX_UNIT_CHARS
-    )
+    unit = TextField(required=False, allow_blank=True, max_length=services.MAX_UNIT_CHARS)
 
     def to_internal_value(self, data: Any) -> dict[str, str]:
         # A misspelt note ("units") would otherwise be dropped without a word.
@@ -103,7 +106,7 @@ class DatasetSerializer(serializers.Serializer[Dataset]):
     total_size = serializers.SerializerMethodField()
     row_count = serializers.IntegerField()
     description = serializers.CharField()
-    columns = ColumnSerializer(many=True, source="schema.columns")
+    columns = DescribedColumnSerializer(many=True, source="schema.columns")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -145,6 +148,21 @@ class DatasetListApi(APIView):
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
 
 
+class DatasetDescribeSerializer(serializers.Serializer[dict[str, Any]]):
+    """What PATCH changes; every field optional: only what is given changes."""
+
+    name = TextField(required=False, max_length=200)
+    description = TextField(
+        required=False, allow_blank=True, max_length=services.MAX_DESCRIPTION_CHARS
+    )
+    columns = serializers.DictField(
+        child=ColumnNoteSerializer(),
+        required=False,
+        help_text='By column name or label: `{"fare": {"description": "...", '
+        '"unit": "GBP"}}`; only the notes given change.',
+    )
+
+
 class DatasetDetailApi(APIView):
     permission_classes = [ReadOrEdit]
 
@@ -155,26 +173,14 @@ class DatasetDetailApi(APIView):
         dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
         return Response(DatasetDetailSerializer(dataset, context={"request": request}).data)
 
-    class InputSerializer(serializers.Serializer[dict[str, Any]]):
-        name = serializers.CharField(required=False, max_length=200)
-        description = serializers.CharField(
-            required=False, allow_blank=True, max_length=services.MAX_DESCRIPTION_CHARS
-        )
-        columns = serializers.DictField(
-            child=ColumnNoteSerializer(),
-            required=False,
-            help_text='By column name or label: `{"fare": {"description": "...", '
-            '"unit": "GBP"}}`; only the notes given change.',
-        )
-
     @extend_schema(
-        request=InputSerializer,
+        request=DatasetDescribeSerializer,
         responses=DatasetDetailSerializer,
         summary="Rename a dataset, describe it and its columns (editors)",
     )
     def patch(self, request: Request, slug: str) -> Response:
         dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
-        given = self.InputSerializer(data=request.data)
+        given = DatasetDescribeSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         services.dataset_describe(
             dataset=dataset,
