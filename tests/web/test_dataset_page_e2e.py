@@ -371,3 +371,34 @@ def test_files_chosen_together_download_as_one_zip_and_delete_after_one_question
     dialog.get_by_role("button", name="Delete them").click()
     expect(page.locator(".messages")).to_contain_text("Deleted alpha, delta.")
     assert sorted(Dataset.objects.values_list("slug", flat=True)) == ["beta", "gamma"]
+
+
+def test_an_editor_renames_and_describes_a_dataset_and_its_columns(signed_in, world: World) -> None:
+    expect = _expect()
+    _ingested(world.acme, "sales.csv", _sales_csv(10))
+    page = signed_in("carol")
+    page.goto("/datasets/sales/")
+    page.get_by_role("link", name="Describe…").click()
+    page.fill("#dataset-name", "Sales of 2024")
+    page.fill("#dataset-description", "Every sale of the shops, one row per sale.")
+    page.get_by_label("Description of amount").fill("Paid, taxes included")
+    page.get_by_label("Unit of amount").fill("EUR")
+    _shot(page, "dataset-describe", full_page=False)
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.locator(".messages")).to_contain_text("Saved the description.")
+    expect(page.locator("h1")).to_contain_text("Sales of 2024")
+    expect(page.locator("#dataset-description")).to_have_text(
+        "Every sale of the shops, one row per sale."
+    )
+    header = page.locator('#rows-table thead button[data-column="amount"]')
+    expect(header).to_contain_text("(EUR)")
+    assert header.get_attribute("title") == "Paid, taxes included"
+    assert page.url.endswith("/datasets/sales/")  # the API name stays
+    sales = Dataset.objects.get(slug="sales")
+    assert (sales.name, sales.schema.column("amount").unit) == ("Sales of 2024", "EUR")
+
+    viewer = signed_in("bob")
+    viewer.goto("/datasets/sales/")
+    expect(viewer.get_by_role("link", name="Describe…")).to_have_count(0)
+    assert viewer.goto("/datasets/sales/edit/").status == 403
