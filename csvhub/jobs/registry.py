@@ -18,7 +18,9 @@ from django.tasks.exceptions import InvalidTask
 # Every module that defines tasks with `task` below. csvhub.jobs imports them all when Django
 # starts, so every process (web, `csvhub worker`, scripts) knows the same names before the first
 # message; tests/jobs/test_task_registry.py checks that none is missing.
-TASK_MODULES = ("csvhub.datasets.tasks",)
+TASK_MODULES = (
+    "csvhub.datasets.tasks",
+)
 
 # Looked up by name, so what each task takes is unknown here: callers check it (Task.call).
 type AnyTask = Task[..., Any]
