@@ -36,6 +36,30 @@ class ColumnSerializer(serializers.Serializer[dict[str, Any]]):
     nullable = serializers.BooleanField()
 
 
+class DescribedColumnSerializer(ColumnSerializer):
+    """A column in a dataset's listing and detail: with what editors wrote about it."""
+
+    description = serializers.CharField(help_text="What editors wrote about the column.")
+    unit = serializers.CharField(help_text="The column's unit (`EUR`, `°C`), or empty.")
+
+
+class ColumnNoteSerializer(serializers.Serializer[dict[str, str]]):
+    description = TextField(
+        required=False, allow_blank=True, max_length=services.MAX_DESCRIPTION_CHARS
+    )
+    unit = TextField(required=False, allow_blank=True, max_length=services.MAX_UNIT_CHARS)
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        # A misspelt note ("units") would otherwise be dropped without a word.
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown {', '.join(unknown)}: a column note has description and unit."
+            )
+        checked: dict[str, str] = super().to_internal_value(data)
+        return checked
+
+
 class UploadSerializer(serializers.Serializer[Upload]):
     id = serializers.UUIDField()
     dataset = serializers.CharField(source="dataset.slug")
@@ -80,7 +104,8 @@ class DatasetSerializer(serializers.Serializer[Dataset]):
     files = serializers.IntegerField(source="file_count", default=0)
     total_size = serializers.SerializerMethodField()
     row_count = serializers.IntegerField()
-    columns = ColumnSerializer(many=True, source="schema.columns")
+    description = serializers.CharField()
+    columns = DescribedColumnSerializer(many=True, source="schema.columns")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -122,6 +147,21 @@ class DatasetListApi(APIView):
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
 
 
+class DatasetDescribeSerializer(serializers.Serializer[dict[str, Any]]):
+    """What PATCH changes; every field optional: only what is given changes."""
+
+    name = TextField(required=False, max_length=200)
+    description = TextField(
+        required=False, allow_blank=True, max_length=services.MAX_DESCRIPTION_CHARS
+    )
+    columns = serializers.DictField(
+        child=ColumnNoteSerializer(),
+        required=False,
+        help_text='By column name or label: `{"fare": {"description": "...", '
+        '"unit": "GBP"}}`; only the notes given change.',
+    )
+
+
 class DatasetDetailApi(APIView):
     permission_classes = [ReadOrEdit]
 
@@ -131,6 +171,24 @@ class DatasetDetailApi(APIView):
     def get(self, request: Request, slug: str) -> Response:
         dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
         return Response(DatasetDetailSerializer(dataset, context={"request": request}).data)
+
+    @extend_schema(
+        request=DatasetDescribeSerializer,
+        responses=DatasetDetailSerializer,
+        summary="Rename a dataset, describe it and its columns (editors)",
+    )
+    def patch(self, request: Request, slug: str) -> Response:
+        dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
+        given = DatasetDescribeSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        services.dataset_describe(
+            dataset=dataset,
+            name=given.validated_data.get("name"),
+            description=given.validated_data.get("description"),
+            column_notes=given.validated_data.get("columns"),
+        )
+        updated = selectors.dataset_get(organization=request_organization(request), slug=slug)
+        return Response(DatasetDetailSerializer(updated, context={"request": request}).data)
 
     @extend_schema(responses={204: None}, summary="Delete a dataset, its table and its files")
     def delete(self, request: Request, slug: str) -> Response:

@@ -18,6 +18,8 @@ class Dataset(models.Model):
     )
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80)
+    # What editors wrote about the dataset (shown on its page and in the API's detail).
+    description = models.TextField(blank=True, default="")
     # The JSON of `schema` (read it there): Column.to_json() per column in file order, and
     # ColumnStats.to_json() by column name; types only ever widen, stats merge on every append.
     columns = models.JSONField(default=list, blank=True)

@@ -6,7 +6,7 @@ column's type and calls `parse_value`. The grammar is documented in docs/api.md,
 
     {column}={op}:{value}   {column}={value}   {column}__{op}={value}
     sort=col[:asc|:desc],...   limit=count | limit=offset,count   offset=n   cursor=...
-    fields=a,b   format=json|csv|ndjson   count=capped|exact|none   safe=spreadsheet
+    fields=a,b   format=json|csv|ndjson   count=capped|exact|none   safe=spreadsheet   q=words
 
 Every reserved word may also be written with a leading underscore (`_sort`); column names never
 start with one. A column whose name is a reserved word is filtered with the `__{op}` form
@@ -46,6 +46,7 @@ from csvhub.grammar.rows import (
     MAX_OFFSET,
     PASSED_THROUGH,
     RESERVED,
+    SEARCH,
     SORT_DIRECTION_END,
     SORT_DIRECTIONS,
     SPREADSHEET,
@@ -107,6 +108,8 @@ class RowQuery:
     limit_given: bool = False
     cursor: str | None = None
     fields: tuple[str, ...] | None = None
+    # Text every row shown contains in at least one text column (`q=`), or None.
+    search: str | None = None
     format: Format = Format.JSON
     count: CountMode = CountMode.CAPPED
     spreadsheet_safe: bool = False
@@ -145,6 +148,7 @@ def parse_row_query(params: Iterable[tuple[str, str]], *, accept: str = "") -> R
         limit_given=bool(options.get("limit")),
         cursor=options.get("cursor") or None,
         fields=_fields(options.get("fields", "")),
+        search=_search(options.get(SEARCH, "")),
         format=output,
         count=_choice("count", options.get("count", ""), CountMode, CountMode.CAPPED),
         spreadsheet_safe=_safe(options.get("safe", ""), output),
@@ -217,6 +221,16 @@ def _fields(raw: str) -> tuple[str, ...] | None:
     if not all(names):
         raise InvalidRowQuery(f"fields={raw!r} has an empty item; write fields=col1,col2.")
     return names
+
+
+def _search(raw: str) -> str | None:
+    words = raw.strip()
+    if not words:
+        return None
+    if NUL in words:
+        raise InvalidRowQuery(f"{SEARCH}= holds a NUL character (%00), which no cell can contain.")
+    _check_value_length(SEARCH, words)
+    return words
 
 
 def _page(raw_limit: str, raw_offset: str) -> tuple[int, int]:

@@ -115,7 +115,7 @@ def _count(
 ) -> tuple[int | None, bool]:
     if query.count is CountMode.NONE:
         return None, False
-    if not plan.rows.conditions:
+    if not plan.rows.conditions and plan.rows.search is None:
         return dataset.row_count, False  # kept by ingestion: no COUNT(*) for the whole table
     if paged_by_offset and not page.more and (page.rows or query.offset == 0):
         return query.offset + len(page.rows), False  # the page reached the end: it is the count

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import PurePath
 from typing import Any
@@ -28,6 +29,7 @@ from csvhub.datasets.errors import (
 )
 from csvhub.datasets.models import Dataset, Upload, UploadState
 from csvhub.datasets.rowquery import InvalidRowQuery
+from csvhub.schema import DatasetSchema
 from csvhub.selection.columns import ColumnResolver
 from csvhub.warehouse import indexes as warehouse_indexes
 from csvhub.warehouse.tables import table_drop
@@ -78,6 +80,69 @@ def dataset_create(*, organization: Organization, name: str, user: Uploader = No
             slug=_unique_slug(organization, name),
             created_by=_signed_in(user),
         )
+
+
+# What a column's note may hold: {"description": "...", "unit": "..."}.
+COLUMN_NOTES = ("description", "unit")
+MAX_DESCRIPTION_CHARS = 5000
+MAX_UNIT_CHARS = 40
+
+
+def dataset_describe(
+    *,
+    dataset: Dataset,
+    name: str | None = None,
+    description: str | None = None,
+    column_notes: Mapping[str, Mapping[str, str]] | None = None,
+) -> Dataset:
+    """Rename the dataset, describe it, describe its columns and give them units. Only what is
+    given changes; the slug (the API's name) stays, so links and scripts keep working. Locked
+    like a load's publish, so a load finishing meanwhile neither loses nor overwrites notes."""
+    with transaction.atomic():
+        current = Dataset.objects.select_for_update().get(pk=dataset.pk)
+        if name is not None:
+            current.name = _dataset_name(name)
+        if description is not None:
+            current.description = _capped_text(description, MAX_DESCRIPTION_CHARS, "description")
+        if column_notes:
+            current.schema = _with_notes(current.schema, column_notes)
+        current.save(update_fields=["name", "description", "columns", "updated_at"])
+    return current
+
+
+def _dataset_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise DatasetError("A dataset needs a name.")
+    return _capped_text(name, 200, "name")
+
+
+def _capped_text(text: str, limit: int, what: str) -> str:
+    if len(text) > limit:
+        raise DatasetError(f"The {what} has {len(text):,} characters; at most {limit:,}.")
+    return text.strip()
+
+
+def _with_notes(schema: DatasetSchema, notes: Mapping[str, Mapping[str, str]]) -> DatasetSchema:
+    resolver = ColumnResolver(schema)
+    changed = {column.name: column for column in schema}
+    for written, note in notes.items():
+        column = resolver.get(written, role="column note")
+        unknown = set(note) - set(COLUMN_NOTES)
+        if unknown:
+            raise DatasetError(
+                f"A column note has {', '.join(COLUMN_NOTES)}; not {sorted(unknown)}."
+            )
+        changed[column.name] = replace(
+            changed[column.name],
+            description=_capped_text(
+                note.get("description", changed[column.name].description),
+                MAX_DESCRIPTION_CHARS,
+                "description",
+            ),
+            unit=_capped_text(note.get("unit", changed[column.name].unit), MAX_UNIT_CHARS, "unit"),
+        )
+    return DatasetSchema(tuple(changed.values()), schema.stats)
 
 
 def dataset_delete(*, dataset: Dataset) -> None:

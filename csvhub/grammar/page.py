@@ -10,8 +10,10 @@ from csvhub.grammar.filters import FILTER_OPERATORS, OPERATOR_END, OPERATOR_SUFF
 from csvhub.grammar.rows import (
     DEFAULT_LIMIT,
     DESCENDING,
+    MAX_OFFSET,
     PASSED_THROUGH,
     RESERVED,
+    SEARCH,
     SORT_DIRECTION_END,
     SORT_DIRECTIONS,
 )
@@ -41,6 +43,9 @@ def page_table() -> dict[str, Any]:
         "sort_direction_end": SORT_DIRECTION_END,
         "descending": DESCENDING,
         "default_limit": DEFAULT_LIMIT,
+        "search": SEARCH,
+        # The page jumps by offset up to here (Last page, Go to row), by cursor beyond.
+        "max_offset": MAX_OFFSET,
         "metrics": [
             {
                 "name": function.name.value,

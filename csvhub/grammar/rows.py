@@ -18,6 +18,8 @@ SORT_DIRECTION_END = ":"
 DESCENDING = "desc"
 SORT_DIRECTIONS = ("asc", DESCENDING)
 SPREADSHEET = "spreadsheet"
+# `q=words`: the rows where any text column contains the words (a search box's parameter).
+SEARCH = "q"
 # Read by csvhub.accounts.access to choose the organization; never a filter.
 PASSED_THROUGH = ("org",)
 
@@ -97,6 +99,12 @@ ROW_PARAMETERS: tuple[Parameter, ...] = (
                 "spreadsheets do not run them",
             ),
         ),
+    ),
+    Parameter(
+        SEARCH,
+        "Search: only rows where at least one text column contains this, ignoring case; `%` "
+        "and `_` match themselves. Combines with the filters (all must match).",
+        example="braund",
     ),
 )
 RESERVED = tuple(parameter.name for parameter in ROW_PARAMETERS)

@@ -21,7 +21,8 @@ class Column:
     `name` is safe for SQL (lowercase [a-z0-9_], at most 63 characters, unique); `label` is the
     header cell as written (may be empty); `nullable` says an empty cell was ever stored;
     `scale` is the largest number of fraction digits of a decimal column (None when unknown or
-    not a decimal).
+    not a decimal). `description` and `unit` are what editors wrote about the column; loads
+    keep them.
     """
 
     name: str
@@ -29,6 +30,8 @@ class Column:
     label: str = ""
     nullable: bool = True
     scale: int | None = None
+    description: str = ""
+    unit: str = ""
 
     @property
     def heading(self) -> str:
@@ -44,6 +47,10 @@ class Column:
         }
         if self.scale is not None:
             data["scale"] = self.scale
+        if self.description:
+            data["description"] = self.description
+        if self.unit:
+            data["unit"] = self.unit
         return data
 
     @classmethod
@@ -56,6 +63,8 @@ class Column:
             label=data.get("label") or "",
             nullable=bool(data.get("nullable", True)),
             scale=data.get("scale"),
+            description=data.get("description") or "",
+            unit=data.get("unit") or "",
         )
 
 

@@ -70,8 +70,9 @@ def query_plan(dataset: Dataset, query: RowQuery) -> Plan:
     columns = ColumnResolver(schema)
     conditions = tuple(_condition(columns, written) for written in query.filters)
     order = _order(columns, query.sort)
-    rows = RowSet(dataset.table_name, schema.columns, conditions, order)
-    return Plan(rows, _output(columns, query.fields), _fingerprint(dataset, conditions, order))
+    rows = RowSet(dataset.table_name, schema.columns, conditions, order, search=query.search)
+    fingerprint = _fingerprint(dataset, conditions, order, query.search)
+    return Plan(rows, _output(columns, query.fields), fingerprint)
 
 
 def filtered_rows(dataset: Dataset, filters: Sequence[Filter]) -> RowSet:
@@ -164,12 +165,17 @@ def _typed(column: Column, raw: str, written: Filter) -> Any:
 
 
 def _fingerprint(
-    dataset: Dataset, conditions: tuple[Condition, ...], order: tuple[Order[str], ...]
+    dataset: Dataset,
+    conditions: tuple[Condition, ...],
+    order: tuple[Order[str], ...],
+    search: str | None = None,
 ) -> str:
+    """What a cursor is tied to: the filters, the search (`q=`) and the sort."""
     where = sorted(json.dumps([c.column, c.op, c.value], default=str) for c in conditions)
     spec = {
         "dataset": dataset.id.hex,
         "where": where,
+        "search": search,
         "order": [[o.key, o.descending] for o in order],
     }
     return hashlib.sha256(json.dumps(spec).encode()).hexdigest()[:16]

@@ -106,6 +106,8 @@ class RowSet:
     fields: tuple[DatasetColumn, ...]  # the dataset's columns (schema.Column)
     conditions: tuple[Condition, ...] = ()
     order: tuple[Order[str], ...] = ()
+    # Rows where any text column contains this, ignoring case (the rows API's `q=`).
+    search: str | None = None
 
 
 @dataclass(frozen=True)
@@ -483,7 +485,17 @@ class QueryBuilder:
     # -- filters --
 
     def conditions(self) -> list[ColumnElement]:
-        return [self.condition(condition) for condition in self.rows.conditions]
+        found = [self.condition(condition) for condition in self.rows.conditions]
+        if self.rows.search is not None:
+            found.append(self.search(self.rows.search))
+        return found
+
+    def search(self, words: str) -> ColumnElement:
+        """Any text column contains `words`, ignoring case, as the `like` filter matches."""
+        texts = [name for name, field in self.fields.items() if field.type is ColumnType.TEXT]
+        if not texts:
+            return false()  # nothing to search in: no row matches
+        return or_(*(_text_match("like", self.table.c[name], words) for name in texts))
 
     def condition(self, condition: Condition) -> ColumnElement:
         if condition.op not in OPERATORS:

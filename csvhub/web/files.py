@@ -154,3 +154,27 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# A selection larger than this is a script, not a person ticking boxes.
+MAX_SELECTED = 500
+
+
+def selected_originals(
+    *, organization: Organization, slugs: Iterable[str], upload_ids: Iterable[str]
+) -> list[Upload]:
+    """The uploads whose original files the selection names: every file of each chosen
+    dataset, and each chosen file, once each, oldest first; only this organization's."""
+    slugs = list(slugs)[:MAX_SELECTED]
+    ids = [value for value in list(upload_ids)[:MAX_SELECTED] if _is_uuid(value)]
+    chosen = Q(dataset__slug__in=slugs) | Q(id__in=ids)
+    uploads = Upload.objects.filter(chosen, dataset__organization=organization).exclude(file="")
+    return list(uploads.select_related("dataset").order_by("dataset__name", "created_at"))
+
+
+def selected_datasets(*, organization: Organization, slugs: Iterable[str]) -> list[Dataset]:
+    return list(
+        Dataset.objects.filter(
+            organization=organization, slug__in=list(slugs)[:MAX_SELECTED]
+        ).order_by("name")
+    )

@@ -9,15 +9,6 @@ from typing import Any
 from csvhub.datasets.models import Dataset
 from csvhub.schema import Column, ColumnStats, ColumnType
 
-TYPE_WORDS = {
-    ColumnType.INTEGER: "whole number",
-    ColumnType.DECIMAL: "number",
-    ColumnType.BOOLEAN: "true / false",
-    ColumnType.DATE: "date",
-    ColumnType.TIMESTAMP: "date and time (UTC)",
-    ColumnType.TEXT: "text",
-}
-
 
 @dataclass(frozen=True, slots=True)
 class ColumnSummary:
@@ -29,7 +20,27 @@ class ColumnSummary:
 
     @property
     def type_words(self) -> str:
-        return TYPE_WORDS[self.column.type]
+        """The type said once, as the grid's headers say it: `decimal`, not `decimal number`."""
+        return self.column.type.value
+
+    @property
+    def is_text(self) -> bool:
+        return self.column.type is ColumnType.TEXT
+
+    @property
+    def smallest(self) -> str | None:
+        return self._readable(self.stats.min_value)
+
+    @property
+    def largest(self) -> str | None:
+        return self._readable(self.stats.max_value)
+
+    def _readable(self, value: str | None) -> str | None:
+        """Extremes as the grid shows them: a decimal with its column's scale (`7899.50`)."""
+        scale = self.column.scale
+        if value is None or self.column.type is not ColumnType.DECIMAL or scale is None:
+            return value
+        return with_scale(value, scale)
 
     @property
     def empty_percent(self) -> str:
@@ -47,9 +58,20 @@ class ColumnSummary:
             "type": self.column.type.value,
             "min": self.stats.min_value,
             "max": self.stats.max_value,
+            "scale": self.column.scale,
+            "description": self.column.description,
+            "unit": self.column.unit,
         }
 
 
 def column_summaries(dataset: Dataset) -> list[ColumnSummary]:
     schema = dataset.schema
     return [ColumnSummary(column, schema.stats_of(column.name)) for column in schema]
+
+
+def with_scale(value: str, scale: int) -> str:
+    """`7899.5` with scale 2 → `7899.50`: the digits the column keeps, as text, so exactly."""
+    whole, _, fraction = value.partition(".")
+    if scale <= 0:
+        return whole
+    return f"{whole}.{fraction[:scale].ljust(scale, '0')}"

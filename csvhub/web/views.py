@@ -9,7 +9,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,6 +33,7 @@ from csvhub.web import files as file_reads
 from csvhub.web.access import organization_page
 from csvhub.web.explorer import column_spellings
 from csvhub.web.summaries import column_summaries
+from csvhub.web.zips import unique_names, zip_stream
 
 REJECTS_PAGE_SIZE = 100
 
@@ -76,6 +84,45 @@ def files_live(request: HttpRequest, access: Access) -> JsonResponse:
     response = JsonResponse({"version": version, "uploads": uploads})
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_GET
+@organization_page()
+def files_zip(request: HttpRequest, access: Access) -> StreamingHttpResponse:
+    """The original files of the chosen datasets (`dataset=`) and files (`upload=`) as one
+    ZIP, streamed as it is made: ten 100 MB files never sit in memory."""
+    uploads = file_reads.selected_originals(
+        organization=access.organization,
+        slugs=request.GET.getlist("dataset"),
+        upload_ids=request.GET.getlist("upload"),
+    )
+    if not uploads:
+        raise Http404("None of the chosen files exists.")
+    names = unique_names(f"{upload.dataset.slug}/{upload.original_name}" for upload in uploads)
+    members = [
+        (name, upload.created_at, lambda upload=upload: upload.file.open("rb"))
+        for name, upload in zip(names, uploads, strict=True)
+    ]
+    response = StreamingHttpResponse(zip_stream(members), content_type="application/zip")
+    filename = f"{access.organization.slug}-originals.zip"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_POST
+@organization_page(needs=Role.EDITOR)
+def files_delete(request: HttpRequest, access: Access) -> HttpResponse:
+    """Delete the chosen datasets (the page asked to confirm, listing them)."""
+    chosen = file_reads.selected_datasets(
+        organization=access.organization, slugs=request.POST.getlist("dataset")
+    )
+    for found in chosen:
+        services.dataset_delete(dataset=found)
+    if chosen:
+        messages.success(request, f"Deleted {', '.join(found.name for found in chosen)}.")
+    else:
+        messages.error(request, "Nothing was deleted: none of the chosen datasets exists.")
+    return HttpResponseRedirect(_next_url(request, reverse("files")))
 
 
 @require_GET
@@ -136,6 +183,49 @@ def dataset_delete(request: HttpRequest, access: Access, slug: str) -> HttpRespo
     services.dataset_delete(dataset=found)
     messages.success(request, f"Deleted {found.name}.")
     return HttpResponseRedirect(_next_url(request, reverse("files")))
+
+
+@require_http_methods(["GET", "POST"])
+@organization_page(needs=Role.EDITOR)
+def dataset_edit(request: HttpRequest, access: Access, slug: str) -> HttpResponse:
+    """Rename the dataset, describe it, describe its columns and give them units."""
+    found = _dataset(access, slug)
+    if request.method == "GET":
+        return _edit_page(request, access, found, found.name, found.description)
+    notes: dict[str, dict[str, str]] = {}
+    for key, value in request.POST.items():
+        field, _, column = key.partition(":")
+        if column and field in services.COLUMN_NOTES:
+            notes.setdefault(column, {})[field] = value
+    name, description = request.POST.get("name", ""), request.POST.get("description", "")
+    try:
+        services.dataset_describe(
+            dataset=found, name=name, description=description, column_notes=notes
+        )
+    except DatasetError as exc:
+        return _edit_page(request, access, found, name, description, error=str(exc), status=400)
+    messages.success(request, "Saved the description.")
+    return HttpResponseRedirect(reverse("dataset", args=[found.slug]))
+
+
+def _edit_page(
+    request: HttpRequest,
+    access: Access,
+    found: Dataset,
+    name: str,
+    description: str,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    context = _context(
+        access,
+        dataset=found,
+        columns=list(found.schema),
+        form_name=name,
+        form_description=description,
+        error=error,
+    )
+    return render(request, "web/dataset_edit.html", context, status=status)
 
 
 @require_POST

@@ -54,7 +54,16 @@ def test_upload_with_dataset_appends():
     detail = client.get("/api/v1/datasets/t/").json()
     assert detail["row_count"] == 2
     assert [u["file_name"] for u in detail["uploads"]] == ["t.csv", "more.csv"]
-    assert detail["columns"] == [{"name": "a", "label": "a", "type": "integer", "nullable": False}]
+    assert detail["columns"] == [
+        {
+            "name": "a",
+            "label": "a",
+            "type": "integer",
+            "nullable": False,
+            "description": "",
+            "unit": "",
+        }
+    ]
 
 
 def test_upload_without_file_is_400_saying_what_to_send():

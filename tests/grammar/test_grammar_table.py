@@ -65,7 +65,7 @@ def test_every_rows_parameter_is_a_reserved_word_never_a_filter(parameter) -> No
 
 
 def test_the_rows_parser_reserves_no_word_the_table_does_not_declare() -> None:
-    words = ("sort", "limit", "offset", "fields", "cursor", "format", "count", "safe", "org")
+    words = ("sort", "limit", "offset", "fields", "cursor", "format", "count", "safe", "q", "org")
     assert set(RESERVED) | set(PASSED_THROUGH) == set(words)
     with pytest.raises(InvalidRowQuery) as caught:
         parse_row_query([("_nosuch", "1")])

@@ -15,7 +15,7 @@ from csvhub.accounts.models import Membership
 from csvhub.sso.models import SsoIdentity
 from tests.accounts.actors import World
 from tests.sso.provider import PROVIDER_NAME, Idp
-from tests.web.test_web_e2e import WAIT_MS
+from tests.web.chromium import WAIT_MS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,7 +52,7 @@ def test_sign_in_through_the_provider_and_out_of_both(
     _provider_sign_in(page, "erin")
 
     page.wait_for_url(f"{live_server.url}/")
-    expect(page.locator(".whoami")).to_contain_text("erin · editor")
+    expect(page.locator(".whoami")).to_contain_text("erin, editor")
     user = SsoIdentity.objects.get(issuer=sso.issuer, subject="erin").user
     assert list(Membership.objects.filter(user=user).values_list("organization__slug", "role")) == [
         ("acme", "editor")

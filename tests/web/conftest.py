@@ -10,6 +10,7 @@ from django.test import Client
 
 from tests.accounts.actors import World, world  # noqa: F401  (fixture)
 from tests.datasets.pipeline import upload
+from tests.web.chromium import server, signed_in  # noqa: F401  (fixtures, once)
 
 SALES = (
     "id,sold_at,amount,region\n"
@@ -23,12 +24,12 @@ SALES = (
 def client_as(world: World) -> Callable[[str], Client]:  # noqa: F811
     """A browser-like client signed in as one of the world's users (by name)."""
 
-    def signed_in(name: str) -> Client:
+    def client_for(name: str) -> Client:
         client = Client()
         client.force_login(getattr(world, name))
         return client
 
-    return signed_in
+    return client_for
 
 
 @pytest.fixture

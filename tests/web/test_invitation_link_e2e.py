@@ -8,13 +8,13 @@ import re
 import pytest
 
 from csvhub.mail import CONSOLE_BACKEND
-from tests.web.test_web_e2e import _expect, server, signed_in  # noqa: F401  (fixtures)
+from tests.web.chromium import _expect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_members_page_shows_the_invitation_link_with_a_copy_button(
-    signed_in,  # noqa: F811
+    signed_in,
     settings,
 ) -> None:
     settings.MAILERS = {"default": {"BACKEND": CONSOLE_BACKEND}}

@@ -5,143 +5,35 @@ They skip with a message when Playwright or Chromium is missing, and fail under 
 With CSVHUB_SCREENSHOTS=1 they also save a screenshot of each page under docs/screenshots/.
 """
 
+# Fixtures are registered in conftest.py (from tests.web.chromium) and named as test parameters.
+
 from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import time
-from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.test import override_settings
 
 from csvhub.accounts.models import ApiToken, Membership, Role
 from csvhub.csvread import ColumnType
 from csvhub.datasets.models import Dataset, Upload, UploadState
 from csvhub.grammar.filters import FILTER_OPERATORS
-from tests.accounts.actors import PASSWORD, World
-from tests.datasets.pipeline import upload
+from tests.accounts.actors import World
+from tests.web.chromium import (
+    DASH,
+    WAIT_MS,
+    _expect,
+    _ingested,
+    _rows,
+    _sales_csv,
+    _shot,
+    _table_rows,
+)
 
-# `browser` (one Chromium for the whole session) is a fixture of tests/browser.py.
-
-SCREENSHOTS = os.environ.get("CSVHUB_SCREENSHOTS") == "1"
-SCREENSHOT_DIR = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-THREAD_TASKS = {
-    "default": {
-        "BACKEND": "csvhub.jobs.backends.ThreadBackend",
-        "OPTIONS": {"threads": 2, "broker_url": ""},
-    }
-}
-INLINE_TASKS = {"default": {"BACKEND": "csvhub.jobs.backends.InlineBackend"}}
-WAIT_MS = 30_000
-
-DASH = "\u2013"  # the en dash the pages put in ranges of rows
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def server(live_server, settings, world: World) -> Iterator[str]:
-    """The live server's URL, with ingestion on background threads as in production."""
-    settings.TASKS = THREAD_TASKS
-    settings.ROOT_URLCONF = "tests.web.urls"
-    yield live_server.url
-    _wait_for_jobs()  # let background ingestion finish before the database is flushed
-
-
-def _wait_for_jobs(timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    busy = (UploadState.QUEUED, UploadState.RUNNING)
-    while Upload.objects.filter(state__in=busy).exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-
-
-@pytest.fixture
-def signed_in(browser, server: str) -> Iterator[Callable[..., object]]:
-    """signed_in(username, width=1280) → a page of a fresh browser context, signed in."""
-    contexts = []
-
-    def open_page(username: str, width: int = 1280, height: int = 900) -> object:
-        context = browser.new_context(
-            viewport={"width": width, "height": height}, base_url=server, accept_downloads=True
-        )
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(WAIT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        # Anything the Content-Security-Policy blocks is a page that half works.
-        page.on(
-            "console",
-            lambda message: (
-                "Content Security Policy" in message.text and errors.append(message.text)
-            ),
-        )
-        page.js_errors = errors
-        page.goto("/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{server}/")
-        return page
-
-    yield open_page
-    for context in contexts:
-        for page in context.pages:
-            assert not getattr(page, "js_errors", []), page.js_errors
-        context.close()
-
-
-def _shot(page, name: str, *, full_page: bool = True) -> None:
-    if SCREENSHOTS:
-        SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOT_DIR / f"{name}.png"), full_page=full_page)
-
-
-def _expect():
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=WAIT_MS)
-    return expect
-
-
-def _sales_csv(rows: int = 60) -> str:
-    regions = ["north", "south", "east", "west", ""]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["id", "sold_at", "amount", "region", "client"])
-    for i in range(1, rows + 1):
-        writer.writerow(
-            [
-                i,
-                f"2024-{1 + i % 6:02d}-{1 + i % 27:02d} {i % 24:02d}:15:00",
-                f"{(i * 37) % 500 + 0.25:.2f}",
-                regions[i % 5],
-                f"Client, {i % 7}",
-            ]
-        )
-    return out.getvalue()
-
-
-def _ingested(organization, name: str, content: str, dataset: str | None = None) -> Upload:
-    with override_settings(TASKS=INLINE_TASKS):
-        created = upload(organization, name, content, dataset=dataset)
-    created.refresh_from_db()
-    assert created.state == UploadState.SUCCEEDED, created.error
-    return created
-
-
-def _rows(text: str) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(text)))
-
-
-def _table_rows(page) -> list[list[str]]:
-    return page.eval_on_selector_all(
-        "#rows-table tbody tr", "rows => rows.map(r => [...r.cells].map(c => c.textContent))"
-    )
 
 
 # -- files and uploads ---------------------------------------------------------------------------
@@ -319,7 +211,7 @@ def test_explorer_filters_sorts_pages_and_keeps_the_query_in_the_url(
     _ingested(world.acme, "sales.csv", _sales_csv(60))
     page = signed_in("bob")
     page.goto("/datasets/sales/")
-    expect(page.locator("#result-summary")).to_contain_text("60 rows in total")
+    expect(page.locator("#result-summary")).to_contain_text(f"Rows 1{DASH}60 of 60.")
 
     page.click("#add-filter")
     _choose(page.locator(".filter-row").last, "amount", "gte", "100")
@@ -335,7 +227,7 @@ def test_explorer_filters_sorts_pages_and_keeps_the_query_in_the_url(
     matching = [r for r in source[1:] if Decimal(r[2]) >= 100]
     expected = sorted(matching, key=lambda r: Decimal(r[2]), reverse=True)
     expected = sorted(expected, key=lambda r: (r[3] == "", r[3]))  # stable: empty region last
-    expect(page.locator("#result-summary")).to_contain_text(f"{len(matching)} rows match")
+    expect(page.locator("#result-summary")).to_contain_text(f"of {len(matching)} matching")
     shown = _table_rows(page)
     assert [r[0] for r in shown] == [r[0] for r in expected]
     assert (
@@ -347,28 +239,28 @@ def test_explorer_filters_sorts_pages_and_keeps_the_query_in_the_url(
     # A header click sorts by that column; the URL follows and a reload shows the same view.
     page.locator('#rows-table button[data-column="id"]').click()
     expect(page).to_have_url(f"{page.url.split('?')[0]}?amount=gte:100&sort=id")
-    expect(page.locator("#rows-table tbody tr").first.locator("td").first).to_have_text(
+    expect(page.locator("#rows-table tbody tr").first.locator("td").nth(1)).to_have_text(
         min((r[0] for r in matching), key=int)
     )
     page.locator('#rows-table button[data-column="id"]').click()
     expect(page).to_have_url(f"{page.url.split('?')[0]}?amount=gte:100&sort=id:desc")
     page.reload()
-    expect(page.locator("#result-summary")).to_contain_text(f"{len(matching)} rows match")
+    expect(page.locator("#result-summary")).to_contain_text(f"of {len(matching)} matching")
     assert [r[0] for r in _table_rows(page)] == sorted((r[0] for r in matching), key=int)[::-1]
     assert page.locator(".filter-row .filter-value").input_value() == "100"
 
     # Pages of 25 follow the API's cursors.
     page.locator("#page-size").select_option("25")
     page.locator(".filter-row button").click()  # remove the filter: all 60 rows
-    expect(page.locator("#result-summary")).to_contain_text(f"60 rows in total; showing 1{DASH}25")
+    expect(page.locator("#result-summary")).to_contain_text(f"Rows 1{DASH}25 of 60.")
     page.get_by_role("button", name="Next →").click()
-    expect(page.locator("#result-summary")).to_contain_text(f"showing 26{DASH}50")
+    expect(page.locator("#result-summary")).to_contain_text(f"Rows 26{DASH}50 of 60.")
     assert "cursor=" in page.url
     assert _table_rows(page)[0][0] == "35"  # 60 down to 36 on page 1, sorted by id desc
     page.get_by_role("button", name="← Previous").click()
-    expect(page.locator("#result-summary")).to_contain_text(f"showing 1{DASH}25")
+    expect(page.locator("#result-summary")).to_contain_text(f"Rows 1{DASH}25 of 60.")
     page.go_back()
-    expect(page.locator("#result-summary")).to_contain_text(f"showing 26{DASH}50")
+    expect(page.locator("#result-summary")).to_contain_text(f"Rows 26{DASH}50 of 60.")
 
 
 def test_explorer_reads_the_url_with_the_api_grammar_and_its_operator_table(
@@ -388,7 +280,7 @@ def test_explorer_reads_the_url_with_the_api_grammar_and_its_operator_table(
     expect(page.locator("#query-error")).to_contain_text("Unknown operator 'GT'")
 
     page.goto("/datasets/people/?unit%20PRICE=gt:1.75")
-    expect(page.locator("#result-summary")).to_contain_text("1 row match")
+    expect(page.locator("#result-summary")).to_contain_text(f"Rows 1{DASH}1 of 1 matching.")
     assert page.locator(".filter-row .pick-column").input_value() == "unit_price"
     menu = page.eval_on_selector_all(
         ".filter-row .pick-op option", "options => options.map(o => [o.value, o.title, o.text])"
@@ -414,7 +306,7 @@ def test_export_of_the_current_view_matches_the_source(signed_in, world: World) 
     assert Path(everything.value.path()).read_text() == text
 
     page.goto("/datasets/sales/?region=north&sort=amount:desc")
-    expect(page.locator("#result-summary")).to_contain_text("12 rows match")
+    expect(page.locator("#result-summary")).to_contain_text("of 12 matching")
     with page.expect_download() as view:
         page.get_by_role("link", name="Export this view as CSV").click()
     exported = _rows(Path(view.value.path()).read_text())
@@ -433,7 +325,7 @@ def test_csv_downloads_of_the_ui_are_spreadsheet_safe(signed_in, world: World) -
     page = signed_in("bob")
 
     page.goto("/datasets/notes/")
-    expect(page.locator("#result-summary")).to_contain_text("1 row")
+    expect(page.locator("#result-summary")).to_contain_text(f"Rows 1{DASH}1 of 1.")
     for link in ("Download all as CSV", "Export this view as CSV"):
         with page.expect_download() as download:
             page.get_by_role("link", name=link).click()

@@ -133,8 +133,9 @@ window.csvhubCharts = (() => {
   }
 
   // -- time series --------------------------------------------------------------------------------
-  /** points: [{t: ms, v: number|null}] in time order. */
-  function timeSeries(container, points, { xTitle, yTitle, bucket, label }) {
+  /** points: [{t: ms, v: number|null}] in time order; `partial` says whether the first and the
+   * last bucket hold only part of their time (the data starts or ends inside them). */
+  function timeSeries(container, points, { xTitle, yTitle, bucket, label, partial = {} }) {
     const { root, inner } = frame(container, { xTitle, yTitle, label });
     const values = points.map((p) => p.v).filter((v) => v !== null);
     const low = Math.min(0, ...values);
@@ -164,15 +165,37 @@ window.csvhubCharts = (() => {
       }
       root.append(svg("path", { class: "line", d }));
     }
-    const dots = svg("g");
-    const radius = points.length > 120 ? 1.5 : 3;
-    for (const point of points) {
-      if (point.v === null) continue;
-      const dot = svg("circle", { class: "dot", cx: x(point.t), cy: y(point.v), r: radius });
-      dot.append(svg("title", {}, `${fullTime(point.t, bucket)}: ${point.v.toLocaleString("en-US")}`));
+    markPartial(root, inner, points, x, partial);
+    // Points show where the pointer is (a line reads better than a cloud of dots); each keeps
+    // its value as a tooltip.
+    const dots = svg("g", { class: "dots" });
+    const radius = points.length > 120 ? 2.5 : 4;
+    points.forEach((point, i) => {
+      if (point.v === null) return;
+      const edge = (i === 0 && partial.first) || (i === points.length - 1 && partial.last);
+      const dot = svg("circle", { class: edge ? "dot dot-partial" : "dot", cx: x(point.t), cy: y(point.v), r: radius });
+      // Partial: the data starts or ends inside this bucket, so its value covers part of it.
+      const note = edge ? " (partial)" : "";
+      dot.append(svg("title", {}, `${fullTime(point.t, bucket)}${note}: ${point.v.toLocaleString("en-US")}`));
       dots.append(dot);
-    }
+    });
     root.append(dots);
+  }
+
+  /** A shaded band and the word "partial" over a first or last bucket that is incomplete. */
+  function markPartial(root, inner, points, x, partial) {
+    if (points.length < 2) return;
+    const half = (x(points[1].t) - x(points[0].t)) / 2;
+    const ends = [[partial.first, points[0]], [partial.last, points[points.length - 1]]];
+    for (const [isPartial, point] of ends) {
+      if (!isPartial) continue;
+      const left = Math.max(x(point.t) - half, inner.x);
+      const right = Math.min(x(point.t) + half, inner.x + inner.w);
+      const band = svg("g", { class: "partial" });
+      band.append(svg("rect", { x: left, y: inner.y, width: Math.max(right - left, 1), height: inner.h }));
+      band.append(svg("text", { x: (left + right) / 2, y: inner.y + 10, "text-anchor": "middle" }, "partial"));
+      root.append(band);
+    }
   }
 
   // -- histogram ----------------------------------------------------------------------------------

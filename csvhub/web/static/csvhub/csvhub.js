@@ -151,16 +151,25 @@ window.csvhub = (() => {
     });
   }
 
+  /** Say `text` in a status line; a refusal or failure (`error`) shows as a visible alert box,
+   * announced at once, rather than as muted small print. */
+  function say(status, text, { error = false } = {}) {
+    status.textContent = text;
+    status.classList.toggle("alert", error);
+    status.classList.toggle("alert-error", error);
+    status.setAttribute("role", error ? "alert" : "status");
+  }
+
   /** Ask `dialog`'s question, then DELETE `url`; say `done` (or why not) in `status`, and
    * call `after` once the deletion worked. */
   async function confirmAndDelete({ dialog, url, status, done, failed, after }) {
     if (!(await confirmDialog({ ...dialog, danger: true }))) return;
     try {
       await api(url, { method: "DELETE" });
-      status.textContent = done;
+      say(status, done);
       await after();
     } catch (error) {
-      status.textContent = `${failed}: ${error.message}`;
+      say(status, `${failed}: ${error.message}`, { error: true });
     }
   }
 
@@ -179,6 +188,6 @@ window.csvhub = (() => {
 
   return {
     ApiError, api, headers, errorText, formatNumber, formatBytes, formatTime, localizeTimes,
-    el, copyText, confirmDialog, confirmAndDelete, requiredValue, meta,
+    el, copyText, say, confirmDialog, confirmAndDelete, requiredValue, meta,
   };
 })();

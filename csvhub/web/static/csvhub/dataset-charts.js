@@ -29,14 +29,35 @@
     select.replaceChildren(...options.map(([value, words]) => el("option", { value }, words)));
   }
 
+  const parseTime = (column, text) => Date.parse(`${String(text).replace(" ", "T")}${column.type === "timestamp" ? "Z" : ""}`);
+
   /** The finest bucket that keeps the column's whole span under MAX_AUTO_POINTS points. */
   function autoBucket(column) {
-    const parse = (text) => Date.parse(`${String(text).replace(" ", "T")}${column.type === "timestamp" ? "Z" : ""}`);
-    const span = (parse(column.max) - parse(column.min)) / 1000;
+    const span = (parseTime(column, column.max) - parseTime(column, column.min)) / 1000;
     const allowed = GRAMMAR.buckets.filter((b) => b.column_types.includes(column.type));
     if (!Number.isFinite(span)) return allowed[0].name;
     const found = allowed.find((b) => span / b.seconds <= MAX_AUTO_POINTS);
     return (found || allowed[allowed.length - 1]).name;
+  }
+
+  /** The start of the bucket after the one starting at `t` (ms, UTC). */
+  function bucketEnd(t, bucket) {
+    if (bucket === "month") {
+      const d = new Date(t);
+      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+    }
+    return t + GRAMMAR.buckets.find((b) => b.name === bucket).seconds * 1000;
+  }
+
+  /** Whether the column's first and last values (kept at ingestion) fall inside the first and
+   * last buckets rather than filling them: a month that starts on the 28th is not a low month. */
+  function partialEnds(column, bucket, points) {
+    const min = parseTime(column, column.min);
+    const max = parseTime(column, column.max);
+    if (!points.length || !Number.isFinite(min) || !Number.isFinite(max)) return {};
+    const last = points[points.length - 1].t;
+    const grain = column.type === "date" ? 86400e3 : 1000; // a date's last day fills its day
+    return { first: min > points[0].t, last: max + grain < bucketEnd(last, bucket) };
   }
 
   function metricWords(metric) {
@@ -50,6 +71,17 @@
     return `${url}?${own}${useFilters && filters ? `&${filters}` : ""}`;
   }
 
+  // A chart's request in flight: a newer choice aborts it, so a slow weekly answer can never be
+  // drawn under the "month" the reader has chosen since (the explorer does the same).
+  const inFlight = new Map();
+
+  function fresh(chart) {
+    if (inFlight.has(chart)) inFlight.get(chart).abort();
+    const controller = new AbortController();
+    inFlight.set(chart, controller);
+    return controller.signal;
+  }
+
   function problem(box, note, message) {
     box.replaceChildren(el("p", { class: "chart-empty muted" }, message));
     note.textContent = "";
@@ -60,34 +92,38 @@
     if (!column) return;
     const bucket = ts.bucket.value === "auto" ? autoBucket(column) : ts.bucket.value;
     const metric = ts.metric.value;
+    const signal = fresh(ts.chart);
     ts.chart.setAttribute("aria-busy", "true");
     try {
-      const data = await api(query({ type: "timeseries", column: column.name, bucket, metric }, ts.filtered.checked));
+      const data = await api(query({ type: "timeseries", column: column.name, bucket, metric }, ts.filtered.checked), { signal });
       const points = data.points.map((p) => ({
         t: Date.parse(column.type === "date" ? `${p.bucket}T00:00:00Z` : p.bucket),
         v: p.value === null ? null : Number(p.value),
       }));
       if (!points.length) return problem(ts.chart, ts.note, "No rows to chart.");
       const label = `${metricWords(metric)} per ${bucket} of ${column.label}`;
+      const partial = partialEnds(column, bucket, points);
       timeSeries(ts.chart, points, {
-        bucket, label, yTitle: metricWords(metric), xTitle: `${column.label} (UTC), per ${bucket}`,
+        bucket, label, partial, yTitle: metricWords(metric), xTitle: `${column.label} (UTC), per ${bucket}`,
       });
       ts.chart.setAttribute("aria-label", `${label}, ${points.length} points`);
       ts.note.textContent = `${formatNumber(points.length)} ${bucket}${points.length === 1 ? "" : "s"}`
         + `${ts.filtered.checked && filters ? ", filtered like the explorer" : ", all rows"}. Hover a point for its value.`;
     } catch (error) {
+      if (error.name === "AbortError") return; // a newer request draws this chart
       problem(ts.chart, ts.note, error.status === 404 ? "Charts are not available on this server." : error.message);
     } finally {
-      ts.chart.removeAttribute("aria-busy");
+      if (!signal.aborted) ts.chart.removeAttribute("aria-busy");
     }
   }
 
   async function drawHistogram() {
     const column = COLUMNS.find((c) => c.name === hist.column.value);
     if (!column) return;
+    const signal = fresh(hist.chart);
     hist.chart.setAttribute("aria-busy", "true");
     try {
-      const data = await api(query({ type: "histogram", column: column.name, bins: hist.bins.value }, hist.filtered.checked));
+      const data = await api(query({ type: "histogram", column: column.name, bins: hist.bins.value }, hist.filtered.checked), { signal });
       if (!data.bins.length) return problem(hist.chart, hist.note, "No values to chart.");
       const bins = data.bins.map((b) => ({ lower: Number(b.lower), upper: Number(b.upper), count: b.count }));
       const label = `How many rows have each value of ${column.label}`;
@@ -97,10 +133,20 @@
         + `${data.nulls ? `; ${formatNumber(data.nulls)} empty cells not shown` : ""}.`
         + " Hover a bar for its range and count.";
     } catch (error) {
+      if (error.name === "AbortError") return;
       problem(hist.chart, hist.note, error.status === 404 ? "Charts are not available on this server." : error.message);
     } finally {
-      hist.chart.removeAttribute("aria-busy");
+      if (!signal.aborted) hist.chart.removeAttribute("aria-busy");
     }
+  }
+
+  /** Only the buckets the chosen column supports: no "minute" on a date column. */
+  function fillBuckets() {
+    const column = COLUMNS.find((c) => c.name === ts.time.value);
+    const chosen = ts.bucket.value;
+    const allowed = GRAMMAR.buckets.filter((b) => !column || b.column_types.includes(column.type));
+    fill(ts.bucket, [["auto", "automatic"], ...allowed.map((b) => [b.name, b.name])]);
+    ts.bucket.value = [...ts.bucket.options].some((o) => o.value === chosen) ? chosen : "auto";
   }
 
   // -- set up ---------------------------------------------------------------------------------
@@ -114,8 +160,10 @@
       }
     }
     fill(ts.metric, metrics);
-    ts.bucket.append(...GRAMMAR.buckets.map((b) => el("option", { value: b.name }, b.name)));
-    if (numbers.length) ts.metric.value = `sum:${numbers[0].name}`;
+    fillBuckets();
+    // The number of rows per bucket means something for every dataset; a sum rarely does.
+    ts.metric.value = "count";
+    ts.time.addEventListener("change", fillBuckets);
     for (const control of [ts.time, ts.metric, ts.bucket, ts.filtered]) control.addEventListener("change", drawTimeSeries);
   } else {
     $("timeseries-form").hidden = true;

@@ -28,17 +28,20 @@
   const DIRECTION_END = GRAMMAR.sort_direction_end;
   const DESCENDING = GRAMMAR.descending;
   const DEFAULT_LIMIT = GRAMMAR.default_limit;
+  const MAX_OFFSET = GRAMMAR.max_offset;
   const PLACEHOLDERS = {
     integer: "e.g. 42", decimal: "e.g. 7.25", boolean: "true or false", date: "YYYY-MM-DD",
     timestamp: "YYYY-MM-DD HH:MM:SS", text: "text",
   };
   const NUMERIC = new Set(["integer", "decimal"]);
+  const DASH = "\u2013";
 
   const rowsUrl = section.dataset.rowsUrl;
   const form = document.getElementById("query-form");
   const filterList = document.getElementById("filter-list");
   const sortList = document.getElementById("sort-list");
   const pageSize = document.getElementById("page-size");
+  const searchInput = document.getElementById("row-search");
   const table = document.getElementById("rows-table");
   const summary = document.getElementById("result-summary");
   const errorBox = document.getElementById("query-error");
@@ -48,6 +51,7 @@
     first: document.getElementById("first-page"),
     prev: document.getElementById("prev-page"),
     next: document.getElementById("next-page"),
+    last: document.getElementById("last-page"),
   };
 
   // -- the query: parsed from and written to a query string --------------------------------------
@@ -60,13 +64,15 @@
   const columnName = (written) => (Object.hasOwn(SPELLINGS, written) ? SPELLINGS[written] : written);
 
   function parseQuery(search) {
-    const query = { filters: [], sort: [], limit: DEFAULT_LIMIT, offset: 0, cursor: "", extra: [] };
+    const query = { filters: [], sort: [], fields: [], search: "", limit: DEFAULT_LIMIT, offset: 0, cursor: "", extra: [] };
     for (const [key, value] of new URLSearchParams(search)) {
       const word = reservedWord(key);
       if (word === "sort") query.sort = parseSort(value);
       else if (word === "limit") parseLimit(query, value);
       else if (word === "offset") query.offset = Number(value) || 0;
       else if (word === "cursor") query.cursor = value;
+      else if (word === GRAMMAR.search) query.search = value;
+      else if (word === "fields") query.fields = value.split(",").map((f) => columnName(f.trim())).filter(Boolean);
       else if (word === "format") continue;
       else if (word || PASSED.has(key)) query.extra.push([key, value]);
       else query.filters.push(parseFilter(key, value));
@@ -131,6 +137,8 @@
     if (query.sort.length) {
       pairs.push(["sort", query.sort.map((s) => (s.desc ? `${s.column}${DIRECTION_END}${DESCENDING}` : s.column)).join(",")]);
     }
+    if (query.search) pairs.push([GRAMMAR.search, query.search]);
+    if (query.fields.length) pairs.push(["fields", query.fields.join(",")]);
     if (paging) {
       if (query.offset && !query.cursor) pairs.push(["limit", `${query.offset},${query.limit}`]);
       else if (query.limit !== DEFAULT_LIMIT) pairs.push(["limit", String(query.limit)]);
@@ -170,6 +178,34 @@
     return PLACEHOLDERS[column ? column.type : "text"];
   }
 
+  // Dates and timestamps get the browser's date picker; the API's form has a space where the
+  // picker's has a "T", so values are converted on their way in and out.
+  const PICKERS = { date: "date", timestamp: "datetime-local" };
+
+  function inputType(op, column) {
+    if (!column || LISTS.has(op) || NO_VALUE.has(op) || OPERATORS.get(op).on_text) return "text";
+    return PICKERS[column.type] || "text";
+  }
+
+  const readValue = (input) => (input.type === "datetime-local" ? input.value.replace("T", " ") : input.value);
+
+  function writeValue(input, text) {
+    const local = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00` : text.replace(" ", "T");
+    input.value = input.type === "datetime-local" ? local : text;
+    if (text && !input.value) { // the picker cannot show it (`2024-13`): the text as written
+      input.type = "text";
+      input.value = text;
+    }
+  }
+
+  function setInputType(input, type) {
+    if (input.type === type) return;
+    const text = readValue(input);
+    input.type = type;
+    if (type === "datetime-local") input.step = "1";
+    writeValue(input, text);
+  }
+
   function addFilterRow(filter = { column: COLUMNS[0].name, op: "eq", value: "" }) {
     const [columnLabel, columnPick] = columnSelect(filter.column, "Column to filter");
     const opId = nextId("op");
@@ -186,6 +222,7 @@
     const typeOf = () => (findColumn(columnPick.value) || { type: "text" }).type;
     const sync = () => {
       value.hidden = NO_VALUE.has(opPick.value);
+      setInputType(value, inputType(opPick.value, findColumn(columnPick.value)));
       value.placeholder = placeholder(opPick.value, findColumn(columnPick.value));
     };
     fillOperators(opPick, typeOf(), filter.op);
@@ -222,15 +259,18 @@
       pageSize.append(el("option", {}, String(query.limit)));
     }
     pageSize.value = String(query.limit);
+    searchInput.value = query.search;
   }
 
   function readForm() {
     const query = parseQuery(""); // empty, then filled from the controls
     query.extra = current.extra;
+    query.fields = current.fields;
+    query.search = searchInput.value.trim();
     query.limit = Number(pageSize.value) || DEFAULT_LIMIT;
     for (const row of filterList.children) {
       const op = row.querySelector(".pick-op").value;
-      const value = row.querySelector(".filter-value").value;
+      const value = readValue(row.querySelector(".filter-value"));
       if (!value && !NO_VALUE.has(op)) continue; // a row not filled in yet
       query.filters.push({ column: row.querySelector(".pick-column").value, op, value });
     }
@@ -285,7 +325,7 @@
   /** Filters (and the organization) only, as a query string: what the charts reuse. */
   function filterString() {
     const extra = current.extra.filter(([key]) => PASSED.has(key));
-    return queryString({ ...current, sort: [], extra }, { paging: false });
+    return queryString({ ...current, sort: [], fields: [], search: "", extra }, { paging: false });
   }
 
   function updateLinks() {
@@ -297,48 +337,83 @@
   }
 
   // -- rendering ----------------------------------------------------------------------------------
+  // Values as people read them, in the grid only: the API and exports keep the raw values.
+  const grouping = (digits) => digits.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+
+  /** 1234567.5 (scale 2) → "1,234,567.50": on the text, so a decimal stays exact. */
+  function readableNumber(value, column) {
+    const text = String(value);
+    const negative = text.startsWith("-");
+    let [whole, fraction = ""] = (negative ? text.slice(1) : text).split(".");
+    const scale = (findColumn(column.name) || {}).scale;
+    if (column.type === "decimal" && Number.isInteger(scale)) fraction = fraction.slice(0, scale).padEnd(scale, "0");
+    return `${negative ? "-" : ""}${grouping(whole)}${fraction ? `.${fraction}` : ""}`;
+  }
+
+  /** One form for dates and times everywhere: `2024-01-05`, `2024-01-05 10:00:00` (UTC). */
+  const readableTime = (value) => String(value).replace("T", " ").replace(/(\+00:00|Z)$/, "");
+
+  function readable(value, column) {
+    if (NUMERIC.has(column.type)) return readableNumber(value, column);
+    if (column.type === "timestamp" || column.type === "date") return readableTime(value);
+    return String(value);
+  }
+
   function render(result) {
     renderHead(result.columns);
-    const body = result.rows.map((row) => el("tr", {}, ...result.columns.map((column) => cell(row[column.name], column))));
+    const body = result.rows.map((row, index) => el("tr", { "data-index": index },
+      el("td", { class: "row-open" }, el("button", {
+        type: "button", class: "row-button", "data-index": index, title: "Show all fields of this row",
+        "aria-label": `Row ${formatNumber(start + index + 1)}: show all its fields`,
+      }, formatNumber(start + index + 1))),
+      ...result.columns.map((column) => cell(row[column.name], column))));
     table.tBodies[0].replaceChildren(...body);
     if (!result.rows.length) {
-      table.tBodies[0].append(el("tr", {}, el("td", { colspan: result.columns.length, class: "empty" },
-        current.filters.length ? "No rows match these filters." : "This dataset has no rows yet.")));
+      table.tBodies[0].append(el("tr", {}, el("td", { colspan: result.columns.length + 1, class: "empty" },
+        current.filters.length || current.search ? "No rows match this search and these filters." : "This dataset has no rows yet.")));
     }
     summary.textContent = describe(result);
     setPaging(result);
+    if (window.location.hash === ROW_HASH && result.rows.length === 1) showRow(0);
   }
 
+  /** "Rows 2,001–3,000 of 50,000" (of "more than 10,000 matching" when the count stops). */
   function describe(result) {
     const n = result.rows.length;
-    let matched = "";
+    const filtered = current.filters.length > 0 || Boolean(current.search);
+    let total = "";
     if (result.count !== null && result.count !== undefined) {
-      const word = current.filters.length ? "match" : "in total";
-      matched = result.count_capped ? `More than ${formatNumber(result.count)} rows ${word}`
-        : `${formatNumber(result.count)} row${result.count === 1 ? "" : "s"} ${word}`;
+      const matching = filtered ? " matching" : "";
+      total = result.count_capped ? `more than ${formatNumber(result.count)}${matching}`
+        : `${formatNumber(result.count)}${matching}`;
     }
-    if (!n) return matched || "No rows.";
-    const shown = `showing ${formatNumber(start + 1)}–${formatNumber(start + n)}`;
-    return matched ? `${matched}; ${shown}.` : `${shown[0].toUpperCase()}${shown.slice(1)}.`;
+    if (!n) return total ? `No rows shown of ${total}.` : "No rows.";
+    const range = `Rows ${formatNumber(start + 1)}${DASH}${formatNumber(start + n)}`;
+    return total ? `${range} of ${total}.` : `${range}.`;
   }
 
   function cell(value, column) {
-    const numeric = NUMERIC.has(column.type);
-    if (value === null || value === undefined) return el("td", { class: "null" }, el("span", { class: "visually-hidden" }, "empty"));
-    const text = typeof value === "boolean" ? String(value) : String(value);
-    return el("td", { class: numeric ? "num" : "", title: text.length > 40 ? text : null }, text);
+    if (value === null || value === undefined) return el("td", { class: "null" }, el("span", { class: "empty-cell" }, "empty"));
+    const text = readable(value, column);
+    return el("td", { class: NUMERIC.has(column.type) ? "num" : "", title: text.length > 40 ? text : null }, text);
+  }
+
+  function typeHint(column) {
+    return column.type === "timestamp" ? "timestamp, UTC" : column.type;
   }
 
   function renderHead(columns) {
-    const row = el("tr");
+    const row = el("tr", {}, el("th", { scope: "col", class: "row-open" }, el("span", { class: "th-plain" }, "#")));
     for (const column of columns) {
       const position = current.sort.findIndex((s) => s.column === column.name);
       const key = current.sort[position];
       const th = el("th", { scope: "col", class: NUMERIC.has(column.type) ? "num" : "" });
       if (position === 0) th.setAttribute("aria-sort", key.desc ? "descending" : "ascending");
       const marker = key ? `${key.desc ? "▼" : "▲"}${current.sort.length > 1 ? position + 1 : ""}` : "";
-      const button = el("button", { type: "button", class: "th-sort", "data-column": column.name },
-        column.label, el("span", { class: "type-hint" }, column.type),
+      const about = findColumn(column.name) || {};
+      const button = el("button", { type: "button", class: "th-sort", "data-column": column.name, title: about.description || null },
+        column.label, about.unit ? el("span", { class: "unit" }, `(${about.unit})`) : null,
+        el("span", { class: "type-hint" }, typeHint(column)),
         el("span", { class: "sort-arrow", "aria-hidden": "true" }, marker),
         el("span", { class: "visually-hidden" }, key ? `, sorted ${key.desc ? "descending" : "ascending"}` : ", sort"));
       th.append(button);
@@ -347,14 +422,26 @@
     table.tHead.replaceChildren(row);
   }
 
+  /** The offset of the last page when the count is known and within the offset cap, else null. */
+  function lastOffset(result) {
+    if (!result || result.count === null || result.count === undefined || result.count_capped) return null;
+    const offset = Math.max(Math.floor((result.count - 1) / current.limit) * current.limit, 0);
+    return offset <= MAX_OFFSET ? offset : null;
+  }
+
   function setPaging(result) {
     const next = result && result.next;
     const previous = result && result.previous;
     buttons.next.disabled = !next;
     buttons.prev.disabled = !previous;
-    buttons.first.disabled = !(current.cursor || current.offset);
+    buttons.first.disabled = !(current.cursor || current.offset || start);
     buttons.next.dataset.url = next || "";
     buttons.prev.dataset.url = previous || "";
+    const last = lastOffset(result);
+    buttons.last.disabled = last === null || !next;
+    buttons.last.dataset.offset = last === null ? "" : String(last);
+    buttons.last.title = last === null && next ? "The number of matching rows is not known exactly; sort the other way to see the last ones." : "";
+    jumpInput.max = result && result.count && !result.count_capped ? String(result.count) : "";
   }
 
   function cursorPage(url, step) {
@@ -363,6 +450,103 @@
     const startAt = step > 0 ? start + shown : Math.max(start - current.limit, 0);
     go({ ...current, cursor: cursor || "", offset: 0 }, { startAt });
   }
+
+  /** Rows from `offset` on, by offset (the API's documented cap allows any real table). */
+  function offsetPage(offset) {
+    go({ ...current, cursor: "", offset }, { startAt: offset });
+  }
+
+  // -- one row, all its fields --------------------------------------------------------------------
+  const ROW_HASH = "#row";
+  const rowDialog = document.getElementById("row-dialog");
+  const rowFields = document.getElementById("row-fields");
+  const rowLink = document.getElementById("row-permalink");
+
+  /** A link to the row: this view's filters and sort, one row from its position, opened. */
+  function rowPermalink(position) {
+    const search = queryString({ ...current, cursor: "", offset: position, limit: 1 });
+    return `${window.location.pathname}?${search}${ROW_HASH}`;
+  }
+
+  function showRow(index) {
+    const row = page.rows[index];
+    const position = start + index;
+    document.getElementById("row-title").textContent = `Row ${formatNumber(position + 1)}`;
+    rowFields.replaceChildren(...page.columns.flatMap((column) => {
+      const value = row[column.name];
+      const shown = value === null || value === undefined
+        ? el("span", { class: "empty-cell" }, "empty") : readable(value, column);
+      return [el("dt", {}, column.label, " ", el("span", { class: "type-hint" }, typeHint(column))),
+        el("dd", { class: NUMERIC.has(column.type) ? "num" : "" }, shown)];
+    }));
+    rowLink.href = rowPermalink(position);
+    if (!rowDialog.open) rowDialog.showModal();
+  }
+
+  document.getElementById("row-close").addEventListener("click", () => rowDialog.close());
+  rowDialog.addEventListener("close", () => {
+    if (window.location.hash === ROW_HASH) window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);
+  });
+  table.tBodies[0].addEventListener("click", (event) => {
+    const tr = event.target.closest("tr[data-index]");
+    if (!tr || (window.getSelection && String(window.getSelection()))) return; // selecting text is not opening
+    showRow(Number(tr.dataset.index));
+  });
+
+  // -- choosing and ordering the columns shown (fields=) ------------------------------------------
+  const fieldsDialog = document.getElementById("fields-dialog");
+  const fieldsList = document.getElementById("fields-list");
+
+  function fieldItem(column, checked) {
+    const id = nextId("field");
+    const move = (delta, words) => el("button", {
+      type: "button", class: "secondary small icon", "data-move": delta, title: `Move ${column.label} ${words}`,
+      "aria-label": `Move ${column.label} ${words}`,
+    }, delta < 0 ? "↑" : "↓");
+    const box = el("input", { type: "checkbox", id, value: column.name });
+    box.checked = checked;
+    return el("li", { class: "field-item" }, box, el("label", { for: id }, column.label), move(-1, "up"), move(1, "down"));
+  }
+
+  function openFields() {
+    const chosen = current.fields.filter((name) => findColumn(name));
+    const rest = COLUMNS.filter((c) => !chosen.includes(c.name));
+    const items = [...chosen.map((name) => fieldItem(findColumn(name), true)),
+      ...rest.map((c) => fieldItem(c, !chosen.length))];
+    fieldsList.replaceChildren(...items);
+    fieldsDialog.showModal();
+  }
+
+  fieldsList.addEventListener("click", (event) => {
+    const button = event.target.closest("button[data-move]");
+    if (!button) return;
+    const item = button.closest("li");
+    if (Number(button.dataset.move) < 0 && item.previousElementSibling) item.previousElementSibling.before(item);
+    if (Number(button.dataset.move) > 0 && item.nextElementSibling) item.nextElementSibling.after(item);
+    button.focus();
+  });
+  document.getElementById("choose-fields").addEventListener("click", openFields);
+  document.getElementById("fields-cancel").addEventListener("click", () => fieldsDialog.close());
+  document.getElementById("fields-all").addEventListener("click", () => {
+    fieldsDialog.close();
+    go({ ...current, fields: [], cursor: "", offset: 0 });
+  });
+  document.getElementById("fields-form").addEventListener("submit", () => {
+    const names = [...fieldsList.querySelectorAll("input:checked")].map((box) => box.value);
+    // Every column in the table's own order is the default view: no fields= to share.
+    const all = names.length === COLUMNS.length && names.every((name, i) => name === COLUMNS[i].name);
+    go({ ...current, fields: all || !names.length ? [] : names, cursor: "", offset: 0 });
+  });
+
+  // -- jumping: the last page, a row number --------------------------------------------------------
+  const jumpInput = document.getElementById("jump-row");
+  buttons.last.addEventListener("click", () => offsetPage(Number(buttons.last.dataset.offset)));
+  document.getElementById("jump-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const row = Math.floor(Number(jumpInput.value));
+    if (!(row >= 1) || row - 1 > MAX_OFFSET) return;
+    offsetPage(row - 1);
+  });
 
   // -- events -----------------------------------------------------------------------------------
   form.addEventListener("submit", (event) => {

@@ -145,5 +145,82 @@
     });
   }
 
+  // -- choosing several: one ZIP of the originals, or one confirmed delete -----------------------
+  // The choice lives here, not in the table, which the refresh above replaces.
+  const chosen = new Map(); // "dataset:slug" or "upload:id" → name
+  const bar = document.getElementById("selection-bar");
+  const countNote = document.getElementById("selection-count");
+  const zipButton = document.getElementById("zip-selected");
+  const deleteButton = document.getElementById("delete-selected");
+  const manyDialog = document.getElementById("delete-many-dialog");
+  const hint = countNote.textContent;
+  let lastTicked = null;
+  const keyOf = (boxInput) => `${boxInput.dataset.kind}:${boxInput.value}`;
+  const boxes = () => [...box.querySelectorAll(".pick-box")];
+  const chosenOf = (kind) => [...chosen.keys()].filter((k) => k.startsWith(`${kind}:`)).map((k) => k.slice(kind.length + 1));
+
+  function showChoice() {
+    for (const input of boxes()) input.checked = chosen.has(keyOf(input));
+    const all = box.querySelector(".pick-all");
+    const datasets = boxes().filter((b) => b.dataset.kind === "dataset");
+    if (all) all.checked = datasets.length > 0 && datasets.every((b) => b.checked);
+    const n = chosen.size;
+    countNote.textContent = n ? `${formatNumber(n)} chosen: ${[...chosen.values()].join(", ")}` : hint;
+    zipButton.disabled = !n;
+    if (deleteButton) deleteButton.disabled = !chosenOf("dataset").length;
+  }
+
+  function tick(input, on) {
+    if (on) chosen.set(keyOf(input), input.dataset.name);
+    else chosen.delete(keyOf(input));
+  }
+
+  box.addEventListener("click", (event) => {
+    const input = event.target.closest(".pick-box, .pick-all");
+    if (!input) return;
+    if (input.classList.contains("pick-all")) {
+      for (const b of boxes().filter((x) => x.dataset.kind === "dataset")) tick(b, input.checked);
+    } else if (event.shiftKey && lastTicked && document.contains(lastTicked)
+      && lastTicked.dataset.kind === input.dataset.kind) {
+      // Shift-click: every box of its kind (datasets, or files) between the last one ticked
+      // and this one takes this one's state.
+      const all = boxes().filter((b) => b.dataset.kind === input.dataset.kind);
+      const [from, to] = [all.indexOf(lastTicked), all.indexOf(input)].sort((x, y) => x - y);
+      for (const b of all.slice(from, to + 1)) tick(b, input.checked);
+    } else {
+      tick(input, input.checked);
+    }
+    if (!input.classList.contains("pick-all")) lastTicked = input;
+    showChoice();
+  });
+
+  bar.addEventListener("submit", () => {
+    for (const old of bar.querySelectorAll("input[data-chosen]")) old.remove();
+    for (const kind of ["dataset", "upload"]) {
+      for (const value of chosenOf(kind)) {
+        bar.append(Object.assign(document.createElement("input"), { type: "hidden", name: kind, value }));
+        bar.lastChild.dataset.chosen = "";
+      }
+    }
+  });
+
+  if (deleteButton && manyDialog) {
+    deleteButton.addEventListener("click", () => {
+      const form = manyDialog.querySelector("form");
+      for (const old of form.querySelectorAll('input[name="dataset"]')) old.remove();
+      const slugs = chosenOf("dataset");
+      const names = slugs.map((slug) => chosen.get(`dataset:${slug}`));
+      manyDialog.querySelector("[data-count]").textContent = slugs.length === 1 ? names[0] : `${slugs.length} datasets`;
+      manyDialog.querySelector("[data-list]").replaceChildren(...names.map((name) => window.csvhub.el("li", {}, name)));
+      manyDialog.querySelector("[data-files-note]").hidden = !chosenOf("upload").length;
+      for (const slug of slugs) form.append(Object.assign(document.createElement("input"), { type: "hidden", name: "dataset", value: slug }));
+      form.querySelector('input[name="next"]').value = window.location.pathname + window.location.search;
+      manyDialog.showModal();
+      manyDialog.querySelector("[data-cancel]").focus();
+    });
+    manyDialog.querySelector("[data-cancel]").addEventListener("click", () => manyDialog.close());
+  }
+  new MutationObserver(showChoice).observe(box, { childList: true });
+
   schedule(box.querySelector('tr[data-state="running"], tr[data-state="queued"]') ? FAST : 0);
 })();

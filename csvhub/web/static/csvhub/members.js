@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { api, el, formatTime, copyText, confirmAndDelete, requiredValue } = window.csvhub;
+  const { api, el, formatTime, say, copyText, confirmAndDelete, requiredValue } = window.csvhub;
   const form = document.getElementById("invite-form");
   if (!form) return;
   const apiUrl = form.dataset.apiUrl;
@@ -33,10 +33,10 @@
     remove.addEventListener("click", () => removeMember(member));
     const you = member.username === me ? el("span", { class: "small muted" }, " (you)") : null;
     return el("tr", { "data-member": member.id },
-      el("td", {}, member.username, you),
-      el("td", {}, member.email || "—"),
-      el("td", {}, el("label", { for: id, class: "visually-hidden" }, `Role of ${member.username}`), select),
-      el("td", {}, formatTime(member.created_at)),
+      el("td", { class: "card-title" }, member.username, you),
+      el("td", { "data-label": "Email" }, member.email || "—"),
+      el("td", { "data-label": "Role" }, el("label", { for: id, class: "visually-hidden" }, `Role of ${member.username}`), select),
+      el("td", { "data-label": "Member since" }, formatTime(member.created_at)),
       el("td", { class: "actions" }, remove));
   }
 
@@ -49,7 +49,7 @@
       nextUrl = page.next;
       more.hidden = !nextUrl;
     } catch (error) {
-      status.textContent = `The members could not be listed: ${error.message}`;
+      say(status, `The members could not be listed: ${error.message}`, { error: true });
     }
   }
 
@@ -57,10 +57,10 @@
     try {
       await api(`${apiUrl}${member.id}/`, { method: "PATCH", body: { role: select.value } });
       select.dataset.previous = select.value;
-      status.textContent = `${member.username} is now ${select.value}.`;
+      say(status, `${member.username} is now ${select.value}.`);
     } catch (error) {
       select.value = select.dataset.previous;
-      status.textContent = `Could not change ${member.username}'s role: ${error.message}`;
+      say(status, `Could not change ${member.username}'s role: ${error.message}`, { error: true });
     }
   }
 
@@ -83,10 +83,10 @@
     const revoke = el("button", { type: "button", class: "secondary small", "aria-label": `Revoke the invitation of ${invitation.invited}` }, "Revoke");
     revoke.addEventListener("click", () => revokeInvitation(invitation));
     return el("tr", { "data-invitation": invitation.id },
-      el("td", {}, invitation.invited, invitation.link ? invitationLink(invitation) : null),
-      el("td", {}, invitation.role),
-      el("td", {}, invitation.invited_by || "—"),
-      el("td", {}, formatTime(invitation.expires_at)),
+      el("td", { class: "card-title" }, invitation.invited, invitation.link ? invitationLink(invitation) : null),
+      el("td", { "data-label": "Role" }, invitation.role),
+      el("td", { "data-label": "Invited by" }, invitation.invited_by || "—"),
+      el("td", { "data-label": "Expires" }, formatTime(invitation.expires_at)),
       el("td", { class: "actions" }, revoke));
   }
 
@@ -113,7 +113,7 @@
       nextInvitationsUrl = page.next;
       invitationMore.hidden = !nextInvitationsUrl;
     } catch (error) {
-      status.textContent = `The invitations could not be listed: ${error.message}`;
+      say(status, `The invitations could not be listed: ${error.message}`, { error: true });
     }
   }
 
@@ -139,7 +139,7 @@
     if (!user) return;
     try {
       const invitation = await api(invitationsUrl, { method: "POST", body: { user, role: form.elements.role.value } });
-      status.textContent = `Invited ${invitation.invited} as ${invitation.role}. ${invitation.detail}`;
+      say(status, `Invited ${invitation.invited} as ${invitation.role}. ${invitation.detail}`);
       form.reset();
       await loadInvitations();
     } catch (error) {

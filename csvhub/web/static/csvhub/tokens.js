@@ -2,7 +2,7 @@
 "use strict";
 
 (() => {
-  const { api, el, formatTime, copyText, confirmAndDelete, requiredValue } = window.csvhub;
+  const { api, el, formatTime, copyText, say, confirmAndDelete, requiredValue } = window.csvhub;
   const form = document.getElementById("token-form");
   if (!form) return;
   const apiUrl = form.dataset.apiUrl;
@@ -20,14 +20,14 @@
       : null;
     if (revoke) revoke.addEventListener("click", () => revokeToken(token));
     return el("tr", { class: token.state === "active" ? "" : "inactive", "data-token": token.id },
-      el("td", {}, token.name),
-      el("td", {}, el("code", {}, `csvhub_${token.prefix}_…`)),
-      el("td", {}, token.role),
-      el("td", {}, token.user),
-      el("td", {}, formatTime(token.created_at)),
-      el("td", {}, token.last_used_at ? formatTime(token.last_used_at) : "never"),
-      el("td", {}, token.expires_at ? formatTime(token.expires_at) : "never"),
-      el("td", { class: `state-${token.state}` }, token.state),
+      el("td", { class: "card-title" }, token.name),
+      el("td", { "data-label": "Starts with" }, el("code", {}, `csvhub_${token.prefix}_…`)),
+      el("td", { "data-label": "Role" }, token.role),
+      el("td", { "data-label": "Created by" }, token.user),
+      el("td", { "data-label": "Created" }, formatTime(token.created_at)),
+      el("td", { "data-label": "Last used" }, token.last_used_at ? formatTime(token.last_used_at) : "never"),
+      el("td", { "data-label": "Expires" }, token.expires_at ? formatTime(token.expires_at) : "never"),
+      el("td", { class: `state-${token.state}`, "data-label": "State" }, token.state),
       el("td", { class: "actions" }, revoke));
   }
 
@@ -43,7 +43,7 @@
       nextUrl = page.next;
       more.hidden = !nextUrl;
     } catch (error) {
-      status.textContent = `The tokens could not be listed: ${error.message}`;
+      say(status, `The tokens could not be listed: ${error.message}`, { error: true });
     }
   }
 

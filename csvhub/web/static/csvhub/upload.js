@@ -214,7 +214,7 @@
     const total = items.length;
     done.textContent = failed
       ? `${total - failed} of ${total} files loaded; ${failed} failed (see the reasons above).`
-      : `All ${total} file${total === 1 ? "" : "s"} loaded.`;
+      : (total === 1 ? "The file loaded." : `All ${total} files loaded.`);
     done.append(" ", el("a", { href: "/" }, "Go to your files"));
   }
 
