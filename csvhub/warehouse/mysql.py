@@ -107,9 +107,10 @@ def sql_type(column_type: ColumnType, *, scale: int = 0, mariadb: bool = True) -
 
 
 def sql_type_text(column_type: ColumnType, *, scale: int = 0, mariadb: bool = True) -> str:
-    """The type as DDL text (ALTER TABLE ... MODIFY)."""
-    compiled = sql_type(column_type, scale=scale, mariadb=mariadb)
-    return compiled.compile(dialect=mysql.dialect())
+    """The type as DDL text (CREATE TABLE, ALTER TABLE ... MODIFY)."""
+    if column_type is ColumnType.BOOLEAN:
+        return "BOOLEAN"
+    return sql_type(column_type, scale=scale, mariadb=mariadb).compile(dialect=mysql.dialect())
 
 
 def column_type_of(sql: types.TypeEngine) -> tuple[ColumnType, int]:
@@ -168,3 +169,81 @@ def timeout_statement_text(mariadb: bool, seconds: float) -> str:
 def timeout_statement(driver: Any, seconds: float) -> str:
     """The SET that limits the session's statements to `seconds` (0: no limit)."""
     return timeout_statement_text(is_mariadb(driver), seconds)
+
+
+# -- conversions (widening, provisional text settled) ---------------------------------------
+
+
+def conversion(
+    column: ColumnElement, old: ColumnType, new: ColumnType, scale: int = 0
+) -> ColumnElement:
+    """SQL turning a stored value of type `old` into type `new`; strict mode makes a value
+    that does not convert an error, never a silent zero."""
+    if old is new and new is not ColumnType.DECIMAL:  # a decimal may change its scale
+        return column
+    if new is ColumnType.TEXT:
+        return canonical_text(column, old)
+    if old is ColumnType.TEXT and new is ColumnType.BOOLEAN:
+        return case((column == "true", 1), (column == "false", 0))
+    return cast(column, sql_type(new, scale=scale))
+
+
+# -- indexes --------------------------------------------------------------------------------
+
+# A LONGTEXT column is indexed on its first characters: enough to find and range-scan equal
+# and ordered values (the rows are then compared in full), within InnoDB's 3072-byte keys.
+TEXT_INDEX_PREFIX = 255
+
+
+def index_part(quoted: str, column_type: ColumnType) -> str:
+    if column_type is ColumnType.TEXT:
+        return f"{quoted}({TEXT_INDEX_PREFIX})"
+    return quoted
+
+
+def table_indexes(connection: Connection, table_name: str) -> dict[str, list[str]]:
+    """Secondary indexes of a table: name → its columns in order (the primary key left out)."""
+    rows = connection.exec_driver_sql(
+        "SELECT index_name, column_name FROM information_schema.statistics "
+        "WHERE table_schema = DATABASE() AND table_name = %s AND index_name <> 'PRIMARY' "
+        "ORDER BY index_name, seq_in_index",
+        (table_name,),
+    )
+    indexes: dict[str, list[str]] = {}
+    for name, column in rows:
+        indexes.setdefault(name, []).append(column)
+    return indexes
+
+
+def drop_indexes(connection: Connection, table_name: str) -> None:
+    quote = connection.dialect.identifier_preparer.quote_identifier
+    names = table_indexes(connection, table_name)
+    if names:
+        drops = ", ".join(f"DROP INDEX {quote(name)}" for name in names)
+        connection.exec_driver_sql(f"ALTER TABLE {quote(table_name)} {drops}")
+
+
+def create_index(
+    connection: Connection,
+    table_name: str,
+    name: str,
+    columns: list[tuple[str, ColumnType | None]],
+) -> None:
+    """CREATE INDEX built online (readers and writers go on): ALGORITHM=INPLACE, LOCK=NONE.
+    A None type is the row id."""
+    quote = connection.dialect.identifier_preparer.quote_identifier
+    parts = ", ".join(
+        quote(column) if kind is None else index_part(quote(column), kind)
+        for column, kind in columns
+    )
+    connection.exec_driver_sql(
+        f"CREATE INDEX {quote(name)} ON {quote(table_name)} ({parts}) ALGORITHM=INPLACE LOCK=NONE"
+    )
+
+
+def copy_indexes(
+    connection: Connection, source: str, target: str, types: dict[str, ColumnType]
+) -> None:
+    """The secondary indexes of `source` made again on `target`, for its column types."""
+    for name, columns in table_indexes(connection, source).items():
+        create_index(connection, target, name, [(c, types.get(c)) for c in columns])
