@@ -15,6 +15,8 @@ from django.conf import settings
 from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import Connection, make_url
 
+from csvhub.warehouse import mysql
+
 SQLITE_BEGIN_OPTION = "csvhub_sqlite_begin"
 # SQLite calls the deadline check every this many virtual machine steps (well under 1 ms).
 _SQLITE_PROGRESS_STEPS = 10_000
@@ -47,6 +49,13 @@ class ReadDeadline:
         self._lock = threading.Lock()
         self._driver: Any = connection.connection.dbapi_connection
         self._postgres = is_postgres(connection.engine)
+        self._mysql = is_mysql(connection.engine)
+        self._engine = connection.engine
+        if self._mysql:
+            if seconds:
+                with self._driver.cursor() as cursor:
+                    cursor.execute(mysql.timeout_statement(self._driver, seconds))
+            return
         if self._postgres:
             if seconds:
                 timeout = f"{max(int(seconds * 1000), 1)}ms"
@@ -64,7 +73,9 @@ class ReadDeadline:
             if self._finished:
                 return
             self.cancelled = True
-            if self._postgres:
+            if self._mysql:
+                mysql.kill_query(self._engine, self._driver)
+            elif self._postgres:
                 self._driver.cancel_safe()
             else:
                 self._driver.interrupt()
@@ -78,13 +89,17 @@ class ReadDeadline:
         """End the deadline before the connection goes back to the pool (idempotent)."""
         with self._lock:
             self._finished = True
-            if not self._postgres:
+            if self._mysql:
+                pass  # the pool's check-in takes the time limit off (mysql.mysql_engine)
+            elif not self._postgres:
                 self._driver.set_progress_handler(None, _SQLITE_PROGRESS_STEPS)
 
     def stopped(self, error: BaseException) -> bool:
         """Whether `error` is this deadline (or a cancel) stopping a statement."""
         if isinstance(error, sqlalchemy.exc.DBAPIError):
             error = error.orig or error
+        if self._mysql:
+            return mysql.is_stopped(error)
         if self._postgres:
             import psycopg.errors
 
@@ -155,6 +170,10 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+def is_mysql(engine: Engine) -> bool:
+    return engine.dialect.name == "mysql"
+
+
 @functools.cache
 def _engine_for(url: str) -> Engine:
     parsed = make_url(url)
@@ -162,8 +181,11 @@ def _engine_for(url: str) -> Engine:
         return _postgres_engine(parsed.set(drivername="postgresql+psycopg"))
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url)
+    if mysql.is_mysql_url(parsed):
+        return mysql.mysql_engine(parsed)
     raise ValueError(
-        f"CSVHUB_WAREHOUSE_URL={url!r}: csvhub's warehouse runs on sqlite:// or postgresql://"
+        f"CSVHUB_WAREHOUSE_URL={url!r}: csvhub's warehouse runs on sqlite://, postgresql:// "
+        "or mysql:// (mariadb://)"
     )
 
 

@@ -247,3 +247,23 @@ def copy_indexes(
     """The secondary indexes of `source` made again on `target`, for its column types."""
     for name, columns in table_indexes(connection, source).items():
         create_index(connection, target, name, [(c, types.get(c)) for c in columns])
+
+
+def kill_query(engine: Engine, driver: Any) -> None:
+    """Stop the statement running on `driver` with KILL QUERY from another connection (the
+    protocol has no cancel request); safe from any thread."""
+    other = engine.raw_connection()
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(f"KILL QUERY {int(driver.thread_id())}")
+    finally:
+        other.close()
+
+
+def is_stopped(error: BaseException) -> bool:
+    """Whether a driver error is a statement stopped by its time limit or by KILL QUERY."""
+    import pymysql
+
+    return isinstance(error, pymysql.err.MySQLError) and bool(
+        error.args and error.args[0] in STOPPED_ERRORS
+    )
