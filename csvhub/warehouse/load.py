@@ -65,6 +65,8 @@ class LoadSession:
         finally:
             # Leaving the transaction context commits only if nothing raised.
             self._stack.__exit__(exc_type, exc, tb)
+        if exc_type is None:
+            self._loader.published()
 
     def previous_result(self) -> dict | None:
         """The recorded result when this upload was already loaded (a retry after a crash)."""

@@ -106,8 +106,11 @@ def reflect_columns(
     inspector = inspect(connection)
     if not inspector.has_table(check_table_name(table_name)):
         return None
+    from csvhub.warehouse.dialects import dialect_of
+
+    dialect = dialect_of(connection.engine)
     return {
-        column["name"]: (column_type_of(column["type"]), scale_of(column["type"]))
+        column["name"]: (dialect.column_type(column["type"]), scale_of(column["type"]))
         for column in inspector.get_columns(table_name)
         if column["name"] != ROW_ID
     }

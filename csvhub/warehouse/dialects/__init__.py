@@ -12,13 +12,16 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from csvhub.warehouse.dialects.base import Loader, ServerCsv, WarehouseDialect
+from csvhub.warehouse.dialects.mysql import MySQLDialect
 from csvhub.warehouse.dialects.postgresql import PostgreSQLDialect
 from csvhub.warehouse.dialects.sqlite import SQLiteDialect
 
 # SQLAlchemy backend name -> the dialect serving it. A new engine is one more entry.
 DIALECTS: dict[str, WarehouseDialect] = {
-    dialect.name: dialect for dialect in (SQLiteDialect(), PostgreSQLDialect())
+    dialect.name: dialect for dialect in (SQLiteDialect(), PostgreSQLDialect(), MySQLDialect())
 }
+# mariadb:// URLs are served by the MySQL dialect (its engines speak to either server).
+DIALECTS["mariadb"] = DIALECTS["mysql"]
 
 
 def dialect_for_url(url: str) -> WarehouseDialect:

@@ -104,6 +104,13 @@ class WarehouseDialect(ABC):
             return DateTime(timezone=True)
         return Text()
 
+    def column_type(self, sql: types.TypeEngine) -> ColumnType:
+        """The csvhub type of a reflected column (an engine whose declared types reflect
+        as another kind, such as MySQL's BOOLEAN as TINYINT(1), says so here)."""
+        from csvhub.warehouse.schema import column_type_of
+
+        return column_type_of(sql)
+
     @abstractmethod
     def decimal_type(self, scale: int | None) -> types.TypeEngine:
         """The declared type of a decimal column of this scale."""
@@ -306,6 +313,11 @@ class Loader(ABC):
     def finish(self, last_row_id: int) -> None:
         """Before the load is recorded: finish the table (keys, sequences past `last_row_id`)."""
         self.flush()
+
+    def published(self) -> None:
+        """After the load's commit: show what it committed where the commit alone cannot
+        (an engine without transactional DDL swaps a staged table in here)."""
+        return
 
     @abstractmethod
     def row_id_range(self, before: int, count: int) -> list[int]:
