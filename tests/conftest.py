@@ -54,7 +54,8 @@ def _create_mysql_database(url: str) -> None:
     from sqlalchemy import make_url
 
     parsed = make_url(url)
-    server = create_engine(parsed.set(drivername="mysql+pymysql", database=None))
+    # URL.set ignores database=None: the URL of the server itself, no database in it.
+    server = create_engine(parsed._replace(drivername="mysql+pymysql", database=None))
     with server.connect() as connection:
         name = server.dialect.identifier_preparer.quote_identifier(parsed.database or "")
         connection.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS {name}")

@@ -86,8 +86,9 @@ def test_csv_export_uploaded_again_gives_the_same_rows_and_types(api, org, typed
         exported = streamed(rows_get(api, dataset, "format=csv"))
         copy = dataset_load(org, f"{dataset.slug}-copy.csv", exported)
         assert copy.columns == dataset.columns
-        assert rows_json(api, copy, "limit=1000")["rows"] == (
-            rows_json(api, dataset, "limit=1000")["rows"]
+        assert (
+            rows_json(api, copy, "limit=1000")["rows"]
+            == (rows_json(api, dataset, "limit=1000")["rows"])
         )
 
 

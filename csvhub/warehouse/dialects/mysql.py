@@ -292,9 +292,8 @@ def _trimmed_decimal(text: ColumnElement) -> ColumnElement:
 
 def _index_part(quote: Callable[[str], str], expression: Any) -> str:
     """One indexed column; text on its first TEXT_INDEX_PREFIX characters."""
-    column = getattr(expression, "element", expression)  # under a COLLATE, if any
-    name = quote(column.name)
-    if isinstance(column.type, types.Text):
+    name = quote(expression.name)
+    if isinstance(expression.type, types.String):  # LONGTEXT is a String, not a Text
         return f"{name}({TEXT_INDEX_PREFIX})"
     return name
 
@@ -316,8 +315,10 @@ class _StreamingCursor:
         self._driver: Any = connection.connection.dbapi_connection
         self._cursor = self._driver.cursor(pymysql.cursors.SSCursor)
         self._done = False
-        params = compiled.construct_params()
-        self._cursor.execute(compiled.string, [params[name] for name in compiled.positiontup or ()])
+        params: Any = compiled.construct_params()  # PyMySQL's pyformat takes them by name
+        if compiled.positiontup:
+            params = [params[name] for name in compiled.positiontup]
+        self._cursor.execute(compiled.string, params)
 
     def fetchmany(self, size: int) -> list[tuple]:
         rows = self._cursor.fetchmany(size)
