@@ -46,12 +46,13 @@ def warehouse_rows(dataset: Dataset) -> list[tuple]:
     """Every stored row in ingestion order, as the warehouse returns it (no hidden id)."""
     from sqlalchemy import text
 
-    names = ", ".join(f'"{column["name"]}"' for column in dataset.columns)
+    quote = get_engine().dialect.identifier_preparer.quote_identifier
+    names = ", ".join(quote(column["name"]) for column in dataset.columns)
     with get_engine().connect() as connection:
         return [
             tuple(row)
             for row in connection.execute(
-                text(f'SELECT {names} FROM "{dataset.table_name}" ORDER BY _row_id')
+                text(f"SELECT {names} FROM {quote(dataset.table_name)} ORDER BY _row_id")
             )
         ]
 
