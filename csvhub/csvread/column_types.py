@@ -65,12 +65,6 @@ def fraction_digits(joined: str, at_least: int = 0) -> int:
     return max(at_least, *map(len, _FRACTIONS.findall(joined)))
 
 
-def decimal_unscaled(value: str, scale: int) -> int:
-    """The integer `value` * 10**scale of a canonical decimal text that has at most `scale`
-    digits after the point."""
-    return int(Decimal(value).scaleb(scale))
-
-
 _FRACTIONS = re.compile(r"\.([0-9]+)")
 
 
