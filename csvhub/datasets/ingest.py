@@ -277,7 +277,7 @@ class _RowLoader:
             wider = widen(stored, seen)
             assert wider is not None
             scale = self._scale(index, wider)
-            if wider is ColumnType.DECIMAL and scale is None:
+            if wider is ColumnType.DECIMAL and scale is None and not self._unscaled(name):
                 wider = ColumnType.TEXT  # this file's values at the stored scale: too many digits
             if wider is not stored or scale != self.load.scales.get(name):
                 self.load.retype(name, wider, scale)
@@ -285,12 +285,20 @@ class _RowLoader:
     def _scale(self, index: int, column_type: ColumnType) -> int | None:
         """A decimal column's scale holding the stored values' and this file's (the stored
         ones are checked by the load session); None when this file's do not fit it."""
-        if column_type is not ColumnType.DECIMAL:
+        if column_type is not ColumnType.DECIMAL or self._unscaled(self.names[index]):
             return None
         stored = self.load.scales.get(self.names[index]) or 0
         scale = max(stored, self.tracker.scales[index] or 0)
         stats = self.tracker.stats[index]
         return scale if decimal_fits(stats.min_value, stats.max_value, scale) else None
+
+    def _unscaled(self, name: str) -> bool:
+        """A decimal column of a table made before exact decimals (REAL on SQLite, NUMERIC
+        without a scale on PostgreSQL): appends keep it so, since its stored values have no
+        known scale to convert them at."""
+        assert self.load.columns is not None
+        stored = self.load.columns[name]
+        return stored is ColumnType.DECIMAL and self.load.scales.get(name) is None
 
     def _write(self, batch: Batch, observed: Observation | None = None) -> None:
         assert self.load.columns is not None

@@ -216,3 +216,26 @@ def test_values_past_64_bits_at_their_scale_are_text_on_every_warehouse(api, org
     dataset = load(org, ["92233720368547758.08", "1.5"])
     assert dataset.columns[1]["type"] == "text"
     assert amounts(api, dataset) == ["92233720368547758.08", "1.5"]
+
+
+def test_append_to_a_decimal_column_made_before_scales_keeps_its_values(api, org):
+    from csvhub.csvread import ColumnType
+    from csvhub.warehouse.engine import get_engine
+    from csvhub.warehouse.load import LoadSession
+    from csvhub.warehouse.tables import table_drop
+
+    dataset = load(org, ["1.125"])
+    # The table as csvhub made it before exact decimals: REAL / unconstrained NUMERIC, and
+    # no scale in the dataset's columns.
+    table_drop(table_name=dataset.table_name)
+    columns = [("id", ColumnType.INTEGER), ("amount", ColumnType.DECIMAL)]
+    with LoadSession(get_engine(), dataset.table_name, "made-before") as session:
+        session.create(columns, scales={"amount": None})
+        session.set_write_order(["id", "amount"])
+        session.write_columns([["1"], ["1.125"]])
+        session.finish({})
+    dataset.columns = [{k: v for k, v in c.items() if k != "scale"} for c in dataset.columns]
+    dataset.save()
+    dataset = load(org, ["0.5"], dataset=dataset.slug)
+    assert dataset.columns[1]["type"] == "decimal"
+    assert amounts(api, dataset) == ["1.125", "0.5"]
