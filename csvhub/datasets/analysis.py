@@ -309,6 +309,10 @@ def dataset_summary(*, dataset: Dataset) -> dict:
 def _column_summary(column: dict, stats: dict) -> dict:
     column_type = ColumnType(column["type"])
     low, high = _stats_bounds(column_type, stats)
+    if column_type is ColumnType.DECIMAL and column.get("scale") is not None:
+        # As written at ingestion; rows give them at the column's scale.
+        unit = Decimal(1).scaleb(-column["scale"])
+        low, high = (None if v is None else v.quantize(unit) for v in (low, high))
     show = _SUMMARY_JSON.get(column_type)
     text = column_type is ColumnType.TEXT
     return {
@@ -541,19 +545,8 @@ def _resolve_metric(dataset: Dataset, columns: rows.DatasetColumns, spec: Metric
     canonical = f"{function.value}:{column['name']}"
     kinds = {Function.COUNT: None, Function.AVG: ColumnType.DECIMAL}
     kind = kinds.get(function, column_type)
-    scale = _sum_scale(dataset, column) if column_type is ColumnType.DECIMAL else None
-    metric = Metric(function, column["name"], scale)
+    metric = Metric(function, column["name"])
     return _Resolved(spec.alias or canonical, canonical, metric, kind)
-
-
-def _sum_scale(dataset: Dataset, column: dict) -> int:
-    """Decimal places for SQLite's exact decimal sums (warehouse.analysis.Metric.scale): as
-    many as keep every scaled value exact in a double and the sum within 64 bits, given the
-    column's extremes and the row count kept at ingestion."""
-    low, high = _stats_bounds(ColumnType.DECIMAL, dataset.stats.get(column["name"], {}))
-    largest = max(abs(low or 0), abs(high or 0), Decimal(1))
-    room = min(Decimal(2**52) / largest, Decimal(2**63 - 1) / (largest * max(dataset.row_count, 1)))
-    return max(0, room.adjusted())
 
 
 def _wrong_type(
@@ -757,8 +750,8 @@ def analysis_histogram(
         "column": chosen["name"],
         "bins": [
             {
-                "lower": _json_value(column_type, edges[i]),
-                "upper": _json_value(column_type, edges[i + 1]),
+                "lower": _edge_json(column_type, edges[i]),
+                "upper": _edge_json(column_type, edges[i + 1]),
                 "count": count,
             }
             for i, count in enumerate(counts)
@@ -831,9 +824,15 @@ def _described(columns: list[dict]) -> str:
 
 
 def _number(value: int | float | Decimal) -> float:
-    """A JSON number with the 15 significant digits a double holds exactly: SQLite's REAL
-    arithmetic and PostgreSQL's NUMERIC then print alike."""
+    """A JSON number with the 15 significant digits a double holds exactly (averages of
+    integers, histogram edges): every warehouse then prints alike."""
     return float(format(value, ".15g"))
+
+
+def _decimal(value: Decimal | float) -> str | float:
+    """A decimal value, sum, extreme or average as exact text at its scale (the warehouse
+    gives it so), like the rows API; an average of integers as a number."""
+    return format(value, "f") if isinstance(value, Decimal) else _number(value)
 
 
 def iso_timestamp(value: datetime) -> str:
@@ -847,7 +846,7 @@ def iso_timestamp(value: datetime) -> str:
 
 _VALUE_JSON: dict[ColumnType, Callable[[Any], Any]] = {
     ColumnType.INTEGER: int,
-    ColumnType.DECIMAL: _number,
+    ColumnType.DECIMAL: _decimal,
     ColumnType.BOOLEAN: bool,
     ColumnType.DATE: lambda value: _date_of(value).isoformat(),
     ColumnType.TIMESTAMP: iso_timestamp,
@@ -859,9 +858,15 @@ def _date_of(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
+def _edge_json(kind: ColumnType, edge: Any) -> Any:
+    """Histogram edges are computed, not data: numbers, as before exact decimals."""
+    return _number(edge) if kind is ColumnType.DECIMAL else _json_value(kind, edge)
+
+
 def _json_value(kind: ColumnType | None, value: Any) -> Any:
-    """A group key or metric as JSON: counts and integers as integers, decimals and averages
-    as numbers, dates `YYYY-MM-DD`, timestamps ISO 8601 UTC with Z."""
+    """A group key or metric as JSON: counts and integers as integers, decimals (their sums,
+    extremes and averages) as exact text, averages of integers as numbers, dates
+    `YYYY-MM-DD`, timestamps ISO 8601 UTC with Z."""
     if value is None:
         return None
     if kind is None:

@@ -36,6 +36,7 @@ from csvhub.csvread import (
     widen,
 )
 from csvhub.csvread.child import ChildCsvReader, ReaderOutOfMemory, open_csv_in_child
+from csvhub.csvread.column_types import decimal_fits
 from csvhub.datasets.errors import IngestFailed
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadState
 from csvhub.warehouse.engine import get_engine
@@ -258,7 +259,8 @@ class _RowLoader:
         types = self.tracker.types
         self.provisional = {n for n, t in zip(self.names, types, strict=True) if t is None}
         self.load.create(
-            [(n, t or ColumnType.TEXT) for n, t in zip(self.names, types, strict=True)]
+            [(n, t or ColumnType.TEXT) for n, t in zip(self.names, types, strict=True)],
+            scales=dict(zip(self.names, self.tracker.scales, strict=True)),
         )
         self.load.set_write_order(self.names)
         held, self.held = self.held, []
@@ -268,13 +270,35 @@ class _RowLoader:
 
     def _widen_to(self, types: list[ColumnType | None]) -> None:
         assert self.load.columns is not None
-        for name, seen in zip(self.names, types, strict=True):
+        for index, (name, seen) in enumerate(zip(self.names, types, strict=True)):
             stored = self.load.columns[name]
             if name in self.provisional or seen is None:
                 continue
             wider = widen(stored, seen)
-            if wider is not stored:
-                self.load.retype(name, wider)
+            assert wider is not None
+            scale = self._scale(index, wider)
+            if wider is ColumnType.DECIMAL and scale is None and not self._unscaled(name):
+                wider = ColumnType.TEXT  # this file's values at the stored scale: too many digits
+            if wider is not stored or scale != self.load.scales.get(name):
+                self.load.retype(name, wider, scale)
+
+    def _scale(self, index: int, column_type: ColumnType) -> int | None:
+        """A decimal column's scale holding the stored values' and this file's (the stored
+        ones are checked by the load session); None when this file's do not fit it."""
+        if column_type is not ColumnType.DECIMAL or self._unscaled(self.names[index]):
+            return None
+        stored = self.load.scales.get(self.names[index]) or 0
+        scale = max(stored, self.tracker.scales[index] or 0)
+        stats = self.tracker.stats[index]
+        return scale if decimal_fits(stats.min_value, stats.max_value, scale) else None
+
+    def _unscaled(self, name: str) -> bool:
+        """A decimal column of a table made before exact decimals (REAL on SQLite, NUMERIC
+        without a scale on PostgreSQL): appends keep it so, since its stored values have no
+        known scale to convert them at."""
+        assert self.load.columns is not None
+        stored = self.load.columns[name]
+        return stored is ColumnType.DECIMAL and self.load.scales.get(name) is None
 
     def _write(self, batch: Batch, observed: Observation | None = None) -> None:
         assert self.load.columns is not None
@@ -304,7 +328,7 @@ class _RowLoader:
         for index, name in enumerate(self.names):
             inferred = self.tracker.types[index]
             if name in self.provisional and inferred not in (None, ColumnType.TEXT):
-                self.load.retype(name, inferred)
+                self.load.retype(name, inferred, self.tracker.scales[index])
 
     def _quarantine(self, batch: Batch) -> None:
         if not batch.bad_rows:
@@ -341,10 +365,7 @@ class _RowLoader:
             "encoding": self.reader.encoding,
             "encoding_reason": self.reader.encoding_reason,
             "delimiter": self.reader.delimiter,
-            "columns": [
-                {"name": name, "label": labels[name], "type": self.load.columns[name].value}
-                for name in self.names
-            ],
+            "columns": [self._column_result(name, labels[name]) for name in self.names],
             "type_changes": [
                 {"column": name, "from": before.value, "to": self.load.columns[name].value}
                 for name, before in self.types_before.items()
@@ -353,6 +374,15 @@ class _RowLoader:
             "stats": {name: stats[i].to_dict() for i, name in enumerate(self.names)},
             "row_id_range": self.load.row_id_range(),
         }
+
+
+    def _column_result(self, name: str, label: str) -> dict:
+        """A column as loaded; decimal columns carry their scale (the table declares it)."""
+        assert self.load.columns is not None
+        column = {"name": name, "label": label, "type": self.load.columns[name].value}
+        if self.load.columns[name] is ColumnType.DECIMAL:
+            column["scale"] = self.load.scales.get(name)
+        return column
 
 
 def _check_row_limit(rows_seen: int) -> None:
@@ -452,8 +482,19 @@ def _merge_columns(current: list[dict], result: dict) -> list[dict]:
             order.append(name)
         merged = widen(ColumnType(by_name[name]["type"]), ColumnType(column["type"]))
         by_name[name]["type"] = (merged or ColumnType.TEXT).value
+        _merge_scale(by_name[name], column)
         by_name[name]["nullable"] = by_name[name]["nullable"] or bool(stats.get("nulls"))
     return [by_name[name] for name in order]
+
+
+def _merge_scale(merged: dict, loaded: dict) -> None:
+    """The scale of a decimal column: the table's after the latest load (scales only grow,
+    so the largest, whatever order loads publish in)."""
+    if merged["type"] != ColumnType.DECIMAL.value:
+        merged.pop("scale", None)
+        return
+    scales = [s for s in (merged.get("scale"), loaded.get("scale")) if s is not None]
+    merged["scale"] = max(scales) if scales else None
 
 
 _ORDERED_TYPES = {ColumnType.INTEGER, ColumnType.DECIMAL, ColumnType.DATE, ColumnType.TIMESTAMP}

@@ -272,7 +272,9 @@ def _check_caps(query: RowQuery) -> None:
 
 def _fields(dataset: Dataset) -> tuple[warehouse.Field, ...]:
     return tuple(
-        warehouse.Field(c["name"], ColumnType(c["type"]), bool(c.get("nullable", True)))
+        warehouse.Field(
+            c["name"], ColumnType(c["type"]), bool(c.get("nullable", True)), c.get("scale")
+        )
         for c in dataset.columns
     )
 

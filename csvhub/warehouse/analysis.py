@@ -6,9 +6,11 @@ names are checked (schema.check_column_name, via the RowSet's fields) and every 
 bound parameter; the only SQL words chosen by a request (an aggregate function, a bucket) are
 looked up in fixed tables here.
 
-Both warehouses answer with Python values of one kind per column type: int, Decimal (floats
-from SQLite's REAL become the Decimal of their shortest repr), bool, date, aware UTC datetime,
-str. Time buckets start at UTC minute, hour, day, ISO week (Monday) or month boundaries on both.
+Every warehouse answers with Python values of one kind per column type: int, Decimal at the
+column's scale (sums too; averages of decimals at the scale plus AVERAGE_DIGITS, rounded half
+to even; floats from an older SQLite table's REAL become the Decimal of their shortest repr),
+bool, date, aware UTC datetime, str. Averages of integer columns are floats. Time buckets
+start at UTC minute, hour, day, ISO week (Monday) or month boundaries on every warehouse.
 """
 
 from __future__ import annotations
@@ -58,13 +60,14 @@ class Bucket(StrEnum):
     MONTH = "month"
 
 
+# Digits an average of a decimal column has beyond the column's scale (as MySQL's AVG).
+AVERAGE_DIGITS = 4
+
+
 @dataclass(frozen=True)
 class Metric:
     function: Function
     column: str | None = None  # None: count rows
-    # SQLite sums a decimal column as whole numbers of 10**-scale: exact for values with at most
-    # `scale` decimals (choose it so the sum fits 64 bits). Without it, REAL arithmetic.
-    scale: int | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,11 @@ class _Source:
             return self.ordered(metric.column)
         return self.column(metric.column)
 
+    def reader(self, name: str) -> Callable[[Any], Any]:
+        """Reads the column's values as SQL gives them back (MIN, MAX, group keys)."""
+        field = self.field(name)
+        return _reader(field.type, self.dialect, field.scale)
+
     def bucket_start(self, name: str, bucket: Bucket) -> ColumnElement:
         return self.dialect.bucket_start(self.column(name), self.type_of(name), bucket.value)
 
@@ -142,7 +150,7 @@ def aggregate(
     source, computed, statement = _aggregate_plan(rows, group_by, metrics, order, limit, engine)
     with read_connection(engine) as connection:
         found = connection.execute(statement).all()
-    readers = [_reader(source.type_of(name)) for name in group_by]
+    readers = [source.reader(name) for name in group_by]
     results = [_result_row(row, readers, computed) for row in found]
     return results[:limit], len(results) > limit
 
@@ -190,10 +198,12 @@ class _Computed:
         self.kind = _metric_type(source, metric)
         self.type: ColumnType | None = None
         self.scale: int | None = None
+        self._read = _reader(self.kind, self.dialect, None)
         if metric.column is not None:
             self.type = source.type_of(metric.column)
-            self.scale = metric.scale
-        self._read = _reader(self.kind)
+            self.scale = source.field(metric.column).scale
+            if self.kind is self.type:  # MIN and MAX
+                self._read = source.reader(metric.column)
         self.width = len(self.columns(literal_column("a")))
 
     def argument(self, source: _Source) -> ColumnElement | None:
@@ -222,8 +232,12 @@ class _Computed:
 
     def read(self, values: Sequence[Any]) -> Any:
         if self.metric.function is Function.AVG:
-            count = values[-1]
-            return None if not count else self._sum(values[:-1]) / count
+            count, total = values[-1], self._sum(values[:-1])
+            if not count or total is None:
+                return None
+            if self.type is ColumnType.DECIMAL and self.scale is not None:
+                return exact_average(total, count, self.scale + AVERAGE_DIGITS)
+            return total / count
         if self.metric.function is Function.SUM:
             return self._sum(values)
         return self._read(values[0])
@@ -345,7 +359,7 @@ def extremes(rows: RowSet, *, column: str, engine: Engine | None = None) -> tupl
     statement = select(func.min(ordered), func.max(ordered)).where(*source.where())
     with read_connection(engine) as connection:
         low, high = connection.execute(statement).one()
-    read = _reader(source.type_of(column))
+    read = source.reader(column)
     return read(low), read(high)
 
 
@@ -361,11 +375,12 @@ def histogram(
     value = source.column(column)
     field = source.query.field(column)
     # Each value finds its bin by binary search over the inner edges: log2(bins) comparisons,
-    # each against the edge in the column's stored type (exact NUMERIC, or SQLite's REAL).
-    inner_edges = [literal(source.query.store(field, edge), value.type) for edge in edges[1:-1]]
-    bin_of = case(
-        (value.is_(None), null()), else_=_bin_search(value, inner_edges, 0, len(edges) - 2)
-    )
+    # each `value < edge` as the dialect compares exactly (whatever digits the edge has).
+    below = [
+        source.dialect.comparison("lt", value, field.type, field.scale, edge)
+        for edge in edges[1:-1]
+    ]
+    bin_of = case((value.is_(None), null()), else_=_bin_search(below, 0, len(edges) - 2))
     inner = select(bin_of.label("bin")).where(*source.where()).subquery()
     statement = select(inner.c.bin, func.count()).group_by(inner.c.bin)
     with read_connection(engine) as connection:
@@ -374,14 +389,15 @@ def histogram(
     return counts, int(found.get(None, 0))
 
 
-def _bin_search(value: ColumnElement, edges: list, first: int, last: int) -> ColumnElement:
-    """The bin of `value` among bins first..last; edges[i] separates bin i from bin i + 1."""
+def _bin_search(below: list[ColumnElement], first: int, last: int) -> ColumnElement:
+    """The bin of a value among bins first..last; below[i] says it is under the edge that
+    separates bin i from bin i + 1."""
     if first == last:
         return literal(first, Integer)
     middle = (first + last + 1) // 2
     return case(
-        (value < edges[middle - 1], _bin_search(value, edges, first, middle - 1)),
-        else_=_bin_search(value, edges, middle, last),
+        (below[middle - 1], _bin_search(below, first, middle - 1)),
+        else_=_bin_search(below, middle, last),
     )
 
 
@@ -405,8 +421,24 @@ def rows_by_id(
 # -- reading values back -----------------------------------------------------------------------
 
 
-def _reader(column_type: ColumnType | None) -> Callable[[Any], Any]:
+def exact_average(total: Decimal, count: int, digits: int) -> Decimal:
+    """total / count rounded half to even to `digits` after the point, in integers (exact,
+    so every warehouse gives the same digits)."""
+    numerator = int(total.scaleb(digits))  # whole: the total has at most `digits` decimals
+    quotient, remainder = divmod(abs(numerator), count)
+    if 2 * remainder > count or (2 * remainder == count and quotient % 2):
+        quotient += 1
+    return Decimal(quotient if numerator >= 0 else -quotient).scaleb(-digits)
+
+
+def _reader(
+    column_type: ColumnType | None, dialect: WarehouseDialect, scale: int | None
+) -> Callable[[Any], Any]:
     read = _READERS.get(column_type, _same)
+    if column_type is ColumnType.DECIMAL:
+
+        def read(value: Any) -> Any:
+            return dialect.number_value(value, ColumnType.DECIMAL, scale)
 
     def read_value(value: Any) -> Any:
         return None if value is None else read(value)
@@ -416,10 +448,6 @@ def _reader(column_type: ColumnType | None) -> Callable[[Any], Any]:
 
 def _same(value: Any) -> Any:
     return value
-
-
-def _number(value: Any) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(repr(float(value)))
 
 
 def _date(value: Any) -> date:
@@ -437,7 +465,6 @@ def _timestamp(value: Any) -> datetime:
 _READERS: dict[ColumnType | None, Callable[[Any], Any]] = {
     None: int,  # counts
     ColumnType.INTEGER: int,  # SUM(bigint) is NUMERIC on PostgreSQL
-    ColumnType.DECIMAL: _number,
     ColumnType.BOOLEAN: bool,  # 0/1 on SQLite
     ColumnType.DATE: _date,
     ColumnType.TIMESTAMP: _timestamp,

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, insert, select
 from sqlalchemy.engine import Connection
 
 from csvhub.csvread import ColumnType
+from csvhub.csvread.column_types import decimal_fits
 from csvhub.warehouse.dialects import Loader, dialect_of
 from csvhub.warehouse.schema import (
     LOADS,
@@ -118,9 +119,13 @@ class LoadSession:
 
     def retype(self, column: str, new_type: ColumnType, scale: int | None = None) -> None:
         """Change a column's type (and scale), converting the values already stored
-        (widening on append)."""
+        (widening on append). A decimal type whose scale the stored values do not fit (see
+        csvread.decimal_fits) makes the column text instead."""
         assert self.columns is not None
         old = (self.columns[check_column_name(column)], self.scales.get(column))
+        self._loader.flush()  # rows streaming in (a COPY) hold the connection
+        if new_type is ColumnType.DECIMAL and not self._stored_fit(column, *old, scale or 0):
+            new_type, scale = ColumnType.TEXT, None
         new = (new_type, scale)
         if old == new:
             return
@@ -129,6 +134,23 @@ class LoadSession:
         self.scales[column] = scale
         if self._write_order:
             self._send_write_order()
+
+    def _stored_fit(
+        self, column: str, old_type: ColumnType, old_scale: int | None, scale: int
+    ) -> bool:
+        """Whether the column's stored numbers are held by a decimal column of `scale`."""
+        if old_type not in (ColumnType.INTEGER, ColumnType.DECIMAL):
+            return True  # provisional text: this load's own values, which csvread checked
+        quote = self._connection.dialect.identifier_preparer.quote_identifier
+        low, high = self._connection.exec_driver_sql(
+            f"SELECT MIN({quote(column)}), MAX({quote(column)}) FROM {quote(self.table_name)}"
+        ).one()
+        if low is None:
+            return True
+        read = self.dialect.number_value
+        return decimal_fits(
+            str(read(low, old_type, old_scale)), str(read(high, old_type, old_scale)), scale
+        )
 
     # -- rows --------------------------------------------------------------------------------
 

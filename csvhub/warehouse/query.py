@@ -477,10 +477,11 @@ class QueryBuilder:
 
     def fixer(self, columns: list[str]) -> Callable[[tuple], tuple] | None:
         """What finishes rows of these columns where SQL could not format a value."""
-        decimals = [
-            name != ROW_ID and self.field(name).type is ColumnType.DECIMAL for name in columns
+        kinds = [
+            None if name == ROW_ID else (self.field(name).type, self.field(name).scale)
+            for name in columns
         ]
-        return self.dialect.row_fixer(decimals)
+        return self.dialect.row_fixer(kinds)
 
 
 def _beyond(keys: list[_Key], values: list[Any]) -> ColumnElement:

@@ -34,17 +34,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _typed_csv(warehouse: str) -> str:
-    # SQLite keeps decimals as REAL, PostgreSQL keeps NUMERIC digits as written; both give
-    # timestamp fractions without trailing zeros (csvread stores them canonically).
-    hundred, half = ("100", "12:30:00.5") if warehouse == "postgres" else ("100.0", "12:30:00.5")
+    # Decimals at the column's scale (3: 0.125) and timestamp fractions without trailing
+    # zeros (csvread stores them canonically), alike on every warehouse.
     return (
         "id,amount,active,day,at,note,clock\n"
-        "1,7.25,true,2020-06-01,2020-06-01 12:30:00,alpha,12:30\n"
-        "2,-3.5,false,2021-01-15,2021-01-15 08:00:00,Beta 50%,eq:odd\n"
+        "1,7.250,true,2020-06-01,2020-06-01 12:30:00,alpha,12:30\n"
+        "2,-3.500,false,2021-01-15,2021-01-15 08:00:00,Beta 50%,eq:odd\n"
         "3,,true,,,,\n"
-        f"4,{hundred},false,2020-06-15,2020-06-01 {half},gamma_ray,\n"
+        "4,100.000,false,2020-06-15,2020-06-01 12:30:00.5,gamma_ray,\n"
         "5,0.125,,2019-12-31,2019-12-31 22:59:59,-minus,\n"
-        "6,7.25,false,2020-06-01,2020-06-01 12:30:00,alphabet,\n"
+        "6,7.250,false,2020-06-01,2020-06-01 12:30:00,alphabet,\n"
     )
 
 
@@ -61,9 +60,9 @@ def test_export_applies_filters_sort_and_fields_but_not_the_page(api, titanic):
 
     assert list(csv.reader(io.StringIO(text))) == [
         ["Name", "Fare"],
-        ["Braund, Mr. Zacharias", "24.15"],
-        ["Braund, Mr. Owen Harris", "7.25"],
-        ["Braund, Mr. Adam", "7.05"],
+        ["Braund, Mr. Zacharias", "24.1500"],  # Fare's scale: 71.2833
+        ["Braund, Mr. Owen Harris", "7.2500"],
+        ["Braund, Mr. Adam", "7.0500"],
     ]
 
 

@@ -170,9 +170,11 @@ class WarehouseDialect(ABC):
         is_null = column.is_(None)
         return [is_null.desc() if nulls_first else is_null.asc(), ordered]
 
-    def row_fixer(self, decimals: Sequence[bool]) -> Callable[[tuple], tuple] | None:
-        """A function finishing the canonical text of rows SQL could not format, given which
-        positions are decimal columns; None when every value comes out finished."""
+    def row_fixer(
+        self, kinds: Sequence[tuple[ColumnType, int | None] | None]
+    ) -> Callable[[tuple], tuple] | None:
+        """A function finishing the canonical text of rows SQL could not format, given each
+        position's (type, scale) (None: the row id); None when every value comes out finished."""
         return None
 
     # -- analysis --------------------------------------------------------------------------

@@ -39,7 +39,13 @@ from sqlalchemy.sql.sqltypes import NullType
 from sqlalchemy.sql.visitors import replacement_traverse
 
 from csvhub.csvread import ColumnType
-from csvhub.warehouse.dialects.base import ROW_ID, Loader, ServerCsv, WarehouseDialect
+from csvhub.warehouse.dialects.base import (
+    DECIMAL_PRECISION,
+    ROW_ID,
+    Loader,
+    ServerCsv,
+    WarehouseDialect,
+)
 
 TEXT_COLLATION = "C"
 EXPORT_CHUNK_BYTES = 256 * 1024
@@ -85,7 +91,20 @@ class PostgreSQLDialect(WarehouseDialect):
     # -- SQL types -------------------------------------------------------------------------
 
     def decimal_type(self, scale: int | None) -> types.TypeEngine:
-        return Numeric()
+        # NUMERIC(19, scale) gives every value out at the column's scale (79930.00 stays so,
+        # 1.5 reads 1.50) and is reflected with its scale. A wider scale on append rewrites
+        # the table (ALTER ... TYPE), in the load's transaction, which holds the table's lock
+        # already: rare (a file with more digits after the point than all before), and the
+        # price of a scale every engine declares alike. None: a table made before exact
+        # decimals (unconstrained NUMERIC, values as written).
+        return Numeric() if scale is None else Numeric(DECIMAL_PRECISION, scale)
+
+    def query_type(self, column_type: ColumnType, scale: int | None = None) -> types.TypeEngine:
+        # Unconstrained: a bound 79930.001 must not be rounded to the column's scale (an
+        # export casts each value to the column's query type).
+        if column_type is ColumnType.DECIMAL:
+            return Numeric()
+        return super().query_type(column_type, scale)
 
     def row_id_column(self, *, primary_key: bool = True) -> Column:
         # `primary_key=False` leaves the key out, for a table filled before it is keyed.

@@ -1,8 +1,11 @@
 """SQLite, the embedded warehouse: one file, WAL, one writer at a time.
 
 Stored forms: dates and timestamps as canonical ISO text in UTC (timestamps keep the fraction
-digits as written), booleans as 0/1, decimals as REAL. Loads take the write lock up front
-(BEGIN IMMEDIATE), which also serializes loads of one table.
+digits as written), booleans as 0/1, decimals as scaled integers (value * 10**scale, declared
+`DECIMAL(19, scale)` so that the scale is read back by reflection: see scaled.py). Tables of
+csvhub before exact decimals hold REAL decimal columns (no declared scale), still read as
+such. Loads take the write lock up front (BEGIN IMMEDIATE), which also serializes loads of
+one table.
 """
 
 from __future__ import annotations
@@ -34,13 +37,14 @@ from sqlalchemy import (
     text,
     types,
 )
-from sqlalchemy.dialects.sqlite import REAL
+from sqlalchemy.dialects.sqlite import DECIMAL, REAL
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.schema import CreateIndex
 from sqlalchemy.sql.elements import ColumnElement
 
 from csvhub.csvread import ColumnType
-from csvhub.warehouse.dialects.base import ROW_ID, Loader, WarehouseDialect
+from csvhub.warehouse.dialects import scaled
+from csvhub.warehouse.dialects.base import DECIMAL_PRECISION, ROW_ID, Loader, WarehouseDialect
 from csvhub.warehouse.values import fraction_bounds, timestamp_text
 
 BEGIN_OPTION = "csvhub_sqlite_begin"
@@ -93,17 +97,18 @@ class SQLiteDialect(WarehouseDialect):
     # -- SQL types -------------------------------------------------------------------------
 
     def decimal_type(self, scale: int | None) -> types.TypeEngine:
-        # SQLite has no exact decimal: REAL keeps numeric order and arithmetic.
-        return REAL()
+        if scale is None:  # a column of a table made before exact decimals
+            return REAL()
+        # NUMERIC affinity keeps the integers written as integers; the declared scale is
+        # what reflection reads back (a crash recovery knows the scale without Django).
+        return DECIMAL(DECIMAL_PRECISION, scale)
 
     def query_type(self, column_type: ColumnType, scale: int | None = None) -> types.TypeEngine:
         # Dates and timestamps are canonical text and booleans 0/1: bound already in stored
         # form (see stored), so no SQLAlchemy conversion runs on them.
-        storage = {
-            ColumnType.INTEGER: BigInteger,
-            ColumnType.DECIMAL: Float,
-            ColumnType.BOOLEAN: Integer,
-        }
+        if column_type is ColumnType.DECIMAL:
+            return Float() if scale is None else BigInteger()
+        storage = {ColumnType.INTEGER: BigInteger, ColumnType.BOOLEAN: Integer}
         return storage.get(column_type, Text)()
 
     def row_id_column(self, *, primary_key: bool = True) -> Column:
@@ -119,11 +124,13 @@ class SQLiteDialect(WarehouseDialect):
             return case((column == 1, "true"), (column == 0, "false"))
         if column_type is ColumnType.INTEGER:
             return cast(column, Text)
+        if column_type is ColumnType.DECIMAL and scale is not None:
+            return scaled.scaled_text(column, scale)
         return column  # dates, timestamps and text are stored as canonical text; REAL: fixer
 
     def stored(self, column_type: ColumnType, scale: int | None, value: Any) -> Any:
         if column_type is ColumnType.DECIMAL:
-            return float(value)
+            return float(value) if scale is None else scaled.unscaled(value, scale)
         if column_type is ColumnType.BOOLEAN:
             return int(bool(value))
         if column_type is ColumnType.DATE:
@@ -147,10 +154,14 @@ class SQLiteDialect(WarehouseDialect):
     ) -> ColumnElement:
         if column_type is ColumnType.TIMESTAMP:
             return _timestamp_condition(op, column, value)
+        if column_type is ColumnType.DECIMAL and scale is not None:
+            return scaled.scaled_comparison(op, column, scale, value)
         return super().comparison(op, column, column_type, scale, value)
 
-    def row_fixer(self, decimals: Sequence[bool]) -> Callable[[tuple], tuple] | None:
-        if not any(decimals):
+    def row_fixer(
+        self, kinds: Sequence[tuple[ColumnType, int | None] | None]
+    ) -> Callable[[tuple], tuple] | None:
+        if (ColumnType.DECIMAL, None) not in kinds:
             return None
         return _fix_reals
 
@@ -182,23 +193,27 @@ class SQLiteDialect(WarehouseDialect):
         return prefix(7).concat("-01")
 
     def sum_parts(self, column: ColumnElement, column_type: ColumnType, scale: int | None) -> list:
-        if column_type is not ColumnType.DECIMAL or scale is None:
-            return [func.sum(column)]
-        # REAL sums are inexact: add whole numbers of 10**-scale instead (exact for values
-        # with at most `scale` decimals; the caller chooses it so the sum fits 64 bits).
-        return [func.sum(cast(func.round(column * (10**scale)), BigInteger))]
+        if column_type is ColumnType.DECIMAL and scale is not None:
+            return scaled.sum_parts(column)
+        # Integers (an overflow past 64 bits raises), and REAL decimals (inexact).
+        return [func.sum(column)]
 
     def sum_value(self, parts: Sequence[Any], column_type: ColumnType, scale: int | None) -> Any:
-        total = parts[0]
-        if total is None or column_type is not ColumnType.DECIMAL:
+        if column_type is not ColumnType.DECIMAL:
             return super().sum_value(parts, column_type, scale)
         if scale is None:
-            return Decimal(repr(float(total)))
-        return Decimal(total).scaleb(-scale)
+            return None if parts[0] is None else Decimal(repr(float(parts[0])))
+        total = scaled.sum_of_parts(parts)
+        return None if total is None else Decimal(total).scaleb(-scale)
+
+    def sum_order_key(self, parts: Sequence[ColumnElement]) -> ColumnElement:
+        return scaled.sum_order_key(parts) if len(parts) == 2 else parts[0]
 
     def number_value(self, value: Any, column_type: ColumnType, scale: int | None) -> Any:
         if isinstance(value, float):
             return Decimal(repr(value))
+        if column_type is ColumnType.DECIMAL and scale is not None:
+            return Decimal(value).scaleb(-scale)
         return super().number_value(value, column_type, scale)
 
     def average_sort_key(self, total: ColumnElement, count: ColumnElement) -> ColumnElement:
@@ -287,6 +302,8 @@ class SQLiteLoader(Loader):
     def __init__(self, dialect: WarehouseDialect, connection: Connection, table_name: str) -> None:
         super().__init__(dialect, connection, table_name)
         self._insert: str | None = None
+        # Per written column: the scale its cells are turned into integers at, or None.
+        self._scales: list[int | None] = []
 
     def create(self, columns: Sequence[tuple[str, ColumnType, int | None]]) -> None:
         from csvhub.warehouse.schema import dataset_table
@@ -304,10 +321,11 @@ class SQLiteLoader(Loader):
         table, temporary = q(self.table_name), q(f"{column}__retype")
         declared = self.dialect.sql_type(*new).compile(dialect=self.connection.dialect)
         execute = self.connection.exec_driver_sql
+        _add_decimal_functions(self.connection)
         # SQLite refuses to drop an indexed column: the indexes step aside and come back after.
         saved = indexes_set_aside(self.connection, self.table_name)
         execute(f"ALTER TABLE {table} ADD COLUMN {temporary} {declared}")
-        execute(f"UPDATE {table} SET {temporary} = {_conversion(q(column), old[0], new[0])}")
+        execute(f"UPDATE {table} SET {temporary} = {_conversion(q(column), old, new)}")
         execute(f"ALTER TABLE {table} DROP COLUMN {q(column)}")
         execute(f"ALTER TABLE {table} RENAME COLUMN {temporary} TO {q(column)}")
         indexes_restore(self.connection, saved)
@@ -316,11 +334,9 @@ class SQLiteLoader(Loader):
     def set_write_order(
         self, names: Sequence[str], kinds: Sequence[tuple[ColumnType, int | None]]
     ) -> None:
-        values = [
-            "CASE ? WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"
-            if column_type is ColumnType.BOOLEAN
-            else "NULLIF(?, '')"
-            for column_type, _ in kinds
+        values = [_insert_value(column_type, scale) for column_type, scale in kinds]
+        self._scales = [
+            scale if column_type is ColumnType.DECIMAL else None for column_type, scale in kinds
         ]
         q = self.quote
         self._insert = (
@@ -330,7 +346,11 @@ class SQLiteLoader(Loader):
 
     def write_columns(self, columns: list[list[str]], first_row_id: int) -> None:
         # Row ids come from SQLite's rowid, which counts on from the table's largest.
-        self._write(zip(*columns, strict=True))
+        cells = [
+            column if scale is None else scaled.scaled_cells(column, scale)
+            for column, scale in zip(columns, self._scales, strict=True)
+        ]
+        self._write(zip(*cells, strict=True))
 
     def _write(self, rows: Iterable[Sequence[str]]) -> None:
         assert self._insert is not None, "set_write_order comes first"
@@ -345,9 +365,51 @@ class SQLiteLoader(Loader):
         return [first, last]
 
 
-def _conversion(column: str, old: ColumnType, new: ColumnType) -> str:
+def _insert_value(column_type: ColumnType, scale: int | None) -> str:
+    """The INSERT's value for one cell of canonical text ('' is NULL)."""
+    if column_type is ColumnType.BOOLEAN:
+        return "CASE ? WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"
+    if column_type is ColumnType.DECIMAL and scale is not None:
+        return "CAST(NULLIF(?, '') AS INTEGER)"  # the digits of value * 10**scale
+    return "NULLIF(?, '')"
+
+
+def _add_decimal_functions(connection: Connection) -> None:
+    """SQL functions converting between canonical decimal text and scaled integers, exactly
+    (SQLite's own arithmetic would go through REAL), for retypes."""
+    raw: sqlite3.Connection = connection.connection.driver_connection  # type: ignore
+    raw.create_function("csvhub_unscaled", 2, _unscaled_or_null, deterministic=True)
+    raw.create_function("csvhub_scaled_text", 2, _scaled_text_or_null, deterministic=True)
+
+
+def _unscaled_or_null(value: Any, scale: int) -> int | None:
+    if value is None or value == "":
+        return None
+    return scaled.unscaled(repr(value) if isinstance(value, float) else value, scale)
+
+
+def _scaled_text_or_null(value: int | None, scale: int) -> str | None:
+    return None if value is None else format(Decimal(value).scaleb(-scale), "f")
+
+
+def _conversion(
+    column: str, old: tuple[ColumnType, int | None], new: tuple[ColumnType, int | None]
+) -> str:
     """SQL turning a stored value of type `old` into type `new` (widening, or provisional text):
-    dates and timestamps are canonical ISO text, booleans 0/1."""
+    dates and timestamps are canonical ISO text, booleans 0/1, decimals scaled integers."""
+    (old_type, old_scale), (new_type, new_scale) = old, new
+    if new_type is ColumnType.DECIMAL and new_scale is not None:
+        if old_type is ColumnType.DECIMAL and old_scale is not None:
+            return f"{column} * {10 ** (new_scale - old_scale)}"
+        if old_type is ColumnType.INTEGER:
+            return f"{column} * {10**new_scale}"
+        return f"csvhub_unscaled({column}, {new_scale})"  # text, or REAL of an older table
+    if old_type is ColumnType.DECIMAL and old_scale is not None and new_type is ColumnType.TEXT:
+        return f"csvhub_scaled_text({column}, {old_scale})"
+    return _plain_conversion(column, old_type, new_type)
+
+
+def _plain_conversion(column: str, old: ColumnType, new: ColumnType) -> str:
     if new is ColumnType.TEXT:
         if old is ColumnType.BOOLEAN:
             return f"CASE {column} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END"
