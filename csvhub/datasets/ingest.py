@@ -375,7 +375,6 @@ class _RowLoader:
             "row_id_range": self.load.row_id_range(),
         }
 
-
     def _column_result(self, name: str, label: str) -> dict:
         """A column as loaded; decimal columns carry their scale (the table declares it)."""
         assert self.load.columns is not None

@@ -54,7 +54,16 @@ id,amount,flag,day,at,note,qty
 ENGINES = ("sqlite", "postgres", "mysql")
 OPERATIONS = {
     "id": ("eq:4", "neq:4", "lt:5", "gt:14", "lte:5", "gte:14", "in:1,3,99", "notin:1,3"),
-    "amount": ("eq:79930", "neq:7.25", "lt:0", "gt:100.1", "lte:-0.01", "gte:79930.00"),
+    "amount": (
+        "eq:79930",
+        "eq:7.251",
+        "gt:7.249",
+        "neq:7.25",
+        "lt:0",
+        "gt:100.1",
+        "lte:-0.01",
+        "gte:79930.00",
+    ),
     "flag": ("eq:true", "neq:true", "in:false", "notin:true"),
     "day": ("eq:2020-06-01", "lt:2000-01-01", "gte:2020-06-06", "in:2020-06-01,2024-02-29"),
     "at": (

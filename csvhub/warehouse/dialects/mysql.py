@@ -157,6 +157,12 @@ class MySQLDialect(WarehouseDialect):
     def decimal_type(self, scale: int | None) -> types.TypeEngine:
         return mysql.DECIMAL(DECIMAL_PRECISION, UNKNOWN_SCALE if scale is None else scale)
 
+    def query_type(self, column_type: ColumnType, scale: int | None = None) -> types.TypeEngine:
+        # Values are bound as given (unrounded): `eq:7.251` must not match a stored 7.25.
+        if column_type is ColumnType.DECIMAL:
+            return types.Numeric(asdecimal=True)
+        return self.sql_type(column_type, scale)
+
     def column_type(self, sql: types.TypeEngine) -> ColumnType:
         # BOOLEAN is TINYINT(1): read back as a boolean, not an integer.
         if isinstance(sql, mysql.TINYINT) and sql.display_width == 1:
