@@ -141,10 +141,7 @@ class LoadSession:
         """Whether the column's stored numbers are held by a decimal column of `scale`."""
         if old_type not in (ColumnType.INTEGER, ColumnType.DECIMAL):
             return True  # provisional text: this load's own values, which csvread checked
-        quote = self._connection.dialect.identifier_preparer.quote_identifier
-        low, high = self._connection.exec_driver_sql(
-            f"SELECT MIN({quote(column)}), MAX({quote(column)}) FROM {quote(self.table_name)}"
-        ).one()
+        low, high = self._loader.stored_range(column)
         if low is None:
             return True
         read = self.dialect.number_value

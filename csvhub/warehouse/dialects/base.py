@@ -316,6 +316,16 @@ class Loader(ABC):
         """Before the load is recorded: finish the table (keys, sequences past `last_row_id`)."""
         self.flush()
 
+    def stored_range(self, column: str) -> tuple[Any, Any]:
+        """MIN and MAX of a column over the rows stored so far (the table's and this load's;
+        a loader that stages rows elsewhere looks there too)."""
+        quote = self.quote
+        return tuple(  # type: ignore[return-value]
+            self.connection.exec_driver_sql(
+                f"SELECT MIN({quote(column)}), MAX({quote(column)}) FROM {quote(self.table_name)}"
+            ).one()
+        )
+
     def published(self) -> None:
         """After the load's commit: show what it committed where the commit alone cannot
         (an engine without transactional DDL swaps a staged table in here)."""

@@ -126,7 +126,8 @@ class MySQLDialect(WarehouseDialect):
             user=driver.user,
             password=driver.password,
             unix_socket=driver.unix_socket,
-            ssl=driver.ssl or None,
+            # The same TLS context where TLS was required; else PyMySQL's default (preferred).
+            ssl=driver.ctx if getattr(driver, "_ssl_required", False) else None,
             connect_timeout=5,
         )
         try:

@@ -136,6 +136,24 @@ class MySQLLoader(Loader):
         with self.dialect_engine().connect() as connection:
             self.dialect.lock_table(connection, self.table_name)
 
+    def stored_range(self, column: str) -> tuple[Any, Any]:
+        # The rows are in the table (if published before) and in the stage (this load's).
+        q = self.quote
+        tables = [
+            name
+            for name, there in ((self.table_name, self._live), (self._stage, self._staged))
+            if there is not None and there is not False
+        ]
+        values = [
+            self.connection.exec_driver_sql(
+                f"SELECT MIN({q(column)}), MAX({q(column)}) FROM {q(name)}"
+            ).one()
+            for name in tables
+        ]
+        lows = [low for low, _ in values if low is not None]
+        highs = [high for _, high in values if high is not None]
+        return (min(lows) if lows else None, max(highs) if highs else None)
+
     def row_id_range(self, before: int, count: int) -> list[int]:
         return [before + 1, before + count]  # numbered here, one after the other
 
