@@ -9,6 +9,8 @@ For a generated seed-like CSV (bench/generate.py, cached under bench/out/) it me
      upload's state is `succeeded`, the dataset queryable and typed. Target: >= 0.5x A.
   B  Python's sqlite3 executemany of the csv.reader rows into a fresh file, one transaction;
      csvhub on the SQLite warehouse, end to end. Target: >= 0.5x B.
+  C  `mariadb -e "LOAD DATA LOCAL INFILE file ..."` into a fresh table of 5 TEXT columns on the
+     MariaDB/MySQL server of --mysql-url; csvhub on that warehouse, end to end. Target: >= 0.5x C.
 
 Each end-to-end run starts `csvhub serve` (gunicorn, one worker process, jobs on threads in it)
 on a free loopback port with a fresh data directory, uploads with `curl -F file=@PATH` (streamed
@@ -50,6 +52,8 @@ from generate import ensure_csv
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/csvhub_test"
+WAREHOUSES = ("postgres", "sqlite", "mysql")
 POLL_SECONDS = 0.2
 EXPECTED_TYPES = {
     "transaction_id": "text",
@@ -111,6 +115,51 @@ def _psql(pg_url: str, command: str, *, tuples: bool = False) -> str:
     done = subprocess.run(args, capture_output=True, text=True, timeout=3600)
     if done.returncode != 0:
         raise BenchFailed(f"psql {command!r} failed: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def mariadb_load_data(path: Path, rows: int, mysql_url: str) -> Figure:
+    """Baseline C: the mariadb client's LOAD DATA LOCAL INFILE into a fresh 5-TEXT-column
+    table (the server parses the CSV; csvhub's load sends it typed, escaped text)."""
+    table = f"bench_load_{secrets.token_hex(4)}"
+    columns = ", ".join(f"{c} TEXT" for c in EXPECTED_TYPES)
+    _mariadb(mysql_url, f"CREATE TABLE {table} ({columns}) ENGINE=InnoDB CHARSET=utf8mb4")
+    try:
+        started = time.perf_counter()
+        _mariadb(
+            mysql_url,
+            f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE {table} CHARACTER SET utf8mb4 "
+            "FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '' "
+            "LINES TERMINATED BY '\\n' IGNORE 1 LINES",
+        )
+        seconds = time.perf_counter() - started
+        loaded = int(_mariadb(mysql_url, f"SELECT count(*) FROM {table}"))
+    finally:
+        _mariadb(mysql_url, f"DROP TABLE IF EXISTS {table}")
+    _expect(loaded == rows, f"LOAD DATA loaded {loaded:,} rows, expected {rows:,}")
+    return Figure("C  mariadb LOAD DATA LOCAL, 5 TEXT", seconds, rows)
+
+
+def _mariadb(mysql_url: str, command: str) -> str:
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(mysql_url)
+    args = [
+        "mariadb",
+        "--local-infile=1",
+        "-N",
+        "-B",
+        f"-h{parts.hostname or '127.0.0.1'}",
+        f"-P{parts.port or 3306}",
+        f"-u{unquote(parts.username or 'root')}",
+        *([f"-p{unquote(parts.password)}"] if parts.password else []),
+        parts.path.lstrip("/"),
+        "-e",
+        command,
+    ]
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise BenchFailed(f"mariadb {command!r} failed: {done.stderr.strip()}")
     return done.stdout.strip()
 
 
@@ -514,7 +563,13 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help=f"default: {DEFAULT_PG_URL}")
     parser.add_argument(
-        "--warehouses", default="postgres,sqlite", help="comma-separated subset of postgres,sqlite"
+        "--mysql-url", default=DEFAULT_MYSQL_URL, help=f"default: {DEFAULT_MYSQL_URL}"
+    )
+    parser.add_argument(
+        "--warehouses",
+        "--warehouse",
+        default="postgres,sqlite",
+        help="comma-separated subset of postgres,sqlite,mysql",
     )
     parser.add_argument(
         "--repeat",
@@ -526,8 +581,8 @@ def main() -> int:
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     warehouses = set(args.warehouses.split(","))
-    if not warehouses or not warehouses <= {"postgres", "sqlite"}:
-        parser.error("--warehouses takes postgres, sqlite or both")
+    if not warehouses or not warehouses <= set(WAREHOUSES):
+        parser.error("--warehouses takes postgres, sqlite, mysql or a comma-separated mix")
     # SIGTERM unwinds like Ctrl-C, so the servers and temp dirs are cleaned up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
@@ -535,11 +590,12 @@ def main() -> int:
     started_load = os.getloadavg()[0]
     figures: list[Figure] = []
     failed = False
-    for name in ("postgres", "sqlite"):
+    for name in WAREHOUSES:
         if name not in warehouses:
             continue
+        url = args.mysql_url if name == "mysql" else args.pg_url
         try:
-            runs = [_pair(name, path, args.rows, args.pg_url) for _ in range(args.repeat)]
+            runs = [_pair(name, path, args.rows, url) for _ in range(args.repeat)]
             figures += _medians(runs)
         except BenchFailed as exc:
             failed = True
@@ -549,11 +605,14 @@ def main() -> int:
     return 1 if failed else 0
 
 
-def _pair(name: str, path: Path, rows: int, pg_url: str) -> tuple[Figure, Figure]:
-    """The baseline and csvhub's end-to-end figure on one warehouse."""
+def _pair(name: str, path: Path, rows: int, url: str) -> tuple[Figure, Figure]:
+    """The baseline and csvhub's end-to-end figure on one warehouse (`url`: its server)."""
     if name == "postgres":
-        baseline = psql_copy(path, rows, pg_url)
-        label, warehouse_url = "   csvhub -> PostgreSQL, end to end", pg_url
+        baseline = psql_copy(path, rows, url)
+        label, warehouse_url = "   csvhub -> PostgreSQL, end to end", url
+    elif name == "mysql":
+        baseline = mariadb_load_data(path, rows, url)
+        label, warehouse_url = "   csvhub -> MariaDB, end to end", url
     else:
         with tempfile.TemporaryDirectory(prefix="csvhub-bench-") as workdir:
             baseline = sqlite_executemany(path, rows, Path(workdir))

@@ -11,7 +11,7 @@ import pytest
 from django.test import override_settings
 from sqlalchemy import create_engine, inspect, text
 
-from tests.services import POSTGRES_URL, require
+from tests.services import MYSQL_URL, POSTGRES_URL, require
 
 pytest_plugins = ["tests.accounts.actors", "tests.browser"]
 
@@ -29,27 +29,58 @@ def _isolated_storage(tmp_path, settings) -> None:
     settings.CSVHUB_WAREHOUSE_URL = f"sqlite:///{tmp_path / 'warehouse.sqlite3'}"
 
 
+_SERVERS = {
+    "postgres": (POSTGRES_URL, "CSVHUB_TEST_POSTGRES_URL"),
+    "mysql": (MYSQL_URL, "CSVHUB_TEST_MYSQL_URL"),
+}
+_CSVHUB_TABLES = ("csvhub_loads", "csvhub_swaps")
+
+
 def _drop_dataset_tables(url: str) -> None:
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    """Empty a test warehouse of what csvhub made there (dataset tables, stages, records)."""
+    from csvhub.warehouse.engine import _engine_for
+
+    engine = _engine_for(url)
+    quote = engine.dialect.identifier_preparer.quote_identifier
     with engine.begin() as connection:
         for name in inspect(connection).get_table_names():
-            if name.startswith("ds_") or name == "csvhub_loads":
-                connection.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
+            if name.startswith("ds_") or name in _CSVHUB_TABLES:
+                connection.execute(text(f"DROP TABLE IF EXISTS {quote(name)}"))
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+def _create_mysql_database(url: str) -> None:
+    """The test database, created on first use where the user may (root on a dev machine)."""
+    from sqlalchemy import make_url
+
+    parsed = make_url(url)
+    # URL.set ignores database=None: the URL of the server itself, no database in it.
+    server = create_engine(parsed._replace(drivername="mysql+pymysql", database=None))
+    with server.connect() as connection:
+        name = server.dialect.identifier_preparer.quote_identifier(parsed.database or "")
+        connection.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS {name}")
+    server.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres", "mysql"])
 def warehouse(request, tmp_path, settings) -> Iterator[str]:
-    """Run the test once against a SQLite warehouse and once against PostgreSQL."""
-    if request.param == "postgres":
-        require(POSTGRES_URL, "CSVHUB_TEST_POSTGRES_URL")
-        _drop_dataset_tables(POSTGRES_URL)
-        settings.CSVHUB_WAREHOUSE_URL = POSTGRES_URL
-    else:
+    """Run the test against each warehouse engine: SQLite, PostgreSQL and MariaDB/MySQL.
+
+    This is the conformance suite: every test using it must pass, with the same answers, on
+    all three."""
+    server = _SERVERS.get(request.param)
+    if server is None:
         settings.CSVHUB_WAREHOUSE_URL = f"sqlite:///{tmp_path / 'warehouse.sqlite3'}"
+        yield request.param
+        return
+    url, variable = server
+    require(url, variable)
+    if request.param == "mysql":
+        _create_mysql_database(url)
+    _drop_dataset_tables(url)
+    settings.CSVHUB_WAREHOUSE_URL = url
     yield request.param
-    if request.param == "postgres":
-        _drop_dataset_tables(POSTGRES_URL)
+    _drop_dataset_tables(url)
 
 
 def _free_port() -> int:

@@ -20,7 +20,7 @@ from csvhub.csvread.formats import TEXT, DateStyle, Kind
 from csvhub.csvread.observation import BatchColumn, Observation
 from csvhub.csvread.stats import batch_stats, summary_stats
 from csvhub.schema.stats import TEMPORAL, ColumnStats
-from csvhub.schema.types import ColumnType, widen
+from csvhub.schema.types import ColumnType, decimal_fits, fraction_digits, widen
 
 
 class Fit(Enum):
@@ -71,6 +71,8 @@ class _ColumnState:
     # Whether to try the canonical grammar first; off once a batch was not canonical, so a
     # column written e.g. with 'T' separators costs one regex per batch, not two.
     canonical_first: bool = True
+    # Decimal columns: the most digits after the point seen (integers count as 0).
+    scale: int = 0
 
 
 class TypeTracker:
@@ -89,6 +91,14 @@ class TypeTracker:
     def date_styles(self) -> list[DateStyle | None]:
         """Per date/timestamp column: how its dates are written."""
         return [None if c.kind is None else c.kind.style for c in self._columns]
+
+    @property
+    def scales(self) -> list[int | None]:
+        """Per decimal column: its scale, the most digits after the point of its values."""
+        return [
+            c.scale if c.kind is not None and c.kind.type is ColumnType.DECIMAL else None
+            for c in self._columns
+        ]
 
     @property
     def stats(self) -> list[ColumnStats]:
@@ -118,6 +128,21 @@ class TypeTracker:
 
 
 def _observe_column(state: _ColumnState, columns: Columns, index: int) -> BatchColumn:
+    observed = _observe_kind(state, columns, index)
+    if state.kind is not None and state.kind.type is ColumnType.DECIMAL:
+        _widen_scale(state, columns, index)
+    return observed
+
+
+def _widen_scale(state: _ColumnState, columns: Columns, index: int) -> None:
+    """The column's scale grown to the batch's; a column no decimal type holds becomes text."""
+    state.scale = fraction_digits(columns.joined(index), state.scale)
+    if not decimal_fits(state.stats.min_value, state.stats.max_value, state.scale):
+        state.kind = TEXT
+        state.stats = state.stats.retyped(ColumnType.TEXT)
+
+
+def _observe_kind(state: _ColumnState, columns: Columns, index: int) -> BatchColumn:
     # Cells are split out of the joined column only when the splitter's summary is not enough.
     kind = state.kind or _first_kind(columns.values[index])
     if kind == TEXT:  # text takes anything: only stats left to do

@@ -290,6 +290,10 @@ def dataset_summary(*, dataset: Dataset) -> dict:
 def _column_summary(column: Column, stats: ColumnStats | None) -> dict:
     """A column with its statistics; extremes read like the column's values in rows."""
     low, high = (None, None) if stats is None else stats.bounds(column.type)
+    if column.type is ColumnType.DECIMAL and column.scale is not None:
+        # As written at ingestion; rows give them at the column's scale.
+        unit = Decimal(1).scaleb(-column.scale)
+        low, high = (None if v is None else v.quantize(unit) for v in (low, high))
     text = column.type is ColumnType.TEXT
     return {
         **column_json(column),
@@ -495,19 +499,8 @@ def _resolve_metric(dataset: Dataset, columns: ColumnResolver, spec: MetricSpec)
     canonical = f"{function.value}:{column.name}"
     kinds = {Function.COUNT: None, Function.AVG: ColumnType.DECIMAL}
     kind = kinds.get(function, column_type)
-    scale = _sum_scale(dataset, column) if column_type is ColumnType.DECIMAL else None
-    metric = Metric(function, column.name, scale)
+    metric = Metric(function, column.name)
     return _Resolved(spec.alias or canonical, canonical, metric, kind)
-
-
-def _sum_scale(dataset: Dataset, column: Column) -> int:
-    """Decimal places for SQLite's exact decimal sums (warehouse.analysis.Metric.scale): as
-    many as keep every scaled value exact in a double and the sum within 64 bits, given the
-    column's extremes and the row count kept at ingestion."""
-    low, high = _stats_bounds(dataset, column)
-    largest = max(abs(low or 0), abs(high or 0), Decimal(1))
-    room = min(Decimal(2**52) / largest, Decimal(2**63 - 1) / (largest * max(dataset.row_count, 1)))
-    return max(0, room.adjusted())
 
 
 def _wrong_type(
@@ -712,8 +705,8 @@ def analysis_histogram(
         "column": chosen.name,
         "bins": [
             {
-                "lower": _json_value(column_type, edges[i]),
-                "upper": _json_value(column_type, edges[i + 1]),
+                "lower": _edge_json(column_type, edges[i]),
+                "upper": _edge_json(column_type, edges[i + 1]),
                 "count": count,
             }
             for i, count in enumerate(counts)
@@ -786,19 +779,24 @@ def _described(columns: Sequence[Column]) -> str:
 
 
 def _number(value: int | float | Decimal) -> float:
-    """A JSON number with the 15 significant digits a double holds exactly: SQLite's REAL
-    arithmetic and PostgreSQL's NUMERIC then print alike."""
+    """A JSON number with the 15 significant digits a double holds exactly (averages of
+    integers, histogram edges): every warehouse then prints alike."""
     return float(format(value, ".15g"))
 
 
+def _edge_json(kind: ColumnType, edge: Any) -> Any:
+    """Histogram edges are computed, not data: numbers, as before exact decimals."""
+    return _number(edge) if kind is ColumnType.DECIMAL else _json_value(kind, edge)
+
+
 def _json_value(kind: ColumnType | None, value: Any) -> Any:
-    """A group key or metric as JSON: counts and integers as integers, decimals and averages
-    as numbers, dates `YYYY-MM-DD`, timestamps ISO 8601 UTC with Z."""
+    """A group key or metric as JSON: counts and integers as integers, decimals (their sums,
+    extremes and averages) as exact text, averages of integers as numbers, dates
+    `YYYY-MM-DD`, timestamps ISO 8601 UTC with Z."""
     if value is None:
         return None
     if kind is None:
         return int(value)
-    if kind is ColumnType.DECIMAL:
-        # Analysis still answers decimals as JSON numbers (until exact decimals, issue 12).
-        return _number(value)
+    if kind is ColumnType.DECIMAL and not isinstance(value, Decimal):
+        return _number(value)  # an average of integers
     return values.to_json(kind, value)

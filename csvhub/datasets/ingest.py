@@ -38,6 +38,7 @@ from csvhub.datasets.errors import IngestFailed
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadState
 from csvhub.metrics import ingest_progress, job_finished
 from csvhub.schema import Column, ColumnType, LoadResult, TypeChange
+from csvhub.schema.types import decimal_fits
 from csvhub.warehouse.engine import get_engine
 from csvhub.warehouse.load import LoadSession
 
@@ -261,7 +262,8 @@ class _RowLoader:
         types = self.tracker.types
         self.provisional = {n for n, t in zip(self.names, types, strict=True) if t is None}
         self.load.create(
-            [(n, t or ColumnType.TEXT) for n, t in zip(self.names, types, strict=True)]
+            [(n, t or ColumnType.TEXT) for n, t in zip(self.names, types, strict=True)],
+            scales=dict(zip(self.names, self.tracker.scales, strict=True)),
         )
         self.load.set_write_order(self.names)
         held, self.held = self.held, []
@@ -271,13 +273,35 @@ class _RowLoader:
 
     def _widen_to(self, types: list[ColumnType | None]) -> None:
         assert self.load.columns is not None
-        for name, seen in zip(self.names, types, strict=True):
+        for index, (name, seen) in enumerate(zip(self.names, types, strict=True)):
             stored = self.load.columns[name]
             if name in self.provisional or seen is None:
                 continue
             wider = widen(stored, seen)
-            if wider is not stored:
-                self.load.retype(name, wider)
+            assert wider is not None
+            scale = self._scale(index, wider)
+            if wider is ColumnType.DECIMAL and scale is None and not self._unscaled(name):
+                wider = ColumnType.TEXT  # this file's values at the stored scale: too many digits
+            if wider is not stored or scale != self.load.scales.get(name):
+                self.load.retype(name, wider, scale)
+
+    def _scale(self, index: int, column_type: ColumnType) -> int | None:
+        """A decimal column's scale holding the stored values' and this file's (the stored
+        ones are checked by the load session); None when this file's do not fit it."""
+        if column_type is not ColumnType.DECIMAL or self._unscaled(self.names[index]):
+            return None
+        stored = self.load.scales.get(self.names[index]) or 0
+        scale = max(stored, self.tracker.scales[index] or 0)
+        stats = self.tracker.stats[index]
+        return scale if decimal_fits(stats.min_value, stats.max_value, scale) else None
+
+    def _unscaled(self, name: str) -> bool:
+        """A decimal column of a table made before exact decimals (REAL on SQLite, NUMERIC
+        without a scale on PostgreSQL): appends keep it so, since its stored values have no
+        known scale to convert them at."""
+        assert self.load.columns is not None
+        stored = self.load.columns[name]
+        return stored is ColumnType.DECIMAL and self.load.scales.get(name) is None
 
     def _write(self, batch: Batch, observed: Observation | None = None) -> None:
         assert self.load.columns is not None
@@ -307,7 +331,7 @@ class _RowLoader:
         for index, name in enumerate(self.names):
             inferred = self.tracker.types[index]
             if name in self.provisional and inferred not in (None, ColumnType.TEXT):
-                self.load.retype(name, inferred)
+                self.load.retype(name, inferred, self.tracker.scales[index])
 
     def _quarantine(self, batch: Batch) -> None:
         if not batch.bad_rows:
@@ -346,7 +370,7 @@ class _RowLoader:
             encoding_reason=self.reader.encoding_reason,
             delimiter=self.reader.delimiter,
             columns=tuple(
-                Column(name, stored[name], labels[name], nullable=stats[name].nulls > 0)
+                self._column_result(name, labels[name], nullable=stats[name].nulls > 0)
                 for name in self.names
             ),
             type_changes=tuple(
@@ -357,6 +381,13 @@ class _RowLoader:
             stats=stats,
             row_id_range=self.load.row_id_range(),
         )
+
+    def _column_result(self, name: str, label: str, *, nullable: bool) -> Column:
+        """A column as loaded; decimal columns carry their scale (the table declares it)."""
+        assert self.load.columns is not None
+        column_type = self.load.columns[name]
+        scale = self.load.scales.get(name) if column_type is ColumnType.DECIMAL else None
+        return Column(name, column_type, label, nullable=nullable, scale=scale)
 
 
 def _check_row_limit(rows_seen: int) -> None:

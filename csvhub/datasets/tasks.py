@@ -12,6 +12,6 @@ def ingest_upload(upload_id: str) -> None:
 
 @task
 def build_index(dataset_id: str, columns: list[str]) -> None:
-    from csvhub.datasets.services import index_build
+    from csvhub.datasets.index_builds import index_build
 
     index_build(dataset_id=dataset_id, columns=columns)

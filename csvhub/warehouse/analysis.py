@@ -6,14 +6,15 @@ names are checked (schema.check_column_name, via the RowSet's fields) and every 
 bound parameter; the only SQL words chosen by a request (an aggregate function, a bucket) are
 looked up in fixed tables here.
 
-Both warehouses answer with Python values of one kind per column type: int, Decimal (floats
-from SQLite's REAL become the Decimal of their shortest repr), bool, date, aware UTC datetime,
-str. Time buckets start at UTC minute, hour, day, ISO week (Monday) or month boundaries on both.
+Every warehouse answers with Python values of one kind per column type: int, Decimal at the
+column's scale (sums too; averages of decimals at the scale plus AVERAGE_DIGITS, rounded half
+to even; floats from an older SQLite table's REAL become the Decimal of their shortest repr),
+bool, date, aware UTC datetime, str. Averages of integer columns are floats. Time buckets
+start at UTC minute, hour, day, ISO week (Monday) or month boundaries on every warehouse.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,47 +22,39 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    DateTime,
     Engine,
-    Float,
     Integer,
     Select,
-    Text,
     case,
-    cast,
     func,
     literal,
+    literal_column,
     null,
     select,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
 from csvhub.grammar.analysis import Bucket, Function  # the names the analysis grammar declares
-from csvhub.schema import ColumnType, values
+from csvhub.schema import Column, ColumnType, values
+from csvhub.warehouse.dialects import WarehouseDialect, dialect_of
 from csvhub.warehouse.engine import get_engine, read_connection
 
 # query.py's builder turns a RowSet's conditions into WHERE clauses; it is the one place that
 # does, so analysis borrows it rather than keeping a second copy of the filter SQL.
 from csvhub.warehouse.query import Order, QueryBuilder, RowSet
 
-# NULLS LAST arrived in SQLite 3.30; older versions sort on `col IS NULL` first.
-_SQLITE_NULLS_ORDER = sqlite3.sqlite_version_info >= (3, 30, 0)
+# Digits an average of a decimal column has beyond the column's scale (as MySQL's AVG).
+AVERAGE_DIGITS = 4
 
 
 @dataclass(frozen=True)
 class Metric:
     function: Function
     column: str | None = None  # None: count rows
-    # SQLite sums a decimal column as whole numbers of 10**-scale: exact for values with at most
-    # `scale` decimals (choose it so the sum fits 64 bits). Without it, REAL arithmetic.
-    scale: int | None = None
 
 
 _AGGREGATES: dict[Function, Callable[[ColumnElement], ColumnElement]] = {
     Function.COUNT: func.count,
-    Function.SUM: func.sum,
-    Function.AVG: func.avg,
     Function.MIN: func.min,
     Function.MAX: func.max,
 }
@@ -70,13 +63,16 @@ _AGGREGATES: dict[Function, Callable[[ColumnElement], ColumnElement]] = {
 class _Source:
     """The RowSet's table and WHERE clauses, and its columns as analysis reads them."""
 
-    def __init__(self, rows: RowSet, dialect: str) -> None:
+    def __init__(self, rows: RowSet, dialect: WarehouseDialect) -> None:
         self.query = QueryBuilder(rows, dialect)
         self.dialect = dialect
         self.table = self.query.table
 
     def where(self) -> list[ColumnElement]:
         return self.query.conditions()
+
+    def field(self, name: str) -> Column:
+        return self.query.field(name)
 
     def type_of(self, name: str) -> ColumnType:
         return self.query.field(name).type
@@ -91,12 +87,7 @@ class _Source:
         return self.query.compared(name)
 
     def group_key(self, name: str) -> ColumnElement:
-        column = self.ordered(name)
-        if self.dialect == "sqlite" and self.type_of(name) is ColumnType.TIMESTAMP:
-            # SQLite keeps fractions as written (`.5`, `.500`): group on the shortest spelling.
-            trimmed = func.rtrim(func.rtrim(column, "0", type_=Text), ".", type_=Text)
-            return case((func.instr(column, ".") > 0, trimmed), else_=column)
-        return column
+        return self.dialect.group_key(self.ordered(name), self.type_of(name))
 
     def argument(self, metric: Metric) -> ColumnElement:
         assert metric.column is not None
@@ -104,37 +95,13 @@ class _Source:
             return self.ordered(metric.column)
         return self.column(metric.column)
 
+    def reader(self, name: str) -> Callable[[Any], Any]:
+        """Reads the column's values as SQL gives them back (MIN, MAX, group keys)."""
+        field = self.field(name)
+        return _reader(field.type, self.dialect, field.scale)
+
     def bucket_start(self, name: str, bucket: Bucket) -> ColumnElement:
-        column, column_type = self.column(name), self.type_of(name)
-        if self.dialect == "postgresql":
-            return _postgres_bucket(column, column_type, bucket)
-        return _sqlite_bucket(column, column_type, bucket)
-
-
-def _postgres_bucket(
-    column: ColumnElement, column_type: ColumnType, bucket: Bucket
-) -> ColumnElement:
-    # date_trunc on a UTC wall-clock timestamp: weeks start on Monday, months on the 1st.
-    if column_type is ColumnType.DATE:
-        return func.date_trunc(bucket.value, cast(column, DateTime()))
-    return func.date_trunc(bucket.value, func.timezone("UTC", column))
-
-
-def _sqlite_bucket(column: ColumnElement, column_type: ColumnType, bucket: Bucket) -> ColumnElement:
-    # Dates and timestamps are ISO text in UTC ('YYYY-MM-DD HH:MM:SS[.f]'): most bucket starts
-    # are a prefix of that text; a week goes back to its Monday with SQLite's date modifiers.
-    def prefix(length: int) -> ColumnElement:
-        return func.substr(column, 1, length, type_=Text)
-
-    if bucket is Bucket.MINUTE:
-        return prefix(16).concat(":00")
-    if bucket is Bucket.HOUR:
-        return prefix(13).concat(":00:00")
-    if bucket is Bucket.DAY:
-        return prefix(10)
-    if bucket is Bucket.WEEK:
-        return func.date(prefix(10), "-6 days", "weekday 1", type_=Text)
-    return prefix(7).concat("-01")
+        return self.dialect.bucket_start(self.column(name), self.type_of(name), bucket.value)
 
 
 # -- queries ---------------------------------------------------------------------------------
@@ -158,7 +125,7 @@ def aggregate(
     source, computed, statement = _aggregate_plan(rows, group_by, metrics, order, limit, engine)
     with read_connection(engine) as connection:
         found = connection.execute(statement).all()
-    readers = [_reader(source.type_of(name)) for name in group_by]
+    readers = [source.reader(name) for name in group_by]
     results = [_result_row(row, readers, computed) for row in found]
     return results[:limit], len(results) > limit
 
@@ -187,7 +154,7 @@ def _aggregate_plan(
     engine: Engine,
 ) -> tuple[_Source, list[_Computed], Select]:
     """The statement `aggregate` runs (one row past `limit` tells that more groups exist)."""
-    source = _Source(rows, engine.dialect.name)
+    source = _Source(rows, dialect_of(engine))
     computed = [_Computed(source, metric) for metric in metrics]
     statement = _aggregate_statement(source, group_by, computed, order).limit(limit + 1)
     return source, computed, statement
@@ -196,60 +163,63 @@ def _aggregate_plan(
 class _Computed:
     """How one metric is computed in SQL and read back into a value.
 
-    Averages are computed as an exact sum and a count, divided here, so both warehouses give
-    the same digits. On SQLite a decimal sum adds integers of 10**-scale (Metric.scale), which
-    is exact where the REAL values' own sum is not.
+    Sums are the dialect's exact sums (sum_parts, read back by sum_value); averages are such
+    a sum and a count, divided here, so every warehouse gives the same digits.
     """
 
     def __init__(self, source: _Source, metric: Metric) -> None:
         self.metric = metric
         self.dialect = source.dialect
         self.kind = _metric_type(source, metric)
-        self.scale = None
-        if (
-            source.dialect == "sqlite"
-            and metric.column is not None
-            and metric.function in (Function.SUM, Function.AVG)
-            and source.type_of(metric.column) is ColumnType.DECIMAL
-            and metric.scale is not None
-        ):
-            self.scale = metric.scale
-        self.width = 2 if metric.function is Function.AVG else 1
-        self._read = _reader(self.kind)
+        self.type: ColumnType | None = None
+        self.scale: int | None = None
+        self._read = _reader(self.kind, self.dialect, None)
+        if metric.column is not None:
+            self.type = source.type_of(metric.column)
+            self.scale = source.field(metric.column).scale
+            if self.kind is self.type:  # MIN and MAX
+                self._read = source.reader(metric.column)
+        self.width = len(self.columns(literal_column("a")))
 
     def argument(self, source: _Source) -> ColumnElement | None:
         if self.metric.column is None:
             return None
-        argument = source.argument(self.metric)
-        if self.scale is not None:
-            return cast(func.round(argument * (10**self.scale)), BigInteger)
-        return argument
+        return source.argument(self.metric)
 
     def columns(self, argument: ColumnElement | None) -> list[ColumnElement]:
         if argument is None:
             return [func.count()]
-        if self.metric.function is Function.AVG:
-            return [func.sum(argument), func.count(argument)]
+        if self.metric.function in (Function.SUM, Function.AVG):
+            assert self.type is not None
+            parts = self.dialect.sum_parts(argument, self.type, self.scale)
+            if self.metric.function is Function.AVG:
+                return [*parts, func.count(argument)]
+            return parts
         return [_AGGREGATES[self.metric.function](argument)]
 
     def sort_key(self, outputs: list[ColumnElement]) -> ColumnElement:
-        if self.metric.function is not Function.AVG:
-            return outputs[0]
-        total, count = outputs
-        return (cast(total, Float) if self.dialect == "sqlite" else total) / count
+        if self.metric.function is Function.SUM:
+            return self.dialect.sum_order_key(outputs)
+        if self.metric.function is Function.AVG:
+            total = self.dialect.sum_order_key(outputs[:-1])
+            return self.dialect.average_sort_key(total, outputs[-1])
+        return outputs[0]
 
     def read(self, values: Sequence[Any]) -> Any:
         if self.metric.function is Function.AVG:
-            total, count = values
-            return None if not count else self._sum(total) / count
-        if self.metric.function is Function.SUM and values[0] is not None:
-            return self._sum(values[0])
+            count, total = values[-1], self._sum(values[:-1])
+            if not count or total is None:
+                return None
+            if self.type is ColumnType.DECIMAL and self.scale is not None:
+                return exact_average(total, count, self.scale + AVERAGE_DIGITS)
+            return total / count
+        if self.metric.function is Function.SUM:
+            return self._sum(values)
         return self._read(values[0])
 
-    def _sum(self, total: Any) -> int | Decimal:
-        if self.scale is not None:
-            return Decimal(total).scaleb(-self.scale)
-        return int(total) if self.kind is ColumnType.INTEGER else _number(total)
+    def _sum(self, parts: Sequence[Any]) -> int | Decimal | None:
+        assert self.type is not None
+        return self.dialect.sum_value(parts, self.type, self.scale)
 
 
 def _result_row(row: Sequence[Any], readers: list, computed: list[_Computed]) -> tuple:
@@ -295,22 +265,18 @@ def _aggregate_statement(
     return select(*outputs).order_by(*_sort(sort_keys, order, len(groups), source.dialect))
 
 
-def _sort(keys: list, order: Sequence[Order[int]], groups: int, dialect: str) -> list:
+def _sort(
+    keys: list, order: Sequence[Order[int]], groups: int, dialect: WarehouseDialect
+) -> list[ColumnElement]:
+    """ORDER BY for `order`, then the group keys not in it, ascending; NULLs last."""
     wanted = list(order)
     named = {item.key for item in wanted}
     wanted += [Order(position) for position in range(groups) if position not in named]
     return [
         clause
         for item in wanted
-        for clause in _nulls_last(keys[item.key], item.descending, dialect)
+        for clause in dialect.order(keys[item.key], descending=item.descending, nulls_first=False)
     ]
-
-
-def _nulls_last(column: ColumnElement, descending: bool, dialect: str) -> list[ColumnElement]:
-    ordered = column.desc() if descending else column.asc()
-    if dialect == "postgresql" or _SQLITE_NULLS_ORDER:
-        return [ordered.nulls_last()]
-    return [column.is_(None).asc(), ordered]
 
 
 def _metric_type(source: _Source, metric: Metric) -> ColumnType | None:
@@ -338,7 +304,7 @@ def timeseries(
     Rows whose `column` is NULL belong to no bucket.
     """
     engine = engine or get_engine()
-    source = _Source(rows, engine.dialect.name)
+    source = _Source(rows, dialect_of(engine))
     computed = _Computed(source, metric)
     start = source.bucket_start(column, bucket).label("bucket")
     argument = computed.argument(source)
@@ -361,12 +327,12 @@ def timeseries(
 def extremes(rows: RowSet, *, column: str, engine: Engine | None = None) -> tuple[Any, Any]:
     """MIN and MAX of the column over the rows (None, None when it has no values there)."""
     engine = engine or get_engine()
-    source = _Source(rows, engine.dialect.name)
+    source = _Source(rows, dialect_of(engine))
     ordered = source.ordered(column)
     statement = select(func.min(ordered), func.max(ordered)).where(*source.where())
     with read_connection(engine) as connection:
         low, high = connection.execute(statement).one()
-    read = _reader(source.type_of(column))
+    read = source.reader(column)
     return read(low), read(high)
 
 
@@ -378,15 +344,16 @@ def histogram(
     edge, and values outside the edges count in the first or last bin.
     """
     engine = engine or get_engine()
-    source = _Source(rows, engine.dialect.name)
+    source = _Source(rows, dialect_of(engine))
     value = source.column(column)
     field = source.query.field(column)
     # Each value finds its bin by binary search over the inner edges: log2(bins) comparisons,
-    # each against the edge in the column's stored type (exact NUMERIC, or SQLite's REAL).
-    inner_edges = [literal(source.query.store(field, edge), value.type) for edge in edges[1:-1]]
-    bin_of = case(
-        (value.is_(None), null()), else_=_bin_search(value, inner_edges, 0, len(edges) - 2)
-    )
+    # each `value < edge` as the dialect compares exactly (whatever digits the edge has).
+    below = [
+        source.dialect.comparison("lt", value, field.type, field.scale, edge)
+        for edge in edges[1:-1]
+    ]
+    bin_of = case((value.is_(None), null()), else_=_bin_search(below, 0, len(edges) - 2))
     inner = select(bin_of.label("bin")).where(*source.where()).subquery()
     statement = select(inner.c.bin, func.count()).group_by(inner.c.bin)
     with read_connection(engine) as connection:
@@ -395,14 +362,15 @@ def histogram(
     return counts, int(found.get(None, 0))
 
 
-def _bin_search(value: ColumnElement, edges: list, first: int, last: int) -> ColumnElement:
-    """The bin of `value` among bins first..last; edges[i] separates bin i from bin i + 1."""
+def _bin_search(below: list[ColumnElement], first: int, last: int) -> ColumnElement:
+    """The bin of a value among bins first..last; below[i] says it is under the edge that
+    separates bin i from bin i + 1."""
     if first == last:
         return literal(first, Integer)
     middle = (first + last + 1) // 2
     return case(
-        (value < edges[middle - 1], _bin_search(value, edges, first, middle - 1)),
-        else_=_bin_search(value, edges, middle, last),
+        (below[middle - 1], _bin_search(below, first, middle - 1)),
+        else_=_bin_search(below, middle, last),
     )
 
 
@@ -412,21 +380,38 @@ def rows_by_id(
     """The rows with these hidden row ids (primary-key lookups), as canonical text of every
     field of the RowSet in order, like warehouse.query.rows_page gives them."""
     engine = engine or get_engine()
-    query = QueryBuilder(rows, engine.dialect.name)
+    query = QueryBuilder(rows, dialect_of(engine))
     names = [field.name for field in rows.fields]
     statement = select(query.row_id, *(query.text(name) for name in names)).where(
         query.row_id.in_(list(row_ids))
     )
     with read_connection(engine) as connection:
-        found = [query.fix(tuple(row)) for row in connection.execute(statement)]
-    return {row[0]: row[1:] for row in found}
+        found = [tuple(row) for row in connection.execute(statement)]
+    fix = query.fixer(names)
+    return {row[0]: fix(row[1:]) if fix else row[1:] for row in found}
 
 
 # -- reading values back -----------------------------------------------------------------------
 
 
-def _reader(column_type: ColumnType | None) -> Callable[[Any], Any]:
+def exact_average(total: Decimal, count: int, digits: int) -> Decimal:
+    """total / count rounded half to even to `digits` after the point, in integers (exact,
+    so every warehouse gives the same digits)."""
+    numerator = int(total.scaleb(digits))  # whole: the total has at most `digits` decimals
+    quotient, remainder = divmod(abs(numerator), count)
+    if 2 * remainder > count or (2 * remainder == count and quotient % 2):
+        quotient += 1
+    return Decimal(quotient if numerator >= 0 else -quotient).scaleb(-digits)
+
+
+def _reader(
+    column_type: ColumnType | None, dialect: WarehouseDialect, scale: int | None
+) -> Callable[[Any], Any]:
     read = _READERS.get(column_type, _same)
+    if column_type is ColumnType.DECIMAL:
+
+        def read(value: Any) -> Any:
+            return dialect.number_value(value, ColumnType.DECIMAL, scale)
 
     def read_value(value: Any) -> Any:
         return None if value is None else read(value)
@@ -436,10 +421,6 @@ def _reader(column_type: ColumnType | None) -> Callable[[Any], Any]:
 
 def _same(value: Any) -> Any:
     return value
-
-
-def _number(value: Any) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(repr(float(value)))
 
 
 def _date(value: Any) -> date:
@@ -455,7 +436,6 @@ def _timestamp(value: Any) -> datetime:
 _READERS: dict[ColumnType | None, Callable[[Any], Any]] = {
     None: int,  # counts
     ColumnType.INTEGER: int,  # SUM(bigint) is NUMERIC on PostgreSQL
-    ColumnType.DECIMAL: _number,
     ColumnType.BOOLEAN: bool,  # 0/1 on SQLite
     ColumnType.DATE: _date,
     ColumnType.TIMESTAMP: _timestamp,

@@ -29,7 +29,7 @@ def test_decimal_extremes_are_numeric_not_lexicographic() -> None:
 
 
 def test_decimal_extremes_are_exact_beyond_float_precision() -> None:
-    big = ["0.10000000000000000001", "0.1000000000000000000", "0.10000000000000000002"]
+    big = ["0.100000000000000001", "0.10000000000000000", "0.100000000000000002"]
     stats = infer(big).stats[0]
     assert (stats.min_value, stats.max_value) == (big[1], big[2])
 

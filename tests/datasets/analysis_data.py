@@ -13,7 +13,7 @@ import math
 import random
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any
 
 import pytest
@@ -119,6 +119,23 @@ def iso(value: datetime) -> str:
     if value.microsecond:
         text += f".{value.microsecond:06d}".rstrip("0")
     return text + "Z"
+
+
+# Generated amounts have at most two digits after the point: their column's scale.
+AMOUNT_SCALE = 2
+
+
+def decimal_text(value: Decimal, scale: int = AMOUNT_SCALE) -> str:
+    """A decimal value, sum or extreme as the API gives it: exact text at the column's scale."""
+    return format(value.quantize(Decimal(1).scaleb(-scale)), "f")
+
+
+def average_text(numbers: list[Decimal], scale: int = AMOUNT_SCALE) -> str:
+    """An average of a decimal column as the API gives it: the exact mean rounded half to even
+    at the scale + 4 (computed here with Python's decimal module at high precision)."""
+    with localcontext(prec=100):
+        mean = sum(numbers, Decimal(0)) / len(numbers)
+        return format(mean.quantize(Decimal(1).scaleb(-scale - 4), ROUND_HALF_EVEN), "f")
 
 
 def number(value: Decimal | float) -> Any:

@@ -10,7 +10,8 @@ from rest_framework.test import APIClient
 from csvhub.accounts.models import Membership, Organization
 from csvhub.datasets import services
 from csvhub.datasets.models import Dataset, Upload
-from csvhub.warehouse.engine import get_engine
+from csvhub.schema import ColumnType
+from csvhub.warehouse.engine import get_dialect, get_engine
 from csvhub.warehouse.tables import table_exists, table_row_count
 
 
@@ -43,17 +44,33 @@ def upload(
 
 
 def warehouse_rows(dataset: Dataset) -> list[tuple]:
-    """Every stored row in ingestion order, as the warehouse returns it (no hidden id)."""
+    """Every stored row in ingestion order, as the warehouse returns it (no hidden id);
+    decimals with a scale as the Decimal their stored form stands for."""
     from sqlalchemy import text
 
-    names = ", ".join(f'"{column["name"]}"' for column in dataset.columns)
+    quote = get_engine().dialect.identifier_preparer.quote_identifier
+    names = ", ".join(quote(column["name"]) for column in dataset.columns)
     with get_engine().connect() as connection:
-        return [
-            tuple(row)
-            for row in connection.execute(
-                text(f'SELECT {names} FROM "{dataset.table_name}" ORDER BY _row_id')
-            )
-        ]
+        found = connection.execute(
+            text(f"SELECT {names} FROM {quote(dataset.table_name)} ORDER BY _row_id")
+        )
+        readers = [_stored_reader(column) for column in dataset.columns]
+        return [tuple(read(v) for read, v in zip(readers, row, strict=True)) for row in found]
+
+
+def _stored_reader(column: dict):
+    if column["type"] != "decimal" or column.get("scale") is None:
+        return lambda value: value
+    dialect = get_dialect()
+
+    def read(value):
+        return (
+            None
+            if value is None
+            else dialect.number_value(value, ColumnType.DECIMAL, column["scale"])
+        )
+
+    return read
 
 
 def column_types(dataset: Dataset) -> dict[str, str]:

@@ -448,7 +448,8 @@ def test_row_id_is_the_primary_key_after_first_upload_and_append(warehouse):
     with get_engine().begin() as connection:
         key = inspect(connection).get_pk_constraint(first.dataset.table_name)
         # A row added without an id gets the next one: the row id's sequence kept up.
-        connection.execute(text(f'INSERT INTO "{first.dataset.table_name}" (n) VALUES (7)'))
+        table = connection.dialect.identifier_preparer.quote_identifier(first.dataset.table_name)
+        connection.execute(text(f"INSERT INTO {table} (n) VALUES (7)"))
     assert key["constrained_columns"] == ["_row_id"]
     assert [r[0] for r in _row_ids(first.dataset)] == [1, 2, 3, 4]
     first.dataset.refresh_from_db()
@@ -459,9 +460,8 @@ def _row_ids(dataset) -> list[tuple]:
     from sqlalchemy import text
 
     with get_engine().connect() as connection:
-        return list(
-            connection.execute(text(f'SELECT _row_id FROM "{dataset.table_name}" ORDER BY 1'))
-        )
+        table = connection.dialect.identifier_preparer.quote_identifier(dataset.table_name)
+        return list(connection.execute(text(f"SELECT _row_id FROM {table} ORDER BY 1")))
 
 
 def test_rows_after_an_undecodable_row_keep_contiguous_ids_and_values(warehouse, monkeypatch):

@@ -15,6 +15,7 @@ from csvhub.datasets import rows as rows_module
 from csvhub.datasets.models import Dataset
 from csvhub.datasets.rowquery import parse_row_query
 from csvhub.warehouse import query as warehouse_query
+from csvhub.warehouse.dialects import postgresql as postgresql_dialect
 from csvhub.warehouse.engine import get_engine
 from tests.datasets.pipeline import upload
 from tests.datasets.rows_fixtures import (  # noqa: F401  (fixtures)
@@ -33,17 +34,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _typed_csv(warehouse: str) -> str:
-    # SQLite keeps decimals as REAL, PostgreSQL keeps NUMERIC digits as written; both give
-    # timestamp fractions without trailing zeros (csvread stores them canonically).
-    hundred, half = ("100", "12:30:00.5") if warehouse == "postgres" else ("100.0", "12:30:00.5")
+    # Decimals at the column's scale (3: 0.125) and timestamp fractions without trailing
+    # zeros (csvread stores them canonically), alike on every warehouse.
     return (
         "id,amount,active,day,at,note,clock\n"
-        "1,7.25,true,2020-06-01,2020-06-01 12:30:00,alpha,12:30\n"
-        "2,-3.5,false,2021-01-15,2021-01-15 08:00:00,Beta 50%,eq:odd\n"
+        "1,7.250,true,2020-06-01,2020-06-01 12:30:00,alpha,12:30\n"
+        "2,-3.500,false,2021-01-15,2021-01-15 08:00:00,Beta 50%,eq:odd\n"
         "3,,true,,,,\n"
-        f"4,{hundred},false,2020-06-15,2020-06-01 {half},gamma_ray,\n"
+        "4,100.000,false,2020-06-15,2020-06-01 12:30:00.5,gamma_ray,\n"
         "5,0.125,,2019-12-31,2019-12-31 22:59:59,-minus,\n"
-        "6,7.25,false,2020-06-01,2020-06-01 12:30:00,alphabet,\n"
+        "6,7.250,false,2020-06-01,2020-06-01 12:30:00,alphabet,\n"
     )
 
 
@@ -60,9 +60,9 @@ def test_export_applies_filters_sort_and_fields_but_not_the_page(api, titanic):
 
     assert list(csv.reader(io.StringIO(text))) == [
         ["Name", "Fare"],
-        ["Braund, Mr. Zacharias", "24.15"],
-        ["Braund, Mr. Owen Harris", "7.25"],
-        ["Braund, Mr. Adam", "7.05"],
+        ["Braund, Mr. Zacharias", "24.1500"],  # Fare's scale: 71.2833
+        ["Braund, Mr. Owen Harris", "7.2500"],
+        ["Braund, Mr. Adam", "7.0500"],
     ]
 
 
@@ -85,8 +85,9 @@ def test_csv_export_uploaded_again_gives_the_same_rows_and_types(api, org, typed
         exported = streamed(rows_get(api, dataset, "format=csv"))
         copy = dataset_load(org, f"{dataset.slug}-copy.csv", exported)
         assert copy.columns == dataset.columns
-        assert rows_json(api, copy, "limit=1000")["rows"] == (
-            rows_json(api, dataset, "limit=1000")["rows"]
+        assert (
+            rows_json(api, copy, "limit=1000")["rows"]
+            == (rows_json(api, dataset, "limit=1000")["rows"])
         )
 
 
@@ -126,7 +127,7 @@ def test_spreadsheet_safe_export_neutralizes_formulas_in_text_cells(api, org):
 
 def test_exports_stream_in_chunks(api, titanic, monkeypatch, warehouse):
     monkeypatch.setattr(warehouse_query, "EXPORT_BATCH_ROWS", 4)
-    monkeypatch.setattr(warehouse_query, "EXPORT_CHUNK_BYTES", 200)
+    monkeypatch.setattr(postgresql_dialect, "EXPORT_CHUNK_BYTES", 200)
     csv_chunks = list(rows_get(api, titanic, "format=csv").streaming_content)
     ndjson_chunks = list(rows_get(api, titanic, "format=ndjson").streaming_content)
     # Rows in batches of 4 (SQLite) or chunks of about 200 bytes (COPY), the header with the

@@ -10,81 +10,152 @@ import csvhub.datasets.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_api_token'),
+        ("accounts", "0002_api_token"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Dataset',
+            name="Dataset",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=80)),
-                ('columns', models.JSONField(blank=True, default=list)),
-                ('stats', models.JSONField(blank=True, default=dict)),
-                ('row_count', models.BigIntegerField(default=0)),
-                ('first_row_id', models.BigIntegerField(blank=True, null=True)),
-                ('last_row_id', models.BigIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='datasets', to='accounts.organization')),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=80)),
+                ("columns", models.JSONField(blank=True, default=list)),
+                ("stats", models.JSONField(blank=True, default=dict)),
+                ("row_count", models.BigIntegerField(default=0)),
+                ("first_row_id", models.BigIntegerField(blank=True, null=True)),
+                ("last_row_id", models.BigIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="datasets",
+                        to="accounts.organization",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Upload',
+            name="Upload",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('original_name', models.CharField(max_length=255)),
-                ('file', models.FileField(max_length=500, upload_to=csvhub.datasets.models._upload_path)),
-                ('size', models.BigIntegerField(default=0)),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], db_index=True, default='queued', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('bytes_read', models.BigIntegerField(default=0)),
-                ('rows_loaded', models.BigIntegerField(default=0)),
-                ('rows_rejected', models.BigIntegerField(default=0)),
-                ('type_changes', models.JSONField(blank=True, default=list)),
-                ('error', models.TextField(blank=True)),
-                ('encoding', models.CharField(blank=True, max_length=32)),
-                ('delimiter', models.CharField(blank=True, max_length=4)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='uploads', to='datasets.dataset')),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.UUIDField(
+                        default=uuid.uuid4, editable=False, primary_key=True, serialize=False
+                    ),
+                ),
+                ("original_name", models.CharField(max_length=255)),
+                (
+                    "file",
+                    models.FileField(max_length=500, upload_to=csvhub.datasets.models._upload_path),
+                ),
+                ("size", models.BigIntegerField(default=0)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("bytes_read", models.BigIntegerField(default=0)),
+                ("rows_loaded", models.BigIntegerField(default=0)),
+                ("rows_rejected", models.BigIntegerField(default=0)),
+                ("type_changes", models.JSONField(blank=True, default=list)),
+                ("error", models.TextField(blank=True)),
+                ("encoding", models.CharField(blank=True, max_length=32)),
+                ("delimiter", models.CharField(blank=True, max_length=4)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="uploads",
+                        to="datasets.dataset",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at'],
+                "ordering": ["created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Reject',
+            name="Reject",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('line', models.BigIntegerField()),
-                ('reason', models.CharField(max_length=500)),
-                ('text', models.TextField(blank=True)),
-                ('upload', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rejects', to='datasets.upload')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("line", models.BigIntegerField()),
+                ("reason", models.CharField(max_length=500)),
+                ("text", models.TextField(blank=True)),
+                (
+                    "upload",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rejects",
+                        to="datasets.upload",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['line'],
+                "ordering": ["line"],
             },
         ),
         migrations.AddConstraint(
-            model_name='dataset',
-            constraint=models.UniqueConstraint(fields=('organization', 'slug'), name='dataset_slug_per_org'),
+            model_name="dataset",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "slug"), name="dataset_slug_per_org"
+            ),
         ),
         migrations.AddIndex(
-            model_name='reject',
-            index=models.Index(fields=['upload', 'line'], name='datasets_re_upload__c8c155_idx'),
+            model_name="reject",
+            index=models.Index(fields=["upload", "line"], name="datasets_re_upload__c8c155_idx"),
         ),
     ]
