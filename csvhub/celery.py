@@ -72,6 +72,10 @@ def _resume_jobs(**_kwargs: object) -> None:
     from csvhub.datasets.services import uploads_resume
 
     uploads_resume()
+    # Every worker ticks the periodic jobs; the claim in the database lets one fire each run.
+    from csvhub.scheduling.ticks import scheduler_start
+
+    scheduler_start()
     threading.Thread(target=_sweep_forever, name="csvhub-sweeper", daemon=True).start()
 
 

@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "csvhub.datasets",
     "csvhub.compat",
     "csvhub.jobs",
+    "csvhub.scheduling",
     "csvhub.web",
 ]
 
@@ -205,6 +206,9 @@ TASKS = {
 # A running job whose heartbeat is older than this is taken to be dead and is run again.
 CSVHUB_JOB_STALE_SECONDS = env_int("CSVHUB_JOB_STALE_SECONDS", 120, minimum=5)
 CSVHUB_JOB_MAX_ATTEMPTS = env_int("CSVHUB_JOB_MAX_ATTEMPTS", 3, minimum=1)
+# Periodic jobs (csvhub.scheduling): how often each process (`csvhub serve` with the thread
+# runner, every `csvhub worker` with Celery) looks for due jobs; 0 turns the scheduler off here.
+CSVHUB_SCHEDULER_SECONDS = env_int("CSVHUB_SCHEDULER_SECONDS", 15, minimum=0)
 # Simetric's and Thena's upload endpoints (csvhub.compat) wait this long for the file to load
 # before answering, so their clients' scripts can query right after uploading; 0: answer at once.
 # A waiting upload holds a request thread: at most CSVHUB_COMPAT_UPLOAD_WAITERS wait at once per

@@ -68,6 +68,11 @@ def _resume_jobs(_worker: object) -> None:
     # One process runs every in-process job, so whatever is marked running died with the
     # previous process; with Celery, workers resume their own.
     uploads_resume(all_running_are_dead=settings.CSVHUB_TASK_RUNNER == "thread")
+    if settings.CSVHUB_TASK_RUNNER == "thread":
+        # The embedded default's scheduler; with Celery, the workers tick (csvhub.celery).
+        from csvhub.scheduling.ticks import scheduler_start
+
+        scheduler_start()
 
 
 def _gunicorn_app(options: dict[str, object]) -> BaseApplication:
