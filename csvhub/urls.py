@@ -13,6 +13,7 @@ from csvhub.compat.urls import api_urlpatterns as compat_api
 from csvhub.compat.urls import root_urlpatterns as compat_root
 from csvhub.datasets.urls import api_urlpatterns as datasets_api
 from csvhub.health import views as health
+from csvhub.sources.urls import api_urlpatterns as sources_api
 
 # Swagger UI's files come from drf-spectacular-sidecar through our own static files (nothing
 # from a CDN), and its script from the split view itself, so scripts stay 'self' only. Its page
@@ -25,7 +26,7 @@ SWAGGER_UI_CSP: dict[str, Collection[str] | str] = {
 swagger_ui = csp_override(SWAGGER_UI_CSP)(SpectacularSwaggerSplitView.as_view(url_name="schema"))
 
 urlpatterns = [
-    path("api/v1/", include(datasets_api + accounts_api + compat_api)),
+    path("api/v1/", include(datasets_api + sources_api + accounts_api + compat_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", swagger_ui, name="swagger-ui"),
     # Simetric's /etl/ and /api/{table_name}/: after csvhub's own /api/ routes, which win.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import PurePath
 from uuid import UUID
@@ -25,7 +25,7 @@ from csvhub.datasets.errors import (
     DatasetNotFound,
     UploadTooLarge,
 )
-from csvhub.datasets.models import Dataset, Upload, UploadState
+from csvhub.datasets.models import Dataset, Upload, UploadMode, UploadState
 from csvhub.warehouse.tables import table_drop
 
 logger = logging.getLogger(__name__)
@@ -152,22 +152,41 @@ def upload_size_check(*, file: File[bytes]) -> None:
         )
 
 
-def upload_create(*, dataset: Dataset, file: File[bytes], user: Uploader = None) -> Upload:
+def upload_create(
+    *,
+    dataset: Dataset,
+    file: File[bytes],
+    user: Uploader = None,
+    mode: UploadMode = UploadMode.APPEND,
+    record: Callable[[Upload], None] | None = None,
+    enqueue: bool = True,
+) -> Upload:
     """Stream the file into storage, record the upload, and queue its ingestion after commit.
 
     The file is written before the database transaction so that no transaction stays open
     while gigabytes move; an upload whose row never commits leaves an orphan file at worst.
+    `record` runs in the transaction that saves the upload (a scheduled import records where
+    the file came from, so both commit or neither); `enqueue=False` leaves the ingestion to
+    the caller.
     """
     upload = Upload(
         dataset=dataset,
         original_name=PurePath(file.name or "").name[:255],
         size=file.size or 0,
         uploaded_by=_signed_in(user),
+        mode=mode,
     )
     upload.file.save(upload.original_name, file, save=False)
-    with transaction.atomic():
-        upload.save()
-        transaction.on_commit(lambda: upload_enqueue(upload_id=upload.id))
+    try:
+        with transaction.atomic():
+            upload.save()
+            if record is not None:
+                record(upload)
+            if enqueue:
+                transaction.on_commit(lambda: upload_enqueue(upload_id=upload.id))
+    except BaseException:
+        _delete_stored_file(upload)
+        raise
     return upload
 
 

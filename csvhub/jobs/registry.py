@@ -21,6 +21,7 @@ from django.tasks.exceptions import InvalidTask
 TASK_MODULES = (
     "csvhub.datasets.tasks",
     "csvhub.datasets.rows_tasks",
+    "csvhub.sources.tasks",
 )
 
 # Looked up by name, so what each task takes is unknown here: callers check it (Task.call).
