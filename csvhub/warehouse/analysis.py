@@ -13,7 +13,6 @@ str. Time buckets start at UTC minute, hour, day, ISO week (Monday) or month bou
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -21,17 +20,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    DateTime,
     Engine,
-    Float,
     Integer,
     Select,
-    Text,
     case,
-    cast,
     func,
     literal,
+    literal_column,
     null,
     select,
 )
@@ -39,14 +34,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from csvhub.csvread import ColumnType
 from csvhub.grammar.analysis import Bucket, Function  # the names the analysis grammar declares
+from csvhub.warehouse.dialects import WarehouseDialect, dialect_of
 from csvhub.warehouse.engine import get_engine, read_connection
 
 # query.py's builder turns a RowSet's conditions into WHERE clauses; it is the one place that
 # does, so analysis borrows it rather than keeping a second copy of the filter SQL.
-from csvhub.warehouse.query import QueryBuilder, RowSet
-
-# NULLS LAST arrived in SQLite 3.30; older versions sort on `col IS NULL` first.
-_SQLITE_NULLS_ORDER = sqlite3.sqlite_version_info >= (3, 30, 0)
+from csvhub.warehouse.query import Field, QueryBuilder, RowSet
 
 
 @dataclass(frozen=True)
@@ -68,8 +61,6 @@ class Order:
 
 _AGGREGATES: dict[Function, Callable[[ColumnElement], ColumnElement]] = {
     Function.COUNT: func.count,
-    Function.SUM: func.sum,
-    Function.AVG: func.avg,
     Function.MIN: func.min,
     Function.MAX: func.max,
 }
@@ -78,13 +69,16 @@ _AGGREGATES: dict[Function, Callable[[ColumnElement], ColumnElement]] = {
 class _Source:
     """The RowSet's table and WHERE clauses, and its columns as analysis reads them."""
 
-    def __init__(self, rows: RowSet, dialect: str) -> None:
+    def __init__(self, rows: RowSet, dialect: WarehouseDialect) -> None:
         self.query = QueryBuilder(rows, dialect)
         self.dialect = dialect
         self.table = self.query.table
 
     def where(self) -> list[ColumnElement]:
         return self.query.conditions()
+
+    def field(self, name: str) -> Field:
+        return self.query.field(name)
 
     def type_of(self, name: str) -> ColumnType:
         return self.query.field(name).type
@@ -99,12 +93,7 @@ class _Source:
         return self.query.compared(name)
 
     def group_key(self, name: str) -> ColumnElement:
-        column = self.ordered(name)
-        if self.dialect == "sqlite" and self.type_of(name) is ColumnType.TIMESTAMP:
-            # SQLite keeps fractions as written (`.5`, `.500`): group on the shortest spelling.
-            trimmed = func.rtrim(func.rtrim(column, "0", type_=Text), ".", type_=Text)
-            return case((func.instr(column, ".") > 0, trimmed), else_=column)
-        return column
+        return self.dialect.group_key(self.ordered(name), self.type_of(name))
 
     def argument(self, metric: Metric) -> ColumnElement:
         assert metric.column is not None
@@ -113,36 +102,7 @@ class _Source:
         return self.column(metric.column)
 
     def bucket_start(self, name: str, bucket: Bucket) -> ColumnElement:
-        column, column_type = self.column(name), self.type_of(name)
-        if self.dialect == "postgresql":
-            return _postgres_bucket(column, column_type, bucket)
-        return _sqlite_bucket(column, column_type, bucket)
-
-
-def _postgres_bucket(
-    column: ColumnElement, column_type: ColumnType, bucket: Bucket
-) -> ColumnElement:
-    # date_trunc on a UTC wall-clock timestamp: weeks start on Monday, months on the 1st.
-    if column_type is ColumnType.DATE:
-        return func.date_trunc(bucket.value, cast(column, DateTime()))
-    return func.date_trunc(bucket.value, func.timezone("UTC", column))
-
-
-def _sqlite_bucket(column: ColumnElement, column_type: ColumnType, bucket: Bucket) -> ColumnElement:
-    # Dates and timestamps are ISO text in UTC ('YYYY-MM-DD HH:MM:SS[.f]'): most bucket starts
-    # are a prefix of that text; a week goes back to its Monday with SQLite's date modifiers.
-    def prefix(length: int) -> ColumnElement:
-        return func.substr(column, 1, length, type_=Text)
-
-    if bucket is Bucket.MINUTE:
-        return prefix(16).concat(":00")
-    if bucket is Bucket.HOUR:
-        return prefix(13).concat(":00:00")
-    if bucket is Bucket.DAY:
-        return prefix(10)
-    if bucket is Bucket.WEEK:
-        return func.date(prefix(10), "-6 days", "weekday 1", type_=Text)
-    return prefix(7).concat("-01")
+        return self.dialect.bucket_start(self.column(name), self.type_of(name), bucket.value)
 
 
 # -- queries ---------------------------------------------------------------------------------
@@ -195,7 +155,7 @@ def _aggregate_plan(
     engine: Engine,
 ) -> tuple[_Source, list[_Computed], Select]:
     """The statement `aggregate` runs (one row past `limit` tells that more groups exist)."""
-    source = _Source(rows, engine.dialect.name)
+    source = _Source(rows, dialect_of(engine))
     computed = [_Computed(source, metric) for metric in metrics]
     statement = _aggregate_statement(source, group_by, computed, order).limit(limit + 1)
     return source, computed, statement
@@ -204,60 +164,57 @@ def _aggregate_plan(
 class _Computed:
     """How one metric is computed in SQL and read back into a value.
 
-    Averages are computed as an exact sum and a count, divided here, so both warehouses give
-    the same digits. On SQLite a decimal sum adds integers of 10**-scale (Metric.scale), which
-    is exact where the REAL values' own sum is not.
+    Sums are the dialect's exact sums (sum_parts, read back by sum_value); averages are such
+    a sum and a count, divided here, so every warehouse gives the same digits.
     """
 
     def __init__(self, source: _Source, metric: Metric) -> None:
         self.metric = metric
         self.dialect = source.dialect
         self.kind = _metric_type(source, metric)
-        self.scale = None
-        if (
-            source.dialect == "sqlite"
-            and metric.column is not None
-            and metric.function in (Function.SUM, Function.AVG)
-            and source.type_of(metric.column) is ColumnType.DECIMAL
-            and metric.scale is not None
-        ):
+        self.type: ColumnType | None = None
+        self.scale: int | None = None
+        if metric.column is not None:
+            self.type = source.type_of(metric.column)
             self.scale = metric.scale
-        self.width = 2 if metric.function is Function.AVG else 1
         self._read = _reader(self.kind)
+        self.width = len(self.columns(literal_column("a")))
 
     def argument(self, source: _Source) -> ColumnElement | None:
         if self.metric.column is None:
             return None
-        argument = source.argument(self.metric)
-        if self.scale is not None:
-            return cast(func.round(argument * (10**self.scale)), BigInteger)
-        return argument
+        return source.argument(self.metric)
 
     def columns(self, argument: ColumnElement | None) -> list[ColumnElement]:
         if argument is None:
             return [func.count()]
-        if self.metric.function is Function.AVG:
-            return [func.sum(argument), func.count(argument)]
+        if self.metric.function in (Function.SUM, Function.AVG):
+            assert self.type is not None
+            parts = self.dialect.sum_parts(argument, self.type, self.scale)
+            if self.metric.function is Function.AVG:
+                return [*parts, func.count(argument)]
+            return parts
         return [_AGGREGATES[self.metric.function](argument)]
 
     def sort_key(self, outputs: list[ColumnElement]) -> ColumnElement:
-        if self.metric.function is not Function.AVG:
-            return outputs[0]
-        total, count = outputs
-        return (cast(total, Float) if self.dialect == "sqlite" else total) / count
+        if self.metric.function is Function.SUM:
+            return self.dialect.sum_order_key(outputs)
+        if self.metric.function is Function.AVG:
+            total = self.dialect.sum_order_key(outputs[:-1])
+            return self.dialect.average_sort_key(total, outputs[-1])
+        return outputs[0]
 
     def read(self, values: Sequence[Any]) -> Any:
         if self.metric.function is Function.AVG:
-            total, count = values
-            return None if not count else self._sum(total) / count
-        if self.metric.function is Function.SUM and values[0] is not None:
-            return self._sum(values[0])
+            count = values[-1]
+            return None if not count else self._sum(values[:-1]) / count
+        if self.metric.function is Function.SUM:
+            return self._sum(values)
         return self._read(values[0])
 
-    def _sum(self, total: Any) -> int | Decimal:
-        if self.scale is not None:
-            return Decimal(total).scaleb(-self.scale)
-        return int(total) if self.kind is ColumnType.INTEGER else _number(total)
+    def _sum(self, parts: Sequence[Any]) -> int | Decimal | None:
+        assert self.type is not None
+        return self.dialect.sum_value(parts, self.type, self.scale)
 
 
 def _result_row(row: Sequence[Any], readers: list, computed: list[_Computed]) -> tuple:
@@ -303,22 +260,20 @@ def _aggregate_statement(
     return select(*outputs).order_by(*_sort(sort_keys, order, len(groups), source.dialect))
 
 
-def _sort(keys: list, order: Sequence[Order], groups: int, dialect: str) -> list:
+def _sort(
+    keys: list, order: Sequence[Order], groups: int, dialect: WarehouseDialect
+) -> list[ColumnElement]:
+    """ORDER BY for `order`, then the group keys not in it, ascending; NULLs last."""
     wanted = list(order)
     named = {key.position for key in wanted}
     wanted += [Order(position) for position in range(groups) if position not in named]
     return [
         clause
         for key in wanted
-        for clause in _nulls_last(keys[key.position], key.descending, dialect)
+        for clause in dialect.order(
+            keys[key.position], descending=key.descending, nulls_first=False
+        )
     ]
-
-
-def _nulls_last(column: ColumnElement, descending: bool, dialect: str) -> list[ColumnElement]:
-    ordered = column.desc() if descending else column.asc()
-    if dialect == "postgresql" or _SQLITE_NULLS_ORDER:
-        return [ordered.nulls_last()]
-    return [column.is_(None).asc(), ordered]
 
 
 def _metric_type(source: _Source, metric: Metric) -> ColumnType | None:
@@ -346,7 +301,7 @@ def timeseries(
     Rows whose `column` is NULL belong to no bucket.
     """
     engine = engine or get_engine()
-    source = _Source(rows, engine.dialect.name)
+    source = _Source(rows, dialect_of(engine))
     computed = _Computed(source, metric)
     start = source.bucket_start(column, bucket).label("bucket")
     argument = computed.argument(source)
@@ -369,7 +324,7 @@ def timeseries(
 def extremes(rows: RowSet, *, column: str, engine: Engine | None = None) -> tuple[Any, Any]:
     """MIN and MAX of the column over the rows (None, None when it has no values there)."""
     engine = engine or get_engine()
-    source = _Source(rows, engine.dialect.name)
+    source = _Source(rows, dialect_of(engine))
     ordered = source.ordered(column)
     statement = select(func.min(ordered), func.max(ordered)).where(*source.where())
     with read_connection(engine) as connection:
@@ -386,7 +341,7 @@ def histogram(
     edge, and values outside the edges count in the first or last bin.
     """
     engine = engine or get_engine()
-    source = _Source(rows, engine.dialect.name)
+    source = _Source(rows, dialect_of(engine))
     value = source.column(column)
     field = source.query.field(column)
     # Each value finds its bin by binary search over the inner edges: log2(bins) comparisons,
@@ -420,14 +375,15 @@ def rows_by_id(
     """The rows with these hidden row ids (primary-key lookups), as canonical text of every
     field of the RowSet in order, like warehouse.query.rows_page gives them."""
     engine = engine or get_engine()
-    query = QueryBuilder(rows, engine.dialect.name)
+    query = QueryBuilder(rows, dialect_of(engine))
     names = [field.name for field in rows.fields]
     statement = select(query.row_id, *(query.text(name) for name in names)).where(
         query.row_id.in_(list(row_ids))
     )
     with read_connection(engine) as connection:
-        found = [query.fix(tuple(row)) for row in connection.execute(statement)]
-    return {row[0]: row[1:] for row in found}
+        found = [tuple(row) for row in connection.execute(statement)]
+    fix = query.fixer(names)
+    return {row[0]: fix(row[1:]) if fix else row[1:] for row in found}
 
 
 # -- reading values back -----------------------------------------------------------------------

@@ -1,23 +1,19 @@
-"""One SQLAlchemy engine per warehouse URL, tuned for SQLite or PostgreSQL."""
+"""One SQLAlchemy engine per warehouse URL, made by its dialect; read deadlines."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy.exc
 from django.conf import settings
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine
 from sqlalchemy.engine import Connection, make_url
 
-SQLITE_BEGIN_OPTION = "csvhub_sqlite_begin"
-# SQLite calls the deadline check every this many virtual machine steps (well under 1 ms).
-_SQLITE_PROGRESS_STEPS = 10_000
+from csvhub.warehouse.dialects import WarehouseDialect, dialect_for_url, dialect_of
 
 
 class QueryTimeout(Exception):
@@ -31,12 +27,9 @@ class QueryTimeout(Exception):
 class ReadDeadline:
     """A time limit on the reads of one connection, and a way to cancel them from elsewhere.
 
-    PostgreSQL: `statement_timeout` for the connection's transaction (set_config(..., true),
-    undone when the pool rolls the transaction back), and the server's cancel request. SQLite:
-    a progress handler that stops the statement once the deadline has passed or the read was
-    cancelled; removed by `clear()`, since the connection goes back to a pool that loads use.
-
-    `clear()` also ends the deadline: a cancel after it (a client watch that fires late) does
+    How the engine stops a statement is its dialect's (start_deadline, cancel_statement): a
+    server-side statement timeout and cancel request, or a progress handler in the driver.
+    `clear()` ends the deadline: a cancel after it (a client watch that fires late) does
     nothing, so it never stops a statement of the request the pool gives the connection to next.
     """
 
@@ -46,17 +39,8 @@ class ReadDeadline:
         self._finished = False
         self._lock = threading.Lock()
         self._driver: Any = connection.connection.dbapi_connection
-        self._postgres = is_postgres(connection.engine)
-        if self._postgres:
-            if seconds:
-                timeout = f"{max(int(seconds * 1000), 1)}ms"
-                connection.execute(select(func.set_config("statement_timeout", timeout, True)))
-            return
-        ends = time.monotonic() + seconds if seconds else None
-        self._driver.set_progress_handler(
-            lambda: self.cancelled or (ends is not None and time.monotonic() > ends),
-            _SQLITE_PROGRESS_STEPS,
-        )
+        self._dialect = dialect_of(connection.engine)
+        self._dialect.start_deadline(connection, seconds, lambda: self.cancelled)
 
     def cancel(self) -> None:
         """Stop the running read; safe from another thread, a no-op once cleared."""
@@ -64,10 +48,7 @@ class ReadDeadline:
             if self._finished:
                 return
             self.cancelled = True
-            if self._postgres:
-                self._driver.cancel_safe()
-            else:
-                self._driver.interrupt()
+            self._dialect.cancel_statement(self._driver)
 
     def check(self) -> None:
         """QueryTimeout if the read was cancelled: a cancel between statements stops nothing."""
@@ -78,18 +59,13 @@ class ReadDeadline:
         """End the deadline before the connection goes back to the pool (idempotent)."""
         with self._lock:
             self._finished = True
-            if not self._postgres:
-                self._driver.set_progress_handler(None, _SQLITE_PROGRESS_STEPS)
+            self._dialect.end_deadline(self._driver)
 
     def stopped(self, error: BaseException) -> bool:
         """Whether `error` is this deadline (or a cancel) stopping a statement."""
         if isinstance(error, sqlalchemy.exc.DBAPIError):
             error = error.orig or error
-        if self._postgres:
-            import psycopg.errors
-
-            return isinstance(error, psycopg.errors.QueryCanceled)
-        return isinstance(error, sqlite3.OperationalError) and "interrupt" in str(error)
+        return self._dialect.is_stopped(error)
 
 
 class Cancel:
@@ -151,64 +127,11 @@ def get_engine() -> Engine:
     return _engine_for(warehouse_url())
 
 
-def is_postgres(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
+def get_dialect() -> WarehouseDialect:
+    """The dialect of the configured warehouse (chosen once, with its engine)."""
+    return dialect_of(get_engine())
 
 
 @functools.cache
 def _engine_for(url: str) -> Engine:
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "postgresql":
-        return _postgres_engine(parsed.set(drivername="postgresql+psycopg"))
-    if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url)
-    raise ValueError(
-        f"CSVHUB_WAREHOUSE_URL={url!r}: csvhub's warehouse runs on sqlite:// or postgresql://"
-    )
-
-
-def _postgres_engine(url) -> Engine:
-    # UTC sessions make TIMESTAMPTZ read and write as UTC whatever the server's zone is.
-    return create_engine(
-        url,
-        pool_pre_ping=True,
-        pool_size=5,
-        max_overflow=10,
-        connect_args={"options": "-c timezone=UTC -c datestyle=ISO,MDY"},
-    )
-
-
-def _sqlite_engine(url: str) -> Engine:
-    from pathlib import Path
-
-    path = make_url(url).database
-    if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:
-        # Take transactions into our own hands (pysqlite's implicit BEGIN defers locking), and
-        # use WAL so readers keep reading while an upload loads.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=60000")
-        cursor.close()
-
-    @event.listens_for(engine, "checkin")
-    def _on_checkin(dbapi_connection, _record) -> None:
-        # Whatever path a read took, the connection a load gets next has no read deadline.
-        if dbapi_connection is not None:
-            dbapi_connection.set_progress_handler(None, _SQLITE_PROGRESS_STEPS)
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Connection) -> None:
-        # Loads ask for BEGIN IMMEDIATE: it takes the write lock up front, which serializes
-        # concurrent uploads instead of failing one of them at its first write.
-        connection.exec_driver_sql(
-            connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "BEGIN")
-        )
-
-    return engine
+    return dialect_for_url(url).create_engine(make_url(url))

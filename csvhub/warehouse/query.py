@@ -17,45 +17,34 @@ from __future__ import annotations
 import csv
 import functools
 import io
-import secrets
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     Engine,
-    Float,
-    Integer,
     MetaData,
     Select,
     Table,
     Text,
     and_,
     case,
-    cast,
-    collate,
     false,
     func,
     literal,
-    literal_column,
-    not_,
     or_,
     select,
     tuple_,
     type_coerce,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.elements import BindParameter, ColumnElement
-from sqlalchemy.sql.sqltypes import NullType
-from sqlalchemy.sql.visitors import replacement_traverse
+from sqlalchemy.sql.elements import ColumnElement
 
 from csvhub.csvread import ColumnType
 from csvhub.grammar.filters import Operator
+from csvhub.warehouse.dialects import ServerCsv, WarehouseDialect, dialect_of
+from csvhub.warehouse.dialects.base import bound
 from csvhub.warehouse.engine import (
     Cancel,
     ReadDeadline,
@@ -64,18 +53,13 @@ from csvhub.warehouse.engine import (
     read_connection,
     timed,
 )
-from csvhub.warehouse.schema import ROW_ID, check_column_name, check_table_name, dataset_table
+from csvhub.warehouse.schema import ROW_ID, check_column_name, check_table_name
+from csvhub.warehouse.values import PARSERS
 
 OPERATORS = frozenset(Operator)  # the filter grammar's operators (csvhub.grammar.filters)
-# Byte order on PostgreSQL is code point order, which is what SQLite's BINARY collation gives:
-# text sorts and compares the same on both warehouses (and indexes are built to match).
-TEXT_COLLATION = "C"
 EXPORT_BATCH_ROWS = 5000
-EXPORT_CHUNK_BYTES = 256 * 1024
 # Cells a spreadsheet would run as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# NULLS FIRST / NULLS LAST arrived in SQLite 3.30; older versions sort on `col IS NULL` first.
-_SQLITE_NULLS_ORDER = sqlite3.sqlite_version_info >= (3, 30, 0)
 
 
 @dataclass(frozen=True)
@@ -85,6 +69,7 @@ class Field:
     name: str
     type: ColumnType
     nullable: bool = True
+    scale: int | None = None  # decimal columns: the digits after the point
 
 
 @dataclass(frozen=True)
@@ -145,7 +130,7 @@ def rows_page(
     in reverse order and handed back in forward order.
     """
     engine = engine or get_engine()
-    query = QueryBuilder(rows, engine.dialect.name)
+    query = QueryBuilder(rows, dialect_of(engine))
     wanted = list(dict.fromkeys([*columns, *(order.column for order in rows.order)]))
     keys = query.keys(reverse=before is not None)
     position = after or before
@@ -159,11 +144,12 @@ def rows_page(
             statement = statement.limit(limit + 1 - len(fetched))
             if offset:
                 statement = statement.offset(offset)
-            fetched += [query.fix(tuple(row)) for row in connection.execute(statement)]
+            fetched += [tuple(row) for row in connection.execute(statement)]
             if len(fetched) > limit:
                 break
     more = len(fetched) > limit
-    fetched = fetched[:limit]
+    fix = query.fixer([ROW_ID, *wanted])
+    fetched = [fix(row) for row in fetched[:limit]] if fix else fetched[:limit]
     if before is not None:
         fetched.reverse()
     return _page(fetched, wanted, columns, [order.column for order in rows.order], more)
@@ -188,7 +174,7 @@ def _page(
 def rows_count(rows: RowSet, *, cap: int | None = None, engine: Engine | None = None) -> int:
     """How many rows match; with a cap, counting stops at cap + 1 (so `> cap` means "more")."""
     engine = engine or get_engine()
-    query = QueryBuilder(rows, engine.dialect.name)
+    query = QueryBuilder(rows, dialect_of(engine))
     if cap is None:
         statement = select(func.count()).select_from(query.table).where(*query.conditions())
     else:
@@ -215,7 +201,7 @@ class RowStream:
         cancel: Cancel | None = None,
     ) -> None:
         engine = engine or get_engine()
-        query = QueryBuilder(rows, engine.dialect.name)
+        query = QueryBuilder(rows, dialect_of(engine))
         statement = select(*(query.text(name) for name in columns)).where(*query.conditions())
         statement = statement.order_by(*query.order_by(query.keys(reverse=False)))
         self._fix = query.fixer(list(columns))
@@ -224,7 +210,9 @@ class RowStream:
         try:
             with timed(self.deadline):
                 self.deadline.check()  # a cancel that came while the connection was set up
-                self._cursor = _streaming_cursor(self._connection, statement, self._batch_rows)
+                self._cursor = query.dialect.streaming_cursor(
+                    self._connection, statement, self._batch_rows
+                )
         except BaseException:
             _release(self._connection, self.deadline)
             raise
@@ -251,9 +239,8 @@ class CsvStream:
 
     CSV as csvhub writes it: canonical text, an empty cell for NULL, quotes only where
     needed, `\n` line ends. With `spreadsheet_safe`, text cells starting with a formula
-    character get a leading `'`. On PostgreSQL the server writes the CSV (COPY ... TO STDOUT:
-    a Python loop over rows runs at a third of its speed); on SQLite a lazy cursor feeds
-    Python's csv writer.
+    character get a leading `'`. Where the dialect can, the server writes the CSV
+    (PostgreSQL's COPY ... TO STDOUT); otherwise a lazy cursor feeds Python's csv writer.
     """
 
     def __init__(
@@ -267,50 +254,39 @@ class CsvStream:
         cancel: Cancel | None = None,
     ) -> None:
         engine = engine or get_engine()
-        query = QueryBuilder(rows, engine.dialect.name)
+        query = QueryBuilder(rows, dialect_of(engine))
         texts = [query.text(name, spreadsheet_safe=spreadsheet_safe) for name in columns]
         statement = select(*texts).where(*query.conditions())
         statement = statement.order_by(*query.order_by(query.keys(reverse=False)))
         self._batch_rows = batch_rows or EXPORT_BATCH_ROWS
         self._fix = query.fixer(list(columns))
-        self._copy: Any = None
-        self._copy_read = False
+        self._server: ServerCsv | None = None
         self._cursor: Any = None
         self._connection, self.deadline = _export_connection(engine, cancel)
         try:
             with timed(self.deadline):
-                if query.dialect == "postgresql":
-                    self._cursor = self._start_copy(statement)
-                else:
-                    self.deadline.check()  # a cancel that came while the connection was set up
-                    self._cursor = _streaming_cursor(self._connection, statement, self._batch_rows)
+                self._start(query.dialect, statement)
         except BaseException:
             self.close()
             raise
 
-    def _start_copy(self, statement: Select) -> Any:
-        statement, settings = _values_as_settings(statement)
-        for name, value in settings.items():
-            self._connection.execute(select(func.set_config(name, value, True)))
-        compiled = statement.compile(dialect=self._connection.dialect)
-        assert not compiled.params, "COPY cannot take parameters: every value is a setting"
-        driver = self._connection.connection.dbapi_connection
-        assert driver is not None
-        cursor = driver.cursor()
-        self._encoding = driver.info.encoding
-        # A cancel sent while the backend was idle (before COPY) stopped nothing: look now.
+    def _start(self, dialect: WarehouseDialect, statement: Select) -> None:
+        self._server = dialect.server_csv(self._connection, statement)
+        # A cancel that came while the connection was set up (or, on a server, while it was
+        # idle before the export: that stopped nothing).
         self.deadline.check()
-        self._copy_block = cursor.copy(f"COPY ({compiled.string}) TO STDOUT (FORMAT csv)")
-        self._copy = self._copy_block.__enter__()
-        return cursor
+        if self._server is not None:
+            self._server.start()
+        else:
+            self._cursor = dialect.streaming_cursor(self._connection, statement, self._batch_rows)
 
     def chunks(self) -> Iterator[bytes]:
         with timed(self.deadline):
             yield from self._chunks()
 
     def _chunks(self) -> Iterator[bytes]:
-        if self._copy is not None:
-            yield from self._copied()
+        if self._server is not None:
+            yield from self._server.chunks(self.deadline.check)
             return
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
@@ -322,35 +298,11 @@ class CsvStream:
             buffer.seek(0)
             buffer.truncate()
 
-    def _copied(self) -> Iterator[bytes]:
-        # COPY sends a message per row: gather them into chunks worth a write.
-        buffer = bytearray()
-        for data in self._copy:
-            buffer += data
-            if len(buffer) >= EXPORT_CHUNK_BYTES:
-                self.deadline.check()
-                yield self._utf8(buffer)
-                buffer.clear()
-        if buffer:
-            yield self._utf8(buffer)
-        self._copy_read = True
-
-    def _utf8(self, data: bytearray) -> bytes:
-        if self._encoding == "utf-8":
-            return bytes(data)
-        return bytes(data).decode(self._encoding).encode()
-
     def close(self) -> None:
         try:
-            if self._copy is not None:
-                # Left before its end, a COPY must be cancelled on the server and what it
-                # already sent drained; psycopg does that when told the block failed.
-                self._copy, copy_block = None, self._copy_block
-                if self._copy_read:
-                    copy_block.__exit__(None, None, None)
-                else:
-                    stop = RuntimeError("CSV export closed before its end")
-                    copy_block.__exit__(type(stop), stop, None)
+            if self._server is not None:
+                server, self._server = self._server, None
+                server.close()
             if self._cursor is not None:
                 self._cursor.close()
         finally:
@@ -380,62 +332,6 @@ def _release(connection: Connection, deadline: ReadDeadline) -> None:
         connection.close()
 
 
-def _values_as_settings(statement: Select) -> tuple[Select, dict[str, str]]:
-    """The statement with every bound value read from a transaction-local setting.
-
-    COPY takes no parameters; rather than writing values into its SQL text, each is sent with
-    `set_config(name, value, true)` as a bound parameter and the query reads it back, cast to
-    its type, with `(SELECT current_setting(name))`: an uncorrelated subquery the server runs
-    once per statement (a bare current_setting() ran for every row, and cost an export of 10M
-    rows a third of its time); indexes still apply.
-    """
-    settings: dict[str, str] = {}
-
-    def replace(element: Any) -> Any:
-        if not isinstance(element, BindParameter):
-            return None
-        name = f"csvhub.v{len(settings)}"  # our own name, safe as SQL text
-        settings[name] = _setting_text(element.effective_value)
-        kind = Text() if isinstance(element.type, NullType) else element.type
-        setting = cast(func.current_setting(literal_column(f"'{name}'")), kind)
-        return select(setting).scalar_subquery()
-
-    return replacement_traverse(statement, {}, replace), settings
-
-
-def _setting_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, date):  # dates, and aware datetimes with their offset
-        return value.isoformat()
-    return str(value)
-
-
-def _streaming_cursor(connection: Connection, statement: Select, batch_rows: int) -> Any:
-    """A driver cursor running the statement, its values bound, that reads as it is fetched.
-
-    The rows are read from the driver directly: on a full export SQLAlchemy's Row objects cost
-    more than the database does. On PostgreSQL it is a named (server-side) cursor, so the
-    server keeps the result and sends `batch_rows` at a time; SQLite's cursor steps lazily.
-    Bound values are already in the driver's own types (see _stored), so nothing is lost by
-    not going through SQLAlchemy's bind processing.
-    """
-    compiled = statement.compile(
-        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    params = compiled.construct_params()
-    driver = connection.connection.dbapi_connection
-    assert driver is not None
-    if connection.dialect.name == "postgresql":
-        cursor = driver.cursor(name=f"csvhub_rows_{secrets.token_hex(8)}")
-        cursor.itersize = batch_rows
-        cursor.execute(compiled.string, params)
-        return cursor
-    cursor = driver.cursor()
-    cursor.execute(compiled.string, [params[name] for name in compiled.positiontup or ()])
-    return cursor
-
-
 # -- building the statements ----------------------------------------------------------------
 
 
@@ -447,14 +343,14 @@ class _Key:
     descending: bool
     nulls_first: bool
     nullable: bool
-    type: ColumnType | None  # None for the row id
+    field: Field | None  # None for the row id
 
     def flipped(self) -> _Key:
         return replace(self, descending=not self.descending, nulls_first=not self.nulls_first)
 
 
 class QueryBuilder:
-    def __init__(self, rows: RowSet, dialect: str) -> None:
+    def __init__(self, rows: RowSet, dialect: WarehouseDialect) -> None:
         self.rows = rows
         self.dialect = dialect
         self.fields = {check_column_name(field.name): field for field in rows.fields}
@@ -469,21 +365,18 @@ class QueryBuilder:
 
     def compared(self, name: str) -> ColumnElement:
         """The column as filters and sorts see it (text in code point order)."""
-        column = self.table.c[name]
-        if self.dialect == "postgresql" and self.field(name).type is ColumnType.TEXT:
-            return collate(column, TEXT_COLLATION)
-        return column
+        return self.dialect.compared(self.table.c[name], self.field(name).type)
 
     def text(self, name: str, *, spreadsheet_safe: bool = False) -> ColumnElement:
-        """The column as canonical text (SQLite decimals are finished by `fix`)."""
+        """The column as canonical text (finished by `fixer` where SQL cannot)."""
         field = self.field(name)
-        text = _canonical_text(self.table.c[name], field.type, self.dialect)
+        text = self.dialect.canonical_text(self.table.c[name], field.type, field.scale)
         if spreadsheet_safe and field.type is ColumnType.TEXT:
             text = _spreadsheet_safe(text)
         return text.label(name)
 
     def store(self, field: Field, value: Any) -> Any:
-        return _stored(field.type, value, self.dialect)
+        return self.dialect.stored(field.type, field.scale, value)
 
     # -- filters --
 
@@ -497,22 +390,13 @@ class QueryBuilder:
         column = self.compared(field.name)
         op, value = condition.op, condition.value
         if op in ("like", "startswith", "endswith"):
-            text = _canonical_text(self.table.c[field.name], field.type, self.dialect)
+            text = self.dialect.canonical_text(self.table.c[field.name], field.type, field.scale)
             return _text_match(op, text, str(value))
         if op == "isnull":
             return column.is_(None)
         if op == "notnull":
             return column.is_not(None)
-        if field.type is ColumnType.TIMESTAMP and self.dialect != "postgresql":
-            return _sqlite_timestamp_condition(op, column, value)
-        if op in ("in", "notin"):
-            # One bound parameter per item (not an "expanding" one), so that CsvStream can
-            # move each into a setting like any other value.
-            stored = [_bound(column, self.store(field, item)) for item in value]
-            if op == "in":
-                return column.in_(stored)
-            return or_(column.not_in(stored), column.is_(None))
-        return _comparison(op, column, self.store(field, value))
+        return self.dialect.comparison(op, column, field.type, field.scale, value)
 
     # -- order and keysets --
 
@@ -523,7 +407,7 @@ class QueryBuilder:
                 order.descending,
                 False,
                 self.field(order.column).nullable,
-                self.field(order.column).type,
+                self.field(order.column),
             )
             for order in self.rows.order
         ]
@@ -537,13 +421,12 @@ class QueryBuilder:
         return [clause for key in keys for clause in self._order_clauses(key)]
 
     def _order_clauses(self, key: _Key) -> list[ColumnElement]:
-        ordered = key.column.desc() if key.descending else key.column.asc()
         if not key.nullable:
-            return [ordered]  # no NULLs: the plain order, which any btree scan can give
-        if self.dialect == "postgresql" or _SQLITE_NULLS_ORDER:
-            return [ordered.nulls_first() if key.nulls_first else ordered.nulls_last()]
-        is_null = key.column.is_(None)
-        return [is_null.desc() if key.nulls_first else is_null.asc(), ordered]
+            # No NULLs: the plain order, which any btree scan can give.
+            return [key.column.desc() if key.descending else key.column.asc()]
+        return self.dialect.order(
+            key.column, descending=key.descending, nulls_first=key.nulls_first
+        )
 
     def position_values(self, keys: list[_Key], position: Keyset) -> list[Any]:
         """The keyset's values as bound values of each key (None for an empty cell)."""
@@ -580,28 +463,22 @@ class QueryBuilder:
         return [(run_keys, [*where, here]), *((k, w) for k, w, _ in runs[start + 1 :])]
 
     def _stored_key(self, key: _Key, text: str) -> Any:
-        if key.type is None:
+        if key.field is None:
             return int(text)
         try:
-            value = _PARSERS[key.type](text)
+            value = PARSERS[key.field.type](text)
         except (ValueError, ArithmeticError):
-            raise ValueError(f"{text!r} is not a stored {key.type.value} value") from None
-        if key.type is ColumnType.TIMESTAMP and self.dialect != "postgresql":
-            # The exact stored text: ORDER BY compares text, so the keyset must too.
-            return text
-        return _stored(key.type, value, self.dialect)
+            raise ValueError(f"{text!r} is not a stored {key.field.type.value} value") from None
+        return self.dialect.key_value(key.field.type, key.field.scale, text, value)
 
     # -- output --
 
-    def fix(self, row: tuple) -> tuple:
-        """Canonical text for values SQL could not format (SQLite REAL decimals)."""
-        if self.dialect == "postgresql":
-            return row
-        return tuple(_real_text(v) if isinstance(v, float) else v for v in row)
-
     def fixer(self, columns: list[str]) -> Callable[[tuple], tuple] | None:
-        needs = any(self.field(name).type is ColumnType.DECIMAL for name in columns)
-        return self.fix if needs and self.dialect != "postgresql" else None
+        """What finishes rows of these columns where SQL could not format a value."""
+        decimals = [
+            name != ROW_ID and self.field(name).type is ColumnType.DECIMAL for name in columns
+        ]
+        return self.dialect.row_fixer(decimals)
 
 
 def _beyond(keys: list[_Key], values: list[Any]) -> ColumnElement:
@@ -609,10 +486,10 @@ def _beyond(keys: list[_Key], values: list[Any]) -> ColumnElement:
     if _row_values_apply(keys, values):
         # One range over an index on (a, b, _row_id): what makes deep pages cheap.
         columns = tuple_(*(key.column for key in keys))
-        bound = tuple_(
-            *(_bound(key.column, value) for key, value in zip(keys, values, strict=True))
+        limits = tuple_(
+            *(bound(key.column, value) for key, value in zip(keys, values, strict=True))
         )
-        return columns < bound if keys[0].descending else columns > bound
+        return columns < limits if keys[0].descending else columns > limits
     return _expanded_beyond(keys, values)
 
 
@@ -642,15 +519,15 @@ def _key_beyond(key: _Key, value: Any) -> ColumnElement | None:
     if value is None:
         # NULLs last: nothing follows a NULL on this key. NULLs first: every value does.
         return key.column.is_not(None) if key.nulls_first else None
-    bound = _bound(key.column, value)
-    beyond = key.column < bound if key.descending else key.column > bound
+    limit = bound(key.column, value)
+    beyond = key.column < limit if key.descending else key.column > limit
     if key.nullable and not key.nulls_first:
         return or_(beyond, key.column.is_(None))
     return beyond
 
 
 def _key_same(key: _Key, value: Any) -> ColumnElement:
-    return key.column.is_(None) if value is None else key.column == _bound(key.column, value)
+    return key.column.is_(None) if value is None else key.column == bound(key.column, value)
 
 
 def _leading_range(key: _Key, value: Any) -> ColumnElement | None:
@@ -658,30 +535,8 @@ def _leading_range(key: _Key, value: Any) -> ColumnElement | None:
         return None if key.nulls_first else key.column.is_(None)
     if key.nullable and not key.nulls_first:
         return None
-    bound = _bound(key.column, value)
-    return key.column <= bound if key.descending else key.column >= bound
-
-
-def _bound(column: ColumnElement, value: Any) -> ColumnElement:
-    """A bound parameter typed like the column (True/False included, which SQLAlchemy would
-    otherwise render as constants that only `=` accepts)."""
-    return literal(value, column.type)
-
-
-def _comparison(op: str, column: ColumnElement, value: Any) -> ColumnElement:
-    value = _bound(column, value)
-    if op == "eq":
-        return column == value
-    if op == "neq":
-        # "Everything but v" includes empty cells, which SQL's != alone would drop.
-        return or_(column != value, column.is_(None))
-    if op == "lt":
-        return column < value
-    if op == "gt":
-        return column > value
-    if op == "lte":
-        return column <= value
-    return column >= value
+    limit = bound(key.column, value)
+    return key.column <= limit if key.descending else key.column >= limit
 
 
 def _text_match(op: str, text: ColumnElement, value: str) -> ColumnElement:
@@ -698,12 +553,9 @@ def _text_match(op: str, text: ColumnElement, value: str) -> ColumnElement:
 # -- types ----------------------------------------------------------------------------------
 
 
-def query_table(table_name: str, fields: Sequence[Field], dialect: str) -> Table:
-    """The table with column types that bind and read our stored forms without conversion.
-
-    On PostgreSQL that is the real table. On SQLite dates and timestamps are canonical text,
-    booleans 0/1 and decimals REAL, so the columns are declared as those storage types and
-    values are bound already in stored form (see _stored).
+def query_table(table_name: str, fields: Sequence[Field], dialect: WarehouseDialect) -> Table:
+    """The table with column types that bind and read the stored forms without conversion
+    (the dialect's query_type; values are bound already in stored form, see `stored`).
 
     One Table object per shape is kept: SQLAlchemy caches compiled statements by the identity
     of their Table, so a new object per request compiled every query anew (a few ms each).
@@ -712,132 +564,16 @@ def query_table(table_name: str, fields: Sequence[Field], dialect: str) -> Table
 
 
 @functools.lru_cache(maxsize=512)
-def _query_table(table_name: str, fields: tuple[Field, ...], dialect: str) -> Table:
-    if dialect == "postgresql":
-        return dataset_table(table_name, [(f.name, f.type) for f in fields], dialect)
-    storage = {
-        ColumnType.INTEGER: BigInteger,
-        ColumnType.DECIMAL: Float,
-        ColumnType.BOOLEAN: Integer,
-    }
+def _query_table(table_name: str, fields: tuple[Field, ...], dialect: WarehouseDialect) -> Table:
     return Table(
         check_table_name(table_name),
         MetaData(),
-        Column(ROW_ID, Integer, primary_key=True),
-        *(Column(check_column_name(f.name), storage.get(f.type, Text)()) for f in fields),
+        dialect.row_id_column(),
+        *(Column(check_column_name(f.name), dialect.query_type(f.type, f.scale)) for f in fields),
     )
-
-
-def _canonical_text(column: ColumnElement, column_type: ColumnType, dialect: str) -> ColumnElement:
-    if dialect == "postgresql":
-        return _postgres_text(column, column_type)
-    if column_type is ColumnType.BOOLEAN:
-        return case((column == 1, "true"), (column == 0, "false"))
-    if column_type is ColumnType.INTEGER:
-        return cast(column, Text)
-    return column  # dates, timestamps and text are stored as canonical text; REAL → _real_text
-
-
-def _postgres_text(column: ColumnElement, column_type: ColumnType) -> ColumnElement:
-    if column_type is ColumnType.BOOLEAN:
-        return case((column.is_(True), "true"), (column.is_(False), "false"))
-    if column_type is ColumnType.DATE:
-        return func.to_char(column, "YYYY-MM-DD")
-    if column_type is ColumnType.TIMESTAMP:
-        utc = func.timezone("UTC", column)
-        # Whole seconds without a fraction, others without trailing zeros, as csvread writes.
-        return case(
-            (
-                func.date_trunc("second", column) == column,
-                func.to_char(utc, "YYYY-MM-DD HH24:MI:SS"),
-            ),
-            else_=func.rtrim(func.to_char(utc, "YYYY-MM-DD HH24:MI:SS.US"), "0"),
-        )
-    if column_type is ColumnType.TEXT:
-        return column
-    return cast(column, Text)  # NUMERIC keeps the digits as written
 
 
 def _spreadsheet_safe(text: ColumnElement) -> ColumnElement:
     """A leading quote on text a spreadsheet would run as a formula, so it shows as text."""
     starts_formula = func.substr(text, 1, 1).in_([literal(c, Text) for c in FORMULA_STARTS])
     return case((starts_formula, literal("'", Text) + text), else_=text)
-
-
-def _real_text(value: float) -> str:
-    """A REAL as plain decimal text that reads back to the same float (no exponent)."""
-    text = repr(value)
-    if "e" in text or "E" in text:
-        text = format(Decimal(text), "f")
-        if "." not in text:
-            text += ".0"
-    return text
-
-
-def _stored(column_type: ColumnType, value: Any, dialect: str) -> Any:
-    """A typed value in the form the warehouse stores it, ready to bind."""
-    if dialect == "postgresql":
-        return value
-    if column_type is ColumnType.DECIMAL:
-        return float(value)
-    if column_type is ColumnType.BOOLEAN:
-        return int(bool(value))
-    if column_type is ColumnType.DATE:
-        return value.isoformat()
-    if column_type is ColumnType.TIMESTAMP:
-        return timestamp_text(value)
-    return value
-
-
-def timestamp_text(value: datetime) -> str:
-    """The shortest canonical form of a timestamp: UTC, `YYYY-MM-DD HH:MM:SS[.f]`."""
-    return _fraction_bounds(value)[0]
-
-
-def _fraction_bounds(value: datetime) -> tuple[str, str]:
-    """The shortest and the longest canonical text of one instant (`:05` … `:05.000000`)."""
-    value = value.astimezone(UTC) if value.tzinfo else value
-    longest = f"{value.year:04d}-{value:%m-%d %H:%M:%S.%f}"
-    return longest.rstrip("0").rstrip("."), longest
-
-
-def _sqlite_timestamp_condition(op: str, column: ColumnElement, value: Any) -> ColumnElement:
-    """Timestamp comparisons on SQLite's stored text, whose fractions keep the digits as
-    written (`.5` or `.500`). All spellings of one instant sort, as text, between its shortest
-    and its longest spelling, and nothing else does; so each comparison is a text range."""
-    if op in ("in", "notin"):
-        equal = or_(*(_sqlite_timestamp_condition("eq", column, item) for item in value))
-        return equal if op == "in" else or_(not_(equal), column.is_(None))
-    shortest, longest = _fraction_bounds(value)
-    if op == "eq":
-        return and_(column >= shortest, column <= longest)
-    if op == "neq":
-        return or_(column < shortest, column > longest, column.is_(None))
-    if op == "lt":
-        return column < shortest
-    if op == "lte":
-        return column <= longest
-    if op == "gt":
-        return column > longest
-    return column >= shortest
-
-
-def _parse_timestamp(text: str) -> datetime:
-    value = datetime.fromisoformat(text)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _parse_boolean(text: str) -> bool:
-    if text not in ("true", "false"):
-        raise ValueError(text)
-    return text == "true"
-
-
-_PARSERS: dict[ColumnType, Callable[[str], Any]] = {
-    ColumnType.INTEGER: int,
-    ColumnType.DECIMAL: Decimal,
-    ColumnType.BOOLEAN: _parse_boolean,
-    ColumnType.DATE: date.fromisoformat,
-    ColumnType.TIMESTAMP: _parse_timestamp,
-    ColumnType.TEXT: str,
-}

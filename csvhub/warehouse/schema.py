@@ -4,30 +4,29 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     Column,
     Date,
     DateTime,
     Float,
-    Identity,
     Integer,
     MetaData,
     Numeric,
     String,
     Table,
-    Text,
     types,
 )
-from sqlalchemy.dialects.sqlite import REAL
 from sqlalchemy.engine import Connection
 
 from csvhub.csvread import ColumnType
+from csvhub.warehouse.dialects.base import ROW_ID
 
-ROW_ID = "_row_id"
+if TYPE_CHECKING:
+    from csvhub.warehouse.dialects.base import WarehouseDialect
 _TABLE_NAME = re.compile(r"^ds_[0-9a-f]{32}$")
 _COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
@@ -59,21 +58,6 @@ def check_column_name(name: str) -> str:
     return name
 
 
-def sql_type(column_type: ColumnType, dialect: str) -> types.TypeEngine:
-    if column_type is ColumnType.INTEGER:
-        return BigInteger()
-    if column_type is ColumnType.DECIMAL:
-        # SQLite has no exact decimal: REAL keeps numeric order and arithmetic (docs/decisions.md).
-        return REAL() if dialect == "sqlite" else Numeric()
-    if column_type is ColumnType.BOOLEAN:
-        return Boolean(create_constraint=False)
-    if column_type is ColumnType.DATE:
-        return Date()
-    if column_type is ColumnType.TIMESTAMP:
-        return DateTime(timezone=True)
-    return Text()
-
-
 def column_type_of(sql: types.TypeEngine) -> ColumnType:
     """Read back the csvhub type of a reflected warehouse column."""
     if isinstance(sql, Integer):
@@ -91,51 +75,46 @@ def column_type_of(sql: types.TypeEngine) -> ColumnType:
 
 def dataset_table(
     table_name: str,
-    columns: Sequence[tuple[str, ColumnType]],
-    dialect: str,
+    columns: Sequence[tuple[str, ColumnType, int | None]],
+    dialect: WarehouseDialect,
     *,
     primary_key: bool = True,
 ) -> Table:
-    """The SQLAlchemy Table of a dataset, built from its known columns (no reflection).
+    """The SQLAlchemy Table of a dataset, built from its known (name, type, scale) columns
+    (no reflection), with the dialect's declared types.
 
-    `primary_key=False` (PostgreSQL only) leaves out the key on the row id, for a table that
-    is filled before the key is added (see add_primary_key).
+    `primary_key=False` leaves out the key on the row id, for a table that is filled before
+    the key is added (where the dialect supports that).
     """
-    row_id = (
-        Column(ROW_ID, Integer, primary_key=True)
-        if dialect == "sqlite"  # INTEGER PRIMARY KEY is SQLite's rowid: free and ordered
-        else Column(
-            ROW_ID, BigInteger, Identity(always=False), primary_key=primary_key, nullable=False
-        )
-    )
     return Table(
         check_table_name(table_name),
         MetaData(),
-        row_id,
+        dialect.row_id_column(primary_key=primary_key),
         *(
-            Column(check_column_name(name), sql_type(column_type, dialect))
-            for name, column_type in columns
+            Column(check_column_name(name), dialect.sql_type(column_type, scale))
+            for name, column_type, scale in columns
         ),
     )
 
 
-def add_primary_key(connection: Connection, table_name: str) -> None:
-    """Key a table made with dataset_table(primary_key=False) on its row id (PostgreSQL)."""
-    quote = connection.dialect.identifier_preparer.quote_identifier
-    connection.exec_driver_sql(
-        f"ALTER TABLE {quote(check_table_name(table_name))} ADD PRIMARY KEY ({quote(ROW_ID)})"
-    )
-
-
-def reflect_columns(connection: Connection, table_name: str) -> dict[str, ColumnType] | None:
-    """The table's columns and types in table order, or None when it does not exist."""
+def reflect_columns(
+    connection: Connection, table_name: str
+) -> dict[str, tuple[ColumnType, int | None]] | None:
+    """The table's columns as (type, scale) in table order, or None when it does not exist."""
     from sqlalchemy import inspect
 
     inspector = inspect(connection)
     if not inspector.has_table(check_table_name(table_name)):
         return None
     return {
-        column["name"]: column_type_of(column["type"])
+        column["name"]: (column_type_of(column["type"]), scale_of(column["type"]))
         for column in inspector.get_columns(table_name)
         if column["name"] != ROW_ID
     }
+
+
+def scale_of(sql: types.TypeEngine) -> int | None:
+    """The declared scale of a reflected decimal column (None: none declared)."""
+    if isinstance(sql, Numeric) and not isinstance(sql, (Integer, Float)):
+        return sql.scale
+    return None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, delete, func, select, text
+from sqlalchemy import Engine, delete, text
 from sqlalchemy.engine import Connection
 
-from csvhub.warehouse.engine import SQLITE_BEGIN_OPTION, get_engine, is_postgres
+from csvhub.warehouse.dialects import dialect_of
+from csvhub.warehouse.engine import get_engine
 from csvhub.warehouse.schema import LOADS, check_table_name
 
 
@@ -14,18 +15,17 @@ def table_drop(*, table_name: str, engine: Engine | None = None) -> None:
     engine = engine or get_engine()
     check_table_name(table_name)
     quoted = engine.dialect.identifier_preparer.quote_identifier(table_name)
+    dialect = dialect_of(engine)
     with engine.connect() as connection:
-        # The write lock up front, as loads take it (see LoadSession): a deferred transaction
-        # that read first could be refused at its first write instead of waiting its turn.
-        connection = connection.execution_options(**{SQLITE_BEGIN_OPTION: "BEGIN IMMEDIATE"})
+        # Locked as loads lock (see LoadSession): a load in progress finishes first.
+        connection = dialect.for_writes(connection)
         with connection.begin():
+            dialect.lock_table(connection, table_name)
             _drop(connection, table_name, quoted)
 
 
 def _drop(connection: Connection, table_name: str, quoted: str) -> None:
-    if is_postgres(connection.engine):
-        connection.execute(select(func.pg_advisory_xact_lock(func.hashtext(table_name))))
-    connection.exec_driver_sql(f"DROP TABLE IF EXISTS {quoted}")
+    dialect_of(connection.engine).drop_table(connection, quoted)
     LOADS.create(connection, checkfirst=True)
     connection.execute(delete(LOADS).where(LOADS.c.table_name == table_name))
 

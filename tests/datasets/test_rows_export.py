@@ -15,6 +15,7 @@ from csvhub.datasets import rows as rows_module
 from csvhub.datasets.models import Dataset
 from csvhub.datasets.rowquery import parse_row_query
 from csvhub.warehouse import query as warehouse_query
+from csvhub.warehouse.dialects import postgresql as postgresql_dialect
 from csvhub.warehouse.engine import get_engine
 from tests.datasets.pipeline import upload
 from tests.datasets.rows_fixtures import (  # noqa: F401  (fixtures)
@@ -126,7 +127,7 @@ def test_spreadsheet_safe_export_neutralizes_formulas_in_text_cells(api, org):
 
 def test_exports_stream_in_chunks(api, titanic, monkeypatch, warehouse):
     monkeypatch.setattr(warehouse_query, "EXPORT_BATCH_ROWS", 4)
-    monkeypatch.setattr(warehouse_query, "EXPORT_CHUNK_BYTES", 200)
+    monkeypatch.setattr(postgresql_dialect, "EXPORT_CHUNK_BYTES", 200)
     csv_chunks = list(rows_get(api, titanic, "format=csv").streaming_content)
     ndjson_chunks = list(rows_get(api, titanic, "format=ndjson").streaming_content)
     # Rows in batches of 4 (SQLite) or chunks of about 200 bytes (COPY), the header with the

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import exc, inspect, text
 
 from csvhub.datasets import rows as rows_module
+from csvhub.warehouse.dialects.sqlite import indexes_restore, indexes_set_aside
 from csvhub.warehouse.engine import get_engine
-from csvhub.warehouse.indexes import index_name, indexes_restore, indexes_set_aside
+from csvhub.warehouse.indexes import index_name
 from tests.datasets.pipeline import api_client_for
 from tests.datasets.rows_fixtures import (  # noqa: F401  (fixtures)
     api,

@@ -8,8 +8,8 @@ import random
 import psycopg
 import pytest
 
-from csvhub.warehouse import load
-from csvhub.warehouse.load import copy_text
+from csvhub.warehouse.dialects import postgresql_load as load
+from csvhub.warehouse.dialects.postgresql_load import copy_text
 from tests.services import POSTGRES_URL, require
 
 pytestmark = pytest.mark.postgres

@@ -4,7 +4,7 @@ rejected value surfaces as the server's error with the connection left usable.""
 import psycopg
 import pytest
 
-from csvhub.warehouse.load import _SendingThread, copy_text
+from csvhub.warehouse.dialects.postgresql_load import _SendingThread, copy_text
 from tests.services import POSTGRES_URL, require
 
 pytestmark = pytest.mark.postgres

@@ -1,0 +1,335 @@
+"""What a warehouse engine must provide: the `WarehouseDialect` strategy and its `Loader`.
+
+Everything that differs between engines lives in one subclass per engine (sqlite.py,
+postgresql.py); the rest of the warehouse package asks the dialect and never names an engine.
+Adding an engine is one more module here with a `WarehouseDialect` and a `Loader` subclass,
+registered in `dialects/__init__.py` under SQLAlchemy's backend name.
+
+The base class holds the behaviour standard SQL gives (NULLS FIRST/LAST, plain comparisons,
+values bound as they are); an engine overrides what it does otherwise.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    Index,
+    Select,
+    Text,
+    func,
+    or_,
+    types,
+)
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.sql.elements import ColumnElement
+
+from csvhub.csvread import ColumnType
+
+ROW_ID = "_row_id"
+# The precision of every decimal column: a decimal column holds values whose digits at the
+# column's scale fit a signed 64-bit integer (docs/decisions.md, "Exact decimals").
+DECIMAL_PRECISION = 19
+
+
+class WarehouseDialect(ABC):
+    """One warehouse engine: connections, SQL types, text forms, comparisons, loading, DDL."""
+
+    # SQLAlchemy's backend name (`engine.dialect.name`), which chooses the class.
+    name: ClassVar[str]
+    # Whether CREATE/ALTER TABLE roll back with the load's transaction. An engine without it
+    # (MySQL) must load into a staging table in its Loader so a failed load leaves nothing.
+    transactional_ddl: ClassVar[bool] = True
+    # Whether ORDER BY accepts NULLS FIRST / NULLS LAST.
+    nulls_order_syntax: ClassVar[bool] = True
+
+    # -- connections -----------------------------------------------------------------------
+
+    @abstractmethod
+    def create_engine(self, url: URL) -> Engine:
+        """The pooled engine for a warehouse URL, with the engine's session settings."""
+
+    def for_writes(self, connection: Connection) -> Connection:
+        """The connection as loads and drops use it (e.g. a transaction that locks first)."""
+        return connection
+
+    def lock_table(self, connection: Connection, table_name: str) -> None:
+        """Serialize writers of one table until the transaction ends (a no-op where the
+        transaction itself takes the database's write lock)."""
+        return
+
+    # -- read deadlines --------------------------------------------------------------------
+
+    @abstractmethod
+    def start_deadline(
+        self, connection: Connection, seconds: float, stop: Callable[[], bool]
+    ) -> None:
+        """Stop statements of this connection after `seconds` (0: never), or once `stop()`
+        says so, for as long as the deadline lasts."""
+
+    @abstractmethod
+    def cancel_statement(self, driver: Any) -> None:
+        """Stop the statement the driver connection runs; called from another thread."""
+
+    def end_deadline(self, driver: Any) -> None:
+        """Undo start_deadline before the connection goes back to the pool."""
+        return
+
+    @abstractmethod
+    def is_stopped(self, error: BaseException) -> bool:
+        """Whether a driver error is a deadline or a cancel stopping a statement."""
+
+    # -- SQL types -------------------------------------------------------------------------
+
+    def sql_type(self, column_type: ColumnType, scale: int | None = None) -> types.TypeEngine:
+        """The declared type of a dataset column (DDL, and what reflection reads back)."""
+        if column_type is ColumnType.INTEGER:
+            return BigInteger()
+        if column_type is ColumnType.DECIMAL:
+            return self.decimal_type(scale)
+        if column_type is ColumnType.BOOLEAN:
+            return Boolean(create_constraint=False)
+        if column_type is ColumnType.DATE:
+            return Date()
+        if column_type is ColumnType.TIMESTAMP:
+            return DateTime(timezone=True)
+        return Text()
+
+    @abstractmethod
+    def decimal_type(self, scale: int | None) -> types.TypeEngine:
+        """The declared type of a decimal column of this scale."""
+
+    def query_type(self, column_type: ColumnType, scale: int | None = None) -> types.TypeEngine:
+        """The type row queries give the column: it binds and reads the stored form as is."""
+        return self.sql_type(column_type, scale)
+
+    @abstractmethod
+    def row_id_column(self, *, primary_key: bool = True) -> Column:
+        """The hidden `_row_id` column: the tiebreaker of every order."""
+
+    # -- values in queries -----------------------------------------------------------------
+
+    @abstractmethod
+    def canonical_text(
+        self, column: ColumnElement, column_type: ColumnType, scale: int | None = None
+    ) -> ColumnElement:
+        """The column as csvhub's canonical text (query.py's module docstring)."""
+
+    def compared(self, column: ColumnElement, column_type: ColumnType) -> ColumnElement:
+        """The column as comparisons and sorts see it: text in code point order."""
+        return column
+
+    def stored(self, column_type: ColumnType, scale: int | None, value: Any) -> Any:
+        """A typed value (int, Decimal, bool, date, aware datetime, str) as it is bound."""
+        return value
+
+    def key_value(self, column_type: ColumnType, scale: int | None, text: str, value: Any) -> Any:
+        """A keyset's value, given as its canonical `text` and parsed `value`, as bound."""
+        return self.stored(column_type, scale, value)
+
+    def comparison(
+        self,
+        op: str,
+        column: ColumnElement,
+        column_type: ColumnType,
+        scale: int | None,
+        value: Any,
+    ) -> ColumnElement:
+        """`column op value` for eq, neq, lt, gt, lte, gte, in and notin. Empty cells match
+        neq and notin only ("everything but v" includes them)."""
+        if op in ("in", "notin"):
+            # One bound parameter per item (not an "expanding" one), so that an export can
+            # hand each to the server as a setting like any other value.
+            items = [bound(column, self.stored(column_type, scale, item)) for item in value]
+            if op == "in":
+                return column.in_(items)
+            return or_(column.not_in(items), column.is_(None))
+        return plain_comparison(op, column, bound(column, self.stored(column_type, scale, value)))
+
+    def order(self, column: ColumnElement, *, descending: bool, nulls_first: bool) -> list:
+        """ORDER BY clauses for one key, with its NULLs first or last."""
+        ordered = column.desc() if descending else column.asc()
+        if self.nulls_order_syntax:
+            return [ordered.nulls_first() if nulls_first else ordered.nulls_last()]
+        is_null = column.is_(None)
+        return [is_null.desc() if nulls_first else is_null.asc(), ordered]
+
+    def row_fixer(self, decimals: Sequence[bool]) -> Callable[[tuple], tuple] | None:
+        """A function finishing the canonical text of rows SQL could not format, given which
+        positions are decimal columns; None when every value comes out finished."""
+        return None
+
+    # -- analysis --------------------------------------------------------------------------
+
+    def group_key(self, column: ColumnElement, column_type: ColumnType) -> ColumnElement:
+        """The column as GROUP BY sees it: equal values (of any spelling) in one group."""
+        return column
+
+    @abstractmethod
+    def bucket_start(
+        self, column: ColumnElement, column_type: ColumnType, bucket: str
+    ) -> ColumnElement:
+        """The UTC start of the minute, hour, day, week (Monday) or month holding the value."""
+
+    def sum_parts(self, column: ColumnElement, column_type: ColumnType, scale: int | None) -> list:
+        """Aggregates whose values `sum_value` adds up to the column's exact sum."""
+        return [func.sum(column)]
+
+    def sum_value(self, parts: Sequence[Any], column_type: ColumnType, scale: int | None) -> Any:
+        """The exact sum (int or Decimal) from the values of `sum_parts`; None for no rows."""
+        total = parts[0]
+        if total is None:
+            return None
+        return int(total) if column_type is ColumnType.INTEGER else Decimal(total)
+
+    def sum_order_key(self, parts: Sequence[ColumnElement]) -> ColumnElement:
+        """An expression ordering groups by the sum whose `sum_parts` values are `parts`."""
+        return parts[0]
+
+    def number_value(self, value: Any, column_type: ColumnType, scale: int | None) -> Any:
+        """A MIN/MAX/group key value of a number column read back (int or Decimal)."""
+        return int(value) if column_type is ColumnType.INTEGER else Decimal(value)
+
+    def average_sort_key(self, total: ColumnElement, count: ColumnElement) -> ColumnElement:
+        return total / count
+
+    # -- DDL and exports -------------------------------------------------------------------
+
+    @abstractmethod
+    def create_index(self, engine: Engine, index: Index) -> None:
+        """Build an index (no-op when it exists) without stopping loads and reads longer
+        than the engine must."""
+
+    def indexes_building(self, connection: Connection, table_name: str) -> set[str]:
+        """Names of the table's indexes being built right now (their build is running)."""
+        return set()
+
+    def index_valid(self, reflected: Any) -> bool:
+        """Whether a reflected index is valid (finished, not a failed concurrent build)."""
+        return True
+
+    def drop_table(self, connection: Connection, quoted_name: str) -> None:
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {quoted_name}")
+
+    @abstractmethod
+    def streaming_cursor(self, connection: Connection, statement: Select, batch_rows: int) -> Any:
+        """A driver cursor running `statement` that reads rows as they are fetched."""
+
+    def server_csv(self, connection: Connection, statement: Select) -> ServerCsv | None:
+        """The statement's rows as CSV written by the server, or None where csvhub writes it."""
+        return None
+
+    # -- loading ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def loader(self, connection: Connection, table_name: str) -> Loader:
+        """The bulk writer of one load, inside the LoadSession's transaction."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+class ServerCsv(ABC):
+    """An export the server writes as CSV (no header), read in chunks."""
+
+    @abstractmethod
+    def start(self) -> None:
+        """Start the export on the server (after the caller's last check for a cancel)."""
+
+    @abstractmethod
+    def chunks(self, check: Callable[[], None]) -> Any:
+        """Iterator of UTF-8 bytes; `check()` between chunks raises if the read was cancelled."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Stop the export on the server if it has not been read to its end."""
+
+
+class Loader(ABC):
+    """One load's writes to a dataset table, inside its LoadSession's transaction.
+
+    The LoadSession (load.py) holds the transaction, the per-table lock, the record in
+    `csvhub_loads` and the row id numbering; a Loader creates or widens the table and streams
+    rows in by the engine's fastest path. Cells are canonical text ('' is NULL).
+    """
+
+    # Whether write_joined may succeed (a binary path for cells as read).
+    sends_binary: ClassVar[bool] = False
+
+    def __init__(self, dialect: WarehouseDialect, connection: Connection, table_name: str) -> None:
+        self.dialect = dialect
+        self.connection = connection
+        self.table_name = table_name
+        self.quote = connection.dialect.identifier_preparer.quote_identifier
+
+    @abstractmethod
+    def create(self, columns: Sequence[tuple[str, ColumnType, int | None]]) -> None:
+        """Create the table with these (name, type, scale) columns and the row id."""
+
+    @abstractmethod
+    def retype(
+        self,
+        column: str,
+        old: tuple[ColumnType, int | None],
+        new: tuple[ColumnType, int | None],
+    ) -> None:
+        """Change a column's (type, scale), converting the stored values (widening)."""
+
+    @abstractmethod
+    def set_write_order(
+        self, names: Sequence[str], kinds: Sequence[tuple[ColumnType, int | None]]
+    ) -> None:
+        """The columns, in order, of the cells given to the write methods, and their types."""
+
+    @abstractmethod
+    def write_columns(self, columns: list[list[str]], first_row_id: int) -> None:
+        """Append rows given column by column; the first gets row id `first_row_id`."""
+
+    def write_joined(self, parts: Sequence[str | list[str]], count: int, first_row_id: int) -> bool:
+        """Append `count` rows given as one '\\n'-joined string per column, as read; False,
+        with nothing written, where this loader cannot (write_columns then takes them)."""
+        return False
+
+    def flush(self, error: BaseException | None = None) -> None:
+        """End a stream of rows in progress (abandon it on `error`); idempotent."""
+        return
+
+    def finish(self, last_row_id: int) -> None:
+        """Before the load is recorded: finish the table (keys, sequences past `last_row_id`)."""
+        self.flush()
+
+    @abstractmethod
+    def row_id_range(self, before: int, count: int) -> list[int]:
+        """First and last row id of the `count` rows written after row id `before`."""
+
+
+def bound(column: ColumnElement, value: Any) -> ColumnElement:
+    """A bound parameter typed like the column (True/False included, which SQLAlchemy would
+    otherwise render as constants that only `=` accepts)."""
+    from sqlalchemy import literal
+
+    return literal(value, column.type)
+
+
+def plain_comparison(op: str, column: ColumnElement, value: ColumnElement) -> ColumnElement:
+    if op == "eq":
+        return column == value
+    if op == "neq":
+        # "Everything but v" includes empty cells, which SQL's != alone would drop.
+        return or_(column != value, column.is_(None))
+    if op == "lt":
+        return column < value
+    if op == "gt":
+        return column > value
+    if op == "lte":
+        return column <= value
+    return column >= value

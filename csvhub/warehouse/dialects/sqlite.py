@@ -1,0 +1,390 @@
+"""SQLite, the embedded warehouse: one file, WAL, one writer at a time.
+
+Stored forms: dates and timestamps as canonical ISO text in UTC (timestamps keep the fraction
+digits as written), booleans as 0/1, decimals as REAL. Loads take the write lock up front
+(BEGIN IMMEDIATE), which also serializes loads of one table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    create_engine,
+    event,
+    func,
+    not_,
+    or_,
+    text,
+    types,
+)
+from sqlalchemy.dialects.sqlite import REAL
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.schema import CreateIndex
+from sqlalchemy.sql.elements import ColumnElement
+
+from csvhub.csvread import ColumnType
+from csvhub.warehouse.dialects.base import ROW_ID, Loader, WarehouseDialect
+from csvhub.warehouse.values import fraction_bounds, timestamp_text
+
+BEGIN_OPTION = "csvhub_sqlite_begin"
+# SQLite calls the deadline check every this many virtual machine steps (well under 1 ms).
+_PROGRESS_STEPS = 10_000
+
+
+class SQLiteDialect(WarehouseDialect):
+    name = "sqlite"
+    # NULLS FIRST / NULLS LAST arrived in SQLite 3.30; older versions sort on `col IS NULL`.
+    nulls_order_syntax = sqlite3.sqlite_version_info >= (3, 30, 0)
+
+    # -- connections -----------------------------------------------------------------------
+
+    def create_engine(self, url: URL) -> Engine:
+        path = url.database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+        event.listen(engine, "connect", _on_connect)
+        event.listen(engine, "checkin", _on_checkin)
+        event.listen(engine, "begin", _on_begin)
+        return engine
+
+    def for_writes(self, connection: Connection) -> Connection:
+        # The write lock up front: a deferred transaction that read first could be refused at
+        # its first write instead of waiting its turn; this also serializes loads of a table.
+        return connection.execution_options(**{BEGIN_OPTION: "BEGIN IMMEDIATE"})
+
+    # -- read deadlines --------------------------------------------------------------------
+
+    def start_deadline(
+        self, connection: Connection, seconds: float, stop: Callable[[], bool]
+    ) -> None:
+        ends = time.monotonic() + seconds if seconds else None
+        connection.connection.dbapi_connection.set_progress_handler(  # type: ignore[union-attr]
+            lambda: stop() or (ends is not None and time.monotonic() > ends), _PROGRESS_STEPS
+        )
+
+    def cancel_statement(self, driver: Any) -> None:
+        driver.interrupt()
+
+    def end_deadline(self, driver: Any) -> None:
+        # The connection goes back to a pool that loads use too.
+        driver.set_progress_handler(None, _PROGRESS_STEPS)
+
+    def is_stopped(self, error: BaseException) -> bool:
+        return isinstance(error, sqlite3.OperationalError) and "interrupt" in str(error)
+
+    # -- SQL types -------------------------------------------------------------------------
+
+    def decimal_type(self, scale: int | None) -> types.TypeEngine:
+        # SQLite has no exact decimal: REAL keeps numeric order and arithmetic.
+        return REAL()
+
+    def query_type(self, column_type: ColumnType, scale: int | None = None) -> types.TypeEngine:
+        # Dates and timestamps are canonical text and booleans 0/1: bound already in stored
+        # form (see stored), so no SQLAlchemy conversion runs on them.
+        storage = {
+            ColumnType.INTEGER: BigInteger,
+            ColumnType.DECIMAL: Float,
+            ColumnType.BOOLEAN: Integer,
+        }
+        return storage.get(column_type, Text)()
+
+    def row_id_column(self, *, primary_key: bool = True) -> Column:
+        # INTEGER PRIMARY KEY is SQLite's rowid: free and ordered (always the key here).
+        return Column(ROW_ID, Integer, primary_key=True)
+
+    # -- values in queries -----------------------------------------------------------------
+
+    def canonical_text(
+        self, column: ColumnElement, column_type: ColumnType, scale: int | None = None
+    ) -> ColumnElement:
+        if column_type is ColumnType.BOOLEAN:
+            return case((column == 1, "true"), (column == 0, "false"))
+        if column_type is ColumnType.INTEGER:
+            return cast(column, Text)
+        return column  # dates, timestamps and text are stored as canonical text; REAL: fixer
+
+    def stored(self, column_type: ColumnType, scale: int | None, value: Any) -> Any:
+        if column_type is ColumnType.DECIMAL:
+            return float(value)
+        if column_type is ColumnType.BOOLEAN:
+            return int(bool(value))
+        if column_type is ColumnType.DATE:
+            return value.isoformat()
+        if column_type is ColumnType.TIMESTAMP:
+            return timestamp_text(value)
+        return value
+
+    def key_value(self, column_type: ColumnType, scale: int | None, text: str, value: Any) -> Any:
+        if column_type is ColumnType.TIMESTAMP:
+            return text  # the exact stored text: ORDER BY compares text, so the keyset must too
+        return self.stored(column_type, scale, value)
+
+    def comparison(
+        self,
+        op: str,
+        column: ColumnElement,
+        column_type: ColumnType,
+        scale: int | None,
+        value: Any,
+    ) -> ColumnElement:
+        if column_type is ColumnType.TIMESTAMP:
+            return _timestamp_condition(op, column, value)
+        return super().comparison(op, column, column_type, scale, value)
+
+    def row_fixer(self, decimals: Sequence[bool]) -> Callable[[tuple], tuple] | None:
+        if not any(decimals):
+            return None
+        return _fix_reals
+
+    # -- analysis --------------------------------------------------------------------------
+
+    def group_key(self, column: ColumnElement, column_type: ColumnType) -> ColumnElement:
+        if column_type is not ColumnType.TIMESTAMP:
+            return column
+        # Fractions are kept as written (`.5`, `.500`): group on the shortest spelling.
+        trimmed = func.rtrim(func.rtrim(column, "0", type_=Text), ".", type_=Text)
+        return case((func.instr(column, ".") > 0, trimmed), else_=column)
+
+    def bucket_start(
+        self, column: ColumnElement, column_type: ColumnType, bucket: str
+    ) -> ColumnElement:
+        # Dates and timestamps are ISO text in UTC ('YYYY-MM-DD HH:MM:SS[.f]'): most bucket
+        # starts are a prefix of that text; a week goes back to its Monday with date modifiers.
+        def prefix(length: int) -> ColumnElement:
+            return func.substr(column, 1, length, type_=Text)
+
+        if bucket == "minute":
+            return prefix(16).concat(":00")
+        if bucket == "hour":
+            return prefix(13).concat(":00:00")
+        if bucket == "day":
+            return prefix(10)
+        if bucket == "week":
+            return func.date(prefix(10), "-6 days", "weekday 1", type_=Text)
+        return prefix(7).concat("-01")
+
+    def sum_parts(self, column: ColumnElement, column_type: ColumnType, scale: int | None) -> list:
+        if column_type is not ColumnType.DECIMAL or scale is None:
+            return [func.sum(column)]
+        # REAL sums are inexact: add whole numbers of 10**-scale instead (exact for values
+        # with at most `scale` decimals; the caller chooses it so the sum fits 64 bits).
+        return [func.sum(cast(func.round(column * (10**scale)), BigInteger))]
+
+    def sum_value(self, parts: Sequence[Any], column_type: ColumnType, scale: int | None) -> Any:
+        total = parts[0]
+        if total is None or column_type is not ColumnType.DECIMAL:
+            return super().sum_value(parts, column_type, scale)
+        if scale is None:
+            return Decimal(repr(float(total)))
+        return Decimal(total).scaleb(-scale)
+
+    def number_value(self, value: Any, column_type: ColumnType, scale: int | None) -> Any:
+        if isinstance(value, float):
+            return Decimal(repr(value))
+        return super().number_value(value, column_type, scale)
+
+    def average_sort_key(self, total: ColumnElement, count: ColumnElement) -> ColumnElement:
+        return cast(total, Float) / count  # integer division otherwise
+
+    # -- DDL and exports -------------------------------------------------------------------
+
+    def create_index(self, engine: Engine, index: Index) -> None:
+        with engine.begin() as connection:
+            connection.execute(CreateIndex(index, if_not_exists=True))
+
+    def streaming_cursor(self, connection: Connection, statement: Select, batch_rows: int) -> Any:
+        # SQLite's cursor steps lazily: rows are read as they are fetched.
+        compiled = statement.compile(
+            dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        params = compiled.construct_params()
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(compiled.string, [params[name] for name in compiled.positiontup or ()])
+        return cursor
+
+    def loader(self, connection: Connection, table_name: str) -> Loader:
+        return SQLiteLoader(self, connection, table_name)
+
+
+def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    # Take transactions into our own hands (pysqlite's implicit BEGIN defers locking), and
+    # use WAL so readers keep reading while an upload loads.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.close()
+
+
+def _on_checkin(dbapi_connection: sqlite3.Connection | None, _record: Any) -> None:
+    # Whatever path a read took, the connection a load gets next has no read deadline.
+    if dbapi_connection is not None:
+        dbapi_connection.set_progress_handler(None, _PROGRESS_STEPS)
+
+
+def _on_begin(connection: Connection) -> None:
+    # Loads ask for BEGIN IMMEDIATE (see for_writes); reads get a plain BEGIN.
+    connection.exec_driver_sql(connection.get_execution_options().get(BEGIN_OPTION, "BEGIN"))
+
+
+def _timestamp_condition(op: str, column: ColumnElement, value: Any) -> ColumnElement:
+    """Timestamp comparisons on the stored text, whose fractions keep the digits as written
+    (`.5` or `.500`). All spellings of one instant sort, as text, between its shortest and
+    its longest spelling, and nothing else does; so each comparison is a text range."""
+    if op in ("in", "notin"):
+        equal = or_(*(_timestamp_condition("eq", column, item) for item in value))
+        return equal if op == "in" else or_(not_(equal), column.is_(None))
+    shortest, longest = fraction_bounds(value)
+    if op == "eq":
+        return and_(column >= shortest, column <= longest)
+    if op == "neq":
+        return or_(column < shortest, column > longest, column.is_(None))
+    if op == "lt":
+        return column < shortest
+    if op == "lte":
+        return column <= longest
+    if op == "gt":
+        return column > longest
+    return column >= shortest
+
+
+def _fix_reals(row: tuple) -> tuple:
+    return tuple(_real_text(v) if isinstance(v, float) else v for v in row)
+
+
+def _real_text(value: float) -> str:
+    """A REAL as plain decimal text that reads back to the same float (no exponent)."""
+    text = repr(value)
+    if "e" in text or "E" in text:
+        text = format(Decimal(text), "f")
+        if "." not in text:
+            text += ".0"
+    return text
+
+
+class SQLiteLoader(Loader):
+    """executemany of the cells into one INSERT: SQLite converts them (NULLIF, booleans)."""
+
+    def __init__(self, dialect: WarehouseDialect, connection: Connection, table_name: str) -> None:
+        super().__init__(dialect, connection, table_name)
+        self._insert: str | None = None
+
+    def create(self, columns: Sequence[tuple[str, ColumnType, int | None]]) -> None:
+        from csvhub.warehouse.schema import dataset_table
+
+        dataset_table(self.table_name, columns, self.dialect).create(self.connection)
+
+    def retype(
+        self,
+        column: str,
+        old: tuple[ColumnType, int | None],
+        new: tuple[ColumnType, int | None],
+    ) -> None:
+        # SQLite cannot change a column's type: add a new column, convert into it, drop the old.
+        q = self.quote
+        table, temporary = q(self.table_name), q(f"{column}__retype")
+        declared = self.dialect.sql_type(*new).compile(dialect=self.connection.dialect)
+        execute = self.connection.exec_driver_sql
+        # SQLite refuses to drop an indexed column: the indexes step aside and come back after.
+        saved = indexes_set_aside(self.connection, self.table_name)
+        execute(f"ALTER TABLE {table} ADD COLUMN {temporary} {declared}")
+        execute(f"UPDATE {table} SET {temporary} = {_conversion(q(column), old[0], new[0])}")
+        execute(f"ALTER TABLE {table} DROP COLUMN {q(column)}")
+        execute(f"ALTER TABLE {table} RENAME COLUMN {temporary} TO {q(column)}")
+        indexes_restore(self.connection, saved)
+        self._insert = None
+
+    def set_write_order(
+        self, names: Sequence[str], kinds: Sequence[tuple[ColumnType, int | None]]
+    ) -> None:
+        values = [
+            "CASE ? WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"
+            if column_type is ColumnType.BOOLEAN
+            else "NULLIF(?, '')"
+            for column_type, _ in kinds
+        ]
+        q = self.quote
+        self._insert = (
+            f"INSERT INTO {q(self.table_name)} ({', '.join(q(n) for n in names)}) "
+            f"VALUES ({', '.join(values)})"
+        )
+
+    def write_columns(self, columns: list[list[str]], first_row_id: int) -> None:
+        # Row ids come from SQLite's rowid, which counts on from the table's largest.
+        self._write(zip(*columns, strict=True))
+
+    def _write(self, rows: Iterable[Sequence[str]]) -> None:
+        assert self._insert is not None, "set_write_order comes first"
+        raw: sqlite3.Connection = self.connection.connection.driver_connection  # type: ignore
+        raw.executemany(self._insert, rows)
+
+    def row_id_range(self, before: int, count: int) -> list[int]:
+        table, row_id = self.quote(self.table_name), self.quote(ROW_ID)
+        first, last = self.connection.exec_driver_sql(
+            f"SELECT MIN({row_id}), MAX({row_id}) FROM {table} WHERE {row_id} > ?", (before,)
+        ).one()
+        return [first, last]
+
+
+def _conversion(column: str, old: ColumnType, new: ColumnType) -> str:
+    """SQL turning a stored value of type `old` into type `new` (widening, or provisional text):
+    dates and timestamps are canonical ISO text, booleans 0/1."""
+    if new is ColumnType.TEXT:
+        if old is ColumnType.BOOLEAN:
+            return f"CASE {column} WHEN 1 THEN 'true' WHEN 0 THEN 'false' END"
+        return f"CAST({column} AS TEXT)"
+    if new is ColumnType.TIMESTAMP:
+        return f"CASE WHEN length({column}) = 10 THEN {column} || ' 00:00:00' ELSE {column} END"
+    if new is ColumnType.BOOLEAN:
+        return f"CASE {column} WHEN 'true' THEN 1 WHEN 'false' THEN 0 END"
+    return {
+        ColumnType.INTEGER: f"CAST({column} AS INTEGER)",
+        ColumnType.DECIMAL: f"CAST({column} AS REAL)",
+        ColumnType.DATE: column,
+    }[new]
+
+
+def indexes_set_aside(connection: Connection, table_name: str) -> list[str]:
+    """Drop a table's indexes and return the SQL that re-creates them.
+
+    SQLite cannot drop a column an index names, and a retype replaces the column: it sets the
+    indexes aside, converts, and calls `indexes_restore` with this list.
+    """
+    from csvhub.warehouse.schema import check_column_name, check_table_name
+
+    rows = connection.execute(
+        text(
+            "SELECT name, sql FROM sqlite_master "
+            "WHERE type = 'index' AND tbl_name = :table_name AND sql IS NOT NULL"
+        ),
+        {"table_name": check_table_name(table_name)},
+    ).all()
+    quote = connection.dialect.identifier_preparer.quote_identifier
+    for name, _ in rows:
+        connection.exec_driver_sql(f"DROP INDEX {quote(check_column_name(name))}")
+    return [sql for _, sql in rows]
+
+
+def indexes_restore(connection: Connection, statements: list[str]) -> None:
+    """Re-create indexes set aside by `indexes_set_aside` (their own stored CREATE INDEX)."""
+    for statement in statements:
+        connection.exec_driver_sql(statement)
