@@ -37,7 +37,7 @@ from csvhub.csvread import (
 )
 from csvhub.csvread.child import ChildCsvReader, ReaderOutOfMemory, open_csv_in_child
 from csvhub.datasets.errors import IngestFailed
-from csvhub.datasets.models import Dataset, Reject, Upload, UploadState
+from csvhub.datasets.models import Dataset, Reject, Upload, UploadMode, UploadState
 from csvhub.warehouse.engine import get_engine
 from csvhub.warehouse.load import LoadSession
 
@@ -116,7 +116,10 @@ def _load(upload: Upload, report: _ProgressReport | None = None) -> dict:
 def _load_once(upload: Upload, report: _ProgressReport, again: ReadAgain | None = None) -> dict:
     """One reading of the file; a second one reads it in the encoding `again` names."""
     Reject.objects.filter(upload=upload).delete()  # left by an attempt that died
-    with LoadSession(get_engine(), upload.dataset.table_name, str(upload.id)) as load:
+    replace = upload.mode == UploadMode.REPLACE
+    with LoadSession(
+        get_engine(), upload.dataset.table_name, str(upload.id), replace=replace
+    ) as load:
         previous = load.previous_result()
         if previous is not None:
             return previous
@@ -417,13 +420,19 @@ def _publish(upload: Upload, result: dict) -> None:
     """Apply a committed load to the dataset's metadata and finish the job, in one transaction.
 
     Merges are order-independent (types widen, counts add, stats merge), so loads that commit
-    in one order and publish in another still end in the same metadata.
+    in one order and publish in another still end in the same metadata. A replacing load
+    starts the metadata over from its own result, as its table started over.
     """
     with transaction.atomic():
         dataset = Dataset.objects.select_for_update().get(pk=upload.dataset_id)
+        replace = upload.mode == UploadMode.REPLACE
+        if replace:
+            dataset.columns, dataset.stats = [], {}
+            dataset.first_row_id = dataset.last_row_id = None
         dataset.columns = _merge_columns(dataset.columns, result)
         dataset.stats = _merge_stats(dataset.stats, result, dataset.columns)
-        dataset.row_count = F("row_count") + result["rows_loaded"]
+        rows = result["rows_loaded"]
+        dataset.row_count = rows if replace else F("row_count") + rows
         _extend_row_range(dataset, result.get("row_id_range"))
         dataset.save()
         Upload.objects.filter(pk=upload.pk).update(

@@ -111,14 +111,23 @@ def uploads_create(
     files: Iterable[File[bytes]],
     dataset_slug: str | None = None,
     user: Uploader = None,
+    mode: UploadMode = UploadMode.APPEND,
 ) -> list[Upload]:
-    """Store each file and queue its ingestion; without a dataset, each file makes a new one."""
+    """Store each file and queue its ingestion; without a dataset, each file makes a new one.
+
+    With `mode=replace`, the one file's rows become the dataset's contents: the dataset named
+    by `dataset_slug`, or else the one the file's name gives (`sales.csv` → `sales`), so that
+    uploading a corrected file again replaces it instead of making `sales-2`."""
     files = list(files)
     if not files:
         raise DatasetError("Send at least one CSV file in a multipart part named 'file'.")
+    if mode == UploadMode.REPLACE and len(files) > 1:
+        raise DatasetError("mode=replace takes one file: the dataset's rows become its rows.")
     for file in files:
         upload_size_check(file=file)
     target = _dataset_for_append(organization, dataset_slug) if dataset_slug else None
+    if mode == UploadMode.REPLACE and target is None:
+        target = _dataset_named_like(organization, files[0])
     return [
         upload_create(
             dataset=target
@@ -129,9 +138,16 @@ def uploads_create(
             ),
             file=file,
             user=user,
+            mode=mode,
         )
         for file in files
     ]
+
+
+def _dataset_named_like(organization: Organization, file: File[bytes]) -> Dataset | None:
+    """The dataset a file of this name created (its slug, without a `-2` suffix), if any."""
+    slug = (slugify(dataset_name_from_filename(file.name or "")) or "dataset")[:70]
+    return Dataset.objects.filter(organization=organization, slug=slug).first()
 
 
 def _dataset_for_append(organization: Organization, slug: str) -> Dataset:

@@ -24,14 +24,21 @@ from csvhub.warehouse.schema import (
     check_column_name,
     check_table_name,
     reflect_columns,
+    staging_name,
 )
 
 
 class LoadSession:
-    def __init__(self, engine: Engine, table_name: str, upload_id: str) -> None:
+    def __init__(
+        self, engine: Engine, table_name: str, upload_id: str, *, replace: bool = False
+    ) -> None:
         self.engine = engine
         self.dialect = dialect_of(engine)
-        self.table_name = check_table_name(table_name)
+        # With `replace`, rows go into a new table that takes the dataset's name at finish(),
+        # in the same transaction: readers see the old rows or the new ones, never a mix.
+        self.target_name = check_table_name(table_name)
+        self.replace = replace
+        self.table_name = staging_name(table_name) if replace else self.target_name
         self.upload_id = upload_id
         self.columns: dict[str, ColumnType] | None = None
         self.scales: dict[str, int | None] = {}
@@ -49,8 +56,11 @@ class LoadSession:
         connection = self.dialect.for_writes(connection)
         self._connection = connection
         self._stack.enter_context(connection.begin())
-        self.dialect.lock_table(connection, self.table_name)
+        self.dialect.lock_table(connection, self.target_name)
         LOADS.create(connection, checkfirst=True)
+        if self.replace:  # left by nothing on a transactional engine; by a crash on others
+            quote = connection.dialect.identifier_preparer.quote_identifier
+            self.dialect.drop_table(connection, quote(self.table_name))
         reflected = reflect_columns(connection, self.table_name)
         if reflected is not None:
             self.columns = {name: kind for name, (kind, _) in reflected.items()}
@@ -77,9 +87,11 @@ class LoadSession:
         """Record the upload; the commit happens when the session's `with` block ends."""
         last = self._max_row_id_before + self.rows_written if self.rows_written else 0
         self._loader.finish(last)
+        if self.replace:
+            self.dialect.replace_table(self._connection, self.table_name, self.target_name)
         self._connection.execute(
             insert(LOADS).values(
-                upload_id=self.upload_id, table_name=self.table_name, result=result
+                upload_id=self.upload_id, table_name=self.target_name, result=result
             )
         )
 
