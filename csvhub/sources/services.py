@@ -25,6 +25,7 @@ PLAIN_FIELDS = (
     "cron", "every_seconds", "time_zone", "enabled", "mode", "stale_after_seconds",
 )  # fmt: skip
 SECRET_FIELDS = ("headers", "access_key_id", "secret_access_key")
+SCHEDULE_FIELDS = ("cron", "every_seconds", "time_zone", "enabled")
 
 
 def source_create(
@@ -54,7 +55,9 @@ def _save(source: Source, data: dict[str, Any]) -> Source:
             setattr(source, field, data[field] if data[field] is not None else _empty(field))
     _seal(source, data)
     _check(source)
-    source.next_run_at = source_next_run(source, timezone.now())
+    if source._state.adding or any(field in data for field in SCHEDULE_FIELDS):
+        # Other changes keep the planned time (a retry after a failure among them).
+        source.next_run_at = source_next_run(source, timezone.now())
     source.save()
     return source
 
