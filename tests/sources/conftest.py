@@ -6,13 +6,16 @@ import pytest
 
 from tests.sources.feeds import FeedServer
 
+# The browser fixtures of the web UI tests, for the Sources panel's (test_sources_panel_e2e.py).
+from tests.web.test_web_e2e import browser, server, signed_in  # noqa: F401
+
 
 @pytest.fixture
 def feeds() -> Iterator[FeedServer]:
-    server = FeedServer()
-    server.thread.start()
-    yield server
-    server.stop()
+    feed_server = FeedServer()
+    feed_server.thread.start()
+    yield feed_server
+    feed_server.stop()
 
 
 @pytest.fixture
