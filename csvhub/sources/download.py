@@ -26,12 +26,9 @@ class Downloaded:
     name: str
 
 
-def download_limits() -> tuple[int, float]:
-    """(largest size in bytes, the monotonic time by which a download must finish)."""
-    return (
-        settings.CSVHUB_SOURCE_MAX_BYTES,
-        time.monotonic() + settings.CSVHUB_SOURCE_DOWNLOAD_SECONDS,
-    )
+def download_deadline() -> float:
+    """The monotonic time by which a download started now must finish."""
+    return time.monotonic() + settings.CSVHUB_SOURCE_DOWNLOAD_SECONDS
 
 
 def download_copy(read: Callable[[int], bytes], *, name: str, deadline: float) -> Downloaded:

@@ -29,7 +29,7 @@ from django.utils import timezone
 from csvhub.datasets.ingest import upload_ingest
 from csvhub.datasets.models import Upload, UploadMode, UploadState
 from csvhub.datasets.services import upload_create
-from csvhub.sources.download import Downloaded, download_limits
+from csvhub.sources.download import Downloaded, download_deadline
 from csvhub.sources.errors import FetchFailed, SourceBusy, SourceError
 from csvhub.sources.models import LoadMode, Run, RunState, RunTrigger, Source, SourceFile
 from csvhub.sources.remote_s3 import S3Location, s3_client, s3_download, s3_list
@@ -155,21 +155,20 @@ def _run_close(run: Run, source: Source, *, failure: str = "") -> None:
 
 
 def _fetch(source: Source, run: Run) -> None:
-    _, deadline = download_limits()
     secret = secret_open(source.secret)
     if source.kind == "s3":
-        _fetch_s3(source, run, secret, deadline)
+        _fetch_s3(source, run, secret)
     else:
-        _fetch_url(source, run, secret, deadline)
+        _fetch_url(source, run, secret)
 
 
-def _fetch_url(source: Source, run: Run, secret: dict[str, Any], deadline: float) -> None:
+def _fetch_url(source: Source, run: Run, secret: dict[str, Any]) -> None:
     fetched = url_fetch(
         source.url,
         headers=secret.get("headers", {}),
         etag=source.etag,
         last_modified=source.last_modified,
-        deadline=deadline,
+        deadline=download_deadline(),
     )
     run.files_found = 1
     if fetched.downloaded is None:  # 304: nothing downloaded
@@ -188,7 +187,7 @@ def _fetch_url(source: Source, run: Run, secret: dict[str, Any], deadline: float
         _ingest(upload, run)
 
 
-def _fetch_s3(source: Source, run: Run, secret: dict[str, Any], deadline: float) -> None:
+def _fetch_s3(source: Source, run: Run, secret: dict[str, Any]) -> None:
     location = s3_location(source)
     client = s3_client(location, secret)
     listed = list(s3_list(client, location))
@@ -205,7 +204,7 @@ def _fetch_s3(source: Source, run: Run, secret: dict[str, Any], deadline: float)
         run.files_skipped += len(new) - 1
         new = new[-1:]
     for item in new:
-        downloaded = s3_download(client, location, item, deadline)
+        downloaded = s3_download(client, location, item, download_deadline())
         with downloaded.body:
             upload = _take(source, run, item.key, item.etag, downloaded, size=item.size)
         if upload is None:
