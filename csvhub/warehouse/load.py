@@ -18,6 +18,8 @@ from sqlalchemy.engine import Connection
 
 from csvhub.csvread import ColumnType
 from csvhub.warehouse.dialects import Loader, dialect_of
+from csvhub.warehouse.indexes import IndexStatus, index_list_on, indexes_rebuild_on
+from csvhub.warehouse.query import Field
 from csvhub.warehouse.schema import (
     LOADS,
     ROW_ID,
@@ -88,12 +90,26 @@ class LoadSession:
         last = self._max_row_id_before + self.rows_written if self.rows_written else 0
         self._loader.finish(last)
         if self.replace:
+            kept = self._indexes_to_keep()
             self.dialect.replace_table(self._connection, self.table_name, self.target_name)
+            indexes_rebuild_on(self._connection, self.target_name, kept)
         self._connection.execute(
             insert(LOADS).values(
                 upload_id=self.upload_id, table_name=self.target_name, result=result
             )
         )
+
+    def _indexes_to_keep(self) -> list[list[Field]]:
+        """The finished indexes of the table being replaced whose columns the new rows have
+        (with their new types), to build again on the new table."""
+        assert self.columns is not None
+        wanted = []
+        for info in index_list_on(self._connection, self.target_name):
+            if info.status is IndexStatus.READY and all(c in self.columns for c in info.columns):
+                wanted.append(
+                    [Field(c, self.columns[c], scale=self.scales.get(c)) for c in info.columns]
+                )
+        return wanted
 
     def row_id_range(self) -> list[int] | None:
         """First and last hidden row id given to this upload's rows (None when it had none)."""

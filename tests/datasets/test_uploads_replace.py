@@ -48,6 +48,22 @@ def test_replace_named_dataset_then_append_continues_from_the_new_rows(warehouse
     assert warehouse_rows(first) == [(10,), (11,)] and first.row_count == 2
 
 
+def test_replace_keeps_the_indexes_whose_columns_remain(warehouse):
+    acme = make_org()
+    client = api_client_for(acme)
+    dataset = upload(acme, "a.csv", "id,name,gone\n1,x,1\n2,y,2\n").dataset
+    for columns in (["name", "id"], ["gone"]):
+        made = client.post(
+            f"/api/v1/datasets/{dataset.slug}/indexes/", {"columns": columns}, format="json"
+        )
+        assert made.status_code == 201, made.content
+    _post(client, "a.csv", "id,name\n3,z\n", dataset=dataset.slug, mode="replace")
+    listed = client.get(f"/api/v1/datasets/{dataset.slug}/indexes/").json()
+    assert [index["columns"] for index in listed] == [["name", "id"]]
+    rows = client.get(f"/api/v1/datasets/{dataset.slug}/rows/?sort=name,id").json()
+    assert [row["name"] for row in rows["rows"]] == ["z"]
+
+
 def test_failed_replace_keeps_the_old_rows_and_leaves_no_staging_table(warehouse):
     acme = make_org()
     dataset = upload(acme, "a.csv", "id,n\n1,1\n2,2\n").dataset
