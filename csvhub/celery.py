@@ -69,6 +69,10 @@ def _resume_jobs(**_kwargs: object) -> None:
     from csvhub.jobs.sweeper import start_sweeper
 
     uploads_resume()
+    # Every worker ticks the periodic jobs; the claim in the database lets one fire each run.
+    from csvhub.scheduling.ticks import scheduler_start
+
+    scheduler_start()
     start_sweeper()
 
 

@@ -89,3 +89,8 @@ def _worker_started(*, resume_all: bool) -> None:
     if settings.CSVHUB_TASK_RUNNER == "thread":
         # Jobs run in the web workers: one of them must notice a job whose worker died.
         start_sweeper()
+        # The embedded default's scheduler ticks in every web worker (a claim in the database
+        # lets one of them fire each run); with Celery, the workers tick (csvhub.celery).
+        from csvhub.scheduling.ticks import scheduler_start
+
+        scheduler_start()

@@ -103,6 +103,8 @@ INSTALLED_APPS = [
     "csvhub.datasets",
     "csvhub.compat",
     "csvhub.jobs",
+    "csvhub.scheduling",
+    "csvhub.sources",
     "csvhub.web",
     "csvhub.metrics",
     "csvhub.sso",
@@ -216,6 +218,9 @@ TASKS = {
 # A running job whose heartbeat is older than this is taken to be dead and is run again.
 CSVHUB_JOB_STALE_SECONDS = env_int("CSVHUB_JOB_STALE_SECONDS", 120, minimum=5)
 CSVHUB_JOB_MAX_ATTEMPTS = env_int("CSVHUB_JOB_MAX_ATTEMPTS", 3, minimum=1)
+# Periodic jobs (csvhub.scheduling): how often each process (`csvhub serve` with the thread
+# runner, every `csvhub worker` with Celery) looks for due jobs; 0 turns the scheduler off here.
+CSVHUB_SCHEDULER_SECONDS = env_int("CSVHUB_SCHEDULER_SECONDS", 15, minimum=0)
 # Simetric's and Thena's upload endpoints (csvhub.compat) wait this long for the file to load
 # before answering, so their clients' scripts can query right after uploading; 0: answer at once.
 # A waiting upload holds a request thread: at most CSVHUB_COMPAT_UPLOAD_WAITERS wait at once per
@@ -239,6 +244,22 @@ CSVHUB_MAX_DECOMPRESSED_BYTES = env_int(
 # CSV compresses 5-20 times, very repetitive CSV 30 or so; zip bombs thousands of times.
 CSVHUB_MAX_DECOMPRESSION_RATIO = env_int("CSVHUB_MAX_DECOMPRESSION_RATIO", 50, minimum=0)
 CSVHUB_MAX_ROWS_PER_UPLOAD = env_int("CSVHUB_MAX_ROWS_PER_UPLOAD", 0, minimum=0)  # 0: no limit
+# Scheduled imports (csvhub.sources). Sources reach only public addresses; hosts listed here
+# (names or addresses, comma-separated) may be private, e.g. an internal file server.
+CSVHUB_SOURCE_ALLOWED_HOSTS = [
+    h.strip() for h in env_str("CSVHUB_SOURCE_ALLOWED_HOSTS", "").split(",") if h.strip()
+]
+CSVHUB_SOURCE_MAX_BYTES = env_int("CSVHUB_SOURCE_MAX_BYTES", CSVHUB_MAX_UPLOAD_BYTES, minimum=1)
+CSVHUB_SOURCE_DOWNLOAD_SECONDS = env_int("CSVHUB_SOURCE_DOWNLOAD_SECONDS", 3600, minimum=1)
+CSVHUB_SOURCE_MIN_INTERVAL_SECONDS = env_int("CSVHUB_SOURCE_MIN_INTERVAL_SECONDS", 60, minimum=1)
+# A failed fetch is tried again after 1, 2, 4... times this, this many times, then waits for the
+# next scheduled run.
+CSVHUB_SOURCE_RETRIES = env_int("CSVHUB_SOURCE_RETRIES", 3, minimum=0)
+CSVHUB_SOURCE_RETRY_SECONDS = env_int("CSVHUB_SOURCE_RETRY_SECONDS", 60, minimum=1)
+# A running fetch renews its hold on the source; a dead process's hold ends after this long.
+CSVHUB_SOURCE_LEASE_SECONDS = env_int("CSVHUB_SOURCE_LEASE_SECONDS", 120, minimum=10)
+# Encrypts source credentials at rest; empty: derived from the SECRET_KEY.
+CSVHUB_SOURCE_SECRET_KEY = env_str("CSVHUB_SOURCE_SECRET_KEY", "")
 # Uploads are parsed in a child process, beside inference and loading, with its address space
 # capped so that a file needing too much memory fails its upload, never the web server or
 # worker (0: no cap). Uploads smaller than CSVHUB_CHILD_READER_MIN_BYTES are read in the worker

@@ -68,6 +68,15 @@ ENDPOINTS = [
         body={"dataset": "sales"},
         multipart=True,
     ),
+    # Sources carry credentials: editors and admins only, reads too (csvhub.sources).
+    Endpoint("get", "/api/v1/datasets/sales/sources/", 200, "editor"),
+    Endpoint(
+        "post",
+        "/api/v1/datasets/sales/sources/",
+        201,
+        "editor",
+        body={"kind": "url", "url": "https://93.184.215.14/x.csv", "every_seconds": 3600},
+    ),
     Endpoint("get", "/api/v1/uploads/{upload}/", 200, "viewer"),
     Endpoint("get", "/api/v1/uploads/{upload}/file", 200, "viewer"),
     Endpoint("get", "/api/v1/uploads/{upload}/rejects", 200, "viewer"),

@@ -17,7 +17,7 @@ from csvhub.accounts.access import request_organization
 from csvhub.accounts.permissions import ReadOrEdit
 from csvhub.api import TextField, body_field
 from csvhub.datasets import selectors, services
-from csvhub.datasets.models import Dataset, Reject, Upload
+from csvhub.datasets.models import Dataset, Reject, Upload, UploadMode
 from csvhub.datasets.upload_handler import SpoolingUploadHandler
 from csvhub.grammar.rows import MAX_OFFSET
 from csvhub.schema import ColumnType
@@ -65,6 +65,7 @@ class UploadSerializer(serializers.Serializer[Upload]):
     dataset = serializers.CharField(source="dataset.slug")
     file_name = serializers.CharField(source="original_name")
     size = serializers.IntegerField()
+    mode = serializers.ChoiceField(choices=["append", "replace"])
     state = serializers.CharField()
     status_url = serializers.SerializerMethodField()
     file_url = serializers.SerializerMethodField()
@@ -237,6 +238,13 @@ class UploadCreateApi(AdmitBeforeTheBody, APIView):
                         help_text="A dataset to append to; empty or left out: one new dataset "
                         "per file.",
                     ),
+                    "mode": serializers.ChoiceField(
+                        choices=["append", "replace"],
+                        required=False,
+                        help_text="`append` (default) adds the rows; `replace` (one file) makes "
+                        "them the dataset's contents, swapped in atomically: the dataset named "
+                        "by `dataset`, or else the one named after the file.",
+                    ),
                 },
             )
         },
@@ -248,6 +256,7 @@ class UploadCreateApi(AdmitBeforeTheBody, APIView):
             files=request.FILES.getlist("file"),
             dataset_slug=_text_or_none(body_field(request, "dataset")),
             user=request.user,
+            mode=_upload_mode(body_field(request, "mode")),
         )
         data = UploadSerializer.many_init(uploads, context={"request": request}).data
         return Response(data, status=status.HTTP_202_ACCEPTED)
@@ -333,6 +342,14 @@ class UploadRejectsApi(APIView):
                 "rows": RejectSerializer.many_init(rows).data,
             }
         )
+
+
+def _upload_mode(value: object) -> UploadMode:
+    if value in (None, ""):
+        return UploadMode.APPEND
+    if value not in UploadMode.values:
+        raise exceptions.ValidationError({"mode": ["`mode` is `append` or `replace`."]})
+    return UploadMode(value)
 
 
 def _text_or_none(value: object) -> str | None:

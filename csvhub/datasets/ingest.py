@@ -35,9 +35,9 @@ from csvhub.csvread import (
 )
 from csvhub.csvread.child import ChildCsvReader, ReaderOutOfMemory, open_csv_in_child
 from csvhub.datasets.errors import IngestFailed
-from csvhub.datasets.models import Dataset, Reject, Upload, UploadState
+from csvhub.datasets.models import Dataset, Reject, Upload, UploadMode, UploadState
 from csvhub.metrics import ingest_progress, job_finished
-from csvhub.schema import Column, ColumnType, LoadResult, TypeChange
+from csvhub.schema import Column, ColumnType, DatasetSchema, LoadResult, TypeChange
 from csvhub.schema.types import decimal_fits
 from csvhub.warehouse.engine import get_engine
 from csvhub.warehouse.load import LoadSession
@@ -120,7 +120,10 @@ def _load_once(
 ) -> LoadResult:
     """One reading of the file; a second one reads it in the encoding `again` names."""
     Reject.objects.filter(upload=upload).delete()  # left by an attempt that died
-    with LoadSession(get_engine(), upload.dataset.table_name, str(upload.id)) as load:
+    replace = upload.mode == UploadMode.REPLACE
+    with LoadSession(
+        get_engine(), upload.dataset.table_name, str(upload.id), replace=replace
+    ) as load:
         previous = load.previous_result()
         if previous is not None:
             return previous
@@ -453,12 +456,18 @@ def _publish(upload: Upload, result: LoadResult) -> None:
     """Apply a committed load to the dataset's metadata and finish the job, in one transaction.
 
     Merges are order-independent (types widen, counts add, stats merge), so loads that commit
-    in one order and publish in another still end in the same metadata.
+    in one order and publish in another still end in the same metadata. A replacing load
+    starts the metadata over from its own result, as its table started over.
     """
     with transaction.atomic():
         dataset = Dataset.objects.select_for_update().get(pk=upload.dataset_id)
+        replace = upload.mode == UploadMode.REPLACE
+        if replace:  # the dataset's contents become the file's: its columns and stats too
+            dataset.schema = DatasetSchema()
+            dataset.first_row_id = dataset.last_row_id = None
         dataset.schema = dataset.schema.with_load(result.columns, result.stats)
-        dataset.row_count = F("row_count") + result.rows_loaded
+        rows = result.rows_loaded
+        dataset.row_count = rows if replace else F("row_count") + rows
         _extend_row_range(dataset, result.row_id_range)
         dataset.save()
         Upload.objects.filter(pk=upload.pk).update(

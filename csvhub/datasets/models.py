@@ -70,6 +70,11 @@ class UploadState(models.TextChoices):
     FAILED = "failed"
 
 
+class UploadMode(models.TextChoices):
+    APPEND = "append"  # the file's rows are added to the dataset's
+    REPLACE = "replace"  # the dataset's rows become the file's, swapped in atomically
+
+
 def _upload_path(upload: Upload, filename: str) -> str:
     return f"uploads/{upload.dataset.organization_id}/{upload.id}/{filename}"
 
@@ -85,6 +90,7 @@ class Upload(models.Model):
     original_name = models.CharField(max_length=255)
     file = models.FileField(upload_to=_upload_path, max_length=500)
     size = models.BigIntegerField(default=0)
+    mode = models.CharField(max_length=8, choices=UploadMode.choices, default=UploadMode.APPEND)
 
     state = models.CharField(
         max_length=16, choices=UploadState.choices, default=UploadState.QUEUED, db_index=True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import PurePath
@@ -27,10 +27,11 @@ from csvhub.datasets.errors import (
     DatasetNotFound,
     UploadTooLarge,
 )
-from csvhub.datasets.models import Dataset, Upload, UploadState
+from csvhub.datasets.models import Dataset, Upload, UploadMode, UploadState
 from csvhub.schema import DatasetSchema
 from csvhub.selection.columns import ColumnResolver
 from csvhub.warehouse import indexes as warehouse_indexes
+from csvhub.warehouse.engine import get_dialect
 from csvhub.warehouse.tables import table_drop
 
 logger = logging.getLogger(__name__)
@@ -181,14 +182,28 @@ def uploads_create(
     files: Iterable[File[bytes]],
     dataset_slug: str | None = None,
     user: Uploader = None,
+    mode: UploadMode = UploadMode.APPEND,
 ) -> list[Upload]:
-    """Store each file and queue its ingestion; without a dataset, each file makes a new one."""
+    """Store each file and queue its ingestion; without a dataset, each file makes a new one.
+
+    With `mode=replace`, the one file's rows become the dataset's contents: the dataset named
+    by `dataset_slug`, or else the one the file's name gives (`sales.csv` → `sales`), so that
+    uploading a corrected file again replaces it instead of making `sales-2`."""
     files = list(files)
     if not files:
         raise DatasetError("Send at least one CSV file in a multipart part named 'file'.")
+    if mode == UploadMode.REPLACE and len(files) > 1:
+        raise DatasetError("mode=replace takes one file: the dataset's rows become its rows.")
+    if mode == UploadMode.REPLACE and not get_dialect().replaces_atomically:
+        raise DatasetError(
+            "mode=replace needs a SQLite or PostgreSQL warehouse; on this MySQL/MariaDB "
+            "warehouse, delete the dataset and upload the file again."
+        )
     for file in files:
         upload_size_check(file=file)
     target = _dataset_for_append(organization, dataset_slug) if dataset_slug else None
+    if mode == UploadMode.REPLACE and target is None:
+        target = _dataset_named_like(organization, files[0])
     return [
         upload_create(
             dataset=target
@@ -199,9 +214,16 @@ def uploads_create(
             ),
             file=file,
             user=user,
+            mode=mode,
         )
         for file in files
     ]
+
+
+def _dataset_named_like(organization: Organization, file: File[bytes]) -> Dataset | None:
+    """The dataset a file of this name created (its slug, without a `-2` suffix), if any."""
+    slug = (slugify(dataset_name_from_filename(file.name or "")) or "dataset")[:70]
+    return Dataset.objects.filter(organization=organization, slug=slug).first()
 
 
 def _dataset_for_append(organization: Organization, slug: str) -> Dataset:
@@ -222,22 +244,41 @@ def upload_size_check(*, file: File[bytes]) -> None:
         )
 
 
-def upload_create(*, dataset: Dataset, file: File[bytes], user: Uploader = None) -> Upload:
+def upload_create(
+    *,
+    dataset: Dataset,
+    file: File[bytes],
+    user: Uploader = None,
+    mode: UploadMode = UploadMode.APPEND,
+    record: Callable[[Upload], None] | None = None,
+    enqueue: bool = True,
+) -> Upload:
     """Stream the file into storage, record the upload, and queue its ingestion after commit.
 
     The file is written before the database transaction so that no transaction stays open
     while gigabytes move; an upload whose row never commits leaves an orphan file at worst.
+    `record` runs in the transaction that saves the upload (a scheduled import records where
+    the file came from, so both commit or neither); `enqueue=False` leaves the ingestion to
+    the caller.
     """
     upload = Upload(
         dataset=dataset,
         original_name=PurePath(file.name or "").name[:255],
         size=file.size or 0,
         uploaded_by=_signed_in(user),
+        mode=mode,
     )
     upload.file.save(upload.original_name, file, save=False)
-    with transaction.atomic():
-        upload.save()
-        transaction.on_commit(lambda: upload_enqueue(upload_id=upload.id))
+    try:
+        with transaction.atomic():
+            upload.save()
+            if record is not None:
+                record(upload)
+            if enqueue:
+                transaction.on_commit(lambda: upload_enqueue(upload_id=upload.id))
+    except BaseException:
+        _delete_stored_file(upload)
+        raise
     return upload
 
 

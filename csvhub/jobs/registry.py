@@ -20,6 +20,7 @@ from django.tasks.exceptions import InvalidTask
 # message; tests/jobs/test_task_registry.py checks that none is missing.
 TASK_MODULES = (
     "csvhub.datasets.tasks",
+    "csvhub.sources.tasks",
 )
 
 # Tasks that moved: messages queued by the release before the move still name the old path.

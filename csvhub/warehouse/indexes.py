@@ -87,6 +87,16 @@ def _index(table_name: str, fields: Sequence[Column], dialect: WarehouseDialect)
     return Index(index_name(table_name, [f.name for f in fields]), *parts, table.c[ROW_ID])
 
 
+def indexes_rebuild_on(
+    connection: Connection, table_name: str, wanted: Sequence[Sequence[Column]]
+) -> None:
+    """Build the indexes on `table_name` inside the connection's transaction (a table no one
+    reads yet, so the build blocks nothing): a replacing load keeps the dataset's indexes."""
+    dialect = dialect_of(connection.engine)
+    for fields in wanted:
+        _index(table_name, fields, dialect).create(connection)
+
+
 def index_list_on(connection: Connection, table_name: str) -> list[IndexInfo]:
     """The table's indexes, with their status, read on an open connection."""
     inspector = inspect(connection)

@@ -16,23 +16,32 @@ from typing import Self
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.engine import Connection
 
+from csvhub.schema import Column as DatasetColumn
 from csvhub.schema import ColumnType, LoadResult
 from csvhub.schema.types import decimal_fits
 from csvhub.warehouse.dialects import Loader, dialect_of
+from csvhub.warehouse.indexes import IndexStatus, index_list_on, indexes_rebuild_on
 from csvhub.warehouse.schema import (
     LOADS,
     ROW_ID,
     check_column_name,
     check_table_name,
     reflect_columns,
+    staging_name,
 )
 
 
 class LoadSession:
-    def __init__(self, engine: Engine, table_name: str, upload_id: str) -> None:
+    def __init__(
+        self, engine: Engine, table_name: str, upload_id: str, *, replace: bool = False
+    ) -> None:
         self.engine = engine
         self.dialect = dialect_of(engine)
-        self.table_name = check_table_name(table_name)
+        # With `replace`, rows go into a new table that takes the dataset's name at finish(),
+        # in the same transaction: readers see the old rows or the new ones, never a mix.
+        self.target_name = check_table_name(table_name)
+        self.replace = replace
+        self.table_name = staging_name(table_name) if replace else self.target_name
         self.upload_id = upload_id
         self.columns: dict[str, ColumnType] | None = None
         self.scales: dict[str, int | None] = {}
@@ -50,8 +59,11 @@ class LoadSession:
         connection = self.dialect.for_writes(connection)
         self._connection = connection
         self._stack.enter_context(connection.begin())
-        self.dialect.lock_table(connection, self.table_name)
+        self.dialect.lock_table(connection, self.target_name)
         LOADS.create(connection, checkfirst=True)
+        if self.replace:  # left by nothing on a transactional engine; by a crash on others
+            quote = connection.dialect.identifier_preparer.quote_identifier
+            self.dialect.drop_table(connection, quote(self.table_name))
         reflected = reflect_columns(connection, self.table_name, self.dialect)
         if reflected is not None:
             self.columns = {name: kind for name, (kind, _) in reflected.items()}
@@ -80,11 +92,30 @@ class LoadSession:
         """Record the upload; the commit happens when the session's `with` block ends."""
         last = self._max_row_id_before + self.rows_written if self.rows_written else 0
         self._loader.finish(last)
+        if self.replace:
+            kept = self._indexes_to_keep()
+            self.dialect.replace_table(self._connection, self.table_name, self.target_name)
+            indexes_rebuild_on(self._connection, self.target_name, kept)
         self._connection.execute(
             insert(LOADS).values(
-                upload_id=self.upload_id, table_name=self.table_name, result=result.to_json()
+                upload_id=self.upload_id, table_name=self.target_name, result=result.to_json()
             )
         )
+
+    def _indexes_to_keep(self) -> list[list[DatasetColumn]]:
+        """The finished indexes of the table being replaced whose columns the new rows have
+        (with their new types), to build again on the new table."""
+        assert self.columns is not None
+        wanted = []
+        for info in index_list_on(self._connection, self.target_name):
+            if info.status is IndexStatus.READY and all(c in self.columns for c in info.columns):
+                wanted.append(
+                    [
+                        DatasetColumn(c, self.columns[c], scale=self.scales.get(c))
+                        for c in info.columns
+                    ]
+                )
+        return wanted
 
     def row_id_range(self) -> tuple[int, int] | None:
         """First and last hidden row id given to this upload's rows (None when it had none)."""

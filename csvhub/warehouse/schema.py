@@ -25,7 +25,9 @@ from sqlalchemy.engine import Connection
 from csvhub.schema import ColumnType
 
 ROW_ID = "_row_id"
-_TABLE_NAME = re.compile(r"^ds_[0-9a-f]{32}$")
+# A dataset's table, or the table a replacing load fills before it takes the dataset's name.
+_TABLE_NAME = re.compile(r"^ds_[0-9a-f]{32}(_new)?$")
+STAGING_SUFFIX = "_new"
 _COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 LOADS = Table(
@@ -41,6 +43,11 @@ def table_name_for(dataset_hex: str) -> str:
     name = f"ds_{dataset_hex}"
     check_table_name(name)
     return name
+
+
+def staging_name(table_name: str) -> str:
+    """The table a replacing load of `table_name` fills (see LoadSession, replace=True)."""
+    return check_table_name(check_table_name(table_name) + STAGING_SUFFIX)
 
 
 def check_table_name(name: str) -> str:

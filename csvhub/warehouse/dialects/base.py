@@ -50,6 +50,8 @@ class WarehouseDialect(ABC):
     transactional_ddl: ClassVar[bool] = True
     # Whether ORDER BY accepts NULLS FIRST / NULLS LAST.
     nulls_order_syntax: ClassVar[bool] = True
+    # Whether a load may take the place of a table atomically (replace_table, mode=replace).
+    replaces_atomically: ClassVar[bool] = True
 
     # -- connections -----------------------------------------------------------------------
 
@@ -228,6 +230,15 @@ class WarehouseDialect(ABC):
 
     def drop_table(self, connection: Connection, quoted_name: str) -> None:
         connection.exec_driver_sql(f"DROP TABLE IF EXISTS {quoted_name}")
+
+    def replace_table(self, connection: Connection, staging: str, target: str) -> None:
+        """Give the filled table `staging` the name `target`, in place of the table called so,
+        inside the load's transaction: readers see the old table until the commit, then the
+        new one, never neither (transactional DDL; an engine without it overrides this with
+        its atomic rename)."""
+        quote = connection.dialect.identifier_preparer.quote_identifier
+        self.drop_table(connection, quote(target))
+        connection.exec_driver_sql(f"ALTER TABLE {quote(staging)} RENAME TO {quote(target)}")
 
     @abstractmethod
     def streaming_cursor(self, connection: Connection, statement: Select, batch_rows: int) -> Any:

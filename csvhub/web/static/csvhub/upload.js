@@ -25,17 +25,25 @@
   // -- the choice of target ---------------------------------------------------------------------
   function target() {
     const choice = form.querySelector('input[name="destination"]:checked');
-    return choice && choice.value === "append" ? appendSelect.value : "";
+    return choice && ["append", "replace"].includes(choice.value) ? appendSelect.value : "";
+  }
+
+  /** "replace" when the file's rows are to become the dataset's contents (swapped atomically). */
+  function mode() {
+    const choice = form.querySelector('input[name="destination"]:checked');
+    return choice && choice.value === "replace" ? "replace" : "";
   }
 
   function syncTarget() {
-    const appending = Boolean(target()) || form.querySelector('input[value="append"]:checked');
+    const appending = Boolean(target())
+      || form.querySelector('input[value="append"]:checked, input[value="replace"]:checked');
     form.querySelector(".append-to").classList.toggle("inactive", !appending);
   }
   form.addEventListener("change", syncTarget);
   appendSelect.addEventListener("focus", () => {
     const append = form.querySelector('input[value="append"]');
-    if (!append.disabled) append.checked = true;
+    const replacing = form.querySelector('input[value="replace"]:checked');
+    if (!append.disabled && !replacing) append.checked = true;
     syncTarget();
   });
   syncTarget();
@@ -77,6 +85,7 @@
     const dataset = target();
     for (const file of files) {
       const item = makeItem(file, dataset);
+      item.mode = mode();
       if (file.size > maxBytes) {
         fail(item, `This file is ${formatBytes(file.size)}; the largest file csvhub accepts is `
           + `${form.dataset.maxSize}. Compress it as .csv.gz or split it into smaller files.`);
@@ -115,6 +124,7 @@
     const data = new FormData();
     data.append("file", item.file, item.file.name);
     if (item.dataset) data.append("dataset", item.dataset);
+    if (item.mode) data.append("mode", item.mode);
     const request = new XMLHttpRequest();
     request.open("POST", form.dataset.apiUrl);
     for (const [name, value] of Object.entries(headers("POST"))) request.setRequestHeader(name, value);
