@@ -29,6 +29,7 @@ from django.utils import timezone
 from csvhub.datasets.ingest import upload_ingest
 from csvhub.datasets.models import Upload, UploadMode, UploadState
 from csvhub.datasets.services import upload_create
+from csvhub.jobs.registry import task_get
 from csvhub.sources.download import Downloaded, download_deadline
 from csvhub.sources.errors import FetchFailed, SourceBusy, SourceError
 from csvhub.sources.models import LoadMode, Run, RunState, RunTrigger, Source, SourceFile
@@ -88,9 +89,9 @@ def _run_open(source: Source, trigger: RunTrigger, now: datetime) -> Run:
 
 
 def run_enqueue(*, run: Run) -> None:
-    from csvhub.sources.tasks import source_run
-
-    source_run.enqueue(str(run.id))
+    # By name from the registry (csvhub.sources.tasks is imported at start): the task module
+    # calls run_execute here, and importing it back would make an import cycle.
+    task_get("csvhub.sources.tasks.source_run").enqueue(str(run.id))
 
 
 def run_execute(*, run_id: str) -> None:
