@@ -134,7 +134,10 @@ def rows_page(
     fetched: list[tuple] = []
     with read_connection(engine) as connection:
         for run_keys, where in query.runs(keys, values, offset):
-            statement = select(*select_list).where(*query.conditions(), *where)
+            # The keyset's range before the filters: SQLite starts an index range at the first
+            # bound it sees on the column, and a filter's `>= 500` ahead of the keyset's made
+            # a deep page scan from 500 up to it (60 ms against 0.35 ms at row 900,000).
+            statement = select(*select_list).where(*where, *query.conditions())
             statement = statement.order_by(*query.order_by(run_keys))
             statement = statement.limit(limit + 1 - len(fetched))
             if offset:
@@ -465,7 +468,8 @@ class QueryBuilder:
         start = next(i for i, (_, _, empty) in enumerate(runs) if empty == (values[0] is None))
         run_keys, where, empty = runs[start]
         here = _beyond(run_keys, values[1:] if empty else values)
-        return [(run_keys, [*where, here]), *((k, w) for k, w, _ in runs[start + 1 :])]
+        # The keyset's range first (see rows_page): `IS NOT NULL` is a lower bound to SQLite too.
+        return [(run_keys, [here, *where]), *((k, w) for k, w, _ in runs[start + 1 :])]
 
     def _stored_key(self, key: _Key, text: str) -> Any:
         if key.field is None:

@@ -8,6 +8,7 @@ sorts and compares the same on both warehouses, and indexes are built to match.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
@@ -26,6 +27,7 @@ from sqlalchemy import (
     cast,
     collate,
     create_engine,
+    event,
     func,
     literal_column,
     select,
@@ -33,6 +35,7 @@ from sqlalchemy import (
     types,
 )
 from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.schema import CreateIndex, DropIndex
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.sqltypes import NullType
@@ -48,6 +51,10 @@ from csvhub.warehouse.dialects.base import (
 from csvhub.warehouse.schema import ROW_ID
 
 TEXT_COLLATION = "C"
+# Connections are replaced after this long, before a server or proxy idle limit drops them.
+POOL_RECYCLE_SECONDS = 1800
+# A connection back from the pool after this long idle is checked with a round trip first.
+IDLE_PING_SECONDS = 10.0
 EXPORT_CHUNK_BYTES = 256 * 1024
 
 
@@ -57,13 +64,22 @@ class PostgreSQLDialect(WarehouseDialect):
     # -- connections -----------------------------------------------------------------------
 
     def create_engine(self, url: URL) -> Engine:
-        return create_engine(
+        engine = create_engine(
             url.set(drivername="postgresql+psycopg"),
-            pool_pre_ping=True,
             pool_size=5,
             max_overflow=10,
+            pool_recycle=POOL_RECYCLE_SECONDS,
             connect_args={"options": "-c timezone=UTC -c datestyle=ISO,MDY"},
         )
+        # No pool_pre_ping (a round trip on every checkout, so on every request): only a
+        # connection idle for IDLE_PING_SECONDS is pinged.
+        event.listen(engine, "checkin", _idle_since)
+
+        def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+            _ping_after_idle(engine, dbapi_connection, record)
+
+        event.listen(engine, "checkout", checkout)
+        return engine
 
     def lock_table(self, connection: Connection, table_name: str) -> None:
         # Serializes writers of one table across processes; released at commit or rollback.
@@ -194,6 +210,24 @@ class PostgreSQLDialect(WarehouseDialect):
         from csvhub.warehouse.dialects.postgresql_load import PostgreSQLLoader
 
         return PostgreSQLLoader(self, connection, table_name)
+
+
+def _idle_since(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_after_idle(engine: Engine, dbapi_connection: Any, record: Any) -> None:
+    """A connection idle for a while (the server may have restarted meanwhile) answers a ping
+    before use, else the pool drops it and every older one and connects afresh; a busy one is
+    used as it is. A connection that dies under a busy pool fails that one request: SQLAlchemy
+    then discards the pool's older connections, and the next request gets a new one."""
+    idle_since = record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+        return
+    try:
+        engine.dialect.do_ping(dbapi_connection)
+    except Exception as error:
+        raise InvalidatePoolError(str(error)) from error
 
 
 class _CopyOut(ServerCsv):

@@ -40,7 +40,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.sqlite import DECIMAL, REAL
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.schema import CreateIndex
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 
 from csvhub.schema import ColumnType
 from csvhub.schema.values import timestamp_spellings, timestamp_text
@@ -51,6 +52,10 @@ from csvhub.warehouse.schema import ROW_ID
 BEGIN_OPTION = "csvhub_sqlite_begin"
 # SQLite calls the deadline check every this many virtual machine steps (well under 1 ms).
 _PROGRESS_STEPS = 10_000
+# The WAL's size (bytes) a checkpoint truncates it back to (PRAGMA journal_size_limit).
+JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
+# How long the checkpoint after a load waits for readers of older snapshots (seconds).
+CHECKPOINT_WAIT_SECONDS = 2
 
 
 class SQLiteDialect(WarehouseDialect):
@@ -170,7 +175,7 @@ class SQLiteDialect(WarehouseDialect):
 
     def group_key(self, column: ColumnElement, column_type: ColumnType) -> ColumnElement:
         if column_type is not ColumnType.TIMESTAMP:
-            return column
+            return _unindexed(column)
         # Fractions are kept as written (`.5`, `.500`): group on the shortest spelling.
         trimmed = func.rtrim(func.rtrim(column, "0", type_=Text), ".", type_=Text)
         return case((func.instr(column, ".") > 0, trimmed), else_=column)
@@ -248,6 +253,9 @@ def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=60000")
+    # When a checkpoint restarts the WAL, cut it back to this size (bytes) rather than
+    # keeping it as large as the biggest load ever written through it.
+    cursor.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
     cursor.close()
 
 
@@ -260,6 +268,31 @@ def _on_checkin(dbapi_connection: sqlite3.Connection | None, _record: Any) -> No
 def _on_begin(connection: Connection) -> None:
     # Loads ask for BEGIN IMMEDIATE (see for_writes); reads get a plain BEGIN.
     connection.exec_driver_sql(connection.get_execution_options().get(BEGIN_OPTION, "BEGIN"))
+
+
+def _unindexed(column: ColumnElement) -> ColumnElement:
+    """`+column`: the same value, which SQLite will not group in an index's order.
+
+    Grouping by an indexed column, SQLite walks that index to have the groups in order and
+    fetches every row at random from it: 1.72 s against 0.39 s for a scan and a sort at 1M
+    rows. The unary plus (a no-op on every value) leaves it the scan, or a covering index;
+    filters on the bare column still use the index."""
+    return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+
+
+def wal_checkpoint(path: str | None) -> None:
+    """Copy a SQLite warehouse's WAL into the database file and truncate it.
+
+    The truncation waits for readers of older snapshots, CHECKPOINT_WAIT_SECONDS at most, so
+    a long export never holds up the load (a later checkpoint truncates then, down to
+    JOURNAL_SIZE_LIMIT). Its own connection: the load's has gone back to the pool."""
+    if not path or path == ":memory:":
+        return
+    connection = sqlite3.connect(path, timeout=CHECKPOINT_WAIT_SECONDS, isolation_level=None)
+    try:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    finally:
+        connection.close()
 
 
 def _timestamp_condition(op: str, column: ColumnElement, value: Any) -> ColumnElement:
@@ -310,6 +343,11 @@ class SQLiteLoader(Loader):
         from csvhub.warehouse.schema import dataset_table
 
         dataset_table(self.table_name, columns, self.dialect).create(self.connection)
+
+    def published(self) -> None:
+        # A load writes the whole table into the WAL (958 MB after 10M rows), and SQLite's
+        # automatic checkpoints copy it back but keep the file at its largest: twice the disk.
+        wal_checkpoint(self.connection.engine.url.database)
 
     def retype(
         self,
