@@ -7,7 +7,7 @@ import pytest
 from tests.sources.feeds import FeedServer
 
 # The browser fixtures of the web UI tests, for the Sources panel's (test_sources_panel_e2e.py).
-from tests.web.test_web_e2e import browser, server, signed_in  # noqa: F401
+from tests.web.chromium import server, signed_in  # noqa: F401  (fixtures; `browser` is tests/browser.py)
 
 
 @pytest.fixture

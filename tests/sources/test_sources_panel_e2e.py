@@ -14,7 +14,7 @@ from csvhub.sources.models import Run, RunState
 from tests.accounts.actors import World
 from tests.sources.feeds import Feed
 from tests.sources.helpers import CSV_V1
-from tests.web.test_web_e2e import _expect
+from tests.web.chromium import _expect
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("loopback_allowed")]
 
