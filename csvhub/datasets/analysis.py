@@ -736,7 +736,7 @@ def histogram_edges(low: Any, high: Any, bins: int, *, integer: bool) -> list:
 
 def _time_column(
     dataset: Dataset, written: str | None, analysis: str, prefer: ColumnType | None = None
-) -> Column:
+) -> Column[Any]:
     return _typed_column(dataset, written, TIMES, analysis, "date or timestamp", prefer)
 
 
@@ -747,7 +747,7 @@ def _typed_column(
     analysis: str,
     kind: str,
     prefer: ColumnType | None = None,
-) -> Column:
+) -> Column[Any]:
     """The column named by `column=`, or the first of an allowed type (of type `prefer` if
     any is); a 400 naming the choices when there is none or it has another type."""
     schema = dataset.schema

@@ -12,7 +12,7 @@ import logging
 import time
 from contextlib import ExitStack
 from datetime import timedelta
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from uuid import UUID
 
 from django.conf import settings
@@ -385,7 +385,7 @@ class _RowLoader:
             row_id_range=self.load.row_id_range(),
         )
 
-    def _column_result(self, name: str, label: str, *, nullable: bool) -> Column:
+    def _column_result(self, name: str, label: str, *, nullable: bool) -> Column[Any]:
         """A column as loaded; decimal columns carry their scale (the table declares it)."""
         assert self.load.columns is not None
         column_type = self.load.columns[name]
