@@ -211,7 +211,8 @@ class _Computed:
             if not count or total is None:
                 return None
             if self.type is ColumnType.DECIMAL and self.scale is not None:
-                return exact_average(total, count, self.scale + AVERAGE_DIGITS)
+                # sum_value gives a DECIMAL column's sum as a Decimal; its type says int | Decimal.
+                return exact_average(total, count, self.scale + AVERAGE_DIGITS)  # type: ignore[arg-type]
             return total / count
         if self.metric.function is Function.SUM:
             return self._sum(values)
