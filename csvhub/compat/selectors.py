@@ -158,13 +158,14 @@ def customer_analysis(*, customer: Customer, analyze_type: AnalyzeType) -> Thena
         found = _time_span(dataset)
         result = found["seconds"]
     details = {key: value for key, value in found.items() if key not in ("type", "source")}
-    return ThenaAnswer(
+    answer: ThenaAnswer = ThenaAnswer(
         customer_id=customer.customer_id,
         analyze_type=analyze_type.value,
         dataset=dataset.slug,
         result=result,
         **details,  # type: ignore[typeddict-item]
     )
+    return answer
 
 
 def _time_span(dataset: Dataset) -> dict[str, Any]:

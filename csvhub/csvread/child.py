@@ -31,7 +31,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Self
+from typing import IO, Any, Self
 
 from csvhub.csvread.columns import Columns
 from csvhub.csvread.errors import CsvFormatError, LimitExceeded, ReadAgain
@@ -54,7 +54,7 @@ class ReaderOutOfMemory(ChildReaderFailed):
 
 
 def open_csv_in_child(
-    stream: BinaryIO,
+    stream: IO[bytes],
     *,
     filename: str | None = None,
     batch_rows: int = 20_000,
@@ -104,7 +104,7 @@ class ChildCsvReader:
 
     def __init__(
         self,
-        stream: BinaryIO,
+        stream: IO[bytes],
         *,
         filename: str | None,
         batch_rows: int,

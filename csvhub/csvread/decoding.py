@@ -7,7 +7,7 @@ import re
 import threading
 import zlib
 from collections.abc import Iterator
-from typing import BinaryIO, Protocol
+from typing import IO, Protocol
 
 import charset_normalizer
 
@@ -80,7 +80,7 @@ class ByteSource(Protocol):
 class CountingStream:
     """The upload's bytes, counted as read (compressed bytes, for a gzip file)."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
         self._pushed_back = b""
         self.bytes_read = 0
@@ -167,7 +167,7 @@ class BoundedStream:
 
 
 def open_source(
-    stream: BinaryIO,
+    stream: IO[bytes],
     filename: str | None,
     *,
     max_decompressed_bytes: int | None = None,

@@ -23,7 +23,6 @@ from typing import Any
 from csvhub.datasets.errors import DatasetError
 from csvhub.datasets.models import Dataset
 from csvhub.datasets.rowquery import (
-    PASSED_THROUGH,
     Filter,
     SortKey,
     parse_row_query,
@@ -45,6 +44,7 @@ from csvhub.grammar.analysis import (
     Bucket,
     Function,
 )
+from csvhub.grammar.rows import PASSED_THROUGH
 from csvhub.grammar.terms import NUMBERS, TIMES
 from csvhub.metrics import observe_query
 from csvhub.schema import Column, ColumnStats, ColumnType, values
@@ -240,13 +240,13 @@ def _metric(item: str) -> MetricSpec:
 # -- running -----------------------------------------------------------------------------------
 
 
-def analysis_run(*, dataset: Dataset, query: AnalysisQuery) -> dict:
+def analysis_run(*, dataset: Dataset, query: AnalysisQuery) -> dict[str, Any]:
     """The analysis the query asks for, as a JSON-ready dict."""
     with query_time_limit(), observe_query("analysis"):
         return _analysis_run(dataset, query)
 
 
-def _analysis_run(dataset: Dataset, query: AnalysisQuery) -> dict:
+def _analysis_run(dataset: Dataset, query: AnalysisQuery) -> dict[str, Any]:
     if query.type is AnalysisType.ROW_COUNT:
         return analysis_row_count(dataset=dataset, filters=query.filters)
     if query.type is AnalysisType.TIME_SPAN:
@@ -276,7 +276,7 @@ def _analysis_run(dataset: Dataset, query: AnalysisQuery) -> dict:
 # -- summary -----------------------------------------------------------------------------------
 
 
-def dataset_summary(*, dataset: Dataset) -> dict:
+def dataset_summary(*, dataset: Dataset) -> dict[str, Any]:
     """Row count, per-column counts and extremes, first and last ingested rows; from metadata
     kept at ingestion and two primary-key lookups, whatever the table's size."""
     schema = dataset.schema
@@ -287,7 +287,7 @@ def dataset_summary(*, dataset: Dataset) -> dict:
     }
 
 
-def _column_summary(column: Column, stats: ColumnStats | None) -> dict:
+def _column_summary(column: Column, stats: ColumnStats | None) -> dict[str, Any]:
     """A column with its statistics; extremes read like the column's values in rows."""
     low, high = (None, None) if stats is None else stats.bounds(column.type)
     if column.type is ColumnType.DECIMAL and column.scale is not None:
@@ -306,7 +306,7 @@ def _column_summary(column: Column, stats: ColumnStats | None) -> dict:
     }
 
 
-def _end_rows(dataset: Dataset) -> dict:
+def _end_rows(dataset: Dataset) -> dict[str, Any]:
     first_id, last_id = dataset.first_row_id, dataset.last_row_id
     if first_id is None or last_id is None or not dataset.schema:
         return {"first_row": None, "last_row": None}
@@ -327,7 +327,7 @@ def _stats_bounds(dataset: Dataset, column: Column) -> tuple[Any, Any]:
 # -- row_count and time_span -------------------------------------------------------------------
 
 
-def analysis_row_count(*, dataset: Dataset, filters: Sequence[Filter] = ()) -> dict:
+def analysis_row_count(*, dataset: Dataset, filters: Sequence[Filter] = ()) -> dict[str, Any]:
     """Rows in the dataset (from metadata), or matching the filters (a COUNT in the warehouse)."""
     if not filters:
         return {"type": "row_count", "row_count": dataset.row_count, "source": "summary"}
@@ -342,7 +342,7 @@ def analysis_time_span(
     column: str | None = None,
     filters: Sequence[Filter] = (),
     prefer: ColumnType | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """Earliest and latest value of a date or timestamp column and the time between them;
     from metadata without filters, MIN and MAX in the warehouse with them. Without `column`,
     the first time column in file order, or the first of type `prefer` when there is one."""
@@ -415,7 +415,7 @@ def analysis_aggregate(
     filters: Sequence[Filter] = (),
     sort: Sequence[SortKey] = (),
     limit: int = DEFAULT_GROUPS,
-) -> dict:
+) -> dict[str, Any]:
     """Metrics per group of the filtered rows (one row without group_by), sorted and limited;
     `truncated` says that more groups than `limit` exist."""
     plan = _aggregate_plan(dataset, group_by, metrics, filters, sort)
@@ -450,7 +450,7 @@ class _AggregatePlan:
     order: list[Order[int]]
 
     @property
-    def arguments(self) -> dict:
+    def arguments(self) -> dict[str, Any]:
         return {
             "group_by": [group.name for group in self.groups],
             "metrics": [item.metric for item in self.resolved],
@@ -567,7 +567,7 @@ def analysis_timeseries(
     bucket: Bucket = Bucket.DAY,
     metric: MetricSpec = COUNT,
     filters: Sequence[Filter] = (),
-) -> dict:
+) -> dict[str, Any]:
     """A metric per time bucket of a date or timestamp column, in time order, for a chart:
     buckets from the first to the last that holds rows, empty ones included (count 0, other
     metrics null). Bucket starts are UTC; weeks start on Monday, months on the 1st."""
@@ -632,7 +632,7 @@ def bucket_start(value: date | datetime, bucket: Bucket) -> date | datetime:
     return value.replace(second=0, microsecond=0)
 
 
-def _midnight(value: date | datetime) -> dict:
+def _midnight(value: date | datetime) -> dict[str, Any]:
     if isinstance(value, datetime):
         return {"hour": 0, "minute": 0, "second": 0, "microsecond": 0}
     return {}
@@ -661,11 +661,11 @@ def bucket_count(low: date | datetime, high: date | datetime, bucket: Bucket) ->
     return (last - first) // step + 1
 
 
-def _filled(found: list[tuple], bucket: Bucket, empty: Any) -> list[tuple]:
+def _filled(found: list[tuple[Any, ...]], bucket: Bucket, empty: Any) -> list[tuple[Any, Any]]:
     if not found:
         return []
     values = dict(found)
-    points = []
+    points: list[tuple[Any, Any]] = []
     start, last = found[0][0], found[-1][0]
     while start <= last and len(points) <= MAX_POINTS:
         points.append((start, values.get(start, empty)))
@@ -682,7 +682,7 @@ def analysis_histogram(
     column: str | None = None,
     bins: int = DEFAULT_BINS,
     filters: Sequence[Filter] = (),
-) -> dict:
+) -> dict[str, Any]:
     """Counts of a number column's values in equal-width bins from its min to its max (from
     metadata without filters, from the warehouse with them). See `histogram_edges`."""
     chosen = _typed_column(dataset, column, NUMBERS, "histogram", "number")
@@ -696,7 +696,8 @@ def analysis_histogram(
     if low is None:
         kept_nulls = dataset.row_count if stats is None else stats.nulls
         nulls = rows_count(selected) if filters else kept_nulls
-        counts, edges = [], []
+        counts: list[int] = []
+        edges: list[Any] = []
     else:
         edges = histogram_edges(low, high, bins, integer=column_type is ColumnType.INTEGER)
         counts, nulls = warehouse_analysis.histogram(selected, column=chosen.name, edges=edges)
@@ -716,7 +717,7 @@ def analysis_histogram(
     }
 
 
-def histogram_edges(low: Any, high: Any, bins: int, *, integer: bool) -> list:
+def histogram_edges(low: Any, high: Any, bins: int, *, integer: bool) -> list[Any]:
     """Bin edges from the min to the max: `bins` equal widths for decimals (the last bin holds
     the max), whole-number widths for integers (ceil((max - min + 1) / bins), so there may be
     fewer bins than asked, and the last upper edge is past the max)."""

@@ -4,6 +4,8 @@ and histograms of its rows. Thin views over csvhub.datasets.analysis; docs/api.m
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -37,7 +39,7 @@ class ColumnSummarySerializer(ColumnSerializer):
     max_length = serializers.IntegerField(allow_null=True, help_text="Text columns only.")
 
 
-class SummarySerializer(serializers.Serializer):
+class SummarySerializer(serializers.Serializer[dict[str, Any]]):
     row_count = serializers.IntegerField()
     columns = ColumnSummarySerializer(many=True)
     first_row = serializers.DictField(allow_null=True, help_text="The first row ingested.")

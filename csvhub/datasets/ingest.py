@@ -12,7 +12,7 @@ import logging
 import time
 from contextlib import ExitStack
 from datetime import timedelta
-from typing import BinaryIO
+from typing import IO, Any, TypedDict
 from uuid import UUID
 
 from django.conf import settings
@@ -151,14 +151,25 @@ _LIMIT_SETTINGS = {
 }
 
 
+class _ReadOptions(TypedDict):
+    """What open_csv and open_csv_in_child both take, beside the stream."""
+
+    filename: str
+    encoding: str | None
+    encoding_reason: str
+    max_decompressed_bytes: int | None
+    max_decompression_ratio: int | None
+    limits: ReadLimits
+
+
 def _open_reader(
-    stream: BinaryIO, upload: Upload, stack: ExitStack, again: ReadAgain | None
+    stream: IO[bytes], upload: Upload, stack: ExitStack, again: ReadAgain | None
 ) -> CsvReader | ChildCsvReader:
     """Files are parsed in a child process with a memory limit, beside inference and loading in
     this one: a file that needs too much memory fails its upload instead of this process (the
     web server with the thread runner). Only an operator who raised
     CSVHUB_CHILD_READER_MIN_BYTES has small files read here, without the limit."""
-    options = {
+    options: _ReadOptions = {
         "filename": upload.original_name,
         "encoding": again.encoding if again else None,
         "encoding_reason": again.reason if again else "",
@@ -409,7 +420,7 @@ def _memory_estimate(columns: list[list[str]]) -> int:
     return sum(sum(map(len, cells)) + CELL_OVERHEAD_BYTES * len(cells) for cells in columns)
 
 
-def _check_header(existing: dict[str, ColumnType], reader: CsvReader) -> None:
+def _check_header(existing: dict[str, ColumnType], reader: CsvReader | ChildCsvReader) -> None:
     names = {column.name for column in reader.columns}
     missing = [name for name in existing if name not in names]
     unexpected = [c.label for c in reader.columns if c.name not in existing]
@@ -444,7 +455,7 @@ class _ProgressReport:
         if not force and now - self.last < PROGRESS_SECONDS:
             return
         self.last = now
-        fields: dict = {"rows_loaded": rows, "rows_rejected": self.rejected}
+        fields: dict[str, Any] = {"rows_loaded": rows, "rows_rejected": self.rejected}
         fields["heartbeat_at"] = timezone.now()
         if bytes_read is not None:
             fields["bytes_read"] = bytes_read

@@ -13,13 +13,14 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.core import signing
 
 from csvhub.datasets.client_watch import ClientWatch, client_watch
 from csvhub.datasets.models import Dataset
-from csvhub.datasets.rowquery import COUNT_CAP, CountMode, Format, InvalidRowQuery, RowQuery
+from csvhub.datasets.rowquery import InvalidRowQuery, RowQuery
+from csvhub.grammar.rows import COUNT_CAP, CountMode, Format
 from csvhub.metrics import observe_query, observe_stream
 from csvhub.schema import Column
 from csvhub.selection.plan import Plan, query_plan, query_time_limit
@@ -154,7 +155,7 @@ def _position(query: RowQuery, plan: Plan) -> tuple[str | None, warehouse_query.
     return data["d"], warehouse_query.Keyset(tuple(values), row_id)
 
 
-def _cursor_data(raw: str, keys: int) -> dict:
+def _cursor_data(raw: str, keys: int) -> dict[str, Any]:
     try:
         data = signing.loads(raw, salt=CURSOR_SALT)
     except (signing.BadSignature, ValueError):
@@ -167,7 +168,7 @@ def _cursor_data(raw: str, keys: int) -> dict:
     return data
 
 
-def _cursor_shape_ok(data: Any, keys: int) -> bool:
+def _cursor_shape_ok(data: Any, keys: int) -> TypeGuard[dict[str, Any]]:
     if not isinstance(data, dict) or data.get("d") not in (AFTER, BEFORE):
         return False
     values = data.get("k")
@@ -256,7 +257,6 @@ def rows_export(
 def _rows_export(
     dataset: Dataset, query: RowQuery, plan: Plan, watch: ClientWatch | None, cancel: Cancel
 ) -> RowExport:
-    watched = {"watch": watch, "cancel": cancel}
     if query.format is Format.NDJSON:
         rows = (
             warehouse_query.RowStream(plan.rows, columns=plan.names, cancel=cancel)
@@ -269,7 +269,8 @@ def _rows_export(
             chunks,
             content_type="application/x-ndjson",
             filename=f"{dataset.slug}.ndjson",
-            **watched,
+            watch=watch,
+            cancel=cancel,
         )
     lines = (
         warehouse_query.CsvStream(
@@ -287,7 +288,8 @@ def _rows_export(
         chunks,
         content_type="text/csv; charset=utf-8",
         filename=f"{dataset.slug}.csv",
-        **watched,
+        watch=watch,
+        cancel=cancel,
     )
 
 
@@ -310,7 +312,9 @@ def _csv_chunks(
         yield pending
 
 
-def _ndjson_chunks(batches: Iterator[list[tuple]], output: list[Column]) -> Iterator[bytes]:
+def _ndjson_chunks(
+    batches: Iterator[list[tuple[Any, ...]]], output: list[Column]
+) -> Iterator[bytes]:
     to_json = json_row_maker(output)
     for batch in batches:
         lines = (json.dumps(to_json(row), ensure_ascii=False) for row in batch)

@@ -7,6 +7,8 @@ and documented for people in docs/api.md, "Querying rows".
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlencode
 
 from django.http import StreamingHttpResponse
@@ -31,12 +33,12 @@ from csvhub.api import ErrorSerializer, TextField
 from csvhub.datasets import rows, selectors, services
 from csvhub.datasets.apis import ColumnSerializer
 from csvhub.datasets.rowquery import (
-    Format,
     RowQuery,
     parse_row_query,
     reserved_word,
 )
 from csvhub.grammar.openapi import filters_text, reserved_text, rows_parameters
+from csvhub.grammar.rows import COUNT_CAP, Format
 from csvhub.warehouse.indexes import MAX_INDEX_COLUMNS
 
 TITANIC_QUERY = "limit=2&sex=male&Name=like:Braund&Ticket=like:A&Fare=gt:7&sort=name:desc,Sex:asc"
@@ -64,9 +66,10 @@ class _QueryDecidesFormat(DefaultContentNegotiation):
     the view; DRF only renders the JSON answers and errors, whatever `format=` says."""
 
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
-        return renderers[0], renderers[0].media_type
+        renderer = next(iter(renderers))  # the view's first renderer: JSON
+        return renderer, renderer.media_type
 
 
 _PAGE = inline_serializer(
@@ -79,10 +82,10 @@ _PAGE = inline_serializer(
         "count": serializers.IntegerField(
             allow_null=True,
             help_text=f"Rows matching the filters; null with count=none. A filtered count stops "
-            f"at {rows.COUNT_CAP:,} unless count=exact.",
+            f"at {COUNT_CAP:,} unless count=exact.",
         ),
         "count_capped": serializers.BooleanField(
-            help_text=f"True when more than {rows.COUNT_CAP:,} rows match and counting stopped."
+            help_text=f"True when more than {COUNT_CAP:,} rows match and counting stopped."
         ),
         "next": serializers.URLField(allow_null=True),
         "previous": serializers.URLField(allow_null=True),
@@ -184,7 +187,7 @@ def _page_url(request: Request, query: RowQuery, cursor: str | None) -> str | No
     return request.build_absolute_uri(request.path) + "?" + urlencode(kept)
 
 
-class IndexSerializer(serializers.Serializer):
+class IndexSerializer(serializers.Serializer[dict[str, Any]]):  # selectors.index_json
     name = serializers.CharField()
     columns = serializers.ListField(child=serializers.CharField())
     status = serializers.ChoiceField(
@@ -197,7 +200,7 @@ class IndexSerializer(serializers.Serializer):
 class IndexListApi(APIView):
     permission_classes = [ReadOrEdit]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(serializers.Serializer[dict[str, Any]]):
         class Meta:
             ref_name = "IndexInput"  # OpenAPI component name: other APIs have an Input too
 
@@ -211,7 +214,7 @@ class IndexListApi(APIView):
     @extend_schema(responses=IndexSerializer(many=True), summary="List a dataset's indexes")
     def get(self, request: Request, slug: str) -> Response:
         dataset = selectors.dataset_find(organization=request_organization(request), slug=slug)
-        return Response(IndexSerializer(selectors.index_list(dataset=dataset), many=True).data)
+        return Response(IndexSerializer.many_init(selectors.index_list(dataset=dataset)).data)
 
     @extend_schema(
         request=InputSerializer,

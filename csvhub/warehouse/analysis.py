@@ -53,7 +53,7 @@ class Metric:
     column: str | None = None  # None: count rows
 
 
-_AGGREGATES: dict[Function, Callable[[ColumnElement], ColumnElement]] = {
+_AGGREGATES: dict[Function, Callable[[ColumnElement[Any]], ColumnElement[Any]]] = {
     Function.COUNT: func.count,
     Function.MIN: func.min,
     Function.MAX: func.max,
@@ -68,7 +68,7 @@ class _Source:
         self.dialect = dialect
         self.table = self.query.table
 
-    def where(self) -> list[ColumnElement]:
+    def where(self) -> list[ColumnElement[Any]]:
         return self.query.conditions()
 
     def field(self, name: str) -> Column:
@@ -77,19 +77,19 @@ class _Source:
     def type_of(self, name: str) -> ColumnType:
         return self.query.field(name).type
 
-    def column(self, name: str) -> ColumnElement:
+    def column(self, name: str) -> ColumnElement[Any]:
         self.query.field(name)  # a ValueError for a name that is not one of the RowSet's
         return self.table.c[name]
 
-    def ordered(self, name: str) -> ColumnElement:
+    def ordered(self, name: str) -> ColumnElement[Any]:
         """The column as MIN/MAX and ORDER BY see it: text in code point order on both."""
         self.query.field(name)
         return self.query.compared(name)
 
-    def group_key(self, name: str) -> ColumnElement:
+    def group_key(self, name: str) -> ColumnElement[Any]:
         return self.dialect.group_key(self.ordered(name), self.type_of(name))
 
-    def argument(self, metric: Metric) -> ColumnElement:
+    def argument(self, metric: Metric) -> ColumnElement[Any]:
         assert metric.column is not None
         if metric.function in (Function.MIN, Function.MAX, Function.COUNT):
             return self.ordered(metric.column)
@@ -100,7 +100,7 @@ class _Source:
         field = self.field(name)
         return _reader(field.type, self.dialect, field.scale)
 
-    def bucket_start(self, name: str, bucket: Bucket) -> ColumnElement:
+    def bucket_start(self, name: str, bucket: Bucket) -> ColumnElement[Any]:
         return self.dialect.bucket_start(self.column(name), self.type_of(name), bucket.value)
 
 
@@ -115,7 +115,7 @@ def aggregate(
     order: Sequence[Order[int]] = (),
     limit: int,
     engine: Engine | None = None,
-) -> tuple[list[tuple], bool]:
+) -> tuple[list[tuple[Any, ...]], bool]:
     """One result row per group: the group keys, then the metrics; and whether more groups
     than `limit` exist. Without `group_by`, one row over all the rows.
 
@@ -152,7 +152,7 @@ def _aggregate_plan(
     order: Sequence[Order[int]],
     limit: int,
     engine: Engine,
-) -> tuple[_Source, list[_Computed], Select]:
+) -> tuple[_Source, list[_Computed], Select[*tuple[Any, ...]]]:
     """The statement `aggregate` runs (one row past `limit` tells that more groups exist)."""
     source = _Source(rows, dialect_of(engine))
     computed = [_Computed(source, metric) for metric in metrics]
@@ -181,12 +181,12 @@ class _Computed:
                 self._read = source.reader(metric.column)
         self.width = len(self.columns(literal_column("a")))
 
-    def argument(self, source: _Source) -> ColumnElement | None:
+    def argument(self, source: _Source) -> ColumnElement[Any] | None:
         if self.metric.column is None:
             return None
         return source.argument(self.metric)
 
-    def columns(self, argument: ColumnElement | None) -> list[ColumnElement]:
+    def columns(self, argument: ColumnElement[Any] | None) -> list[ColumnElement[Any]]:
         if argument is None:
             return [func.count()]
         if self.metric.function in (Function.SUM, Function.AVG):
@@ -197,7 +197,7 @@ class _Computed:
             return parts
         return [_AGGREGATES[self.metric.function](argument)]
 
-    def sort_key(self, outputs: list[ColumnElement]) -> ColumnElement:
+    def sort_key(self, outputs: list[ColumnElement[Any]]) -> ColumnElement[Any]:
         if self.metric.function is Function.SUM:
             return self.dialect.sum_order_key(outputs)
         if self.metric.function is Function.AVG:
@@ -211,7 +211,8 @@ class _Computed:
             if not count or total is None:
                 return None
             if self.type is ColumnType.DECIMAL and self.scale is not None:
-                return exact_average(total, count, self.scale + AVERAGE_DIGITS)
+                # sum_value gives a DECIMAL column's sum as a Decimal; its type says int | Decimal.
+                return exact_average(total, count, self.scale + AVERAGE_DIGITS)  # type: ignore[arg-type]
             return total / count
         if self.metric.function is Function.SUM:
             return self._sum(values)
@@ -222,7 +223,9 @@ class _Computed:
         return self.dialect.sum_value(parts, self.type, self.scale)
 
 
-def _result_row(row: Sequence[Any], readers: list, computed: list[_Computed]) -> tuple:
+def _result_row(
+    row: Sequence[Any], readers: list[Callable[[Any], Any]], computed: list[_Computed]
+) -> tuple[Any, ...]:
     values = [read(value) for read, value in zip(readers, row[: len(readers)], strict=True)]
     position = len(readers)
     for metric in computed:
@@ -233,7 +236,7 @@ def _result_row(row: Sequence[Any], readers: list, computed: list[_Computed]) ->
 
 def _aggregate_statement(
     source: _Source, group_by: Sequence[str], computed: list[_Computed], order: Sequence[Order[int]]
-) -> Select:
+) -> Select[*tuple[Any, ...]]:
     # Three layers, which both planners flatten: the filtered rows with the group keys and
     # metric arguments as labelled columns; the groups; their order. Grouping and sorting by
     # those labels keeps each expression (and its bound values) written once.
@@ -256,7 +259,7 @@ def _aggregate_statement(
         for j, column in enumerate(metric.columns(inner.c[f"a{i}"] if i in named else None))
     ]
     grouped = select(*groups, *values).select_from(inner).group_by(*groups).subquery("grouped")
-    outputs = list(grouped.c)
+    outputs: list[ColumnElement[Any]] = list(grouped.c)
     sort_keys = outputs[: len(groups)]
     position = len(groups)
     for metric in computed:
@@ -266,8 +269,11 @@ def _aggregate_statement(
 
 
 def _sort(
-    keys: list, order: Sequence[Order[int]], groups: int, dialect: WarehouseDialect
-) -> list[ColumnElement]:
+    keys: Sequence[ColumnElement[Any]],
+    order: Sequence[Order[int]],
+    groups: int,
+    dialect: WarehouseDialect,
+) -> list[ColumnElement[Any]]:
     """ORDER BY for `order`, then the group keys not in it, ascending; NULLs last."""
     wanted = list(order)
     named = {item.key for item in wanted}
@@ -357,12 +363,12 @@ def histogram(
     inner = select(bin_of.label("bin")).where(*source.where()).subquery()
     statement = select(inner.c.bin, func.count()).group_by(inner.c.bin)
     with read_connection(engine) as connection:
-        found = dict(connection.execute(statement).all())
+        found: dict[int | None, int] = dict(connection.execute(statement).all())
     counts = [int(found.get(index, 0)) for index in range(len(edges) - 1)]
     return counts, int(found.get(None, 0))
 
 
-def _bin_search(below: list[ColumnElement], first: int, last: int) -> ColumnElement:
+def _bin_search(below: list[ColumnElement[Any]], first: int, last: int) -> ColumnElement[Any]:
     """The bin of a value among bins first..last; below[i] says it is under the edge that
     separates bin i from bin i + 1."""
     if first == last:

@@ -108,7 +108,10 @@ def index_list_on(connection: Connection, table_name: str) -> list[IndexInfo]:
     for reflected in inspector.get_indexes(table_name):
         columns = tuple(c for c in reflected["column_names"] if c and c != ROW_ID)
         status = IndexStatus.READY
+        name = reflected["name"]
+        if name is None:  # only an engine's own unnamed index (csvhub names every index)
+            continue
         if not dialect.index_valid(reflected):
-            status = IndexStatus.BUILDING if reflected["name"] in building else IndexStatus.FAILED
-        found.append(IndexInfo(reflected["name"], columns, status))
+            status = IndexStatus.BUILDING if name in building else IndexStatus.FAILED
+        found.append(IndexInfo(name, columns, status))
     return sorted(found, key=lambda info: info.name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import ExitStack
+from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Engine, insert, select
@@ -72,7 +73,12 @@ class LoadSession:
         self._loader = self.dialect.loader(connection, self.table_name)
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         try:
             self._loader.flush(exc)
         finally:

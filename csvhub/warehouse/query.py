@@ -131,7 +131,7 @@ def rows_page(
     position = after or before
     values = query.position_values(keys, position) if position is not None else None
     select_list = [query.row_id, *(query.text(name) for name in wanted)]
-    fetched: list[tuple] = []
+    fetched: list[tuple[Any, ...]] = []
     with read_connection(engine) as connection:
         for run_keys, where in query.runs(keys, values, offset):
             # The keyset's range before the filters: SQLite starts an index range at the first
@@ -154,11 +154,15 @@ def rows_page(
 
 
 def _page(
-    fetched: list[tuple], wanted: list[str], columns: Sequence[str], order: list[str], more: bool
+    fetched: list[tuple[Any, ...]],
+    wanted: list[str],
+    columns: Sequence[str],
+    order: list[str],
+    more: bool,
 ) -> Page:
     index = {name: position + 1 for position, name in enumerate(wanted)}
 
-    def keyset(row: tuple) -> Keyset:
+    def keyset(row: tuple[Any, ...]) -> Keyset:
         return Keyset(tuple(row[index[name]] for name in order), row[0])
 
     return Page(
@@ -268,7 +272,7 @@ class CsvStream:
             self.close()
             raise
 
-    def _start(self, dialect: WarehouseDialect, statement: Select) -> None:
+    def _start(self, dialect: WarehouseDialect, statement: Select[*tuple[Any, ...]]) -> None:
         self._server = dialect.server_csv(self._connection, statement)
         # A cancel that came while the connection was set up (or, on a server, while it was
         # idle before the export: that stopped nothing).
@@ -337,7 +341,7 @@ def _release(connection: Connection, deadline: ReadDeadline) -> None:
 class _Key:
     """One ORDER BY key: the column compared, its direction and where its NULLs go."""
 
-    column: ColumnElement
+    column: ColumnElement[Any]
     descending: bool
     nulls_first: bool
     nullable: bool
@@ -361,11 +365,11 @@ class QueryBuilder:
         except KeyError:
             raise ValueError(f"{name!r} is not a column of {self.rows.table_name}") from None
 
-    def compared(self, name: str) -> ColumnElement:
+    def compared(self, name: str) -> ColumnElement[Any]:
         """The column as filters and sorts see it (text in code point order)."""
         return self.dialect.compared(self.table.c[name], self.field(name).type)
 
-    def text(self, name: str, *, spreadsheet_safe: bool = False) -> ColumnElement:
+    def text(self, name: str, *, spreadsheet_safe: bool = False) -> ColumnElement[Any]:
         """The column as canonical text (finished by `fixer` where SQL cannot)."""
         field = self.field(name)
         text = self.dialect.canonical_text(self.table.c[name], field.type, field.scale)
@@ -378,20 +382,20 @@ class QueryBuilder:
 
     # -- filters --
 
-    def conditions(self) -> list[ColumnElement]:
+    def conditions(self) -> list[ColumnElement[Any]]:
         found = [self.condition(condition) for condition in self.rows.conditions]
         if self.rows.search is not None:
             found.append(self.search(self.rows.search))
         return found
 
-    def search(self, words: str) -> ColumnElement:
+    def search(self, words: str) -> ColumnElement[Any]:
         """Any text column contains `words`, ignoring case, as the `like` filter matches."""
         texts = [name for name, field in self.fields.items() if field.type is ColumnType.TEXT]
         if not texts:
             return false()  # nothing to search in: no row matches
         return or_(*(_text_match("like", self.table.c[name], words) for name in texts))
 
-    def condition(self, condition: Condition) -> ColumnElement:
+    def condition(self, condition: Condition) -> ColumnElement[Any]:
         if condition.op not in OPERATORS:
             raise ValueError(f"unknown operator {condition.op!r}")
         field = self.field(condition.column)
@@ -425,10 +429,10 @@ class QueryBuilder:
         keys.append(_Key(self.row_id, all_descending, False, False, None))
         return [key.flipped() for key in keys] if reverse else keys
 
-    def order_by(self, keys: list[_Key]) -> list[ColumnElement]:
+    def order_by(self, keys: list[_Key]) -> list[ColumnElement[Any]]:
         return [clause for key in keys for clause in self._order_clauses(key)]
 
-    def _order_clauses(self, key: _Key) -> list[ColumnElement]:
+    def _order_clauses(self, key: _Key) -> list[ColumnElement[Any]]:
         if not key.nullable:
             # No NULLs: the plain order, which any btree scan can give.
             return [key.column.desc() if key.descending else key.column.asc()]
@@ -446,7 +450,7 @@ class QueryBuilder:
 
     def runs(
         self, keys: list[_Key], values: list[Any] | None, offset: int
-    ) -> list[tuple[list[_Key], list[ColumnElement]]]:
+    ) -> list[tuple[list[_Key], list[ColumnElement[Any]]]]:
         """The page's rows as runs read one after the other: (order keys, conditions) each.
 
         Usually one run. When the first sort column has empty cells, its order (NULLs last
@@ -456,7 +460,7 @@ class QueryBuilder:
         first = keys[0]
         if not first.nullable or offset:
             return [(keys, [] if values is None else [_beyond(keys, values)])]
-        runs = [
+        runs: list[tuple[list[_Key], list[ColumnElement[Any]], bool]] = [
             ([replace(first, nullable=False), *keys[1:]], [first.column.is_not(None)], False),
             (keys[1:], [first.column.is_(None)], True),
         ]
@@ -482,7 +486,7 @@ class QueryBuilder:
 
     # -- output --
 
-    def fixer(self, columns: list[str]) -> Callable[[tuple], tuple] | None:
+    def fixer(self, columns: list[str]) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
         """What finishes rows of these columns where SQL could not format a value."""
         kinds = [
             None if name == ROW_ID else (self.field(name).type, self.field(name).scale)
@@ -491,7 +495,7 @@ class QueryBuilder:
         return self.dialect.row_fixer(kinds)
 
 
-def _beyond(keys: list[_Key], values: list[Any]) -> ColumnElement:
+def _beyond(keys: list[_Key], values: list[Any]) -> ColumnElement[Any]:
     """Rows strictly after the position `values` in the order `keys` describe."""
     if _row_values_apply(keys, values):
         # One range over an index on (a, b, _row_id): what makes deep pages cheap.
@@ -510,7 +514,7 @@ def _row_values_apply(keys: list[_Key], values: list[Any]) -> bool:
     )
 
 
-def _expanded_beyond(keys: list[_Key], values: list[Any]) -> ColumnElement:
+def _expanded_beyond(keys: list[_Key], values: list[Any]) -> ColumnElement[Any]:
     """(k1 beyond v1) OR (k1 = v1 AND k2 beyond v2) OR ..., with NULLs in their place."""
     branches = []
     for i, (key, value) in enumerate(zip(keys, values, strict=True)):
@@ -525,7 +529,7 @@ def _expanded_beyond(keys: list[_Key], values: list[Any]) -> ColumnElement:
     return predicate if lead is None else and_(lead, predicate)
 
 
-def _key_beyond(key: _Key, value: Any) -> ColumnElement | None:
+def _key_beyond(key: _Key, value: Any) -> ColumnElement[Any] | None:
     if value is None:
         # NULLs last: nothing follows a NULL on this key. NULLs first: every value does.
         return key.column.is_not(None) if key.nulls_first else None
@@ -536,11 +540,11 @@ def _key_beyond(key: _Key, value: Any) -> ColumnElement | None:
     return beyond
 
 
-def _key_same(key: _Key, value: Any) -> ColumnElement:
+def _key_same(key: _Key, value: Any) -> ColumnElement[Any]:
     return key.column.is_(None) if value is None else key.column == bound(key.column, value)
 
 
-def _leading_range(key: _Key, value: Any) -> ColumnElement | None:
+def _leading_range(key: _Key, value: Any) -> ColumnElement[Any] | None:
     if value is None:
         return None if key.nulls_first else key.column.is_(None)
     if key.nullable and not key.nulls_first:
@@ -549,7 +553,7 @@ def _leading_range(key: _Key, value: Any) -> ColumnElement | None:
     return key.column <= limit if key.descending else key.column >= limit
 
 
-def _text_match(op: str, text: ColumnElement, value: str) -> ColumnElement:
+def _text_match(op: str, text: ColumnElement[Any], value: str) -> ColumnElement[Any]:
     # autoescape: % and _ in the value match themselves; matching ignores case. SQLite's
     # REAL decimals are matched as their text, which is what LIKE does with a number.
     text = type_coerce(text, Text)
@@ -587,7 +591,7 @@ def _query_table(
     )
 
 
-def _spreadsheet_safe(text: ColumnElement) -> ColumnElement:
+def _spreadsheet_safe(text: ColumnElement[Any]) -> ColumnElement[Any]:
     """A leading quote on text a spreadsheet would run as a formula, so it shows as text."""
     starts_formula = func.substr(text, 1, 1).in_([literal(c, Text) for c in FORMULA_STARTS])
     return case((starts_formula, literal("'", Text) + text), else_=text)

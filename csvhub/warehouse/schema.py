@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import (
     JSON,
@@ -63,7 +63,7 @@ def check_column_name(name: str) -> str:
     return name
 
 
-def column_type_of(sql: types.TypeEngine) -> ColumnType:
+def column_type_of(sql: types.TypeEngine[Any]) -> ColumnType:
     """Read back the csvhub type of a reflected warehouse column."""
     if isinstance(sql, Integer):
         return ColumnType.INTEGER
@@ -82,11 +82,13 @@ class TableTypes(Protocol):
     """What a table's shape needs of its warehouse dialect (a dialects.WarehouseDialect; the
     dialects build on this module, so it names none of them)."""
 
-    def row_id_column(self, *, primary_key: bool = True) -> Column: ...
+    def row_id_column(self, *, primary_key: bool = True) -> Column[Any]: ...
 
-    def sql_type(self, column_type: ColumnType, scale: int | None = None) -> types.TypeEngine: ...
+    def sql_type(
+        self, column_type: ColumnType, scale: int | None = None
+    ) -> types.TypeEngine[Any]: ...
 
-    def column_type(self, sql: types.TypeEngine) -> ColumnType: ...
+    def column_type(self, sql: types.TypeEngine[Any]) -> ColumnType: ...
 
 
 def dataset_table(
@@ -129,7 +131,7 @@ def reflect_columns(
     }
 
 
-def scale_of(sql: types.TypeEngine) -> int | None:
+def scale_of(sql: types.TypeEngine[Any]) -> int | None:
     """The declared scale of a reflected decimal column (None: none declared)."""
     if isinstance(sql, Numeric) and not isinstance(sql, (Integer, Float)):
         return sql.scale

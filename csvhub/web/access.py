@@ -14,27 +14,28 @@ from typing import Concatenate
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from rest_framework import exceptions
 
-from csvhub.accounts.access import Access, OrganizationRequired, request_access
+from csvhub.accounts.access import Access, OrganizationRequired, request_access, request_user
 from csvhub.accounts.models import Role
 from csvhub.accounts.selectors import invitations_received
 
-type PageView[**P] = Callable[Concatenate[HttpRequest, Access, P], HttpResponse]
+# HttpResponseBase: a page may stream (StreamingHttpResponse is no HttpResponse).
+type PageView[**P] = Callable[Concatenate[HttpRequest, Access, P], HttpResponseBase]
+type Page[**P] = Callable[Concatenate[HttpRequest, P], HttpResponseBase]
 
 
-def organization_page[**P](
-    needs: Role = Role.VIEWER,
-) -> Callable[[PageView[P]], Callable[Concatenate[HttpRequest, P], HttpResponse]]:
+def organization_page[**P](needs: Role = Role.VIEWER) -> Callable[[PageView[P]], Page[P]]:
     """Decorate a view `view(request, access, ...)` that needs `needs` or a higher role."""
 
-    def decorate(view: PageView[P]) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    def decorate(view: PageView[P]) -> Page[P]:
+        # `request` positional-only, as Concatenate makes it (Django passes it positionally).
         @login_required
         @wraps(view)
-        def page(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        def page(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
             try:
                 access = request_access(request)
             except OrganizationRequired:
@@ -42,7 +43,7 @@ def organization_page[**P](
             except exceptions.NotAuthenticated:
                 return redirect_to_login(request.get_full_path())
             except exceptions.APIException as exc:  # no membership at all
-                if invitations_received(user=request.user).exists():
+                if invitations_received(user=request_user(request)).exists():
                     return HttpResponseRedirect(reverse("invitations"))
                 return denied(request, str(exc.detail))
             if not access.role.allows(needs):

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from csvhub.datasets.models import Dataset
-from csvhub.datasets.rowquery import PASSED_THROUGH, InvalidRowQuery, parse_row_query
+from csvhub.datasets.rowquery import InvalidRowQuery, parse_row_query
+from csvhub.grammar.rows import PASSED_THROUGH
 from csvhub.selection.columns import ColumnResolver
 
 

@@ -48,7 +48,7 @@ class FileRow:
 
 @dataclass(frozen=True)
 class FileTable:
-    page: Page
+    page: Page[Dataset]
     rows: list[FileRow]
     sort: str  # as given, e.g. "-size"
     query: str  # the name search

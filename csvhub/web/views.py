@@ -193,10 +193,10 @@ def dataset_edit(request: HttpRequest, access: Access, slug: str) -> HttpRespons
     if request.method == "GET":
         return _edit_page(request, access, found, found.name, found.description)
     notes: dict[str, dict[str, str]] = {}
-    for key, value in request.POST.items():
+    for key, values in request.POST.lists():  # a field sent twice: the last, as .items() does
         field, _, column = key.partition(":")
         if column and field in services.COLUMN_NOTES:
-            notes.setdefault(column, {})[field] = value
+            notes.setdefault(column, {})[field] = values[-1]
     name, description = request.POST.get("name", ""), request.POST.get("description", "")
     try:
         services.dataset_describe(

@@ -91,7 +91,7 @@ class WarehouseDialect(ABC):
 
     # -- SQL types -------------------------------------------------------------------------
 
-    def sql_type(self, column_type: ColumnType, scale: int | None = None) -> types.TypeEngine:
+    def sql_type(self, column_type: ColumnType, scale: int | None = None) -> types.TypeEngine[Any]:
         """The declared type of a dataset column (DDL, and what reflection reads back)."""
         if column_type is ColumnType.INTEGER:
             return BigInteger()
@@ -105,7 +105,7 @@ class WarehouseDialect(ABC):
             return DateTime(timezone=True)
         return Text()
 
-    def column_type(self, sql: types.TypeEngine) -> ColumnType:
+    def column_type(self, sql: types.TypeEngine[Any]) -> ColumnType:
         """The csvhub type of a reflected column (an engine whose declared types reflect
         as another kind, such as MySQL's BOOLEAN as TINYINT(1), says so here)."""
         from csvhub.warehouse.schema import column_type_of
@@ -113,26 +113,28 @@ class WarehouseDialect(ABC):
         return column_type_of(sql)
 
     @abstractmethod
-    def decimal_type(self, scale: int | None) -> types.TypeEngine:
+    def decimal_type(self, scale: int | None) -> types.TypeEngine[Any]:
         """The declared type of a decimal column of this scale."""
 
-    def query_type(self, column_type: ColumnType, scale: int | None = None) -> types.TypeEngine:
+    def query_type(
+        self, column_type: ColumnType, scale: int | None = None
+    ) -> types.TypeEngine[Any]:
         """The type row queries give the column: it binds and reads the stored form as is."""
         return self.sql_type(column_type, scale)
 
     @abstractmethod
-    def row_id_column(self, *, primary_key: bool = True) -> Column:
+    def row_id_column(self, *, primary_key: bool = True) -> Column[Any]:
         """The hidden `_row_id` column: the tiebreaker of every order."""
 
     # -- values in queries -----------------------------------------------------------------
 
     @abstractmethod
     def canonical_text(
-        self, column: ColumnElement, column_type: ColumnType, scale: int | None = None
-    ) -> ColumnElement:
+        self, column: ColumnElement[Any], column_type: ColumnType, scale: int | None = None
+    ) -> ColumnElement[Any]:
         """The column as csvhub's canonical text (query.py's module docstring)."""
 
-    def compared(self, column: ColumnElement, column_type: ColumnType) -> ColumnElement:
+    def compared(self, column: ColumnElement[Any], column_type: ColumnType) -> ColumnElement[Any]:
         """The column as comparisons and sorts see it: text in code point order."""
         return column
 
@@ -147,11 +149,11 @@ class WarehouseDialect(ABC):
     def comparison(
         self,
         op: str,
-        column: ColumnElement,
+        column: ColumnElement[Any],
         column_type: ColumnType,
         scale: int | None,
         value: Any,
-    ) -> ColumnElement:
+    ) -> ColumnElement[Any]:
         """`column op value` for eq, neq, lt, gt, lte, gte, in and notin. Empty cells match
         neq and notin only ("everything but v" includes them)."""
         if op in ("in", "notin"):
@@ -163,7 +165,9 @@ class WarehouseDialect(ABC):
             return or_(column.not_in(items), column.is_(None))
         return plain_comparison(op, column, bound(column, self.stored(column_type, scale, value)))
 
-    def order(self, column: ColumnElement, *, descending: bool, nulls_first: bool) -> list:
+    def order(
+        self, column: ColumnElement[Any], *, descending: bool, nulls_first: bool
+    ) -> list[ColumnElement[Any]]:
         """ORDER BY clauses for one key, with its NULLs first or last."""
         ordered = column.desc() if descending else column.asc()
         if self.nulls_order_syntax:
@@ -173,35 +177,39 @@ class WarehouseDialect(ABC):
 
     def row_fixer(
         self, kinds: Sequence[tuple[ColumnType, int | None] | None]
-    ) -> Callable[[tuple], tuple] | None:
+    ) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
         """A function finishing the canonical text of rows SQL could not format, given each
         position's (type, scale) (None: the row id); None when every value comes out finished."""
         return None
 
     # -- analysis --------------------------------------------------------------------------
 
-    def group_key(self, column: ColumnElement, column_type: ColumnType) -> ColumnElement:
+    def group_key(self, column: ColumnElement[Any], column_type: ColumnType) -> ColumnElement[Any]:
         """The column as GROUP BY sees it: equal values (of any spelling) in one group."""
         return column
 
     @abstractmethod
     def bucket_start(
-        self, column: ColumnElement, column_type: ColumnType, bucket: str
-    ) -> ColumnElement:
+        self, column: ColumnElement[Any], column_type: ColumnType, bucket: str
+    ) -> ColumnElement[Any]:
         """The UTC start of the minute, hour, day, week (Monday) or month holding the value."""
 
-    def sum_parts(self, column: ColumnElement, column_type: ColumnType, scale: int | None) -> list:
+    def sum_parts(
+        self, column: ColumnElement[Any], column_type: ColumnType, scale: int | None
+    ) -> list[ColumnElement[Any]]:
         """Aggregates whose values `sum_value` adds up to the column's exact sum."""
         return [func.sum(column)]
 
-    def sum_value(self, parts: Sequence[Any], column_type: ColumnType, scale: int | None) -> Any:
+    def sum_value(
+        self, parts: Sequence[Any], column_type: ColumnType, scale: int | None
+    ) -> int | Decimal | None:
         """The exact sum (int or Decimal) from the values of `sum_parts`; None for no rows."""
         total = parts[0]
         if total is None:
             return None
         return int(total) if column_type is ColumnType.INTEGER else Decimal(total)
 
-    def sum_order_key(self, parts: Sequence[ColumnElement]) -> ColumnElement:
+    def sum_order_key(self, parts: Sequence[ColumnElement[Any]]) -> ColumnElement[Any]:
         """An expression ordering groups by the sum whose `sum_parts` values are `parts`."""
         return parts[0]
 
@@ -209,7 +217,9 @@ class WarehouseDialect(ABC):
         """A MIN/MAX/group key value of a number column read back (int or Decimal)."""
         return int(value) if column_type is ColumnType.INTEGER else Decimal(value)
 
-    def average_sort_key(self, total: ColumnElement, count: ColumnElement) -> ColumnElement:
+    def average_sort_key(
+        self, total: ColumnElement[Any], count: ColumnElement[Any]
+    ) -> ColumnElement[Any]:
         return total / count
 
     # -- DDL and exports -------------------------------------------------------------------
@@ -241,10 +251,14 @@ class WarehouseDialect(ABC):
         connection.exec_driver_sql(f"ALTER TABLE {quote(staging)} RENAME TO {quote(target)}")
 
     @abstractmethod
-    def streaming_cursor(self, connection: Connection, statement: Select, batch_rows: int) -> Any:
+    def streaming_cursor(
+        self, connection: Connection, statement: Select[*tuple[Any, ...]], batch_rows: int
+    ) -> Any:
         """A driver cursor running `statement` that reads rows as they are fetched."""
 
-    def server_csv(self, connection: Connection, statement: Select) -> ServerCsv | None:
+    def server_csv(
+        self, connection: Connection, statement: Select[*tuple[Any, ...]]
+    ) -> ServerCsv | None:
         """The statement's rows as CSV written by the server, or None where csvhub writes it."""
         return None
 
@@ -331,11 +345,10 @@ class Loader(ABC):
         """MIN and MAX of a column over the rows stored so far (the table's and this load's;
         a loader that stages rows elsewhere looks there too)."""
         quote = self.quote
-        return tuple(  # type: ignore[return-value]
-            self.connection.exec_driver_sql(
-                f"SELECT MIN({quote(column)}), MAX({quote(column)}) FROM {quote(self.table_name)}"
-            ).one()
-        )
+        minimum, maximum = self.connection.exec_driver_sql(
+            f"SELECT MIN({quote(column)}), MAX({quote(column)}) FROM {quote(self.table_name)}"
+        ).one()
+        return minimum, maximum
 
     def published(self) -> None:
         """After the load's commit: show what it committed where the commit alone cannot
@@ -347,7 +360,7 @@ class Loader(ABC):
         """First and last row id of the `count` rows written after row id `before`."""
 
 
-def bound(column: ColumnElement, value: Any) -> ColumnElement:
+def bound(column: ColumnElement[Any], value: Any) -> ColumnElement[Any]:
     """A bound parameter typed like the column (True/False included, which SQLAlchemy would
     otherwise render as constants that only `=` accepts)."""
     from sqlalchemy import literal
@@ -355,7 +368,9 @@ def bound(column: ColumnElement, value: Any) -> ColumnElement:
     return literal(value, column.type)
 
 
-def plain_comparison(op: str, column: ColumnElement, value: ColumnElement) -> ColumnElement:
+def plain_comparison(
+    op: str, column: ColumnElement[Any], value: ColumnElement[Any]
+) -> ColumnElement[Any]:
     if op == "eq":
         return column == value
     if op == "neq":

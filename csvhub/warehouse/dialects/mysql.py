@@ -15,7 +15,7 @@ publishes them in one atomic step (mysql_load.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from sqlalchemy import (
     types,
 )
 from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects.mysql.base import MySQLDialect as SQLAlchemyMySQLDialect
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -99,7 +100,9 @@ class MySQLDialect(MySQLTables):
         )
         event.listen(engine, "checkin", _on_checkin)
         with engine.connect() as connection:
-            self.mariadb = bool(connection.dialect.is_mariadb)
+            dialect = connection.dialect
+            assert isinstance(dialect, SQLAlchemyMySQLDialect)  # create_engine of a mysql:// URL
+            self.mariadb = bool(dialect.is_mariadb)
         return engine
 
     def lock_table(self, connection: Connection, table_name: str) -> None:
@@ -153,29 +156,31 @@ class MySQLDialect(MySQLTables):
 
     # -- SQL types -------------------------------------------------------------------------
 
-    def sql_type(self, column_type: ColumnType, scale: int | None = None) -> types.TypeEngine:
+    def sql_type(self, column_type: ColumnType, scale: int | None = None) -> types.TypeEngine[Any]:
         if column_type is ColumnType.TIMESTAMP:
             return mysql.DATETIME(fsp=6)
         if column_type is ColumnType.TEXT:
             return mysql.LONGTEXT(charset="utf8mb4", collation=self.text_collation)
         return super().sql_type(column_type, scale)
 
-    def decimal_type(self, scale: int | None) -> types.TypeEngine:
+    def decimal_type(self, scale: int | None) -> types.TypeEngine[Any]:
         return mysql.DECIMAL(DECIMAL_PRECISION, UNKNOWN_SCALE if scale is None else scale)
 
-    def query_type(self, column_type: ColumnType, scale: int | None = None) -> types.TypeEngine:
+    def query_type(
+        self, column_type: ColumnType, scale: int | None = None
+    ) -> types.TypeEngine[Any]:
         # Values are bound as given (unrounded): `eq:7.251` must not match a stored 7.25.
         if column_type is ColumnType.DECIMAL:
             return types.Numeric(asdecimal=True)
         return self.sql_type(column_type, scale)
 
-    def column_type(self, sql: types.TypeEngine) -> ColumnType:
+    def column_type(self, sql: types.TypeEngine[Any]) -> ColumnType:
         # BOOLEAN is TINYINT(1): read back as a boolean, not an integer.
         if isinstance(sql, mysql.TINYINT) and sql.display_width == 1:
             return ColumnType.BOOLEAN
         return super().column_type(sql)
 
-    def row_id_column(self, *, primary_key: bool = True) -> Column:
+    def row_id_column(self, *, primary_key: bool = True) -> Column[Any]:
         return Column(ROW_ID, BigInteger, primary_key=True, autoincrement=True)
 
     @property
@@ -191,8 +196,8 @@ class MySQLDialect(MySQLTables):
     # -- values in queries -----------------------------------------------------------------
 
     def canonical_text(
-        self, column: ColumnElement, column_type: ColumnType, scale: int | None = None
-    ) -> ColumnElement:
+        self, column: ColumnElement[Any], column_type: ColumnType, scale: int | None = None
+    ) -> ColumnElement[Any]:
         if column_type is ColumnType.BOOLEAN:
             return case((column == 1, "true"), (column == 0, "false"))
         if column_type is ColumnType.DATE:
@@ -221,8 +226,8 @@ class MySQLDialect(MySQLTables):
     # -- analysis --------------------------------------------------------------------------
 
     def bucket_start(
-        self, column: ColumnElement, column_type: ColumnType, bucket: str
-    ) -> ColumnElement:
+        self, column: ColumnElement[Any], column_type: ColumnType, bucket: str
+    ) -> ColumnElement[Any]:
         # The stored values are UTC wall-clock times (the session is UTC): formatting the
         # start of the bucket needs no zone arithmetic. Weeks start on Monday (WEEKDAY 0).
         if bucket == "week":
@@ -258,9 +263,12 @@ class MySQLDialect(MySQLTables):
             "WHERE command = 'Query' AND info LIKE %s",
             (f"CREATE INDEX % ON `{table_name}` %",),
         )
-        return {info.split("`")[1] for info in rows.scalars() if info and "`" in info}
+        statements: list[str | None] = list(rows.scalars())
+        return {info.split("`")[1] for info in statements if info and "`" in info}
 
-    def streaming_cursor(self, connection: Connection, statement: Select, batch_rows: int) -> Any:
+    def streaming_cursor(
+        self, connection: Connection, statement: Select[*tuple[Any, ...]], batch_rows: int
+    ) -> Any:
         return _StreamingCursor(connection, statement)
 
     def loader(self, connection: Connection, table_name: str) -> Loader:
@@ -289,11 +297,11 @@ def _on_checkin(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.close()
 
 
-def _trailing_zeros(text: ColumnElement) -> ColumnElement:
+def _trailing_zeros(text: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.regexp_replace(text, "\\.?0+$", "", type_=types.Text)
 
 
-def _trimmed_decimal(text: ColumnElement) -> ColumnElement:
+def _trimmed_decimal(text: ColumnElement[Any]) -> ColumnElement[Any]:
     """A decimal of UNKNOWN_SCALE places without its trailing zeros (`1.50` → `1.5`)."""
     return case((text.contains("."), _trailing_zeros(text)), else_=text)
 
@@ -313,14 +321,16 @@ class _StreamingCursor:
     stopped first with KILL QUERY, and the connection not used again.
     """
 
-    def __init__(self, connection: Connection, statement: Select) -> None:
+    def __init__(self, connection: Connection, statement: Select[*tuple[Any, ...]]) -> None:
         import pymysql.cursors
 
         compiled = statement.compile(
             dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
         )
         self._connection = connection
-        self._driver: Any = connection.connection.dbapi_connection
+        driver = connection.connection.dbapi_connection
+        assert driver is not None  # a checked-out connection holds its driver's
+        self._driver: Any = driver  # PyMySQL's connection, which cancel_statement reads
         self._cursor = self._driver.cursor(pymysql.cursors.SSCursor)
         self._done = False
         params: Any = compiled.construct_params()  # PyMySQL's pyformat takes them by name
@@ -328,7 +338,7 @@ class _StreamingCursor:
             params = [params[name] for name in compiled.positiontup]
         self._cursor.execute(compiled.string, params)
 
-    def fetchmany(self, size: int) -> list[tuple]:
+    def fetchmany(self, size: int) -> Sequence[Any]:
         rows = self._cursor.fetchmany(size)
         if not rows:
             self._done = True

@@ -260,10 +260,10 @@ def _table(name: str, columns: Sequence[str]) -> Any:
 
 def _conversion(
     dialect: MySQLTables,
-    value: ColumnElement,
+    value: ColumnElement[Any],
     old: tuple[ColumnType, int | None],
     new: tuple[ColumnType, int | None],
-) -> ColumnElement:
+) -> ColumnElement[Any]:
     """SQL turning a stored value of type `old` into type `new`; strict mode makes a value
     that does not convert an error, never a silent zero."""
     from sqlalchemy import case, cast
@@ -314,7 +314,7 @@ def recover(connection: Connection, table_name: str) -> None:
     quote = connection.dialect.identifier_preparer.quote_identifier
     check_table_name(table_name)
     SWAPS.create(connection, checkfirst=True)
-    existing = set(connection.exec_driver_sql("SHOW TABLES").scalars())
+    existing: set[str] = set(connection.exec_driver_sql("SHOW TABLES").scalars())
     swap = connection.execute(select(SWAPS).where(SWAPS.c.table_name == table_name)).first()
     if swap is not None and swap.stage in existing:
         if swap.replaces and table_name in existing:

@@ -84,10 +84,11 @@ class PostgreSQLLoader(Loader):
     def write_joined(self, parts: Sequence[str | list[str]], count: int, first_row_id: int) -> bool:
         """PostgreSQL's binary COPY format (the server then parses no text); False where a
         cell holds a line break or a value is not in canonical form."""
-        if _copybinary is None or not all(isinstance(part, str) for part in parts):
+        texts = [part for part in parts if isinstance(part, str)]
+        if _copybinary is None or len(texts) < len(parts):
             return False
         opening = self._copy is None or not self._copy_binary
-        data = _copybinary.encode(list(parts), self._type_codes, first_row_id, opening)
+        data = _copybinary.encode(texts, self._type_codes, first_row_id, opening)
         if data is None:
             return False
         self._copy_in(binary=True).write(data)
@@ -107,8 +108,8 @@ class PostgreSQLLoader(Loader):
         names = [ROW_ID, *self._names]
         columns = sql.SQL(", ").join(sql.Identifier(name) for name in names)
         # Text format with NULL '': an empty cell is NULL, as csvhub promises.
-        options = "FORMAT binary" if binary else "FORMAT text, NULL ''"
-        options = sql.SQL(options + (", FREEZE" if self._created_here else ""))
+        format_options = "FORMAT binary" if binary else "FORMAT text, NULL ''"
+        options = sql.SQL(format_options + (", FREEZE" if self._created_here else ""))
         statement = sql.SQL("COPY {table} ({columns}) FROM STDIN ({options})").format(
             table=sql.Identifier(self.table_name), columns=columns, options=options
         )

@@ -22,7 +22,7 @@ from csvhub.warehouse.dialects.base import plain_comparison
 LARGEST = 2**63 - 1
 
 
-def scaled_text(column: ColumnElement, scale: int) -> ColumnElement:
+def scaled_text(column: ColumnElement[Any], scale: int) -> ColumnElement[Any]:
     """Canonical text of a scaled integer: `-0.50`, `79930.00`, at the column's scale."""
     if scale == 0:
         return cast(column, Text)
@@ -46,7 +46,9 @@ def unscaled(value: Any, scale: int) -> int:
     return int(shifted)
 
 
-def scaled_comparison(op: str, column: ColumnElement, scale: int, value: Any) -> ColumnElement:
+def scaled_comparison(
+    op: str, column: ColumnElement[Any], scale: int, value: Any
+) -> ColumnElement[Any]:
     """`column op value` on stored integers, exact for any decimal `value` (79930.001 on a
     scale-2 column: > 7993000, < 7993001, never equal)."""
     if op in ("in", "notin"):
@@ -75,7 +77,7 @@ def _whole(value: Any, scale: int) -> int | None:
     return int(shifted) if shifted == shifted.to_integral_value() else None
 
 
-def sum_parts(column: ColumnElement) -> list[ColumnElement]:
+def sum_parts(column: ColumnElement[Any]) -> list[ColumnElement[Any]]:
     """SUM of the high and the low 32 bits apart: each fits 64 bits for billions of rows, where
     SUM of the integers themselves overflows past 9.2e18 (SQLite then raises)."""
     return [func.sum(column.op(">>")(32)), func.sum(column.op("&")(0xFFFFFFFF))]
@@ -86,7 +88,7 @@ def sum_of_parts(parts: Sequence[Any]) -> int | None:
     return None if high is None else int(high) * 2**32 + int(low)
 
 
-def sum_order_key(parts: Sequence[ColumnElement]) -> ColumnElement:
+def sum_order_key(parts: Sequence[ColumnElement[Any]]) -> ColumnElement[Any]:
     """The sum as a float, for ordering groups by it."""
     high, low = parts
     return high * 4294967296.0 + low

@@ -102,14 +102,16 @@ class SQLiteDialect(WarehouseDialect):
 
     # -- SQL types -------------------------------------------------------------------------
 
-    def decimal_type(self, scale: int | None) -> types.TypeEngine:
+    def decimal_type(self, scale: int | None) -> types.TypeEngine[Any]:
         if scale is None:  # a column of a table made before exact decimals
             return REAL()
         # NUMERIC affinity keeps the integers written as integers; the declared scale is
         # what reflection reads back (a crash recovery knows the scale without Django).
         return DECIMAL(DECIMAL_PRECISION, scale)
 
-    def query_type(self, column_type: ColumnType, scale: int | None = None) -> types.TypeEngine:
+    def query_type(
+        self, column_type: ColumnType, scale: int | None = None
+    ) -> types.TypeEngine[Any]:
         # Dates and timestamps are canonical text and booleans 0/1: bound already in stored
         # form (see stored), so no SQLAlchemy conversion runs on them.
         if column_type is ColumnType.DECIMAL:
@@ -117,15 +119,15 @@ class SQLiteDialect(WarehouseDialect):
         storage = {ColumnType.INTEGER: BigInteger, ColumnType.BOOLEAN: Integer}
         return storage.get(column_type, Text)()
 
-    def row_id_column(self, *, primary_key: bool = True) -> Column:
+    def row_id_column(self, *, primary_key: bool = True) -> Column[Any]:
         # INTEGER PRIMARY KEY is SQLite's rowid: free and ordered (always the key here).
         return Column(ROW_ID, Integer, primary_key=True)
 
     # -- values in queries -----------------------------------------------------------------
 
     def canonical_text(
-        self, column: ColumnElement, column_type: ColumnType, scale: int | None = None
-    ) -> ColumnElement:
+        self, column: ColumnElement[Any], column_type: ColumnType, scale: int | None = None
+    ) -> ColumnElement[Any]:
         if column_type is ColumnType.BOOLEAN:
             return case((column == 1, "true"), (column == 0, "false"))
         if column_type is ColumnType.INTEGER:
@@ -153,11 +155,11 @@ class SQLiteDialect(WarehouseDialect):
     def comparison(
         self,
         op: str,
-        column: ColumnElement,
+        column: ColumnElement[Any],
         column_type: ColumnType,
         scale: int | None,
         value: Any,
-    ) -> ColumnElement:
+    ) -> ColumnElement[Any]:
         if column_type is ColumnType.TIMESTAMP:
             return _timestamp_condition(op, column, value)
         if column_type is ColumnType.DECIMAL and scale is not None:
@@ -166,14 +168,14 @@ class SQLiteDialect(WarehouseDialect):
 
     def row_fixer(
         self, kinds: Sequence[tuple[ColumnType, int | None] | None]
-    ) -> Callable[[tuple], tuple] | None:
+    ) -> Callable[[tuple[Any, ...]], tuple[Any, ...]] | None:
         if (ColumnType.DECIMAL, None) not in kinds:
             return None
         return _fix_reals
 
     # -- analysis --------------------------------------------------------------------------
 
-    def group_key(self, column: ColumnElement, column_type: ColumnType) -> ColumnElement:
+    def group_key(self, column: ColumnElement[Any], column_type: ColumnType) -> ColumnElement[Any]:
         if column_type is not ColumnType.TIMESTAMP:
             return _unindexed(column)
         # Fractions are kept as written (`.5`, `.500`): group on the shortest spelling.
@@ -181,11 +183,11 @@ class SQLiteDialect(WarehouseDialect):
         return case((func.instr(column, ".") > 0, trimmed), else_=column)
 
     def bucket_start(
-        self, column: ColumnElement, column_type: ColumnType, bucket: str
-    ) -> ColumnElement:
+        self, column: ColumnElement[Any], column_type: ColumnType, bucket: str
+    ) -> ColumnElement[Any]:
         # Dates and timestamps are ISO text in UTC ('YYYY-MM-DD HH:MM:SS[.f]'): most bucket
         # starts are a prefix of that text; a week goes back to its Monday with date modifiers.
-        def prefix(length: int) -> ColumnElement:
+        def prefix(length: int) -> ColumnElement[Any]:
             return func.substr(column, 1, length, type_=Text)
 
         if bucket == "minute":
@@ -198,13 +200,17 @@ class SQLiteDialect(WarehouseDialect):
             return func.date(prefix(10), "-6 days", "weekday 1", type_=Text)
         return prefix(7).concat("-01")
 
-    def sum_parts(self, column: ColumnElement, column_type: ColumnType, scale: int | None) -> list:
+    def sum_parts(
+        self, column: ColumnElement[Any], column_type: ColumnType, scale: int | None
+    ) -> list[ColumnElement[Any]]:
         if column_type is ColumnType.DECIMAL and scale is not None:
             return scaled.sum_parts(column)
         # Integers (an overflow past 64 bits raises), and REAL decimals (inexact).
         return [func.sum(column)]
 
-    def sum_value(self, parts: Sequence[Any], column_type: ColumnType, scale: int | None) -> Any:
+    def sum_value(
+        self, parts: Sequence[Any], column_type: ColumnType, scale: int | None
+    ) -> int | Decimal | None:
         if column_type is not ColumnType.DECIMAL:
             return super().sum_value(parts, column_type, scale)
         if scale is None:
@@ -212,7 +218,7 @@ class SQLiteDialect(WarehouseDialect):
         total = scaled.sum_of_parts(parts)
         return None if total is None else Decimal(total).scaleb(-scale)
 
-    def sum_order_key(self, parts: Sequence[ColumnElement]) -> ColumnElement:
+    def sum_order_key(self, parts: Sequence[ColumnElement[Any]]) -> ColumnElement[Any]:
         return scaled.sum_order_key(parts) if len(parts) == 2 else parts[0]
 
     def number_value(self, value: Any, column_type: ColumnType, scale: int | None) -> Any:
@@ -222,7 +228,9 @@ class SQLiteDialect(WarehouseDialect):
             return Decimal(value).scaleb(-scale)
         return super().number_value(value, column_type, scale)
 
-    def average_sort_key(self, total: ColumnElement, count: ColumnElement) -> ColumnElement:
+    def average_sort_key(
+        self, total: ColumnElement[Any], count: ColumnElement[Any]
+    ) -> ColumnElement[Any]:
         return cast(total, Float) / count  # integer division otherwise
 
     # -- DDL and exports -------------------------------------------------------------------
@@ -231,7 +239,9 @@ class SQLiteDialect(WarehouseDialect):
         with engine.begin() as connection:
             connection.execute(CreateIndex(index, if_not_exists=True))
 
-    def streaming_cursor(self, connection: Connection, statement: Select, batch_rows: int) -> Any:
+    def streaming_cursor(
+        self, connection: Connection, statement: Select[*tuple[Any, ...]], batch_rows: int
+    ) -> Any:
         # SQLite's cursor steps lazily: rows are read as they are fetched.
         compiled = statement.compile(
             dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
@@ -270,7 +280,7 @@ def _on_begin(connection: Connection) -> None:
     connection.exec_driver_sql(connection.get_execution_options().get(BEGIN_OPTION, "BEGIN"))
 
 
-def _unindexed(column: ColumnElement) -> ColumnElement:
+def _unindexed(column: ColumnElement[Any]) -> ColumnElement[Any]:
     """`+column`: the same value, which SQLite will not group in an index's order.
 
     Grouping by an indexed column, SQLite walks that index to have the groups in order and
@@ -295,7 +305,7 @@ def wal_checkpoint(path: str | None) -> None:
         connection.close()
 
 
-def _timestamp_condition(op: str, column: ColumnElement, value: Any) -> ColumnElement:
+def _timestamp_condition(op: str, column: ColumnElement[Any], value: Any) -> ColumnElement[Any]:
     """Timestamp comparisons on the stored text, whose fractions keep the digits as written
     (`.5` or `.500`). All spellings of one instant sort, as text, between its shortest and
     its longest spelling, and nothing else does; so each comparison is a text range."""
@@ -316,7 +326,7 @@ def _timestamp_condition(op: str, column: ColumnElement, value: Any) -> ColumnEl
     return column >= shortest
 
 
-def _fix_reals(row: tuple) -> tuple:
+def _fix_reals(row: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(_real_text(v) if isinstance(v, float) else v for v in row)
 
 

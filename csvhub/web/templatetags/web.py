@@ -80,8 +80,9 @@ def timestamp(value: datetime | None) -> str:
 
 
 @register.filter
-def thousands(value: int | None) -> str:
-    """1234567 → 1,234,567 (independent of the locale, like the API's numbers)."""
+def thousands(value: int | str | None) -> str:
+    """1234567 → 1,234,567 (independent of the locale, like the API's numbers). A template
+    passes "" for a missing variable (string_if_invalid), shown like None."""
     if value is None or value == "":
         return "—"
     return f"{int(value):,}"
