@@ -47,4 +47,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include(sso_urlpatterns)),  # sign-out
     path("", include(page_urlpatterns)),
+    # The layout's navigation (base.html), which the styled 403/404/500 pages render too.
+    path("", include("csvhub.web.urls")),
 ]

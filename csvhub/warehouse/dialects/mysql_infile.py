@@ -128,7 +128,7 @@ class InfileStream:
             try:
                 view = view[os.write(fd, view) :]
             except BlockingIOError:  # the pipe is full: wait for the statement to read on
-                select.select([], [fd], [], self._WAIT_SECONDS)
+                _wait_writable(fd, self._WAIT_SECONDS)
             except BrokenPipeError:  # the statement stopped reading: its error follows
                 self._thread.join()
                 self._raise_failure()
@@ -162,3 +162,11 @@ class InfileStream:
             self._thread.join()
         finally:
             shutil.rmtree(self._directory, ignore_errors=True)
+
+
+def _wait_writable(fd: int, seconds: float) -> None:
+    """Wait until the pipe takes more bytes. poll, not select: a long-lived worker's descriptors
+    pass 1024, which select() cannot watch ("filedescriptor out of range")."""
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    poller.poll(seconds * 1000)
