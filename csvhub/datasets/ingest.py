@@ -36,6 +36,7 @@ from csvhub.csvread import (
 from csvhub.csvread.child import ChildCsvReader, ReaderOutOfMemory, open_csv_in_child
 from csvhub.datasets.errors import IngestFailed
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadMode, UploadState
+from csvhub.datasets.signals import send_rows_committed
 from csvhub.metrics import ingest_progress, job_finished
 from csvhub.schema import Column, ColumnType, DatasetSchema, LoadResult, TypeChange
 from csvhub.schema.types import decimal_fits
@@ -493,6 +494,13 @@ def _publish(upload: Upload, result: LoadResult) -> None:
             delimiter=result.delimiter,
             error="",
         )
+        if result.row_id_range:
+            row_id_range = result.row_id_range
+            transaction.on_commit(
+                lambda: send_rows_committed(
+                    dataset_id=upload.dataset_id, row_id_range=row_id_range, origin="upload"
+                )
+            )
     job_finished(upload.id, kind="ingest", state="succeeded", started_at=upload.started_at)
 
 
