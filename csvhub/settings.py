@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "csvhub.accounts",
     "csvhub.datasets",
+    "csvhub.appends",
     "csvhub.compat",
     "csvhub.jobs",
     "csvhub.scheduling",
@@ -232,6 +233,11 @@ CSVHUB_COMPAT_UPLOAD_WAITERS = env_int("CSVHUB_COMPAT_UPLOAD_WAITERS", 1, minimu
 CSVHUB_MAX_UPLOAD_BYTES = env_int("CSVHUB_MAX_UPLOAD_BYTES", 20 * 1024**3, minimum=1)
 CSVHUB_MAX_REJECT_RATIO = env_float("CSVHUB_MAX_REJECT_RATIO", 0.1, minimum=0.0, maximum=1.0)
 CSVHUB_MAX_STORED_REJECTS = env_int("CSVHUB_MAX_STORED_REJECTS", 10_000, minimum=0)
+# JSON appends (POST /api/v1/datasets/<slug>/rows/): one request's body and rows at most (413
+# past either), and how long an Idempotency-Key is remembered (a retry later appends again).
+CSVHUB_APPEND_MAX_BYTES = env_int("CSVHUB_APPEND_MAX_BYTES", 64 * 1024**2, minimum=1)
+CSVHUB_APPEND_MAX_ROWS = env_int("CSVHUB_APPEND_MAX_ROWS", 100_000, minimum=1)
+CSVHUB_APPEND_KEY_TTL_SECONDS = env_int("CSVHUB_APPEND_KEY_TTL_SECONDS", 86_400, minimum=60)
 # Reading bounds (csvread.ReadLimits), in characters of the text as written: one record's size
 # and lines (a record still open in a quote past them is a quote never closed), one batch's size.
 CSVHUB_MAX_RECORD_SIZE = env_int("CSVHUB_MAX_RECORD_SIZE", 16 * 1024**2, minimum=1)

@@ -22,24 +22,19 @@ from django.utils import timezone
 
 from csvhub.csvread import (
     Batch,
-    Converter,
     CsvFormatError,
     CsvReader,
     LimitExceeded,
-    Observation,
     ReadAgain,
     ReadLimits,
-    TypeTracker,
     open_csv,
-    widen,
 )
 from csvhub.csvread.child import ChildCsvReader, ReaderOutOfMemory, open_csv_in_child
 from csvhub.datasets.errors import IngestFailed
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadMode, UploadState
-from csvhub.datasets.signals import send_rows_committed
+from csvhub.datasets.typed_writes import Publication, TypedWriter, load_publish
 from csvhub.metrics import ingest_progress, job_finished
-from csvhub.schema import Column, ColumnType, DatasetSchema, LoadResult, TypeChange
-from csvhub.schema.types import decimal_fits
+from csvhub.schema import ColumnType, LoadResult
 from csvhub.warehouse.engine import get_engine
 from csvhub.warehouse.load import LoadSession
 
@@ -213,7 +208,8 @@ def read_limits() -> ReadLimits:
 
 
 class _RowLoader:
-    """Streams batches from the reader into the load session, widening types as values demand."""
+    """Streams batches from the reader into the load session, widening types as values demand
+    (csvhub.datasets.typed_writes); holds the first batches back until the types are known."""
 
     def __init__(
         self,
@@ -226,9 +222,7 @@ class _RowLoader:
         self.reader = reader
         self.upload = upload
         self.names = [column.name for column in reader.columns]
-        self.tracker = TypeTracker(len(self.names))
-        self.types_before = dict(load.columns or {})
-        self.provisional: set[str] = set()  # created as text while still empty
+        self.writer = TypedWriter(load, self.names)
         self.held: list[Batch] = []  # batches read before the table exists
         self.held_rows = 0
         self.held_bytes = 0
@@ -244,7 +238,7 @@ class _RowLoader:
             self._take(batch)
         if self.load.columns is None:
             self._create_table()
-        self._settle_provisional_types()
+        self.writer.settle_provisional_types()
         self._check_reject_share()
         self.report.send(rows=self.load.rows_written, force=True)
         return self._result()
@@ -258,7 +252,7 @@ class _RowLoader:
         self.report.send(rows=self.load.rows_written, bytes_read=batch.bytes_read)
 
     def _take_rows(self, batch: Batch) -> None:
-        types = self.tracker.observe_columns(batch.columns)
+        types = self.writer.observe(batch.columns)
         if self.load.columns is None:
             self.held.append(batch)
             self.held_rows += batch.row_count
@@ -270,83 +264,15 @@ class _RowLoader:
             ):
                 self._create_table()
         else:
-            self._widen_to(types)
-            self._write(batch, self.tracker.last_observation)
+            self.writer.widen_to(types)
+            self.writer.write(batch.columns, self.writer.tracker.last_observation)
 
     def _create_table(self) -> None:
-        types = self.tracker.types
-        self.provisional = {n for n, t in zip(self.names, types, strict=True) if t is None}
-        self.load.create(
-            [(n, t or ColumnType.TEXT) for n, t in zip(self.names, types, strict=True)],
-            scales=dict(zip(self.names, self.tracker.scales, strict=True)),
-        )
-        self.load.set_write_order(self.names)
+        self.writer.create_table()
         held, self.held = self.held, []
         self.held_rows = self.held_bytes = 0
         for batch in held:
-            self._write(batch)
-
-    def _widen_to(self, types: list[ColumnType | None]) -> None:
-        assert self.load.columns is not None
-        for index, (name, seen) in enumerate(zip(self.names, types, strict=True)):
-            stored = self.load.columns[name]
-            if name in self.provisional or seen is None:
-                continue
-            wider = widen(stored, seen)
-            assert wider is not None
-            scale = self._scale(index, wider)
-            if wider is ColumnType.DECIMAL and scale is None and not self._unscaled(name):
-                wider = ColumnType.TEXT  # this file's values at the stored scale: too many digits
-            if wider is not stored or scale != self.load.scales.get(name):
-                self.load.retype(name, wider, scale)
-
-    def _scale(self, index: int, column_type: ColumnType) -> int | None:
-        """A decimal column's scale holding the stored values' and this file's (the stored
-        ones are checked by the load session); None when this file's do not fit it."""
-        if column_type is not ColumnType.DECIMAL or self._unscaled(self.names[index]):
-            return None
-        stored = self.load.scales.get(self.names[index]) or 0
-        scale = max(stored, self.tracker.scales[index] or 0)
-        stats = self.tracker.stats[index]
-        return scale if decimal_fits(stats.min_value, stats.max_value, scale) else None
-
-    def _unscaled(self, name: str) -> bool:
-        """A decimal column of a table made before exact decimals (REAL on SQLite, NUMERIC
-        without a scale on PostgreSQL): appends keep it so, since its stored values have no
-        known scale to convert them at."""
-        assert self.load.columns is not None
-        stored = self.load.columns[name]
-        return stored is ColumnType.DECIMAL and self.load.scales.get(name) is None
-
-    def _write(self, batch: Batch, observed: Observation | None = None) -> None:
-        assert self.load.columns is not None
-        # Provisional columns are still text in the table but hold canonical values of the
-        # type inferred so far, so that _settle_provisional_types can convert them in place.
-        effective = [
-            (self.tracker.types[i] or ColumnType.TEXT)
-            if name in self.provisional
-            else self.load.columns[name]
-            for i, name in enumerate(self.names)
-        ]
-        columns = batch.columns
-        changes = Converter(effective).column_changes(columns, observed)
-        # When the cells as read are what the table takes, PostgreSQL gets them in binary.
-        as_read = all(new is None for new in changes)
-        if (
-            as_read
-            and self.load.sends_binary
-            and self.load.write_joined(columns.wire_parts(), batch.row_count)
-        ):
-            return
-        self.load.write_columns(
-            [columns.values[i] if new is None else new for i, new in enumerate(changes)]
-        )
-
-    def _settle_provisional_types(self) -> None:
-        for index, name in enumerate(self.names):
-            inferred = self.tracker.types[index]
-            if name in self.provisional and inferred not in (None, ColumnType.TEXT):
-                self.load.retype(name, inferred, self.tracker.scales[index])
+            self.writer.write(batch.columns)
 
     def _quarantine(self, batch: Batch) -> None:
         if not batch.bad_rows:
@@ -374,35 +300,13 @@ class _RowLoader:
             )
 
     def _result(self) -> LoadResult:
-        assert self.load.columns is not None
-        labels = {c.name: c.label for c in self.reader.columns}
-        stats = dict(zip(self.names, self.tracker.stats, strict=True))
-        stored = self.load.columns
-        return LoadResult(
-            rows_loaded=self.load.rows_written,
+        return self.writer.result(
+            {c.name: c.label for c in self.reader.columns},
             rows_rejected=self.report.rejected,
             encoding=self.reader.encoding,
             encoding_reason=self.reader.encoding_reason,
             delimiter=self.reader.delimiter,
-            columns=tuple(
-                self._column_result(name, labels[name], nullable=stats[name].nulls > 0)
-                for name in self.names
-            ),
-            type_changes=tuple(
-                TypeChange(name, before, stored[name])
-                for name, before in self.types_before.items()
-                if stored[name] is not before
-            ),
-            stats=stats,
-            row_id_range=self.load.row_id_range(),
         )
-
-    def _column_result(self, name: str, label: str, *, nullable: bool) -> Column:
-        """A column as loaded; decimal columns carry their scale (the table declares it)."""
-        assert self.load.columns is not None
-        column_type = self.load.columns[name]
-        scale = self.load.scales.get(name) if column_type is ColumnType.DECIMAL else None
-        return Column(name, column_type, label, nullable=nullable, scale=scale)
 
 
 def _check_row_limit(rows_seen: int) -> None:
@@ -465,23 +369,11 @@ class _ProgressReport:
 
 
 def _publish(upload: Upload, result: LoadResult) -> None:
-    """Apply a committed load to the dataset's metadata and finish the job, in one transaction.
-
-    Merges are order-independent (types widen, counts add, stats merge), so loads that commit
-    in one order and publish in another still end in the same metadata. A replacing load
-    starts the metadata over from its own result, as its table started over.
-    """
+    """Apply a committed load to the dataset's metadata (typed_writes.load_publish) and finish
+    the job, in one transaction."""
+    how = Publication(replace=upload.mode == UploadMode.REPLACE, origin="upload")
     with transaction.atomic():
-        dataset = Dataset.objects.select_for_update().get(pk=upload.dataset_id)
-        replace = upload.mode == UploadMode.REPLACE
-        if replace:  # the dataset's contents become the file's: its columns and stats too
-            dataset.schema = DatasetSchema()
-            dataset.first_row_id = dataset.last_row_id = None
-        dataset.schema = dataset.schema.with_load(result.columns, result.stats)
-        rows = result.rows_loaded
-        dataset.row_count = rows if replace else F("row_count") + rows
-        _extend_row_range(dataset, result.row_id_range)
-        dataset.save()
+        load_publish(dataset_id=upload.dataset_id, result=result, how=how)
         Upload.objects.filter(pk=upload.pk).update(
             state=UploadState.SUCCEEDED,
             finished_at=timezone.now(),
@@ -494,21 +386,4 @@ def _publish(upload: Upload, result: LoadResult) -> None:
             delimiter=result.delimiter,
             error="",
         )
-        if result.row_id_range:
-            row_id_range = result.row_id_range
-            transaction.on_commit(
-                lambda: send_rows_committed(
-                    dataset_id=upload.dataset_id, row_id_range=row_id_range, origin="upload"
-                )
-            )
     job_finished(upload.id, kind="ingest", state="succeeded", started_at=upload.started_at)
-
-
-def _extend_row_range(dataset: Dataset, row_range: tuple[int, int] | None) -> None:
-    if not row_range:
-        return
-    first, last = row_range
-    dataset.first_row_id = (
-        first if dataset.first_row_id is None else min(dataset.first_row_id, first)
-    )
-    dataset.last_row_id = last if dataset.last_row_id is None else max(dataset.last_row_id, last)

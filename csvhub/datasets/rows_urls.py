@@ -2,7 +2,7 @@ from django.urls import URLPattern, path
 
 from csvhub.datasets import rows_apis
 
+# datasets/<slug>/rows/ is routed by csvhub.appends (its view adds POST to RowListApi).
 api_urlpatterns: list[URLPattern] = [
-    path("datasets/<slug:slug>/rows/", rows_apis.RowListApi.as_view(), name="dataset-rows"),
     path("datasets/<slug:slug>/indexes/", rows_apis.IndexListApi.as_view(), name="dataset-indexes"),
 ]

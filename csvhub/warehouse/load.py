@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.engine import Connection
 
 from csvhub.schema import Column as DatasetColumn
@@ -32,9 +32,25 @@ from csvhub.warehouse.schema import (
 )
 
 
+def loads_forget(engine: Engine, load_ids: Sequence[str]) -> None:
+    """Delete the records of these loads: once forgotten, their ids may load again (the JSON
+    appends' expired idempotency keys)."""
+    if not load_ids:
+        return
+    with engine.begin() as connection:
+        LOADS.create(connection, checkfirst=True)
+        connection.execute(delete(LOADS).where(LOADS.c.upload_id.in_(list(load_ids))))
+
+
 class LoadSession:
     def __init__(
-        self, engine: Engine, table_name: str, upload_id: str, *, replace: bool = False
+        self,
+        engine: Engine,
+        table_name: str,
+        upload_id: str,
+        *,
+        replace: bool = False,
+        recorded: bool = True,
     ) -> None:
         self.engine = engine
         self.dialect = dialect_of(engine)
@@ -44,6 +60,9 @@ class LoadSession:
         self.replace = replace
         self.table_name = staging_name(table_name) if replace else self.target_name
         self.upload_id = upload_id
+        # Without a record, a load cannot be found again: for writes nobody retries (a JSON
+        # append without an Idempotency-Key), which would otherwise leave one row each.
+        self.recorded = recorded
         self.columns: dict[str, ColumnType] | None = None
         self.scales: dict[str, int | None] = {}
         self.rows_written = 0
@@ -89,6 +108,8 @@ class LoadSession:
 
     def previous_result(self) -> LoadResult | None:
         """The recorded result when this upload was already loaded (a retry after a crash)."""
+        if not self.recorded:
+            return None
         row = self._connection.execute(
             select(LOADS.c.result).where(LOADS.c.upload_id == self.upload_id)
         ).first()
@@ -102,6 +123,8 @@ class LoadSession:
             kept = self._indexes_to_keep()
             self.dialect.replace_table(self._connection, self.table_name, self.target_name)
             indexes_rebuild_on(self._connection, self.target_name, kept)
+        if not self.recorded:
+            return
         self._connection.execute(
             insert(LOADS).values(
                 upload_id=self.upload_id, table_name=self.target_name, result=result.to_json()

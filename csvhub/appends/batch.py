@@ -1,0 +1,107 @@
+"""A payload's rows laid out as the batch a CSV file would give: one column of cells per
+column of the table, in the table's order, empty cells ('' = NULL) where a row has no key.
+
+Keys find columns as the query grammar finds them (csvhub.selection.columns): by name or
+label, case-insensitively when that is unambiguous. A dataset without a table takes its
+columns from the keys, named as a CSV header's cells would be (csvread.header).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from csvhub.appends.payload import Payload, PayloadInvalid
+from csvhub.csvread import Columns, CsvFormatError
+from csvhub.csvread.decoding import MARKED
+from csvhub.csvread.header import columns_from_header
+from csvhub.schema import Column, ColumnType, DatasetSchema
+from csvhub.selection.columns import ColumnResolver
+
+
+@dataclass(frozen=True, slots=True)
+class AppendBatch:
+    names: list[str]  # the table's columns, in the order of `columns`
+    labels: dict[str, str]  # by name: as the dataset shows them
+    columns: Columns
+
+
+def batch_for_table(
+    payload: Payload, stored: Mapping[str, ColumnType], labels: Mapping[str, str]
+) -> AppendBatch:
+    """The batch for an existing table whose columns are `stored` (labels from the dataset)."""
+    names = list(stored)
+    schema = DatasetSchema(tuple(Column(n, stored[n], labels.get(n, "")) for n in names))
+    resolver = ColumnResolver(schema)
+    found = {key: resolver.find(key) for key in payload.keys}
+    unknown = [key for key, column in found.items() if column is None]
+    if unknown:
+        listed = ", ".join(repr(key) for key in unknown)
+        raise PayloadInvalid(
+            f"Unknown keys: {listed}. Keys are column names or labels: "
+            f"{', '.join(names)}. Nothing was appended."
+        )
+    where = {key: column.name for key, column in found.items() if column is not None}
+    _check_one_key_per_column(where)
+    columns = _columns(payload, names, where)
+    return AppendBatch(names, {n: labels.get(n, "") for n in names}, columns)
+
+
+def batch_for_new_table(payload: Payload) -> AppendBatch:
+    """The batch of a dataset's first rows: one column per key (keys equal but for case are
+    one column, labelled as first written), named as a CSV header's cells would be."""
+    firsts: dict[str, str] = {}
+    for key in payload.keys:
+        firsts.setdefault(_fold(key), key)
+    try:
+        header = columns_from_header(list(firsts.values()))
+    except CsvFormatError as error:
+        raise PayloadInvalid(str(error)) from None
+    by_fold = {_fold(column.label): column.name for column in header}
+    where = {key: by_fold[_fold(key)] for key in payload.keys}
+    names = [column.name for column in header]
+    labels = {column.name: column.label for column in header}
+    return AppendBatch(names, labels, _columns(payload, names, where))
+
+
+def _fold(key: str) -> str:
+    # Header cleaning strips surrounding blanks off labels: keys fold the same way.
+    return key.strip().casefold()
+
+
+def _check_one_key_per_column(where: Mapping[str, str]) -> None:
+    keys_of: dict[str, list[str]] = {}
+    for key, name in where.items():
+        keys_of.setdefault(name, []).append(key)
+    for name, keys in keys_of.items():
+        if len(keys) > 1:
+            listed = " and ".join(repr(key) for key in keys)
+            raise PayloadInvalid(
+                f"Keys {listed} both name column {name!r}; use one. Nothing was appended."
+            )
+
+
+def _columns(payload: Payload, names: list[str], where: Mapping[str, str]) -> Columns:
+    position = {name: index for index, name in enumerate(names)}
+    target = {key: position[name] for key, name in where.items()}
+    count = len(payload.rows)
+    values = [[""] * count for _ in names]
+    for row_index, row in enumerate(payload.rows):
+        for key, cell in row.items():
+            values[target[key]][row_index] = cell
+    for name, cells in zip(names, values, strict=True):
+        _check_storable(name, cells)
+    return Columns(values)
+
+
+def _check_storable(name: str, cells: list[str]) -> None:
+    """No warehouse stores NUL characters or lone surrogates (a CSV row holding them is
+    rejected; here the whole request is)."""
+    if MARKED.search("\n".join(cells)) is None:
+        return
+    row, found = next((i, m) for i, cell in enumerate(cells, 1) if (m := MARKED.search(cell)))
+    what = "a NUL character" if found.group() == "\x00" else "a lone surrogate (\\ud800-\\udfff)"
+    raise PayloadInvalid(
+        f"Row {row}, column {name!r}: the value holds {what}, which cannot be stored. "
+        "Nothing was appended."
+    )

@@ -1,0 +1,130 @@
+"""A JSON append's body read into rows of cell text, before any column is looked at.
+
+One object, a list of objects, or NDJSON (one object per line). Every value becomes the text a
+CSV cell would hold, so that the warehouse side reads it by the CSV rules: numbers as written
+in the JSON (their exact digits: `1.10` stays `1.10`), booleans `true`/`false`, null `""`
+(NULL, like an empty cell), strings as they are. Objects and arrays are not cell values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from csvhub.datasets.errors import DatasetError
+
+NDJSON_TYPES = ("application/x-ndjson", "application/jsonl", "application/jsonlines")
+JSON_TYPES = ("application/json", "")  # no Content-Type: JSON
+
+
+class PayloadInvalid(DatasetError):
+    status_code = 400
+
+
+class PayloadTooLarge(DatasetError):
+    status_code = 413
+
+
+class PayloadTypeUnsupported(DatasetError):
+    status_code = 415
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """Rows as {key as written: cell text}; `keys` in the order first met."""
+
+    rows: list[dict[str, str]]
+    keys: list[str]
+
+
+def payload_read(body: bytes, content_type: str, *, max_rows: int) -> Payload:
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type not in (*JSON_TYPES, *NDJSON_TYPES):
+        raise PayloadTypeUnsupported(
+            f"Content-Type {media_type!r} is not taken here: send application/json (one object "
+            "or a list of objects) or application/x-ndjson (one object per line)."
+        )
+    text = _text(body)
+    objects = _ndjson(text) if media_type in NDJSON_TYPES else _json(text)
+    rows = [_row(item, where) for where, item in _counted(objects, max_rows)]
+    if not rows:
+        raise PayloadInvalid("The body holds no rows: send one object or a list of objects.")
+    keys = list(dict.fromkeys(key for row in rows for key in row))
+    return Payload(rows, keys)
+
+
+def _text(body: bytes) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PayloadInvalid(
+            f"The body is not UTF-8 (byte {error.start}); JSON is sent as UTF-8."
+        ) from None
+
+
+def _loads(text: str) -> Any:
+    # Numbers stay the text they were written as; NaN and Infinity are not JSON.
+    return json.loads(text, parse_int=str, parse_float=str, parse_constant=_not_json)
+
+
+def _not_json(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value; send null or a string")
+
+
+def _json(text: str) -> Iterator[tuple[str, Any]]:
+    try:
+        data = _loads(text)
+    except ValueError as error:
+        raise PayloadInvalid(f"The body is not valid JSON: {error}.") from None
+    if isinstance(data, dict):
+        yield "the object", data
+    elif isinstance(data, list):
+        for position, item in enumerate(data, 1):
+            yield f"row {position}", item
+    else:
+        raise PayloadInvalid("The body must be a JSON object or a list of objects.")
+
+
+def _ndjson(text: str) -> Iterator[tuple[str, Any]]:
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue  # blank lines, such as a trailing one, are no rows
+        try:
+            yield f"line {number}", _loads(line)
+        except ValueError as error:
+            raise PayloadInvalid(f"Line {number} is not valid JSON: {error}.") from None
+
+
+def _counted(objects: Iterator[tuple[str, Any]], max_rows: int) -> Iterator[tuple[str, Any]]:
+    for count, item in enumerate(objects, 1):
+        if count > max_rows:
+            raise PayloadTooLarge(
+                f"More than {max_rows:,} rows in one request; nothing was appended. Send them "
+                "in several requests (the limit is set by CSVHUB_APPEND_MAX_ROWS)."
+            )
+        yield item
+
+
+def _row(item: Any, where: str) -> dict[str, str]:
+    if not isinstance(item, dict):
+        raise PayloadInvalid(
+            f"{where.capitalize()} is not a JSON object; each row is an object keyed by "
+            "column names. Nothing was appended."
+        )
+    return {key: _cell(value, where, key) for key, value in item.items()}
+
+
+def _cell(value: Any, where: str, key: str) -> str:
+    if isinstance(value, str):  # numbers too: parse_int/parse_float kept them as text
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    kind = "an object" if isinstance(value, dict) else "an array"
+    raise PayloadInvalid(
+        f"{where.capitalize()}, {key!r}: {kind} is not a cell value; send a string, number, "
+        "boolean or null. Nothing was appended."
+    )

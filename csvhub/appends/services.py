@@ -1,0 +1,168 @@
+"""Appending rows given as JSON to a dataset: one warehouse transaction, then its metadata.
+
+The rows go through a LoadSession like an upload's (csvhub.warehouse.load): the same per-table
+lock (appends and uploads to one dataset take turns), the same widening and typed writes
+(csvhub.datasets.typed_writes), the same publication of the result to the dataset's metadata
+(row count, row ids, column stats: merged, so they stay exact without a scan). A request is
+all or nothing: any error before the commit rolls every row back.
+
+With an `Idempotency-Key`, the load is recorded under the key's load id in the warehouse's
+commit, and the first answer is kept on the key (AppendKey): a retry, or the same request sent
+twice at once, waits for the table's lock, finds the load done, and answers as the first did.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from csvhub.appends.batch import AppendBatch, batch_for_new_table, batch_for_table
+from csvhub.appends.models import AppendKey
+from csvhub.appends.payload import Payload
+from csvhub.datasets.errors import DatasetError, DatasetNotFound
+from csvhub.datasets.models import Dataset
+from csvhub.datasets.typed_writes import Publication, TypedWriter, load_publish
+from csvhub.schema import DatasetSchema, LoadResult
+from csvhub.warehouse.engine import get_engine
+from csvhub.warehouse.load import LoadSession, loads_forget
+
+MAX_KEY_LENGTH = 255
+
+
+class IdempotencyKeyReused(DatasetError):
+    status_code = 409
+
+
+@dataclass(frozen=True, slots=True)
+class AppendAnswer:
+    """What POST …/rows/ answers (201), the same on every retry with the request's key."""
+
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+def rows_append(
+    *, dataset: Dataset, payload: Payload, idempotency_key: str = "", fingerprint: str = ""
+) -> AppendAnswer:
+    """Append the payload's rows to the dataset, all or none; see the module docstring."""
+    if not idempotency_key:
+        result = _write(dataset, payload, str(uuid.uuid4()), recorded=False)
+        with transaction.atomic():
+            load_publish(dataset_id=dataset.pk, result=result, how=Publication(origin="append"))
+        return AppendAnswer(answer_body(result))
+    key = _claim(dataset, idempotency_key, fingerprint)
+    if key.response is not None:
+        return AppendAnswer(key.response, replayed=True)
+    try:
+        result = _write(dataset, payload, str(key.load_id), recorded=True)
+    except DatasetError:  # nothing written: the key is free for a corrected request
+        AppendKey.objects.filter(pk=key.pk, response=None).delete()
+        raise
+    return _publish_once(key, result)
+
+
+def request_fingerprint(content_type: str, body: bytes) -> str:
+    return hashlib.sha256(content_type.encode() + b"\n" + body).hexdigest()
+
+
+def answer_body(result: LoadResult) -> dict[str, Any]:
+    """The answer: rows appended, their row ids as an inclusive range, widened columns."""
+    first, last = result.row_id_range or (None, None)
+    return {
+        "rows_appended": result.rows_loaded,
+        "row_ids": {"first": first, "last": last},
+        "type_changes": [change.to_json() for change in result.type_changes],
+        "columns": [column.name for column in result.columns],
+    }
+
+
+# -- the warehouse ----------------------------------------------------------------------------
+
+
+def _write(dataset: Dataset, payload: Payload, load_id: str, *, recorded: bool) -> LoadResult:
+    with LoadSession(get_engine(), dataset.table_name, load_id, recorded=recorded) as load:
+        previous = load.previous_result()
+        if previous is not None:  # the same key's request, already written
+            return previous
+        labels = _labels(dataset)  # under the table's lock: a concurrent upload's, published
+        if load.columns is None:
+            batch = batch_for_new_table(payload)
+        else:
+            batch = batch_for_table(payload, load.columns, labels)
+        result = _write_batch(load, batch)
+        load.finish(result)
+    return result
+
+
+def _labels(dataset: Dataset) -> dict[str, str]:
+    found = Dataset.objects.filter(pk=dataset.pk).values_list("columns", flat=True).first()
+    if found is None:
+        raise DatasetNotFound("The dataset was deleted while the rows were being appended.")
+    return {column.name: column.label for column in DatasetSchema.from_json(found)}
+
+
+def _write_batch(load: LoadSession, batch: AppendBatch) -> LoadResult:
+    writer = TypedWriter(load, batch.names)
+    types = writer.observe(batch.columns)
+    if load.columns is None:  # the dataset's first rows: its columns come from them
+        writer.create_table()
+        writer.write(batch.columns)
+        writer.settle_provisional_types()
+    else:
+        load.set_write_order(batch.names)
+        writer.widen_to(types)
+        writer.write(batch.columns, writer.tracker.last_observation)
+    return writer.result(batch.labels)
+
+
+# -- idempotency keys --------------------------------------------------------------------------
+
+
+def _claim(dataset: Dataset, key: str, fingerprint: str) -> AppendKey:
+    """The key's record, made on its first use (or again once expired)."""
+    if len(key) > MAX_KEY_LENGTH:
+        raise DatasetError(f"The Idempotency-Key is longer than {MAX_KEY_LENGTH} characters.")
+    _forget_expired(dataset)
+    expires = timezone.now() + timedelta(seconds=settings.CSVHUB_APPEND_KEY_TTL_SECONDS)
+    try:
+        with transaction.atomic():
+            claimed, _ = AppendKey.objects.get_or_create(
+                dataset=dataset,
+                key=key,
+                defaults={"fingerprint": fingerprint, "expires_at": expires},
+            )
+    except IntegrityError:  # the same key's request, sent at the same moment, made it first
+        claimed = AppendKey.objects.get(dataset=dataset, key=key)
+    if claimed.fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used for another request to this dataset (with another "
+            "body); use a new key for new rows."
+        )
+    return claimed
+
+
+def _forget_expired(dataset: Dataset) -> None:
+    expired = AppendKey.objects.filter(dataset=dataset, expires_at__lt=timezone.now())
+    load_ids = [str(load_id) for load_id in expired.values_list("load_id", flat=True)[:1000]]
+    if load_ids:
+        loads_forget(get_engine(), load_ids)
+        AppendKey.objects.filter(load_id__in=load_ids).delete()
+
+
+def _publish_once(key: AppendKey, result: LoadResult) -> AppendAnswer:
+    """Publish the key's load unless a concurrent retry of it already did."""
+    with transaction.atomic():
+        locked = AppendKey.objects.select_for_update().get(pk=key.pk)
+        if locked.response is not None:
+            return AppendAnswer(locked.response, replayed=True)
+        load_publish(dataset_id=key.dataset_id, result=result, how=Publication(origin="append"))
+        locked.response = answer_body(result)
+        locked.save(update_fields=["response"])
+    return AppendAnswer(locked.response)
