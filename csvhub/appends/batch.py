@@ -42,7 +42,7 @@ def batch_for_table(
             f"{', '.join(names)}. Nothing was appended."
         )
     where = {key: column.name for key, column in found.items() if column is not None}
-    _check_one_key_per_column(where)
+    _check_one_key_per_column(payload, where)
     columns = _columns(payload, names, where)
     return AppendBatch(names, {n: labels.get(n, "") for n in names}, columns)
 
@@ -59,6 +59,7 @@ def batch_for_new_table(payload: Payload) -> AppendBatch:
         raise PayloadInvalid(str(error)) from None
     by_fold = {_fold(column.label): column.name for column in header}
     where = {key: by_fold[_fold(key)] for key in payload.keys}
+    _check_one_key_per_column(payload, where)
     names = [column.name for column in header]
     labels = {column.name: column.label for column in header}
     return AppendBatch(names, labels, _columns(payload, names, where))
@@ -69,16 +70,21 @@ def _fold(key: str) -> str:
     return key.strip().casefold()
 
 
-def _check_one_key_per_column(where: Mapping[str, str]) -> None:
+def _check_one_key_per_column(payload: Payload, where: Mapping[str, str]) -> None:
+    """Different rows may spell a column differently; one row may not give it twice."""
     keys_of: dict[str, list[str]] = {}
     for key, name in where.items():
         keys_of.setdefault(name, []).append(key)
-    for name, keys in keys_of.items():
-        if len(keys) > 1:
-            listed = " and ".join(repr(key) for key in keys)
-            raise PayloadInvalid(
-                f"Keys {listed} both name column {name!r}; use one. Nothing was appended."
-            )
+    shared = {name: keys for name, keys in keys_of.items() if len(keys) > 1}
+    for name, keys in shared.items():
+        for number, row in enumerate(payload.rows, 1):
+            given = [key for key in keys if key in row]
+            if len(given) > 1:
+                listed = " and ".join(repr(key) for key in given)
+                raise PayloadInvalid(
+                    f"Row {number}: keys {listed} both name column {name!r}; use one. "
+                    "Nothing was appended."
+                )
 
 
 def _columns(payload: Payload, names: list[str], where: Mapping[str, str]) -> Columns:

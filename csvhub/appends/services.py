@@ -63,7 +63,7 @@ def rows_append(
     try:
         result = _write(dataset, payload, str(key.load_id), recorded=True)
     except DatasetError:  # nothing written: the key is free for a corrected request
-        AppendKey.objects.filter(pk=key.pk, response=None).delete()
+        AppendKey.objects.filter(pk=key.pk, response__isnull=True).delete()
         raise
     return _publish_once(key, result)
 
