@@ -46,6 +46,7 @@ ENDPOINTS = [
     Endpoint("get", "/api/v1/datasets/sales/rows/?format=csv", 200, "viewer"),
     Endpoint("get", "/api/v1/datasets/sales/rows/?format=ndjson", 200, "viewer"),
     Endpoint("get", "/api/v1/datasets/sales/rows/?nosuchcolumn=1", 400, "viewer"),
+    Endpoint("post", "/api/v1/datasets/sales/rows/", 201, "editor", body={"label": "appended"}),
     Endpoint("get", "/api/v1/datasets/sales/indexes/", 200, "viewer"),
     Endpoint("post", "/api/v1/datasets/sales/indexes/", 201, "editor", body={"columns": ["id"]}),
     Endpoint("get", "/api/v1/datasets/sales/summary/", 200, "viewer"),
