@@ -78,8 +78,8 @@ class RowsApi(RowListApi):
         },
         examples=[
             OpenApiExample(
-                "One measure",
-                value={"sensor": "s1", "time": "2026-11-30T09:00:00Z", "temperature": 21.5},
+                "Titanic example",
+                value={"Name": "Dooley, Mr. Patrick", "Sex": "male", "Fare": 7.75, "Age": 32},
                 request_only=True,
             )
         ],
