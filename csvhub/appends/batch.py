@@ -88,16 +88,24 @@ def _check_one_key_per_column(payload: Payload, where: Mapping[str, str]) -> Non
 
 
 def _columns(payload: Payload, names: list[str], where: Mapping[str, str]) -> Columns:
-    position = {name: index for index, name in enumerate(names)}
-    target = {key: position[name] for key, name in where.items()}
-    count = len(payload.rows)
-    values = [[""] * count for _ in names]
-    for row_index, row in enumerate(payload.rows):
-        for key, cell in row.items():
-            values[target[key]][row_index] = cell
+    keys_of: dict[str, list[str]] = {name: [] for name in names}
+    for key, name in where.items():
+        keys_of[name].append(key)
+    values = [_cells(payload.rows, keys_of[name]) for name in names]
     for name, cells in zip(names, values, strict=True):
         _check_storable(name, cells)
     return Columns(values)
+
+
+def _cells(rows: list[dict[str, str]], keys: list[str]) -> list[str]:
+    """One column's cells: its key's values, '' where a row lacks it."""
+    if not keys:
+        return [""] * len(rows)
+    if len(keys) == 1:
+        key = keys[0]
+        return [row.get(key, "") for row in rows]
+    # Rows spelling the column differently (one spelling each: _check_one_key_per_column).
+    return [next((row[key] for key in keys if key in row), "") for row in rows]
 
 
 def _check_storable(name: str, cells: list[str]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from csvhub.datasets.errors import DatasetError
@@ -47,11 +48,13 @@ def payload_read(body: bytes, content_type: str, *, max_rows: int) -> Payload:
             "or a list of objects) or application/x-ndjson (one object per line)."
         )
     text = _text(body)
-    objects = _ndjson(text) if media_type in NDJSON_TYPES else _json(text)
-    rows = [_row(item, where) for where, item in _counted(objects, max_rows)]
+    if media_type in NDJSON_TYPES:
+        rows = [_row(item, where) for where, item in _counted(_ndjson(text), max_rows)]
+    else:
+        rows = _json(text, max_rows)
     if not rows:
         raise PayloadInvalid("The body holds no rows: send one object or a list of objects.")
-    keys = list(dict.fromkeys(key for row in rows for key in row))
+    keys = list(dict.fromkeys(chain.from_iterable(rows)))  # a dict iterates its keys
     return Payload(rows, keys)
 
 
@@ -73,18 +76,18 @@ def _not_json(name: str) -> None:
     raise ValueError(f"{name} is not a JSON value; send null or a string")
 
 
-def _json(text: str) -> Iterator[tuple[str, Any]]:
+def _json(text: str, max_rows: int) -> list[dict[str, str]]:
     try:
         data = _loads(text)
     except ValueError as error:
         raise PayloadInvalid(f"The body is not valid JSON: {error}.") from None
     if isinstance(data, dict):
-        yield "the object", data
-    elif isinstance(data, list):
-        for position, item in enumerate(data, 1):
-            yield f"row {position}", item
-    else:
+        return [_row(data, "the object")]
+    if not isinstance(data, list):
         raise PayloadInvalid("The body must be a JSON object or a list of objects.")
+    if len(data) > max_rows:
+        raise _too_many(max_rows)
+    return [_row(item, f"row {position}") for position, item in enumerate(data, 1)]
 
 
 def _ndjson(text: str) -> Iterator[tuple[str, Any]]:
@@ -100,11 +103,15 @@ def _ndjson(text: str) -> Iterator[tuple[str, Any]]:
 def _counted(objects: Iterator[tuple[str, Any]], max_rows: int) -> Iterator[tuple[str, Any]]:
     for count, item in enumerate(objects, 1):
         if count > max_rows:
-            raise PayloadTooLarge(
-                f"More than {max_rows:,} rows in one request; nothing was appended. Send them "
-                "in several requests (the limit is set by CSVHUB_APPEND_MAX_ROWS)."
-            )
+            raise _too_many(max_rows)
         yield item
+
+
+def _too_many(max_rows: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"More than {max_rows:,} rows in one request; nothing was appended. Send them in "
+        "several requests (the limit is set by CSVHUB_APPEND_MAX_ROWS)."
+    )
 
 
 def _row(item: Any, where: str) -> dict[str, str]:
@@ -113,7 +120,10 @@ def _row(item: Any, where: str) -> dict[str, str]:
             f"{where.capitalize()} is not a JSON object; each row is an object keyed by "
             "column names. Nothing was appended."
         )
-    return {key: _cell(value, where, key) for key, value in item.items()}
+    for value in item.values():
+        if value.__class__ is not str:
+            return {key: _cell(value, where, key) for key, value in item.items()}
+    return item  # strings and numbers only (numbers were kept as text): as it is
 
 
 def _cell(value: Any, where: str, key: str) -> str:

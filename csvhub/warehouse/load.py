@@ -80,7 +80,8 @@ class LoadSession:
         self._connection = connection
         self._stack.enter_context(connection.begin())
         self.dialect.lock_table(connection, self.target_name)
-        LOADS.create(connection, checkfirst=True)
+        if self.recorded:
+            LOADS.create(connection, checkfirst=True)
         if self.replace:  # left by nothing on a transactional engine; by a crash on others
             quote = connection.dialect.identifier_preparer.quote_identifier
             self.dialect.drop_table(connection, quote(self.table_name))
