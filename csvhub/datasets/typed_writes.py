@@ -171,15 +171,20 @@ class Publication:
 
 
 def load_publish(*, dataset_id: UUID, result: LoadResult, how: Publication) -> None:
-    """Apply a committed load to the dataset's metadata, inside the caller's transaction.
+    """load_apply on the dataset, locked, inside the caller's transaction."""
+    dataset = Dataset.objects.select_for_update().get(pk=dataset_id)
+    load_apply(dataset=dataset, result=result, how=how)
+
+
+def load_apply(*, dataset: Dataset, result: LoadResult, how: Publication) -> None:
+    """Apply a committed load to the dataset's metadata; `dataset` is locked by the caller's
+    transaction (select_for_update), so concurrent publishes of one dataset take turns.
 
     Merges are order-independent (types widen, counts add, stats merge), so loads that commit
-    in one order and publish in another still end in the same metadata; the dataset row is
-    locked, so concurrent publishes of one dataset apply one after the other. A replacing load
+    in one order and publish in another still end in the same metadata. A replacing load
     starts the metadata over from its own result, as its table started over. Receivers of
     rows_committed hear of the rows once the caller's transaction commits.
     """
-    dataset = Dataset.objects.select_for_update().get(pk=dataset_id)
     if how.replace:  # the dataset's contents become the load's: its columns and stats too
         dataset.schema = DatasetSchema()
         dataset.first_row_id = dataset.last_row_id = None
