@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from csvhub.appends.payload import Payload, PayloadInvalid
 from csvhub.csvread import Columns, CsvFormatError
-from csvhub.csvread.decoding import MARKED
 from csvhub.csvread.header import columns_from_header
 from csvhub.schema import Column, ColumnType, DatasetSchema
 from csvhub.selection.columns import ColumnResolver
@@ -91,10 +90,7 @@ def _columns(payload: Payload, names: list[str], where: Mapping[str, str]) -> Co
     keys_of: dict[str, list[str]] = {name: [] for name in names}
     for key, name in where.items():
         keys_of[name].append(key)
-    values = [_cells(payload.rows, keys_of[name]) for name in names]
-    for name, cells in zip(names, values, strict=True):
-        _check_storable(name, cells)
-    return Columns(values)
+    return Columns([_cells(payload.rows, keys_of[name]) for name in names])
 
 
 def _cells(rows: list[dict[str, str]], keys: list[str]) -> list[str]:
@@ -106,16 +102,3 @@ def _cells(rows: list[dict[str, str]], keys: list[str]) -> list[str]:
         return [row.get(key, "") for row in rows]
     # Rows spelling the column differently (one spelling each: _check_one_key_per_column).
     return [next((row[key] for key in keys if key in row), "") for row in rows]
-
-
-def _check_storable(name: str, cells: list[str]) -> None:
-    """No warehouse stores NUL characters or lone surrogates (a CSV row holding them is
-    rejected; here the whole request is)."""
-    if MARKED.search("\n".join(cells)) is None:
-        return
-    row, found = next((i, m) for i, cell in enumerate(cells, 1) if (m := MARKED.search(cell)))
-    what = "a NUL character" if found.group() == "\x00" else "a lone surrogate (\\ud800-\\udfff)"
-    raise PayloadInvalid(
-        f"Row {row}, column {name!r}: the value holds {what}, which cannot be stored. "
-        "Nothing was appended."
-    )

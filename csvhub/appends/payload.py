@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
+from csvhub.csvread.decoding import MARKED
 from csvhub.datasets.errors import DatasetError
 
 NDJSON_TYPES = ("application/x-ndjson", "application/jsonl", "application/jsonlines")
@@ -54,6 +55,8 @@ def payload_read(body: bytes, content_type: str, *, max_rows: int) -> Payload:
         rows = _json(text, max_rows)
     if not rows:
         raise PayloadInvalid("The body holds no rows: send one object or a list of objects.")
+    if "\\u" in text:  # NULs and surrogates can only come as escapes: JSON takes no raw NUL
+        _check_storable(rows)
     keys = list(dict.fromkeys(chain.from_iterable(rows)))  # a dict iterates its keys
     return Payload(rows, keys)
 
@@ -124,6 +127,21 @@ def _row(item: Any, where: str) -> dict[str, str]:
         if value.__class__ is not str:
             return {key: _cell(value, where, key) for key, value in item.items()}
     return item  # strings and numbers only (numbers were kept as text): as it is
+
+
+def _check_storable(rows: list[dict[str, str]]) -> None:
+    """No warehouse stores NUL characters or lone surrogates (a CSV row holding them is
+    rejected; here the whole request is)."""
+    for number, row in enumerate(rows, 1):
+        for key, cell in row.items():
+            found = MARKED.search(key) or MARKED.search(cell)
+            if found is None:
+                continue
+            what = "a NUL character" if found.group() == "\x00" else "a lone surrogate"
+            raise PayloadInvalid(
+                f"Row {number}, {key!r}: holds {what}, which cannot be stored. Nothing was "
+                "appended."
+            )
 
 
 def _cell(value: Any, where: str, key: str) -> str:

@@ -155,6 +155,7 @@ def test_a_wider_value_widens_the_column_and_says_so(warehouse):
         ('{"sensor": {"id": 1}}', "application/json", 400, "an object is not a cell value"),
         ('{"temperature": NaN}', "application/json", 400, "NaN"),
         ('{"sensor": "a\\u0000b"}', "application/json", 400, "NUL"),
+        ('{"sensor": "\\ud800"}', "application/x-ndjson", 400, "lone surrogate"),
         ("sensor\na\n", "text/csv", 415, "application/x-ndjson"),
     ],
 )
