@@ -117,5 +117,8 @@ def _body(request: Request) -> bytes:
     if len(body) > limit:
         raise PayloadTooLarge(message)
     if not body.strip():
-        raise PayloadInvalid("The body is empty: send one object or a list of objects.")
+        raise PayloadInvalid(
+            "The body is empty: send one object or a list of objects, with a Content-Length "
+            "(a chunked body without one is not read)."
+        )
     return body
