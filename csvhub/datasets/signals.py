@@ -5,16 +5,18 @@ upload's publish, a JSON append): receivers may enqueue work that reads those ro
 from `transaction.on_commit`, never inside the writing transaction, so a receiver's failure or
 slowness cannot undo or delay the write.
 
-Arguments: `dataset_id` (int), `row_id_range` ((first, last) row ids, inclusive, of the rows
+Arguments: `dataset_id` (the dataset's UUID), `row_id_range` ((first, last) row ids, inclusive, of the rows
 added), `origin` ("upload" or "append").
 """
+
+from uuid import UUID
 
 from django.dispatch import Signal
 
 rows_committed = Signal()
 
 
-def send_rows_committed(*, dataset_id: int, row_id_range: tuple[int, int], origin: str) -> None:
+def send_rows_committed(*, dataset_id: UUID, row_id_range: tuple[int, int], origin: str) -> None:
     rows_committed.send(
         sender=None, dataset_id=dataset_id, row_id_range=row_id_range, origin=origin
     )
