@@ -31,9 +31,11 @@ class ThresholdField(serializers.Field):  # type: ignore[type-arg]
     """A threshold in the watched column's type: a JSON number or a string (`"21.5"`,
     `"2024-06-01 12:00:00"`); null or "" for none. Checked against the column by the service."""
 
+    def __init__(self, **options: Any) -> None:
+        options.setdefault("allow_null", True)
+        super().__init__(**options)
+
     def to_internal_value(self, data: object) -> str:
-        if data is None:
-            return ""
         if isinstance(data, bool) or not isinstance(data, (str, int, float)):
             raise serializers.ValidationError("A number or a string in the column's type.")
         text = data if isinstance(data, str) else repr(data)

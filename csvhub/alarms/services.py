@@ -11,7 +11,7 @@ from django.db import transaction
 
 from csvhub.alarms.evaluation import GroupTransition, rule_preview
 from csvhub.alarms.models import AlarmRule
-from csvhub.alarms.rules import rule_check, rule_columns
+from csvhub.alarms.rules import THRESHOLDS, rule_check, rule_columns
 from csvhub.datasets.models import Dataset
 
 # The fields a request may set (the API's input serializer names the same).
@@ -39,7 +39,9 @@ FIELDS = (
 def _fill(rule: AlarmRule, data: dict[str, Any]) -> None:
     for field in FIELDS:
         if field in data:
-            setattr(rule, field, data[field])
+            # A threshold of null is no threshold: stored as "" like one never given.
+            empty = data[field] is None and field in THRESHOLDS
+            setattr(rule, field, "" if empty else data[field])
     # Column names as the dataset spells them, whatever case the request used.
     columns = rule_columns(rule.dataset.schema, rule)
     rule.column = columns.value.name
