@@ -10,6 +10,6 @@ from csvhub.scheduling import every, periodic
 
 @periodic("outbox.send", every(30), lease_seconds=300)
 def send(now: datetime) -> None:
-    from csvhub.outbox.services import outbox_send_due
+    from csvhub.outbox.sending import outbox_send_due
 
     outbox_send_due(now=now)

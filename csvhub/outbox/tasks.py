@@ -5,6 +5,6 @@ from csvhub.jobs.registry import task
 
 @task
 def outbox_send() -> None:
-    from csvhub.outbox.services import outbox_send_due
+    from csvhub.outbox.sending import outbox_send_due
 
     outbox_send_due()

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from csvhub.alarms.models import AlarmEvent
 from csvhub.outbox.models import OutboxMail
-from csvhub.outbox.services import outbox_send_due
+from csvhub.outbox.sending import outbox_send_due
 from tests.alarms.helpers import rule_add, sensors_append, sensors_dataset
 from tests.datasets.pipeline import make_org
 
@@ -67,7 +67,7 @@ def _claim_and_die(mail_id: int) -> int:
     script = (
         "import os, signal, django; django.setup()\n"
         "from django.utils import timezone\n"
-        "from csvhub.outbox.services import outbox_claim\n"
+        "from csvhub.outbox.sending import outbox_claim\n"
         f"assert outbox_claim(mail_id={mail_id}, now=timezone.now())\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
