@@ -415,6 +415,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/",
     # PATCH bodies are validated whole (members' role is required), so document them whole.
     "COMPONENT_SPLIT_PATCH": False,
+    # One name for the alarm states every alarm serializer shares (csvhub.alarms.apis).
+    "ENUM_NAME_OVERRIDES": {"AlarmStateEnum": "csvhub.alarms.machine.State"},
     # Swagger UI and Redoc from drf-spectacular-sidecar's static files: nothing from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from csvhub.accounts.access import request_organization
 from csvhub.accounts.permissions import CanView, ReadOrEdit
 from csvhub.alarms import selectors, services
+from csvhub.alarms.evaluation import measure_text
 from csvhub.alarms.machine import Notice, State
 from csvhub.alarms.models import AlarmEvent, AlarmRule, AlarmState
 from csvhub.alarms.selectors import EventFilter
@@ -270,7 +271,7 @@ class AlarmRulePreviewApi(APIView):
             {
                 "group": item.group,
                 "at": item.transition.at,
-                "value": None if item.transition.value is None else str(item.transition.value),
+                "value": measure_text(preview.value_type, item.transition.value) or None,
                 "row_id": item.transition.row_id,
                 "from_state": item.transition.before.value,
                 "to_state": item.transition.after.value,

@@ -76,11 +76,11 @@ def rule_evaluate(*, rule: AlarmRule, dataset: Dataset, first_row_id: int, last_
             return 0
         # Evaluations of other ranges of this rule wait here (PostgreSQL, MySQL; SQLite already
         # serialized them at the claim's write): each reads the states the previous wrote.
-        AlarmRule.objects.select_for_update().filter(pk=rule.pk).first()
+        locked = AlarmRule.objects.select_for_update().get(pk=rule.pk)
         _apply(rule, machine, samples, now)
-        AlarmRule.objects.filter(pk=rule.pk).update(
-            last_evaluated_row_id=max(last_row_id, rule.last_evaluated_row_id or 0)
-        )
+        # Ranges may be evaluated out of order: the highest row id seen stays.
+        highest = max(last_row_id, locked.last_evaluated_row_id or 0)
+        AlarmRule.objects.filter(pk=rule.pk).update(last_evaluated_row_id=highest)
     alarm_evaluated("evaluated")
     return 1
 
@@ -183,12 +183,13 @@ def _store(
     row.late_rows = state.late
     row.last_seen_at = now
     row.samples += samples
-    row.last_value = _text(value_type, newest.value)
+    row.last_value = measure_text(value_type, newest.value)
     row.last_row_id = max(row.last_row_id or 0, newest.row_id or 0)
     row.save()
 
 
-def _text(value_type: ColumnType, value: object) -> str:
+def measure_text(value_type: ColumnType, value: object) -> str:
+    """A value of the watched column as its canonical text ("" for none)."""
     from csvhub.schema import values
 
     return "" if value is None else values.text(value_type, value)  # type: ignore[arg-type]
@@ -200,7 +201,7 @@ def _event(rule: AlarmRule, item: GroupTransition, value_type: ColumnType) -> Al
         rule=rule,
         group=item.group,
         at=made.at,
-        value=_text(value_type, made.value),
+        value=measure_text(value_type, made.value),
         row_id=made.row_id,
         from_state=made.before.value,
         to_state=made.after.value,
@@ -231,6 +232,9 @@ def _sweep_rule(rule: AlarmRule, machine: Rule, now: datetime) -> int:
         if made is None:
             continue
         with transaction.atomic():
+            # The rule's lock, as evaluations take it: a sweep and an evaluation of one rule
+            # never interleave their writes to a group's state.
+            AlarmRule.objects.select_for_update().filter(pk=rule.pk).first()
             claimed = AlarmState.objects.filter(
                 pk=row.pk, state=row.state, last_seen_at=row.last_seen_at
             ).update(
@@ -256,7 +260,7 @@ def _sweep_rule(rule: AlarmRule, machine: Rule, now: datetime) -> int:
 
 def rule_preview(
     *, dataset: Dataset, rule: AlarmRule, limit: int
-) -> tuple[int, list[GroupTransition], int]:
+) -> tuple[int, list[GroupTransition], int, ColumnType]:
     """A dry run over the stored rows (at most `limit`): how many transitions fired, the
     transitions in order, and how many rows were read."""
     columns = rule_columns(dataset.schema, rule)
@@ -265,4 +269,4 @@ def rule_preview(
     samples = list(group_samples(rows, columns, now=timezone.now()))
     transitions, _ = machines_run(machine, {}, samples)
     fired = sum(1 for item in transitions if item.transition.notice in FIRED)
-    return fired, transitions, len(rows)
+    return fired, transitions, len(rows), columns.value.type

@@ -13,6 +13,7 @@ from csvhub.alarms.evaluation import GroupTransition, rule_preview
 from csvhub.alarms.models import AlarmRule
 from csvhub.alarms.rules import THRESHOLDS, rule_check, rule_columns
 from csvhub.datasets.models import Dataset
+from csvhub.schema import ColumnType
 
 # The fields a request may set (the API's input serializer names the same).
 FIELDS = (
@@ -90,6 +91,7 @@ class Preview:
     rows_read: int
     truncated: bool
     transitions: list[GroupTransition]
+    value_type: ColumnType  # of the watched column, to write the transitions' values
 
 
 def alarm_rule_dry_run(*, dataset: Dataset, data: dict[str, Any], first: int = 20) -> Preview:
@@ -97,5 +99,5 @@ def alarm_rule_dry_run(*, dataset: Dataset, data: dict[str, Any], first: int = 2
     saving it: how many times it would have fired, and its first transitions."""
     rule = alarm_rule_build(dataset=dataset, data=data)
     limit = settings.CSVHUB_ALARM_PREVIEW_ROWS
-    fired, transitions, rows = rule_preview(dataset=dataset, rule=rule, limit=limit)
-    return Preview(fired, rows, rows >= limit, transitions[:first])
+    fired, transitions, rows, value_type = rule_preview(dataset=dataset, rule=rule, limit=limit)
+    return Preview(fired, rows, rows >= limit, transitions[:first], value_type)
