@@ -119,3 +119,6 @@ def test_events_list_newest_first_with_filters(api_as, dataset, world) -> None:
     assert api_as("other_org").get("/api/v1/alarms/events/").json()["count"] == 0
     bad = api_as("viewer").get("/api/v1/alarms/events/?state=burning")
     assert bad.status_code == 400
+    empty = api_as("viewer").get("/api/v1/alarms/events/?until=")
+    assert empty.status_code == 400
+    assert empty.json()["errors"] == {"until": ["Give a value, or leave the parameter out."]}
