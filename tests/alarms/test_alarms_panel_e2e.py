@@ -8,7 +8,7 @@ import pytest
 
 from csvhub.alarms.models import AlarmRule
 from tests.accounts.actors import World
-from tests.alarms.helpers import HEADER
+from tests.alarms.helpers import HEADER, rule_add
 from tests.web.chromium import _expect, _ingested
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -71,3 +71,21 @@ def test_viewer_sees_rules_but_no_form(signed_in, world: World) -> None:
     page.goto("/datasets/sensors/")
     expect(page.locator("#alarms-table tbody")).to_contain_text("No alarms yet.")
     assert page.locator("#alarm-form").count() == 0
+
+
+def test_the_chart_marks_where_alarms_fired_and_the_panel_shows_states(
+    signed_in, world: World
+) -> None:
+    expect = _expect()
+    loaded = _ingested(world.acme, "sensors.csv", HEADER + HISTORY)
+    rule_add(loaded.dataset, recipients=[])
+    _ingested(world.acme, "more.csv", HEADER + "a,2026-01-01 05:00:00,40\n", dataset="sensors")
+    page = signed_in("bob")
+    page.goto("/datasets/sensors/")
+    marker = page.locator("#timeseries-chart line.alarm-marker")
+    expect(marker).to_have_count(1)
+    assert marker.locator("title").text_content() == "Alarm too hot (a) fired: 40"
+    expect(page.locator("#alarms-table .alarm-firing")).to_have_text("a: firing ")
+    expect(page.locator("#alarm-events tbody tr")).to_have_count(1)
+    expect(page.locator("#alarm-events tbody tr")).to_contain_text("ok → firing")
+    assert not page.js_errors
