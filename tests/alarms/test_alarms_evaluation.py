@@ -122,3 +122,17 @@ def test_a_rule_on_a_renamed_column_is_skipped_not_crashing(smtp) -> None:
     rule.save()
     sensors_append(dataset, "a,2026-01-01 00:01:00,40\n")
     assert not AlarmEvent.objects.exists()
+
+
+def test_the_no_data_sweep_is_a_periodic_job(smtp) -> None:
+    from csvhub.scheduling.ticks import tick
+
+    dataset = sensors_dataset(make_org())
+    rule = rule_add(dataset, no_data_seconds=60)
+    sensors_append(dataset, "a,2026-01-01 00:01:00,20\n")
+    later = timezone.now() + timedelta(minutes=10)
+    tick(now=later, names=["alarms.no_data_sweep"])  # plans the job at its first sight
+    assert tick(now=later + timedelta(minutes=1), names=["alarms.no_data_sweep"]) == [
+        "alarms.no_data_sweep"
+    ]
+    assert AlarmState.objects.get(rule=rule, group="a").state == "firing"

@@ -94,3 +94,17 @@ def test_a_sender_killed_holding_a_mail_leaves_it_to_the_next_once(smtp_down) ->
     assert outbox_send_due(now=mail.claimed_until + timedelta(hours=2)) == 0
     (received,) = smtp_down.inbox.wait_for(1)
     assert received["Message-ID"] == f"<alarm-event.{AlarmEvent.objects.get().pk}@csvhub>"
+
+
+def test_the_periodic_job_sends_what_a_process_left_behind(smtp_down) -> None:
+    from csvhub.scheduling.ticks import tick
+
+    mail = _fire(smtp_down)  # committed; its send after commit failed (the server was down)
+    smtp_down.start()
+    mail.refresh_from_db()
+    later = max(mail.next_attempt_at, timezone.now()) + timedelta(minutes=5)
+    tick(now=later, names=["outbox.send"])  # plans the job at its first sight
+    assert tick(now=later + timedelta(minutes=1), names=["outbox.send"]) == ["outbox.send"]
+    assert len(smtp_down.inbox.wait_for(1)) == 1
+    mail.refresh_from_db()
+    assert mail.sent_at is not None
