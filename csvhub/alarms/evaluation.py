@@ -21,7 +21,7 @@ from csvhub.alarms.models import AlarmEvent, AlarmRange, AlarmRule, AlarmState
 from csvhub.alarms.rules import RuleColumns, measure_parse, rule_columns, rule_machine, sample_query
 from csvhub.datasets.models import Dataset
 from csvhub.metrics.hooks import alarm_evaluated
-from csvhub.schema import ColumnType
+from csvhub.schema import ColumnType, values
 from csvhub.warehouse.samples import SampleRow, samples_read
 
 logger = logging.getLogger(__name__)
@@ -190,8 +190,6 @@ def _store(
 
 def measure_text(value_type: ColumnType, value: object) -> str:
     """A value of the watched column as its canonical text ("" for none)."""
-    from csvhub.schema import values
-
     return "" if value is None else values.text(value_type, value)  # type: ignore[arg-type]
 
 
