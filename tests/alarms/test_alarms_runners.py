@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.tasks import task_backends
 
 from csvhub.alarms.models import AlarmEvent, AlarmRange
 from csvhub.datasets.signals import send_rows_committed
@@ -30,6 +31,8 @@ def test_thread_runner_evaluates_and_mails_in_the_background(smtp, settings) -> 
     upload(dataset.organization, "more.csv", HEADER + "a,2026-01-01 00:01:00,45\n", dataset.slug)
     (mail,) = smtp.inbox.wait_for(1)
     assert "Value: 45" in body_of(mail)
+    # The sender records the send after the server took the mail: let the job threads finish.
+    task_backends["default"].wait()
     assert AlarmEvent.objects.get().mail.sent_at is not None
 
 
