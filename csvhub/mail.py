@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import email.message
 import email.policy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from email.policy import Policy
 from typing import Any
 
@@ -42,9 +42,16 @@ def mail_goes_nowhere() -> bool:
     return backend == CONSOLE_BACKEND
 
 
-def mail_send(*, subject: str, body: str, to: Sequence[str], html: str | None = None) -> int:
+def mail_send(
+    *,
+    subject: str,
+    body: str,
+    to: Sequence[str],
+    html: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> int:
     """Send one mail through the default mailer (raises on failure, like send_mail)."""
-    message = WholeLinesEmail(subject=subject, body=body, to=list(to))
+    message = WholeLinesEmail(subject=subject, body=body, to=list(to), headers=dict(headers or {}))
     if html is not None:
         message.attach_alternative(html, "text/html")
     return message.send()

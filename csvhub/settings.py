@@ -106,6 +106,8 @@ INSTALLED_APPS = [
     "csvhub.jobs",
     "csvhub.scheduling",
     "csvhub.sources",
+    "csvhub.outbox",
+    "csvhub.alarms",
     "csvhub.web",
     "csvhub.metrics",
     "csvhub.sso",
@@ -250,6 +252,19 @@ CSVHUB_MAX_DECOMPRESSED_BYTES = env_int(
 # CSV compresses 5-20 times, very repetitive CSV 30 or so; zip bombs thousands of times.
 CSVHUB_MAX_DECOMPRESSION_RATIO = env_int("CSVHUB_MAX_DECOMPRESSION_RATIO", 50, minimum=0)
 CSVHUB_MAX_ROWS_PER_UPLOAD = env_int("CSVHUB_MAX_ROWS_PER_UPLOAD", 0, minimum=0)  # 0: no limit
+# The mail outbox (csvhub.outbox): a send is tried CSVHUB_MAIL_ATTEMPTS times, the n-th retry
+# after CSVHUB_MAIL_RETRY_SECONDS * 2^(n-1) (at most an hour); a sender holds a mail for
+# CSVHUB_MAIL_CLAIM_SECONDS, after which a sender that died gives it up to the next one.
+CSVHUB_MAIL_ATTEMPTS = env_int("CSVHUB_MAIL_ATTEMPTS", 8, minimum=1)
+CSVHUB_MAIL_RETRY_SECONDS = env_int("CSVHUB_MAIL_RETRY_SECONDS", 30, minimum=1)
+CSVHUB_MAIL_CLAIM_SECONDS = env_int("CSVHUB_MAIL_CLAIM_SECONDS", 120, minimum=5)
+# Alarms (csvhub.alarms): the address mails link to (the UI as people reach it), how many
+# groups firing in one evaluation make one digest mail instead of one mail each, and the most
+# stored rows a dry run reads.
+CSVHUB_BASE_URL = env_str("CSVHUB_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+CSVHUB_ALARM_DIGEST_GROUPS = env_int("CSVHUB_ALARM_DIGEST_GROUPS", 5, minimum=2)
+CSVHUB_ALARM_PREVIEW_ROWS = env_int("CSVHUB_ALARM_PREVIEW_ROWS", 200_000, minimum=1)
+
 # Scheduled imports (csvhub.sources). Sources reach only public addresses; hosts listed here
 # (names or addresses, comma-separated) may be private, e.g. an internal file server.
 CSVHUB_SOURCE_ALLOWED_HOSTS = [
@@ -406,6 +421,8 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/",
     # PATCH bodies are validated whole (members' role is required), so document them whole.
     "COMPONENT_SPLIT_PATCH": False,
+    # One name for the alarm states every alarm serializer shares (csvhub.alarms.apis).
+    "ENUM_NAME_OVERRIDES": {"AlarmStateEnum": "csvhub.alarms.machine.State"},
     # Swagger UI and Redoc from drf-spectacular-sidecar's static files: nothing from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from csvhub.accounts.urls import api_urlpatterns as accounts_api
 from csvhub.accounts.urls import page_urlpatterns as accounts_pages
+from csvhub.alarms.urls import api_urlpatterns as alarms_api
 from csvhub.appends.urls import api_urlpatterns as appends_api
 from csvhub.compat.urls import api_urlpatterns as compat_api
 from csvhub.compat.urls import root_urlpatterns as compat_root
@@ -29,7 +30,10 @@ SWAGGER_UI_CSP: dict[str, Collection[str] | str] = {
 swagger_ui = csp_override(SWAGGER_UI_CSP)(SpectacularSwaggerSplitView.as_view(url_name="schema"))
 
 urlpatterns = [
-    path("api/v1/", include(datasets_api + appends_api + sources_api + accounts_api + compat_api)),
+    path(
+        "api/v1/",
+        include(datasets_api + appends_api + sources_api + alarms_api + accounts_api + compat_api),
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", swagger_ui, name="swagger-ui"),
     # Simetric's /etl/ and /api/{table_name}/: after csvhub's own /api/ routes, which win.

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from tests.services import MYSQL_URL, POSTGRES_URL, require
 
-pytest_plugins = ["tests.accounts.actors", "tests.browser"]
+pytest_plugins = ["tests.accounts.actors", "tests.browser", "tests.jobs.celery_workers"]
 
 
 @pytest.fixture(autouse=True)

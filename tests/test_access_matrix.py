@@ -78,6 +78,19 @@ ENDPOINTS = [
         "editor",
         body={"kind": "url", "url": "https://93.184.215.14/x.csv", "every_seconds": 3600},
     ),
+    # Alarm rules (csvhub.alarms): viewers read, editors write and dry-run.
+    Endpoint("get", "/api/v1/datasets/sales/alarms/", 200, "viewer"),
+    Endpoint(
+        "post", "/api/v1/datasets/sales/alarms/", 201, "editor", body={"column": "id", "upper": 5}
+    ),
+    Endpoint(
+        "post",
+        "/api/v1/datasets/sales/alarms/preview",
+        200,
+        "editor",
+        body={"column": "id", "upper": 5},
+    ),
+    Endpoint("get", "/api/v1/alarms/events/", 200, "viewer", scoped=False),
     Endpoint("get", "/api/v1/uploads/{upload}/", 200, "viewer"),
     Endpoint("get", "/api/v1/uploads/{upload}/file", 200, "viewer"),
     Endpoint("get", "/api/v1/uploads/{upload}/rejects", 200, "viewer"),

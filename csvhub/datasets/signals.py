@@ -5,8 +5,8 @@ upload's publish, a JSON append): receivers may enqueue work that reads those ro
 from `transaction.on_commit`, never inside the writing transaction, so a receiver's failure or
 slowness cannot undo or delay the write.
 
-Arguments: `dataset_id` (the dataset's UUID), `row_id_range` ((first, last) row ids, inclusive,
-of the rows added), `origin` ("upload" or "append").
+Arguments: `dataset_id` (the dataset's UUID), `row_id_range` ((first, last) row ids,
+inclusive, of the rows added), `origin` ("upload" or "append").
 """
 
 from uuid import UUID

@@ -21,6 +21,8 @@ from django.tasks.exceptions import InvalidTask
 TASK_MODULES = (
     "csvhub.datasets.tasks",
     "csvhub.sources.tasks",
+    "csvhub.outbox.tasks",
+    "csvhub.alarms.tasks",
 )
 
 # Tasks that moved: messages queued by the release before the move still name the old path.

@@ -27,6 +27,8 @@ class Metrics:
     jobs_finished: Counter
     job_duration: Histogram
     query_duration: Histogram
+    alarm_evaluations: Counter
+    mails_sent: Counter
     process_cpu: Gauge
     process_resident: Gauge
     process_virtual: Gauge
@@ -83,6 +85,20 @@ def metrics() -> Metrics:
             "Time warehouse reads take, by kind (page, count, export, analysis).",
             ["kind"],
             buckets=LATENCY_BUCKETS,
+            registry=registry,
+        ),
+        alarm_evaluations=Counter(
+            "csvhub_alarm_evaluations",
+            "Alarm rule evaluations of newly committed rows, by outcome (evaluated, duplicate: "
+            "the range was evaluated already).",
+            ["outcome"],
+            registry=registry,
+        ),
+        mails_sent=Counter(
+            "csvhub_mails_sent",
+            "Outbox send attempts, by result (sent, retry: will be tried again, failed: "
+            "retries spent).",
+            ["result"],
             registry=registry,
         ),
         **_process_gauges(registry),

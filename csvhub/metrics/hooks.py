@@ -74,3 +74,13 @@ def job_finished(job: object, *, kind: str, state: str, started_at: datetime | N
     if started_at is not None:
         seconds = (timezone.now() - started_at).total_seconds()
         figures.job_duration.labels(kind, state).observe(max(seconds, 0.0))
+
+
+def alarm_evaluated(outcome: str, count: int = 1) -> None:
+    """Rule evaluations of committed rows: outcome "evaluated" or "duplicate"."""
+    metrics().alarm_evaluations.labels(outcome).inc(count)
+
+
+def mail_sent(result: str) -> None:
+    """One outbox send attempt: "sent", "retry" or "failed"."""
+    metrics().mails_sent.labels(result).inc()

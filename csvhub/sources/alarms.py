@@ -1,26 +1,17 @@
 """Stale sources: a feed that brought nothing new for `stale_after_seconds` raises one alarm
-email (until it brings a file again), written to the outbox and sent by a periodic job.
-
-The outbox is minimal on purpose (one table, retried sends): the measures-and-alarms issue brings
-the shared alarm/outbox machinery, which should take this over.
+email (until it brings a file again), written to the shared mail outbox (csvhub.outbox), which
+sends it after the commit, retries and never sends it twice.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
 
 from csvhub.accounts.models import Membership, Role
-from csvhub.sources.models import OutboxEmail, Source
-
-logger = logging.getLogger(__name__)
-
-MAX_SEND_ATTEMPTS = 5
+from csvhub.outbox.services import outbox_write
+from csvhub.sources.models import Source
 
 
 def source_is_stale(source: Source, now: datetime) -> bool:
@@ -62,7 +53,9 @@ def _stale_email(source: Source, now: datetime) -> None:
         return
     since = source.last_new_file_at or source.created_at
     what = source.url if source.kind == "url" else f"s3://{source.bucket}/{source.prefix}"
-    OutboxEmail.objects.create(
+    outbox_write(
+        # One alarm per stale spell: the spell is named by the sweep that claimed it.
+        key=f"source-stale:{source.pk}:{now.isoformat()}",
         to=sorted(set(recipients)),
         subject=f"csvhub: no new file for {dataset.name} since {since:%Y-%m-%d %H:%M} UTC",
         body=(
@@ -71,24 +64,3 @@ def _stale_email(source: Source, now: datetime) -> None:
             f"{source.stale_after_seconds:,} s). Check the feed, or pause the source.\n"
         ),
     )
-
-
-def outbox_send(*, now: datetime) -> int:
-    """Send the waiting emails; each is claimed by bumping its attempt count, so two senders
-    never send one email twice. Returns how many were sent."""
-    sent = 0
-    waiting = OutboxEmail.objects.filter(sent_at__isnull=True, attempts__lt=MAX_SEND_ATTEMPTS)
-    for email in waiting:
-        if not OutboxEmail.objects.filter(pk=email.pk, attempts=email.attempts).update(
-            attempts=F("attempts") + 1
-        ):
-            continue
-        try:
-            send_mail(email.subject, email.body, settings.DEFAULT_FROM_EMAIL, email.to)
-        except OSError as error:
-            logger.warning("sending email %s failed: %s", email.pk, error)
-            OutboxEmail.objects.filter(pk=email.pk).update(last_error=str(error)[:1000])
-            continue
-        OutboxEmail.objects.filter(pk=email.pk).update(sent_at=now, last_error="")
-        sent += 1
-    return sent

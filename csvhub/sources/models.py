@@ -122,23 +122,3 @@ class SourceFile(models.Model):
 
     def __str__(self) -> str:
         return self.key
-
-
-class OutboxEmail(models.Model):
-    """An email waiting to be sent: written in the transaction that decides to send it, sent
-    by a periodic job that retries. Minimal on purpose: the alarms issue brings the shared
-    outbox; this one carries stale-source alarms until then."""
-
-    to = models.JSONField(default=list)
-    subject = models.CharField(max_length=300)
-    body = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["created_at"]
-
-    def __str__(self) -> str:
-        return self.subject

@@ -1,5 +1,5 @@
 """The periodic jobs of scheduled imports (csvhub.scheduling): start due runs, raise stale
-alarms, send the outbox."""
+alarms (their mails go through csvhub.outbox, which has its own periodic sender)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,3 @@ def stale_sweep(now: datetime) -> None:
     from csvhub.sources.alarms import sources_stale_sweep
 
     sources_stale_sweep(now=now)
-
-
-@periodic("sources.outbox", every(60))
-def outbox(now: datetime) -> None:
-    from csvhub.sources.alarms import outbox_send
-
-    outbox_send(now=now)

@@ -6,104 +6,21 @@ exactly as it was, and the next worker finishes the job once, without duplicates
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.files.base import ContentFile
-from django.db import connection
 
 from csvhub.datasets import services
 from csvhub.datasets.models import Dataset, Upload
 from tests.datasets.pipeline import make_org, table_exists, table_row_count
-from tests.services import RABBITMQ_URL, REDIS_URL, require
+from tests.jobs.celery_workers import _kill
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(
-    params=[
-        pytest.param((REDIS_URL, "CSVHUB_TEST_REDIS_URL"), marks=pytest.mark.redis, id="redis"),
-        pytest.param(
-            (RABBITMQ_URL, "CSVHUB_TEST_RABBITMQ_URL"), marks=pytest.mark.rabbitmq, id="rabbitmq"
-        ),
-    ]
-)
-def broker_url(request) -> str:
-    url, variable = request.param
-    require(url, variable)
-    return url
-
-
-def _flush_broker(url: str) -> None:
-    """Drop messages left by an earlier test (a killed worker's job stays queued)."""
-    if url.startswith("redis"):
-        import redis
-
-        redis.Redis.from_url(url).flushdb()
-        return
-    from amqp.exceptions import NotFound
-    from kombu import Connection
-
-    # NotFound: no worker declared the queue yet, so there is nothing to drop.
-    with Connection(url) as connection, contextlib.suppress(NotFound):
-        connection.default_channel.queue_purge("default")
-
-
-@pytest.fixture
-def celery_runner(settings, tmp_path, broker_url) -> Iterator[Callable[..., subprocess.Popen]]:
-    """Switch enqueueing to Celery and start worker processes on demand."""
-    _flush_broker(broker_url)
-    settings.TASKS = {
-        "default": {
-            "BACKEND": "csvhub.jobs.backends.CeleryBackend",
-            "OPTIONS": {"broker_url": broker_url},
-        }
-    }
-    workers: list[subprocess.Popen] = []
-
-    def start(**extra_env: str) -> subprocess.Popen:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "csvhub.settings",
-            "CSVHUB_DATA_DIR": str(django_settings.DATA_DIR),
-            "CSVHUB_DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
-            "CSVHUB_WAREHOUSE_URL": settings.CSVHUB_WAREHOUSE_URL,
-            "CSVHUB_STORAGE_URL": "file://" + settings.STORAGES["default"]["OPTIONS"]["location"],
-            "CSVHUB_TASK_RUNNER": "celery",
-            "CSVHUB_BROKER_URL": broker_url,
-            # Every file is parsed in a reader child, which must work from Celery's daemonic
-            # pool processes and die with the worker (the in-worker reader is covered by
-            # tests/datasets/test_ingest_pipeline.py).
-            "CSVHUB_CHILD_READER_MIN_BYTES": "0",
-            **extra_env,
-        }
-        process = subprocess.Popen(
-            [sys.executable, "-m", "csvhub", "worker", "--concurrency=1"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(tmp_path / f"worker-{len(workers)}.log", "wb"),  # noqa: SIM115
-            start_new_session=True,
-        )
-        workers.append(process)
-        return process
-
-    yield start
-    for process in workers:
-        _kill(process)
-    _flush_broker(broker_url)
-
-
-def _kill(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
 
 
 def _wait_for(predicate: Callable[[], bool], timeout: float = 90) -> None:

@@ -10,9 +10,12 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
+from csvhub.outbox.models import OutboxMail
+from csvhub.outbox.sending import outbox_send_due
+from csvhub.outbox.services import outbox_write
 from csvhub.scheduling.ticks import tick
-from csvhub.sources.alarms import outbox_send, sources_stale_sweep
-from csvhub.sources.models import OutboxEmail, Source
+from csvhub.sources.alarms import sources_stale_sweep
+from csvhub.sources.models import Source
 from tests.sources.feeds import Feed
 from tests.sources.helpers import CSV_V1, CSV_V2, dataset_make, source_add, source_run
 
@@ -36,7 +39,7 @@ def test_stale_source_raises_one_alarm_until_a_new_file_arrives(world, api_as, f
     assert api.get(f"/api/v1/datasets/{dataset.slug}/sources/{source['id']}/").json()["stale"]
     assert shown["stale"] is False
 
-    assert outbox_send(now=now) == 1 and outbox_send(now=now) == 0
+    assert outbox_send_due() == 1 and outbox_send_due() == 0
     (sent,) = mail.outbox
     assert "no new file for feed" in sent.subject
     assert sorted(sent.to) == ["alice@example.com", "carol@example.com"]  # not bob, a viewer
@@ -46,12 +49,12 @@ def test_stale_source_raises_one_alarm_until_a_new_file_arrives(world, api_as, f
     assert sources_stale_sweep(now=timezone.now() + timedelta(hours=2)) == 1
 
 
-def test_outbox_is_sent_by_the_scheduler(world, api_as, settings):
-    OutboxEmail.objects.create(to=["a@example.com"], subject="s", body="b")
+def test_the_shared_outbox_is_sent_by_the_scheduler(world, api_as, settings):
+    outbox_write(key="test", to=["a@example.com"], subject="s", body="b")
     now = timezone.now()
-    tick(now=now, names=["sources.outbox"])
-    tick(now=now + timedelta(minutes=1), names=["sources.outbox"])
-    assert len(mail.outbox) == 1 and OutboxEmail.objects.get().sent_at is not None
+    tick(now=now, names=["outbox.send"])
+    tick(now=now + timedelta(minutes=1), names=["outbox.send"])
+    assert len(mail.outbox) == 1 and OutboxMail.objects.get().sent_at is not None
 
 
 @pytest.mark.parametrize(("user", "shown"), [("carol", True), ("alice", True), ("bob", False)])

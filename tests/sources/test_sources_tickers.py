@@ -13,7 +13,6 @@ from django.utils import timezone
 from csvhub.scheduling.models import PeriodicJob
 from csvhub.scheduling.ticks import Ticker
 from csvhub.sources.models import Run, RunState, Source
-from tests.jobs.test_celery_worker import broker_url, celery_runner  # noqa: F401 (fixtures)
 from tests.sources.feeds import Feed
 from tests.sources.helpers import CSV_V1, dataset_make, source_add
 
@@ -50,7 +49,7 @@ def test_ticking_thread_runs_a_due_source(world, api_as, feeds):
     assert Run.objects.get().trigger == "schedule"
 
 
-def test_two_celery_workers_run_a_due_source_once(world, api_as, feeds, celery_runner):  # noqa: F811
+def test_two_celery_workers_run_a_due_source_once(world, api_as, feeds, celery_runner):
     _due_source(world, api_as, feeds)
     for _ in range(2):
         celery_runner(CSVHUB_SCHEDULER_SECONDS="1", CSVHUB_SOURCE_ALLOWED_HOSTS="127.0.0.1")

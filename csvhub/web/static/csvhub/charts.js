@@ -135,7 +135,7 @@ window.csvhubCharts = (() => {
   // -- time series --------------------------------------------------------------------------------
   /** points: [{t: ms, v: number|null}] in time order; `partial` says whether the first and the
    * last bucket hold only part of their time (the data starts or ends inside them). */
-  function timeSeries(container, points, { xTitle, yTitle, bucket, label, partial = {} }) {
+  function timeSeries(container, points, { xTitle, yTitle, bucket, label, partial = {}, markers = [] }) {
     const { root, inner } = frame(container, { xTitle, yTitle, label });
     const values = points.map((p) => p.v).filter((v) => v !== null);
     const low = Math.min(0, ...values);
@@ -166,6 +166,7 @@ window.csvhubCharts = (() => {
       root.append(svg("path", { class: "line", d }));
     }
     markPartial(root, inner, points, x, partial);
+    markAlarms(root, inner, markers.filter((m) => m.t >= first && m.t <= last), x);
     // Points show where the pointer is (a line reads better than a cloud of dots); each keeps
     // its value as a tooltip.
     const dots = svg("g", { class: "dots" });
@@ -180,6 +181,17 @@ window.csvhubCharts = (() => {
       dots.append(dot);
     });
     root.append(dots);
+  }
+
+  /** A dashed vertical line where an alarm fired, its words as a tooltip (markers: [{t, title}]). */
+  function markAlarms(root, inner, markers, x) {
+    const group = svg("g", { class: "alarm-markers" });
+    for (const marker of markers) {
+      const line = svg("line", { class: "alarm-marker", x1: x(marker.t), x2: x(marker.t), y1: inner.y, y2: inner.y + inner.h });
+      line.append(svg("title", {}, marker.title));
+      group.append(line);
+    }
+    root.append(group);
   }
 
   /** A shaded band and the word "partial" over a first or last bucket that is incomplete. */

@@ -87,6 +87,18 @@
     note.textContent = "";
   }
 
+  // Where alarms of this dataset fired (csvhub.alarms): markers on the time-series chart.
+  async function alarmMarkers() {
+    const panel = document.getElementById("alarms");
+    if (!panel) return [];
+    try {
+      const page = await api(`${panel.dataset.eventsUrl.replace(/limit=\d+/, "limit=200")}&state=firing`);
+      return page.results.map((e) => ({ t: Date.parse(e.at), title: `Alarm ${e.rule_name}${e.group ? ` (${e.group})` : ""} fired: ${e.value}` }));
+    } catch {
+      return []; // the chart stands without its markers
+    }
+  }
+
   async function drawTimeSeries() {
     const column = COLUMNS.find((c) => c.name === ts.time.value);
     if (!column) return;
@@ -103,8 +115,9 @@
       if (!points.length) return problem(ts.chart, ts.note, "No rows to chart.");
       const label = `${metricWords(metric)} per ${bucket} of ${column.label}`;
       const partial = partialEnds(column, bucket, points);
+      const markers = await alarmMarkers();
       timeSeries(ts.chart, points, {
-        bucket, label, partial, yTitle: metricWords(metric), xTitle: `${column.label} (UTC), per ${bucket}`,
+        bucket, label, partial, markers, yTitle: metricWords(metric), xTitle: `${column.label} (UTC), per ${bucket}`,
       });
       ts.chart.setAttribute("aria-label", `${label}, ${points.length} points`);
       ts.note.textContent = `${formatNumber(points.length)} ${bucket}${points.length === 1 ? "" : "s"}`

@@ -1,0 +1,110 @@
+"""The outbox against a real SMTP server: retries while it is down, sends once it is back,
+and never sends twice, even when a sender dies holding a mail."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from django.utils import timezone
+
+from csvhub.alarms.models import AlarmEvent
+from csvhub.outbox.models import OutboxMail
+from csvhub.outbox.sending import outbox_send_due
+from tests.alarms.helpers import rule_add, sensors_append, sensors_dataset
+from tests.datasets.pipeline import make_org
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _fire(smtp_down) -> OutboxMail:
+    dataset = sensors_dataset(make_org())
+    rule_add(dataset)
+    sensors_append(dataset, "a,2026-01-01 00:01:00,40\n")
+    (mail,) = OutboxMail.objects.all()
+    return mail
+
+
+def test_smtp_down_retries_with_backoff_and_sends_once_back(smtp_down) -> None:
+    mail = _fire(smtp_down)
+    mail.refresh_from_db()
+    # The send after commit failed: recorded on the mail, and on the event in the API.
+    assert (mail.attempts, mail.sent_at) == (1, None)
+    assert "ConnectionRefusedError" in mail.last_error
+    event = AlarmEvent.objects.get(mail=mail)
+    retry_at = mail.next_attempt_at
+    assert outbox_send_due(now=retry_at - timedelta(seconds=1)) == 0  # backoff not over
+    assert outbox_send_due(now=retry_at) == 0  # still down: a second attempt, a longer wait
+    mail.refresh_from_db()
+    assert mail.attempts == 2
+    assert mail.next_attempt_at - retry_at >= timedelta(seconds=59)
+    smtp_down.start()
+    assert outbox_send_due(now=mail.next_attempt_at) == 1
+    assert outbox_send_due(now=mail.next_attempt_at + timedelta(hours=1)) == 0
+    assert len(smtp_down.inbox.wait_for(1)) == 1
+    mail.refresh_from_db()
+    assert mail.sent_at is not None and mail.last_error == ""
+    assert event.mail_id == mail.pk
+
+
+def test_mails_are_given_up_after_the_attempts(smtp_down, settings) -> None:
+    settings.CSVHUB_MAIL_ATTEMPTS = 2
+    mail = _fire(smtp_down)
+    mail.refresh_from_db()
+    outbox_send_due(now=mail.next_attempt_at)
+    mail.refresh_from_db()
+    assert mail.failed_at is not None and mail.status == "failed"
+    assert outbox_send_due(now=timezone.now() + timedelta(days=1)) == 0
+
+
+def _claim_and_die(mail_id: int) -> int:
+    """A sender process that claims the mail and is killed before it talks to the server."""
+    script = (
+        "import os, signal, django; django.setup()\n"
+        "from django.utils import timezone\n"
+        "from csvhub.outbox.sending import outbox_claim\n"
+        f"assert outbox_claim(mail_id={mail_id}, now=timezone.now())\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "csvhub.settings",
+        "CSVHUB_DATA_DIR": str(django_settings.DATA_DIR),
+        "CSVHUB_DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+    }
+    return subprocess.run([sys.executable, "-c", script], env=env, timeout=60).returncode
+
+
+def test_a_sender_killed_holding_a_mail_leaves_it_to_the_next_once(smtp_down) -> None:
+    if connection.vendor != "sqlite":
+        pytest.skip("the sender process reaches the test database through its SQLite file")
+    mail = _fire(smtp_down)  # committed with its event; the send after commit failed
+    smtp_down.start()
+    assert _claim_and_die(mail.pk) == -9
+    mail.refresh_from_db()
+    assert mail.claimed_until is not None and mail.attempts == 2
+    # Due by its backoff, but held by the dead sender until the claim expires.
+    assert outbox_send_due(now=mail.next_attempt_at) == 0
+    assert outbox_send_due(now=mail.claimed_until) == 1
+    assert outbox_send_due(now=mail.claimed_until + timedelta(hours=2)) == 0
+    (received,) = smtp_down.inbox.wait_for(1)
+    assert received["Message-ID"] == f"<alarm-event.{AlarmEvent.objects.get().pk}@csvhub>"
+
+
+def test_the_periodic_job_sends_what_a_process_left_behind(smtp_down) -> None:
+    from csvhub.scheduling.ticks import tick
+
+    mail = _fire(smtp_down)  # committed; its send after commit failed (the server was down)
+    smtp_down.start()
+    mail.refresh_from_db()
+    later = max(mail.next_attempt_at, timezone.now()) + timedelta(minutes=5)
+    tick(now=later, names=["outbox.send"])  # plans the job at its first sight
+    assert tick(now=later + timedelta(minutes=1), names=["outbox.send"]) == ["outbox.send"]
+    assert len(smtp_down.inbox.wait_for(1)) == 1
+    mail.refresh_from_db()
+    assert mail.sent_at is not None
