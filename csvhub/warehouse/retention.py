@@ -12,6 +12,7 @@ exact whatever chunks a killed run had committed.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -26,7 +27,7 @@ from csvhub.warehouse.analysis import _reader
 from csvhub.warehouse.dialects import dialect_of
 from csvhub.warehouse.engine import get_engine
 from csvhub.warehouse.query import Condition, QueryBuilder, RowSet
-from csvhub.warehouse.schema import LOADS, ROW_ID, check_table_name
+from csvhub.warehouse.schema import LOADS, check_table_name
 from csvhub.warehouse.tables import table_exists
 
 RANGE_TYPES = (ColumnType.DATE, ColumnType.TIMESTAMP)
@@ -96,11 +97,13 @@ def _delete_chunk(
             return connection.execute(statement).rowcount or 0
 
 
-def table_summary(
+@contextmanager
+def summary_locked(
     *, table_name: str, fields: Sequence[DatasetColumn], engine: Engine | None = None
-) -> TableSummary:
-    """The table's row count, row id range and per-column statistics, in one scan, read while
-    holding the table's write lock (no load commits meanwhile)."""
+) -> Iterator[TableSummary]:
+    """The table's row count, row id range and per-column statistics, in one scan; the
+    table's write lock is held until the `with` block ends, so that the caller can write the
+    summary to the metadata before any load commits more rows."""
     engine = engine or get_engine()
     dialect = dialect_of(engine)
     query = QueryBuilder(RowSet(check_table_name(table_name), tuple(fields)), dialect)
@@ -108,8 +111,15 @@ def table_summary(
         connection = dialect.for_writes(connection)
         with connection.begin():
             dialect.lock_table(connection, query.table.name)
-            row = connection.execute(_summary_statement(query, fields)).one()
-            loaded = _loaded_uploads(connection, table_name)
+            row: Sequence[Any] = (0, None, None, *([0, None, None, None, None] * len(fields)))
+            if table_exists(table_name=table_name, engine=engine):  # else: nothing ever loaded
+                row = connection.execute(_summary_statement(query, fields)).one()
+            yield _summary(query, fields, row, _loaded_uploads(connection, table_name))
+
+
+def _summary(
+    query: QueryBuilder, fields: Sequence[DatasetColumn], row: Sequence[Any], loaded: frozenset[str]
+) -> TableSummary:
     count, first, last = int(row[0]), row[1], row[2]
     stats = {}
     for index, field in enumerate(fields):
@@ -176,4 +186,4 @@ def table_bytes(*, table_name: str, engine: Engine | None = None) -> int | None:
         return dialect_of(engine).table_bytes(connection, table_name)
 
 
-__all__ = ["ROW_ID", "TableSummary", "rows_delete_before", "table_bytes", "table_summary"]
+__all__ = ["TableSummary", "rows_delete_before", "summary_locked", "table_bytes"]

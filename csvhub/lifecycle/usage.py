@@ -1,0 +1,77 @@
+"""What an organization uses: stored bytes of original files, warehouse rows and bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Sum
+
+from csvhub.accounts.models import Organization
+from csvhub.datasets.models import Dataset, Upload
+from csvhub.warehouse.retention import table_bytes
+from csvhub.warehouse.tables import table_exists
+
+
+@dataclass(frozen=True)
+class DatasetUsage:
+    slug: str
+    name: str
+    stored_bytes: int  # its original files still in storage
+    rows: int
+    warehouse_bytes: int | None  # the engine's estimate of its table; None where unknown
+
+
+@dataclass(frozen=True)
+class Usage:
+    stored_bytes: int
+    rows: int
+    warehouse_bytes: int | None
+    datasets: list[DatasetUsage]
+
+
+def stored_bytes(organization: Organization) -> int:
+    """Bytes of the organization's original files still in storage (any upload state)."""
+    found = (
+        Upload.objects.filter(dataset__organization=organization)
+        .exclude(file="")
+        .aggregate(total=Sum("size"))["total"]
+    )
+    return int(found or 0)
+
+
+def rows_stored(organization: Organization) -> int:
+    found = Dataset.objects.filter(organization=organization).aggregate(total=Sum("row_count"))
+    return int(found["total"] or 0)
+
+
+def usage_of(organization: Organization, *, sizes: bool = True) -> Usage:
+    """The organization's usage, per dataset; `sizes=False` skips asking the warehouse for
+    table sizes (the files page, which shows totals only)."""
+    datasets = [
+        _dataset_usage(dataset, sizes)
+        for dataset in Dataset.objects.filter(organization=organization).order_by("name")
+    ]
+    known = [d.warehouse_bytes for d in datasets if d.warehouse_bytes is not None]
+    return Usage(
+        stored_bytes=sum(d.stored_bytes for d in datasets),
+        rows=sum(d.rows for d in datasets),
+        warehouse_bytes=sum(known) if sizes else None,
+        datasets=datasets,
+    )
+
+
+def _dataset_usage(dataset: Dataset, sizes: bool) -> DatasetUsage:
+    stored = dataset.uploads.exclude(file="").aggregate(total=Sum("size"))["total"] or 0
+    return DatasetUsage(
+        slug=dataset.slug,
+        name=dataset.name,
+        stored_bytes=int(stored),
+        rows=dataset.row_count,
+        warehouse_bytes=_table_bytes(dataset) if sizes else None,
+    )
+
+
+def _table_bytes(dataset: Dataset) -> int | None:
+    if not table_exists(table_name=dataset.table_name):
+        return 0
+    return table_bytes(table_name=dataset.table_name)
