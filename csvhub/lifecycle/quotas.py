@@ -142,3 +142,21 @@ def _on_upload_arriving(
 @receiver(rows_loading, dispatch_uid="lifecycle.quotas.rows")
 def _on_rows_loading(sender: Any, *, upload: Upload, rows: int, **kwargs: Any) -> None:
     load_reserve(upload=upload, rows=rows)
+
+
+QUOTA_FIELDS = ("max_stored_bytes", "max_warehouse_rows", "max_upload_bytes")
+
+
+def quota_set(*, organization: Organization, changes: dict[str, int | None]) -> Quota:
+    """Set some of the organization's limits (None: unlimited); the others stay."""
+    unknown = sorted(set(changes) - set(QUOTA_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown quota {', '.join(unknown)}; quotas: {', '.join(QUOTA_FIELDS)}")
+    with transaction.atomic():
+        quota, _ = Quota.objects.select_for_update().get_or_create(organization=organization)
+        for name, value in changes.items():
+            if value is not None and value < 0:
+                raise ValueError(f"{name} is a number of bytes or rows, at least 0; not {value}.")
+            setattr(quota, name, value)
+        quota.save()
+    return quota
