@@ -28,7 +28,8 @@ class UsageAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[UsageOrganization]:
         kept = Q(datasets__uploads__file__gt="")
         stored = Sum("datasets__uploads__size", filter=kept)
-        return super().get_queryset(request).select_related("quota").annotate(stored=stored)
+        found: QuerySet[UsageOrganization] = super().get_queryset(request).annotate(stored=stored)
+        return found
 
     @admin.display(description="stored bytes (originals)", ordering="stored")
     def stored_bytes(self, organization: UsageOrganization) -> str:

@@ -17,6 +17,7 @@ datasets whose rules keep something for a limited time, skipping those under a l
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,14 +49,25 @@ from csvhub.warehouse.retention import (
 logger = logging.getLogger(__name__)
 
 
-def retention_run(*, now: datetime | None = None) -> RetentionRun:
+# Called after each committed step (a file gone from storage, a chunk of rows deleted) with the
+# step's record: tests stop a run there, as a kill would.
+type Checkpoint = Callable[[RetentionDeletion], None]
+
+
+def _no_checkpoint(deletion: RetentionDeletion) -> None:
+    return
+
+
+def retention_run(
+    *, now: datetime | None = None, checkpoint: Checkpoint = _no_checkpoint
+) -> RetentionRun:
     """Delete everything due at `now` (default: the current time); returns the run's record."""
     now = now or timezone.now()
     run = RetentionRun.objects.create(now=now)
     try:
-        _finish_left_over(run)
+        _finish_left_over(run, checkpoint)
         for dataset in _datasets_with_limits():
-            _dataset_apply(run, dataset, now)
+            _dataset_apply(run, dataset, now, checkpoint)
         reservations_sweep()
         run.state = RunState.SUCCEEDED
     except BaseException as failure:
@@ -67,8 +79,10 @@ def retention_run(*, now: datetime | None = None) -> RetentionRun:
 
 
 def _totals_save(run: RetentionRun) -> None:
-    mine = RetentionDeletion.objects.filter(run=run)
-    files = mine.filter(kind=DeletionKind.FILE, done=True)
+    """The run's figures, from its finished deletions only: one it left unfinished is finished
+    (and counted) by the run that resumes it."""
+    mine = RetentionDeletion.objects.filter(run=run, done=True)
+    files = mine.filter(kind=DeletionKind.FILE)
     run.files_deleted = files.count()
     run.bytes_freed = sum(files.values_list("bytes", flat=True))
     run.rows_deleted = sum(mine.filter(kind=DeletionKind.ROWS).values_list("rows", flat=True))
@@ -90,15 +104,18 @@ def _datasets_with_limits() -> list[Dataset]:
     return [dataset for dataset in chosen.order_by("created_at") if dataset.id not in held]
 
 
-def _dataset_apply(run: RetentionRun, dataset: Dataset, now: datetime) -> None:
+def _dataset_apply(
+    run: RetentionRun, dataset: Dataset, now: datetime, checkpoint: Checkpoint
+) -> None:
     rules = policies.rules_for(dataset)
     if rules.keep_files_days is not None:
         for upload in _files_due(dataset, now - timedelta(days=rules.keep_files_days)):
-            _file_delete(run, upload, rules.keep_files_days)
+            _file_delete(run, upload, rules.keep_files_days, checkpoint)
     if rules.keep_rows_days is not None:
         column = dataset.schema.get(rules.rows_column)
         if column is not None and column.type in RANGE_TYPES:
-            _rows_delete(run, dataset, column, now - timedelta(days=rules.keep_rows_days))
+            cut = now - timedelta(days=rules.keep_rows_days)
+            _rows_delete(run, dataset, column, cut, checkpoint)
 
 
 # -- files -----------------------------------------------------------------------------------
@@ -112,7 +129,7 @@ def _files_due(dataset: Dataset, before: datetime) -> list[Upload]:
     return [upload for upload in due if upload.id not in held]
 
 
-def _file_delete(run: RetentionRun, upload: Upload, days: int) -> None:
+def _file_delete(run: RetentionRun, upload: Upload, days: int, checkpoint: Checkpoint) -> None:
     deletion = RetentionDeletion.objects.create(
         run=run,
         kind=DeletionKind.FILE,
@@ -127,12 +144,19 @@ def _file_delete(run: RetentionRun, upload: Upload, days: int) -> None:
         f"retention policy (original files are kept {days} days after their upload). The rows "
         "loaded from it are still in the dataset."
     )
-    _file_finish(deletion, upload, note[:300], run.now)
+    _file_finish(deletion, upload, note[:300], run.now, checkpoint)
 
 
-def _file_finish(deletion: RetentionDeletion, upload: Upload, note: str, now: datetime) -> None:
+def _file_finish(
+    deletion: RetentionDeletion,
+    upload: Upload,
+    note: str,
+    now: datetime,
+    checkpoint: Checkpoint,
+) -> None:
     if upload.file.name:
         upload.file.storage.delete(upload.file.name)  # a missing file is no error
+    checkpoint(deletion)
     with transaction.atomic():
         Upload.objects.filter(pk=upload.pk, original_deleted_at__isnull=True).update(
             file="", original_deleted_at=now, original_deleted_note=note
@@ -143,7 +167,9 @@ def _file_finish(deletion: RetentionDeletion, upload: Upload, note: str, now: da
 # -- rows ------------------------------------------------------------------------------------
 
 
-def _rows_delete(run: RetentionRun, dataset: Dataset, column: Column, cut: datetime) -> None:
+def _rows_delete(
+    run: RetentionRun, dataset: Dataset, column: Column, cut: datetime, checkpoint: Checkpoint
+) -> None:
     bound: Any = cut.date() if column.type is ColumnType.DATE else cut
     deletion = RetentionDeletion.objects.create(
         run=run,
@@ -154,12 +180,22 @@ def _rows_delete(run: RetentionRun, dataset: Dataset, column: Column, cut: datet
         cut=cut,
         column=column.name,
     )
-    _rows_finish(deletion, dataset, column)
+    _rows_finish(deletion, dataset, column, checkpoint, fresh=True)
 
 
-def _rows_finish(deletion: RetentionDeletion, dataset: Dataset, column: Column) -> None:
+def _rows_finish(
+    deletion: RetentionDeletion,
+    dataset: Dataset,
+    column: Column,
+    checkpoint: Checkpoint,
+    *,
+    fresh: bool,
+) -> None:
+    """Delete the rows due and recompute the summary. A left-over (`fresh=False`) recomputes
+    even when nothing more was due: its killed run may have deleted rows it never counted."""
     assert deletion.cut is not None
     bound: Any = deletion.cut.date() if column.type is ColumnType.DATE else deletion.cut
+    deleted = 0
     for count in rows_delete_before(
         table_name=dataset.table_name,
         fields=dataset.schema.columns,
@@ -167,7 +203,12 @@ def _rows_finish(deletion: RetentionDeletion, dataset: Dataset, column: Column) 
         cut=bound,
         chunk_rows=settings.CSVHUB_RETENTION_CHUNK_ROWS,
     ):
+        deleted += count
         RetentionDeletion.objects.filter(pk=deletion.pk).update(rows=F("rows") + count)
+        checkpoint(deletion)
+    if fresh and not deleted:  # nothing was due: nothing to record, the summary is right
+        RetentionDeletion.objects.filter(pk=deletion.pk).delete()
+        return
     if summary_refresh(dataset=dataset):
         RetentionDeletion.objects.filter(pk=deletion.pk).update(done=True)
 
@@ -232,17 +273,19 @@ def _stats_kept(old: ColumnStats | None, new: ColumnStats, column: Column) -> Co
 # -- resuming --------------------------------------------------------------------------------
 
 
-def _finish_left_over(run: RetentionRun) -> None:
-    """Complete the deletions a killed run left unfinished, under their own records."""
-    left = RetentionDeletion.objects.filter(done=False).exclude(run=run).select_related("run")
+def _finish_left_over(run: RetentionRun, checkpoint: Checkpoint) -> None:
+    """Complete the deletions a killed run left unfinished, under their own records, which move
+    to this run (it counts them; the killed run never did)."""
+    left = list(RetentionDeletion.objects.filter(done=False).exclude(run=run).select_related("run"))
+    RetentionDeletion.objects.filter(pk__in=[d.pk for d in left]).update(run=run)
     for deletion in left:
         if deletion.kind == DeletionKind.FILE:
-            _file_left_over(deletion)
+            _file_left_over(deletion, checkpoint)
         else:
-            _rows_left_over(deletion)
+            _rows_left_over(deletion, checkpoint)
 
 
-def _file_left_over(deletion: RetentionDeletion) -> None:
+def _file_left_over(deletion: RetentionDeletion, checkpoint: Checkpoint) -> None:
     upload = Upload.objects.filter(id=deletion.upload_id).first() if deletion.upload_id else None
     if upload is None:  # deleted with its dataset meanwhile: nothing left to do
         RetentionDeletion.objects.filter(pk=deletion.pk).update(done=True)
@@ -251,10 +294,10 @@ def _file_left_over(deletion: RetentionDeletion) -> None:
         f"The original file {upload.original_name} was deleted on {deletion.run.now:%Y-%m-%d} "
         "under the retention policy. The rows loaded from it are still in the dataset."
     )
-    _file_finish(deletion, upload, note, deletion.run.now)
+    _file_finish(deletion, upload, note, deletion.run.now, checkpoint)
 
 
-def _rows_left_over(deletion: RetentionDeletion) -> None:
+def _rows_left_over(deletion: RetentionDeletion, checkpoint: Checkpoint) -> None:
     dataset = (
         Dataset.objects.filter(id=deletion.dataset_id).first() if deletion.dataset_id else None
     )
@@ -268,4 +311,4 @@ def _rows_left_over(deletion: RetentionDeletion) -> None:
         if summary_refresh(dataset=dataset):
             RetentionDeletion.objects.filter(pk=deletion.pk).update(done=True)
         return
-    _rows_finish(deletion, dataset, column)
+    _rows_finish(deletion, dataset, column, checkpoint, fresh=False)
