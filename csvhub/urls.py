@@ -14,6 +14,7 @@ from csvhub.compat.urls import root_urlpatterns as compat_root
 from csvhub.datasets.urls import api_urlpatterns as datasets_api
 from csvhub.health import views as health
 from csvhub.lifecycle.urls import api_urlpatterns as lifecycle_api
+from csvhub.lifecycle.urls import page_urlpatterns as lifecycle_pages
 from csvhub.metrics.views import metrics_view
 from csvhub.sources.urls import api_urlpatterns as sources_api
 from csvhub.sso.urls import urlpatterns as sso_pages
@@ -43,6 +44,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include(sso_pages)),
     path("", include(accounts_pages)),
+    path("", include(lifecycle_pages)),
     path("", include("csvhub.web.urls")),
 ]
 

@@ -37,9 +37,7 @@ def test_a_file_over_the_upload_quota_is_refused_with_413(acme, acme_admin):
     assert not Dataset.objects.exists()
 
 
-def test_an_upload_over_the_stored_bytes_quota_is_refused_before_storing(
-    storage, acme, acme_admin
-):
+def test_an_upload_over_the_stored_bytes_quota_is_refused_before_storing(storage, acme, acme_admin):
     upload(acme, "first.csv", "a\n" + "1\n" * 20)  # 42 bytes stored
     quota_set(organization=acme, changes={"max_stored_bytes": 50})
 
@@ -153,5 +151,7 @@ def test_check_rows_refuses_what_would_pass_the_quota(acme):
     quota_set(organization=acme, changes={"max_warehouse_rows": 5})
 
     check_rows(acme, 1)
-    with pytest.raises(RowsQuotaExceeded, match="holds 4 rows in the warehouse; adding 2 would pass"):
+    with pytest.raises(
+        RowsQuotaExceeded, match="holds 4 rows in the warehouse; adding 2 would pass"
+    ):
         check_rows(acme, 2)
