@@ -24,3 +24,7 @@ def storage(request) -> str:
     if request.param == "s3":
         request.getfixturevalue("s3_storage")
     return request.param
+
+
+# The live server and signed-in Chromium pages of the web UI's end-to-end tests.
+from tests.web.chromium import server, signed_in  # noqa: E402, F401  (fixtures)
