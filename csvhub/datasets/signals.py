@@ -5,8 +5,8 @@ upload's publish, a JSON append): receivers may enqueue work that reads those ro
 from `transaction.on_commit`, never inside the writing transaction, so a receiver's failure or
 slowness cannot undo or delay the write.
 
-Arguments: `dataset_id` (int), `row_id_range` ((first, last) row ids, inclusive, of the rows
-added), `origin` ("upload" or "append").
+Arguments: `dataset_id` (the dataset's UUID), `row_id_range` ((first, last) row ids,
+inclusive, of the rows added), `origin` ("upload" or "append").
 
 `upload_arriving` is sent before anything of an upload is stored (quotas refuse it there):
 arguments `organization` and `sizes` (bytes of each file arriving). `rows_loading` is sent
@@ -17,6 +17,8 @@ sent with `send`, not `send_robust`: a receiver refuses by raising a DatasetErro
 failed upload.
 """
 
+from uuid import UUID
+
 from django.dispatch import Signal
 
 rows_committed = Signal()
@@ -24,7 +26,7 @@ upload_arriving = Signal()
 rows_loading = Signal()
 
 
-def send_rows_committed(*, dataset_id: int, row_id_range: tuple[int, int], origin: str) -> None:
+def send_rows_committed(*, dataset_id: UUID, row_id_range: tuple[int, int], origin: str) -> None:
     rows_committed.send(
         sender=None, dataset_id=dataset_id, row_id_range=row_id_range, origin=origin
     )

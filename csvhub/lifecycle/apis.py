@@ -6,14 +6,12 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from csvhub.accounts.access import request_organization, request_user
-from csvhub.accounts.models import Role
-from csvhub.accounts.permissions import _RoleAtLeast
+from csvhub.accounts.permissions import ReadOrAdmin
 from csvhub.datasets import selectors
 from csvhub.datasets.errors import DatasetError, DatasetNotFound
 from csvhub.lifecycle import policies
@@ -21,13 +19,6 @@ from csvhub.lifecycle.errors import RetentionError
 from csvhub.lifecycle.models import DatasetRetention, LegalHold, RetentionPolicy
 from csvhub.lifecycle.quotas import quota_of
 from csvhub.lifecycle.usage import usage_of
-
-
-class ReadOrAdmin(_RoleAtLeast):
-    """Reading needs viewer; changing retention or holds needs admin."""
-
-    def role_needed(self, request: Request) -> Role:
-        return Role.VIEWER if request.method in SAFE_METHODS else Role.ADMIN
 
 
 def _changes(request: Request, names: tuple[str, ...]) -> dict[str, Any]:
@@ -177,10 +168,7 @@ class HoldDetailApi(APIView):
 
     @extend_schema(responses={204: None}, summary="Release a legal hold")
     def delete(self, request: Request, hold_id: int) -> Response:
-        found = LegalHold.objects.filter(
-            pk=hold_id, organization=request_organization(request)
-        ).delete()[0]
-        if not found:
+        if not policies.hold_release(organization=request_organization(request), hold_id=hold_id):
             raise DatasetNotFound(f"No legal hold {hold_id}.")
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -141,6 +141,12 @@ def hold_create(
     )
 
 
+def hold_release(*, organization: Organization, hold_id: int) -> bool:
+    """Release the organization's hold `hold_id`; False when it has no such hold."""
+    deleted, _ = LegalHold.objects.filter(pk=hold_id, organization=organization).delete()
+    return bool(deleted)
+
+
 def holds_of(organization: Organization) -> list[LegalHold]:
     return list(
         LegalHold.objects.filter(organization=organization).select_related("dataset", "upload")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from csvhub.accounts.models import Organization
 from csvhub.datasets.models import Dataset, Upload
@@ -47,9 +47,18 @@ def rows_stored(organization: Organization) -> int:
 def usage_of(organization: Organization, *, sizes: bool = True) -> Usage:
     """The organization's usage, per dataset; `sizes=False` skips asking the warehouse for
     table sizes (the files page, which shows totals only)."""
+    kept = Q(uploads__file__gt="")
     datasets = [
-        _dataset_usage(dataset, sizes)
-        for dataset in Dataset.objects.filter(organization=organization).order_by("name")
+        DatasetUsage(
+            slug=dataset.slug,
+            name=dataset.name,
+            stored_bytes=int(dataset.stored or 0),
+            rows=dataset.row_count,
+            warehouse_bytes=_table_bytes(dataset) if sizes else None,
+        )
+        for dataset in Dataset.objects.filter(organization=organization)
+        .annotate(stored=Sum("uploads__size", filter=kept))
+        .order_by("name")
     ]
     known = [d.warehouse_bytes for d in datasets if d.warehouse_bytes is not None]
     return Usage(
@@ -57,17 +66,6 @@ def usage_of(organization: Organization, *, sizes: bool = True) -> Usage:
         rows=sum(d.rows for d in datasets),
         warehouse_bytes=sum(known) if sizes else None,
         datasets=datasets,
-    )
-
-
-def _dataset_usage(dataset: Dataset, sizes: bool) -> DatasetUsage:
-    stored = dataset.uploads.exclude(file="").aggregate(total=Sum("size"))["total"] or 0
-    return DatasetUsage(
-        slug=dataset.slug,
-        name=dataset.name,
-        stored_bytes=int(stored),
-        rows=dataset.row_count,
-        warehouse_bytes=_table_bytes(dataset) if sizes else None,
     )
 
 
