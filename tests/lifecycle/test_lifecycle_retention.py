@@ -243,3 +243,21 @@ def test_a_run_killed_after_deleting_a_file_finishes_it_once(storage, acme, acme
     assert RetentionDeletion.objects.filter(kind="file").count() == 2
     resumed.refresh_from_db()
     assert (resumed.files_deleted, resumed.bytes_freed) == (2, first.size + second.size)
+
+
+# -- the periodic job --------------------------------------------------------------------------
+
+
+def test_the_scheduler_runs_retention_with_its_clock(acme, settings):
+    from csvhub.scheduling.ticks import tick
+
+    old = upload(acme, "old.csv", "a\n1\n")
+    _aged(old, 31)
+    policy_update(organization=acme, changes={"keep_files_days": 30})
+    every = timedelta(seconds=settings.CSVHUB_RETENTION_EVERY_SECONDS)
+
+    assert tick(now=NOW - every, names=["lifecycle.retention"]) == []  # first sight plans it
+    assert tick(now=NOW, names=["lifecycle.retention"]) == ["lifecycle.retention"]
+
+    run = RetentionRun.objects.get()
+    assert (run.now, run.files_deleted) == (NOW, 1)
