@@ -14,8 +14,7 @@ from csvhub.lifecycle import policies
 from csvhub.lifecycle.errors import RetentionError
 from csvhub.lifecycle.forms import RetentionForm
 from csvhub.lifecycle.models import RetentionDeletion
-from csvhub.lifecycle.quotas import quota_of
-from csvhub.lifecycle.usage import usage_of
+from csvhub.lifecycle.usage import usage_summary
 from csvhub.web.access import organization_page
 
 RECENT_DELETIONS = 20
@@ -48,8 +47,7 @@ def retention_settings(request: HttpRequest, access: Access) -> HttpResponse:
         "deletions": RetentionDeletion.objects.filter(organization=access.organization)
         .select_related("run")
         .order_by("-created_at")[:RECENT_DELETIONS],
-        "usage": usage_of(access.organization, sizes=False),
-        "quota": quota_of(access.organization),
+        "usage": usage_summary(access.organization),
     }
     return render(request, "lifecycle/retention.html", context)
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Q, Sum
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 
 from csvhub.accounts.models import Organization
 from csvhub.datasets.models import Dataset, Upload
@@ -27,6 +28,54 @@ class Usage:
     rows: int
     warehouse_bytes: int | None
     datasets: list[DatasetUsage]
+
+
+@dataclass(frozen=True)
+class UsageSummary:
+    """An organization's totals and quotas (None: unlimited), read in one query (the files
+    page shows them on every visit)."""
+
+    stored_bytes: int
+    rows: int
+    max_stored_bytes: int | None
+    max_warehouse_rows: int | None
+    max_upload_bytes: int | None
+
+
+def usage_summary(organization: Organization) -> UsageSummary:
+    def total(query: QuerySet[Any], field: str) -> Subquery:
+        # SUM over the whole filtered set as a scalar subquery (a constant to group by).
+        return Subquery(
+            query.order_by()
+            .annotate(group=Value(1))
+            .values("group")
+            .annotate(total=Sum(field))
+            .values("total")[:1]
+        )
+
+    stored = total(
+        Upload.objects.filter(dataset__organization=OuterRef("pk")).exclude(file=""), "size"
+    )
+    rows = total(Dataset.objects.filter(organization=OuterRef("pk")), "row_count")
+    found = (
+        Organization.objects.filter(pk=organization.pk)
+        .annotate(
+            stored=stored,
+            rows=rows,
+            max_stored_bytes=F("quota__max_stored_bytes"),
+            max_warehouse_rows=F("quota__max_warehouse_rows"),
+            max_upload_bytes=F("quota__max_upload_bytes"),
+        )
+        .values("stored", "rows", "max_stored_bytes", "max_warehouse_rows", "max_upload_bytes")
+        .get()
+    )
+    return UsageSummary(
+        stored_bytes=int(found["stored"] or 0),
+        rows=int(found["rows"] or 0),
+        max_stored_bytes=found["max_stored_bytes"],
+        max_warehouse_rows=found["max_warehouse_rows"],
+        max_upload_bytes=found["max_upload_bytes"],
+    )
 
 
 def stored_bytes(organization: Organization) -> int:

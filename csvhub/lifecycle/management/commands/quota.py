@@ -10,8 +10,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from csvhub.accounts.models import Organization
-from csvhub.lifecycle.quotas import QUOTA_FIELDS, quota_of, quota_set
-from csvhub.lifecycle.usage import usage_of
+from csvhub.lifecycle.quotas import QUOTA_FIELDS, quota_set
+from csvhub.lifecycle.usage import usage_summary
 
 _SUFFIXES = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
@@ -57,10 +57,10 @@ class Command(BaseCommand):
         self._show(organization)
 
     def _show(self, organization: Organization) -> None:
-        quota, usage = quota_of(organization), usage_of(organization, sizes=False)
+        usage = usage_summary(organization)
         used = {"max_stored_bytes": usage.stored_bytes, "max_warehouse_rows": usage.rows}
         for name in QUOTA_FIELDS:
-            limit = getattr(quota, name)
+            limit = getattr(usage, name)
             shown = "unlimited" if limit is None else f"{limit:,}"
             using = f" (using {used[name]:,})" if name in used else ""
             self.stdout.write(f"{organization.slug} {name}: {shown}{using}")
