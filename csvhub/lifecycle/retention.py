@@ -244,29 +244,20 @@ def _summary_apply(dataset: Dataset, summary: TableSummary) -> None:
 
 
 def _stats_kept(old: ColumnStats | None, new: ColumnStats, column: Column) -> ColumnStats:
-    """The recomputed stats; a typed column keeps its lengths as written (the table holds the
-    values, not how they were written), which stay bounds of the remaining cells."""
-    if column.type is ColumnType.TEXT or old is None or new.non_null == 0:
+    """The recomputed stats. Extremes are kept for numbers, dates and timestamps only; other
+    columns keep the type their extremes would be written in. A typed column keeps its lengths
+    as written (the table holds values, not how they were written): bounds of what remains."""
+    if column.type in EXTREME_TYPES:
+        value_type = new.value_type
+    elif column.type is ColumnType.TEXT:
         value_type = None if old is None or old.value_type in EXTREME_TYPES else old.value_type
-        if column.type in EXTREME_TYPES:
-            value_type = column.type
-        return ColumnStats(
-            new.nulls,
-            new.non_null,
-            new.min_value,
-            new.max_value,
-            new.min_length,
-            new.max_length,
-            value_type,
-        )
+    else:
+        value_type = old.value_type if old is not None else None
+    lengths = (new.min_length, new.max_length)
+    if column.type is not ColumnType.TEXT and old is not None and new.non_null:
+        lengths = (old.min_length, old.max_length)
     return ColumnStats(
-        new.nulls,
-        new.non_null,
-        new.min_value,
-        new.max_value,
-        old.min_length,
-        old.max_length,
-        new.value_type,
+        new.nulls, new.non_null, new.min_value, new.max_value, *lengths, value_type=value_type
     )
 
 

@@ -137,8 +137,9 @@ def _summary_statement(query: QueryBuilder, fields: Sequence[DatasetColumn]) -> 
     parts: list[ColumnElement[Any]] = [func.count(), func.min(query.row_id), func.max(query.row_id)]
     for field in fields:
         stored = query.table.c[field.name]
-        ordered = query.compared(field.name)
-        # Lengths are of cells as written; only a text column still holds them as written.
+        # Extremes are kept for numbers, dates and timestamps only (ColumnStats), and lengths
+        # are of cells as written, which only a text column still holds.
+        ordered = query.compared(field.name) if field.type in EXTREME_TYPES else null()
         length = query.dialect.text_length(stored) if field.type is ColumnType.TEXT else null()
         parts += [
             func.count(stored),

@@ -26,10 +26,12 @@ READINGS = [
 
 
 def _csv(rows) -> str:
-    lines = ["measured_at,value,note"]
+    """Every type: a timestamp, a decimal, text, a boolean, an integer and a date."""
+    lines = ["measured_at,value,note,ok,count,day"]
     for at, value, note in rows:
-        lines.append(f"{at:%Y-%m-%d %H:%M:%S},{value},{note}")
-    lines.append(",99.50,")  # no time: no age, never deleted
+        ok = "true" if len(note) % 2 else "false"
+        lines.append(f"{at:%Y-%m-%d %H:%M:%S},{value},{note},{ok},{len(note) * 7},{at:%Y-%m-%d}")
+    lines.append(",99.50,,,,")  # no time: no age, never deleted
     return "\n".join(lines) + "\n"
 
 
