@@ -28,7 +28,7 @@ from csvhub.datasets.errors import (
     UploadTooLarge,
 )
 from csvhub.datasets.models import Dataset, Upload, UploadMode, UploadState
-from csvhub.datasets.signals import upload_arriving
+from csvhub.datasets.signals import upload_arriving, upload_recording
 from csvhub.schema import DatasetSchema
 from csvhub.selection.columns import ColumnResolver
 from csvhub.warehouse import indexes as warehouse_indexes
@@ -277,6 +277,7 @@ def upload_create(
     upload.file.save(upload.original_name, file, save=False)
     try:
         with transaction.atomic():
+            upload_recording.send(sender=None, upload=upload)
             upload.save()
             if record is not None:
                 record(upload)

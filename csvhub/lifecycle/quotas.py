@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from csvhub.accounts.models import Organization
 from csvhub.datasets.models import Dataset, Upload, UploadMode, UploadState
-from csvhub.datasets.signals import rows_loading, upload_arriving
+from csvhub.datasets.signals import rows_loading, upload_arriving, upload_recording
 from csvhub.lifecycle.errors import (
     RowsQuotaExceeded,
     StoredBytesQuotaExceeded,
@@ -55,13 +55,7 @@ def check_upload(organization: Organization, sizes: Sequence[int]) -> None:
                     "operator to raise the quota."
                 )
     if quota.max_stored_bytes is not None:
-        used, adding = stored_bytes(organization), sum(sizes)
-        if used + adding > quota.max_stored_bytes:
-            raise StoredBytesQuotaExceeded(
-                f"{organization.name} stores {used:,} bytes of original files; this upload of "
-                f"{adding:,} bytes would pass its quota of {quota.max_stored_bytes:,} bytes. "
-                + _FREE_UP
-            )
+        _stored_check(organization, quota.max_stored_bytes, sum(sizes))
     if quota.max_warehouse_rows is not None:
         _rows_check(organization, quota.max_warehouse_rows, rows_in_use(organization), 1)
 
@@ -85,6 +79,25 @@ def rows_in_use(organization: Organization, *, besides: Upload | None = None) ->
         live = live.exclude(upload=besides)
     reserved = live.aggregate(total=Sum("rows"))["total"] or 0
     return rows_stored(organization) + int(reserved)
+
+
+def _stored_check(organization: Organization, limit: int, adding: int) -> None:
+    used = stored_bytes(organization)
+    if used + adding > limit:
+        raise StoredBytesQuotaExceeded(
+            f"{organization.name} stores {used:,} bytes of original files; this upload of "
+            f"{adding:,} bytes would pass its quota of {limit:,} bytes. " + _FREE_UP
+        )
+
+
+def upload_record_check(*, upload: Upload) -> None:
+    """The stored bytes quota again, in the transaction that records the upload and under the
+    organization's quota lock: of uploads checked together before storing, the later ones see
+    the earlier ones' files here and are refused (their file is then deleted)."""
+    organization = Organization.objects.get(pk=upload.dataset.organization_id)
+    quota = _locked_quota(organization)
+    if quota is not None and quota.max_stored_bytes is not None:
+        _stored_check(organization, quota.max_stored_bytes, upload.size)
 
 
 def _rows_check(organization: Organization, limit: int, used: int, adding: int) -> None:
@@ -137,6 +150,11 @@ def _on_upload_arriving(
     sender: Any, *, organization: Organization, sizes: Sequence[int], **kwargs: Any
 ) -> None:
     check_upload(organization, sizes)
+
+
+@receiver(upload_recording, dispatch_uid="lifecycle.quotas.recording")
+def _on_upload_recording(sender: Any, *, upload: Upload, **kwargs: Any) -> None:
+    upload_record_check(upload=upload)
 
 
 @receiver(rows_loading, dispatch_uid="lifecycle.quotas.rows")

@@ -3,13 +3,16 @@ nothing of it is stored or loaded; loads committing together cannot pass a quota
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 
 from csvhub.datasets import services
 from csvhub.datasets.models import Dataset, Upload
-from csvhub.datasets.signals import rows_loading
-from csvhub.lifecycle.errors import RowsQuotaExceeded
+from csvhub.datasets.signals import rows_loading, upload_arriving
+from csvhub.lifecycle.errors import RowsQuotaExceeded, StoredBytesQuotaExceeded
 from csvhub.lifecycle.quotas import check_rows, quota_set
 from csvhub.warehouse.tables import table_exists, table_row_count
 from tests.datasets.pipeline import upload
@@ -155,3 +158,51 @@ def test_check_rows_refuses_what_would_pass_the_quota(acme):
         RowsQuotaExceeded, match="holds 4 rows in the warehouse; adding 2 would pass"
     ):
         check_rows(acme, 2)
+
+
+def test_uploads_arriving_together_cannot_pass_the_stored_bytes_quota(acme):
+    """Two uploads of 30 bytes, quota 50: both pass the check before storing (each fits
+    alone), then record one after the other under the quota lock; the second is refused and
+    its stored file deleted."""
+    quota_set(organization=acme, changes={"max_stored_bytes": 50})
+    both_checked = threading.Barrier(2, timeout=30)
+
+    def wait_for_the_other(sender, **kwargs) -> None:
+        both_checked.wait()
+
+    results: dict[str, object] = {}
+
+    def send(name: str) -> None:
+        try:
+            services.uploads_create(
+                organization=acme, files=[SimpleUploadedFile(name, b"n\n" + b"1\n" * 14)]
+            )
+            results[name] = "taken"
+        except StoredBytesQuotaExceeded as refused:
+            results[name] = refused
+        finally:
+            connection.close()
+
+    upload_arriving.connect(wait_for_the_other)
+    try:
+        threads = [threading.Thread(target=send, args=(f"{n}.csv",)) for n in ("a", "b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        upload_arriving.disconnect(wait_for_the_other)
+
+    assert sorted(str(type(r).__name__) for r in results.values()) == [
+        "StoredBytesQuotaExceeded",
+        "str",
+    ]
+    refused = next(r for r in results.values() if not isinstance(r, str))
+    assert "stores 30 bytes" in str(refused)
+    assert Upload.objects.count() == 1
+    stored = Upload.objects.get()
+    storage = stored.file.storage
+    folders = storage.listdir(f"uploads/{acme.id}")[0]
+    files = {f: storage.listdir(f"uploads/{acme.id}/{f}")[1] for f in folders}
+    kept = {folder: names for folder, names in files.items() if names}
+    assert kept == {str(stored.id): [stored.original_name]}  # the refused file was deleted
