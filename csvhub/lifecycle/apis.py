@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,16 +21,72 @@ from csvhub.lifecycle.quotas import quota_of
 from csvhub.lifecycle.usage import usage_of
 
 
-def _changes(request: Request, names: tuple[str, ...]) -> dict[str, Any]:
+def _changes(request: Request, serializer: type[serializers.Serializer[Any]]) -> dict[str, Any]:
+    """The fields sent, checked; an unknown one (a misspelt name) is a 400, never ignored."""
     data = request.data if isinstance(request.data, dict) else {}
+    names = list(serializer().fields)
     unknown = sorted(set(data) - set(names))
     if unknown:
         raise DatasetError(f"Unknown {', '.join(unknown)}: send {', '.join(names)}.")
-    return {name: data[name] for name in names if name in data}
+    given = serializer(data=data)
+    given.is_valid(raise_exception=True)
+    return dict(given.validated_data)
 
 
 def _refused(error: RetentionError) -> DatasetError:
     return DatasetError(str(error))
+
+
+_DAYS = {"type": "integer", "minimum": 1, "maximum": policies.MAX_DAYS}
+
+
+@extend_schema_field({**_DAYS, "nullable": True})
+class DaysField(serializers.Field[Any, Any, Any, Any]):
+    """Whole days from 1 to MAX_DAYS, or null (forever); JSON numbers only (never "30")."""
+
+    inherit = False
+
+    def to_internal_value(self, data: Any) -> int | str | None:
+        if data is None or (self.inherit and data == policies.INHERIT):
+            return data  # type: ignore[no-any-return]
+        if isinstance(data, bool) or not isinstance(data, int):
+            also = f' or "{policies.INHERIT}"' if self.inherit else ""
+            raise serializers.ValidationError(
+                f"A whole number of days, null (forever){also}; not {data!r}."
+            )
+        if not 1 <= data <= policies.MAX_DAYS:
+            raise serializers.ValidationError(f"From 1 to {policies.MAX_DAYS:,} days; not {data}.")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+@extend_schema_field(
+    {"oneOf": [_DAYS, {"type": "string", "enum": [policies.INHERIT]}], "nullable": True}
+)
+class DaysOrInheritField(DaysField):
+    """Days, null (forever) or "inherit" (the organization's)."""
+
+    inherit = True
+
+
+class PolicyChangeSerializer(serializers.Serializer[dict[str, Any]]):
+    keep_files_days = DaysField(
+        required=False,
+        allow_null=True,
+        help_text="Days original files are kept after their upload succeeded; null: forever.",
+    )
+    keep_rows_days = DaysField(
+        required=False, allow_null=True, help_text="Days rows are kept; null: forever."
+    )
+    rows_column = serializers.CharField(required=False, allow_blank=True, max_length=200)
+
+
+class DatasetRetentionChangeSerializer(serializers.Serializer[dict[str, Any]]):
+    keep_files_days = DaysOrInheritField(required=False, allow_null=True)
+    keep_rows_days = DaysOrInheritField(required=False, allow_null=True)
+    rows_column = serializers.CharField(required=False, allow_blank=True, max_length=200)
 
 
 class PolicySerializer(serializers.Serializer[RetentionPolicy]):
@@ -54,10 +110,12 @@ class RetentionApi(APIView):
         return Response(PolicySerializer(policy).data)
 
     @extend_schema(
-        request=PolicySerializer, responses=PolicySerializer, summary="Change retention (admins)"
+        request=PolicyChangeSerializer,
+        responses=PolicySerializer,
+        summary="Change retention (admins)",
     )
     def patch(self, request: Request) -> Response:
-        changes = _changes(request, ("keep_files_days", "keep_rows_days", "rows_column"))
+        changes = _changes(request, PolicyChangeSerializer)
         try:
             policy = policies.policy_update(
                 organization=request_organization(request), changes=changes
@@ -101,13 +159,13 @@ class DatasetRetentionApi(APIView):
         return Response(DatasetRetentionSerializer(policies.override_of(dataset)).data)
 
     @extend_schema(
-        request=DatasetRetentionSerializer,
+        request=DatasetRetentionChangeSerializer,
         responses=DatasetRetentionSerializer,
         summary="Change a dataset's retention (admins)",
     )
     def patch(self, request: Request, slug: str) -> Response:
         dataset = selectors.dataset_get(organization=request_organization(request), slug=slug)
-        changes = _changes(request, ("keep_files_days", "keep_rows_days", "rows_column"))
+        changes = _changes(request, DatasetRetentionChangeSerializer)
         try:
             own = policies.override_update(dataset=dataset, changes=changes)
         except RetentionError as error:

@@ -38,8 +38,8 @@ def test_admin_sets_and_clears_retention(acme, acme_admin):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"keep_files_days": 0}, "whole number of days from 1"),
-        ({"keep_files_days": "30"}, "whole number of days from 1"),
+        ({"keep_files_days": 0}, "keep_files_days: From 1 to 36,500 days"),
+        ({"keep_files_days": "30"}, "keep_files_days: A whole number of days"),
         ({"keep_rows_days": 90}, "needs rows_column"),
         ({"keep_days": 3}, "Unknown keep_days"),
     ],
