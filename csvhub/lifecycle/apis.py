@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from csvhub.accounts.access import request_organization, request_user
 from csvhub.accounts.permissions import ReadOrAdmin
+from csvhub.api import TextField
 from csvhub.datasets import selectors
 from csvhub.datasets.errors import DatasetError, DatasetNotFound
 from csvhub.lifecycle import policies
@@ -23,7 +24,9 @@ from csvhub.lifecycle.usage import usage_of
 
 def _changes(request: Request, serializer: type[serializers.Serializer[Any]]) -> dict[str, Any]:
     """The fields sent, checked; an unknown one (a misspelt name) is a 400, never ignored."""
-    data = request.data if isinstance(request.data, dict) else {}
+    data = request.data
+    if not isinstance(data, dict):
+        raise DatasetError("Send a JSON object of the settings to change.")
     names = list(serializer().fields)
     unknown = sorted(set(data) - set(names))
     if unknown:
@@ -80,13 +83,13 @@ class PolicyChangeSerializer(serializers.Serializer[dict[str, Any]]):
     keep_rows_days = DaysField(
         required=False, allow_null=True, help_text="Days rows are kept; null: forever."
     )
-    rows_column = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    rows_column = TextField(required=False, allow_blank=True, max_length=200)
 
 
 class DatasetRetentionChangeSerializer(serializers.Serializer[dict[str, Any]]):
     keep_files_days = DaysOrInheritField(required=False, allow_null=True)
     keep_rows_days = DaysOrInheritField(required=False, allow_null=True)
-    rows_column = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    rows_column = TextField(required=False, allow_blank=True, max_length=200)
 
 
 class PolicySerializer(serializers.Serializer[RetentionPolicy]):
@@ -182,9 +185,9 @@ class HoldSerializer(serializers.Serializer[LegalHold]):
 
 
 class HoldCreateSerializer(serializers.Serializer[dict[str, Any]]):
-    dataset = serializers.CharField(required=False, help_text="A dataset's slug.")
+    dataset = TextField(required=False, help_text="A dataset's slug.")
     upload = serializers.UUIDField(required=False, help_text="An upload's id.")
-    reason = serializers.CharField(max_length=500)
+    reason = TextField(max_length=500)
 
 
 class HoldListApi(APIView):
