@@ -88,6 +88,14 @@ def _totals_save(run: RetentionRun) -> None:
     run.rows_deleted = sum(mine.filter(kind=DeletionKind.ROWS).values_list("rows", flat=True))
     run.finished_at = timezone.now()
     run.save()
+    logger.info(
+        "retention run %s %s: %d file(s), %d byte(s) freed, %d row(s) deleted",
+        run.pk,
+        run.state,
+        run.files_deleted,
+        run.bytes_freed,
+        run.rows_deleted,
+    )
 
 
 def _datasets_with_limits() -> list[Dataset]:
