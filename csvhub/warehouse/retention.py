@@ -1,5 +1,5 @@
-"""Retention in the warehouse: old rows deleted by time range in chunks, a table's summary
-recomputed from what is left, and a table's size on disk.
+"""Retention in the warehouse: old rows deleted by time range in chunks of row ids, a table's
+summary recomputed from what is left, and a table's size on disk.
 
 Each chunk is one write transaction holding the table's write lock (as loads take it), so a
 load waits for a chunk rather than interleaving with it, and a run killed between chunks has
@@ -56,9 +56,12 @@ def rows_delete_before(
     chunk_rows: int,
     engine: Engine | None = None,
 ) -> Iterator[int]:
-    """Delete the rows whose `column` is before `cut`, at most `chunk_rows` per transaction, in
-    row id order; yields each committed chunk's count (nothing for a table with none due).
-    Rows whose `column` is empty are kept: they have no age."""
+    """Delete the rows whose `column` is before `cut`, one range of `chunk_rows` row ids per
+    transaction, in row id order; yields each committed chunk's count (chunks that deleted
+    nothing are not yielded). Rows whose `column` is empty are kept: they have no age.
+
+    Chunks are ranges of the primary key, so each DELETE reads at most `chunk_rows` rows
+    whatever the table's size, with or without an index on `column`."""
     if column.type not in RANGE_TYPES:
         raise ValueError(f"{column.name} is {column.type}, not a date or timestamp column")
     engine = engine or get_engine()
@@ -66,34 +69,29 @@ def rows_delete_before(
         return
     query = QueryBuilder(RowSet(check_table_name(table_name), tuple(fields)), dialect_of(engine))
     older = query.condition(Condition(column.name, "lt", cut))
-    while True:
-        deleted = _delete_chunk(engine, query, older, chunk_rows)
-        if not deleted:
-            return
-        yield deleted
+    with engine.connect() as connection:
+        first, last = connection.execute(
+            select(func.min(query.row_id), func.max(query.row_id)).where(older)
+        ).one()
+    if first is None:
+        return
+    for start in range(int(first), int(last) + 1, chunk_rows):
+        deleted = _delete_range(engine, query, older, start, start + chunk_rows)
+        if deleted:
+            yield deleted
 
 
-def _delete_chunk(
-    engine: Engine, query: QueryBuilder, older: ColumnElement[Any], chunk_rows: int
+def _delete_range(
+    engine: Engine, query: QueryBuilder, older: ColumnElement[Any], start: int, end: int
 ) -> int:
+    """Delete the rows before the cut among row ids start <= id < end, in one transaction
+    holding the table's write lock (a load waits for one chunk at most)."""
     dialect = dialect_of(engine)
     with engine.connect() as connection:
         connection = dialect.for_writes(connection)
         with connection.begin():
             dialect.lock_table(connection, query.table.name)
-            # The chunk's last row id first, then a DELETE by range: MySQL cannot DELETE from a
-            # table with a subquery on the same table, and a range keeps every engine's delete
-            # set-based and bounded.
-            last = connection.execute(
-                select(query.row_id)
-                .where(older)
-                .order_by(query.row_id)
-                .limit(1)
-                .offset(chunk_rows - 1)
-            ).scalar()
-            statement = delete(query.table).where(older)
-            if last is not None:
-                statement = statement.where(query.row_id <= last)
+            statement = delete(query.table).where(older, query.row_id >= start, query.row_id < end)
             return connection.execute(statement).rowcount or 0
 
 
