@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "csvhub.sources",
     "csvhub.outbox",
     "csvhub.alarms",
+    "csvhub.lifecycle",
     "csvhub.web",
     "csvhub.metrics",
     "csvhub.sso",
@@ -224,6 +225,10 @@ CSVHUB_JOB_MAX_ATTEMPTS = env_int("CSVHUB_JOB_MAX_ATTEMPTS", 3, minimum=1)
 # Periodic jobs (csvhub.scheduling): how often each process (`csvhub serve` with the thread
 # runner, every `csvhub worker` with Celery) looks for due jobs; 0 turns the scheduler off here.
 CSVHUB_SCHEDULER_SECONDS = env_int("CSVHUB_SCHEDULER_SECONDS", 15, minimum=0)
+# Retention (csvhub.lifecycle): how often the job deletes what is due, and the rows it deletes
+# per warehouse transaction (a load of the same dataset waits for one chunk at most).
+CSVHUB_RETENTION_EVERY_SECONDS = env_int("CSVHUB_RETENTION_EVERY_SECONDS", 3600, minimum=60)
+CSVHUB_RETENTION_CHUNK_ROWS = env_int("CSVHUB_RETENTION_CHUNK_ROWS", 50_000, minimum=1)
 # Simetric's and Thena's upload endpoints (csvhub.compat) wait this long for the file to load
 # before answering, so their clients' scripts can query right after uploading; 0: answer at once.
 # A waiting upload holds a request thread: at most CSVHUB_COMPAT_UPLOAD_WAITERS wait at once per

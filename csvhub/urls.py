@@ -15,6 +15,8 @@ from csvhub.compat.urls import api_urlpatterns as compat_api
 from csvhub.compat.urls import root_urlpatterns as compat_root
 from csvhub.datasets.urls import api_urlpatterns as datasets_api
 from csvhub.health import views as health
+from csvhub.lifecycle.urls import api_urlpatterns as lifecycle_api
+from csvhub.lifecycle.urls import page_urlpatterns as lifecycle_pages
 from csvhub.metrics.views import metrics_view
 from csvhub.sources.urls import api_urlpatterns as sources_api
 from csvhub.sso.urls import urlpatterns as sso_pages
@@ -32,7 +34,15 @@ swagger_ui = csp_override(SWAGGER_UI_CSP)(SpectacularSwaggerSplitView.as_view(ur
 urlpatterns = [
     path(
         "api/v1/",
-        include(datasets_api + appends_api + sources_api + alarms_api + accounts_api + compat_api),
+        include(
+            datasets_api
+            + appends_api
+            + sources_api
+            + alarms_api
+            + lifecycle_api
+            + accounts_api
+            + compat_api
+        ),
     ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", swagger_ui, name="swagger-ui"),
@@ -44,6 +54,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include(sso_pages)),
     path("", include(accounts_pages)),
+    path("", include(lifecycle_pages)),
     path("", include("csvhub.web.urls")),
 ]
 

@@ -103,6 +103,18 @@ ENDPOINTS = [
         "post", "/api/v1/members/invitations/", 202, "admin", scoped=False, body={"user": "dave"}
     ),
     Endpoint("delete", "/api/v1/members/invitations/{invitation}/", 204, "admin"),
+    # Retention, legal holds and usage (csvhub.lifecycle): everyone reads, admins change.
+    Endpoint("get", "/api/v1/retention/", 200, "viewer", scoped=False),
+    Endpoint(
+        "patch", "/api/v1/retention/", 200, "admin", scoped=False, body={"keep_files_days": 30}
+    ),
+    Endpoint("get", "/api/v1/datasets/sales/retention/", 200, "viewer"),
+    Endpoint(
+        "patch", "/api/v1/datasets/sales/retention/", 200, "admin", body={"keep_files_days": 7}
+    ),
+    Endpoint("get", "/api/v1/holds/", 200, "viewer", scoped=False),
+    Endpoint("post", "/api/v1/holds/", 201, "admin", body={"dataset": "sales", "reason": "x"}),
+    Endpoint("get", "/api/v1/usage/", 200, "viewer", scoped=False),
     # Compatibility endpoints (csvhub.compat): acme's customer 1000 is the dataset `sales`.
     Endpoint("post", "/etl/", 202, "editor", scoped=False, body={"title": "t"}, multipart=True),
     Endpoint("get", "/api/sales/?label=like:SECRET", 200, "viewer"),

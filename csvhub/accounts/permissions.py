@@ -48,3 +48,10 @@ class ReadOrEdit(_RoleAtLeast):
 
     def role_needed(self, request: Request) -> Role:
         return Role.VIEWER if request.method in SAFE_METHODS else Role.EDITOR
+
+
+class ReadOrAdmin(_RoleAtLeast):
+    """Reading needs viewer; any other method needs admin (settings such as retention)."""
+
+    def role_needed(self, request: Request) -> Role:
+        return Role.VIEWER if request.method in SAFE_METHODS else Role.ADMIN

@@ -15,8 +15,9 @@ from rest_framework.views import APIView
 
 from csvhub.accounts.access import request_organization
 from csvhub.accounts.permissions import ReadOrEdit
-from csvhub.api import TextField, body_field
+from csvhub.api import ErrorSerializer, TextField, body_field
 from csvhub.datasets import selectors, services
+from csvhub.datasets.errors import OriginalDeleted
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadMode
 from csvhub.datasets.upload_handler import SpoolingUploadHandler
 from csvhub.grammar.rows import MAX_OFFSET
@@ -277,12 +278,15 @@ class UploadFileApi(APIView):
     permission_classes = [ReadOrEdit]
 
     @extend_schema(
-        responses={(200, "application/octet-stream"): bytes}, summary="Download the original file"
+        responses={(200, "application/octet-stream"): bytes, 410: ErrorSerializer},
+        summary="Download the original file (410 once retention deleted it)",
     )
     def get(self, request: Request, upload_id: str) -> FileResponse:
         upload = selectors.upload_get(
             organization=request_organization(request), upload_id=upload_id
         )
+        if upload.original_deleted_at is not None:
+            raise OriginalDeleted(upload.original_deleted_note or "The original file was deleted.")
         # Always octet-stream: the bytes are the uploader's, whatever the file name suggests.
         return FileResponse(
             upload.file.open("rb"),

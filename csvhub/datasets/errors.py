@@ -21,6 +21,12 @@ class DatasetNotDiscardable(DatasetError):
     status_code = 409
 
 
+class OriginalDeleted(DatasetError):
+    """The upload's original file was deleted under the retention policy; its rows remain."""
+
+    status_code = 410
+
+
 class IngestFailed(DatasetError):
     """The upload cannot be loaded as a whole: the job fails with this message."""
 

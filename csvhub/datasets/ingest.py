@@ -33,6 +33,7 @@ from csvhub.csvread import (
 from csvhub.csvread.child import ChildCsvReader, ReaderOutOfMemory, open_csv_in_child
 from csvhub.datasets.errors import IngestFailed
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadMode, UploadState
+from csvhub.datasets.signals import rows_loading
 from csvhub.datasets.typed_writes import Publication, TypedWriter, load_apply
 from csvhub.metrics import ingest_progress, job_finished
 from csvhub.schema import ColumnType, LoadResult
@@ -188,6 +189,8 @@ def _load_once(
                 raise IngestFailed(str(exc)) from None
             except ReaderOutOfMemory:
                 raise IngestFailed(_out_of_memory_message()) from None
+        # Before the commit, so that a receiver refusing the rows (a quota) loads nothing.
+        rows_loading.send(sender=None, upload=upload, rows=load.rows_written)
         load.finish(result)
     return result
 

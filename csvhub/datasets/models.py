@@ -108,6 +108,10 @@ class Upload(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set when retention (csvhub.lifecycle) deleted the original file from storage: `file` is
+    # then empty and its download answers 410 Gone with `original_deleted_note`.
+    original_deleted_at = models.DateTimeField(null=True, blank=True)
+    original_deleted_note = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["created_at"]

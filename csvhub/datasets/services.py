@@ -28,6 +28,7 @@ from csvhub.datasets.errors import (
     UploadTooLarge,
 )
 from csvhub.datasets.models import Dataset, Upload, UploadMode, UploadState
+from csvhub.datasets.signals import upload_arriving, upload_recording
 from csvhub.schema import DatasetSchema
 from csvhub.selection.columns import ColumnResolver
 from csvhub.warehouse import indexes as warehouse_indexes
@@ -201,6 +202,9 @@ def uploads_create(
         )
     for file in files:
         upload_size_check(file=file)
+    upload_arriving.send(
+        sender=None, organization=organization, sizes=[file.size or 0 for file in files]
+    )
     target = _dataset_for_append(organization, dataset_slug) if dataset_slug else None
     if mode == UploadMode.REPLACE and target is None:
         target = _dataset_named_like(organization, files[0])
@@ -261,6 +265,8 @@ def upload_create(
     the file came from, so both commit or neither); `enqueue=False` leaves the ingestion to
     the caller.
     """
+    if record is not None:  # a scheduled import: no uploads_create checked it first
+        upload_arriving.send(sender=None, organization=dataset.organization, sizes=[file.size or 0])
     upload = Upload(
         dataset=dataset,
         original_name=PurePath(file.name or "").name[:255],
@@ -271,6 +277,7 @@ def upload_create(
     upload.file.save(upload.original_name, file, save=False)
     try:
         with transaction.atomic():
+            upload_recording.send(sender=None, upload=upload)
             upload.save()
             if record is not None:
                 record(upload)

@@ -7,6 +7,17 @@ slowness cannot undo or delay the write.
 
 Arguments: `dataset_id` (the dataset's UUID), `row_id_range` ((first, last) row ids,
 inclusive, of the rows added), `origin` ("upload" or "append").
+
+`upload_arriving` is sent before anything of an upload is stored (quotas refuse it there):
+arguments `organization` and `sizes` (bytes of each file arriving). `upload_recording` is sent
+inside the transaction that records an upload whose file is stored, before the row is saved
+(argument `upload`): a receiver that raises undoes it, file included (quotas check again
+there, under a lock, so that uploads arriving together cannot pass a limit together).
+`rows_loading` is sent inside a load's warehouse transaction, before it commits: arguments
+`upload` and `rows` (the rows the load writes: added to the dataset's, or for a replace, all it
+will hold). All three are sent with `send`, not `send_robust`: a receiver refuses by raising
+a DatasetError (IngestFailed for `rows_loading`), which the API answers as a 4xx and a load
+turns into a failed upload.
 """
 
 from uuid import UUID
@@ -14,6 +25,9 @@ from uuid import UUID
 from django.dispatch import Signal
 
 rows_committed = Signal()
+upload_arriving = Signal()
+upload_recording = Signal()
+rows_loading = Signal()
 
 
 def send_rows_committed(*, dataset_id: UUID, row_id_range: tuple[int, int], origin: str) -> None:

@@ -63,6 +63,17 @@ class BacklogCollector(Collector):
             )
 
 
+# Collectors other apps add (csvhub.lifecycle's usage per organization), computed at scrape time
+# from the database like the backlog: the web server's scrape only, never a worker's.
+_database_collectors: list[Collector] = []
+
+
+def database_collector_register(collector: Collector) -> None:
+    """Add a collector to the web server's scrapes (once per collector, e.g. in ready())."""
+    if collector not in _database_collectors:
+        _database_collectors.append(collector)
+
+
 def scrape(*, backlog: bool = True, sample_self: bool = True) -> bytes:
     """The text format of everything there is to show now."""
     if sample_self:
@@ -74,6 +85,8 @@ def scrape(*, backlog: bool = True, sample_self: bool = True) -> bytes:
         registry.register(_Own())
     if backlog:
         registry.register(BacklogCollector())
+        for collector in _database_collectors:
+            registry.register(collector)
     return generate_latest(registry)
 
 

@@ -28,6 +28,7 @@ from csvhub.datasets import selectors, services
 from csvhub.datasets.errors import DatasetError, DatasetNotFound
 from csvhub.datasets.models import Dataset, Upload
 from csvhub.grammar.page import page_table
+from csvhub.lifecycle.usage import usage_summary
 from csvhub.mail import mail_goes_nowhere
 from csvhub.web import files as file_reads
 from csvhub.web.access import organization_page
@@ -63,6 +64,7 @@ def _table_context(request: HttpRequest, access: Access) -> dict[str, Any]:
 def files(request: HttpRequest, access: Access) -> HttpResponse:
     context = _table_context(request, access)
     context["version"] = file_reads.files_version(organization=access.organization)
+    context["usage"] = usage_summary(access.organization)
     return render(request, "web/files.html", context)
 
 

@@ -132,8 +132,8 @@ def test_files_page_queries_do_not_grow_with_datasets(
         Dataset(organization=world.acme, name=f"data {i}", slug=f"data-{i}") for i in range(1000)
     )
     client = client_as("bob")
-    # session, user, membership, version (2), count, page, prefetched uploads
-    with django_assert_max_num_queries(10):
+    # session, user, membership, version (2), count, page, prefetched uploads, usage and quotas
+    with django_assert_max_num_queries(11):
         response = client.get("/", {"sort": "-size"})
     assert response.status_code == 200
     assert f"1{DASH}50 of 1,000 datasets" in response.content.decode()

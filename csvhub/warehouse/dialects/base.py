@@ -222,6 +222,16 @@ class WarehouseDialect(ABC):
     ) -> ColumnElement[Any]:
         return total / count
 
+    def text_length(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        """The length of a text value in characters (not bytes)."""
+        return func.char_length(column)
+
+    # -- sizes -----------------------------------------------------------------------------
+
+    @abstractmethod
+    def table_bytes(self, connection: Connection, table_name: str) -> int | None:
+        """About the bytes a table and its indexes take on disk; None where unknown."""
+
     # -- DDL and exports -------------------------------------------------------------------
 
     @abstractmethod

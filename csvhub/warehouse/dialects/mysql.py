@@ -241,6 +241,15 @@ class MySQLDialect(MySQLTables):
         }
         return cast(func.date_format(column, formats[bucket]), mysql.DATETIME())
 
+    def table_bytes(self, connection: Connection, table_name: str) -> int | None:
+        # InnoDB's statistics: an estimate, refreshed by the server now and then.
+        found = connection.exec_driver_sql(
+            "SELECT data_length + index_length FROM information_schema.tables "
+            "WHERE table_schema = DATABASE() AND table_name = %s",
+            (table_name,),
+        ).scalar()
+        return None if found is None else int(found)
+
     # -- DDL and exports -------------------------------------------------------------------
 
     def create_index(self, engine: Engine, index: Index, current: str | None) -> None:

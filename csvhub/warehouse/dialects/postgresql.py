@@ -168,6 +168,12 @@ class PostgreSQLDialect(WarehouseDialect):
             return func.date_trunc(bucket, cast(column, DateTime()))
         return func.date_trunc(bucket, func.timezone("UTC", column))
 
+    def table_bytes(self, connection: Connection, table_name: str) -> int | None:
+        found = connection.execute(
+            select(func.pg_total_relation_size(func.to_regclass(table_name)))
+        ).scalar()
+        return None if found is None else int(found)
+
     # -- DDL and exports -------------------------------------------------------------------
 
     def create_index(self, engine: Engine, index: Index, current: str | None) -> None:

@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy.exc
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -232,6 +233,22 @@ class SQLiteDialect(WarehouseDialect):
         self, total: ColumnElement[Any], count: ColumnElement[Any]
     ) -> ColumnElement[Any]:
         return cast(total, Float) / count  # integer division otherwise
+
+    def text_length(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.length(column)  # characters for text; SQLite has no CHAR_LENGTH
+
+    def table_bytes(self, connection: Connection, table_name: str) -> int | None:
+        # dbstat (a compile-time option) sums the pages of the table and its indexes; a
+        # build without it cannot tell one table's pages from another's.
+        try:
+            found = connection.exec_driver_sql(
+                "SELECT SUM(pgsize) FROM dbstat WHERE name = ? OR name IN "
+                "(SELECT name FROM sqlite_master WHERE tbl_name = ?)",
+                (table_name, table_name),
+            ).scalar()
+        except sqlalchemy.exc.OperationalError:
+            return None
+        return int(found or 0)
 
     # -- DDL and exports -------------------------------------------------------------------
 

@@ -105,6 +105,10 @@
   }
 
   function httpErrorText(status, body, item) {
+    // Over an organization's upload quota (csvhub.lifecycle): the server's message names it.
+    if (status === 413 && body && typeof body.detail === "string" && body.detail.includes("quota")) {
+      return body.detail;
+    }
     if (status === 413) {
       return `This file is too large (${formatBytes(item.file.size)}); the largest file csvhub `
         + `accepts is ${form.dataset.maxSize}. Compress it as .csv.gz or split it into smaller files.`;
