@@ -12,7 +12,7 @@ from uuid import UUID
 
 from django.dispatch import receiver
 
-from csvhub.alarms.models import AlarmRule
+from csvhub.alarms.models import AlarmRange, AlarmRule
 from csvhub.datasets.signals import rows_committed
 
 
@@ -24,5 +24,9 @@ def rows_committed_evaluate(
         return
     from csvhub.alarms.tasks import alarms_evaluate
 
+    if origin == "replace":
+        # The table started over, and its row ids with it: the claims of the old rows' ranges
+        # would make the new rows look evaluated already.
+        AlarmRange.objects.filter(rule__dataset_id=dataset_id).delete()
     first, last = row_id_range
     alarms_evaluate.enqueue(str(dataset_id), first, last)

@@ -29,6 +29,7 @@ from csvhub.appends.payload import Payload
 from csvhub.datasets.errors import DatasetError, DatasetNotFound
 from csvhub.datasets.models import Dataset
 from csvhub.datasets.typed_writes import Publication, TypedWriter, load_publish
+from csvhub.lifecycle.quotas import check_rows
 from csvhub.schema import DatasetSchema, LoadResult
 from csvhub.warehouse.engine import get_engine
 from csvhub.warehouse.load import LoadSession, loads_forget
@@ -97,6 +98,12 @@ def _write(dataset: Dataset, payload: Payload, load_id: str, *, recorded: bool) 
         else:
             batch = batch_for_table(payload, load.columns, labels)
         result = _write_batch(load, batch)
+        # Before the commit, under the table's lock: rows past the organization's quota are
+        # refused (409, nothing written). Appends to one dataset are checked one after another;
+        # appends to two datasets of one organization racing each other can pass it by one
+        # request's rows (uploads reserve their rows; an append commits at once).
+        with transaction.atomic():
+            check_rows(dataset.organization, adding=result.rows_loaded)
         load.finish(result)
     return result
 

@@ -428,7 +428,8 @@ class _ProgressReport:
 def _publish(upload: Upload, result: LoadResult) -> None:
     """Apply a committed load to the dataset's metadata (typed_writes.load_apply) and finish
     the job, in one transaction."""
-    how = Publication(replace=upload.mode == UploadMode.REPLACE, origin="upload")
+    replace = upload.mode == UploadMode.REPLACE
+    how = Publication(replace=replace, origin="replace" if replace else "upload")
     with transaction.atomic():
         dataset = Dataset.objects.select_for_update().get(pk=upload.dataset_id)
         if not _this_attempt(upload).select_for_update().exists():

@@ -6,7 +6,9 @@ from `transaction.on_commit`, never inside the writing transaction, so a receive
 slowness cannot undo or delay the write.
 
 Arguments: `dataset_id` (the dataset's UUID), `row_id_range` ((first, last) row ids,
-inclusive, of the rows added), `origin` ("upload" or "append").
+inclusive, of the rows added), `origin`: "upload", "append", or "replace" when the rows
+replaced the dataset's contents (row ids then start over: a receiver keeping track of the ids
+it has seen must forget them).
 
 `upload_arriving` is sent before anything of an upload is stored (quotas refuse it there):
 arguments `organization` and `sizes` (bytes of each file arriving). `upload_recording` is sent

@@ -136,3 +136,31 @@ def test_the_no_data_sweep_is_a_periodic_job(smtp) -> None:
         "alarms.no_data_sweep"
     ]
     assert AlarmState.objects.get(rule=rule, group="a").state == "firing"
+
+
+def test_rows_that_replace_the_dataset_are_evaluated_though_their_ids_start_over(
+    warehouse, smtp
+) -> None:
+    from django.core.files.base import ContentFile
+
+    from csvhub.datasets import services
+    from csvhub.datasets.models import UploadMode
+    from tests.alarms.helpers import HEADER
+
+    if warehouse == "mysql":
+        pytest.skip("MariaDB/MySQL warehouses refuse mode=replace (no atomic swap)")
+    dataset = sensors_dataset(make_org())
+    rule = rule_add(dataset)
+
+    def replace(rows: str) -> None:  # the table starts over: its rows are 1, 2, ... again
+        services.uploads_create(
+            organization=dataset.organization,
+            files=[ContentFile((HEADER + rows).encode(), name="sensors.csv")],
+            dataset_slug=dataset.slug,
+            mode=UploadMode.REPLACE,
+        )
+
+    replace("a,2026-01-02 00:00:00,20.5\n")  # row 1, evaluated: fine
+    replace("a,2026-01-03 00:00:00,41.5\n")  # row 1 again, a new row: too hot
+
+    assert _transitions(rule) == [("a", "41.5", "ok", "firing", "fire")]

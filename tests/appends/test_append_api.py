@@ -328,3 +328,21 @@ def test_get_still_queries_rows(warehouse):
     response = api_client_for(org).get("/api/v1/datasets/measures/rows/?sensor=s2")
     assert response.status_code == 200
     assert [r["temperature"] for r in response.json()["rows"]] == [22]
+
+
+def test_an_append_past_the_rows_quota_is_a_409_and_appends_nothing(warehouse):
+    from csvhub.lifecycle.quotas import quota_set
+
+    org = make_org()
+    dataset = _measures(org)  # 2 rows
+    quota_set(organization=org, changes={"max_warehouse_rows": 4})
+    rows = [{"sensor": f"s{i}", "temperature": i} for i in range(3)]
+
+    client = api_client_for(org)
+    response = _post(client, "measures", rows)
+
+    assert response.status_code == 409, response.content
+    assert "quota of 4 rows" in response.json()["detail"]
+    dataset.refresh_from_db()
+    assert dataset.row_count == 2 == table_row_count(table_name=dataset.table_name)
+    assert _post(client, "measures", rows[:2]).status_code == 201  # up to the quota: taken
