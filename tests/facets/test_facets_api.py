@@ -70,15 +70,12 @@ def test_unfiltered_text_column_answers_from_the_exact_summary(api, towns):
     (city,) = facets(api, towns, "columns=city&size=2")["facets"]
     assert city["source"] == "summary"
     assert city["approximate"] is False
-    assert city["values"] == [{"value": "Paris", "count": 5}, {"value": "Lyon", "count": 5}] or city[
-        "values"
-    ] == [{"value": "Lyon", "count": 5}, {"value": "Paris", "count": 5}]
+    # Ties in the summary: by value.
+    assert city["values"] == [{"value": "Lyon", "count": 5}, {"value": "Paris", "count": 5}]
     assert city["more"] is True
 
 
-def test_large_unfiltered_tables_answer_from_the_summary_marked_approximate(
-    api, alice, settings
-):
+def test_large_unfiltered_tables_answer_from_the_summary_marked_approximate(api, alice, settings):
     # 40 rare values besides two frequent ones: more than the summary keeps exactly.
     text = "city\n" + "Paris\n" * 50 + "Lyon\n" * 30 + "".join(f"t{i}\n" for i in range(40))
     created = upload(alice, "many.csv", text)
