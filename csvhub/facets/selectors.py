@@ -75,7 +75,8 @@ def facets_count(*, dataset: Dataset, query: FacetQuery) -> list[Facet]:
     scan = narrowed or dataset.row_count <= settings.CSVHUB_FACET_SCAN_MAX_ROWS
     facets: list[Facet] = []
     for column in columns:
-        kept = dataset.schema.stats_of(column.name).top_values
+        stats = dataset.schema.stats_of(column.name)
+        kept = _with_nulls(stats.top_values, stats.nulls)
         if not narrowed and kept is not None and kept.error == 0:
             facets.append(_from_summary(column, kept, query.size, narrowed=False))
         elif scan:
@@ -87,6 +88,25 @@ def facets_count(*, dataset: Dataset, query: FacetQuery) -> list[Facet]:
         else:
             facets.append(_fallback(column, kept, query.size, narrowed, timed_out=False))
     return facets
+
+
+@dataclass(frozen=True)
+class _Kept:
+    """A column's top values kept at ingestion, with its empty cells (counted exactly, apart)
+    as one more value, placed by its count as the warehouse would: after those it ties with."""
+
+    counts: tuple[tuple[str | None, int], ...]
+    error: int
+
+
+def _with_nulls(kept: TopValues | None, nulls: int) -> _Kept | None:
+    if kept is None:
+        return None
+    counts: list[tuple[str | None, int]] = list(kept.counts)
+    if nulls:
+        counts.append((None, nulls))
+        counts.sort(key=lambda pair: -pair[1])  # stable: the empty value stays last among ties
+    return _Kept(tuple(counts), kept.error)
 
 
 def _counted(rows: RowSet, column: Column, size: int) -> Facet:
@@ -103,7 +123,7 @@ def _counted(rows: RowSet, column: Column, size: int) -> Facet:
     return Facet(column, counted, more, Source.WAREHOUSE)
 
 
-def _from_summary(column: Column, kept: TopValues, size: int, *, narrowed: bool) -> Facet:
+def _from_summary(column: Column, kept: _Kept, size: int, *, narrowed: bool) -> Facet:
     listed = tuple(FacetValue(value, count) for value, count in kept.counts[:size])
     return Facet(
         column,
@@ -117,7 +137,7 @@ def _from_summary(column: Column, kept: TopValues, size: int, *, narrowed: bool)
 
 
 def _fallback(
-    column: Column, kept: TopValues | None, size: int, narrowed: bool, *, timed_out: bool
+    column: Column, kept: _Kept | None, size: int, narrowed: bool, *, timed_out: bool
 ) -> Facet:
     why = (
         f"Counting took longer than {settings.CSVHUB_FACET_TIMEOUT_SECONDS:g} s"
