@@ -28,6 +28,7 @@
   const SEP = "|"; // between a time column and its bucket in the "grouped by" menu
   let filters = null;
   let inFlight = null;
+  let opened = false;
   let shown = null; // { headers: [{key, label, column}], rows: [[...]], order }
 
   const fill = (select, options) => select.replaceChildren(...options.map(([value, words]) => el("option", { value }, words)));
@@ -157,9 +158,12 @@
     shown.rows.sort((a, b) => sign * (index ? number(a[index]) - number(b[index]) : String(a[index]).localeCompare(String(b[index]))));
   }
 
+  /** The order shown: as chosen, else time buckets in time order, groups largest first. */
+  const effectiveOrder = (choice) => choice.order || (choice.per ? "group:asc" : "value:desc");
+
   function render() {
     const { headers, rows, choice } = shown;
-    const [key = choice.per ? "group" : "value", direction = choice.per ? "asc" : "desc"] = (choice.order || "").split(":");
+    const [key, direction] = effectiveOrder(choice).split(":");
     const head = el("tr", {}, ...headers.map((header, i) => {
       const sortKey = header.metric ? "value" : (choice.per ? "group" : choice.by.split(",")[i]);
       const active = sortKey === key;
@@ -226,7 +230,7 @@
     const button = event.target.closest("button[data-sort]");
     if (!button || !shown) return;
     const key = button.dataset.sort;
-    const [was, direction] = (shown.choice.order || "").split(":");
+    const [was, direction] = effectiveOrder(shown.choice).split(":");
     const order = `${key}:${was === key && direction === "desc" ? "asc" : "desc"}`;
     const choice = { ...shown.choice, order };
     save(choice);
@@ -241,10 +245,11 @@
   document.addEventListener("csvhub:query", (event) => {
     if (event.detail.filters === filters) return;
     filters = event.detail.filters;
-    const choice = fromUrl();
-    if (choice.metric && choice.by) {
-      writeControls(choice);
-      run(choice);
-    }
+    // First the address's summary; later the one shown, again over the explorer's new rows
+    // (the controls may hold a choice not made yet: they are left alone).
+    const choice = opened ? shown && shown.choice : fromUrl();
+    if (!opened && choice.metric && choice.by) writeControls(choice);
+    opened = true;
+    if (choice && choice.metric && choice.by) run(choice);
   });
 })();
