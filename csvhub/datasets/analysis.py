@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from csvhub.datasets.errors import DatasetError
@@ -742,18 +742,29 @@ def analysis_histogram(
 
 
 def histogram_edges(low: Any, high: Any, bins: int, *, integer: bool) -> list[Any]:
-    """Bin edges from the min to the max: `bins` equal widths for decimals (the last bin holds
-    the max), whole-number widths for integers (ceil((max - min + 1) / bins), so there may be
-    fewer bins than asked, and the last upper edge is past the max)."""
+    """Bin edges at readable numbers: a width of 1, 2 or 5 × 10^n (the smallest such width
+    that makes at most about `bins` bins), from the multiple of the width at or below the min
+    to the first at or past the max, so there may be a bin more or fewer than asked. Integers
+    take whole widths and the last upper edge is past the max; the last decimal bin holds
+    the max."""
     if integer:
-        width = max(1, math.ceil((high - low + 1) / bins))
-        count = math.ceil((high - low + 1) / width)
-        return [low + i * width for i in range(count + 1)]
+        width = int(readable_step(Decimal(max(1, math.ceil((high - low + 1) / bins)))))
+        start = (low // width) * width
+        count = math.ceil((high - start + 1) / width)
+        return [start + i * width for i in range(count + 1)]
     low, high = Decimal(low), Decimal(high)
     if low == high:
         return [low, high]
-    width = (high - low) / bins
-    return [low + i * width for i in range(bins)] + [high]
+    step = readable_step((high - low) / bins)
+    start = (low / step).to_integral_value(rounding=ROUND_FLOOR) * step
+    count = max(1, int(((high - start) / step).to_integral_value(rounding=ROUND_CEILING)))
+    return [start + i * step for i in range(count + 1)]
+
+
+def readable_step(raw: Decimal) -> Decimal:
+    """The smallest 1, 2 or 5 × 10^n that is at least `raw` (> 0)."""
+    power = Decimal(1).scaleb(raw.adjusted())
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
 
 
 # -- columns and values ------------------------------------------------------------------------
