@@ -742,7 +742,7 @@ def analysis_histogram(
 
 
 def histogram_edges(low: Any, high: Any, bins: int, *, integer: bool) -> list[Any]:
-    """Bin edges at readable numbers: a width of 1, 2 or 5 × 10^n (the smallest such width
+    """Bin edges at readable numbers: a width of 1, 2 or 5 x 10^n (the smallest such width
     that makes at most about `bins` bins), from the multiple of the width at or below the min
     to the first at or past the max, so there may be a bin more or fewer than asked. Integers
     take whole widths and the last upper edge is past the max; the last decimal bin holds
@@ -762,7 +762,7 @@ def histogram_edges(low: Any, high: Any, bins: int, *, integer: bool) -> list[An
 
 
 def readable_step(raw: Decimal) -> Decimal:
-    """The smallest 1, 2 or 5 × 10^n that is at least `raw` (> 0)."""
+    """The smallest 1, 2 or 5 x 10^n that is at least `raw` (> 0)."""
     power = Decimal(1).scaleb(raw.adjusted())
     return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from csvhub.grammar.facets import WORDS as FACET_WORDS
 from csvhub.grammar.analysis import METRIC_FUNCTIONS, TIME_BUCKETS, WORDS
+from csvhub.grammar.facets import WORDS as FACET_WORDS
 from csvhub.grammar.filters import FILTER_OPERATORS, OPERATOR_END, OPERATOR_SUFFIX
 from csvhub.grammar.rows import (
     DEFAULT_LIMIT,

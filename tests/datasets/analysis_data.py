@@ -186,7 +186,7 @@ def _one_two_five(raw):
 
 
 def expected_bins(found: list, bins: int, *, integer: bool) -> list[dict]:
-    """The documented histogram: widths of 1, 2 or 5 × 10^n (whole for integers) from a
+    """The documented histogram: widths of 1, 2 or 5 x 10^n (whole for integers) from a
     multiple of the width; lower <= value < upper, the last decimal bin closed."""
     low, high = min(found), max(found)
     if integer:

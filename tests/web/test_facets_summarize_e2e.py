@@ -5,6 +5,8 @@ the charts' split by a category (issue 19, third part)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.accounts.actors import World
@@ -56,7 +58,9 @@ def test_facets_count_values_and_a_click_adds_the_filter(signed_in, world: World
     assert "facets=" not in page.url
 
 
-def test_facets_of_a_large_table_say_they_are_approximate(signed_in, world: World, settings) -> None:
+def test_facets_of_a_large_table_say_they_are_approximate(
+    signed_in, world: World, settings
+) -> None:
     expect = _expect()
     # 100 rows of one sensor and 50 others seen once: more values than the summary keeps.
     lines = ["sensor,reading"] + [f"s-main,{i}" for i in range(100)]
@@ -126,7 +130,7 @@ def test_summarize_groups_sorts_charts_and_exports(signed_in, world: World) -> N
     # The CSV holds the raw values shown, with a header line.
     with page.expect_download() as download:
         page.get_by_role("link", name="Download as CSV").click()
-    text = open(download.value.path(), encoding="utf-8").read()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
     assert text.splitlines()[0] == "region,client,Average amount"
     assert len(text.splitlines()) == len(rows) + 1
     # The address holds the summary: opened again, it is made again.
