@@ -148,3 +148,34 @@ def test_summarize_by_time_bucket(signed_in, world: World) -> None:
     firsts = [r[0] for r in _summary_rows(page)][:2]
     assert firsts[0].startswith("2024-01-01") and firsts[1].startswith("2024-02-01"), firsts
     expect(page.get_by_label("then by")).to_be_disabled()
+
+
+def test_time_chart_splits_by_a_category_with_a_legend(signed_in, world: World) -> None:
+    expect = _expect()
+    # 12 sensors: the 10 commonest get a line each, the rest one "other" line.
+    lines = ["at,sensor,reading"]
+    for day in range(1, 11):
+        for sensor in range(12):
+            for _ in range(1 + (11 - sensor)):  # s00 commonest, s11 rarest
+                lines.append(f"2024-03-{day:02d} 10:00:00,s{sensor:02d},{day}")
+    _ingested(world.acme, "sensors.csv", "\n".join(lines) + "\n")
+    page = signed_in("bob")
+    page.goto("/datasets/sensors/")
+    chart = page.locator("#timeseries-chart")
+    expect(chart.locator("path.line")).to_have_count(1)
+    page.get_by_label("Split by").select_option("sensor")
+    expect(chart.locator(".legend li")).to_have_count(11)
+    legend = chart.locator(".legend li").all_inner_texts()
+    assert legend[0] == "s00" and legend[-1] == "other", legend
+    expect(chart.locator("path.line")).to_have_count(11)
+    # Points show their series, time and value on hover (s00: 12 rows a day).
+    first = chart.locator("circle.dot.series-0").first
+    assert first.locator("title").text_content() == "s00, 2024-03-01 10:00 UTC: 12"
+    other = chart.locator("circle.dot.series-10").first
+    assert other.locator("title").text_content() == "other, 2024-03-01 10:00 UTC: 3"  # 2 + 1
+    expect(page.locator("#timeseries-note")).to_contain_text('"other"')
+    _shot(page, "dataset-chart-split", full_page=False)
+    # The explorer's search narrows every line.
+    page.get_by_label("Search the text columns").fill("s03")
+    page.get_by_role("button", name="Apply").click()
+    expect(chart.locator(".legend li")).to_have_count(1)
