@@ -1,15 +1,16 @@
 """Counting a dataset's most frequent values per column.
 
 Counting runs in the warehouse (one GROUP BY per column over the rows the filters and search
-select) under a short time limit, CSVHUB_FACET_TIMEOUT_SECONDS. Where that cannot answer in
-time (a timeout, or an unfiltered table larger than CSVHUB_FACET_SCAN_MAX_ROWS, which would
-time out anyway) the answer comes from the top values kept at ingestion for text columns,
-marked `approximate` (and `filtered: false` when the request had filters or a search), so a
-facet on 10 million rows answers at once instead of spinning.
+select) under one short time limit for all the columns, CSVHUB_FACET_TIMEOUT_SECONDS. Where
+that cannot answer in time (a timeout, or an unfiltered table larger than
+CSVHUB_FACET_SCAN_MAX_ROWS, which would time out anyway) the answer comes from the top values
+kept at ingestion for text columns, marked `approximate` (and `filtered: false` when the
+request had filters or a search), so a facet on 10 million rows answers at once.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -73,21 +74,28 @@ def facets_count(*, dataset: Dataset, query: FacetQuery) -> list[Facet]:
     with query_time_limit():  # a bad filter is a 400 before anything is counted
         rows = filtered_rows(dataset, query.filters, query.search)
     scan = narrowed or dataset.row_count <= settings.CSVHUB_FACET_SCAN_MAX_ROWS
+    # One time budget for all the columns: the answer never takes much more than the limit.
+    deadline = time.monotonic() + settings.CSVHUB_FACET_TIMEOUT_SECONDS
     facets: list[Facet] = []
     for column in columns:
         stats = dataset.schema.stats_of(column.name)
         kept = _with_nulls(stats.top_values, stats.nulls)
+        left = deadline - time.monotonic()
         if not narrowed and kept is not None and kept.error == 0:
             facets.append(_from_summary(column, kept, query.size, narrowed=False))
-        elif scan:
+        elif scan and left > _LEAST_SECONDS:
             try:
-                facets.append(_counted(rows, column, query.size))
+                facets.append(_counted(rows, column, query.size, left))
             except QueryTimeout:
-                scan = False  # the next columns would take as long: answer from summaries
+                deadline = 0.0  # the next columns would take as long: answer from summaries
                 facets.append(_fallback(column, kept, query.size, narrowed, timed_out=True))
         else:
-            facets.append(_fallback(column, kept, query.size, narrowed, timed_out=False))
+            facets.append(_fallback(column, kept, query.size, narrowed, timed_out=scan))
     return facets
+
+
+# Less time than this left in the budget: not worth starting a count.
+_LEAST_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,7 @@ def _with_nulls(kept: TopValues | None, nulls: int) -> _Kept | None:
     return _Kept(tuple(counts), kept.error)
 
 
-def _counted(rows: RowSet, column: Column, size: int) -> Facet:
+def _counted(rows: RowSet, column: Column, size: int, seconds: float) -> Facet:
     with observe_query("facets"):
         found, more = warehouse_analysis.aggregate(
             rows,
@@ -117,7 +125,7 @@ def _counted(rows: RowSet, column: Column, size: int) -> Facet:
             metrics=[Metric(Function.COUNT)],
             order=[Order(1, descending=True)],
             limit=size,
-            seconds=settings.CSVHUB_FACET_TIMEOUT_SECONDS,
+            seconds=seconds,
         )
     counted = tuple(FacetValue(values.to_json(column.type, key), int(n)) for key, n in found)
     return Facet(column, counted, more, Source.WAREHOUSE)

@@ -51,5 +51,5 @@ def test_aggregate_timeseries_and_histogram_take_the_search_with_filters(api):
 
 
 def test_a_rows_only_parameter_is_still_refused(api):
-    found = analysis(api, "type=row_count&sort=city", status=400)
+    found = analysis(api, "type=row_count&fields=city", status=400)
     assert "rows endpoint" in found["detail"]
