@@ -742,8 +742,8 @@ def analysis_histogram(
 
 
 def histogram_edges(low: Any, high: Any, bins: int, *, integer: bool) -> list[Any]:
-    """Bin edges at readable numbers: a width of 1, 2 or 5 x 10^n (the smallest such width
-    that makes at most about `bins` bins), from the multiple of the width at or below the min
+    """Bin edges at readable numbers: a width of 1, 2 or 5 x 10^n (the one nearest to the
+    width that would make `bins` bins), from the multiple of the width at or below the min
     to the first at or past the max, so there may be a bin more or fewer than asked. Integers
     take whole widths and the last upper edge is past the max; the last decimal bin holds
     the max."""
@@ -762,9 +762,15 @@ def histogram_edges(low: Any, high: Any, bins: int, *, integer: bool) -> list[An
 
 
 def readable_step(raw: Decimal) -> Decimal:
-    """The smallest 1, 2 or 5 x 10^n that is at least `raw` (> 0)."""
+    """The 1, 2 or 5 x 10^n nearest to `raw` (> 0) on a log scale: 25 → 20, 40 → 50, 8 → 10
+    (the cut points are the geometric means, √2, √10 and √50, as charting libraries do)."""
     power = Decimal(1).scaleb(raw.adjusted())
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    ratio = raw / power  # 1 <= ratio < 10
+    cuts = ((1, _ROOT_2), (2, _ROOT_10), (5, _ROOT_50))
+    return next((m for m, cut in cuts if ratio < cut), 10) * power
+
+
+_ROOT_2, _ROOT_10, _ROOT_50 = Decimal(2).sqrt(), Decimal(10).sqrt(), Decimal(50).sqrt()
 
 
 # -- columns and values ------------------------------------------------------------------------

@@ -177,11 +177,14 @@ def every_bucket(first: datetime | date, last: datetime | date, bucket: str) -> 
 
 
 def _one_two_five(raw):
-    """The smallest of 1, 2, 5, 10, 20, 50 ... (or 0.1, 0.2, 0.5 ...) at least `raw`."""
-    step = Decimal(10) ** (math.floor(math.log10(raw)) - 1)
-    while not any(step * m >= raw for m in (1, 2, 5)):
-        step *= 10
-    best = next(step * m for m in (1, 2, 5) if step * m >= raw)
+    """The one of 1, 2, 5, 10, 20, 50 ... (or 0.1, 0.2, 0.5 ...) nearest to `raw`, comparing
+    ratios (log scale): 25 → 20, 40 → 50."""
+    exponent = math.floor(math.log10(raw))
+    candidates = [
+        Decimal(m) * Decimal(10) ** e for e in (exponent, exponent + 1) for m in (1, 2, 5)
+    ]
+    ratio = lambda c: max(Decimal(raw) / c, c / Decimal(raw))  # noqa: E731
+    best = min(candidates, key=ratio)
     return int(best) if isinstance(raw, int) else type(raw)(best)
 
 
