@@ -10,8 +10,15 @@ Target: under 300 ms each (issue 6, "Fast").
            deleted afterwards): 1,000 datasets made with services.dataset_create, --uploads of
            them filled by a real upload of a 1,000-row generated CSV; then `/` (default sort),
            `/?sort=size`, `/?sort=-rows&page=20`, `/?q=...` and `/files/table/`.
-  dataset  the 10M-row dataset bench/analysis.py loaded (bench/out/analysis-state on
-           PostgreSQL, reused, loaded only if missing): `/datasets/transactions-10000000/`.
+  dataset  the --rows (10M) dataset bench/analysis.py loads (bench/out/analysis-state on
+           PostgreSQL, reused, loaded only if missing): `/datasets/transactions-N/`, then what
+           its scripts ask for on opening with facets on two columns (`#facets=client_name,
+           client_id`): the facets, the default time chart (rows per week) and the histogram;
+           and the sum of the four, the page's server time; then facets with a filter (counted
+           under CSVHUB_FACET_TIMEOUT_SECONDS, or from the kept summary past it).
+  zip      ten 100 MB originals (--zip-mb) downloaded as one ZIP through `/files/zip/`, the
+           stream read to its end in a fresh process: peak RSS before and after, and the
+           archive's size and throughput.
 
 Each part runs in its own process (Django settings are per process).
 """
@@ -113,7 +120,7 @@ def files_part(repeat: int, uploads: int) -> None:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def dataset_part(repeat: int, pg_url: str) -> None:
+def dataset_part(repeat: int, pg_url: str, rows: int) -> None:
     from analysis import ORG_SLUG, dataset_for, ensure_database, setup_django
 
     ensure_database(pg_url)
@@ -123,7 +130,7 @@ def dataset_part(repeat: int, pg_url: str) -> None:
 
     from csvhub.accounts.models import Membership, Organization
 
-    big = dataset_for(10_000_000, reload=False)
+    big = dataset_for(rows, reload=False)
     user, _ = get_user_model().objects.get_or_create(username="bench-query")
     Membership.objects.get_or_create(
         user=user, organization=Organization.objects.get(slug=ORG_SLUG), defaults={"role": "viewer"}
@@ -134,7 +141,93 @@ def dataset_part(repeat: int, pg_url: str) -> None:
     )
     client = Client(SERVER_NAME="localhost")
     client.force_login(user)
-    report(f"/datasets/{big.slug}/", *median_ms(client, f"/datasets/{big.slug}/", repeat))
+    api = f"/api/v1/datasets/{big.slug}"
+    urls = (
+        f"/datasets/{big.slug}/",
+        f"{api}/facets/?columns=client_name,client_id",
+        f"{api}/analysis/?type=timeseries&column=transaction_date&bucket=week&metric=count",
+        f"{api}/analysis/?type=histogram&column=transaction_amount&bins=20",
+    )
+    total = 0.0
+    for url in urls:
+        ms, size = median_ms(client, url, repeat)
+        total += ms
+        report(url, ms, size)
+    verdict = "ok" if total < TARGET_MS else "MISSED"
+    what = "page + facets + default charts"
+    print(f"   {what:<40} {total:8.1f} ms  target < {TARGET_MS} ms {verdict}")
+    facets = client.get(urls[1]).json()["facets"]
+    print("   facets answered from: " + ", ".join(f"{f['column']} {f['source']}" for f in facets))
+    # Filtered: counted under the facets' time limit, or answered from the summary past it.
+    filtered = f"{api}/facets/?columns=client_name,client_id&transaction_amount=gt:4000"
+    report(filtered, *median_ms(client, filtered, max(3, repeat // 3), warmup=1))
+    facets = client.get(filtered).json()["facets"]
+    print("   filtered facets from: " + ", ".join(f"{f['column']} {f['source']}" for f in facets))
+
+
+def zip_part(megabytes: int) -> None:
+    """Ten originals of `megabytes` each as one ZIP, read to the end: the peak RSS says
+    whether memory stayed flat (it must not grow with the files)."""
+    import resource
+
+    data_dir = Path(tempfile.mkdtemp(prefix="csvhub-bench-zip-"))
+    try:
+        os.environ["CSVHUB_DATA_DIR"] = str(data_dir)
+        os.environ.pop("CSVHUB_WAREHOUSE_URL", None)
+        os.environ.setdefault("CSVHUB_LOG_LEVEL", "WARNING")
+        os.environ["DJANGO_SETTINGS_MODULE"] = "csvhub.settings"
+        import django
+        from django.core.management import call_command
+
+        django.setup()
+        call_command("migrate", verbosity=0)
+        from django.contrib.auth import get_user_model
+        from django.core.files import File
+        from django.test import Client
+
+        from csvhub.accounts.models import Membership, Organization
+        from csvhub.datasets.models import Dataset, Upload
+
+        organization = Organization.objects.create(slug="bench-zip", name="Bench zip")
+        user = get_user_model().objects.create_user(username="bench-zip")
+        Membership.objects.create(user=user, organization=organization, role="viewer")
+        source = data_dir / "original.csv"
+        line = b"2024-01-01 10:00:00,1234.50,some client name,42,north\n"
+        block = line * (1024 * 1024 // len(line))
+        with open(source, "wb") as out:
+            for _ in range(megabytes):
+                out.write(block)
+        size = source.stat().st_size
+        slugs = []
+        for number in range(10):
+            dataset = Dataset.objects.create(
+                organization=organization, name=f"Big {number}", slug=f"big-{number}"
+            )
+            with open(source, "rb") as stream:
+                Upload.objects.create(
+                    dataset=dataset, original_name=f"big-{number}.csv", size=size,
+                    file=File(stream, name=f"big-{number}.csv"), state="succeeded",
+                )  # fmt: skip
+            slugs.append(dataset.slug)
+        client = Client(SERVER_NAME="localhost")
+        client.force_login(user)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        started = time.perf_counter()
+        response = client.get("/files/zip/?" + "&".join(f"dataset={slug}" for slug in slugs))
+        sent = sum(len(chunk) for chunk in response.streaming_content)
+        seconds = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(
+            f"zip: 10 originals of {size / 1024**2:,.0f} MB ({10 * size / 1024**2:,.0f} MB), "
+            f"archive {sent / 1024**2:,.1f} MB in {seconds:.1f} s "
+            f"({10 * size / 1024**2 / seconds:,.0f} MB/s read)"
+        )
+        print(
+            f"   peak RSS {before:,.0f} MB before the download, {after:,.0f} MB after it "
+            f"(grew {after - before:,.0f} MB for {10 * size / 1024**2:,.0f} MB of files)"
+        )
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def main() -> int:
@@ -144,17 +237,23 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=50)
     parser.add_argument("--uploads", type=int, default=5)
     parser.add_argument("--pg-url", default=os.environ.get("CSVHUB_BENCH_PG_URL", DEFAULT_PG_URL))
-    parser.add_argument("--part", choices=["files", "dataset"])
+    parser.add_argument("--rows", type=int, default=10_000_000, help="the dataset page's table")
+    parser.add_argument("--zip-mb", type=int, default=100, help="size of each of the 10 files")
+    parser.add_argument("--part", choices=["files", "dataset", "zip"])
     args = parser.parse_args()
     if args.part == "files":
         files_part(args.repeat, args.uploads)
         return 0
     if args.part == "dataset":
-        dataset_part(args.repeat, args.pg_url)
+        dataset_part(args.repeat, args.pg_url, args.rows)
         return 0
-    for part in ("files", "dataset"):
+    if args.part == "zip":
+        zip_part(args.zip_mb)
+        return 0
+    for part in ("files", "dataset", "zip"):
         command = [sys.executable, __file__, "--part", part, "--repeat", str(args.repeat),
-                   "--uploads", str(args.uploads), "--pg-url", args.pg_url]  # fmt: skip
+                   "--uploads", str(args.uploads), "--pg-url", args.pg_url,
+                   "--rows", str(args.rows), "--zip-mb", str(args.zip_mb)]  # fmt: skip
         done = subprocess.run(command)
         if done.returncode != 0:
             return done.returncode

@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "csvhub.outbox",
     "csvhub.alarms",
     "csvhub.lifecycle",
+    "csvhub.facets",
     "csvhub.web",
     "csvhub.metrics",
     "csvhub.sso",
@@ -308,6 +309,13 @@ CSVHUB_QUERY_TIMEOUT_SECONDS = env_float(
 CSVHUB_EXPORT_TIMEOUT_SECONDS = env_float(
     "CSVHUB_EXPORT_TIMEOUT_SECONDS", 3600.0, minimum=0.0, maximum=86400.0
 )
+# Facets (csvhub.facets) count within this short limit (all columns together), then answer
+# from the top values kept at ingestion; without filters, tables past CSVHUB_FACET_SCAN_MAX_ROWS
+# answer from those at once.
+CSVHUB_FACET_TIMEOUT_SECONDS = env_float(
+    "CSVHUB_FACET_TIMEOUT_SECONDS", 1.0, minimum=0.01, maximum=3600.0
+)
+CSVHUB_FACET_SCAN_MAX_ROWS = env_int("CSVHUB_FACET_SCAN_MAX_ROWS", 250_000, minimum=0)
 
 # Uploads stream through temporary files, never through memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024**2

@@ -58,6 +58,7 @@ ENDPOINTS = [
         200,
         "viewer",
     ),
+    Endpoint("get", "/api/v1/datasets/sales/facets/?columns=label", 200, "viewer"),
     Endpoint(
         "post", "/api/v1/uploads/", 202, "editor", scoped=False, body={"x": 1}, multipart=True
     ),

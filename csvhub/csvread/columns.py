@@ -94,6 +94,12 @@ class Columns:
     def __len__(self) -> int:
         return self.row_count
 
+    def cells(self, index: int) -> list[str]:
+        """Column `index`'s cells, splitting only that column when the batch is still joined."""
+        if self._values is None and isinstance(self._parts[index], str):
+            return self._parts[index].split("\n")  # type: ignore[union-attr]
+        return self.values[index]
+
     def joined(self, index: int) -> str:
         """Column `index`'s cells joined with '\\n' (made once, then kept)."""
         text = self._joined[index]

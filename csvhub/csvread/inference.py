@@ -8,7 +8,7 @@ column) are the batch's distinct values classified one by one and the type widen
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cache
 from typing import NamedTuple
@@ -19,7 +19,7 @@ from csvhub.csvread.convert import canonical_column
 from csvhub.csvread.formats import TEXT, DateStyle, Kind
 from csvhub.csvread.observation import BatchColumn, Observation
 from csvhub.csvread.stats import batch_stats, summary_stats
-from csvhub.schema.stats import TEMPORAL, ColumnStats
+from csvhub.schema.stats import TEMPORAL, ColumnStats, TopValues
 from csvhub.schema.types import ColumnType, decimal_fits, fraction_digits, widen
 
 
@@ -148,7 +148,8 @@ def _observe_kind(state: _ColumnState, columns: Columns, index: int) -> BatchCol
     if kind == TEXT:  # text takes anything: only stats left to do
         state.kind = kind
         stats = _batch_stats(columns, index, ColumnType.TEXT, clean=False)
-        state.stats = state.stats.merged(stats)
+        top = TopValues.of(columns.cells(index))
+        state.stats = state.stats.merged(replace(stats, top_values=top))
         return BatchColumn(ColumnType.TEXT, canonical=True)
     if kind is None:  # nothing but empty cells so far
         state.stats = state.stats.merged(ColumnStats(nulls=len(columns)))
@@ -258,7 +259,8 @@ def _observe_slowly(state: _ColumnState, values: list[str]) -> BatchColumn:
     state.kind = join_kinds(state.kind, batch_kind)
     batch_type = None if batch_kind is None else batch_kind.type
     if state.kind == TEXT:  # e.g. US dates met ISO dates: extremes are meaningless now
-        state.stats = state.stats.merged(batch_stats(values, ColumnType.TEXT, clean=False))
+        stats = batch_stats(values, ColumnType.TEXT, clean=False)
+        state.stats = state.stats.merged(replace(stats, top_values=TopValues.of(values)))
         state.stats = state.stats.retyped(ColumnType.TEXT)
         return BatchColumn(batch_type, canonical=False)
     text = None

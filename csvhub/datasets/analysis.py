@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from csvhub.datasets.errors import DatasetError
@@ -44,7 +44,7 @@ from csvhub.grammar.analysis import (
     Bucket,
     Function,
 )
-from csvhub.grammar.rows import PASSED_THROUGH
+from csvhub.grammar.rows import PASSED_THROUGH, SEARCH
 from csvhub.grammar.terms import NUMBERS, TIMES
 from csvhub.metrics import observe_query
 from csvhub.schema import Column, ColumnStats, ColumnType, values
@@ -89,6 +89,7 @@ class AnalysisQuery:
     bins: int = DEFAULT_BINS
     sort: tuple[SortKey, ...] = ()
     limit: int = DEFAULT_GROUPS
+    search: str | None = None  # `q=`: as on the rows endpoint
 
 
 # -- parsing -----------------------------------------------------------------------------------
@@ -106,9 +107,11 @@ def parse_analysis_query(params: Iterable[tuple[str, str]]) -> AnalysisQuery:
                 f"{word} does not apply to type={kind.value}, which takes: {takes}. To filter "
                 f"a column named {word}, write {word}__eq=value."
             )
+    rows = parse_row_query(filter_pairs)
     return AnalysisQuery(
         type=kind,
-        filters=parse_row_query(filter_pairs).filters,
+        filters=rows.filters,
+        search=rows.search,
         column=options.get("column", "").strip() or None,
         group_by=_names("group_by", options.get("group_by", ""), MAX_GROUP_BY),
         metrics=_metrics(options.get("metrics", "")),
@@ -133,13 +136,13 @@ def _split(params: Iterable[tuple[str, str]]) -> tuple[dict[str, str], list[tupl
                     f"To filter a column named {word}, write {word}__eq=value."
                 )
             options[word] = value
-        elif reserved_word(key) is not None:
+        elif reserved_word(key) not in (None, SEARCH):
             raise InvalidAnalysis(
                 f"{key} is a parameter of the rows endpoint, not of analysis. Analysis takes "
                 f"{', '.join(WORDS)} and filters. To filter a column named {word}, write "
                 f"{word}__eq=value."
             )
-        elif key.startswith("_") and key not in PASSED_THROUGH:
+        elif key.startswith("_") and key not in PASSED_THROUGH and reserved_word(key) is None:
             raise InvalidAnalysis(
                 f"Unknown parameter {key!r}. Analysis takes {', '.join(WORDS)} (each also with "
                 "a leading _); any other name filters the column of that name."
@@ -248,9 +251,11 @@ def analysis_run(*, dataset: Dataset, query: AnalysisQuery) -> dict[str, Any]:
 
 def _analysis_run(dataset: Dataset, query: AnalysisQuery) -> dict[str, Any]:
     if query.type is AnalysisType.ROW_COUNT:
-        return analysis_row_count(dataset=dataset, filters=query.filters)
+        return analysis_row_count(dataset=dataset, filters=query.filters, search=query.search)
     if query.type is AnalysisType.TIME_SPAN:
-        return analysis_time_span(dataset=dataset, column=query.column, filters=query.filters)
+        return analysis_time_span(
+            dataset=dataset, column=query.column, filters=query.filters, search=query.search
+        )
     if query.type is AnalysisType.AGGREGATE:
         return analysis_aggregate(
             dataset=dataset,
@@ -259,6 +264,7 @@ def _analysis_run(dataset: Dataset, query: AnalysisQuery) -> dict[str, Any]:
             filters=query.filters,
             sort=query.sort,
             limit=query.limit,
+            search=query.search,
         )
     if query.type is AnalysisType.TIMESERIES:
         return analysis_timeseries(
@@ -267,9 +273,14 @@ def _analysis_run(dataset: Dataset, query: AnalysisQuery) -> dict[str, Any]:
             bucket=query.bucket,
             metric=query.metric,
             filters=query.filters,
+            search=query.search,
         )
     return analysis_histogram(
-        dataset=dataset, column=query.column, bins=query.bins, filters=query.filters
+        dataset=dataset,
+        column=query.column,
+        bins=query.bins,
+        filters=query.filters,
+        search=query.search,
     )
 
 
@@ -327,11 +338,14 @@ def _stats_bounds(dataset: Dataset, column: Column) -> tuple[Any, Any]:
 # -- row_count and time_span -------------------------------------------------------------------
 
 
-def analysis_row_count(*, dataset: Dataset, filters: Sequence[Filter] = ()) -> dict[str, Any]:
-    """Rows in the dataset (from metadata), or matching the filters (a COUNT in the warehouse)."""
-    if not filters:
+def analysis_row_count(
+    *, dataset: Dataset, filters: Sequence[Filter] = (), search: str | None = None
+) -> dict[str, Any]:
+    """Rows in the dataset (from metadata), or matching the filters and the search (a COUNT in
+    the warehouse)."""
+    if not filters and search is None:
         return {"type": "row_count", "row_count": dataset.row_count, "source": "summary"}
-    selected = filtered_rows(dataset, filters)
+    selected = filtered_rows(dataset, filters, search)
     count = rows_count(selected) if dataset.schema else 0
     return {"type": "row_count", "row_count": count, "source": "warehouse"}
 
@@ -342,14 +356,17 @@ def analysis_time_span(
     column: str | None = None,
     filters: Sequence[Filter] = (),
     prefer: ColumnType | None = None,
+    search: str | None = None,
 ) -> dict[str, Any]:
     """Earliest and latest value of a date or timestamp column and the time between them;
     from metadata without filters, MIN and MAX in the warehouse with them. Without `column`,
     the first time column in file order, or the first of type `prefer` when there is one."""
     chosen = _time_column(dataset, column, "time_span", prefer)
     column_type = chosen.type
-    if filters:
-        low, high = warehouse_analysis.extremes(filtered_rows(dataset, filters), column=chosen.name)
+    narrowed = bool(filters) or search is not None
+    if narrowed:
+        selected = filtered_rows(dataset, filters, search)
+        low, high = warehouse_analysis.extremes(selected, column=chosen.name)
     else:
         low, high = _stats_bounds(dataset, chosen)
     delta = None if low is None else _as_datetime(high) - _as_datetime(low)
@@ -360,7 +377,7 @@ def analysis_time_span(
         "latest": _json_value(column_type, high),
         "seconds": None if delta is None else _seconds(delta),
         "duration": None if delta is None else iso_duration(delta),
-        "source": "warehouse" if filters else "summary",
+        "source": "warehouse" if narrowed else "summary",
     }
 
 
@@ -415,10 +432,11 @@ def analysis_aggregate(
     filters: Sequence[Filter] = (),
     sort: Sequence[SortKey] = (),
     limit: int = DEFAULT_GROUPS,
+    search: str | None = None,
 ) -> dict[str, Any]:
     """Metrics per group of the filtered rows (one row without group_by), sorted and limited;
     `truncated` says that more groups than `limit` exist."""
-    plan = _aggregate_plan(dataset, group_by, metrics, filters, sort)
+    plan = _aggregate_plan(dataset, group_by, metrics, filters, sort, search)
     groups, resolved = plan.groups, plan.resolved
     if dataset.schema:
         found, truncated = warehouse_analysis.aggregate(plan.rows, **plan.arguments, limit=limit)
@@ -464,18 +482,21 @@ def _aggregate_plan(
     metrics: Sequence[MetricSpec],
     filters: Sequence[Filter],
     sort: Sequence[SortKey],
+    search: str | None = None,
 ) -> _AggregatePlan:
     columns = ColumnResolver(dataset.schema)
     groups = _group_columns(columns, group_by)
     resolved = [_resolve_metric(dataset, columns, spec) for spec in metrics]
     _check_names(groups, resolved)
     order = [_sort_position(columns, groups, resolved, key) for key in sort]
-    return _AggregatePlan(filtered_rows(dataset, filters), groups, resolved, order)
+    return _AggregatePlan(filtered_rows(dataset, filters, search), groups, resolved, order)
 
 
 def analysis_aggregate_sql(*, dataset: Dataset, query: AnalysisQuery) -> str:
     """The SQL an aggregate query runs on this dataset, values inlined: for benchmarks."""
-    plan = _aggregate_plan(dataset, query.group_by, query.metrics, query.filters, query.sort)
+    plan = _aggregate_plan(
+        dataset, query.group_by, query.metrics, query.filters, query.sort, query.search
+    )
     return warehouse_analysis.aggregate_sql(plan.rows, **plan.arguments, limit=query.limit)
 
 
@@ -567,6 +588,7 @@ def analysis_timeseries(
     bucket: Bucket = Bucket.DAY,
     metric: MetricSpec = COUNT,
     filters: Sequence[Filter] = (),
+    search: str | None = None,
 ) -> dict[str, Any]:
     """A metric per time bucket of a date or timestamp column, in time order, for a chart:
     buckets from the first to the last that holds rows, empty ones included (count 0, other
@@ -580,12 +602,12 @@ def analysis_timeseries(
             f"Buckets for dates: {', '.join(b.value for b in DATE_BUCKETS)}."
         )
     resolved = _resolve_metric(dataset, columns, metric)
-    if not filters:
+    if not filters and search is None:
         low, high = _stats_bounds(dataset, chosen)
         if low is not None:
             _check_points(bucket_count(low, high, bucket), bucket)
     found = warehouse_analysis.timeseries(
-        filtered_rows(dataset, filters),
+        filtered_rows(dataset, filters, search),
         column=chosen.name,
         bucket=bucket,
         metric=resolved.metric,
@@ -682,20 +704,22 @@ def analysis_histogram(
     column: str | None = None,
     bins: int = DEFAULT_BINS,
     filters: Sequence[Filter] = (),
+    search: str | None = None,
 ) -> dict[str, Any]:
     """Counts of a number column's values in equal-width bins from its min to its max (from
     metadata without filters, from the warehouse with them). See `histogram_edges`."""
     chosen = _typed_column(dataset, column, NUMBERS, "histogram", "number")
     column_type = chosen.type
     stats = dataset.schema.stats.get(chosen.name)
-    selected = filtered_rows(dataset, filters)
-    if filters:
+    selected = filtered_rows(dataset, filters, search)
+    narrowed = bool(filters) or search is not None
+    if narrowed:
         low, high = warehouse_analysis.extremes(selected, column=chosen.name)
     else:
         low, high = _stats_bounds(dataset, chosen)
     if low is None:
         kept_nulls = dataset.row_count if stats is None else stats.nulls
-        nulls = rows_count(selected) if filters else kept_nulls
+        nulls = rows_count(selected) if narrowed else kept_nulls
         counts: list[int] = []
         edges: list[Any] = []
     else:
@@ -713,23 +737,40 @@ def analysis_histogram(
             for i, count in enumerate(counts)
         ],
         "nulls": nulls,
-        "source": "warehouse" if filters else "summary",
+        "source": "warehouse" if narrowed else "summary",
     }
 
 
 def histogram_edges(low: Any, high: Any, bins: int, *, integer: bool) -> list[Any]:
-    """Bin edges from the min to the max: `bins` equal widths for decimals (the last bin holds
-    the max), whole-number widths for integers (ceil((max - min + 1) / bins), so there may be
-    fewer bins than asked, and the last upper edge is past the max)."""
+    """Bin edges at readable numbers: a width of 1, 2 or 5 x 10^n (the one nearest to the
+    width that would make `bins` bins), from the multiple of the width at or below the min
+    to the first at or past the max, so there may be a bin more or fewer than asked. Integers
+    take whole widths and the last upper edge is past the max; the last decimal bin holds
+    the max."""
     if integer:
-        width = max(1, math.ceil((high - low + 1) / bins))
-        count = math.ceil((high - low + 1) / width)
-        return [low + i * width for i in range(count + 1)]
+        width = int(readable_step(Decimal(max(1, math.ceil((high - low + 1) / bins)))))
+        start = (low // width) * width
+        count = math.ceil((high - start + 1) / width)
+        return [start + i * width for i in range(count + 1)]
     low, high = Decimal(low), Decimal(high)
     if low == high:
         return [low, high]
-    width = (high - low) / bins
-    return [low + i * width for i in range(bins)] + [high]
+    step = readable_step((high - low) / bins)
+    start = (low / step).to_integral_value(rounding=ROUND_FLOOR) * step
+    count = max(1, int(((high - start) / step).to_integral_value(rounding=ROUND_CEILING)))
+    return [start + i * step for i in range(count + 1)]
+
+
+def readable_step(raw: Decimal) -> Decimal:
+    """The 1, 2 or 5 x 10^n nearest to `raw` (> 0) on a log scale: 25 → 20, 40 → 50, 8 → 10
+    (the cut points are the geometric means, √2, √10 and √50, as charting libraries do)."""
+    power = Decimal(1).scaleb(raw.adjusted())
+    ratio = raw / power  # 1 <= ratio < 10
+    cuts = ((1, _ROOT_2), (2, _ROOT_10), (5, _ROOT_50))
+    return next((m for m, cut in cuts if ratio < cut), 10) * power
+
+
+_ROOT_2, _ROOT_10, _ROOT_50 = Decimal(2).sqrt(), Decimal(10).sqrt(), Decimal(50).sqrt()
 
 
 # -- columns and values ------------------------------------------------------------------------

@@ -70,7 +70,10 @@ _DESCRIPTION = f"""
 column named like an analysis parameter is filtered with `{{column}}__{{op}}=value`
 (`type__eq=refund`).
 
-Without filters, row_count and time_span answer from the summary kept at ingestion
+**Search**: `q=words` keeps the rows where any text column contains the words, ignoring case,
+as on the rows endpoint; it combines with the filters.
+
+Without filters or search, row_count and time_span answer from the summary kept at ingestion
 (`"source": "summary"`); with filters they run in the warehouse (`"source": "warehouse"`).
 
 The parameters below are listed together, but each type takes only its own (as listed above):

@@ -96,8 +96,9 @@ ANALYSIS_KINDS: tuple[AnalysisKind, ...] = (
     ),
     AnalysisKind(
         AnalysisType.HISTOGRAM,
-        f"counts of a number `column` in `bins` equal-width bins (default {DEFAULT_BINS}, at "
-        f"most {MAX_BINS}) from its min to its max.",
+        f"counts of a number `column` in about `bins` equal-width bins (default {DEFAULT_BINS}, "
+        f"at most {MAX_BINS}) from its min to its max, edges at readable numbers (widths of "
+        "1, 2 or 5 x 10^n).",
         ("column", "bins"),
     ),
 )

@@ -16,13 +16,14 @@ from csvhub.grammar.analysis import (
     METRIC_FUNCTIONS,
     types_taking,
 )
+from csvhub.grammar.facets import FACET_PARAMETERS
 from csvhub.grammar.filters import (
     FILTER_EXAMPLE,
     FILTER_FORMS,
     FILTER_OPERATORS,
     OPERATOR_NAMES,
 )
-from csvhub.grammar.rows import PASSED_THROUGH, RESERVED, ROW_PARAMETERS
+from csvhub.grammar.rows import PASSED_THROUGH, RESERVED, ROW_PARAMETERS, SEARCH
 from csvhub.grammar.terms import Parameter, ValueType
 
 
@@ -72,6 +73,15 @@ def rows_parameters() -> list[OpenApiParameter]:
 def analysis_parameters() -> list[OpenApiParameter]:
     return [
         *(openapi_parameter(p, taken_by=_taken_by(p.name)) for p in ANALYSIS_PARAMETERS),
+        filters_parameter(example=False),
+    ]
+
+
+def facet_parameters() -> list[OpenApiParameter]:
+    search = next(p for p in ROW_PARAMETERS if p.name == SEARCH)
+    return [
+        *map(openapi_parameter, FACET_PARAMETERS),
+        openapi_parameter(search),
         filters_parameter(example=False),
     ]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from csvhub.grammar.analysis import METRIC_FUNCTIONS, TIME_BUCKETS, WORDS
+from csvhub.grammar.facets import WORDS as FACET_WORDS
 from csvhub.grammar.filters import FILTER_OPERATORS, OPERATOR_END, OPERATOR_SUFFIX
 from csvhub.grammar.rows import (
     DEFAULT_LIMIT,
@@ -39,6 +40,7 @@ def page_table() -> dict[str, Any]:
         "reserved": list(RESERVED),
         "passed_through": list(PASSED_THROUGH),
         "analysis_words": list(WORDS),
+        "facet_words": list(FACET_WORDS),
         "sort_directions": list(SORT_DIRECTIONS),
         "sort_direction_end": SORT_DIRECTION_END,
         "descending": DESCENDING,

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from csvhub.metrics.definitions import metrics
 
-QUERY_KINDS = ("page", "count", "export", "analysis")
+QUERY_KINDS = ("page", "count", "export", "analysis", "facets")
 
 
 @contextlib.contextmanager

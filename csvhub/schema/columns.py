@@ -164,5 +164,7 @@ def _merged_stats(
         stats = parts[0] if len(parts) == 1 else parts[0].merged(parts[1])
         if column.type not in _ORDERED_TYPES:
             stats = replace(stats, min_value=None, max_value=None)
+        if column.type is not ColumnType.TEXT and stats.top_values is not None:
+            stats = replace(stats, top_values=None)
         merged[column.name] = stats
     return merged

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import heapq
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from typing import Any
@@ -12,6 +14,57 @@ from csvhub.schema.types import ColumnType, widen
 
 NUMERIC = (ColumnType.INTEGER, ColumnType.DECIMAL)
 TEMPORAL = (ColumnType.DATE, ColumnType.TIMESTAMP)
+# A text column's most frequent values kept at ingestion (TopValues): how many, and the longest
+# value counted (a facet of long texts says little, and the stats JSON stays small).
+TOP_VALUES_KEPT = 32
+TOP_VALUE_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class TopValues:
+    """A text column's most frequent values with their counts: a Misra-Gries summary of at
+    most TOP_VALUES_KEPT counters, mergeable across batches and uploads in any order.
+
+    Each count is at most `error` short of the true count (never over it), and any value
+    missing here occurs at most `error` times; `error` is 0 while the column has held no more
+    than TOP_VALUES_KEPT distinct values, and the counts are then exact. Values longer than
+    TOP_VALUE_LENGTH characters are not counted.
+    """
+
+    counts: tuple[tuple[str, int], ...] = ()  # most frequent first, ties by value
+    error: int = 0
+
+    @classmethod
+    def of(cls, cells: Iterable[str]) -> TopValues:
+        """The summary of one batch's non-empty cells (empty cells are NULL, not values)."""
+        counted = Counter(cells)  # counting runs in C; long values are dropped after
+        counted.pop("", None)
+        for value in [v for v in counted if len(v) > TOP_VALUE_LENGTH]:
+            del counted[value]
+        return _trimmed(counted, 0)
+
+    def merged(self, other: TopValues) -> TopValues:
+        counted: Counter[str] = Counter(dict(self.counts))
+        counted.update(dict(other.counts))
+        return _trimmed(counted, self.error + other.error)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"counts": [list(pair) for pair in self.counts], "error": self.error}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TopValues:
+        counts = tuple((str(value), int(count)) for value, count in data.get("counts", ()))
+        return cls(counts, int(data.get("error", 0)))
+
+
+def _trimmed(counted: Counter[str], error: int) -> TopValues:
+    """Misra-Gries: past TOP_VALUES_KEPT counters, every count drops by the next largest one
+    (which then bounds the error), and counts that reach 0 go."""
+    largest = heapq.nlargest(TOP_VALUES_KEPT + 1, counted.items(), key=lambda kv: kv[1])
+    cut = largest[TOP_VALUES_KEPT][1] if len(largest) > TOP_VALUES_KEPT else 0
+    kept = [(value, count - cut) for value, count in largest[:TOP_VALUES_KEPT] if count > cut]
+    kept.sort(key=lambda kv: (-kv[1], kv[0]))
+    return TopValues(tuple(kept), error + cut)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +86,9 @@ class ColumnStats:
     min_length: int | None = None
     max_length: int | None = None
     value_type: ColumnType | None = None  # the type min_value/max_value are written in
+    # Text columns: the most frequent values (None when not kept: other types, stats stored
+    # before it existed, or a column that became text after holding other values).
+    top_values: TopValues | None = None
 
     def merged(self, other: ColumnStats) -> ColumnStats:
         """This summary and `other` as one; extremes follow the widened type."""
@@ -46,7 +102,19 @@ class ColumnStats:
             min_length=_optional(min, self.min_length, other.min_length),
             max_length=_optional(max, self.max_length, other.max_length),
             value_type=value_type,
+            top_values=self._top_merged(other),
         )
+
+    def _top_merged(self, other: ColumnStats) -> TopValues | None:
+        """Both sides' top values; None when a side counted values without keeping them (its
+        values are unknown, so a merged summary would understate counts silently)."""
+        parts = [self, other]
+        if any(part.top_values is None and part.non_null for part in parts):
+            return None
+        kept = [part.top_values for part in parts if part.top_values is not None]
+        if not kept:
+            return None
+        return kept[0] if len(kept) == 1 else kept[0].merged(kept[1])
 
     def retyped(self, value_type: ColumnType | None) -> ColumnStats:
         """The extremes re-expressed for a column that widened to `value_type`."""
@@ -74,15 +142,25 @@ class ColumnStats:
     def to_json(self) -> dict[str, Any]:
         data = {field.name: getattr(self, field.name) for field in fields(self)}
         data["value_type"] = None if self.value_type is None else str(self.value_type)
+        if self.top_values is None:
+            del data["top_values"]  # as stored before top values were kept
+        else:
+            data["top_values"] = self.top_values.to_json()
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ColumnStats:
         known = {field.name for field in fields(cls)}
         value_type = data.get("value_type")
+        top = data.get("top_values")
         return cls(
-            **{key: value for key, value in data.items() if key in known - {"value_type"}},
+            **{
+                key: value
+                for key, value in data.items()
+                if key in known - {"value_type", "top_values"}
+            },
             value_type=None if value_type is None else ColumnType(value_type),
+            top_values=None if top is None else TopValues.from_json(top),
         )
 
 

@@ -75,9 +75,10 @@ def query_plan(dataset: Dataset, query: RowQuery) -> Plan:
     return Plan(rows, _output(columns, query.fields), fingerprint)
 
 
-def filtered_rows(dataset: Dataset, filters: Sequence[Filter]) -> RowSet:
-    """The rows the filters select, read exactly as the rows endpoint reads them."""
-    return query_plan(dataset, RowQuery(filters=tuple(filters))).rows
+def filtered_rows(dataset: Dataset, filters: Sequence[Filter], search: str | None = None) -> RowSet:
+    """The rows the filters (and the search, `q=`) select, read exactly as the rows endpoint
+    reads them."""
+    return query_plan(dataset, RowQuery(filters=tuple(filters), search=search)).rows
 
 
 def _check_caps(query: RowQuery) -> None:

@@ -115,15 +115,17 @@ def aggregate(
     order: Sequence[Order[int]] = (),
     limit: int,
     engine: Engine | None = None,
+    seconds: float | None = None,
 ) -> tuple[list[tuple[Any, ...]], bool]:
     """One result row per group: the group keys, then the metrics; and whether more groups
-    than `limit` exist. Without `group_by`, one row over all the rows.
+    than `limit` exist. Without `group_by`, one row over all the rows. `seconds`: a time
+    limit shorter than the read timeout (facets give up early and answer from a summary).
 
     Rows are sorted by `order`, then by the group keys not in it, ascending; NULLs last.
     """
     engine = engine or get_engine()
     source, computed, statement = _aggregate_plan(rows, group_by, metrics, order, limit, engine)
-    with read_connection(engine) as connection:
+    with read_connection(engine, seconds=seconds) as connection:
         found = connection.execute(statement).all()
     readers = [source.reader(name) for name in group_by]
     results = [_result_row(row, readers, computed) for row in found]

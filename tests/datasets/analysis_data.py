@@ -176,18 +176,36 @@ def every_bucket(first: datetime | date, last: datetime | date, bucket: str) -> 
     return starts
 
 
+def _one_two_five(raw):
+    """The one of 1, 2, 5, 10, 20, 50 ... (or 0.1, 0.2, 0.5 ...) nearest to `raw`, comparing
+    ratios (log scale): 25 → 20, 40 → 50."""
+    exponent = math.floor(math.log10(raw))
+    candidates = [
+        Decimal(m) * Decimal(10) ** e for e in (exponent, exponent + 1) for m in (1, 2, 5)
+    ]
+    ratio = lambda c: max(Decimal(raw) / c, c / Decimal(raw))  # noqa: E731
+    best = min(candidates, key=ratio)
+    return int(best) if isinstance(raw, int) else type(raw)(best)
+
+
 def expected_bins(found: list, bins: int, *, integer: bool) -> list[dict]:
-    """The documented histogram: whole-number widths ceil((max - min + 1) / bins) for integers,
-    `bins` equal widths for decimals; lower <= value < upper, the last decimal bin closed."""
+    """The documented histogram: widths of 1, 2 or 5 x 10^n (whole for integers) from a
+    multiple of the width; lower <= value < upper, the last decimal bin closed."""
     low, high = min(found), max(found)
     if integer:
-        width = max(1, math.ceil((high - low + 1) / bins))
-        edges = list(range(low, high + width + 1, width))
-        edges = edges[: math.ceil((high - low + 1) / width) + 1]
+        width = _one_two_five(max(1, math.ceil((high - low + 1) / bins)))
+        first = math.floor(low / width) * width
+        edges = list(range(first, high + 1 + width, width))
+        while edges[-2] > high:
+            edges.pop()
     elif low == high:
         edges = [low, high]
     else:
-        edges = [low + (high - low) / bins * i for i in range(bins)] + [high]
+        step = _one_two_five((high - low) / bins)
+        first = math.floor(low / step) * step
+        edges = [first]
+        while edges[-1] < high:
+            edges.append(first + step * len(edges))
     counts = [0] * (len(edges) - 1)
     for value in found:
         index = sum(1 for edge in edges[1:-1] if value >= edge)

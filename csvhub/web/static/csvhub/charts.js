@@ -194,6 +194,49 @@ window.csvhubCharts = (() => {
     root.append(group);
   }
 
+  /** One line per series ([{name, points}], points as for timeSeries), each in its own colour,
+   * with a legend below the chart; points show their series, time and value on hover. */
+  function timeSeriesSplit(container, series, { xTitle, yTitle, bucket, label }) {
+    const { root, inner } = frame(container, { xTitle, yTitle, label });
+    const all = series.flatMap((s) => s.points);
+    const values = all.map((p) => p.v).filter((v) => v !== null);
+    const low = Math.min(0, ...values);
+    const high = Math.max(...values, low + 1);
+    const y = yAxis(root, inner, low, high);
+    const first = Math.min(...all.map((p) => p.t));
+    const last = Math.max(...all.map((p) => p.t));
+    const x = (t) => inner.x + (last === first ? inner.w / 2 : ((t - first) / (last - first)) * inner.w);
+    const axis = xAxisLine(root, inner);
+    const { ticks, unit } = timeTicks(first, last, Math.max(2, Math.floor(inner.w / 90)));
+    for (const tick of ticks) {
+      axis.append(svg("line", { x1: x(tick), x2: x(tick), y1: inner.y + inner.h, y2: inner.y + inner.h + 4 }));
+      axis.append(svg("text", { x: x(tick), y: inner.y + inner.h + 17, "text-anchor": "middle" }, timeLabel(tick, unit)));
+    }
+    const legend = document.createElement("ul");
+    legend.className = "legend";
+    series.forEach((one, i) => {
+      const colour = `series-${i % 11}`;
+      const d = one.points.filter((p) => p.v !== null)
+        .map((p, j) => `${j ? "L" : "M"}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join("");
+      if (d) root.append(svg("path", { class: `line ${colour}`, d }));
+      const dots = svg("g", { class: "dots" });
+      for (const point of one.points) {
+        if (point.v === null) continue;
+        const dot = svg("circle", { class: `dot ${colour}`, cx: x(point.t), cy: y(point.v), r: 3.5 });
+        dot.append(svg("title", {}, `${one.name}, ${fullTime(point.t, bucket)}: ${point.v.toLocaleString("en-US")}`));
+        dots.append(dot);
+      }
+      root.append(dots);
+      const item = document.createElement("li");
+      const swatch = document.createElement("span");
+      swatch.className = `swatch ${colour}`;
+      swatch.setAttribute("aria-hidden", "true");
+      item.append(swatch, one.name);
+      legend.append(item);
+    });
+    container.append(legend);
+  }
+
   /** A shaded band and the word "partial" over a first or last bucket that is incomplete. */
   function markPartial(root, inner, points, x, partial) {
     if (points.length < 2) return;
@@ -241,5 +284,5 @@ window.csvhubCharts = (() => {
     }
   }
 
-  return { timeSeries, histogram, niceTicks, timeTicks, shortNumber };
+  return { timeSeries, timeSeriesSplit, histogram, niceTicks, timeTicks, shortNumber };
 })();

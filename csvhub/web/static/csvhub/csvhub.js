@@ -186,8 +186,31 @@ window.csvhub = (() => {
 
   localizeTimes(document);
 
+  // A page's view choices that are not API parameters (facets shown, a summary asked for) live
+  // in the URL's fragment as `#facets=a,b&by=c`, so a view can be shared while the query string
+  // stays exactly the API's query. `#row` (the explorer's open row) reads as no choices.
+  const viewState = {
+    params() {
+      const hash = window.location.hash.slice(1);
+      return new URLSearchParams(hash === "row" ? "" : hash);
+    },
+    get(key) {
+      return viewState.params().get(key) || "";
+    },
+    set(choices) {
+      const params = viewState.params();
+      for (const [key, value] of Object.entries(choices)) {
+        if (value) params.set(key, value);
+        else params.delete(key);
+      }
+      const text = params.toString().replace(/%2C/gi, ",").replace(/%3A/gi, ":");
+      const url = `${window.location.pathname}${window.location.search}${text ? `#${text}` : ""}`;
+      window.history.replaceState(window.history.state, "", url);
+    },
+  };
+
   return {
     ApiError, api, headers, errorText, formatNumber, formatBytes, formatTime, localizeTimes,
-    el, copyText, say, confirmDialog, confirmAndDelete, requiredValue, meta,
+    el, copyText, say, confirmDialog, confirmAndDelete, requiredValue, meta, viewState,
   };
 })();

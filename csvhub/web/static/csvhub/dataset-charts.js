@@ -4,7 +4,7 @@
 
 (() => {
   const { api, el, formatNumber } = window.csvhub;
-  const { timeSeries, histogram } = window.csvhubCharts;
+  const { timeSeries, timeSeriesSplit, histogram } = window.csvhubCharts;
   const section = document.getElementById("charts");
   if (!section) return;
   const COLUMNS = JSON.parse(document.getElementById("dataset-columns").textContent);
@@ -18,7 +18,7 @@
     .map((c, i) => [rank(c), i, c]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, , c]) => c);
   const times = COLUMNS.filter((c) => c.type === "date" || c.type === "timestamp");
   const $ = (id) => document.getElementById(id);
-  const ts = { time: $("ts-time"), metric: $("ts-metric"), bucket: $("ts-bucket"), filtered: $("ts-filtered"), chart: $("timeseries-chart"), note: $("timeseries-note") };
+  const ts = { time: $("ts-time"), metric: $("ts-metric"), bucket: $("ts-bucket"), split: $("ts-split"), filtered: $("ts-filtered"), chart: $("timeseries-chart"), note: $("timeseries-note") };
   const hist = { column: $("hist-column"), bins: $("hist-bins"), filtered: $("hist-filtered"), chart: $("histogram-chart"), note: $("histogram-note") };
   let filters = "";
 
@@ -106,6 +106,7 @@
     const metric = ts.metric.value;
     const signal = fresh(ts.chart);
     ts.chart.setAttribute("aria-busy", "true");
+    if (ts.split.value) return drawSplit(column, bucket, metric, signal);
     try {
       const data = await api(query({ type: "timeseries", column: column.name, bucket, metric }, ts.filtered.checked), { signal });
       const points = data.points.map((p) => ({
@@ -125,6 +126,47 @@
     } catch (error) {
       if (error.name === "AbortError") return; // a newer request draws this chart
       problem(ts.chart, ts.note, error.status === 404 ? "Charts are not available on this server." : error.message);
+    } finally {
+      if (!signal.aborted) ts.chart.removeAttribute("aria-busy");
+    }
+  }
+
+  // -- split by a category: one line per value (the 10 commonest), and "other" ---------------
+  const TOP = 10;
+  const parsePoints = (column, data) => data.points.map((p) => ({
+    t: Date.parse(column.type === "date" ? `${p.bucket}T00:00:00Z` : p.bucket),
+    v: p.value === null ? null : Number(p.value),
+  }));
+
+  /** The filter, in the `col__op=` form every endpoint reads as a filter, that picks a value. */
+  function valueFilter(name, value) {
+    if (value === null) return { [`${name}__isnull`]: "" };
+    return { [`${name}__eq`]: String(value) };
+  }
+
+  async function drawSplit(column, bucket, metric, signal) {
+    const split = COLUMNS.find((c) => c.name === ts.split.value);
+    const useFilters = ts.filtered.checked;
+    try {
+      const top = await api(query({ type: "aggregate", group_by: split.name, metrics: "count", sort: "count:desc", limit: String(TOP) }, useFilters), { signal });
+      const values = top.rows.map((row) => row[split.name]);
+      const asks = values.map((value) => ({ name: value === null ? "empty" : String(value), filter: valueFilter(split.name, value) }));
+      const named = values.filter((v) => v !== null).map(String);
+      if (top.truncated && named.length) asks.push({ name: "other", filter: { [`${split.name}__notin`]: JSON.stringify(named) } });
+      const series = await Promise.all(asks.map(async (ask) => {
+        const params = { type: "timeseries", column: column.name, bucket, metric, ...ask.filter };
+        return { name: ask.name, points: parsePoints(column, await api(query(params, useFilters), { signal })) };
+      }));
+      const drawn = series.filter((s) => s.points.length);
+      if (!drawn.length) return problem(ts.chart, ts.note, "No rows to chart.");
+      const label = `${metricWords(metric)} per ${bucket} of ${column.label}, one line per ${split.label}`;
+      timeSeriesSplit(ts.chart, drawn, { bucket, label, yTitle: metricWords(metric), xTitle: `${column.label} (UTC), per ${bucket}` });
+      ts.chart.setAttribute("aria-label", `${label}: ${drawn.map((s) => s.name).join(", ")}`);
+      ts.note.textContent = `${drawn.length} lines: the ${Math.min(TOP, values.length)} commonest values of ${split.label}`
+        + `${top.truncated ? ' and "other" (every other value)' : ""}. Hover a point for its value.`;
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      problem(ts.chart, ts.note, error.message);
     } finally {
       if (!signal.aborted) ts.chart.removeAttribute("aria-busy");
     }
@@ -177,7 +219,11 @@
     // The number of rows per bucket means something for every dataset; a sum rarely does.
     ts.metric.value = "count";
     ts.time.addEventListener("change", fillBuckets);
-    for (const control of [ts.time, ts.metric, ts.bucket, ts.filtered]) control.addEventListener("change", drawTimeSeries);
+    // Categories to split by: text and true/false columns (numbers and times have too many).
+    const categories = COLUMNS.filter((c) => c.type === "text" || c.type === "boolean");
+    ts.split.append(...categories.map((c) => el("option", { value: c.name }, c.label)));
+    ts.split.closest(".field").hidden = !categories.length;
+    for (const control of [ts.time, ts.metric, ts.bucket, ts.split, ts.filtered]) control.addEventListener("change", drawTimeSeries);
   } else {
     $("timeseries-form").hidden = true;
     problem(ts.chart, ts.note, "This dataset has no date or time column to chart over.");

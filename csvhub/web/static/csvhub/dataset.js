@@ -22,7 +22,8 @@
   const PASSED = new Set(GRAMMAR.passed_through);
   // Words the analysis API reads as its own: filters on columns named so use `col__op=`, which
   // both APIs read as a filter, so the charts can reuse the explorer's filters unchanged.
-  const ANALYSIS_WORDS = new Set(GRAMMAR.analysis_words);
+  // The facets API's own words likewise.
+  const ANALYSIS_WORDS = new Set([...GRAMMAR.analysis_words, ...GRAMMAR.facet_words]);
   const SUFFIX = GRAMMAR.operator_suffix;
   const END = GRAMMAR.operator_end;
   const DIRECTION_END = GRAMMAR.sort_direction_end;
@@ -322,10 +323,20 @@
     document.dispatchEvent(new CustomEvent("csvhub:query", { detail: { filters: filterString() } }));
   }
 
-  /** Filters (and the organization) only, as a query string: what the charts reuse. */
+  /** Filters and the search (and the organization) only, as a query string: what the charts,
+   * facets and summaries reuse (the analysis and facets APIs read `q=` as the rows API does). */
   function filterString() {
     const extra = current.extra.filter(([key]) => PASSED.has(key));
-    return queryString({ ...current, sort: [], fields: [], search: "", extra }, { paging: false });
+    return queryString({ ...current, sort: [], fields: [], extra }, { paging: false });
+  }
+
+  /** One more filter (a facet's value clicked), from the first page. */
+  function addFilter(filter) {
+    const same = (f) => f.column === filter.column && f.op === filter.op && f.value === filter.value;
+    if (current.filters.some(same)) return;
+    const query = { ...current, filters: [...current.filters, filter], cursor: "", offset: 0 };
+    fillForm(query);
+    go(query);
   }
 
   function updateLinks() {
@@ -607,7 +618,7 @@
     load();
   });
 
-  window.csvhubExplorer = { filterString };
+  window.csvhubExplorer = { filterString, addFilter, findColumn, readable };
   fillForm(current);
   window.history.replaceState({ start }, "", window.location.href);
   load();

@@ -65,15 +65,24 @@
     item.state = state;
     item.node.dataset.state = state;
     item.node.querySelector(".upload-status").textContent = words;
-    const bar = item.node.querySelector("progress");
+    // Two phases, two bars: sending fills the first; once the file is sent it stays full and
+    // loading fills the second, so no bar ever jumps back to 0.
+    const loading = LOADING_STATES.has(state);
+    const phases = { sending: item.node.querySelector('[data-phase="sending"]'), loading: item.node.querySelector('[data-phase="loading"]') };
+    phases.sending.toggleAttribute("data-done", loading);
+    phases.sending.toggleAttribute("data-active", state === "sending");
+    phases.loading.toggleAttribute("data-active", state === "queued" || state === "running");
+    phases.loading.toggleAttribute("data-done", state === "succeeded");
+    if (loading) phases.sending.querySelector("progress").value = 100;
     if (fraction === undefined) return;
-    bar.hidden = false;
+    const bar = phases[loading ? "loading" : "sending"].querySelector("progress");
     bar.value = Math.round(Math.min(Math.max(fraction, 0), 1) * 100);
   }
 
+  const LOADING_STATES = new Set(["queued", "running", "succeeded"]);
+
   function fail(item, message) {
     setStatus(item, "failed", "Failed");
-    item.node.querySelector("progress").hidden = true;
     const error = item.node.querySelector(".upload-error");
     error.textContent = message;
     error.hidden = false;
