@@ -52,6 +52,9 @@ class WarehouseDialect(ABC):
     nulls_order_syntax: ClassVar[bool] = True
     # Whether a load may take the place of a table atomically (replace_table, mode=replace).
     replaces_atomically: ClassVar[bool] = True
+    # Whether only one process may open the warehouse (an embedded engine that locks its
+    # file): no Celery workers, one web worker process (dialects.check_processes).
+    single_process: ClassVar[bool] = False
 
     # -- connections -----------------------------------------------------------------------
 
