@@ -61,6 +61,7 @@ OFFLINE_CONFIG: dict[str, bool] = {
 # A write waits this long for the one before it (a load of millions of rows takes minutes).
 LOCK_WAIT_SECONDS = 3600
 _HELD = "csvhub_duckdb_write_lock"
+_WRITES = "csvhub_duckdb_writes"
 
 # duckdb-engine's dialect with what csvhub needs on top (index reflection, statement caching).
 registry.register("duckdb.csvhub", "csvhub.warehouse.dialects.duckdb_sqlalchemy", "CsvhubDuckDB")
@@ -83,14 +84,17 @@ class DuckDBDialect(WarehouseDialect):
             max_overflow=10,
         )
         event.listen(engine, "connect", _on_connect)
+        event.listen(engine, "begin", _on_begin)
         event.listen(engine, "checkin", _on_checkin)
         return engine
 
-    def lock_table(self, connection: Connection, table_name: str) -> None:
-        # One writer at a time in the process (DuckDB refuses conflicting catalog changes of
-        # concurrent transactions, and a load numbers its row ids from the table's largest);
-        # held until the connection goes back to the pool, after its commit or rollback.
-        _take_write_lock(connection)
+    def for_writes(self, connection: Connection) -> Connection:
+        # One writer at a time in the process, as SQLite's BEGIN IMMEDIATE: DuckDB refuses
+        # conflicting catalog changes of concurrent transactions, and a load numbers its row
+        # ids from the table's largest, which its snapshot must show. So the lock is taken
+        # before the transaction begins (see _on_begin), and held until the connection goes
+        # back to the pool, after its commit or rollback.
+        return connection.execution_options(**{_WRITES: True})
 
     # -- read deadlines --------------------------------------------------------------------
 
@@ -214,6 +218,11 @@ def _take_write_lock(connection: Connection) -> None:
     if not lock.acquire(timeout=LOCK_WAIT_SECONDS):
         raise TimeoutError("another write to the DuckDB warehouse held its lock too long")
     info[_HELD] = lock
+
+
+def _on_begin(connection: Connection) -> None:
+    if connection.get_execution_options().get(_WRITES):
+        _take_write_lock(connection)
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:

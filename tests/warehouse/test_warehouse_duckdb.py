@@ -1,0 +1,113 @@
+"""What the DuckDB warehouse promises beyond the conformance suite: nothing is fetched at run
+time, one process only (refused at startup otherwise), one writer at a time in that process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+import pytest
+import sqlalchemy.exc
+from sqlalchemy import text
+
+from csvhub.schema import ColumnType, LoadResult
+from csvhub.warehouse.dialects import check_processes
+from csvhub.warehouse.dialects.duckdb import OFFLINE_CONFIG
+from csvhub.warehouse.engine import _engine_for
+from csvhub.warehouse.load import LoadSession
+from csvhub.warehouse.schema import table_name_for
+
+
+@pytest.fixture
+def duckdb_url(tmp_path):
+    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    yield url
+    _engine_for(url).dispose()
+
+
+def test_every_connection_has_extension_downloads_and_autoloading_off(duckdb_url):
+    engine = _engine_for(duckdb_url)
+    with engine.connect() as first, engine.connect() as second:
+        for connection in (first, second):
+            for name in OFFLINE_CONFIG:
+                value = connection.execute(text(f"SELECT current_setting('{name}')")).scalar()
+                assert value is False, name
+            assert connection.execute(text("SELECT current_setting('TimeZone')")).scalar() == "UTC"
+
+
+def test_an_extension_outside_the_wheel_is_refused_not_fetched(duckdb_url):
+    # httpfs ships outside the wheel: with autoloading on, DuckDB would download it here.
+    with _engine_for(duckdb_url).connect() as connection:
+        with pytest.raises(sqlalchemy.exc.DBAPIError) as raised:
+            connection.execute(text("SELECT * FROM read_csv('https://example.invalid/x.csv')"))
+    assert "httpfs" in str(raised.value)
+    with _engine_for(duckdb_url).connect() as connection:
+        installed, loaded = connection.execute(
+            text("SELECT installed, loaded FROM duckdb_extensions() WHERE extension_name = 'httpfs'")
+        ).one()
+    assert (installed, loaded) == (False, False)
+
+
+def test_celery_workers_are_refused_at_startup(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", "import csvhub.settings"],
+        env={
+            "CSVHUB_DATA_DIR": str(tmp_path / "data"),
+            "CSVHUB_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'w.duckdb'}",
+            "CSVHUB_TASK_RUNNER": "celery",
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "cannot be written by Celery workers. Set CSVHUB_TASK_RUNNER=thread" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "runner", "workers", "refused"),
+    [
+        ("duckdb:////srv/w.duckdb", "thread", 1, None),
+        ("duckdb:////srv/w.duckdb", "celery", 1, "Celery workers"),
+        ("duckdb:////srv/w.duckdb", "thread", 2, "WEB_CONCURRENCY=1"),
+        ("sqlite:////srv/w.sqlite3", "celery", 4, None),
+        ("postgresql://db/csvhub", "celery", 4, None),
+    ],
+)
+def test_one_process_engines_refuse_several_processes(url, runner, workers, refused):
+    if refused is None:
+        check_processes(url, task_runner=runner, web_workers=workers)
+        return
+    with pytest.raises(ValueError, match=refused):
+        check_processes(url, task_runner=runner, web_workers=workers)
+
+
+def _load(engine, table_name: str, upload_id: str, started: threading.Event) -> None:
+    with LoadSession(engine, table_name, upload_id) as load:
+        started.set()
+        if load.columns is None:
+            load.create([("n", ColumnType.INTEGER)])
+        load.set_write_order(["n"])
+        load.write_columns([[str(i) for i in range(1000)]])
+        load.finish(LoadResult(rows_loaded=1000, rows_rejected=0, columns=()))
+
+
+def test_loads_of_one_table_run_one_after_the_other(duckdb_url):
+    engine = _engine_for(duckdb_url)
+    table_name = table_name_for("0" * 32)
+    started = [threading.Event() for _ in range(4)]
+    threads = [
+        threading.Thread(target=_load, args=(engine, table_name, f"u{i}", started[i]))
+        for i in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with engine.connect() as connection:
+        count, distinct, low, high = connection.execute(
+            text(f"SELECT count(*), count(DISTINCT _row_id), min(_row_id), max(_row_id) FROM {table_name}")
+        ).one()
+    # Every row kept, each with its own id, numbered on from the loads before.
+    assert (count, distinct, low, high) == (4000, 4000, 1, 4000)
