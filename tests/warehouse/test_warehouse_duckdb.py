@@ -44,7 +44,9 @@ def test_an_extension_outside_the_wheel_is_refused_not_fetched(duckdb_url):
     assert "httpfs" in str(raised.value)
     with _engine_for(duckdb_url).connect() as connection:
         installed, loaded = connection.execute(
-            text("SELECT installed, loaded FROM duckdb_extensions() WHERE extension_name = 'httpfs'")
+            text(
+                "SELECT installed, loaded FROM duckdb_extensions() WHERE extension_name = 'httpfs'"
+            )
         ).one()
     assert (installed, loaded) == (False, False)
 
@@ -107,7 +109,9 @@ def test_loads_of_one_table_run_one_after_the_other(duckdb_url):
         thread.join(timeout=60)
     with engine.connect() as connection:
         count, distinct, low, high = connection.execute(
-            text(f"SELECT count(*), count(DISTINCT _row_id), min(_row_id), max(_row_id) FROM {table_name}")
+            text(
+                f"SELECT count(*), count(DISTINCT _row_id), min(_row_id), max(_row_id) FROM {table_name}"
+            )
         ).one()
     # Every row kept, each with its own id, numbered on from the loads before.
     assert (count, distinct, low, high) == (4000, 4000, 1, 4000)
