@@ -398,10 +398,10 @@ def _wait_ready(server: Server, timeout: float = 60) -> None:
         if server.process.poll() is not None:
             break
         try:
-            if requests.get(f"{server.base_url}/readyz", timeout=2).status_code == 200:
+            if requests.get(f"{server.base_url}/readyz", timeout=10).status_code == 200:
                 return
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or its first warehouse connection still opening
         time.sleep(0.1)
     _print_log_tail(server.log)
     raise BenchFailed("csvhub serve did not become ready")
