@@ -26,8 +26,8 @@ from csvhub.config import (
     storage_backend,
 )
 from csvhub.mail import mailers_from_env
-from csvhub.warehouse.dialects import check_processes
 from csvhub.sso.config import oidc_config_from_env
+from csvhub.warehouse.dialects import check_processes
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("CSVHUB_DATA_DIR", str(Path.cwd() / "data"))).resolve()

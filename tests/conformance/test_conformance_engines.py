@@ -2,10 +2,11 @@
 
 The same CSV files (every type, empty cells, unicode, exact decimals, timestamps written in
 several zones, an append that widens a column) are uploaded through the real pipeline into
-SQLite, PostgreSQL, MariaDB/MySQL and DuckDB; then a broad set of rows queries (each filter operator on
-each type, sorts both ways, fields, counts, cursors forward and back, CSV and NDJSON exports)
-and analysis queries (row counts, time spans, aggregates, UTC time series, histograms) is asked
-of each, and the JSON (or exported text) must be the same, byte for byte, on all four.
+SQLite, PostgreSQL, MariaDB/MySQL and DuckDB; then a broad set of rows queries (each filter
+operator on each type, sorts both ways, fields, counts, cursors forward and back, CSV and
+NDJSON exports) and analysis queries (row counts, time spans, aggregates, UTC time series,
+histograms) is asked of each, and the JSON (or exported text) must be the same, byte for
+byte, on all four.
 """
 
 from __future__ import annotations

@@ -38,9 +38,11 @@ def test_every_connection_has_extension_downloads_and_autoloading_off(duckdb_url
 
 def test_an_extension_outside_the_wheel_is_refused_not_fetched(duckdb_url):
     # httpfs ships outside the wheel: with autoloading on, DuckDB would download it here.
-    with _engine_for(duckdb_url).connect() as connection:
-        with pytest.raises(sqlalchemy.exc.DBAPIError) as raised:
-            connection.execute(text("SELECT * FROM read_csv('https://example.invalid/x.csv')"))
+    with (
+        _engine_for(duckdb_url).connect() as connection,
+        pytest.raises(sqlalchemy.exc.DBAPIError) as raised,
+    ):
+        connection.execute(text("SELECT * FROM read_csv('https://example.invalid/x.csv')"))
     assert "httpfs" in str(raised.value)
     with _engine_for(duckdb_url).connect() as connection:
         installed, loaded = connection.execute(
@@ -110,7 +112,8 @@ def test_loads_of_one_table_run_one_after_the_other(duckdb_url):
     with engine.connect() as connection:
         count, distinct, low, high = connection.execute(
             text(
-                f"SELECT count(*), count(DISTINCT _row_id), min(_row_id), max(_row_id) FROM {table_name}"
+                "SELECT count(*), count(DISTINCT _row_id), min(_row_id), max(_row_id) "
+                f"FROM {table_name}"
             )
         ).one()
     # Every row kept, each with its own id, numbered on from the loads before.

@@ -34,7 +34,6 @@ from sqlalchemy import (
     Numeric,
     Select,
     Text,
-    case,
     cast,
     create_engine,
     event,

@@ -16,7 +16,6 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from csvhub.schema import ColumnType
@@ -72,7 +71,7 @@ class DuckDBLoader(Loader):
 
     def _type_text(self, column_type: ColumnType, scale: int | None) -> str:
         sql = self.dialect.sql_type(column_type, scale)
-        return str(sql.compile(dialect=postgresql.dialect()))  # DuckDB spells types as PG does
+        return str(sql.compile(dialect=self.connection.dialect))
 
     # -- rows --------------------------------------------------------------------------------
 

@@ -83,11 +83,6 @@ class CsvhubDuckDB(Dialect):
             for name, expressions, unique in rows
         ]
 
-    def get_multi_indexes(self, connection: Any, **kw: Any) -> Any:
-        # The inspector's batch form: csvhub asks table by table (get_indexes).
-        names = kw.get("filter_names") or []
-        return [((None, name), self.get_indexes(connection, name)) for name in names]
-
 
 def _column_names(expressions: str) -> list[str]:
     """`[client_id, '"order"', _row_id]` → the column names (csvhub's are plain identifiers,
