@@ -21,7 +21,7 @@ all csvhub uses.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,6 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
-    text,
     types,
 )
 from sqlalchemy.dialects import registry
@@ -235,26 +234,3 @@ def _on_checkin(dbapi_connection: Any, record: Any) -> None:
         lock.release()
     if dbapi_connection is not None:
         DuckDBDialect().end_deadline(dbapi_connection)
-
-
-def indexes_set_aside(connection: Connection, table_name: str) -> list[str]:
-    """Drop a table's indexes and return the SQL that re-creates them: DuckDB cannot alter a
-    column while an index depends on the table (a retype converts the column in place)."""
-    from csvhub.warehouse.schema import check_column_name, check_table_name
-
-    rows = connection.execute(
-        text(
-            "SELECT index_name, sql FROM duckdb_indexes() "
-            "WHERE table_name = :table_name AND sql IS NOT NULL"
-        ),
-        {"table_name": check_table_name(table_name)},
-    ).all()
-    quote = connection.dialect.identifier_preparer.quote_identifier
-    for name, _ in rows:
-        connection.exec_driver_sql(f"DROP INDEX {quote(check_column_name(name))}")
-    return [sql for _, sql in rows]
-
-
-def indexes_restore(connection: Connection, statements: Sequence[str]) -> None:
-    for statement in statements:
-        connection.exec_driver_sql(statement)
