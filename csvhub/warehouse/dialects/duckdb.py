@@ -21,7 +21,7 @@ all csvhub uses.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +33,20 @@ from sqlalchemy import (
     Index,
     Numeric,
     Select,
+    Table,
     Text,
     cast,
     create_engine,
     event,
     func,
+    select,
     types,
 )
 from sqlalchemy.dialects import registry
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.schema import CreateIndex
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.util import ClauseAdapter
 
 from csvhub.schema import ColumnType
 from csvhub.warehouse.dialects.base import DECIMAL_PRECISION, Loader, WarehouseDialect
@@ -155,15 +158,40 @@ class DuckDBDialect(WarehouseDialect):
         # BOOLEAN gives true/false, DATE YYYY-MM-DD, DECIMAL its digits at the column's scale.
         return cast(column, Text)
 
+    def page_select(
+        self,
+        table: Table,
+        columns: Sequence[ColumnElement[Any]],
+        where: Sequence[ColumnElement[Any]],
+        order: Sequence[ColumnElement[Any]],
+        *,
+        limit: int,
+        offset: int = 0,
+    ) -> Select[*tuple[Any, ...]]:
+        # DuckDB computes the SELECT list before its top-N: the canonical text of every
+        # matching row (141 ms for page 1 of 1M rows, 4.5 ms when the rows are chosen first).
+        # So the page's rows are chosen on the stored columns, and only they are formatted.
+        chosen = select(table).where(*where).order_by(*order).limit(limit)
+        page = (chosen.offset(offset) if offset else chosen).subquery("page")
+        adapter = ClauseAdapter(page)
+        return select(*(adapter.traverse(column) for column in columns)).order_by(
+            *(adapter.traverse(clause) for clause in order)
+        )
+
     # -- analysis --------------------------------------------------------------------------
 
     def bucket_start(
         self, column: ColumnElement[Any], column_type: ColumnType, bucket: str
     ) -> ColumnElement[Any]:
         # date_trunc in the session's zone (UTC): weeks start on Monday, months on the 1st.
+        # The UTC wall-clock time of a TIMESTAMPTZ from its microseconds since the epoch: DuckDB's
+        # date_trunc on a TIMESTAMPTZ goes through ICU's calendar for every value (3.5x slower).
+        wall_clock: ColumnElement[Any]
         if column_type is ColumnType.DATE:
-            return func.date_trunc(bucket, cast(column, DateTime()), type_=DateTime())
-        return func.date_trunc(bucket, column, type_=DateTime(timezone=True))
+            wall_clock = cast(column, DateTime())
+        else:
+            wall_clock = func.make_timestamp(func.epoch_us(column), type_=DateTime())
+        return func.date_trunc(bucket, wall_clock, type_=DateTime())
 
     # -- DDL and exports -------------------------------------------------------------------
 
