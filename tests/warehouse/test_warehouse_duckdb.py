@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 import sqlalchemy.exc
@@ -14,9 +15,12 @@ from sqlalchemy import text
 from csvhub.schema import ColumnType, LoadResult
 from csvhub.warehouse.dialects import check_processes
 from csvhub.warehouse.dialects.duckdb import OFFLINE_CONFIG
-from csvhub.warehouse.engine import _engine_for
+from csvhub.warehouse.engine import QueryTimeout, _engine_for, read_connection
 from csvhub.warehouse.load import LoadSession
 from csvhub.warehouse.schema import table_name_for
+
+# Seconds of work in one statement.
+SLOW = "SELECT count(*) FROM (SELECT sum(hash(range)) FROM range(3000000000)) AS summed"
 
 
 @pytest.fixture
@@ -51,6 +55,18 @@ def test_an_extension_outside_the_wheel_is_refused_not_fetched(duckdb_url):
             )
         ).one()
     assert (installed, loaded) == (False, False)
+
+
+def test_a_read_past_its_time_limit_is_interrupted(duckdb_url):
+    # DuckDB has no statement timeout: a timer interrupts the statement.
+    engine = _engine_for(duckdb_url)
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout), read_connection(engine, seconds=0.2) as connection:
+        connection.execute(text(SLOW)).scalar_one()
+    assert time.monotonic() - started < 5
+    # The connection went back to the pool without its timer: the next read runs to its end.
+    with read_connection(engine, seconds=0) as connection:
+        assert connection.execute(text(SLOW)).scalar_one() == 1
 
 
 def test_celery_workers_are_refused_at_startup(tmp_path):
