@@ -134,3 +134,28 @@ def test_loads_of_one_table_run_one_after_the_other(duckdb_url):
         ).one()
     # Every row kept, each with its own id, numbered on from the loads before.
     assert (count, distinct, low, high) == (4000, 4000, 1, 4000)
+
+
+def test_cells_that_would_end_a_line_or_a_field_load_exactly(duckdb_url):
+    # The loader writes each batch column as lines for DuckDB's CSV reader: a carriage return,
+    # NUL, line break, the separator or an opening byte-order mark must not cut or change a
+    # cell (such columns are written quoted), and '' stays NULL.
+    engine = _engine_for(duckdb_url)
+    table_name = table_name_for("1" * 32)
+    cells = ["a\rb", "x\x00y", 'q"u', "", "\ufeffbom", "two\nlines", "tab\t", "\x1fsep"]
+    with LoadSession(engine, table_name, "u1") as load:
+        load.create([("t", ColumnType.TEXT)])
+        load.set_write_order(["t"])
+        load.write_columns([cells])
+        load.finish(LoadResult(rows_loaded=len(cells), rows_rejected=0, columns=()))
+    with LoadSession(engine, table_name, "u2") as load:
+        load.set_write_order(["t"])
+        assert load.write_joined(["\ufeffjoined\nplain"], 2)
+        load.finish(LoadResult(rows_loaded=2, rows_rejected=0, columns=()))
+    with engine.connect() as connection:
+        stored = connection.execute(text(f"SELECT t FROM {table_name} ORDER BY _row_id"))
+        assert [row[0] for row in stored] == [
+            *(cell or None for cell in cells),
+            "\ufeffjoined",
+            "plain",
+        ]
