@@ -11,6 +11,9 @@ For a generated seed-like CSV (bench/generate.py, cached under bench/out/) it me
      csvhub on the SQLite warehouse, end to end. Target: >= 0.5x B.
   C  `mariadb -e "LOAD DATA LOCAL INFILE file ..."` into a fresh table of 5 TEXT columns on the
      MariaDB/MySQL server of --mysql-url; csvhub on that warehouse, end to end. Target: >= 0.5x C.
+  D  DuckDB's own `read_csv` of the file into a fresh table of the five typed columns (VARCHAR,
+     TIMESTAMPTZ, DECIMAL(19, 2), BIGINT, VARCHAR), in a fresh database file, all threads;
+     csvhub on a DuckDB warehouse (duckdb:///...), end to end. Target: >= 0.5x D.
 
 Each end-to-end run starts `csvhub serve` (gunicorn, one worker process, jobs on threads in it)
 on a free loopback port with a fresh data directory, uploads with `curl -F file=@PATH` (streamed
@@ -53,7 +56,7 @@ from generate import ensure_csv
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 DEFAULT_MYSQL_URL = "mysql://root@127.0.0.1:3306/csvhub_test"
-WAREHOUSES = ("postgres", "sqlite", "mysql")
+WAREHOUSES = ("postgres", "sqlite", "mysql", "duckdb")
 POLL_SECONDS = 0.2
 EXPECTED_TYPES = {
     "transaction_id": "text",
@@ -63,6 +66,8 @@ EXPECTED_TYPES = {
     "client_name": "text",
 }
 RATIO_TARGET = 0.5
+# The DuckDB warehouse of a server, in its data directory ({data} is filled by _server_env).
+DUCKDB_IN_DATA_DIR = "duckdb:///{data}/warehouse.duckdb"
 RSS_TARGET_MB = 300
 
 
@@ -187,6 +192,40 @@ def sqlite_executemany(path: Path, rows: int, workdir: Path) -> Figure:
     return Figure("B  sqlite3 executemany, 5 TEXT columns", seconds, rows)
 
 
+def duckdb_read_csv(path: Path, rows: int, workdir: Path) -> Figure:
+    """Baseline D: DuckDB's read_csv into typed columns of a fresh database file."""
+    import duckdb
+
+    database = workdir / "baseline.duckdb"
+    columns = {
+        "transaction_id": "VARCHAR",
+        "transaction_date": "TIMESTAMPTZ",
+        "transaction_amount": "DECIMAL(19, 2)",
+        "client_id": "BIGINT",
+        "client_name": "VARCHAR",
+    }
+    config = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    connection = duckdb.connect(str(database), config=config)
+    try:
+        connection.execute("SET TimeZone = 'UTC'")
+        started = time.perf_counter()
+        connection.execute(
+            "CREATE TABLE t AS SELECT * FROM read_csv(?, header = true, columns = "
+            + "{"
+            + ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items())
+            + "})",
+            [str(path)],
+        )
+        connection.execute("CHECKPOINT")
+        seconds = time.perf_counter() - started
+        (loaded,) = connection.execute("SELECT count(*) FROM t").fetchone()
+    finally:
+        connection.close()
+        database.unlink(missing_ok=True)
+    _expect(loaded == rows, f"DuckDB read_csv loaded {loaded:,} rows, expected {rows:,}")
+    return Figure("D  DuckDB read_csv, 5 typed columns", seconds, rows)
+
+
 # --- csvhub end to end --------------------------------------------------------------------------
 
 
@@ -278,7 +317,7 @@ def _server_env(workdir: Path, warehouse_url: str | None) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="csvhub.settings",
     )
     if warehouse_url:
-        env["CSVHUB_WAREHOUSE_URL"] = warehouse_url
+        env["CSVHUB_WAREHOUSE_URL"] = warehouse_url.replace("{data}", str(workdir / "data"))
     return env
 
 
@@ -359,10 +398,10 @@ def _wait_ready(server: Server, timeout: float = 60) -> None:
         if server.process.poll() is not None:
             break
         try:
-            if requests.get(f"{server.base_url}/readyz", timeout=2).status_code == 200:
+            if requests.get(f"{server.base_url}/readyz", timeout=10).status_code == 200:
                 return
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or its first warehouse connection still opening
         time.sleep(0.1)
     _print_log_tail(server.log)
     raise BenchFailed("csvhub serve did not become ready")
@@ -569,7 +608,7 @@ def main() -> int:
         "--warehouses",
         "--warehouse",
         default="postgres,sqlite",
-        help="comma-separated subset of postgres,sqlite,mysql",
+        help="comma-separated subset of postgres,sqlite,mysql,duckdb",
     )
     parser.add_argument(
         "--repeat",
@@ -582,7 +621,7 @@ def main() -> int:
         parser.error("--repeat must be at least 1")
     warehouses = set(args.warehouses.split(","))
     if not warehouses or not warehouses <= set(WAREHOUSES):
-        parser.error("--warehouses takes postgres, sqlite, mysql or a comma-separated mix")
+        parser.error("--warehouses takes postgres, sqlite, mysql, duckdb or a comma-separated mix")
     # SIGTERM unwinds like Ctrl-C, so the servers and temp dirs are cleaned up.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
@@ -613,6 +652,11 @@ def _pair(name: str, path: Path, rows: int, url: str) -> tuple[Figure, Figure]:
     elif name == "mysql":
         baseline = mariadb_load_data(path, rows, url)
         label, warehouse_url = "   csvhub -> MariaDB, end to end", url
+    elif name == "duckdb":
+        with tempfile.TemporaryDirectory(prefix="csvhub-bench-") as workdir:
+            baseline = duckdb_read_csv(path, rows, Path(workdir))
+        # The file lives in the server's fresh data directory (see _server_env).
+        label, warehouse_url = "   csvhub -> DuckDB, end to end", DUCKDB_IN_DATA_DIR
     else:
         with tempfile.TemporaryDirectory(prefix="csvhub-bench-") as workdir:
             baseline = sqlite_executemany(path, rows, Path(workdir))

@@ -21,6 +21,11 @@ a `csvhub shell`, with its values inlined) runs in pgbench with the same clients
 simple protocol: the SQL holds literal colons, which pgbench's other modes take for variables).
 Target: csvhub >= 10 % of pgbench's tps.
 
+DuckDB (--only duckdb, or not skipped): csvhub on a DuckDB warehouse against csvhub on SQLite,
+both serving the same CSV loaded through the API, same requests. Targets: page 1 and the deep
+cursor page within 2x of SQLite's req/s (>= 0.5x); the aggregate (group by client_name, count
+and sum) and the monthly time series, one client, median latency <= 150 ms on DuckDB.
+
 The load of the machine (1-minute load average) is printed with every figure: this is a shared
 2-core machine, and only figures from the same interleaved run compare.
 """
@@ -58,6 +63,14 @@ DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 KINDS = ("page1", "filtered", "count", "deep")
 FILTER_FROM = 500
 SQLITE_TARGET = 1.5
+DUCKDB_TARGET = 0.5  # of SQLite's req/s: "within 2x"
+DUCKDB_ANALYSIS_MS = 150
+ANALYSIS_QUERIES = {
+    "aggregate": "type=aggregate&group_by=client_name&metrics=count,sum:transaction_amount"
+    "&limit=10000",
+    "timeseries": "type=timeseries&column=transaction_date&bucket=month"
+    "&metric=sum:transaction_amount",
+}
 PG_TARGET = 0.10
 
 
@@ -437,6 +450,64 @@ def run_postgres(csv_path: Path, args: argparse.Namespace, deep_row: int) -> Non
             _report(figures["csvhub"], figures["pgbench"], PG_TARGET)
 
 
+def run_duckdb(csv_path: Path, args: argparse.Namespace, deep_row: int) -> None:
+    if args.analysis_only:
+        run_duckdb_analysis(csv_path, args)
+        return
+    print(f"\nDuckDB warehouse, {args.rows:,} rows: csvhub on DuckDB vs csvhub on SQLite")
+    with (
+        csvhub_serving(csv_path, args.rows, None) as (lite, lite_slug, _w1, _e1),
+        csvhub_serving(csv_path, args.rows, ingest.DUCKDB_IN_DATA_DIR) as (duck, slug, _w2, _e2),
+    ):
+        theirs = csvhub_targets(lite, lite_slug, deep_row)
+        mine = csvhub_targets(duck, slug, deep_row)
+        for kind in ("page1", "deep"):
+            _check_same_rows(mine[kind], theirs[kind])
+            figures = interleaved(
+                {"DuckDB": _runner(mine[kind], args), "SQLite": _runner(theirs[kind], args)},
+                args.rounds,
+                kind,
+            )
+            _report(figures["DuckDB"], figures["SQLite"], DUCKDB_TARGET)
+        for kind, query in ANALYSIS_QUERIES.items():
+            duck_ms = analysis_ms(duck, slug, query, args.analysis_repeat)
+            lite_ms = analysis_ms(lite, lite_slug, query, max(args.analysis_repeat // 5, 1))
+            verdict_text = "ok" if duck_ms <= DUCKDB_ANALYSIS_MS else "MISSED"
+            print(
+                f"   {kind:<11} DuckDB {duck_ms:8.1f} ms  SQLite {lite_ms:8.1f} ms  "
+                f"(median, one client; load {load_average():.1f})  "
+                f"target <= {DUCKDB_ANALYSIS_MS} ms {verdict_text}"
+            )
+
+
+def run_duckdb_analysis(csv_path: Path, args: argparse.Namespace) -> None:
+    """The analysis requests alone on a DuckDB warehouse (no SQLite, no row pages): the 10M
+    figures, where loading SQLite and following 9M rows of cursors takes hours on this machine."""
+    print(f"\nDuckDB warehouse, {args.rows:,} rows: analysis requests, one client")
+    with csvhub_serving(csv_path, args.rows, ingest.DUCKDB_IN_DATA_DIR) as (duck, slug, _w, _e):
+        for kind, query in ANALYSIS_QUERIES.items():
+            duck_ms = analysis_ms(duck, slug, query, args.analysis_repeat)
+            verdict_text = "ok" if duck_ms <= DUCKDB_ANALYSIS_MS else "MISSED"
+            print(
+                f"   {kind:<11} DuckDB {duck_ms:8.1f} ms (median of {args.analysis_repeat}; "
+                f"load {load_average():.1f})  target <= {DUCKDB_ANALYSIS_MS} ms {verdict_text}"
+            )
+
+
+def analysis_ms(server: ingest.Server, slug: str, query: str, repeat: int) -> float:
+    """Median latency of the analysis request, one client, after one warm-up request."""
+    session = server.session()
+    url = f"{server.base_url}/api/v1/datasets/{slug}/analysis/?{query}"
+    times = []
+    for attempt in range(repeat + 1):
+        started = time.perf_counter()
+        response = session.get(url, timeout=600)
+        response.raise_for_status()
+        if attempt:
+            times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
 def _runner(target: Target, args: argparse.Namespace) -> Callable[[], float]:
     return lambda: requests_per_second(target, args.seconds, args.clients)
 
@@ -481,7 +552,16 @@ def main() -> None:
     parser.add_argument(
         "--pg-url", default=os.environ.get("CSVHUB_TEST_POSTGRES_URL", DEFAULT_PG_URL)
     )
-    parser.add_argument("--skip", choices=("sqlite", "postgres"), action="append", default=[])
+    parser.add_argument(
+        "--skip", choices=("sqlite", "postgres", "duckdb"), action="append", default=[]
+    )
+    parser.add_argument(
+        "--only", choices=("sqlite", "postgres", "duckdb"), help="run this comparison alone"
+    )
+    parser.add_argument("--analysis-repeat", type=int, default=20)
+    parser.add_argument(
+        "--analysis-only", action="store_true", help="DuckDB: the analysis requests alone"
+    )
     args = parser.parse_args()
     csv_path = ensure_csv(args.rows)
     deep_row = args.rows * 9 // 10
@@ -490,10 +570,10 @@ def main() -> None:
         f"load generator: {'wrk -t2' if which('wrk') else 'Python threads'}, {args.clients} "
         f"connections, {args.seconds:g} s per run, {args.rounds} interleaved rounds"
     )
-    if "sqlite" not in args.skip:
-        run_sqlite(csv_path, args, deep_row)
-    if "postgres" not in args.skip:
-        run_postgres(csv_path, args, deep_row)
+    runs = {"sqlite": run_sqlite, "postgres": run_postgres, "duckdb": run_duckdb}
+    for name, run in runs.items():
+        if name not in args.skip and args.only in (None, name):
+            run(csv_path, args, deep_row)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,13 @@ import os
 from django.conf import settings
 
 from csvhub.gunicorn_hooks import server_hooks
+from csvhub.warehouse.dialects import check_processes
 
 bind = os.environ.get("CSVHUB_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("CSVHUB_WEB_THREADS", "4"))
+# A DuckDB warehouse is opened by one process: several workers are refused before any starts.
+check_processes(settings.CSVHUB_WAREHOUSE_URL, task_runner="thread", web_workers=workers)
 worker_class = "gthread"
 # A request may run this long (a big upload to storage); a proxy in front bounds slow clients.
 timeout = 300

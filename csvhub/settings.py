@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 from csvhub.config import (
@@ -26,6 +27,7 @@ from csvhub.config import (
 )
 from csvhub.mail import mailers_from_env
 from csvhub.sso.config import oidc_config_from_env
+from csvhub.warehouse.dialects import check_processes
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(env_str("CSVHUB_DATA_DIR", str(Path.cwd() / "data"))).resolve()
@@ -220,6 +222,12 @@ TASKS = {
         "OPTIONS": {"threads": CSVHUB_WORKER_THREADS, "broker_url": CSVHUB_BROKER_URL},
     }
 }
+# An embedded warehouse that one process opens (DuckDB) cannot be written by Celery workers:
+# refused here, at startup, rather than at the first job's lock error.
+try:
+    check_processes(CSVHUB_WAREHOUSE_URL, task_runner=CSVHUB_TASK_RUNNER)
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from None
 # A running job whose heartbeat is older than this is taken to be dead and is run again.
 CSVHUB_JOB_STALE_SECONDS = env_int("CSVHUB_JOB_STALE_SECONDS", 120, minimum=5)
 CSVHUB_JOB_MAX_ATTEMPTS = env_int("CSVHUB_JOB_MAX_ATTEMPTS", 3, minimum=1)

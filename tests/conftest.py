@@ -68,16 +68,28 @@ def _create_mysql_database(url: str) -> None:
     server.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgres", "mysql"])
+# The embedded engines: a file in the test's directory, no server needed.
+_EMBEDDED = {
+    "sqlite": "sqlite:///{}/warehouse.sqlite3",
+    "duckdb": "duckdb:///{}/warehouse.duckdb",
+}
+
+
+@pytest.fixture(params=["sqlite", "postgres", "mysql", "duckdb"])
 def warehouse(request, tmp_path, settings) -> Iterator[str]:
-    """Run the test against each warehouse engine: SQLite, PostgreSQL and MariaDB/MySQL.
+    """Run the test against each warehouse engine: SQLite, PostgreSQL, MariaDB/MySQL and
+    DuckDB.
 
     This is the conformance suite: every test using it must pass, with the same answers, on
-    all three."""
+    all four."""
     server = _SERVERS.get(request.param)
     if server is None:
-        settings.CSVHUB_WAREHOUSE_URL = f"sqlite:///{tmp_path / 'warehouse.sqlite3'}"
+        url = _EMBEDDED[request.param].format(tmp_path)
+        settings.CSVHUB_WAREHOUSE_URL = url
         yield request.param
+        from csvhub.warehouse.engine import engine_discard
+
+        engine_discard(url)  # DuckDB keeps its file open, with its memory, while connected
         return
     url, variable = server
     require(url, variable)

@@ -137,11 +137,14 @@ def rows_page(
             # The keyset's range before the filters: SQLite starts an index range at the first
             # bound it sees on the column, and a filter's `>= 500` ahead of the keyset's made
             # a deep page scan from 500 up to it (60 ms against 0.35 ms at row 900,000).
-            statement = select(*select_list).where(*where, *query.conditions())
-            statement = statement.order_by(*query.order_by(run_keys))
-            statement = statement.limit(limit + 1 - len(fetched))
-            if offset:
-                statement = statement.offset(offset)
+            statement = query.dialect.page_select(
+                query.table,
+                select_list,
+                [*where, *query.conditions()],
+                query.order_by(run_keys),
+                limit=limit + 1 - len(fetched),
+                offset=offset,
+            )
             fetched += [tuple(row) for row in connection.execute(statement)]
             if len(fetched) > limit:
                 break

@@ -1,11 +1,12 @@
-"""The three warehouse engines give identical answers.
+"""The four warehouse engines give identical answers.
 
 The same CSV files (every type, empty cells, unicode, exact decimals, timestamps written in
 several zones, an append that widens a column) are uploaded through the real pipeline into
-SQLite, PostgreSQL and MariaDB/MySQL; then a broad set of rows queries (each filter operator on
-each type, sorts both ways, fields, counts, cursors forward and back, CSV and NDJSON exports)
-and analysis queries (row counts, time spans, aggregates, UTC time series, histograms) is asked
-of each, and the JSON (or exported text) must be the same, byte for byte, on all three.
+SQLite, PostgreSQL, MariaDB/MySQL and DuckDB; then a broad set of rows queries (each filter
+operator on each type, sorts both ways, fields, counts, cursors forward and back, CSV and
+NDJSON exports) and analysis queries (row counts, time spans, aggregates, UTC time series,
+histograms) is asked of each, and the JSON (or exported text) must be the same, byte for
+byte, on all four.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ id,amount,flag,day,at,note,qty
 18,-7.25,false,2020-06-07,2020-06-07T09:00:00Z,Alpha,
 """
 
-ENGINES = ("sqlite", "postgres", "mysql")
+ENGINES = ("sqlite", "postgres", "mysql", "duckdb")
 OPERATIONS = {
     "id": ("eq:4", "neq:4", "lt:5", "gt:14", "lte:5", "gte:14", "in:1,3,99", "notin:1,3"),
     "amount": (
@@ -143,9 +144,9 @@ def _q(query: str) -> str:
     return "&".join(parts)
 
 
-def _answers(engine: str, settings) -> dict[str, object]:
+def _answers(engine: str, settings, tmp_path) -> dict[str, object]:
     """Load the files into `engine` and collect every answer, as JSON text or export text."""
-    settings.CSVHUB_WAREHOUSE_URL = _warehouse_url(engine, settings)
+    settings.CSVHUB_WAREHOUSE_URL = _warehouse_url(engine, settings, tmp_path)
     organization = make_org(f"conf-{engine}")
     client = api_client_for(organization)
     for name, content, dataset in (
@@ -187,9 +188,11 @@ def _pages(get: Callable[[str], object], first: str) -> list:
     return [page["rows"] for page in pages]
 
 
-def _warehouse_url(engine: str, settings) -> str:
+def _warehouse_url(engine: str, settings, tmp_path) -> str:
     if engine == "sqlite":
         return settings.CSVHUB_WAREHOUSE_URL  # the test's own file (tests/conftest.py)
+    if engine == "duckdb":
+        return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
     url, variable = {
         "postgres": (POSTGRES_URL, "CSVHUB_TEST_POSTGRES_URL"),
         "mysql": (MYSQL_URL, "CSVHUB_TEST_MYSQL_URL"),
@@ -214,11 +217,11 @@ def _difference(a: object, b: object, path: str = "") -> str | None:
     return next((d for d in found if d is not None), None)
 
 
-def test_every_engine_answers_alike(settings):
+def test_every_engine_answers_alike(settings, tmp_path):
     answers = {}
     try:
         for engine in ENGINES:
-            answers[engine] = _answers(engine, settings)
+            answers[engine] = _answers(engine, settings, tmp_path)
     finally:
         for url in (POSTGRES_URL, MYSQL_URL):
             _drop_dataset_tables(url)

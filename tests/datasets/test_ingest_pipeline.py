@@ -441,6 +441,12 @@ def test_row_id_is_the_primary_key_after_first_upload_and_append(warehouse):
     # On PostgreSQL the key is built after the first COPY; an append must keep it.
     from sqlalchemy import inspect, text
 
+    if warehouse == "duckdb":
+        pytest.skip(
+            "DuckDB's keys are ART indexes, which would slow every load and forbid widening "
+            "a column (ALTER TABLE): its row ids are numbered by the loads, one at a time"
+        )
+
     org = make_org()
     first = upload(org, "k.csv", "n\n1\n2\n")
     upload(org, "k2.csv", "n\n2.5\n", dataset=first.dataset.slug)

@@ -13,9 +13,10 @@ DIALECTS = PACKAGE / "warehouse" / "dialects"
 # Spellings of an engine check: a helper named after one, the dialect's name, or a comparison
 # with an engine's name.
 ENGINE_CHECK = re.compile(
-    r"is_postgres|is_sqlite|dialect\s*==|dialect\.name|==\s*\"(sqlite|postgresql|mysql|mariadb)\""
+    r"is_postgres|is_sqlite|dialect\s*==|dialect\.name"
+    r"|==\s*\"(sqlite|postgresql|mysql|mariadb|duckdb)\""
 )
-ENGINE_NAMES = {"sqlite", "postgresql", "mysql", "mariadb"}
+ENGINE_NAMES = {"sqlite", "postgresql", "mysql", "mariadb", "duckdb"}
 
 
 def _outside_dialects() -> list[Path]:

@@ -18,6 +18,7 @@ SLOW = {
     " SELECT count(*) FROM n",
     "postgres": "SELECT count(*) FROM (SELECT pg_sleep(1)) AS slept",
     "mysql": "SELECT count(*) FROM (SELECT SLEEP(1)) AS slept",
+    "duckdb": "SELECT count(*) FROM (SELECT sum(hash(range)) FROM range(1000000000)) AS summed",
 }
 
 

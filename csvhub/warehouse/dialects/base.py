@@ -25,9 +25,11 @@ from sqlalchemy import (
     Engine,
     Index,
     Select,
+    Table,
     Text,
     func,
     or_,
+    select,
     types,
 )
 from sqlalchemy.engine import URL, Connection
@@ -52,6 +54,9 @@ class WarehouseDialect(ABC):
     nulls_order_syntax: ClassVar[bool] = True
     # Whether a load may take the place of a table atomically (replace_table, mode=replace).
     replaces_atomically: ClassVar[bool] = True
+    # Whether only one process may open the warehouse (an embedded engine that locks its
+    # file): no Celery workers, one web worker process (dialects.check_processes).
+    single_process: ClassVar[bool] = False
 
     # -- connections -----------------------------------------------------------------------
 
@@ -174,6 +179,21 @@ class WarehouseDialect(ABC):
             return [ordered.nulls_first() if nulls_first else ordered.nulls_last()]
         is_null = column.is_(None)
         return [is_null.desc() if nulls_first else is_null.asc(), ordered]
+
+    def page_select(
+        self,
+        table: Table,
+        columns: Sequence[ColumnElement[Any]],
+        where: Sequence[ColumnElement[Any]],
+        order: Sequence[ColumnElement[Any]],
+        *,
+        limit: int,
+        offset: int = 0,
+    ) -> Select[*tuple[Any, ...]]:
+        """A page's SELECT: `columns` (canonical text) of the rows of `table` matching `where`,
+        in `order`, `limit` of them after `offset`."""
+        statement = select(*columns).where(*where).order_by(*order).limit(limit)
+        return statement.offset(offset) if offset else statement
 
     def row_fixer(
         self, kinds: Sequence[tuple[ColumnType, int | None] | None]

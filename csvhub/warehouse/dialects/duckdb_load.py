@@ -1,0 +1,193 @@
+"""DuckDB's Loader: each batch column to a file, read back by DuckDB's own CSV reader.
+
+DuckDB's fast way in is its CSV reader; row by row (executemany) it takes minutes per million
+rows, and splitting one big string parameter into a list costs it more than reading a file.
+So each column of a batch is written as one file of its canonical cells, one per line (the
+joined text csvread hands over, written as is: no per-cell Python), and one INSERT reads them
+side by side (POSITIONAL JOIN) next to the row ids, casting each to its column's type.
+An empty line is NULL (csvhub's '' is NULL). A column whose cells hold a line break, a carriage
+return, the separator or a NUL is written quoted instead (the rare case, cell by cell).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from csvhub.schema import ColumnType
+from csvhub.warehouse.dialects.base import Loader, WarehouseDialect
+from csvhub.warehouse.schema import ROW_ID
+
+# The separator of the (single) field: never in an unquoted column file.
+_SEPARATOR = "\x1f"
+# Characters DuckDB's reader would take for the end of a line or a field, or refuse.
+_NEEDS_QUOTES = ("\r", _SEPARATOR, "\x00")
+# DuckDB's default longest line (bytes); a longer cell raises both limits for its file.
+_DEFAULT_LINE_BYTES = 2 * 1024 * 1024
+
+
+class DuckDBLoader(Loader):
+    # write_joined always succeeds: the joined text is exactly what the column files hold.
+    sends_binary = True
+
+    def __init__(self, dialect: WarehouseDialect, connection: Connection, table_name: str) -> None:
+        super().__init__(dialect, connection, table_name)
+        self._names: list[str] = []
+        self._types: list[str] = []
+        self._directory: Path | None = None
+
+    # -- shape -------------------------------------------------------------------------------
+
+    def create(self, columns: Sequence[tuple[str, ColumnType, int | None]]) -> None:
+        from csvhub.warehouse.schema import dataset_table
+
+        dataset_table(self.table_name, columns, self.dialect).create(self.connection)
+
+    def retype(
+        self,
+        column: str,
+        old: tuple[ColumnType, int | None],
+        new: tuple[ColumnType, int | None],
+    ) -> None:
+        q = self.quote
+        target = self._type_text(*new)
+        saved = indexes_set_aside(self.connection, self.table_name)
+        self.connection.exec_driver_sql(
+            f"ALTER TABLE {q(self.table_name)} ALTER COLUMN {q(column)} TYPE {target} "
+            f"USING {_conversion(q(column), old[0], new[0], target)}"
+        )
+        indexes_restore(self.connection, saved)
+
+    def set_write_order(
+        self, names: Sequence[str], kinds: Sequence[tuple[ColumnType, int | None]]
+    ) -> None:
+        self._names = list(names)
+        self._types = [self._type_text(column_type, scale) for column_type, scale in kinds]
+
+    def _type_text(self, column_type: ColumnType, scale: int | None) -> str:
+        sql = self.dialect.sql_type(column_type, scale)
+        return str(sql.compile(dialect=self.connection.dialect))
+
+    # -- rows --------------------------------------------------------------------------------
+
+    def write_columns(self, columns: list[list[str]], first_row_id: int) -> None:
+        self.write_joined(columns, len(columns[0]), first_row_id)
+
+    def write_joined(self, parts: Sequence[str | list[str]], count: int, first_row_id: int) -> bool:
+        directory = self._files_directory()
+        files = [
+            _column_file(directory / f"c{index}.csv", part, count)
+            for index, part in enumerate(parts)
+        ]
+        try:
+            self._insert(files, count, first_row_id)
+        finally:
+            for file in files:
+                file.path.unlink(missing_ok=True)
+        return True
+
+    def _insert(self, files: Sequence[_ColumnFile], count: int, first_row_id: int) -> None:
+        q = self.quote
+        reads = " ".join(
+            f"POSITIONAL JOIN {file.read_sql(f'r{index}')}" for index, file in enumerate(files)
+        )
+        values = ", ".join(
+            f"CAST(r{index}.v AS {sql_type})" for index, sql_type in enumerate(self._types)
+        )
+        names = ", ".join(q(name) for name in (ROW_ID, *self._names))
+        self.connection.exec_driver_sql(
+            f"INSERT INTO {q(self.table_name)} ({names}) SELECT ids.range, {values} "
+            f"FROM range({int(first_row_id)}, {int(first_row_id) + int(count)}) AS ids {reads}"
+        )
+
+    def _files_directory(self) -> Path:
+        if self._directory is None:
+            self._directory = Path(tempfile.mkdtemp(prefix="csvhub-duckdb-"))
+        return self._directory
+
+    def flush(self, error: BaseException | None = None) -> None:
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+            self._directory = None
+
+    def row_id_range(self, before: int, count: int) -> tuple[int, int]:
+        return before + 1, before + count  # numbered here, one after the other
+
+
+class _ColumnFile:
+    """One batch column on disk, and how DuckDB reads it back (one VARCHAR field `v`)."""
+
+    def __init__(self, path: Path, size: int, quoted: bool) -> None:
+        self.path = path
+        self.size = size
+        self.quoted = quoted
+
+    def read_sql(self, alias: str) -> str:
+        quoting = "quote = '\"', escape = '\"'" if self.quoted else "quote = '', escape = ''"
+        limit = max(_DEFAULT_LINE_BYTES, self.size + 1)
+        sizes = f", max_line_size = {limit}, buffer_size = {limit + 1}" if self.size else ""
+        path = str(self.path).replace("'", "''")
+        return (
+            f"read_csv('{path}', header = false, auto_detect = false, "
+            f"columns = {{'v': 'VARCHAR'}}, delim = '{_SEPARATOR}', new_line = '\\n', "
+            f"{quoting}{sizes}) AS {alias}"
+        )
+
+
+def _column_file(path: Path, part: str | list[str], count: int) -> _ColumnFile:
+    """Write one column's cells (joined with '\\n', or a list) for DuckDB's reader."""
+    joined = part if isinstance(part, str) else "\n".join(part)
+    one_line = isinstance(part, str) or joined.count("\n") == count - 1
+    # A byte-order mark opening the file would be taken for the encoding's, not the cell's.
+    quoted = (
+        not one_line
+        or any(special in joined for special in _NEEDS_QUOTES)
+        or joined.startswith("\ufeff")
+    )
+    if quoted:
+        cells = part if isinstance(part, list) else joined.split("\n")
+        joined = "\n".join(_quoted(cell) for cell in cells)
+    data = (joined + "\n").encode("utf-8")
+    path.write_bytes(data)
+    return _ColumnFile(path, len(data), quoted)
+
+
+def _quoted(cell: str) -> str:
+    # An empty cell stays unquoted: NULL, as everywhere in csvhub ('""' would be '').
+    return '"' + cell.replace('"', '""') + '"' if cell else ""
+
+
+def _conversion(column: str, old: ColumnType, new: ColumnType, target: str) -> str:
+    """SQL turning a stored value of type `old` into type `new` (widening, or provisional
+    text holding canonical values of `new`)."""
+    if new is ColumnType.TEXT and old is ColumnType.TIMESTAMP:
+        return f"CAST(CAST({column} AS TIMESTAMP) AS VARCHAR)"  # UTC, without '+00'
+    return f"CAST({column} AS {target})"
+
+
+def indexes_set_aside(connection: Connection, table_name: str) -> list[str]:
+    """Drop a table's indexes and return the SQL that re-creates them: DuckDB cannot alter a
+    column while an index depends on the table (a retype converts the column in place)."""
+    from csvhub.warehouse.schema import check_column_name, check_table_name
+
+    rows = connection.execute(
+        text(
+            "SELECT index_name, sql FROM duckdb_indexes() "
+            "WHERE table_name = :table_name AND sql IS NOT NULL"
+        ),
+        {"table_name": check_table_name(table_name)},
+    ).all()
+    quote = connection.dialect.identifier_preparer.quote_identifier
+    for name, _ in rows:
+        connection.exec_driver_sql(f"DROP INDEX {quote(check_column_name(name))}")
+    return [sql for _, sql in rows]
+
+
+def indexes_restore(connection: Connection, statements: Sequence[str]) -> None:
+    for statement in statements:
+        connection.exec_driver_sql(statement)

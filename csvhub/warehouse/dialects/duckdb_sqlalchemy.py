@@ -1,0 +1,110 @@
+"""duckdb-engine's SQLAlchemy dialect, with what csvhub's warehouse needs of it.
+
+duckdb-engine reflects no indexes (it warns and answers none), its column reflection (that of
+SQLAlchemy's PostgreSQL dialect) reads catalog tables DuckDB lacks, it passes decimals through
+float, and it turns SQLAlchemy's statement cache off, which makes every rows page compile its
+SELECT anew. Columns and indexes are read from DuckDB's own catalog (`duckdb_columns()`,
+`duckdb_indexes()`); the cache is safe with the PostgreSQL compiler it uses.
+Registered as `duckdb+csvhub` by dialects/duckdb.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+from duckdb_engine import Dialect, DuckDBIdentifierPreparer
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Double,
+    Integer,
+    Numeric,
+    Text,
+    text,
+    types,
+)
+
+
+class _Preparer(DuckDBIdentifierPreparer):
+    """Quotes every DuckDB keyword, not only the reserved ones: `at` (a column of a user's
+    file) is a keyword DuckDB refuses as a bare column name in CREATE TABLE."""
+
+    def __init__(self, dialect: Any, **kwargs: Any) -> None:
+        super().__init__(dialect, **kwargs)
+        with duckdb.connect(":memory:", config={"autoload_known_extensions": False}) as db:
+            rows = db.execute("SELECT keyword_name FROM duckdb_keywords()").fetchall()
+        self.reserved_words.update(name for (name,) in rows)
+
+
+class CsvhubDuckDB(Dialect):
+    supports_statement_cache = True
+    # DuckDB hands DECIMAL values over as Decimal: SQLAlchemy must not round-trip them
+    # through float (79930.22 would read 79930.2207031250).
+    supports_native_decimal = True
+    preparer = _Preparer
+
+    def get_columns(
+        self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
+    ) -> list[Any]:
+        # SQLAlchemy 2.1's PostgreSQL reflection reads pg_collation, which DuckDB lacks.
+        rows = connection.execute(
+            text(
+                "SELECT column_name, data_type, is_nullable, numeric_precision, numeric_scale "
+                "FROM duckdb_columns() WHERE table_name = :table_name AND schema_name = 'main' "
+                "ORDER BY column_index"
+            ),
+            {"table_name": table_name},
+        )
+        return [
+            {
+                "name": name,
+                "type": _type_of(data_type, precision, scale),
+                "nullable": bool(nullable),
+                "default": None,
+            }
+            for name, data_type, nullable, precision, scale in rows
+        ]
+
+    def get_indexes(
+        self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
+    ) -> list[Any]:
+        rows = connection.execute(
+            text(
+                "SELECT index_name, expressions, is_unique FROM duckdb_indexes() "
+                "WHERE table_name = :table_name ORDER BY index_name"
+            ),
+            {"table_name": table_name},
+        )
+        return [
+            {"name": name, "column_names": _column_names(expressions), "unique": bool(unique)}
+            for name, expressions, unique in rows
+        ]
+
+
+def _column_names(expressions: str) -> list[str]:
+    """`[client_id, '"order"', _row_id]` → the column names (csvhub's are plain identifiers,
+    quoted when they are keywords)."""
+    inner = expressions.strip().removeprefix("[").removesuffix("]")
+    return [part.strip().strip("'").strip('"') for part in inner.split(",") if part.strip()]
+
+
+_TYPES: dict[str, type[types.TypeEngine[Any]]] = {
+    "BIGINT": BigInteger,
+    "INTEGER": Integer,
+    "HUGEINT": BigInteger,
+    "BOOLEAN": Boolean,
+    "DATE": Date,
+    "DOUBLE": Double,
+    "VARCHAR": Text,
+}
+
+
+def _type_of(data_type: str, precision: int | None, scale: int | None) -> types.TypeEngine[Any]:
+    if data_type.startswith("DECIMAL"):
+        return Numeric(precision, scale)
+    if data_type.startswith("TIMESTAMP"):
+        return DateTime(timezone="TIME ZONE" in data_type)
+    return _TYPES.get(data_type, Text)()

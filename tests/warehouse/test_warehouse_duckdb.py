@@ -1,0 +1,161 @@
+"""What the DuckDB warehouse promises beyond the conformance suite: nothing is fetched at run
+time, one process only (refused at startup otherwise), one writer at a time in that process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import sqlalchemy.exc
+from sqlalchemy import text
+
+from csvhub.schema import ColumnType, LoadResult
+from csvhub.warehouse.dialects import check_processes
+from csvhub.warehouse.dialects.duckdb import OFFLINE_CONFIG
+from csvhub.warehouse.engine import QueryTimeout, engine_discard, engine_for_url, read_connection
+from csvhub.warehouse.load import LoadSession
+from csvhub.warehouse.schema import table_name_for
+
+# Seconds of work in one statement.
+SLOW = "SELECT count(*) FROM (SELECT sum(hash(range)) FROM range(3000000000)) AS summed"
+
+
+@pytest.fixture
+def duckdb_url(tmp_path):
+    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    yield url
+    engine_discard(url)
+
+
+def test_every_connection_has_extension_downloads_and_autoloading_off(duckdb_url):
+    engine = engine_for_url(duckdb_url)
+    with engine.connect() as first, engine.connect() as second:
+        for connection in (first, second):
+            for name in OFFLINE_CONFIG:
+                value = connection.execute(text(f"SELECT current_setting('{name}')")).scalar()
+                assert value is False, name
+            assert connection.execute(text("SELECT current_setting('TimeZone')")).scalar() == "UTC"
+
+
+def test_an_extension_outside_the_wheel_is_refused_not_fetched(duckdb_url):
+    # httpfs ships outside the wheel: with autoloading on, DuckDB would download it here.
+    with (
+        engine_for_url(duckdb_url).connect() as connection,
+        pytest.raises(sqlalchemy.exc.DBAPIError) as raised,
+    ):
+        connection.execute(text("SELECT * FROM read_csv('https://example.invalid/x.csv')"))
+    assert "httpfs" in str(raised.value)
+    with engine_for_url(duckdb_url).connect() as connection:
+        installed, loaded = connection.execute(
+            text(
+                "SELECT installed, loaded FROM duckdb_extensions() WHERE extension_name = 'httpfs'"
+            )
+        ).one()
+    assert (installed, loaded) == (False, False)
+
+
+def test_a_read_past_its_time_limit_is_interrupted(duckdb_url):
+    # DuckDB has no statement timeout: a timer interrupts the statement.
+    engine = engine_for_url(duckdb_url)
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout), read_connection(engine, seconds=0.2) as connection:
+        connection.execute(text(SLOW)).scalar_one()
+    assert time.monotonic() - started < 5
+    # The connection went back to the pool without its timer: the next read runs to its end.
+    with read_connection(engine, seconds=0) as connection:
+        assert connection.execute(text(SLOW)).scalar_one() == 1
+
+
+def test_celery_workers_are_refused_at_startup(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", "import csvhub.settings"],
+        env={
+            "CSVHUB_DATA_DIR": str(tmp_path / "data"),
+            "CSVHUB_WAREHOUSE_URL": f"duckdb:///{tmp_path / 'w.duckdb'}",
+            "CSVHUB_TASK_RUNNER": "celery",
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "cannot be written by Celery workers. Set CSVHUB_TASK_RUNNER=thread" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "runner", "workers", "refused"),
+    [
+        ("duckdb:////srv/w.duckdb", "thread", 1, None),
+        ("duckdb:////srv/w.duckdb", "celery", 1, "Celery workers"),
+        ("duckdb:////srv/w.duckdb", "thread", 2, "WEB_CONCURRENCY=1"),
+        ("sqlite:////srv/w.sqlite3", "celery", 4, None),
+        ("postgresql://db/csvhub", "celery", 4, None),
+    ],
+)
+def test_one_process_engines_refuse_several_processes(url, runner, workers, refused):
+    if refused is None:
+        check_processes(url, task_runner=runner, web_workers=workers)
+        return
+    with pytest.raises(ValueError, match=refused):
+        check_processes(url, task_runner=runner, web_workers=workers)
+
+
+def _load(engine, table_name: str, upload_id: str, started: threading.Event) -> None:
+    with LoadSession(engine, table_name, upload_id) as load:
+        started.set()
+        if load.columns is None:
+            load.create([("n", ColumnType.INTEGER)])
+        load.set_write_order(["n"])
+        load.write_columns([[str(i) for i in range(1000)]])
+        load.finish(LoadResult(rows_loaded=1000, rows_rejected=0, columns=()))
+
+
+def test_loads_of_one_table_run_one_after_the_other(duckdb_url):
+    engine = engine_for_url(duckdb_url)
+    table_name = table_name_for("0" * 32)
+    started = [threading.Event() for _ in range(4)]
+    threads = [
+        threading.Thread(target=_load, args=(engine, table_name, f"u{i}", started[i]))
+        for i in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with engine.connect() as connection:
+        count, distinct, low, high = connection.execute(
+            text(
+                "SELECT count(*), count(DISTINCT _row_id), min(_row_id), max(_row_id) "
+                f"FROM {table_name}"
+            )
+        ).one()
+    # Every row kept, each with its own id, numbered on from the loads before.
+    assert (count, distinct, low, high) == (4000, 4000, 1, 4000)
+
+
+def test_cells_that_would_end_a_line_or_a_field_load_exactly(duckdb_url):
+    # The loader writes each batch column as lines for DuckDB's CSV reader: a carriage return,
+    # NUL, line break, the separator or an opening byte-order mark must not cut or change a
+    # cell (such columns are written quoted), and '' stays NULL.
+    engine = engine_for_url(duckdb_url)
+    table_name = table_name_for("1" * 32)
+    cells = ["a\rb", "x\x00y", 'q"u', "", "\ufeffbom", "two\nlines", "tab\t", "\x1fsep"]
+    with LoadSession(engine, table_name, "u1") as load:
+        load.create([("t", ColumnType.TEXT)])
+        load.set_write_order(["t"])
+        load.write_columns([cells])
+        load.finish(LoadResult(rows_loaded=len(cells), rows_rejected=0, columns=()))
+    with LoadSession(engine, table_name, "u2") as load:
+        load.set_write_order(["t"])
+        assert load.write_joined(["\ufeffjoined\nplain"], 2)
+        load.finish(LoadResult(rows_loaded=2, rows_rejected=0, columns=()))
+    with engine.connect() as connection:
+        stored = connection.execute(text(f"SELECT t FROM {table_name} ORDER BY _row_id"))
+        assert [row[0] for row in stored] == [
+            *(cell or None for cell in cells),
+            "\ufeffjoined",
+            "plain",
+        ]
