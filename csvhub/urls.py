@@ -12,6 +12,7 @@ from csvhub.accounts.urls import page_urlpatterns as accounts_pages
 from csvhub.compat.urls import api_urlpatterns as compat_api
 from csvhub.compat.urls import root_urlpatterns as compat_root
 from csvhub.datasets.urls import api_urlpatterns as datasets_api
+from csvhub.edits.urls import api_urlpatterns as edits_api
 from csvhub.health import views as health
 from csvhub.metrics.views import metrics_view
 from csvhub.sources.urls import api_urlpatterns as sources_api
@@ -28,7 +29,7 @@ SWAGGER_UI_CSP: dict[str, Collection[str] | str] = {
 swagger_ui = csp_override(SWAGGER_UI_CSP)(SpectacularSwaggerSplitView.as_view(url_name="schema"))
 
 urlpatterns = [
-    path("api/v1/", include(datasets_api + sources_api + accounts_api + compat_api)),
+    path("api/v1/", include(datasets_api + edits_api + sources_api + accounts_api + compat_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", swagger_ui, name="swagger-ui"),
     # Simetric's /etl/ and /api/{table_name}/: after csvhub's own /api/ routes, which win.

@@ -33,7 +33,7 @@ _SERVERS = {
     "postgres": (POSTGRES_URL, "CSVHUB_TEST_POSTGRES_URL"),
     "mysql": (MYSQL_URL, "CSVHUB_TEST_MYSQL_URL"),
 }
-_CSVHUB_TABLES = ("csvhub_loads", "csvhub_swaps")
+_CSVHUB_TABLES = ("csvhub_loads", "csvhub_swaps", "csvhub_edit_journal")
 
 
 def _drop_dataset_tables(url: str) -> None:

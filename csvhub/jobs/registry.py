@@ -21,6 +21,7 @@ from django.tasks.exceptions import InvalidTask
 TASK_MODULES = (
     "csvhub.datasets.tasks",
     "csvhub.sources.tasks",
+    "csvhub.edits.tasks",
 )
 
 # Tasks that moved: messages queued by the release before the move still name the old path.

@@ -32,6 +32,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    literal,
     not_,
     or_,
     text,
@@ -46,7 +47,12 @@ from sqlalchemy.sql.operators import custom_op
 from csvhub.schema import ColumnType
 from csvhub.schema.values import timestamp_spellings, timestamp_text
 from csvhub.warehouse.dialects import scaled
-from csvhub.warehouse.dialects.base import DECIMAL_PRECISION, Loader, WarehouseDialect
+from csvhub.warehouse.dialects.base import (
+    DECIMAL_PRECISION,
+    Arithmetic,
+    Loader,
+    WarehouseDialect,
+)
 from csvhub.warehouse.schema import ROW_ID
 
 BEGIN_OPTION = "csvhub_sqlite_begin"
@@ -232,6 +238,48 @@ class SQLiteDialect(WarehouseDialect):
         self, total: ColumnElement[Any], count: ColumnElement[Any]
     ) -> ColumnElement[Any]:
         return cast(total, Float) / count  # integer division otherwise
+
+    # -- bulk edits ------------------------------------------------------------------------
+
+    def prepare_edit(self, connection: Connection) -> None:
+        _add_decimal_functions(connection)
+
+    def edit_arithmetic(
+        self,
+        column: ColumnElement[Any],
+        column_type: ColumnType,
+        scale: int | None,
+        arithmetic: Arithmetic,
+    ) -> ColumnElement[Any]:
+        # Integers and scaled decimals in integer arithmetic (exact, unlike REAL's): the
+        # factor as a fraction p/q, the sum at the column's scale, one rounding division.
+        if column_type is ColumnType.DECIMAL and scale is None:
+            return super().edit_arithmetic(column, column_type, scale, arithmetic)
+        scale = scale or 0
+        numerator, denominator = (arithmetic.multiply or Decimal(1)).as_integer_ratio()
+        kept = scale if arithmetic.digits is None else min(arithmetic.digits, scale)
+        step = 10 ** (scale - kept)
+        value: ColumnElement[Any] = column.op("*")(literal(numerator))
+        if arithmetic.add is not None:
+            added = int((arithmetic.add * 10**scale).to_integral_value())
+            value = value.op("+")(literal(added * denominator))
+        return _divided_half_away(value, denominator * step).op("*")(literal(step))
+
+    def text_length(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
+        return func.length(text)
+
+    def from_canonical_text(
+        self, canonical: ColumnElement[Any], column_type: ColumnType, scale: int | None
+    ) -> ColumnElement[Any]:
+        if column_type is ColumnType.INTEGER:
+            return cast(canonical, Integer)
+        if column_type is ColumnType.DECIMAL:
+            return (
+                cast(canonical, Float) if scale is None else func.csvhub_unscaled(canonical, scale)
+            )
+        if column_type is ColumnType.BOOLEAN:
+            return case((canonical == "true", 1), (canonical == "false", 0))
+        return canonical  # dates, timestamps and text are stored as canonical text
 
     # -- DDL and exports -------------------------------------------------------------------
 
@@ -499,3 +547,13 @@ def indexes_restore(connection: Connection, statements: list[str]) -> None:
     """Re-create indexes set aside by `indexes_set_aside` (their own stored CREATE INDEX)."""
     for statement in statements:
         connection.exec_driver_sql(statement)
+
+
+def _divided_half_away(value: ColumnElement[Any], divisor: int) -> ColumnElement[Any]:
+    """value / divisor in integers, rounded half away from zero (SQLite's `/` truncates)."""
+    if divisor == 1:
+        return value
+    twice, unit = value.op("*")(literal(2)), literal(divisor)
+    up = twice.op("+")(unit).op("/")(literal(2 * divisor))
+    down = literal(0).op("-")(literal(0).op("-")(twice).op("+")(unit).op("/")(literal(2 * divisor)))
+    return case((value >= 0, up), else_=down)
