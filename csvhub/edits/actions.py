@@ -118,17 +118,17 @@ def _change(column: Column, value: object, stats: ColumnStats) -> Change:
     operand = value[word]
     if word == "map":
         return _map(column, operand)
+    if word != "replace" and word not in TEXT_FUNCTIONS:
+        raise EditInvalid(
+            f"Unknown expression {word!r} for {column.name!r}. Expressions are multiply, add, "
+            "round (numbers), replace, upper, lower, trim (text), map (any type)."
+        )
     _require_text(column, word)
     if word == "replace":
         return _replace(column, operand)
-    if word in TEXT_FUNCTIONS:
-        if operand is not True:
-            raise EditInvalid(f'"{word}" takes true (on {column.name!r}).')
-        return TextFunction(str(word))
-    raise EditInvalid(
-        f"Unknown expression {word!r} for {column.name!r}. Expressions are multiply, add, "
-        "round (numbers), replace, upper, lower, trim (text), map (any type)."
-    )
+    if operand is not True:
+        raise EditInvalid(f'"{word}" takes true (on {column.name!r}).')
+    return TextFunction(str(word))
 
 
 def typed_value(column: Column, value: object) -> Any:

@@ -368,7 +368,8 @@ def _journal_values(sql: _EditSql, edit_id: int, name: str) -> list[ColumnElemen
 
 def _journal_insert(rows: Any) -> Any:
     names = ["edit_id", "table_name", "row_id", "column_name", "old_value"]
-    return insert(JOURNAL).from_select(names, rows)
+    # The count of rows an INSERT … SELECT wrote is the edit's count (kept on every driver).
+    return insert(JOURNAL).from_select(names, rows).execution_options(preserve_rowcount=True)
 
 
 def _journaled_ids(edit_id: int, column_name: str, table_name: str) -> Any:
@@ -500,7 +501,8 @@ class _RestoreSql:
             .where(self.journaled(), ~present)
             .group_by(JOURNAL.c.row_id)
         )
-        return insert(self.table).from_select([ROW_ID, *names], rows)
+        statement = insert(self.table).from_select([ROW_ID, *names], rows)
+        return statement.execution_options(preserve_rowcount=True)
 
 
 def _restore_cells(connection: Connection, sql: _RestoreSql) -> int:
@@ -605,6 +607,10 @@ def table_summary(
     return TableSummary(int(row[0]), row[1], row[2], stats)
 
 
+# The types whose statistics keep a minimum and maximum (ColumnStats).
+KEPT_EXTREMES = (ColumnType.INTEGER, ColumnType.DECIMAL, ColumnType.DATE, ColumnType.TIMESTAMP)
+
+
 def _stats_parts(
     query: QueryBuilder, dialect: WarehouseDialect, name: str
 ) -> list[ColumnElement[Any]]:
@@ -612,10 +618,11 @@ def _stats_parts(
     column = query.table.c[name]
     length = dialect.text_length(dialect.canonical_text(column, field.type, field.scale))
     ordered = query.compared(name)
+    kept = field.type in KEPT_EXTREMES
     return [
         func.count(column),
-        func.min(ordered),
-        func.max(ordered),
+        func.min(ordered) if kept else literal(None),
+        func.max(ordered) if kept else literal(None),
         func.min(length),
         func.max(length),
     ]
@@ -625,12 +632,7 @@ def _stats_of(
     field: DatasetColumn, dialect: WarehouseDialect, rows: int, parts: Sequence[Any]
 ) -> ColumnStats:
     non_null, low, high, shortest, longest = parts
-    kept = field.type in (
-        ColumnType.INTEGER,
-        ColumnType.DECIMAL,
-        ColumnType.DATE,
-        ColumnType.TIMESTAMP,
-    )
+    kept = field.type in KEPT_EXTREMES
     read = value_reader(field.type, dialect, field.scale)
     return ColumnStats(
         nulls=rows - int(non_null),
