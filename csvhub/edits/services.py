@@ -32,7 +32,8 @@ from csvhub.edits.actions import DELETE, EditAction, action_parse
 from csvhub.edits.errors import EditConflict, EditInvalid
 from csvhub.edits.models import Edit, EditKind, EditState
 from csvhub.edits.selections import Selection
-from csvhub.schema import DatasetSchema, values
+from csvhub.edits.summaries import stats_after_update
+from csvhub.schema import ColumnStats, DatasetSchema, values
 from csvhub.warehouse import edits as warehouse
 from csvhub.warehouse.query import rows_count
 
@@ -240,7 +241,7 @@ def _apply(dataset: Dataset, edit: Edit, progress: _Progress) -> _Outcome:
             f"The filter now matches {changed.count:,} rows, not the {edit.expected_count:,} "
             "expected; nothing was changed. Preview the edit again and confirm its new count."
         ) from None
-    return _Outcome(applied.rows)
+    return _Outcome(applied.rows, before=applied.before, after=applied.after)
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,9 @@ class _Outcome:
     rows: int
     conflicts: int = 0
     conflict_row_ids: list[int] | None = None
+    # An update's changed cells before and after (None: count the summaries again).
+    before: Mapping[str, ColumnStats] | None = None
+    after: Mapping[str, ColumnStats] | None = None
 
 
 class _Progress:
@@ -280,17 +284,20 @@ def _publish(edit: Edit, outcome: _Outcome) -> None:
             table_name=dataset.table_name,
             upload_ids=[str(pk) for pk in pending.values_list("id", flat=True)],
         )
-        columns = [name for name in _summary_columns(edit) if schema.get(name) is not None]
-        summary = warehouse.table_summary(
-            table_name=dataset.table_name,
-            fields=schema.columns,
-            columns=columns,
-            excluded=list(excluded.values()),
-        )
-        dataset.schema = _with_stats(schema, summary.stats)
-        dataset.row_count = summary.row_count
-        dataset.first_row_id = summary.first_row_id
-        dataset.last_row_id = summary.last_row_id
+        columns = [name for name in edit.columns if schema.get(name) is not None]
+        known = {} if excluded else _updated_stats(schema, columns, outcome)
+        if len(known) < len(columns) or edit.kind != EditKind.UPDATE:
+            summary = warehouse.table_summary(
+                table_name=dataset.table_name,
+                fields=schema.columns,
+                columns=[name for name in columns if name not in known],
+                excluded=list(excluded.values()),
+            )
+            known.update(summary.stats)
+            dataset.row_count = summary.row_count
+            dataset.first_row_id = summary.first_row_id
+            dataset.last_row_id = summary.last_row_id
+        dataset.schema = _with_stats(schema, known)
         dataset.save()
         Edit.objects.filter(pk=edit.pk).update(
             state=EditState.SUCCEEDED,
@@ -303,12 +310,26 @@ def _publish(edit: Edit, outcome: _Outcome) -> None:
         )
 
 
-def _summary_columns(edit: Edit) -> list[str]:
-    columns: list[str] = list(edit.columns)
-    return columns
+def _updated_stats(
+    schema: DatasetSchema, columns: list[str], outcome: _Outcome
+) -> dict[str, ColumnStats]:
+    """The statistics an update's own cells tell exactly (the others are counted again)."""
+    if outcome.before is None or outcome.after is None:
+        return {}
+    found = {}
+    for name in columns:
+        updated = stats_after_update(
+            schema.stats_of(name),
+            outcome.before[name],
+            outcome.after[name],
+            schema.column(name).type,
+        )
+        if updated is not None:
+            found[name] = updated
+    return found
 
 
-def _with_stats(schema: DatasetSchema, stats: Mapping[str, Any]) -> DatasetSchema:
+def _with_stats(schema: DatasetSchema, stats: Mapping[str, ColumnStats]) -> DatasetSchema:
     merged = dict(schema.stats)
     merged.update(stats)
     columns = tuple(

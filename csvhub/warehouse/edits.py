@@ -147,6 +147,9 @@ class CountChanged(Exception):
 class Applied:
     rows: int
     again: bool = False  # found applied already (a retried job): nothing was done now
+    # Statistics of the changed columns over the changed rows, before and after (updates).
+    before: dict[str, ColumnStats] | None = None
+    after: dict[str, ColumnStats] | None = None
 
 
 @dataclass(frozen=True)
@@ -284,9 +287,24 @@ def edit_apply(
                 progress(total)
         if expected_count is not None and total != expected_count:
             raise CountChanged(total)
+        before = _changed_stats(connection, sql, edit_id)
         _change_rows(connection, sql, edit_id)
+        after = _changed_stats(connection, sql, edit_id)
         _mark(connection, edit_id, target.rows.table_name, total)
-    return Applied(total)
+    return Applied(total, before=before, after=after)
+
+
+def _changed_stats(
+    connection: Connection, sql: _EditSql, edit_id: int
+) -> dict[str, ColumnStats] | None:
+    """The changed columns' statistics over the journaled rows (found by id: cheap), so that
+    the dataset's can be brought up to date without reading the whole table."""
+    if sql.target.deletes:
+        return None
+    first = sql.columns()[0]
+    chosen = sql.row_id.in_(_journaled_ids(edit_id, first, sql.target.rows.table_name))
+    _, stats = _summary(connection, sql.query, sql.dialect, sql.columns(), [chosen])
+    return stats
 
 
 @contextlib.contextmanager
@@ -590,6 +608,19 @@ def table_summary(
     dialect = dialect_of(engine)
     query = QueryBuilder(RowSet(table_name, tuple(fields)), dialect)
     outside = [~query.row_id.between(low, high) for low, high in excluded]
+    with engine.connect() as connection:
+        dialect.prepare_edit(connection)
+        row, stats = _summary(connection, query, dialect, columns, outside)
+    return TableSummary(int(row[0]), row[1], row[2], stats)
+
+
+def _summary(
+    connection: Connection,
+    query: QueryBuilder,
+    dialect: WarehouseDialect,
+    columns: Sequence[str],
+    where: Sequence[ColumnElement[Any]],
+) -> tuple[Any, dict[str, ColumnStats]]:
     parts: list[ColumnElement[Any]] = [
         func.count(),
         func.min(query.row_id),
@@ -597,14 +628,12 @@ def table_summary(
     ]
     for name in columns:
         parts += _stats_parts(query, dialect, name)
-    with engine.connect() as connection:
-        dialect.prepare_edit(connection)
-        row = connection.execute(select(*parts).select_from(query.table).where(*outside)).one()
+    row = connection.execute(select(*parts).select_from(query.table).where(*where)).one()
     stats = {
         name: _stats_of(query.field(name), dialect, row[0], row[3 + 5 * i : 8 + 5 * i])
         for i, name in enumerate(columns)
     }
-    return TableSummary(int(row[0]), row[1], row[2], stats)
+    return row, stats
 
 
 # The types whose statistics keep a minimum and maximum (ColumnStats).

@@ -41,9 +41,24 @@ ACTIONS = [
     ("name", {"upper": True}, "", ["ALPHA", "BETA", None, "GAMMA", " DELTA "]),
     ("name", {"lower": True}, "", ["alpha", "beta", None, "gamma", " delta "]),
     ("name", {"trim": True}, "", ["alpha", "Beta", None, "gamma", "delta"]),
-    ("name", {"replace": {"from": "a", "to": "4"}}, "", ["4lph4", "Bet4", None, "g4mm4", " delt4 "]),
-    ("name", {"map": {"alpha": "Alpha", "gamma": "Gamma"}}, "", ["Alpha", "Beta", None, "Gamma", " delta "]),
-    ("day", {"map": {"2020-06-01": "2020-07-01"}}, "", ["2020-07-01", "2021-01-15", None, "2020-06-15", "2019-12-31"]),
+    (
+        "name",
+        {"replace": {"from": "a", "to": "4"}},
+        "",
+        ["4lph4", "Bet4", None, "g4mm4", " delt4 "],
+    ),
+    (
+        "name",
+        {"map": {"alpha": "Alpha", "gamma": "Gamma"}},
+        "",
+        ["Alpha", "Beta", None, "Gamma", " delta "],
+    ),
+    (
+        "day",
+        {"map": {"2020-06-01": "2020-07-01"}},
+        "",
+        ["2020-07-01", "2021-01-15", None, "2020-06-15", "2019-12-31"],
+    ),
     ("name", "", "id=1", ["", "Beta", None, "gamma", " delta "]),
 ]
 
@@ -94,7 +109,9 @@ def test_bad_filter_is_a_400(editor, typed) -> None:
 
 
 def test_filter_as_query_parameters_and_object(editor, typed) -> None:
-    answer = edit(editor, typed, {"filter": {"id": "gte:2"}, "action": {"set": {"id": 0}}}, "id=lte:3")
+    answer = edit(
+        editor, typed, {"filter": {"id": "gte:2"}, "action": {"set": {"id": 0}}}, "id=lte:3"
+    )
     assert answer.json()["rows_affected"] == 2
     assert column(editor, typed, "id") == [1, 0, 0, 4, 5]
 
@@ -234,7 +251,10 @@ def test_viewers_get_403_and_other_organizations_404(editor, viewer, typed) -> N
 
     body = {"action": {"delete": True}}
     assert edit(viewer, typed, body).status_code == 403
-    assert viewer.post(f"/api/v1/datasets/{typed.slug}/edits/preview", body, format="json").status_code == 403
+    assert (
+        viewer.post(f"/api/v1/datasets/{typed.slug}/edits/preview", body, format="json").status_code
+        == 403
+    )
     assert viewer.get(f"/api/v1/datasets/{typed.slug}/edits/").status_code == 200
     stranger = api_client_for(Organization.objects.create(slug="globex", name="Globex"))
     assert edit(stranger, typed, body).status_code == 404
