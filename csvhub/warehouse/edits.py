@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -194,9 +195,13 @@ class _EditSql:
             return [field.name for field in self.target.rows.fields]
         return [name for name, _ in self.target.changes]
 
-    def new_value(self, name: str, change: Change) -> ColumnElement[Any]:
+    def new_value(
+        self, name: str, change: Change, column: ColumnElement[Any] | None = None
+    ) -> ColumnElement[Any]:
+        """The new stored value, from the cell's stored value: the table's column, or
+        `column` (the journaled old value in stored form, for the changed cells' statistics)."""
         field = self.query.field(name)
-        column = self.table.c[name]
+        column = self.table.c[name] if column is None else column
         if isinstance(change, SetValue):
             if change.value is None:
                 return literal(None, column.type)
@@ -207,8 +212,12 @@ class _EditSql:
             return func.replace(column, literal(change.old, Text), literal(change.new, Text))
         if isinstance(change, TextFunction):
             return TEXT_FUNCTIONS[change.name](column)
+        compared = self.dialect.compared(column, field.type)
         whens = [
-            (self._comparison("eq", name, key), bound(column, self.query.store(field, new)))
+            (
+                self.dialect.comparison("eq", compared, field.type, field.scale, key),
+                bound(column, self.query.store(field, new)),
+            )
             for key, new in change.pairs
         ]
         return case(*whens, else_=column)
@@ -281,30 +290,65 @@ def edit_apply(
         if previous is not None:
             return Applied(previous, again=True)
         total = 0
-        for low, high in _chunks(connection, sql, chunk_rows):
+        chunks = _chunks(connection, sql, chunk_rows)
+        for low, high in chunks:
             total += _journal_chunk(connection, sql, edit_id, low, high)
             if progress is not None:
                 progress(total)
         if expected_count is not None and total != expected_count:
             raise CountChanged(total)
-        before = _changed_stats(connection, sql, edit_id)
-        _change_rows(connection, sql, edit_id)
-        after = _changed_stats(connection, sql, edit_id)
+        changed = sum(_change_rows(connection, sql, low, high) for low, high in chunks)
+        if changed != total:  # the table's lock keeps writers out: this is a bug, not a race
+            raise RuntimeError(f"edit {edit_id} journaled {total} rows but changed {changed}")
+        before, after = _changed_stats(connection, sql, edit_id)
         _mark(connection, edit_id, target.rows.table_name, total)
     return Applied(total, before=before, after=after)
 
 
 def _changed_stats(
     connection: Connection, sql: _EditSql, edit_id: int
-) -> dict[str, ColumnStats] | None:
-    """The changed columns' statistics over the journaled rows (found by id: cheap), so that
-    the dataset's can be brought up to date without reading the whole table."""
+) -> tuple[dict[str, ColumnStats] | None, dict[str, ColumnStats] | None]:
+    """The changed columns' statistics over the changed cells, before and after, read from
+    the journal (its own index: no second pass over the table), so that the dataset's can be
+    brought up to date without reading the whole table."""
     if sql.target.deletes:
-        return None
-    first = sql.columns()[0]
-    chosen = sql.row_id.in_(_journaled_ids(edit_id, first, sql.target.rows.table_name))
-    _, stats = _summary(connection, sql.query, sql.dialect, sql.columns(), [chosen])
-    return stats
+        return None, None
+    before: dict[str, ColumnStats] = {}
+    after: dict[str, ColumnStats] = {}
+    for name, change in sql.target.changes:
+        field = sql.query.field(name)
+        old_text = JOURNAL.c.old_value
+        old = sql.dialect.from_canonical_text(old_text, field.type, field.scale)
+        new = sql.new_value(name, change, old)
+        new_text = sql.dialect.canonical_text(new, field.type, field.scale)
+        where = [JOURNAL.c.edit_id == edit_id, JOURNAL.c.column_name == name]
+        for found, value, text in ((before, old, old_text), (after, new, new_text)):
+            if found is after and isinstance(change, SetValue):
+                found[name] = _constant_stats(field, change.value, before[name])
+                continue
+            parts = _cell_stats_parts(sql.dialect, field, value, text)
+            row = connection.execute(select(func.count(), *parts).where(*where)).one()
+            found[name] = _stats_of(field, sql.dialect, row[0], row[1:])
+    return before, after
+
+
+def _constant_stats(field: DatasetColumn, value: Any, before: ColumnStats) -> ColumnStats:
+    """The statistics of cells that all hold one constant (None: empty)."""
+    cells = before.nulls + before.non_null
+    if value is None or cells == 0:
+        return ColumnStats(nulls=cells, value_type=field.type)
+    if field.type is ColumnType.DECIMAL and field.scale is not None:
+        value = value.quantize(Decimal(1).scaleb(-field.scale))
+    text = values.text(field.type, value)
+    kept = field.type in KEPT_EXTREMES
+    return ColumnStats(
+        non_null=cells,
+        min_value=text if kept else None,
+        max_value=text if kept else None,
+        min_length=len(text),
+        max_length=len(text),
+        value_type=field.type,
+    )
 
 
 @contextlib.contextmanager
@@ -398,15 +442,15 @@ def _journaled_ids(edit_id: int, column_name: str, table_name: str) -> Any:
     )
 
 
-def _change_rows(connection: Connection, sql: _EditSql, edit_id: int) -> None:
-    """Update or delete exactly the rows journaled (found by their ids, not the filters again)."""
-    first = sql.columns()[0]
-    chosen = sql.row_id.in_(_journaled_ids(edit_id, first, sql.target.rows.table_name))
+def _change_rows(connection: Connection, sql: _EditSql, low: int, high: int) -> int:
+    """Update or delete the selected rows with ids low..high: the rows just journaled, as the
+    table's lock keeps every other writer out (the filters again cost one scan, where the
+    journaled ids cost a random read per row); returns how many."""
+    where = [*sql.where(), sql.row_id.between(low, high)]
     if sql.target.deletes:
-        connection.execute(delete(sql.table).where(chosen))
-        return
+        return int(connection.execute(delete(sql.table).where(*where)).rowcount)
     assignments = {name: sql.new_value(name, change) for name, change in sql.target.changes}
-    connection.execute(update(sql.table).where(chosen).values(assignments))
+    return int(connection.execute(update(sql.table).where(*where).values(assignments)).rowcount)
 
 
 # -- undo --------------------------------------------------------------------------------------
@@ -645,11 +689,22 @@ def _stats_parts(
 ) -> list[ColumnElement[Any]]:
     field = query.field(name)
     column = query.table.c[name]
-    length = dialect.text_length(dialect.canonical_text(column, field.type, field.scale))
-    ordered = query.compared(name)
+    text = dialect.canonical_text(column, field.type, field.scale)
+    return _cell_stats_parts(dialect, field, column, text)
+
+
+def _cell_stats_parts(
+    dialect: WarehouseDialect,
+    field: DatasetColumn,
+    value: ColumnElement[Any],
+    text: ColumnElement[Any],
+) -> list[ColumnElement[Any]]:
+    """Aggregates of stored values and their canonical text, as _stats_of reads them."""
+    length = dialect.text_length(text)
+    ordered = dialect.compared(value, field.type)
     kept = field.type in KEPT_EXTREMES
     return [
-        func.count(column),
+        func.count(value),
         func.min(ordered) if kept else literal(None),
         func.max(ordered) if kept else literal(None),
         func.min(length),
