@@ -259,7 +259,7 @@ class _Progress:
 
     def __init__(self, edit: Edit) -> None:
         self.edit = edit
-        self.last = time.monotonic()
+        self.last = 0.0  # the first chunk's count is written at once: the job has started
 
     def send(self, rows: int) -> None:
         now = time.monotonic()

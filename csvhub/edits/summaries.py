@@ -41,6 +41,10 @@ def _strictly_inside(current: ColumnStats, removed: ColumnStats, column_type: Co
         return False
     if low is not None and not _between(low, gone_low, gone_high, high):
         return False
+    if column_type is not ColumnType.TEXT:
+        # Lengths are read for text columns only (analysis's summary); a number's are kept as
+        # bounds: the rule on them would send nearly every update to a recount.
+        return True
     return _between(current.min_length, removed.min_length, removed.max_length, current.max_length)
 
 

@@ -263,12 +263,20 @@ def _text(value: Any) -> str | None:
 # -- applying an edit ----------------------------------------------------------------------------
 
 
+# Warehouses where this process made sure the journal exists (it is never dropped, but for
+# the test suite's fresh warehouses, which each have a URL of their own).
+_JOURNALED: set[Any] = set()
+
+
 def journal_ensure(engine: Engine | None = None) -> None:
     """Create the journal if it is missing, in a transaction of its own (MySQL's DDL would
     commit the edit's transaction)."""
     engine = engine or get_engine()
+    if engine.url in _JOURNALED:
+        return
     with engine.begin() as connection:
         JOURNAL.create(connection, checkfirst=True)
+    _JOURNALED.add(engine.url)
 
 
 def edit_apply(
@@ -286,7 +294,7 @@ def edit_apply(
     journal_ensure(engine)
     sql = _EditSql(target, dialect_of(engine))
     with _locked(engine, target.rows.table_name) as connection:
-        previous = _marker(connection, edit_id)
+        previous = _marker(connection, edit_id, target.rows.table_name)
         if previous is not None:
             return Applied(previous, again=True)
         total = 0
@@ -321,7 +329,11 @@ def _changed_stats(
         old = sql.dialect.from_canonical_text(old_text, field.type, field.scale)
         new = sql.new_value(name, change, old)
         new_text = sql.dialect.canonical_text(new, field.type, field.scale)
-        where = [JOURNAL.c.edit_id == edit_id, JOURNAL.c.column_name == name]
+        where = [
+            JOURNAL.c.edit_id == edit_id,
+            JOURNAL.c.column_name == name,
+            JOURNAL.c.table_name == sql.target.rows.table_name,
+        ]
         for found, value, text in ((before, old, old_text), (after, new, new_text)):
             if found is after and isinstance(change, SetValue):
                 found[name] = _constant_stats(field, change.value, before[name])
@@ -363,10 +375,12 @@ def _locked(engine: Engine, table_name: str) -> Iterator[Connection]:
             yield connection
 
 
-def _marker(connection: Connection, edit_id: int) -> int | None:
+def _marker(connection: Connection, edit_id: int, table_name: str) -> int | None:
+    # By table too: edit ids are unique in one metadata database, table names everywhere.
     found = connection.execute(
         select(JOURNAL.c.old_value).where(
             JOURNAL.c.edit_id == edit_id,
+            JOURNAL.c.table_name == table_name,
             JOURNAL.c.column_name == MARKER_COLUMN,
             JOURNAL.c.row_id == MARKER_ROW_ID,
         )
@@ -476,7 +490,7 @@ def edit_restore(
     journal_ensure(engine)
     sql = _RestoreSql(target, dialect_of(engine))
     with _locked(engine, target.table_name) as connection:
-        previous = _marker(connection, target.undo_id)
+        previous = _marker(connection, target.undo_id, target.table_name)
         if previous is not None:
             return Restored(previous, 0, [], again=True)
         conflicts: int = connection.execute(sql.conflict_count()).scalar_one()
@@ -500,7 +514,11 @@ class _RestoreSql:
 
     def journaled(self) -> Any:
         """This edit's journal rows (cells), markers left out."""
-        return and_(JOURNAL.c.edit_id == self.target.edit_id, JOURNAL.c.row_id != MARKER_ROW_ID)
+        return and_(
+            JOURNAL.c.edit_id == self.target.edit_id,
+            JOURNAL.c.table_name == self.target.table_name,
+            JOURNAL.c.row_id != MARKER_ROW_ID,
+        )
 
     def changed_since(self, column: Any) -> ColumnElement[Any]:
         """The cell (JOURNAL row) was changed again by a later edit (a later delete journals
@@ -541,6 +559,7 @@ class _RestoreSql:
         inner = JOURNAL.alias("old")
         text = select(inner.c.old_value).where(
             inner.c.edit_id == self.target.edit_id,
+            inner.c.table_name == self.target.table_name,
             inner.c.column_name == name,
             inner.c.row_id == self.row_id,
         )

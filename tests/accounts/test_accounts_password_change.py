@@ -14,6 +14,8 @@ pytestmark = pytest.mark.django_db
 def project_urls(settings) -> None:
     # The pages around the menu (/, /tokens/) are the web app's: the project's routes.
     settings.ROOT_URLCONF = "csvhub.urls"
+
+
 NEW = "a fresh long passphrase 7"
 
 
