@@ -40,3 +40,7 @@ def typed(org: Organization) -> Dataset:
     created = upload(org, "typed.csv", TYPED_CSV)
     assert created.state == "succeeded", created.error
     return Dataset.objects.get(pk=created.dataset_id)
+
+
+# The browser fixtures of the web UI tests, for the edit panel's (test_edits_panel_e2e.py).
+from tests.web.chromium import server, signed_in  # noqa: E402, F401  (fixtures)
