@@ -37,6 +37,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -297,20 +298,89 @@ def edit_apply(
         previous = _marker(connection, edit_id, target.rows.table_name)
         if previous is not None:
             return Applied(previous, again=True)
-        total = 0
         chunks = _chunks(connection, sql, chunk_rows)
-        for low, high in chunks:
-            total += _journal_chunk(connection, sql, edit_id, low, high)
-            if progress is not None:
-                progress(total)
+        if sql.dialect.row_addresses:
+            total = _one_pass(connection, sql, edit_id, chunks, progress)
+        else:
+            total = _two_passes(connection, sql, edit_id, chunks, progress)
         if expected_count is not None and total != expected_count:
             raise CountChanged(total)
-        changed = sum(_change_rows(connection, sql, low, high) for low, high in chunks)
-        if changed != total:  # the table's lock keeps writers out: this is a bug, not a race
-            raise RuntimeError(f"edit {edit_id} journaled {total} rows but changed {changed}")
         before, after = _changed_stats(connection, sql, edit_id)
         _mark(connection, edit_id, target.rows.table_name, total)
     return Applied(total, before=before, after=after)
+
+
+def _two_passes(
+    connection: Connection,
+    sql: _EditSql,
+    edit_id: int,
+    chunks: list[tuple[int, int]],
+    progress: ProgressCallback | None,
+) -> int:
+    """Journal every chunk, then change the rows: the filters are read twice."""
+    total = 0
+    for low, high in chunks:
+        total += _journal_chunk(connection, sql, edit_id, low, high)
+        if progress is not None:
+            progress(total)
+    changed = sum(_change_rows(connection, sql, low, high) for low, high in chunks)
+    if changed != total:  # the table's lock keeps writers out: this is a bug, not a race
+        raise RuntimeError(f"edit {edit_id} journaled {total} rows but changed {changed}")
+    return total
+
+
+def _one_pass(
+    connection: Connection,
+    sql: _EditSql,
+    edit_id: int,
+    chunks: list[tuple[int, int]],
+    progress: ProgressCallback | None,
+) -> int:
+    """Journal and change each chunk in one statement, where the engine can find a row again
+    by its physical address (dialect.row_addresses): the selected rows are read once, their
+    old cells journaled and the rows changed through their addresses."""
+    total = 0
+    for low, high in chunks:
+        total += int(connection.execute(_one_pass_statement(sql, edit_id, low, high)).rowcount)
+        if progress is not None:
+            progress(total)
+    return total
+
+
+def _one_pass_statement(sql: _EditSql, edit_id: int, low: int, high: int) -> Any:
+    address = sql.dialect.row_address(sql.table)
+    names = sql.columns()
+    old = (
+        select(
+            address.label("address"), sql.row_id.label("row_id"), *(sql.table.c[n] for n in names)
+        )
+        .where(*sql.where(), sql.row_id.between(low, high))
+        .cte("old")
+    )
+    cells = [
+        select(
+            literal(edit_id, BigInteger),
+            literal(sql.target.rows.table_name, String(64)),
+            old.c.row_id,
+            literal(check_column_name(name), String(64)),
+            _canonical(sql, name, old.c[name]),
+        )
+        for name in names
+    ]
+    rows = cells[0] if len(cells) == 1 else union_all(*cells)
+    journaled = _journal_insert(rows).cte("journaled")
+    chosen = address == old.c.address
+    if sql.target.deletes:
+        statement: Any = delete(sql.table).where(chosen)
+    else:
+        assignments = {name: sql.new_value(name, change) for name, change in sql.target.changes}
+        statement = update(sql.table).where(chosen).values(assignments)
+    return statement.add_cte(journaled).execution_options(preserve_rowcount=True)
+
+
+def _canonical(sql: _EditSql, name: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
+    field = sql.query.field(name)
+    return sql.dialect.canonical_text(value, field.type, field.scale)
 
 
 def _changed_stats(

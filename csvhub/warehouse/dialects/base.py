@@ -66,6 +66,9 @@ class WarehouseDialect(ABC):
     nulls_order_syntax: ClassVar[bool] = True
     # Whether a load may take the place of a table atomically (replace_table, mode=replace).
     replaces_atomically: ClassVar[bool] = True
+    # Whether a statement can find a row again by its physical address (row_address): a bulk
+    # edit then journals and changes the rows in one pass (warehouse.edits).
+    row_addresses: ClassVar[bool] = False
 
     # -- connections -----------------------------------------------------------------------
 
@@ -263,6 +266,10 @@ class WarehouseDialect(ABC):
         if column_type is ColumnType.INTEGER:
             return cast(result, BigInteger())
         return result
+
+    def row_address(self, table: Any) -> ColumnElement[Any]:
+        """The physical address of a row of `table` (where row_addresses says so)."""
+        raise NotImplementedError(f"{self.name} does not address rows")
 
     def text_length(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
         """The length of text in characters (not bytes)."""

@@ -26,6 +26,7 @@ from sqlalchemy import (
     case,
     cast,
     collate,
+    column,
     create_engine,
     event,
     func,
@@ -48,7 +49,7 @@ from csvhub.warehouse.dialects.base import (
     ServerCsv,
     WarehouseDialect,
 )
-from csvhub.warehouse.schema import ROW_ID
+from csvhub.warehouse.schema import ROW_ID, check_table_name
 
 TEXT_COLLATION = "C"
 # Connections are replaced after this long, before a server or proxy idle limit drops them.
@@ -62,6 +63,13 @@ class PostgreSQLDialect(WarehouseDialect):
     name = "postgresql"
 
     # -- connections -----------------------------------------------------------------------
+
+    # A row's ctid: valid within a statement, which is all a bulk edit asks of it.
+    row_addresses = True
+
+    def row_address(self, table: Any) -> ColumnElement[Any]:
+        check_table_name(table.name)
+        return column("ctid", _selectable=table)
 
     def create_engine(self, url: URL) -> Engine:
         engine = create_engine(
