@@ -27,8 +27,9 @@ from csvhub.edits.selections import selection_parse
 
 class EditSerializer(serializers.Serializer[Edit]):
     id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=["update", "delete", "undo"])
-    state = serializers.ChoiceField(choices=[s.value for s in EditState])
+    # Plain text in the schema: "kind" and "state" are enums of other components already.
+    kind = serializers.CharField(help_text="update, delete or undo.")
+    state = serializers.CharField(help_text="queued, running, succeeded or failed.")
     created_at = serializers.DateTimeField()
     created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
     filter = serializers.CharField(source="selection.query", help_text="As a rows query string.")
