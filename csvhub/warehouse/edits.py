@@ -369,7 +369,7 @@ def _one_pass_statement(sql: _EditSql, edit_id: int, low: int, high: int) -> Any
     ]
     rows = cells[0] if len(cells) == 1 else union_all(*cells)
     journaled = _journal_insert(rows).cte("journaled")
-    chosen = address == old.c.address
+    chosen = sql.dialect.row_address_in(address, select(old.c.address))
     if sql.target.deletes:
         statement: Any = delete(sql.table).where(chosen)
     else:

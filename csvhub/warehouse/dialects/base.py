@@ -271,6 +271,10 @@ class WarehouseDialect(ABC):
         """The physical address of a row of `table` (where row_addresses says so)."""
         raise NotImplementedError(f"{self.name} does not address rows")
 
+    def row_address_in(self, address: ColumnElement[Any], addresses: Any) -> ColumnElement[Any]:
+        """`address` is one of those the one-column `addresses` select gives."""
+        return address.in_(addresses)
+
     def text_length(self, text: ColumnElement[Any]) -> ColumnElement[Any]:
         """The length of text in characters (not bytes)."""
         return func.char_length(text)

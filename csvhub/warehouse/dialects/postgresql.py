@@ -23,6 +23,7 @@ from sqlalchemy import (
     Numeric,
     Select,
     Text,
+    any_,
     case,
     cast,
     collate,
@@ -70,6 +71,11 @@ class PostgreSQLDialect(WarehouseDialect):
     def row_address(self, table: Any) -> ColumnElement[Any]:
         check_table_name(table.name)
         return column("ctid", _selectable=table)
+
+    def row_address_in(self, address: ColumnElement[Any], addresses: Any) -> ColumnElement[Any]:
+        # `ctid = ANY(ARRAY(SELECT …))`: a TID scan fetches exactly those rows, where a join
+        # on ctid is planned as a hash of the whole table.
+        return address == any_(func.array(addresses.scalar_subquery()))
 
     def create_engine(self, url: URL) -> Engine:
         engine = create_engine(
