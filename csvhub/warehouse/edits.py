@@ -404,13 +404,18 @@ def _changed_stats(
             JOURNAL.c.column_name == name,
             JOURNAL.c.table_name == sql.target.rows.table_name,
         ]
-        for found, value, text in ((before, old, old_text), (after, new, new_text)):
-            if found is after and isinstance(change, SetValue):
-                found[name] = _constant_stats(field, change.value, before[name])
-                continue
-            parts = _cell_stats_parts(sql.dialect, field, value, text)
-            row = connection.execute(select(func.count(), *parts).where(*where)).one()
-            found[name] = _stats_of(field, sql.dialect, row[0], row[1:])
+        # Before and after in one read of the journaled cells (a constant needs no reading).
+        parts = _cell_stats_parts(sql.dialect, field, old, old_text)
+        constant = isinstance(change, SetValue)
+        if not constant:
+            parts += _cell_stats_parts(sql.dialect, field, new, new_text)
+        row = connection.execute(select(func.count(), *parts).where(*where)).one()
+        before[name] = _stats_of(field, sql.dialect, row[0], row[1:6])
+        after[name] = (
+            _constant_stats(field, change.value, before[name])
+            if isinstance(change, SetValue)
+            else _stats_of(field, sql.dialect, row[0], row[6:11])
+        )
     return before, after
 
 
