@@ -13,7 +13,7 @@ def edit_list(*, dataset: Dataset) -> QuerySet[Edit]:
     """Newest first, with who made them and what undid them."""
     return (
         Edit.objects.filter(dataset=dataset)
-        .select_related("created_by", "undoes", "upload")
+        .select_related("dataset", "created_by", "undoes", "upload")
         .prefetch_related("undos")
     )
 

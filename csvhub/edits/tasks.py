@@ -5,6 +5,6 @@ from csvhub.jobs.registry import task
 
 @task
 def run_edit(edit_id: int) -> None:
-    from csvhub.edits.services import edit_run
+    from csvhub.edits.runs import edit_run
 
     edit_run(edit_id=edit_id)

@@ -19,7 +19,7 @@ from django.db import connection
 from django.utils import timezone
 
 from csvhub.datasets.models import Dataset
-from csvhub.edits import services
+from csvhub.edits import runs, services
 from csvhub.edits.models import Edit
 from csvhub.edits.selections import Selection, selection_parse
 from csvhub.warehouse import edits as warehouse_edits
@@ -155,7 +155,7 @@ def test_killed_worker_leaves_dataset_as_it_was_and_the_job_runs_once(
     _assert_summaries_exact(dataset)
     # Its heartbeat goes stale: the next worker runs it again, from the start, once.
     Edit.objects.filter(pk=queued.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
-    services.edit_run(edit_id=queued.id)
+    runs.edit_run(edit_id=queued.id)
     finished = Edit.objects.get(pk=queued.pk)
     assert (finished.state, finished.rows_affected, finished.attempts) == ("succeeded", rows, 2)
     assert column(editor, dataset, "n")[:3] == [1_000_001, 1_000_002, 1_000_003]
@@ -172,7 +172,7 @@ def _edit_worker(edit_id: int, settings, tmp_path) -> subprocess.Popen:
         "CSVHUB_EDIT_CHUNK_ROWS": "1000",
     }
     code = (
-        "import django; django.setup(); from csvhub.edits.services import edit_run; "
+        "import django; django.setup(); from csvhub.edits.runs import edit_run; "
         f"edit_run(edit_id={edit_id})"
     )
     return subprocess.Popen(
