@@ -275,8 +275,12 @@ def journal_ensure(engine: Engine | None = None) -> None:
     engine = engine or get_engine()
     if engine.url in _JOURNALED:
         return
-    with engine.begin() as connection:
-        JOURNAL.create(connection, checkfirst=True)
+    # A write transaction from the start: on SQLite, one that reads first (checkfirst) and
+    # then writes is refused at once while a load holds the write lock, instead of waiting.
+    with engine.connect() as connection:
+        connection = dialect_of(engine).for_writes(connection)
+        with connection.begin():
+            JOURNAL.create(connection, checkfirst=True)
     _JOURNALED.add(engine.url)
 
 
@@ -689,8 +693,11 @@ def journal_purge(*, edit_ids: Sequence[int], engine: Engine | None = None) -> i
         return 0
     engine = engine or get_engine()
     journal_ensure(engine)
-    with engine.begin() as connection:
-        result = connection.execute(delete(JOURNAL).where(JOURNAL.c.edit_id.in_(list(edit_ids))))
+    with engine.connect() as connection:
+        connection = dialect_of(engine).for_writes(connection)
+        with connection.begin():
+            chosen = JOURNAL.c.edit_id.in_(list(edit_ids))
+            result = connection.execute(delete(JOURNAL).where(chosen))
     return int(result.rowcount)
 
 
