@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "csvhub.alarms",
     "csvhub.lifecycle",
     "csvhub.facets",
+    "csvhub.edits",
     "csvhub.web",
     "csvhub.metrics",
     "csvhub.sso",
@@ -231,6 +232,14 @@ except ValueError as error:
 # A running job whose heartbeat is older than this is taken to be dead and is run again.
 CSVHUB_JOB_STALE_SECONDS = env_int("CSVHUB_JOB_STALE_SECONDS", 120, minimum=5)
 CSVHUB_JOB_MAX_ATTEMPTS = env_int("CSVHUB_JOB_MAX_ATTEMPTS", 3, minimum=1)
+# Bulk edits (csvhub.edits): an edit selecting more rows than this runs as a background job
+# with progress; smaller ones are applied within the request. Large edits are journaled and
+# applied in chunks of this many row ids (one transaction still). The journal of an edit (its
+# old values, what undo needs) is kept this many days (0: forever); see docs/configuration.md
+# for its storage cost.
+CSVHUB_EDIT_INLINE_ROWS = env_int("CSVHUB_EDIT_INLINE_ROWS", 100_000, minimum=0)
+CSVHUB_EDIT_CHUNK_ROWS = env_int("CSVHUB_EDIT_CHUNK_ROWS", 1_000_000, minimum=1000)
+CSVHUB_EDIT_JOURNAL_DAYS = env_int("CSVHUB_EDIT_JOURNAL_DAYS", 90, minimum=0)
 # Periodic jobs (csvhub.scheduling): how often each process (`csvhub serve` with the thread
 # runner, every `csvhub worker` with Celery) looks for due jobs; 0 turns the scheduler off here.
 CSVHUB_SCHEDULER_SECONDS = env_int("CSVHUB_SCHEDULER_SECONDS", 15, minimum=0)

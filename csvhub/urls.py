@@ -14,6 +14,7 @@ from csvhub.appends.urls import api_urlpatterns as appends_api
 from csvhub.compat.urls import api_urlpatterns as compat_api
 from csvhub.compat.urls import root_urlpatterns as compat_root
 from csvhub.datasets.urls import api_urlpatterns as datasets_api
+from csvhub.edits.urls import api_urlpatterns as edits_api
 from csvhub.facets.urls import api_urlpatterns as facets_api
 from csvhub.health import views as health
 from csvhub.lifecycle.urls import api_urlpatterns as lifecycle_api
@@ -38,6 +39,7 @@ urlpatterns = [
         include(
             datasets_api
             + appends_api
+            + edits_api
             + facets_api
             + sources_api
             + alarms_api

@@ -40,6 +40,8 @@ _SERVERS = {
     "mysql": (MYSQL_URL, "CSVHUB_TEST_MYSQL_URL"),
 }
 _CSVHUB_TABLES = ("csvhub_loads", "csvhub_swaps")
+# Emptied, not dropped: a process remembers that it made it (csvhub.warehouse.edits).
+_CSVHUB_EMPTIED = ("csvhub_edit_journal",)
 
 
 def _drop_dataset_tables(url: str) -> None:
@@ -52,6 +54,8 @@ def _drop_dataset_tables(url: str) -> None:
         for name in inspect(connection).get_table_names():
             if name.startswith("ds_") or name in _CSVHUB_TABLES:
                 connection.execute(text(f"DROP TABLE IF EXISTS {quote(name)}"))
+            elif name in _CSVHUB_EMPTIED:
+                connection.execute(text(f"DELETE FROM {quote(name)}"))
     engine.dispose()
 
 

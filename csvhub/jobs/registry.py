@@ -23,6 +23,7 @@ TASK_MODULES = (
     "csvhub.sources.tasks",
     "csvhub.outbox.tasks",
     "csvhub.alarms.tasks",
+    "csvhub.edits.tasks",
 )
 
 # Tasks that moved: messages queued by the release before the move still name the old path.

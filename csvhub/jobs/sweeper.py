@@ -34,12 +34,14 @@ def start_sweeper() -> None:
 def _sweep_forever() -> None:
     global _last_pass
     from csvhub.datasets.services import uploads_resume
+    from csvhub.edits.services import edits_resume
 
     _last_pass = time.monotonic()
     while True:
         time.sleep(sweep_interval())
         try:
             uploads_resume(requeue_waiting=False)
+            edits_resume()
             _last_pass = time.monotonic()
         except Exception:  # the database is away for a moment: sweep again next time
             logger.exception("could not look for jobs whose worker died")

@@ -412,6 +412,13 @@ def exact_average(total: Decimal, count: int, digits: int) -> Decimal:
     return Decimal(quotient if numerator >= 0 else -quotient).scaleb(-digits)
 
 
+def value_reader(
+    column_type: ColumnType | None, dialect: WarehouseDialect, scale: int | None
+) -> Callable[[Any], Any]:
+    """Reads a column's values as SQL gives back MIN, MAX and group keys (None stays None)."""
+    return _reader(column_type, dialect, scale)
+
+
 def _reader(
     column_type: ColumnType | None, dialect: WarehouseDialect, scale: int | None
 ) -> Callable[[Any], Any]:

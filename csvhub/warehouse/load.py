@@ -21,6 +21,7 @@ from csvhub.schema import Column as DatasetColumn
 from csvhub.schema import ColumnType, LoadResult
 from csvhub.schema.types import decimal_fits
 from csvhub.warehouse.dialects import Loader, dialect_of
+from csvhub.warehouse.edits import journal_highest_row_id
 from csvhub.warehouse.indexes import IndexStatus, index_list_on, indexes_rebuild_on
 from csvhub.warehouse.schema import (
     LOADS,
@@ -162,7 +163,8 @@ class LoadSession:
         quote = self._connection.dialect.identifier_preparer.quote_identifier
         table, row_id = quote(self.table_name), quote(ROW_ID)
         value = self._connection.exec_driver_sql(f"SELECT MAX({row_id}) FROM {table}").scalar()
-        return value or 0
+        # Ids of rows an edit deleted stay taken: undoing the edit puts them back.
+        return max(value or 0, journal_highest_row_id(self._connection, self.target_name))
 
     # -- shape -------------------------------------------------------------------------------
 

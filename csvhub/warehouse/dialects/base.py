@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -24,10 +25,13 @@ from sqlalchemy import (
     DateTime,
     Engine,
     Index,
+    Numeric,
     Select,
     Table,
     Text,
+    cast,
     func,
+    literal,
     or_,
     select,
     types,
@@ -36,6 +40,16 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.sql.elements import ColumnElement
 
 from csvhub.schema import ColumnType
+
+
+@dataclass(frozen=True)
+class Arithmetic:
+    """`value * multiply + add`, rounded to `digits` places (None: as the column keeps)."""
+
+    multiply: Decimal | None = None
+    add: Decimal | None = None
+    digits: int | None = None
+
 
 # The precision of every decimal column: a decimal column holds values whose digits at the
 # column's scale fit a signed 64-bit integer (docs/decisions.md, "Exact decimals").
@@ -57,6 +71,9 @@ class WarehouseDialect(ABC):
     # Whether only one process may open the warehouse (an embedded engine that locks its
     # file): no Celery workers, one web worker process (dialects.check_processes).
     single_process: ClassVar[bool] = False
+    # Whether a statement can find a row again by its physical address (row_address): a bulk
+    # edit then journals and changes the rows in one pass (warehouse.edits).
+    row_addresses: ClassVar[bool] = False
 
     # -- connections -----------------------------------------------------------------------
 
@@ -252,6 +269,52 @@ class WarehouseDialect(ABC):
     def table_bytes(self, connection: Connection, table_name: str) -> int | None:
         """About the bytes a table and its indexes take on disk; None where unknown."""
 
+    # -- bulk edits (csvhub.warehouse.edits) ------------------------------------------------
+
+    def prepare_edit(self, connection: Connection) -> None:
+        """Ready a connection for edit statements (functions they call, where an engine
+        needs them registered)."""
+        return
+
+    def edit_arithmetic(
+        self,
+        column: ColumnElement[Any],
+        column_type: ColumnType,
+        scale: int | None,
+        arithmetic: Arithmetic,
+    ) -> ColumnElement[Any]:
+        """The stored value of `column * multiply + add`, rounded half away from zero to
+        `digits` places and always to what the column holds (integers: none)."""
+        result: ColumnElement[Any] = column
+        if arithmetic.multiply is not None:
+            result = result * literal(arithmetic.multiply, Numeric())
+        if arithmetic.add is not None:
+            result = result + literal(arithmetic.add, Numeric())
+        digits = _kept_digits(column_type, scale, arithmetic.digits)
+        if digits is not None:
+            result = func.round(result, digits)
+        if column_type is ColumnType.INTEGER:
+            return cast(result, BigInteger())
+        return result
+
+    def row_address(self, table: Any) -> ColumnElement[Any]:
+        """The physical address of a row of `table` (where row_addresses says so)."""
+        raise NotImplementedError(f"{self.name} does not address rows")
+
+    def row_address_in(self, address: ColumnElement[Any], addresses: Any) -> ColumnElement[Any]:
+        """`address` is one of those the one-column `addresses` select gives."""
+        return address.in_(addresses)
+
+    def from_canonical_text(
+        self, canonical: ColumnElement[Any], column_type: ColumnType, scale: int | None
+    ) -> ColumnElement[Any]:
+        """The stored form of a column's canonical text (journaled old values restored)."""
+        if column_type is ColumnType.TEXT:
+            return canonical
+        if column_type is ColumnType.TIMESTAMP:  # canonical text is UTC wall-clock time
+            return func.timezone("UTC", cast(canonical, DateTime()))
+        return cast(canonical, self.sql_type(column_type, scale))
+
     # -- DDL and exports -------------------------------------------------------------------
 
     @abstractmethod
@@ -413,3 +476,12 @@ def plain_comparison(
     if op == "lte":
         return column <= value
     return column >= value
+
+
+def _kept_digits(column_type: ColumnType, scale: int | None, digits: int | None) -> int | None:
+    """Places an arithmetic result is rounded to: the asked ones within the column's."""
+    if column_type is ColumnType.INTEGER:
+        return 0
+    if scale is None:
+        return digits
+    return scale if digits is None else min(digits, scale)

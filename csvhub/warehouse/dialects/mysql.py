@@ -223,6 +223,17 @@ class MySQLDialect(MySQLTables):
             return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
         return value
 
+    # -- bulk edits ------------------------------------------------------------------------
+
+    def from_canonical_text(
+        self, canonical: ColumnElement[Any], column_type: ColumnType, scale: int | None
+    ) -> ColumnElement[Any]:
+        if column_type is ColumnType.BOOLEAN:
+            return case((canonical == "true", 1), (canonical == "false", 0))
+        if column_type is ColumnType.TIMESTAMP:  # DATETIME(6) holds UTC wall-clock time
+            return cast(canonical, mysql.DATETIME(fsp=6))
+        return super().from_canonical_text(canonical, column_type, scale)
+
     # -- analysis --------------------------------------------------------------------------
 
     def bucket_start(

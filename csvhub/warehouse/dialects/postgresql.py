@@ -23,9 +23,11 @@ from sqlalchemy import (
     Numeric,
     Select,
     Text,
+    any_,
     case,
     cast,
     collate,
+    column,
     create_engine,
     event,
     func,
@@ -48,7 +50,7 @@ from csvhub.warehouse.dialects.base import (
     ServerCsv,
     WarehouseDialect,
 )
-from csvhub.warehouse.schema import ROW_ID
+from csvhub.warehouse.schema import ROW_ID, check_table_name
 
 TEXT_COLLATION = "C"
 # Connections are replaced after this long, before a server or proxy idle limit drops them.
@@ -62,6 +64,18 @@ class PostgreSQLDialect(WarehouseDialect):
     name = "postgresql"
 
     # -- connections -----------------------------------------------------------------------
+
+    # A row's ctid: valid within a statement, which is all a bulk edit asks of it.
+    row_addresses = True
+
+    def row_address(self, table: Any) -> ColumnElement[Any]:
+        check_table_name(table.name)
+        return column("ctid", _selectable=table)
+
+    def row_address_in(self, address: ColumnElement[Any], addresses: Any) -> ColumnElement[Any]:
+        # `ctid = ANY(ARRAY(SELECT …))`: a TID scan fetches exactly those rows, where a join
+        # on ctid is planned as a hash of the whole table.
+        return address == any_(func.array(addresses.scalar_subquery()))
 
     def create_engine(self, url: URL) -> Engine:
         engine = create_engine(

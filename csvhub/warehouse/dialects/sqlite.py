@@ -33,6 +33,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    literal,
     not_,
     or_,
     text,
@@ -47,7 +48,12 @@ from sqlalchemy.sql.operators import custom_op
 from csvhub.schema import ColumnType
 from csvhub.schema.values import timestamp_spellings, timestamp_text
 from csvhub.warehouse.dialects import scaled
-from csvhub.warehouse.dialects.base import DECIMAL_PRECISION, Loader, WarehouseDialect
+from csvhub.warehouse.dialects.base import (
+    DECIMAL_PRECISION,
+    Arithmetic,
+    Loader,
+    WarehouseDialect,
+)
 from csvhub.warehouse.schema import ROW_ID
 
 BEGIN_OPTION = "csvhub_sqlite_begin"
@@ -250,6 +256,45 @@ class SQLiteDialect(WarehouseDialect):
             return None
         return int(found or 0)
 
+    # -- bulk edits ------------------------------------------------------------------------
+
+    def prepare_edit(self, connection: Connection) -> None:
+        _add_decimal_functions(connection)
+
+    def edit_arithmetic(
+        self,
+        column: ColumnElement[Any],
+        column_type: ColumnType,
+        scale: int | None,
+        arithmetic: Arithmetic,
+    ) -> ColumnElement[Any]:
+        # Integers and scaled decimals in integer arithmetic (exact, unlike REAL's): the
+        # factor as a fraction p/q, the sum at the column's scale, one rounding division.
+        if column_type is ColumnType.DECIMAL and scale is None:
+            return super().edit_arithmetic(column, column_type, scale, arithmetic)
+        scale = scale or 0
+        numerator, denominator = (arithmetic.multiply or Decimal(1)).as_integer_ratio()
+        kept = scale if arithmetic.digits is None else min(arithmetic.digits, scale)
+        step = 10 ** (scale - kept)
+        value: ColumnElement[Any] = column.op("*")(literal(numerator))
+        if arithmetic.add is not None:
+            added = int((arithmetic.add * 10**scale).to_integral_value())
+            value = value.op("+")(literal(added * denominator))
+        return _divided_half_away(value, denominator * step).op("*")(literal(step))
+
+    def from_canonical_text(
+        self, canonical: ColumnElement[Any], column_type: ColumnType, scale: int | None
+    ) -> ColumnElement[Any]:
+        if column_type is ColumnType.INTEGER:
+            return cast(canonical, Integer)
+        if column_type is ColumnType.DECIMAL:
+            return (
+                cast(canonical, Float) if scale is None else func.csvhub_unscaled(canonical, scale)
+            )
+        if column_type is ColumnType.BOOLEAN:
+            return case((canonical == "true", 1), (canonical == "false", 0))
+        return canonical  # dates, timestamps and text are stored as canonical text
+
     # -- DDL and exports -------------------------------------------------------------------
 
     def create_index(self, engine: Engine, index: Index, current: str | None) -> None:
@@ -406,29 +451,27 @@ class SQLiteLoader(Loader):
         ]
         q = self.quote
         self._insert = (
-            f"INSERT INTO {q(self.table_name)} ({', '.join(q(n) for n in names)}) "
-            f"VALUES ({', '.join(values)})"
+            f"INSERT INTO {q(self.table_name)} ({q(ROW_ID)}, {', '.join(q(n) for n in names)}) "
+            f"VALUES (?, {', '.join(values)})"
         )
 
     def write_columns(self, columns: list[list[str]], first_row_id: int) -> None:
-        # Row ids come from SQLite's rowid, which counts on from the table's largest.
+        # Row ids given here, as the load session numbers them: SQLite's own rowid would count
+        # on from the table's largest, giving again the ids of rows an edit deleted.
         cells = [
             column if scale is None else scaled.scaled_cells(column, scale)
             for column, scale in zip(columns, self._scales, strict=True)
         ]
-        self._write(zip(*cells, strict=True))
+        ids = range(first_row_id, first_row_id + len(columns[0]))
+        self._write(zip(ids, *cells, strict=True))
 
-    def _write(self, rows: Iterable[Sequence[str]]) -> None:
+    def _write(self, rows: Iterable[Sequence[object]]) -> None:
         assert self._insert is not None, "set_write_order comes first"
         raw: sqlite3.Connection = self.connection.connection.driver_connection  # type: ignore
         raw.executemany(self._insert, rows)
 
     def row_id_range(self, before: int, count: int) -> tuple[int, int]:
-        table, row_id = self.quote(self.table_name), self.quote(ROW_ID)
-        first, last = self.connection.exec_driver_sql(
-            f"SELECT MIN({row_id}), MAX({row_id}) FROM {table} WHERE {row_id} > ?", (before,)
-        ).one()
-        return first, last
+        return before + 1, before + count  # numbered here, one after the other
 
 
 def _insert_value(column_type: ColumnType, scale: int | None) -> str:
@@ -516,3 +559,13 @@ def indexes_restore(connection: Connection, statements: list[str]) -> None:
     """Re-create indexes set aside by `indexes_set_aside` (their own stored CREATE INDEX)."""
     for statement in statements:
         connection.exec_driver_sql(statement)
+
+
+def _divided_half_away(value: ColumnElement[Any], divisor: int) -> ColumnElement[Any]:
+    """value / divisor in integers, rounded half away from zero (SQLite's `/` truncates)."""
+    if divisor == 1:
+        return value
+    twice, unit = value.op("*")(literal(2)), literal(divisor)
+    up = twice.op("+")(unit).op("/")(literal(2 * divisor))
+    down = literal(0).op("-")(literal(0).op("-")(twice).op("+")(unit).op("/")(literal(2 * divisor)))
+    return case((value >= 0, up), else_=down)

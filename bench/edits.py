@@ -1,0 +1,162 @@
+"""Bulk edit figures: an edit through the API against the plain SQL UPDATE of the same rows.
+
+    .venv/bin/python bench/edits.py --rows 1000000 --pg-url postgresql://postgres@127.0.0.1:5432/test
+
+Real HTTP with a real Bearer token: `csvhub serve` (gunicorn, as shipped, thread runner) on a
+fresh data directory, the generated CSV (bench/generate.py; its `transaction_amount` plays the
+price) uploaded through the API into PostgreSQL. Then, interleaved over --rounds rounds:
+
+  csvhub    POST /api/v1/datasets/{slug}/edits/ with filter `client_id=lte:N` (about --edit-rows
+            rows; N found with a preview) and {"set": {"transaction_amount": {"multiply":
+            "1.05", "round": 2}}}, expected_count given (as the UI sends it after its preview):
+            journal, update, statistics and metadata, until the 201 answer.
+  plain SQL UPDATE ds_… SET transaction_amount = round(transaction_amount * 1.05, 2) WHERE
+            client_id <= N, committed, on a psycopg connection opened beforehand.
+
+Targets: csvhub under 1 s and at most 2x the plain UPDATE (medians of the same run). The
+server's peak RSS is printed too (an edit reads no rows into Python: it stays flat).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import ingest
+from generate import ensure_csv
+
+COLUMN = "transaction_amount"
+ACTION = {"set": {COLUMN: {"multiply": "1.05", "round": 2}}}
+SECONDS_TARGET = 1.0
+RATIO_TARGET = 2.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--edit-rows", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--pg-url", default=ingest.DEFAULT_PG_URL)
+    args = parser.parse_args()
+    path = ensure_csv(args.rows)
+    with tempfile.TemporaryDirectory(prefix="csvhub-bench-") as workdir:
+        env = ingest._server_env(Path(workdir), args.pg_url)
+        with ingest._serving(env, Path(workdir)) as server:
+            try:
+                run(server, path, args)
+            except ingest.BenchFailed:
+                ingest._print_log_tail(server.log)
+                raise
+
+
+def run(server: ingest.Server, path: Path, args: argparse.Namespace) -> None:
+    session = server.session()
+    started = time.perf_counter()
+    upload = ingest._upload(server, path)
+    upload = ingest._wait_for(session, upload["status_url"], timeout=120 + args.rows / 5_000)
+    print(f"loaded {args.rows:,} rows in {time.perf_counter() - started:.1f} s")
+    slug = upload["dataset"]
+    try:
+        table = _table_name(session, server.base_url, slug, args.pg_url)
+        edits_url = f"{server.base_url}/api/v1/datasets/{slug}/edits/"
+        bound, count = _filter_for(session, edits_url, args.rows, args.edit_rows)
+        print(f"filter client_id=lte:{bound} selects {count:,} of {args.rows:,} rows")
+        api, sql = _interleaved(session, edits_url, bound, count, table, args)
+        _report(api, sql, count, ingest._worker_peak_rss_mb(server.process.pid))
+    finally:
+        ingest._delete_dataset(session, server.base_url, slug)
+
+
+def _table_name(session: requests.Session, base_url: str, slug: str, pg_url: str) -> str:
+    """The dataset's warehouse table: the one table of the bench database holding its rows."""
+    with psycopg.connect(pg_url) as connection:
+        found = connection.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE 'ds\\_%%' "
+            "AND relname NOT LIKE '%%\\_\\_%%' ORDER BY oid DESC LIMIT 1"
+        ).fetchone()
+    if found is None:
+        raise ingest.BenchFailed("no dataset table found in the warehouse")
+    return str(found[0])
+
+
+def _filter_for(
+    session: requests.Session, edits_url: str, rows: int, wanted: int
+) -> tuple[int, int]:
+    """client_id=lte:N selecting about `wanted` rows (client ids are uniform over 1..65536)."""
+    bound = max(1, round(65536 * wanted / rows))
+    answer = session.post(
+        f"{edits_url}preview",
+        json={"filter": f"client_id=lte:{bound}", "action": ACTION},
+        timeout=120,
+    )
+    answer.raise_for_status()
+    return bound, int(answer.json()["count"])
+
+
+def _interleaved(
+    session: requests.Session,
+    edits_url: str,
+    bound: int,
+    count: int,
+    table: str,
+    args: argparse.Namespace,
+) -> tuple[list[float], list[float]]:
+    api: list[float] = []
+    sql: list[float] = []
+    with psycopg.connect(args.pg_url) as connection:
+        for round_number in range(args.rounds):
+            order = ["api", "sql"] if round_number % 2 == 0 else ["sql", "api"]
+            for kind in order:
+                if kind == "api":
+                    api.append(_api_edit(session, edits_url, bound, count))
+                else:
+                    sql.append(_plain_update(connection, table, bound, count))
+    return api, sql
+
+
+def _api_edit(session: requests.Session, edits_url: str, bound: int, count: int) -> float:
+    body = {"filter": f"client_id=lte:{bound}", "action": ACTION, "expected_count": count}
+    started = time.perf_counter()
+    answer = session.post(edits_url, json=body, timeout=600)
+    seconds = time.perf_counter() - started
+    if answer.status_code != 201 or answer.json()["rows_affected"] != count:
+        raise ingest.BenchFailed(f"the edit answered {answer.status_code}: {answer.text[:500]}")
+    return seconds
+
+
+def _plain_update(connection: psycopg.Connection, table: str, bound: int, count: int) -> float:
+    started = time.perf_counter()
+    with connection.transaction():
+        cursor = connection.execute(
+            f'UPDATE "{table}" SET {COLUMN} = round({COLUMN} * 1.05, 2) WHERE client_id <= %s',
+            (bound,),
+        )
+    seconds = time.perf_counter() - started
+    if cursor.rowcount != count:
+        raise ingest.BenchFailed(f"the plain UPDATE changed {cursor.rowcount} rows, not {count}")
+    return seconds
+
+
+def _report(api: list[float], sql: list[float], count: int, rss_mb: float) -> None:
+    api_median, sql_median = statistics.median(api), statistics.median(sql)
+    ratio = api_median / sql_median
+    runs = ", ".join(f"{s * 1000:.0f}" for s in api)
+    base = ", ".join(f"{s * 1000:.0f}" for s in sql)
+    print(f"csvhub edit (HTTP, journal, stats): {api_median * 1000:7.0f} ms  (runs {runs})")
+    print(f"plain SQL UPDATE:                   {sql_median * 1000:7.0f} ms  (runs {base})")
+    print(f"rows per edit: {count:,}; ratio {ratio:.2f}x; server peak RSS {rss_mb:,.0f} MB")
+    seconds_ok = "ok" if api_median < SECONDS_TARGET else "MISSED"
+    ratio_ok = "ok" if ratio <= RATIO_TARGET else "MISSED"
+    print(f"target < {SECONDS_TARGET:g} s: {seconds_ok}; target <= {RATIO_TARGET:g}x: {ratio_ok}")
+
+
+if __name__ == "__main__":
+    main()
