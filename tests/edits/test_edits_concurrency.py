@@ -129,6 +129,8 @@ def test_updates_keep_summaries_equal_to_a_recount(org, editor, warehouse) -> No
 def test_killed_worker_leaves_dataset_as_it_was_and_the_job_runs_once(
     org, editor, warehouse, settings, tmp_path
 ) -> None:
+    if warehouse == "duckdb":
+        pytest.skip("DuckDB is opened by one process only: no second process runs the edit")
     rows = 200_000
     dataset = Dataset.objects.get(pk=upload(org, "big.csv", _numbers(rows)).dataset_id)
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}

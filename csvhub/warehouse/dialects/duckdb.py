@@ -194,11 +194,14 @@ class DuckDBDialect(WarehouseDialect):
         return func.date_trunc(bucket, wall_clock, type_=DateTime())
 
     def table_bytes(self, connection: Connection, table_name: str) -> int | None:
-        # The distinct storage blocks holding the table's column segments: an estimate (small
-        # tables share blocks; what is not yet checkpointed lives in the WAL and counts nothing).
+        # An estimate: the storage blocks holding the table's checkpointed segments (small
+        # tables share blocks), plus 8 bytes a value for rows still only in the WAL.
         found = connection.exec_driver_sql(
-            "SELECT COUNT(DISTINCT block_id) * (SELECT block_size FROM pragma_database_size()) "
-            "FROM pragma_storage_info(?) WHERE block_id >= 0",
+            "SELECT COUNT(DISTINCT block_id) FILTER (WHERE block_id >= 0)"
+            " * (SELECT block_size FROM pragma_database_size())"
+            " + COALESCE(SUM(count) FILTER (WHERE NOT persistent"
+            " AND segment_type <> 'VALIDITY'), 0) * 8"
+            " FROM pragma_storage_info(?)",
             (table_name,),
         ).scalar()
         return int(found or 0)
