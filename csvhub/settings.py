@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "csvhub.jobs",
     "csvhub.scheduling",
     "csvhub.sources",
+    "csvhub.cleaning",
     "csvhub.web",
     "csvhub.metrics",
     "csvhub.sso",

@@ -21,7 +21,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from csvhub.csvread import (
+    BadRow,
     Batch,
+    Columns,
     Converter,
     CsvFormatError,
     CsvReader,
@@ -33,7 +35,11 @@ from csvhub.csvread import (
     open_csv,
     widen,
 )
+from csvhub.cleaning.reading import UploadCleaning, upload_cleaning
+from csvhub.cleaning.services import upload_reading_record
 from csvhub.csvread.child import ChildCsvReader, ReaderOutOfMemory, open_csv_in_child
+from csvhub.csvread.convert import misfits
+from csvhub.csvread.rules import BatchRewriter, Reading, detect
 from csvhub.datasets.errors import IngestFailed
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadMode, UploadState
 from csvhub.datasets.signals import send_rows_committed
@@ -128,12 +134,16 @@ def _load_once(
         previous = load.previous_result()
         if previous is not None:
             return previous
+        previous_rows = Dataset.objects.filter(pk=upload.dataset_id).values_list(
+            "row_count", flat=True
+        ).first()
         if not Dataset.objects.filter(pk=upload.dataset_id).exists():
             raise IngestFailed("The dataset was deleted while this file was waiting.")
         with upload.file.open("rb") as stream, ExitStack() as stack:
             try:
                 reader = _open_reader(stream, upload, stack, again)
-                result = _RowLoader(load, reader, upload, report).run()
+                loader = _RowLoader(load, reader, upload, report)
+                result = loader.run()
             except LimitExceeded as exc:
                 setting = _LIMIT_SETTINGS.get(exc.limit)
                 limit = f" The limit is set by {setting}." if setting else ""
@@ -142,6 +152,7 @@ def _load_once(
                 raise IngestFailed(str(exc)) from None
             except ReaderOutOfMemory:
                 raise IngestFailed(_out_of_memory_message()) from None
+        upload_reading_record(upload=upload, reading=loader.reading, first=previous_rows == 0)
         load.finish(result)
     return result
 
@@ -235,6 +246,12 @@ class _RowLoader:
         self.rows_seen = 0
         self.first_reject = ""
         self.report = report
+        # Reading rules and the recipe (csvhub.cleaning): decided on the first batch.
+        self.cleaning: UploadCleaning = upload_cleaning(upload.dataset)
+        self.reading = Reading()
+        self.rewriter: BatchRewriter | None = None
+        self.held_types = self.cleaning.held_types(self.names)
+        self.widen_causes: dict[str, tuple[int | None, str | None]] = {}
 
     def run(self) -> LoadResult:
         if self.load.columns is not None:
@@ -258,6 +275,9 @@ class _RowLoader:
         self.report.send(rows=self.load.rows_written, bytes_read=batch.bytes_read)
 
     def _take_rows(self, batch: Batch) -> None:
+        batch = self._cleaned(batch)
+        if not batch.row_count:
+            return
         types = self.tracker.observe_columns(batch.columns)
         if self.load.columns is None:
             self.held.append(batch)
@@ -270,15 +290,70 @@ class _RowLoader:
             ):
                 self._create_table()
         else:
-            self._widen_to(types)
+            self._widen_to(types, batch)
             self._write(batch, self.tracker.last_observation)
 
+    def _cleaned(self, batch: Batch) -> Batch:
+        """The batch through the recipe and the reading rules, less the rows whose values do
+        not fit a type the rules hold (they go to the rejects, with their lines)."""
+        if self.rewriter is None:
+            self.reading = detect(
+                self.cleaning.rules.reading, batch.columns, self.reader.delimiter, self.names
+            )
+            self.rewriter = self.cleaning.rewriter(self.reading, self.names)
+        columns = self.rewriter.rewrite(batch.columns) if self.rewriter.active else batch.columns
+        bad = self._screen(columns, batch)
+        if bad:
+            columns = columns.without_rows(set(bad))
+        if columns is batch.columns:
+            return batch
+        return Batch(
+            None, batch.bad_rows, batch.bytes_read, batch.rows_seen, columns=columns,
+            chars=batch.chars,
+        )
+
+    def _screen(self, columns: Columns, batch: Batch) -> list[int]:
+        """Rows with a value that does not fit its held type, recorded as rejects."""
+        bad: dict[int, str] = {}
+        for index, held in self._held_types().items():
+            for position in misfits(held, columns.cells(index)):
+                value = columns.cells(index)[position]
+                bad.setdefault(position, f"{self.names[index]}: {value[:80]!r} is not a {held}")
+        if not bad:
+            return []
+        lines = _lines(batch, sorted(bad))
+        rejects = [
+            BadRow(lines[position], f"{reason} (reading rules)", self._row_text(columns, position))
+            for position, reason in sorted(bad.items())
+        ]
+        self._quarantine(Batch([], rejects, batch.bytes_read, batch.rows_seen))
+        return sorted(bad)
+
+    def _held_types(self) -> dict[int, ColumnType]:
+        """Column types the rules hold: set by a type rule, or stored ones in strict mode."""
+        held = dict(self.held_types)
+        if self.cleaning.rules.strict and self.load.columns is not None:
+            for index, name in enumerate(self.names):
+                if name not in self.provisional and index not in held:
+                    held[index] = self.load.columns[name]
+        return {i: kind for i, kind in held.items() if kind is not ColumnType.TEXT}
+
+    def _row_text(self, columns: Columns, position: int) -> str:
+        cells = [columns.cells(index)[position] for index in range(columns.width)]
+        return self.reader.delimiter.join(cells)[:1000]
+
     def _create_table(self) -> None:
-        types = self.tracker.types
+        types: list[ColumnType | None] = list(self.tracker.types)
+        for index, held in self.held_types.items():
+            types[index] = held  # a type rule decides, whatever the values allowed
         self.provisional = {n for n, t in zip(self.names, types, strict=True) if t is None}
+        scales = [
+            (scale or 0) if t is ColumnType.DECIMAL else scale
+            for t, scale in zip(types, self.tracker.scales, strict=True)
+        ]
         self.load.create(
             [(n, t or ColumnType.TEXT) for n, t in zip(self.names, types, strict=True)],
-            scales=dict(zip(self.names, self.tracker.scales, strict=True)),
+            scales=dict(zip(self.names, scales, strict=True)),
         )
         self.load.set_write_order(self.names)
         held, self.held = self.held, []
@@ -286,7 +361,7 @@ class _RowLoader:
         for batch in held:
             self._write(batch)
 
-    def _widen_to(self, types: list[ColumnType | None]) -> None:
+    def _widen_to(self, types: list[ColumnType | None], batch: Batch) -> None:
         assert self.load.columns is not None
         for index, (name, seen) in enumerate(zip(self.names, types, strict=True)):
             stored = self.load.columns[name]
@@ -297,6 +372,8 @@ class _RowLoader:
             scale = self._scale(index, wider)
             if wider is ColumnType.DECIMAL and scale is None and not self._unscaled(name):
                 wider = ColumnType.TEXT  # this file's values at the stored scale: too many digits
+            if wider is not stored and name not in self.widen_causes:
+                self.widen_causes[name] = _cause(batch, index, stored)
             if wider is not stored or scale != self.load.scales.get(name):
                 self.load.retype(name, wider, scale)
 
@@ -389,7 +466,7 @@ class _RowLoader:
                 for name in self.names
             ),
             type_changes=tuple(
-                TypeChange(name, before, stored[name])
+                TypeChange(name, before, stored[name], *self.widen_causes.get(name, (None, None)))
                 for name, before in self.types_before.items()
                 if stored[name] is not before
             ),
@@ -403,6 +480,34 @@ class _RowLoader:
         column_type = self.load.columns[name]
         scale = self.load.scales.get(name) if column_type is ColumnType.DECIMAL else None
         return Column(name, column_type, label, nullable=nullable, scale=scale)
+
+
+def _cause(batch: Batch, index: int, stored: ColumnType) -> tuple[int | None, str | None]:
+    """The line and value of the batch's first cell that does not fit `stored`."""
+    cells = batch.columns.cells(index)
+    found = misfits(stored, cells, first_only=True)
+    if not found:
+        return None, None  # e.g. more fraction digits than the stored scale
+    return _lines(batch, found)[found[0]], cells[found[0]]
+
+
+def _lines(batch: Batch, positions: list[int]) -> dict[int, int]:
+    """The file line of good rows at `positions` (ascending) of the batch. Lines are counted
+    one per record after the header (line 1), skipping the batch's bad rows: exact unless
+    a quoted cell holds a line break or blank lines are skipped (docs/cleaning.md)."""
+    before = batch.rows_seen - batch.row_count - len(batch.bad_rows)
+    bad_lines = iter(sorted(bad.line for bad in batch.bad_rows))
+    next_bad = next(bad_lines, None)
+    lines: dict[int, int] = {}
+    skipped = 0
+    for position in positions:
+        line = 2 + before + position + skipped
+        while next_bad is not None and next_bad <= line:
+            skipped += 1
+            line += 1
+            next_bad = next(bad_lines, None)
+        lines[position] = line
+    return lines
 
 
 def _check_row_limit(rows_seen: int) -> None:
