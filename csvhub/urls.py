@@ -15,6 +15,7 @@ from csvhub.datasets.urls import api_urlpatterns as datasets_api
 from csvhub.health import views as health
 from csvhub.metrics.views import metrics_view
 from csvhub.sources.urls import api_urlpatterns as sources_api
+from csvhub.cleaning.urls import api_urlpatterns as cleaning_api
 from csvhub.sso.urls import urlpatterns as sso_pages
 
 # Swagger UI's files come from drf-spectacular-sidecar through our own static files (nothing
@@ -28,7 +29,7 @@ SWAGGER_UI_CSP: dict[str, Collection[str] | str] = {
 swagger_ui = csp_override(SWAGGER_UI_CSP)(SpectacularSwaggerSplitView.as_view(url_name="schema"))
 
 urlpatterns = [
-    path("api/v1/", include(datasets_api + sources_api + accounts_api + compat_api)),
+    path("api/v1/", include(datasets_api + sources_api + cleaning_api + accounts_api + compat_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", swagger_ui, name="swagger-ui"),
     # Simetric's /etl/ and /api/{table_name}/: after csvhub's own /api/ routes, which win.

@@ -42,12 +42,21 @@ def _user(user: Editor) -> User | None:
 # -- reading rules -----------------------------------------------------------------------------
 
 
+def reading_rules_check(changes: Mapping[str, Any]) -> None:
+    """A CleaningError for rules that cannot be set (before anything is stored)."""
+    unknown = sorted(set(changes) - set(RULE_FIELDS))
+    if unknown:
+        raise CleaningError(
+            f"Unknown reading rules {', '.join(unknown)}: {', '.join(RULE_FIELDS)}."
+        )
+    for name, value in changes.items():
+        _CHECKS[name](value)
+
+
 def reading_rules_set(*, dataset: Dataset, changes: Mapping[str, Any]) -> ReadingRuleSet:
     """Change the rules named in `changes` (the others keep their values); the next uploads
     read with them. A dataset without rules starts from the defaults."""
-    unknown = sorted(set(changes) - set(RULE_FIELDS))
-    if unknown:
-        raise CleaningError(f"Unknown reading rules {', '.join(unknown)}: {', '.join(RULE_FIELDS)}.")
+    reading_rules_check(changes)
     with transaction.atomic():
         row = ReadingRuleSet.objects.select_for_update().filter(dataset=dataset).first()
         if row is None:

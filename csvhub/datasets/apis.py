@@ -16,6 +16,8 @@ from rest_framework.views import APIView
 from csvhub.accounts.access import request_organization
 from csvhub.accounts.permissions import ReadOrEdit
 from csvhub.api import TextField, body_field
+from csvhub.cleaning.selectors import upload_notes
+from csvhub.cleaning.upload_fields import READING_RULE_FIELDS, reading_rules_of_form
 from csvhub.datasets import selectors, services
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadMode
 from csvhub.datasets.upload_handler import SpoolingUploadHandler
@@ -80,6 +82,9 @@ class UploadSerializer(serializers.Serializer[Upload]):
     encoding = serializers.CharField()
     encoding_reason = serializers.CharField()
     delimiter = serializers.CharField()
+    reading_notes = serializers.SerializerMethodField(
+        help_text="What reading detected or assumed (a decimal comma, the order of dates)."
+    )
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -95,6 +100,9 @@ class UploadSerializer(serializers.Serializer[Upload]):
 
     def get_rejects_url(self, upload: Upload) -> str:
         return self._url("upload-rejects", upload)
+
+    def get_reading_notes(self, upload: Upload) -> list[str]:
+        return upload_notes(upload)
 
 
 class DatasetSerializer(serializers.Serializer[Dataset]):
@@ -245,6 +253,7 @@ class UploadCreateApi(AdmitBeforeTheBody, APIView):
                         "them the dataset's contents, swapped in atomically: the dataset named "
                         "by `dataset`, or else the one named after the file.",
                     ),
+                    **READING_RULE_FIELDS,
                 },
             )
         },
@@ -257,6 +266,7 @@ class UploadCreateApi(AdmitBeforeTheBody, APIView):
             dataset_slug=_text_or_none(body_field(request, "dataset")),
             user=request.user,
             mode=_upload_mode(body_field(request, "mode")),
+            reading_rules=reading_rules_of_form(lambda name: body_field(request, name)),
         )
         data = UploadSerializer.many_init(uploads, context={"request": request}).data
         return Response(data, status=status.HTTP_202_ACCEPTED)
