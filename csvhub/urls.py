@@ -9,13 +9,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from csvhub.accounts.urls import api_urlpatterns as accounts_api
 from csvhub.accounts.urls import page_urlpatterns as accounts_pages
+from csvhub.cleaning.urls import api_urlpatterns as cleaning_api
 from csvhub.compat.urls import api_urlpatterns as compat_api
 from csvhub.compat.urls import root_urlpatterns as compat_root
 from csvhub.datasets.urls import api_urlpatterns as datasets_api
 from csvhub.health import views as health
 from csvhub.metrics.views import metrics_view
 from csvhub.sources.urls import api_urlpatterns as sources_api
-from csvhub.cleaning.urls import api_urlpatterns as cleaning_api
 from csvhub.sso.urls import urlpatterns as sso_pages
 
 # Swagger UI's files come from drf-spectacular-sidecar through our own static files (nothing

@@ -140,7 +140,9 @@ class RecipeApi(APIView):
         if "schedule" in data:
             schedule = data["schedule"]
             if not isinstance(schedule, dict):
-                raise CleaningError('schedule is {"cron": "0 3 * * *", "time_zone": "Europe/Paris"}.')
+                raise CleaningError(
+                    'schedule is {"cron": "0 3 * * *", "time_zone": "Europe/Paris"}.'
+                )
             services.recipe_schedule_set(
                 dataset=dataset,
                 cron_expression=str(schedule.get("cron") or ""),
@@ -238,7 +240,10 @@ class ClusterAcceptApi(APIView):
     @extend_schema(
         request=inline_serializer(
             "ClusterAccept",
-            {"values": serializers.ListField(child=serializers.CharField()), "canonical": serializers.CharField()},
+            {
+                "values": serializers.ListField(child=serializers.CharField()),
+                "canonical": serializers.CharField(),
+            },
         ),
         responses=serializers.DictField(),
         summary="Accept a cluster: a map step in the recipe, applied to the stored rows",

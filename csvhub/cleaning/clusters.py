@@ -121,7 +121,11 @@ def _split_rejected(group: list[str], refused: set[tuple[str, ...]]) -> list[lis
     if not refused or not any(tuple(sorted((a, b))) in refused for a in group for b in group):
         return [group]
     links = {
-        value: {other for other in group if other != value and tuple(sorted((value, other))) not in refused}
+        value: {
+            other
+            for other in group
+            if other != value and tuple(sorted((value, other))) not in refused
+        }
         for value in group
     }
     return _components(group, links)

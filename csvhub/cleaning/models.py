@@ -18,7 +18,8 @@ class ReadingRuleSet(models.Model):
     null_tokens = models.JSONField(default=list, blank=True)
     # Empty: detected in each file (docs/cleaning.md).
     decimal_separator = models.CharField(max_length=1, blank=True, default="")
-    thousands_separator = models.CharField(max_length=1, null=True, blank=True, default=None)
+    # "auto": a '.' with a decimal comma, none with a decimal point.
+    thousands_separator = models.CharField(max_length=4, blank=True, default="auto")
     day_first = models.BooleanField(null=True, blank=True, default=None)
     # {"column name": "decimal"}: the column is of that type; values that do not fit are rejected.
     column_types = models.JSONField(default=dict, blank=True)

@@ -24,7 +24,9 @@ from csvhub.schema import ColumnType
 class DatasetRules:
     """A dataset's reading rules, typed (ReadingRuleSet's JSON behind one accessor)."""
 
-    reading: ReadingRules = ReadingRules(null_tokens=DEFAULT_NULL_TOKENS)
+    reading: ReadingRules = field(
+        default_factory=lambda: ReadingRules(null_tokens=DEFAULT_NULL_TOKENS)
+    )
     column_types: Mapping[str, ColumnType] = field(default_factory=dict)
     strict: bool = False
     stored: bool = False  # False: the defaults, no row yet
@@ -52,7 +54,9 @@ def rules_of_row(row: ReadingRuleSet) -> DatasetRules:
         reading=ReadingRules(
             null_tokens=tuple(row.null_tokens),
             decimal_separator=row.decimal_separator or None,
-            thousands_separator=row.thousands_separator,
+            thousands_separator=None
+            if row.thousands_separator == "auto"
+            else row.thousands_separator,
             day_first=row.day_first,
         ),
         column_types={name: ColumnType(kind) for name, kind in row.column_types.items()},

@@ -47,7 +47,9 @@ def column_clusters(
     found = ColumnResolver(dataset.schema).get(column, role="clusters")
     name = found.name
     if found.type is not ColumnType.TEXT:
-        raise CleaningError(f"{found.heading} is a {found.type} column; clusters are of text columns.")
+        raise CleaningError(
+            f"{found.heading} is a {found.type} column; clusters are of text columns."
+        )
     cap = settings.CSVHUB_CLUSTER_MAX_VALUES
     read = distinct_values(table_name=dataset.table_name, column=found, cap=cap)
     rejected = RejectedPair.objects.filter(dataset=dataset, column=name).values_list(

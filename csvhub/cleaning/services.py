@@ -13,7 +13,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from csvhub.cleaning.errors import CleaningError, StoredRowsUnavailable
-from csvhub.cleaning.models import ReadingRuleSet, Recipe, RecipeVersion, RejectedPair, UploadReading
+from csvhub.cleaning.models import (
+    ReadingRuleSet,
+    Recipe,
+    RecipeVersion,
+    RejectedPair,
+    UploadReading,
+)
 from csvhub.cleaning.reading import dataset_rules, recipe_steps
 from csvhub.cleaning.steps import MapValues, Step, StepError, step_from_json, step_to_json
 from csvhub.csvread import formats
@@ -63,7 +69,7 @@ def reading_rules_set(*, dataset: Dataset, changes: Mapping[str, Any]) -> Readin
             row = _default_row(dataset)
         for name, value in changes.items():
             setattr(row, name, _CHECKS[name](value))
-        if row.thousands_separator and row.thousands_separator == (row.decimal_separator or "."):
+        if row.thousands_separator == (row.decimal_separator or "."):
             raise CleaningError("The thousands separator must differ from the decimal one.")
         row.save()
     return row
@@ -90,9 +96,9 @@ def _decimal(value: Any) -> str:
     return str(value)
 
 
-def _thousands(value: Any) -> str | None:
+def _thousands(value: Any) -> str:
     if value in (None, "auto"):
-        return None
+        return "auto"
     if value not in formats.THOUSANDS_SEPARATORS:
         raise CleaningError(
             "thousands_separator is '' (none), ',', '.', ' ', \"'\" or 'auto' (a '.' with a "

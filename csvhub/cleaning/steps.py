@@ -186,7 +186,7 @@ def _case(column: str, data: Mapping[str, Any]) -> Step:
     to = data.get("to")
     if to not in Case.__members__.values():
         raise StepError(f"The case step's `to` is one of {', '.join(Case)}.")
-    return ChangeCase(column, Case(to))
+    return ChangeCase(column, Case(str(to)))
 
 
 def _replace(column: str, data: Mapping[str, Any]) -> Step:
@@ -234,7 +234,7 @@ def _parse_number(column: str, data: Mapping[str, Any]) -> Step:
 
 def _parse_date(column: str, data: Mapping[str, Any]) -> Step:
     pattern = _text(data, "format", "parse_date")
-    if "%" not in pattern or "%Y" not in pattern and "%y" not in pattern:
+    if "%" not in pattern or ("%Y" not in pattern and "%y" not in pattern):
         raise StepError("The parse_date format is a strptime format with a year, e.g. '%d.%m.%Y'.")
     return ParseDate(column, pattern)
 

@@ -141,7 +141,8 @@ class Columns:
         columns = Columns.from_joined(parts, self.row_count)
         if self.summaries is not None:
             columns.summaries = [
-                None if index in changed else summary for index, summary in enumerate(self.summaries)
+                None if index in changed else summary
+                for index, summary in enumerate(self.summaries)
             ]
         return columns
 

@@ -9,8 +9,8 @@ proves a column; nothing is checked value by value on the fast path.
 
 import enum
 import re
-from datetime import datetime, timedelta
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from csvhub.schema.types import ColumnType

@@ -20,6 +20,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from csvhub.cleaning.reading import UploadCleaning, upload_cleaning
+from csvhub.cleaning.services import upload_reading_record
 from csvhub.csvread import (
     BadRow,
     Batch,
@@ -35,8 +37,6 @@ from csvhub.csvread import (
     open_csv,
     widen,
 )
-from csvhub.cleaning.reading import UploadCleaning, upload_cleaning
-from csvhub.cleaning.services import upload_reading_record
 from csvhub.csvread.child import ChildCsvReader, ReaderOutOfMemory, open_csv_in_child
 from csvhub.csvread.convert import misfits
 from csvhub.csvread.rules import BatchRewriter, Reading, detect
@@ -134,9 +134,9 @@ def _load_once(
         previous = load.previous_result()
         if previous is not None:
             return previous
-        previous_rows = Dataset.objects.filter(pk=upload.dataset_id).values_list(
-            "row_count", flat=True
-        ).first()
+        previous_rows = (
+            Dataset.objects.filter(pk=upload.dataset_id).values_list("row_count", flat=True).first()
+        )
         if not Dataset.objects.filter(pk=upload.dataset_id).exists():
             raise IngestFailed("The dataset was deleted while this file was waiting.")
         with upload.file.open("rb") as stream, ExitStack() as stack:
@@ -308,7 +308,11 @@ class _RowLoader:
         if columns is batch.columns:
             return batch
         return Batch(
-            None, batch.bad_rows, batch.bytes_read, batch.rows_seen, columns=columns,
+            None,
+            batch.bad_rows,
+            batch.bytes_read,
+            batch.rows_seen,
+            columns=columns,
             chars=batch.chars,
         )
 
@@ -344,8 +348,8 @@ class _RowLoader:
 
     def _create_table(self) -> None:
         types: list[ColumnType | None] = list(self.tracker.types)
-        for index, held in self.held_types.items():
-            types[index] = held  # a type rule decides, whatever the values allowed
+        for index, kind in self.held_types.items():
+            types[index] = kind  # a type rule decides, whatever the values allowed
         self.provisional = {n for n, t in zip(self.names, types, strict=True) if t is None}
         scales = [
             (scale or 0) if t is ColumnType.DECIMAL else scale

@@ -6,11 +6,45 @@ from __future__ import annotations
 
 import random
 
-WORDS = (
-    "acme global north river stone blue peak union pacific atlas summit harbor crown "
-    "eagle prime delta vertex nova orion maple cedar falcon silver golden iron"
-).split()
-KINDS = "Holding Stocks Trading Foods Logistics Partners Systems Energy Capital Media".split()
+WORDS = [
+    "acme",
+    "global",
+    "north",
+    "river",
+    "stone",
+    "blue",
+    "peak",
+    "union",
+    "pacific",
+    "atlas",
+    "summit",
+    "harbor",
+    "crown",
+    "eagle",
+    "prime",
+    "delta",
+    "vertex",
+    "nova",
+    "orion",
+    "maple",
+    "cedar",
+    "falcon",
+    "silver",
+    "golden",
+    "iron",
+]
+KINDS = [
+    "Holding",
+    "Stocks",
+    "Trading",
+    "Foods",
+    "Logistics",
+    "Partners",
+    "Systems",
+    "Energy",
+    "Capital",
+    "Media",
+]
 ACCENTED = {"e": "é", "a": "à", "o": "ô", "u": "ü"}
 
 
@@ -51,9 +85,7 @@ def company_corpus(companies: int, seed: int = 7) -> tuple[list[tuple[str, int]]
 
 def pair_scores(clusters_found: list[list[str]], group: dict[str, int]) -> tuple[float, float]:
     """Pairwise precision and recall of clusters against the known groups."""
-    found = {
-        (a, b) for cluster in clusters_found for a in cluster for b in cluster if a < b
-    }
+    found = {(a, b) for cluster in clusters_found for a in cluster for b in cluster if a < b}
     true_pairs = 0
     members: dict[int, list[str]] = {}
     for value, number in group.items():

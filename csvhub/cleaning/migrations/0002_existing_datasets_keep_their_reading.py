@@ -11,7 +11,10 @@ def keep_old_reading(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> Non
     dataset_model = apps.get_model("datasets", "Dataset")
     rules_model = apps.get_model("cleaning", "ReadingRuleSet")
     rules_model.objects.bulk_create(
-        [rules_model(dataset_id=pk, null_tokens=[]) for pk in dataset_model.objects.values_list("pk", flat=True)],
+        [
+            rules_model(dataset_id=pk, null_tokens=[])
+            for pk in dataset_model.objects.values_list("pk", flat=True)
+        ],
         batch_size=1000,
     )
 
