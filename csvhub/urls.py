@@ -39,6 +39,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("", include(sso_pages)),
+    path("", include("csvhub.cleaning.pages")),
     path("", include(accounts_pages)),
     path("", include("csvhub.web.urls")),
 ]

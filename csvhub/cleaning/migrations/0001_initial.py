@@ -6,79 +6,155 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('datasets', '0004_upload_mode'),
+        ("datasets", "0004_upload_mode"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReadingRuleSet',
+            name="ReadingRuleSet",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('null_tokens', models.JSONField(blank=True, default=list)),
-                ('decimal_separator', models.CharField(blank=True, default='', max_length=1)),
-                ('thousands_separator', models.CharField(blank=True, default='auto', max_length=4)),
-                ('day_first', models.BooleanField(blank=True, default=None, null=True)),
-                ('column_types', models.JSONField(blank=True, default=dict)),
-                ('strict', models.BooleanField(default=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('dataset', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='reading_rules', to='datasets.dataset')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("null_tokens", models.JSONField(blank=True, default=list)),
+                ("decimal_separator", models.CharField(blank=True, default="", max_length=1)),
+                ("thousands_separator", models.CharField(blank=True, default="auto", max_length=4)),
+                ("day_first", models.BooleanField(blank=True, default=None, null=True)),
+                ("column_types", models.JSONField(blank=True, default=dict)),
+                ("strict", models.BooleanField(default=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "dataset",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reading_rules",
+                        to="datasets.dataset",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Recipe',
+            name="Recipe",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField(default=0)),
-                ('cron', models.CharField(blank=True, max_length=100)),
-                ('time_zone', models.CharField(default='UTC', max_length=64)),
-                ('next_run_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True)),
-                ('dataset', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='recipe', to='datasets.dataset')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(default=0)),
+                ("cron", models.CharField(blank=True, max_length=100)),
+                ("time_zone", models.CharField(default="UTC", max_length=64)),
+                ("next_run_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True)),
+                (
+                    "dataset",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="recipe",
+                        to="datasets.dataset",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='UploadReading',
+            name="UploadReading",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rules', models.JSONField(default=dict)),
-                ('notes', models.JSONField(default=list)),
-                ('upload', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='reading', to='datasets.upload')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("rules", models.JSONField(default=dict)),
+                ("notes", models.JSONField(default=list)),
+                (
+                    "upload",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reading",
+                        to="datasets.upload",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RecipeVersion',
+            name="RecipeVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('steps', models.JSONField(default=list)),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('recipe', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='versions', to='cleaning.recipe')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("steps", models.JSONField(default=list)),
+                ("note", models.CharField(blank=True, max_length=300)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "recipe",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="versions",
+                        to="cleaning.recipe",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-number'],
-                'constraints': [models.UniqueConstraint(fields=('recipe', 'number'), name='recipe_version_number')],
+                "ordering": ["-number"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("recipe", "number"), name="recipe_version_number"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RejectedPair',
+            name="RejectedPair",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('column', models.CharField(max_length=63)),
-                ('first', models.TextField()),
-                ('second', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='datasets.dataset')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("column", models.CharField(max_length=63)),
+                ("first", models.TextField()),
+                ("second", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="datasets.dataset",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['dataset', 'column'], name='cleaning_re_dataset_5292b8_idx')],
+                "indexes": [
+                    models.Index(
+                        fields=["dataset", "column"], name="cleaning_re_dataset_5292b8_idx"
+                    )
+                ],
             },
         ),
     ]
