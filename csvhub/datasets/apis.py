@@ -22,7 +22,7 @@ from csvhub.datasets import selectors, services
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadMode
 from csvhub.datasets.upload_handler import SpoolingUploadHandler
 from csvhub.grammar.rows import MAX_OFFSET
-from csvhub.schema import ColumnType
+from csvhub.schema import ColumnType, TypeChange
 
 # Output serializers are typed with what they represent, and take a list through many_init (what
 # many=True calls): DRF's stubs type the constructor for one instance.
@@ -76,7 +76,10 @@ class UploadSerializer(serializers.Serializer[Upload]):
     bytes_total = serializers.IntegerField(source="size")
     rows_loaded = serializers.IntegerField()
     rows_rejected = serializers.IntegerField()
-    type_changes = serializers.ListField(child=serializers.DictField())
+    type_changes = serializers.SerializerMethodField(
+        help_text="Columns this upload widened: column, from, to, the line and value that made "
+        "it (when one did), and a message saying so with the way back."
+    )
     error = serializers.CharField()
     attempts = serializers.IntegerField()
     encoding = serializers.CharField()
@@ -100,6 +103,12 @@ class UploadSerializer(serializers.Serializer[Upload]):
 
     def get_rejects_url(self, upload: Upload) -> str:
         return self._url("upload-rejects", upload)
+
+    def get_type_changes(self, upload: Upload) -> list[dict[str, Any]]:
+        return [
+            {**change, "message": TypeChange.from_json(change).message}
+            for change in upload.type_changes
+        ]
 
     def get_reading_notes(self, upload: Upload) -> list[str]:
         return upload_notes(upload)

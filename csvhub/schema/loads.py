@@ -41,10 +41,9 @@ class TypeChange:
             "from": self.before.value,
             "to": self.after.value,
         }
-        if self.line is not None:
+        if self.line is not None:  # stored only when known: older loads keep their JSON
             data["line"] = self.line
             data["value"] = self.value
-        data["message"] = self.message
         return data
 
     @classmethod

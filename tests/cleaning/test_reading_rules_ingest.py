@@ -10,7 +10,7 @@ import pytest
 from csvhub.cleaning import services
 from csvhub.cleaning.models import ReadingRuleSet, UploadReading
 from csvhub.datasets.models import Dataset, Reject
-from tests.datasets.pipeline import make_org, upload, warehouse_rows
+from tests.datasets.pipeline import api_client_for, make_org, upload, warehouse_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,7 +56,14 @@ def test_widening_says_which_line_and_value_and_the_way_back(warehouse):
 
     assert job.state == "succeeded", job.error
     (change,) = job.type_changes
-    assert change["line"] == 2 and change["value"] == "n/a"
+    assert change == {
+        "column": "temperature",
+        "from": "decimal",
+        "to": "text",
+        "line": 2,
+        "value": "n/a",
+    }
+    (change,) = api_client_for(org).get(f"/api/v1/uploads/{job.id}/").json()["type_changes"]
     assert change["message"].startswith(
         "temperature changed from decimal to text because of line 2: 'n/a'."
     )

@@ -108,6 +108,8 @@ def _control_socket(data_dir: Path) -> dict[str, object]:
     if len(str(path).encode()) > 100:
         return {"control_socket_disable": True}
     return {"control_socket": str(path), "control_socket_mode": 0o600}
+
+
 def _gunicorn_app(options: dict[str, object]) -> BaseApplication:
     from gunicorn.app.base import BaseApplication
 
