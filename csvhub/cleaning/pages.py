@@ -8,13 +8,14 @@ from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.http import require_GET
 
+from csvhub.accounts.access import Access
 from csvhub.accounts.models import Role
 from csvhub.cleaning.clusters import Method
 from csvhub.cleaning.reading import dataset_rules
 from csvhub.datasets import selectors
 from csvhub.datasets.errors import DatasetNotFound
 from csvhub.schema import ColumnType
-from csvhub.web.access import Access, organization_page
+from csvhub.web.access import organization_page
 
 
 @require_GET
