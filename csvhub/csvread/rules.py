@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from csvhub.csvread import formats
-from csvhub.csvread.columns import Columns
+from csvhub.csvread.columns import CellSummary, Columns
 
 type CellFunction = Callable[[str], str]
 
@@ -26,17 +26,18 @@ type CellFunction = Callable[[str], str]
 DEFAULT_NULL_TOKENS = ("NA", "N/A", "n/a", "null", "NULL", "-", "#N/A")
 
 
-def _always(joined: str) -> bool:
+def _always(joined: str, summary: CellSummary | None) -> bool:
     return True
 
 
 @dataclass(frozen=True)
 class CellRule:
-    """One rewrite of a column's cells. `may_change(joined)` is a cheap test on the column's
-    cells joined with newlines: False promises that `rewrite` changes no cell."""
+    """One rewrite of a column's cells. `may_change(joined, summary)` is a cheap test on the
+    column's cells joined with newlines and the C splitter's summary of them (None when not
+    made): False promises that `rewrite` changes no cell."""
 
     rewrite: CellFunction
-    may_change: Callable[[str], bool] = _always
+    may_change: Callable[[str, CellSummary | None], bool] = _always
 
 
 def null_tokens_rule(tokens: Sequence[str]) -> CellRule | None:
@@ -45,11 +46,31 @@ def null_tokens_rule(tokens: Sequence[str]) -> CellRule | None:
     if not wanted:
         return None
 
-    def may_change(joined: str) -> bool:
+    numeric = {token for token in wanted if _NUMBER_CELL.fullmatch(token)}
+
+    def may_change(joined: str, summary: CellSummary | None) -> bool:
+        candidates = wanted if summary is None else _possible(wanted, numeric, summary)
         # str.find is memchr-fast; a token counts only as a whole line (cell) of the text.
-        return any(_has_line(joined, token) for token in wanted)
+        return any(_has_line(joined, token) for token in candidates)
 
     return CellRule(lambda cell: "" if cell in wanted else cell, may_change)
+
+
+# The cells the C splitter's summary calls numbers (CellSummary.number_min is set only when
+# every non-empty cell is one).
+_NUMBER_CELL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
+def _possible(
+    wanted: frozenset[str], numeric: set[str], summary: CellSummary
+) -> set[str] | frozenset[str]:
+    """The tokens a column's cells may equal, by the splitter's summary: none shorter or longer
+    than every cell, and only number-like ones in a column of numbers."""
+    if summary.min_length is None:  # only empty cells
+        return set()
+    low, high = summary.min_length, summary.max_length or 0
+    pool = numeric if summary.number_min is not None else wanted
+    return {token for token in pool if low <= len(token) <= high}
 
 
 def _has_line(joined: str, token: str) -> bool:
@@ -83,8 +104,9 @@ class BatchRewriter:
     def _column(columns: Columns, index: int, rules: tuple[CellRule, ...]) -> list[str] | None:
         # Rules before the first that may change the column change nothing; from it on, each
         # sees the cells the previous ones made, so none is skipped on the original text.
+        summary = columns.summary(index)
         for position, rule in enumerate(rules):
-            if rule.may_change(columns.joined(index)):
+            if rule.may_change(columns.joined(index), summary):
                 return _rewritten(columns.cells(index), rules[position:])
         return None
 
@@ -141,9 +163,9 @@ class Reading:
         numbers = formats.number_rewrite(self.decimal_separator, self.thousands_separator)
         if numbers is not None:
             separators = {self.decimal_separator, self.thousands_separator} - {""}
-            rules.append(CellRule(numbers, lambda joined: any(s in joined for s in separators)))
+            rules.append(CellRule(numbers, lambda joined, _: any(s in joined for s in separators)))
         if self.day_first:
-            rules.append(CellRule(formats.day_first_date, lambda joined: "/" in joined))
+            rules.append(CellRule(formats.day_first_date, lambda joined, _: "/" in joined))
         return [rule for rule in rules if rule is not None]
 
 
