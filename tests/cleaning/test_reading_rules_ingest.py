@@ -156,3 +156,14 @@ def test_strict_append_rejects_misfits_instead_of_widening(warehouse, settings):
         (4, "x,12"),
     ]
     assert [row for row in warehouse_rows(job.dataset)] == [(1, 10), (2, 11), (4, 13)]
+
+
+def test_rules_apply_to_batches_read_in_the_child_process(warehouse, settings):
+    settings.CSVHUB_CHILD_READER_MIN_BYTES = 0  # every file parsed in the reader child
+    rows = "".join(f"{n};{n},5;{'n/a' if n % 7 == 0 else n}\n" for n in range(1, 30_001))
+    job = upload(make_org(), "big-eu.csv", "id;price;qty\n" + rows)
+
+    assert job.state == "succeeded", job.error
+    assert _types(job.dataset) == {"id": "integer", "price": "decimal", "qty": "integer"}
+    stored = warehouse_rows(job.dataset)
+    assert stored[6] == (7, Decimal("7.5"), None) and stored[29_999][2] == 30_000
