@@ -26,11 +26,13 @@ from csvhub.csvread import formats
 from csvhub.csvread.rules import Reading
 from csvhub.datasets.models import Dataset, Upload
 from csvhub.scheduling import InvalidSchedule, cron
+from csvhub.scheduling.schedules import zone_check
 from csvhub.schema import ColumnType
 
 type Editor = User | AnonymousUser | None
 MAX_STEPS = 200
 MAX_NULL_TOKENS = 50
+MAX_TYPED_COLUMNS = 1600  # as many as a table has columns
 RULE_FIELDS = (
     "null_tokens",
     "decimal_separator",
@@ -69,7 +71,7 @@ def reading_rules_set(*, dataset: Dataset, changes: Mapping[str, Any]) -> Readin
             row = _default_row(dataset)
         for name, value in changes.items():
             setattr(row, name, _CHECKS[name](value))
-        if row.thousands_separator == (row.decimal_separator or "."):
+        if row.decimal_separator and row.thousands_separator == row.decimal_separator:
             raise CleaningError("The thousands separator must differ from the decimal one.")
         row.save()
     return row
@@ -116,8 +118,11 @@ def _day_first(value: Any) -> bool | None:
 
 
 def _column_types(value: Any) -> dict[str, str]:
-    if not isinstance(value, dict):
-        raise CleaningError('column_types maps column names to types: {"temperature": "decimal"}.')
+    if not isinstance(value, dict) or len(value) > MAX_TYPED_COLUMNS:
+        raise CleaningError(
+            'column_types maps column names to types: {"temperature": "decimal"} (at most '
+            f"{MAX_TYPED_COLUMNS})."
+        )
     known = [kind.value for kind in ColumnType]
     for name, kind in value.items():
         if kind not in known:
@@ -225,6 +230,10 @@ def recipe_schedule_set(
 ) -> Recipe:
     """Re-apply the recipe to the stored rows at a cron time in `time_zone` ('' turns it off)."""
     expression = cron_expression.strip()
+    try:
+        zone_check(time_zone)
+    except InvalidSchedule as error:
+        raise CleaningError(str(error)) from None
     next_run = None
     if expression:
         try:

@@ -203,7 +203,17 @@ def _separators(
     thousands = rules.thousands_separator
     if thousands is None:
         thousands = "." if decimal == "," else ""
+    if thousands == decimal:  # the rule's thousands separator, and a detected decimal one
+        notes.append(
+            f"Numbers were read with a decimal {_NAMES[decimal]}, which the thousands "
+            "separator rule also names; they were read without thousands separators. Set the "
+            "decimal separator rule."
+        )
+        thousands = ""
     return decimal, thousands
+
+
+_NAMES = {".": "point", ",": "comma"}
 
 
 def _semicolon_file_decimal(columns: Columns, notes: list[str]) -> str:

@@ -167,3 +167,16 @@ def test_rules_apply_to_batches_read_in_the_child_process(warehouse, settings):
     assert _types(job.dataset) == {"id": "integer", "price": "decimal", "qty": "integer"}
     stored = warehouse_rows(job.dataset)
     assert stored[6] == (7, Decimal("7.5"), None) and stored[29_999][2] == 30_000
+
+
+def test_a_thousands_rule_equal_to_the_detected_decimal_point_is_dropped_and_said(warehouse):
+    org = make_org()
+    from csvhub.datasets.services import dataset_create
+
+    dataset = dataset_create(organization=org, name="n")
+    services.reading_rules_set(dataset=dataset, changes={"thousands_separator": "."})
+    job = upload(org, "n.csv", "id,amount\n1,2.5\n", dataset="n")
+
+    assert job.state == "succeeded", job.error
+    assert warehouse_rows(job.dataset) == [(1, Decimal("2.5"))]
+    assert any("read without thousands separators" in note for note in _notes(job))
