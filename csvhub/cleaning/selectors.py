@@ -26,9 +26,13 @@ def recipe_versions(dataset: Dataset) -> QuerySet[RecipeVersion]:
 
 
 def upload_notes(upload: Upload) -> list[str]:
-    """What reading the upload detected or assumed, in words ([] before it was read)."""
-    notes = UploadReading.objects.filter(upload=upload).values_list("notes", flat=True).first()
-    return list(notes or [])
+    """What reading the upload detected or assumed, in words ([] before it was read). Lists
+    of uploads select_related("reading") so that this costs no query per upload."""
+    try:
+        reading = upload.reading
+    except UploadReading.DoesNotExist:
+        return []
+    return list(reading.notes)
 
 
 @dataclass(frozen=True)

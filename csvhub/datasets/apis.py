@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import FileResponse, HttpRequest
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -136,7 +136,13 @@ class DatasetSerializer(serializers.Serializer[Dataset]):
 
 
 class DatasetDetailSerializer(DatasetSerializer):
-    uploads = UploadSerializer(many=True, source="uploads.all")
+    uploads = serializers.SerializerMethodField()
+
+    @extend_schema_field(UploadSerializer(many=True))
+    def get_uploads(self, dataset: Dataset) -> Any:
+        # Each upload's reading notes (csvhub.cleaning) come in the same query.
+        uploads = dataset.uploads.select_related("dataset", "reading")
+        return UploadSerializer.many_init(uploads, context=self.context).data
 
 
 class DatasetListApi(APIView):

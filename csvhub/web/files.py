@@ -131,7 +131,7 @@ def uploads_progress(
     uploads: QuerySet[Upload] = Upload.objects.filter(dataset__organization=organization)
     ids = [value for value in upload_ids if _is_uuid(value)]
     uploads = uploads.filter(id__in=ids) if ids else uploads.filter(state__in=ACTIVE)
-    uploads = uploads.select_related("dataset").order_by("created_at")
+    uploads = uploads.select_related("dataset", "reading").order_by("created_at")
     return [upload_progress(upload) for upload in uploads[:MAX_PROGRESS_UPLOADS]]
 
 

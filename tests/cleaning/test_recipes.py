@@ -218,3 +218,16 @@ def test_reading_rules_api_refuses_unknown_rules_and_bad_values():
     )
     bad = client.put(url, {"decimal_separator": ",", "thousands_separator": ","}, format="json")
     assert bad.status_code == 400 and "must differ" in bad.json()["detail"]
+
+
+def test_dataset_detail_reads_every_upload_s_notes_in_one_query(django_assert_max_num_queries):
+    org = make_org()
+    first = upload(org, "d.csv", "id,day\n1,05/01/2024\n")
+    for n in range(4):
+        upload(org, "d.csv", f"id,day\n{n},05/01/2024\n", dataset=first.dataset.slug)
+    client = api_client_for(org)
+    url = f"/api/v1/datasets/{first.dataset.slug}/"
+    client.get(url)  # the session and membership lookups warm up
+    with django_assert_max_num_queries(8):
+        body = client.get(url).json()
+    assert [len(u["reading_notes"]) for u in body["uploads"]] == [1] * 5
