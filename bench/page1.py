@@ -66,11 +66,11 @@ def _median_ms(run, repeat: int) -> float:
 
 def measure(url: str, rows: int, repeat: int) -> dict[str, float]:
     from csvhub.schema import Column, ColumnType
-    from csvhub.warehouse.engine import _engine_for
+    from csvhub.warehouse.engine import engine_for_url
     from csvhub.warehouse.query import Condition, Order, RowSet, rows_page
     from csvhub.warehouse.tables import table_drop
 
-    engine = _engine_for(url)
+    engine = engine_for_url(url)
     table = f"ds_{uuid.uuid4().hex}"
     started = time.perf_counter()
     _load(engine, table, rows)

@@ -17,8 +17,8 @@ pytest_plugins = ["tests.accounts.actors", "tests.browser"]
 
 
 @pytest.fixture(autouse=True)
-def _isolated_storage(tmp_path, settings) -> None:
-    """Every test stores files in its own directory and runs jobs inline."""
+def _isolated_storage(tmp_path, settings) -> Iterator[None]:
+    """Every test stores files in its own directory and rows in its own SQLite warehouse."""
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
@@ -26,7 +26,13 @@ def _isolated_storage(tmp_path, settings) -> None:
             "OPTIONS": {"location": str(tmp_path / "files")},
         },
     }
-    settings.CSVHUB_WAREHOUSE_URL = f"sqlite:///{tmp_path / 'warehouse.sqlite3'}"
+    url = settings.CSVHUB_WAREHOUSE_URL = f"sqlite:///{tmp_path / 'warehouse.sqlite3'}"
+    yield
+    from csvhub.warehouse.engine import engine_discard
+
+    # The file goes with tmp_path; its engine's pooled connections must go too, or the suite's
+    # process collects thousands of open descriptors (and select() fails past 1024).
+    engine_discard(url)
 
 
 _SERVERS = {
@@ -38,9 +44,9 @@ _CSVHUB_TABLES = ("csvhub_loads", "csvhub_swaps")
 
 def _drop_dataset_tables(url: str) -> None:
     """Empty a test warehouse of what csvhub made there (dataset tables, stages, records)."""
-    from csvhub.warehouse.engine import _engine_for
+    from csvhub.warehouse.engine import engine_for_url
 
-    engine = _engine_for(url)
+    engine = engine_for_url(url)
     quote = engine.dialect.identifier_preparer.quote_identifier
     with engine.begin() as connection:
         for name in inspect(connection).get_table_names():

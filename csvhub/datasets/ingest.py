@@ -9,6 +9,7 @@ finds the load recorded in the warehouse and only applies the metadata.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from contextlib import ExitStack
 from datetime import timedelta
@@ -16,8 +17,8 @@ from typing import IO, Any, TypedDict
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from csvhub.cleaning.reading import UploadCleaning, upload_cleaning
@@ -68,16 +69,66 @@ def upload_ingest(*, upload_id: UUID | str) -> None:
     if upload is None:
         return
     report = _ProgressReport(upload)
-    try:
-        result = _load(upload, report)
-    except IngestFailed as exc:
-        _fail(upload, str(exc), report)
-        return
-    except Exception:
-        logger.exception("ingestion of upload %s failed", upload.id)
-        _fail(upload, "csvhub could not load this file because of an internal error.", report)
-        raise
-    _publish(upload, result)
+    with _Heartbeat(upload):
+        try:
+            result = _load(upload, report)
+        except JobSuperseded:
+            logger.warning("upload %s was taken over by another worker; this one stops", upload.id)
+            return
+        except IngestFailed as exc:
+            _fail(upload, str(exc), report)
+            return
+        except Exception:
+            logger.exception("ingestion of upload %s failed", upload.id)
+            _fail(upload, "csvhub could not load this file because of an internal error.", report)
+            raise
+        _publish(upload, result)
+
+
+class JobSuperseded(Exception):
+    """Another worker claimed this job (it thought this one dead): this one must stop and leave
+    the job alone. Its warehouse work is safe either way: loads of one table are serialized and
+    a committed load is found by the next attempt (LoadSession.previous_result)."""
+
+
+def _this_attempt(upload: Upload) -> QuerySet[Upload]:
+    """The upload, as long as it is still this worker's attempt: every write of a running job
+    goes through it, so that a worker thought dead (then revived elsewhere) writes nothing."""
+    return Upload.objects.filter(pk=upload.pk, state=UploadState.RUNNING, attempts=upload.attempts)
+
+
+class _Heartbeat:
+    """Keeps the job's heartbeat fresh from a thread while the job runs.
+
+    Progress writes a heartbeat too, but only between batches: a slow phase (a large COPY, an
+    index build, a loaded machine) could leave it older than CSVHUB_JOB_STALE_SECONDS, and the
+    sweeper would queue a live job again. The beat depends on nothing but this process being
+    alive, which is what the sweeper means to ask.
+    """
+
+    def __init__(self, upload: Upload) -> None:
+        self.upload = upload
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name="csvhub-heartbeat", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _beat(self) -> None:
+        interval = max(settings.CSVHUB_JOB_STALE_SECONDS / 5, PROGRESS_SECONDS)
+        try:
+            while not self.stopped.wait(interval):
+                try:
+                    _this_attempt(self.upload).update(heartbeat_at=timezone.now())
+                except DatabaseError:  # a busy or briefly absent database: beat next time
+                    logger.warning("could not write the heartbeat of upload %s", self.upload.id)
+        finally:
+            connection.close()  # this thread's own connection
 
 
 def _claim(upload_id: UUID) -> Upload | None:
@@ -103,7 +154,7 @@ def _claim(upload_id: UUID) -> Upload | None:
 def _fail(upload: Upload, message: str, report: _ProgressReport) -> None:
     """Nothing of a failed upload was loaded (its staged rows were rolled back); its rejected
     rows are counted to the last one read, since they are kept for the user to see."""
-    Upload.objects.filter(pk=upload.pk).update(
+    _this_attempt(upload).update(
         state=UploadState.FAILED,
         error=message,
         finished_at=timezone.now(),
@@ -569,8 +620,11 @@ class _ProgressReport:
         fields["heartbeat_at"] = timezone.now()
         if bytes_read is not None:
             fields["bytes_read"] = bytes_read
-        if not Upload.objects.filter(pk=self.upload.pk).update(**fields):
-            raise IngestFailed("The upload was deleted while it was loading.")
+        if _this_attempt(self.upload).update(**fields):
+            return
+        if Upload.objects.filter(pk=self.upload.pk).exists():
+            raise JobSuperseded()
+        raise IngestFailed("The upload was deleted while it was loading.")
 
 
 def _publish(upload: Upload, result: LoadResult) -> None:
@@ -582,6 +636,13 @@ def _publish(upload: Upload, result: LoadResult) -> None:
     """
     with transaction.atomic():
         dataset = Dataset.objects.select_for_update().get(pk=upload.dataset_id)
+        if not _this_attempt(upload).select_for_update().exists():
+            # Another attempt took the job over: it finds this load committed and publishes
+            # it once (publishing here too would count its rows twice).
+            logger.warning(
+                "upload %s was taken over by another worker before publishing", upload.id
+            )
+            return
         replace = upload.mode == UploadMode.REPLACE
         if replace:  # the dataset's contents become the file's: its columns and stats too
             dataset.schema = DatasetSchema()
@@ -591,7 +652,7 @@ def _publish(upload: Upload, result: LoadResult) -> None:
         dataset.row_count = rows if replace else F("row_count") + rows
         _extend_row_range(dataset, result.row_id_range)
         dataset.save()
-        Upload.objects.filter(pk=upload.pk).update(
+        _this_attempt(upload).update(
             state=UploadState.SUCCEEDED,
             finished_at=timezone.now(),
             bytes_read=upload.size,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -124,7 +123,7 @@ def warehouse_url() -> str:
 
 
 def get_engine() -> Engine:
-    return _engine_for(warehouse_url())
+    return engine_for_url(warehouse_url())
 
 
 def warehouse_ping() -> None:
@@ -138,6 +137,29 @@ def get_dialect() -> WarehouseDialect:
     return dialect_of(get_engine())
 
 
-@functools.cache
-def _engine_for(url: str) -> Engine:
-    return dialect_for_url(url).create_engine(make_url(url))
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def engine_for_url(url: str) -> Engine:
+    """The process's one engine (and connection pool) for `url`, made on first use."""
+    engine = _engines.get(url)
+    if engine is None:
+        with _engines_lock:
+            engine = _engines.get(url)
+            if engine is None:
+                engine = _engines[url] = dialect_for_url(url).create_engine(make_url(url))
+    return engine
+
+
+def engine_discard(url: str) -> None:
+    """Close the pooled connections of `url`'s engine and forget it.
+
+    A server uses one warehouse for its life; a process that moves between many (the test
+    suite: a SQLite file per test) must discard each, or every pool keeps its connections, and
+    their file descriptors, open until the process ends.
+    """
+    with _engines_lock:
+        engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
