@@ -29,7 +29,6 @@ class DatasetRules:
     )
     column_types: Mapping[str, ColumnType] = field(default_factory=dict)
     strict: bool = False
-    stored: bool = False  # False: the defaults, no row yet
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -61,7 +60,6 @@ def rules_of_row(row: ReadingRuleSet) -> DatasetRules:
         ),
         column_types={name: ColumnType(kind) for name, kind in row.column_types.items()},
         strict=row.strict,
-        stored=True,
     )
 
 

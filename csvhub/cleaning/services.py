@@ -28,6 +28,7 @@ from csvhub.datasets.models import Dataset, Upload
 from csvhub.scheduling import InvalidSchedule, cron
 from csvhub.scheduling.schedules import zone_check
 from csvhub.schema import ColumnType
+from csvhub.selection.columns import ColumnResolver
 
 type Editor = User | AnonymousUser | None
 MAX_STEPS = 200
@@ -316,7 +317,7 @@ def cluster_accept(
 ) -> Accepted:
     """Map `values` to `canonical` in the recipe (a new version; future uploads are cleaned
     too), then apply that to the stored rows as a journaled edit."""
-    _check_cluster(dataset, column, values)
+    column = _check_cluster(dataset, column, values)
     if not isinstance(canonical, str) or not canonical.strip():
         raise CleaningError("canonical is the value the cluster's values become (text).")
     mapping = {value: canonical for value in values if value != canonical}
@@ -338,7 +339,7 @@ def cluster_accept(
 def cluster_reject(*, dataset: Dataset, column: str, values: Sequence[str]) -> int:
     """Remember that these values are not the same: no pair of them is suggested again.
     Returns the number of pairs newly remembered."""
-    _check_cluster(dataset, column, values)
+    column = _check_cluster(dataset, column, values)
     distinct = sorted(set(values))
     pairs = {(a, b) for i, a in enumerate(distinct) for b in distinct[i + 1 :]}
     known = set(
@@ -355,10 +356,10 @@ def cluster_reject(*, dataset: Dataset, column: str, values: Sequence[str]) -> i
 MAX_CLUSTER_VALUES = 1000
 
 
-def _check_cluster(dataset: Dataset, column: str, values: Sequence[str]) -> None:
-    found = dataset.schema.get(column)
-    if found is None:
-        raise CleaningError(f"{column!r} is not a column of this dataset.")
+def _check_cluster(dataset: Dataset, column: str, values: Sequence[str]) -> str:
+    """The column's name (as the rows API reads names and labels), after checking the
+    cluster."""
+    found = ColumnResolver(dataset.schema).get(column, role="clusters")
     if found.type is not ColumnType.TEXT:
         raise CleaningError(f"{column} is a {found.type} column; clusters are of text columns.")
     if (
@@ -369,3 +370,4 @@ def _check_cluster(dataset: Dataset, column: str, values: Sequence[str]) -> None
         raise CleaningError("values is a list of at least two texts (the cluster's values).")
     if len(values) > MAX_CLUSTER_VALUES:
         raise CleaningError(f"A cluster has at most {MAX_CLUSTER_VALUES} values.")
+    return found.name
