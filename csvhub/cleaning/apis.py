@@ -37,7 +37,10 @@ def _object(request: Request) -> dict[str, Any]:
 class ReadingRulesSerializer(serializers.Serializer[dict[str, Any]]):
     null_tokens = serializers.ListField(child=serializers.CharField(), required=False)
     decimal_separator = serializers.CharField(
-        required=False, allow_null=True, help_text="'.', ',' or null (detected per file)."
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="'.', ',' or null ('' and 'auto' too: detected per file).",
     )
     thousands_separator = serializers.CharField(
         required=False,
@@ -66,7 +69,12 @@ class ReadingRulesApi(APIView):
     )
     def put(self, request: Request, slug: str) -> Response:
         dataset = _dataset(request, slug)
-        services.reading_rules_set(dataset=dataset, changes=_object(request))
+        data = _object(request)
+        given = ReadingRulesSerializer(data=data)
+        given.is_valid(raise_exception=True)
+        # Names the serializer does not know go on, for the service to refuse by name.
+        unknown = {key: value for key, value in data.items() if key not in given.fields}
+        services.reading_rules_set(dataset=dataset, changes={**given.validated_data, **unknown})
         return Response(dataset_rules(dataset).to_json())
 
 
@@ -108,6 +116,18 @@ _RECIPE = inline_serializer(
 )
 
 
+class RecipeInputSerializer(serializers.Serializer[dict[str, Any]]):
+    steps = serializers.ListField(
+        child=serializers.DictField(),
+        required=False,
+        help_text=f"A new version's steps, in order; ops: {', '.join(STEP_OPS)}.",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    schedule = serializers.DictField(
+        required=False, help_text='{"cron": "0 3 * * *", "time_zone": "Europe/Paris"}'
+    )
+
+
 class RecipeApi(APIView):
     permission_classes = [ReadOrEdit]
 
@@ -116,20 +136,15 @@ class RecipeApi(APIView):
         return Response(_recipe_json(_dataset(request, slug)))
 
     @extend_schema(
-        request=inline_serializer(
-            "RecipeInput",
-            {
-                "steps": serializers.ListField(child=serializers.DictField(), required=False),
-                "note": serializers.CharField(required=False),
-                "schedule": serializers.DictField(required=False),
-            },
-        ),
+        request=RecipeInputSerializer,
         responses=_RECIPE,
         summary="A new version of the recipe, and/or its schedule (editors)",
     )
     def put(self, request: Request, slug: str) -> Response:
         dataset = _dataset(request, slug)
-        data = _object(request)
+        given = RecipeInputSerializer(data=_object(request))
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
         if "steps" not in data and "schedule" not in data:
             raise CleaningError("Send `steps` (a new version), `schedule`, or both.")
         if "steps" in data:

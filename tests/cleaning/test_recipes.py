@@ -87,7 +87,7 @@ def test_every_change_keeps_the_previous_version(client_and_dataset):
         ([{"op": "replace", "column": "a", "pattern": "(", "with": ""}], "not a regular expr"),
         ([{"op": "case", "column": "a", "to": "loud"}], "`to` is one of upper, lower, title"),
         ([{"op": "parse_date", "column": "a", "format": "%d"}], "with a year"),
-        ("trim", "steps is a list"),
+        ("trim", "steps: Expected a list"),
     ],
 )
 def test_bad_steps_are_a_400_that_says_what_to_fix(client_and_dataset, steps, message):
