@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from csvhub.accounts.access import request_organization
 from csvhub.accounts.permissions import ReadOrEdit
+from csvhub.api import TextField
 from csvhub.cleaning import selectors, services
 from csvhub.cleaning.clusters import Cluster, Method
 from csvhub.cleaning.errors import CleaningError
@@ -35,14 +36,14 @@ def _object(request: Request) -> dict[str, Any]:
 
 
 class ReadingRulesSerializer(serializers.Serializer[dict[str, Any]]):
-    null_tokens = serializers.ListField(child=serializers.CharField(), required=False)
-    decimal_separator = serializers.CharField(
+    null_tokens = serializers.ListField(child=TextField(), required=False)
+    decimal_separator = TextField(
         required=False,
         allow_null=True,
         allow_blank=True,
         help_text="'.', ',' or null ('' and 'auto' too: detected per file).",
     )
-    thousands_separator = serializers.CharField(
+    thousands_separator = TextField(
         required=False,
         allow_null=True,
         allow_blank=True,
@@ -51,7 +52,7 @@ class ReadingRulesSerializer(serializers.Serializer[dict[str, Any]]):
     day_first = serializers.BooleanField(
         required=False, allow_null=True, help_text="null: detected per file."
     )
-    column_types = serializers.DictField(child=serializers.CharField(), required=False)
+    column_types = serializers.DictField(child=TextField(), required=False)
     strict = serializers.BooleanField(required=False)
 
 
@@ -72,9 +73,11 @@ class ReadingRulesApi(APIView):
         data = _object(request)
         given = ReadingRulesSerializer(data=data)
         given.is_valid(raise_exception=True)
-        # Names the serializer does not know go on, for the service to refuse by name.
-        unknown = {key: value for key, value in data.items() if key not in given.fields}
-        services.reading_rules_set(dataset=dataset, changes={**given.validated_data, **unknown})
+        # The switches go on as sent (the service takes JSON booleans only, where DRF would read
+        # 0 as false), and names the serializer does not know, for the service to refuse.
+        as_sent = {key: value for key, value in data.items() if key not in given.fields}
+        as_sent |= {key: data[key] for key in ("strict", "day_first") if key in data}
+        services.reading_rules_set(dataset=dataset, changes={**given.validated_data, **as_sent})
         return Response(dataset_rules(dataset).to_json())
 
 
@@ -122,7 +125,7 @@ class RecipeInputSerializer(serializers.Serializer[dict[str, Any]]):
         required=False,
         help_text=f"A new version's steps, in order; ops: {', '.join(STEP_OPS)}.",
     )
-    note = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    note = TextField(required=False, allow_blank=True, max_length=300)
     schedule = serializers.DictField(
         required=False, help_text='{"cron": "0 3 * * *", "time_zone": "Europe/Paris"}'
     )

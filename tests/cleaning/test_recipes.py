@@ -231,3 +231,14 @@ def test_dataset_detail_reads_every_upload_s_notes_in_one_query(django_assert_ma
     with django_assert_max_num_queries(8):
         body = client.get(url).json()
     assert [len(u["reading_notes"]) for u in body["uploads"]] == [1] * 5
+
+
+@pytest.mark.parametrize(
+    "body", [{"strict": 0}, {"day_first": 1}, {"null_tokens": [0]}, {"column_types": {"a": 1}}]
+)
+def test_reading_rules_of_the_wrong_json_type_are_a_400(body):
+    org = make_org()
+    job = upload(org, "a.csv", "a\n1\n")
+    client = api_client_for(org)
+    answer = client.put(f"/api/v1/datasets/{job.dataset.slug}/reading-rules/", body, format="json")
+    assert answer.status_code == 400, answer.json()
