@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "csvhub.lifecycle",
     "csvhub.facets",
     "csvhub.edits",
+    "csvhub.cleaning",
     "csvhub.web",
     "csvhub.metrics",
     "csvhub.sso",
@@ -295,6 +296,9 @@ CSVHUB_SOURCE_ALLOWED_HOSTS = [
 ]
 CSVHUB_SOURCE_MAX_BYTES = env_int("CSVHUB_SOURCE_MAX_BYTES", CSVHUB_MAX_UPLOAD_BYTES, minimum=1)
 CSVHUB_SOURCE_DOWNLOAD_SECONDS = env_int("CSVHUB_SOURCE_DOWNLOAD_SECONDS", 3600, minimum=1)
+# Clustering suggestions (csvhub.cleaning) read at most this many distinct values of a column,
+# the most frequent first (GROUP BY in the warehouse); beyond, the answer says it is partial.
+CSVHUB_CLUSTER_MAX_VALUES = env_int("CSVHUB_CLUSTER_MAX_VALUES", 100_000, minimum=100)
 CSVHUB_SOURCE_MIN_INTERVAL_SECONDS = env_int("CSVHUB_SOURCE_MIN_INTERVAL_SECONDS", 60, minimum=1)
 # A failed fetch is tried again after 1, 2, 4... times this, this many times, then waits for the
 # next scheduled run.

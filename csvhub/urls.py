@@ -11,6 +11,7 @@ from csvhub.accounts.urls import api_urlpatterns as accounts_api
 from csvhub.accounts.urls import page_urlpatterns as accounts_pages
 from csvhub.alarms.urls import api_urlpatterns as alarms_api
 from csvhub.appends.urls import api_urlpatterns as appends_api
+from csvhub.cleaning.urls import api_urlpatterns as cleaning_api
 from csvhub.compat.urls import api_urlpatterns as compat_api
 from csvhub.compat.urls import root_urlpatterns as compat_root
 from csvhub.datasets.urls import api_urlpatterns as datasets_api
@@ -39,6 +40,7 @@ urlpatterns = [
         include(
             datasets_api
             + appends_api
+            + cleaning_api
             + edits_api
             + facets_api
             + sources_api
@@ -57,6 +59,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("", include(sso_pages)),
+    path("", include("csvhub.cleaning.pages")),
     path("", include(accounts_pages)),
     path("", include(lifecycle_pages)),
     path("", include("csvhub.web.urls")),

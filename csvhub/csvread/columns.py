@@ -45,7 +45,8 @@ class Columns:
         self.width = len(values)
         self.row_count = len(values[0]) if values else 0
         self._joined: list[str | None] = list(joined) if joined else [None] * len(values)
-        self.summaries: list[CellSummary] | None = None
+        # Per column: the splitter's summary, or None for a column whose cells were rewritten.
+        self.summaries: list[CellSummary | None] | None = None
 
     @classmethod
     def from_rows(cls, rows: list[list[str]], width: int) -> Columns:
@@ -94,12 +95,6 @@ class Columns:
     def __len__(self) -> int:
         return self.row_count
 
-    def cells(self, index: int) -> list[str]:
-        """Column `index`'s cells, splitting only that column when the batch is still joined."""
-        if self._values is None and isinstance(self._parts[index], str):
-            return self._parts[index].split("\n")  # type: ignore[union-attr]
-        return self.values[index]
-
     def joined(self, index: int) -> str:
         """Column `index`'s cells joined with '\\n' (made once, then kept)."""
         text = self._joined[index]
@@ -125,3 +120,38 @@ class Columns:
 
     def rows(self) -> list[list[str]]:
         return [list(row) for row in zip(*self.values, strict=True)]
+
+    def cells(self, index: int) -> list[str]:
+        """Column `index`'s cells, split out of its joined text alone (`values` splits every
+        column)."""
+        if self._values is not None:
+            return self._values[index]
+        part = self._parts[index]
+        return part.split("\n") if isinstance(part, str) else part
+
+    def with_cells(self, changed: dict[int, list[str]]) -> Columns:
+        """These columns with the cells of some replaced (reading rules, recipes): the others
+        keep their joined text and the splitter's summary, so inference stays on its fast path
+        for them."""
+        if not changed:
+            return self
+        parts: list[str | list[str]] = [
+            changed[index] if index in changed else self._part(index) for index in range(self.width)
+        ]
+        columns = Columns.from_joined(parts, self.row_count)
+        if self.summaries is not None:
+            columns.summaries = [
+                None if index in changed else summary
+                for index, summary in enumerate(self.summaries)
+            ]
+        return columns
+
+    def without_rows(self, indexes: set[int]) -> Columns:
+        """These columns less the rows at `indexes` (rows screened out to the rejects)."""
+        keep = [i for i in range(self.row_count) if i not in indexes]
+        return Columns([[cells[i] for i in keep] for cells in self.values])
+
+    def _part(self, index: int) -> str | list[str]:
+        if self.one_line_cells(index):
+            return self.joined(index)
+        return self.values[index]

@@ -209,3 +209,34 @@ _CONVERSIONS: dict[ColumnType, Callable[[Sequence[str]], list[str]]] = {
     ColumnType.TIMESTAMP: _timestamps,
     ColumnType.TEXT: list,
 }
+
+
+def misfits(stored: ColumnType, values: Sequence[str], *, first_only: bool = False) -> list[int]:
+    """Positions of the cells that do not fit `stored` (empty cells fit every type): the rows
+    strict reading rejects, or the cell that made a column wider. One conversion of the column
+    when every cell fits; cell by cell (each distinct one once) only when one does not."""
+    if stored is ColumnType.TEXT:
+        return []
+    try:
+        canonical_column(stored, values)
+        return []
+    except ValueError:
+        pass
+    fits: dict[str, bool] = {}
+    found = []
+    for position, value in enumerate(values):
+        if value not in fits:
+            fits[value] = _fits(stored, value)
+        if not fits[value]:
+            found.append(position)
+            if first_only:
+                break
+    return found
+
+
+def _fits(stored: ColumnType, value: str) -> bool:
+    try:
+        canonical_column(stored, [value])
+    except ValueError:
+        return False
+    return True

@@ -9,6 +9,7 @@ proves a column; nothing is checked value by value on the fast path.
 
 import enum
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
@@ -236,3 +237,66 @@ def _canonical_iso(value: str) -> str:
     except OverflowError:
         raise ValueError(f"{value!r} is outside the years 1 to 9999 in UTC") from None
     return f"{utc.year:04d}-{utc:%m-%d %H:%M:%S}{fraction}"
+
+
+# --- spellings reading rules turn into the grammars above -------------------------------------
+# (csvread.rules: a decimal comma, thousands separators, day-first dates with slashes). Each
+# rewrite gives text of a grammar above, or the cell unchanged when the result would not be one,
+# so inference and conversion stay the one place that decides types.
+DECIMAL_SEPARATORS = (".", ",")
+THOUSANDS_SEPARATORS = ("", ",", ".", " ", "'")
+_NUMBER_KINDS = (Kind(ColumnType.INTEGER), Kind(ColumnType.DECIMAL))
+_DATE_KINDS = (Kind(ColumnType.DATE, DateStyle.ISO), Kind(ColumnType.TIMESTAMP, DateStyle.ISO))
+
+
+def number_spelling(decimal: str, thousands: str) -> re.Pattern[str]:
+    """A number written with `decimal` before its fraction and `thousands` between groups of
+    three digits (groups are optional: `1234,5` and `1.234,5` both read)."""
+    point = re.escape(decimal)
+    whole = "[0-9]+"
+    if thousands:
+        whole = rf"(?:[0-9]{{1,3}}(?:{re.escape(thousands)}[0-9]{{3}})+|[0-9]+)"
+    return re.compile(rf"([+-]?)({whole})(?:{point}([0-9]+))?")
+
+
+def number_rewrite(decimal: str, thousands: str) -> Callable[[str], str] | None:
+    """The rewrite of numbers written so into csvhub's grammar (`14.816,43` → `14816.43`);
+    None when they are written as csvhub reads them already."""
+    if decimal not in DECIMAL_SEPARATORS or thousands not in THOUSANDS_SEPARATORS:
+        raise ValueError(f"unknown separators {decimal!r}, {thousands!r}")
+    if thousands == decimal:
+        raise ValueError("the decimal and thousands separators must differ")
+    if decimal == "." and not thousands:
+        return None
+    pattern = number_spelling(decimal, thousands)
+
+    def rewrite(cell: str) -> str:
+        match = pattern.fullmatch(cell.strip())
+        if match is None:
+            return cell
+        sign, whole, fraction = match.groups()
+        text = sign + (whole.replace(thousands, "") if thousands else whole)
+        if fraction is not None:
+            text += "." + fraction
+        # '007' stays a code, as it would without the rule.
+        return text if classify(text) in _NUMBER_KINDS else cell
+
+    return rewrite
+
+
+SLASH_DATE = re.compile(
+    r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})(?: ([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?)?"
+)
+
+
+def day_first_date(cell: str) -> str:
+    """`05/01/2024` → `2024-01-05` (a day-first date or timestamp with slashes, as ISO text);
+    the cell unchanged when it is not a valid one."""
+    match = SLASH_DATE.fullmatch(cell.strip())
+    if match is None:
+        return cell
+    day, month, year, hour, minute, second = match.groups()
+    text = f"{year}-{int(month):02d}-{int(day):02d}"
+    if hour is not None:
+        text += f" {int(hour):02d}:{minute}:{second or '00'}"
+    return text if classify(text) in _DATE_KINDS else cell

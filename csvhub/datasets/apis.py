@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import FileResponse, HttpRequest
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -16,12 +16,14 @@ from rest_framework.views import APIView
 from csvhub.accounts.access import request_organization
 from csvhub.accounts.permissions import ReadOrEdit
 from csvhub.api import ErrorSerializer, TextField, body_field
+from csvhub.cleaning.selectors import upload_notes
+from csvhub.cleaning.upload_fields import READING_RULE_FIELDS, reading_rules_of_form
 from csvhub.datasets import selectors, services
 from csvhub.datasets.errors import OriginalDeleted
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadMode
 from csvhub.datasets.upload_handler import SpoolingUploadHandler
 from csvhub.grammar.rows import MAX_OFFSET
-from csvhub.schema import ColumnType
+from csvhub.schema import ColumnType, TypeChange
 
 # Output serializers are typed with what they represent, and take a list through many_init (what
 # many=True calls): DRF's stubs type the constructor for one instance.
@@ -75,12 +77,18 @@ class UploadSerializer(serializers.Serializer[Upload]):
     bytes_total = serializers.IntegerField(source="size")
     rows_loaded = serializers.IntegerField()
     rows_rejected = serializers.IntegerField()
-    type_changes = serializers.ListField(child=serializers.DictField())
+    type_changes = serializers.SerializerMethodField(
+        help_text="Columns this upload widened: column, from, to, the line and value that made "
+        "it (when one did), and a message saying so with the way back."
+    )
     error = serializers.CharField()
     attempts = serializers.IntegerField()
     encoding = serializers.CharField()
     encoding_reason = serializers.CharField()
     delimiter = serializers.CharField()
+    reading_notes = serializers.SerializerMethodField(
+        help_text="What reading detected or assumed (a decimal comma, the order of dates)."
+    )
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -96,6 +104,15 @@ class UploadSerializer(serializers.Serializer[Upload]):
 
     def get_rejects_url(self, upload: Upload) -> str:
         return self._url("upload-rejects", upload)
+
+    def get_type_changes(self, upload: Upload) -> list[dict[str, Any]]:
+        return [
+            {**change, "message": TypeChange.from_json(change).message}
+            for change in upload.type_changes
+        ]
+
+    def get_reading_notes(self, upload: Upload) -> list[str]:
+        return upload_notes(upload)
 
 
 class DatasetSerializer(serializers.Serializer[Dataset]):
@@ -120,7 +137,13 @@ class DatasetSerializer(serializers.Serializer[Dataset]):
 
 
 class DatasetDetailSerializer(DatasetSerializer):
-    uploads = UploadSerializer(many=True, source="uploads.all")
+    uploads = serializers.SerializerMethodField()
+
+    @extend_schema_field(UploadSerializer(many=True))
+    def get_uploads(self, dataset: Dataset) -> Any:
+        # Each upload's reading notes (csvhub.cleaning) come in the same query.
+        uploads = dataset.uploads.select_related("dataset", "reading")
+        return UploadSerializer.many_init(uploads, context=self.context).data
 
 
 class DatasetListApi(APIView):
@@ -246,6 +269,7 @@ class UploadCreateApi(AdmitBeforeTheBody, APIView):
                         "them the dataset's contents, swapped in atomically: the dataset named "
                         "by `dataset`, or else the one named after the file.",
                     ),
+                    **READING_RULE_FIELDS,
                 },
             )
         },
@@ -258,6 +282,7 @@ class UploadCreateApi(AdmitBeforeTheBody, APIView):
             dataset_slug=_text_or_none(body_field(request, "dataset")),
             user=request.user,
             mode=_upload_mode(body_field(request, "mode")),
+            reading_rules=reading_rules_of_form(lambda name: body_field(request, name)),
         )
         data = UploadSerializer.many_init(uploads, context={"request": request}).data
         return Response(data, status=status.HTTP_202_ACCEPTED)

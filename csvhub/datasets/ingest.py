@@ -21,8 +21,12 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from csvhub.cleaning.reading import UploadCleaning, upload_cleaning
+from csvhub.cleaning.services import upload_reading_record
 from csvhub.csvread import (
+    BadRow,
     Batch,
+    Columns,
     CsvFormatError,
     CsvReader,
     LimitExceeded,
@@ -31,6 +35,8 @@ from csvhub.csvread import (
     open_csv,
 )
 from csvhub.csvread.child import ChildCsvReader, ReaderOutOfMemory, open_csv_in_child
+from csvhub.csvread.convert import misfits
+from csvhub.csvread.rules import BatchRewriter, Reading, detect
 from csvhub.datasets.errors import IngestFailed
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadMode, UploadState
 from csvhub.datasets.signals import rows_loading
@@ -175,12 +181,16 @@ def _load_once(
         previous = load.previous_result()
         if previous is not None:
             return previous
+        previous_rows = (
+            Dataset.objects.filter(pk=upload.dataset_id).values_list("row_count", flat=True).first()
+        )
         if not Dataset.objects.filter(pk=upload.dataset_id).exists():
             raise IngestFailed("The dataset was deleted while this file was waiting.")
         with upload.file.open("rb") as stream, ExitStack() as stack:
             try:
                 reader = _open_reader(stream, upload, stack, again)
-                result = _RowLoader(load, reader, upload, report).run()
+                loader = _RowLoader(load, reader, upload, report)
+                result = loader.run()
             except LimitExceeded as exc:
                 setting = _LIMIT_SETTINGS.get(exc.limit)
                 limit = f" The limit is set by {setting}." if setting else ""
@@ -189,6 +199,7 @@ def _load_once(
                 raise IngestFailed(str(exc)) from None
             except ReaderOutOfMemory:
                 raise IngestFailed(_out_of_memory_message()) from None
+        upload_reading_record(upload=upload, reading=loader.reading, first=previous_rows == 0)
         # Before the commit, so that a receiver refusing the rows (a quota) loads nothing.
         rows_loading.send(sender=None, upload=upload, rows=load.rows_written)
         load.finish(result)
@@ -283,6 +294,12 @@ class _RowLoader:
         self.rows_seen = 0
         self.first_reject = ""
         self.report = report
+        # Reading rules and the recipe (csvhub.cleaning): decided on the first batch.
+        self.cleaning: UploadCleaning = upload_cleaning(upload.dataset)
+        self.reading = Reading()
+        self.rewriter: BatchRewriter | None = None
+        self.held_types = self.cleaning.held_types(self.names)
+        self.writer.held_types = self.held_types  # a type rule decides the table's types
 
     def run(self) -> LoadResult:
         if self.load.columns is not None:
@@ -306,6 +323,9 @@ class _RowLoader:
         self.report.send(rows=self.load.rows_written, bytes_read=batch.bytes_read)
 
     def _take_rows(self, batch: Batch) -> None:
+        batch = self._cleaned(batch)
+        if not batch.row_count:
+            return
         types = self.writer.observe(batch.columns)
         if self.load.columns is None:
             self.held.append(batch)
@@ -318,8 +338,61 @@ class _RowLoader:
             ):
                 self._create_table()
         else:
-            self.writer.widen_to(types)
+            self.writer.widen_to(types, lambda index, stored: _cause(batch, index, stored))
             self.writer.write(batch.columns, self.writer.tracker.last_observation)
+
+    def _cleaned(self, batch: Batch) -> Batch:
+        """The batch through the recipe and the reading rules, less the rows whose values do
+        not fit a type the rules hold (they go to the rejects, with their lines)."""
+        if self.rewriter is None:
+            self.reading = detect(
+                self.cleaning.rules.reading, batch.columns, self.reader.delimiter, self.names
+            )
+            self.rewriter = self.cleaning.rewriter(self.reading, self.names)
+        columns = self.rewriter.rewrite(batch.columns) if self.rewriter.active else batch.columns
+        bad = self._screen(columns, batch)
+        if bad:
+            columns = columns.without_rows(set(bad))
+        if columns is batch.columns:
+            return batch
+        return Batch(
+            None,
+            batch.bad_rows,
+            batch.bytes_read,
+            batch.rows_seen,
+            columns=columns,
+            chars=batch.chars,
+        )
+
+    def _screen(self, columns: Columns, batch: Batch) -> list[int]:
+        """Rows with a value that does not fit its held type, recorded as rejects."""
+        bad: dict[int, str] = {}
+        for index, held in self._held_types().items():
+            for position in misfits(held, columns.cells(index)):
+                value = columns.cells(index)[position]
+                bad.setdefault(position, f"{self.names[index]}: {value[:80]!r} is not a {held}")
+        if not bad:
+            return []
+        lines = _lines(batch, sorted(bad))
+        rejects = [
+            BadRow(lines[position], f"{reason} (reading rules)", self._row_text(columns, position))
+            for position, reason in sorted(bad.items())
+        ]
+        self._quarantine(Batch([], rejects, batch.bytes_read, batch.rows_seen))
+        return sorted(bad)
+
+    def _held_types(self) -> dict[int, ColumnType]:
+        """Column types the rules hold: set by a type rule, or stored ones in strict mode."""
+        held = dict(self.held_types)
+        if self.cleaning.rules.strict and self.load.columns is not None:
+            for index, name in enumerate(self.names):
+                if name not in self.writer.provisional and index not in held:
+                    held[index] = self.load.columns[name]
+        return {i: kind for i, kind in held.items() if kind is not ColumnType.TEXT}
+
+    def _row_text(self, columns: Columns, position: int) -> str:
+        cells = [columns.cells(index)[position] for index in range(columns.width)]
+        return self.reader.delimiter.join(cells)[:1000]
 
     def _create_table(self) -> None:
         self.writer.create_table()
@@ -361,6 +434,34 @@ class _RowLoader:
             encoding_reason=self.reader.encoding_reason,
             delimiter=self.reader.delimiter,
         )
+
+
+def _cause(batch: Batch, index: int, stored: ColumnType) -> tuple[int | None, str | None]:
+    """The line and value of the batch's first cell that does not fit `stored`."""
+    cells = batch.columns.cells(index)
+    found = misfits(stored, cells, first_only=True)
+    if not found:
+        return None, None  # e.g. more fraction digits than the stored scale
+    return _lines(batch, found)[found[0]], cells[found[0]]
+
+
+def _lines(batch: Batch, positions: list[int]) -> dict[int, int]:
+    """The file line of good rows at `positions` (ascending) of the batch. Lines are counted
+    one per record after the header (line 1), skipping the batch's bad rows: exact unless
+    a quoted cell holds a line break or blank lines are skipped (docs/cleaning.md)."""
+    before = batch.rows_seen - batch.row_count - len(batch.bad_rows)
+    bad_lines = iter(sorted(bad.line for bad in batch.bad_rows))
+    next_bad = next(bad_lines, None)
+    lines: dict[int, int] = {}
+    skipped = 0
+    for position in positions:
+        line = 2 + before + position + skipped
+        while next_bad is not None and next_bad <= line:
+            skipped += 1
+            line += 1
+            next_bad = next(bad_lines, None)
+        lines[position] = line
+    return lines
 
 
 def _check_row_limit(rows_seen: int) -> None:

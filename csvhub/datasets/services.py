@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from csvhub.accounts.models import Organization
+from csvhub.cleaning.services import reading_rules_check, reading_rules_set
 from csvhub.datasets import selectors
 from csvhub.datasets.errors import (
     DatasetError,
@@ -184,8 +185,12 @@ def uploads_create(
     dataset_slug: str | None = None,
     user: Uploader = None,
     mode: UploadMode = UploadMode.APPEND,
+    reading_rules: Mapping[str, Any] | None = None,
 ) -> list[Upload]:
     """Store each file and queue its ingestion; without a dataset, each file makes a new one.
+
+    `reading_rules` (csvhub.cleaning) are set on each file's dataset before its upload is
+    queued, so this file and the later ones read with them.
 
     With `mode=replace`, the one file's rows become the dataset's contents: the dataset named
     by `dataset_slug`, or else the one the file's name gives (`sales.csv` → `sales`), so that
@@ -202,26 +207,23 @@ def uploads_create(
         )
     for file in files:
         upload_size_check(file=file)
+    if reading_rules:
+        reading_rules_check(reading_rules)  # before any dataset is made: nothing to undo
     upload_arriving.send(
         sender=None, organization=organization, sizes=[file.size or 0 for file in files]
     )
     target = _dataset_for_append(organization, dataset_slug) if dataset_slug else None
     if mode == UploadMode.REPLACE and target is None:
         target = _dataset_named_like(organization, files[0])
-    return [
-        upload_create(
-            dataset=target
-            or dataset_create(
-                organization=organization,
-                name=dataset_name_from_filename(file.name or ""),
-                user=user,
-            ),
-            file=file,
-            user=user,
-            mode=mode,
+    uploads = []
+    for file in files:
+        dataset = target or dataset_create(
+            organization=organization, name=dataset_name_from_filename(file.name or ""), user=user
         )
-        for file in files
-    ]
+        if reading_rules:
+            reading_rules_set(dataset=dataset, changes=reading_rules)
+        uploads.append(upload_create(dataset=dataset, file=file, user=user, mode=mode))
+    return uploads
 
 
 def _dataset_named_like(organization: Organization, file: File[bytes]) -> Dataset | None:

@@ -8,7 +8,7 @@ when a batch needs it (csvhub.schema.types.widen), and the Converter writes cano
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -36,22 +36,37 @@ class TypedWriter:
         self.tracker = TypeTracker(len(names))
         self.types_before = dict(load.columns or {})
         self.provisional: set[str] = set()  # created as text while still empty
+        # Types a reading rule decides whatever the values (csvhub.cleaning), by column index.
+        self.held_types: dict[int, ColumnType] = {}
+        # Why a column widened: the line and value of the first cell that did not fit.
+        self.widen_causes: dict[str, tuple[int | None, str | None]] = {}
 
     def observe(self, columns: Columns) -> list[ColumnType | None]:
         """Widen the inferred types with a batch (before writing it)."""
         return self.tracker.observe_columns(columns)
 
     def create_table(self) -> None:
-        types = self.tracker.types
+        types: list[ColumnType | None] = list(self.tracker.types)
+        for index, kind in self.held_types.items():
+            types[index] = kind
         self.provisional = {n for n, t in zip(self.names, types, strict=True) if t is None}
+        scales = [  # a decimal held by a rule may have seen no value with a point yet
+            (scale or 0) if t is ColumnType.DECIMAL else scale
+            for t, scale in zip(types, self.tracker.scales, strict=True)
+        ]
         self.load.create(
             [(n, t or ColumnType.TEXT) for n, t in zip(self.names, types, strict=True)],
-            scales=dict(zip(self.names, self.tracker.scales, strict=True)),
+            scales=dict(zip(self.names, scales, strict=True)),
         )
         self.load.set_write_order(self.names)
 
-    def widen_to(self, types: list[ColumnType | None]) -> None:
-        """Widen the stored columns to hold the batch just observed (`types`)."""
+    def widen_to(
+        self,
+        types: list[ColumnType | None],
+        cause: Callable[[int, ColumnType], tuple[int | None, str | None]] | None = None,
+    ) -> None:
+        """Widen the stored columns to hold the batch just observed (`types`); `cause` tells
+        the line and value that made a column (by index) leave its stored type."""
         assert self.load.columns is not None
         for index, (name, seen) in enumerate(zip(self.names, types, strict=True)):
             stored = self.load.columns[name]
@@ -62,6 +77,8 @@ class TypedWriter:
             scale = self._scale(index, wider)
             if wider is ColumnType.DECIMAL and scale is None and not self._unscaled(name):
                 wider = ColumnType.TEXT  # these values at the stored scale: too many digits
+            if wider is not stored and cause is not None and name not in self.widen_causes:
+                self.widen_causes[name] = cause(index, stored)
             if wider is not stored or scale != self.load.scales.get(name):
                 self.load.retype(name, wider, scale)
 
@@ -134,7 +151,7 @@ class TypedWriter:
         assert self.load.columns is not None
         stored = self.load.columns
         return tuple(
-            TypeChange(name, before, stored[name])
+            TypeChange(name, before, stored[name], *self.widen_causes.get(name, (None, None)))
             for name, before in self.types_before.items()
             if stored[name] is not before
         )

@@ -13,18 +13,48 @@ from csvhub.schema.types import ColumnType
 
 @dataclass(frozen=True, slots=True)
 class TypeChange:
-    """A column of an existing dataset that an upload widened."""
+    """A column of an existing dataset that an upload widened, and the first value that made
+    it (`line` of the file and `value` as read; None when no single value did, e.g. a decimal
+    with more digits than the stored scale)."""
 
     column: str
     before: ColumnType
     after: ColumnType
+    line: int | None = None
+    value: str | None = None
 
-    def to_json(self) -> dict[str, str]:
-        return {"column": self.column, "from": self.before.value, "to": self.after.value}
+    @property
+    def message(self) -> str:
+        """The change in words, with the way back."""
+        cause = ""
+        if self.line is not None and self.value is not None:
+            cause = f" because of line {self.line}: {self.value[:80]!r}"
+        return (
+            f"{self.column} changed from {self.before} to {self.after}{cause}. To keep it "
+            f"{self.before}: take this upload back, set a reading rule (a null token, the "
+            "column's type, or strict mode), and upload the file again."
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "column": self.column,
+            "from": self.before.value,
+            "to": self.after.value,
+        }
+        if self.line is not None:  # stored only when known: older loads keep their JSON
+            data["line"] = self.line
+            data["value"] = self.value
+        return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, str]) -> TypeChange:
-        return cls(data["column"], ColumnType(data["from"]), ColumnType(data["to"]))
+    def from_json(cls, data: Mapping[str, Any]) -> TypeChange:
+        return cls(
+            data["column"],
+            ColumnType(data["from"]),
+            ColumnType(data["to"]),
+            line=data.get("line"),
+            value=data.get("value"),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,10 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Max, OrderBy, Q, QuerySet
 
 from csvhub.accounts.models import Organization
+from csvhub.cleaning.selectors import upload_notes
 from csvhub.datasets import selectors
 from csvhub.datasets.models import Dataset, Upload, UploadState
+from csvhub.schema import TypeChange
 from csvhub.web.wording import ingest_error_text
 
 PAGE_SIZE = 50
@@ -129,7 +131,7 @@ def uploads_progress(
     uploads: QuerySet[Upload] = Upload.objects.filter(dataset__organization=organization)
     ids = [value for value in upload_ids if _is_uuid(value)]
     uploads = uploads.filter(id__in=ids) if ids else uploads.filter(state__in=ACTIVE)
-    uploads = uploads.select_related("dataset").order_by("created_at")
+    uploads = uploads.select_related("dataset", "reading").order_by("created_at")
     return [upload_progress(upload) for upload in uploads[:MAX_PROGRESS_UPLOADS]]
 
 
@@ -145,6 +147,8 @@ def upload_progress(upload: Upload) -> dict[str, Any]:
         "rows_loaded": upload.rows_loaded,
         "rows_rejected": upload.rows_rejected,
         "error": ingest_error_text(upload.error) if upload.error else "",
+        "type_changes": [TypeChange.from_json(change).message for change in upload.type_changes],
+        "reading_notes": upload_notes(upload) if upload.state == UploadState.SUCCEEDED else [],
     }
 
 

@@ -100,7 +100,10 @@ def test_append_widens_integer_column_to_decimal(warehouse):
     second = upload(org, "m2.csv", "n\n2.5\n", dataset=first.dataset.slug)
 
     assert second.state == "succeeded", second.error
-    assert second.type_changes == [{"column": "n", "from": "integer", "to": "decimal"}]
+    # The first value that widened the column, with its line (csvhub.cleaning says it plainly).
+    assert second.type_changes == [
+        {"column": "n", "from": "integer", "to": "decimal", "line": 2, "value": "2.5"}
+    ]
     dataset = Dataset.objects.get(pk=first.dataset_id)
     assert column_types(dataset) == {"n": "decimal"}
     assert [Decimal(str(r[0])) for r in warehouse_rows(dataset)] == [1, 2, Decimal("2.5")]
@@ -112,9 +115,19 @@ def test_append_widens_date_to_timestamp_then_to_text(warehouse):
     first = upload(org, "d.csv", "at\n2024-03-01\n")
     slug = first.dataset.slug
     second = upload(org, "d2.csv", "at\n2024-03-02 10:30:00\n", dataset=slug)
-    assert second.type_changes == [{"column": "at", "from": "date", "to": "timestamp"}]
+    assert second.type_changes == [
+        {
+            "column": "at",
+            "from": "date",
+            "to": "timestamp",
+            "line": 2,
+            "value": "2024-03-02 10:30:00",
+        }
+    ]
     third = upload(org, "d3.csv", "at\nsoon\n", dataset=slug)
-    assert third.type_changes == [{"column": "at", "from": "timestamp", "to": "text"}]
+    assert third.type_changes == [
+        {"column": "at", "from": "timestamp", "to": "text", "line": 2, "value": "soon"}
+    ]
 
     dataset = Dataset.objects.get(pk=first.dataset_id)
     assert column_types(dataset) == {"at": "text"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from django import template
@@ -12,7 +13,7 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.timezone import now as django_now
 
-from csvhub.schema import values
+from csvhub.schema import TypeChange, values
 from csvhub.web.files import FileTable
 from csvhub.web.wording import ingest_error_text
 
@@ -160,3 +161,9 @@ def status_word(state: str) -> str:
 @register.filter
 def friendly_error(message: str) -> str:
     return ingest_error_text(message or "")
+
+
+@register.filter
+def type_change_message(change: dict[str, Any]) -> str:
+    """A stored type change (Upload.type_changes) in words, with the way back."""
+    return TypeChange.from_json(change).message

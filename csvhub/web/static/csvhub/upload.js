@@ -49,6 +49,19 @@
   syncTarget();
   form.addEventListener("submit", (event) => event.preventDefault());
 
+  /** The reading-rule fields filled in (csvhub.cleaning): sent with each file. */
+  function readingRules() {
+    const rules = [];
+    document.querySelectorAll("#reading-rules [name]").forEach((field) => {
+      if (field.type === "checkbox") {
+        if (field.checked) rules.push([field.name, field.value]);
+      } else if (field.value.trim()) {
+        rules.push([field.name, field.value]);
+      }
+    });
+    return rules;
+  }
+
   // -- one list item per file ----------------------------------------------------------------
   function makeItem(file, dataset) {
     const node = template.content.firstElementChild.cloneNode(true);
@@ -138,6 +151,7 @@
     data.append("file", item.file, item.file.name);
     if (item.dataset) data.append("dataset", item.dataset);
     if (item.mode) data.append("mode", item.mode);
+    readingRules().forEach(([name, value]) => data.append(name, value));
     const request = new XMLHttpRequest();
     request.open("POST", form.dataset.apiUrl);
     for (const [name, value] of Object.entries(headers("POST"))) request.setRequestHeader(name, value);
@@ -227,6 +241,10 @@
     if (upload.rows_rejected) {
       status.append(" ", `${formatNumber(upload.rows_rejected)} rows could not be read and were left out. `);
       item.node.append(rejectsNote(upload));
+    }
+    // Widened columns and what reading assumed, said plainly (csvhub.cleaning).
+    for (const text of [...(upload.type_changes || []), ...(upload.reading_notes || [])]) {
+      item.node.append(el("p", { class: "small upload-note" }, text));
     }
     finishedCheck();
   }
