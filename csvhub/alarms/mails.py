@@ -53,7 +53,9 @@ def events_notify(rule: AlarmRule, events: list[AlarmEvent]) -> None:
 
 def _digest(rule: AlarmRule, events: list[AlarmEvent]) -> None:
     groups = len({event.group for event in events})
-    subject = f"[csvhub] {rule.name}: {groups} groups changed state on {rule.dataset.name}"
+    subject = one_line(
+        f"[csvhub] {rule.name}: {groups} groups changed state on {rule.dataset.name}"
+    )
     lines = [f"{len(events)} alarm transitions of the rule {rule.name!r} at once:", ""]
     lines += [f"- {_line(rule, event)}\n  {event_link(rule, event)}" for event in events]
     lines += ["", _thresholds(rule)]
@@ -68,7 +70,14 @@ def _digest(rule: AlarmRule, events: list[AlarmEvent]) -> None:
 
 def event_subject(rule: AlarmRule, event: AlarmEvent) -> str:
     group = f" [{rule.group_by}={event.group}]" if rule.group_by else ""
-    return f"[csvhub] {_HEADLINES[event.notice]}: {rule.name}{group} on {rule.dataset.name}"
+    return one_line(
+        f"[csvhub] {_HEADLINES[event.notice]}: {rule.name}{group} on {rule.dataset.name}"
+    )
+
+
+def one_line(text: str) -> str:
+    """A mail header's text: a cell or name holding a line break would make it unsendable."""
+    return " ".join(text.splitlines())
 
 
 def event_body(rule: AlarmRule, event: AlarmEvent) -> str:

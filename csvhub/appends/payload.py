@@ -72,7 +72,10 @@ def _text(body: bytes) -> str:
 
 def _loads(text: str) -> Any:
     # Numbers stay the text they were written as; NaN and Infinity are not JSON.
-    return json.loads(text, parse_int=str, parse_float=str, parse_constant=_not_json)
+    try:
+        return json.loads(text, parse_int=str, parse_float=str, parse_constant=_not_json)
+    except RecursionError:  # "[[[[…" nested past what the parser follows: no row is that deep
+        raise ValueError("it nests arrays or objects too deeply") from None
 
 
 def _not_json(name: str) -> None:

@@ -143,8 +143,11 @@ def typed_value(column: Column, value: object) -> Any:
         raise EditInvalid(f"The value for {column.name!r} is text, a number, true/false or null.")
     if column.type is not ColumnType.TEXT and text.strip() == "":
         return None  # an empty cell of a typed column is stored as NULL, as at upload
-    if len(text) > MAX_FILTER_VALUE_CHARS * 16 or "\x00" in text:
-        raise EditInvalid(f"The value for {column.name!r} is too long or holds a NUL character.")
+    if len(text) > MAX_FILTER_VALUE_CHARS * 16 or not storable_text(text):
+        raise EditInvalid(
+            f"The value for {column.name!r} is too long, or holds a NUL character or a lone "
+            "surrogate (text no database stores)."
+        )
     typed = parse_value(column.type, text, column=column.name)
     if column.type is ColumnType.DECIMAL:
         _check_decimal_fits(column, typed, text)
@@ -240,7 +243,21 @@ def _replace(column: Column, operand: object) -> ReplaceText:
         or not operand["from"]
     ):
         raise EditInvalid('"replace" takes {"from": "text", "to": "text"}, "from" not empty.')
+    if not (storable_text(operand["from"]) and storable_text(operand["to"])):
+        raise EditInvalid('"replace" text holds a NUL character or a lone surrogate.')
     return ReplaceText(operand["from"], operand["to"])
+
+
+def storable_text(text: str) -> bool:
+    """Text every warehouse stores: no NUL (PostgreSQL refuses it), valid UTF-8 (no lone
+    surrogate, which JSON can spell as \\ud800)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _map(column: Column, operand: object) -> MapValues:

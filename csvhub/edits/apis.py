@@ -129,8 +129,8 @@ def _expected_count(request: Request, body: dict[str, Any]) -> int | None:
         count = int(str(value))
     except ValueError:
         raise EditInvalid(f"expected_count takes a whole number, not {value!r}.") from None
-    if count < 0:
-        raise EditInvalid("expected_count cannot be negative.")
+    if not 0 <= count < 2**63:
+        raise EditInvalid("expected_count is a number of rows: 0 or more, below 2**63.")
     return count
 
 

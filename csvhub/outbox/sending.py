@@ -31,8 +31,10 @@ def outbox_send_due(*, now: datetime | None = None) -> int:
 def outbox_claim(*, mail_id: int, now: datetime) -> bool:
     """Take the mail for one send attempt. The conditional UPDATE is the claim: of two
     senders, one changes the row; the attempt is counted before the SMTP server is called,
-    so a sender that dies mid-send still used an attempt."""
+    so a sender that dies mid-send still used an attempt. The lease runs from the claim itself
+    (a batch's start time, `now`, may be long past once a slow server was waited for)."""
     lease = timedelta(seconds=settings.CSVHUB_MAIL_CLAIM_SECONDS)
+    now = max(now, timezone.now())
     claimed = OutboxMail.objects.filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lte=now),
         pk=mail_id,
@@ -57,7 +59,11 @@ def outbox_send_one(*, mail_id: int, now: datetime) -> bool:
             headers={"Message-ID": f"<{mail.key.replace(':', '.')}@csvhub>"},
         )
     except OSError as error:  # smtplib's errors are OSErrors, as are refused connections
-        _failed(mail, error, now)
+        _failed(mail, error, timezone.now())
+        return False
+    except Exception as error:  # a mail that cannot be sent as written (a bad header): kept
+        logger.exception("mail %s (%s) could not be sent", mail.pk, mail.key)
+        _failed(mail, error, timezone.now())
         return False
     OutboxMail.objects.filter(pk=mail_id).update(
         sent_at=timezone.now(), claimed_until=None, last_error=""
@@ -66,7 +72,7 @@ def outbox_send_one(*, mail_id: int, now: datetime) -> bool:
     return True
 
 
-def _failed(mail: OutboxMail, error: OSError, now: datetime) -> None:
+def _failed(mail: OutboxMail, error: Exception, now: datetime) -> None:
     logger.warning("sending mail %s (%s) failed: %s", mail.pk, mail.key, error)
     message = f"{type(error).__name__}: {error}"[:2000]
     spent = mail.attempts >= settings.CSVHUB_MAIL_ATTEMPTS

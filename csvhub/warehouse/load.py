@@ -90,7 +90,12 @@ class LoadSession:
         if reflected is not None:
             self.columns = {name: kind for name, (kind, _) in reflected.items()}
             self.scales = {name: scale for name, (_, scale) in reflected.items()}
-            self._max_row_id_before = self._max_row_id()
+            self._max_row_id_before = self._max_row_id(self.table_name)
+        elif self.replace and reflect_columns(connection, self.target_name, self.dialect):
+            # The new contents number on from the old: an id never names two rows, so a
+            # journaled edit or an upload's range taken back after the replace matches none
+            # of the new rows.
+            self._max_row_id_before = self._max_row_id(self.target_name)
         self._loader = self.dialect.loader(connection, self.table_name)
         return self
 
@@ -159,9 +164,9 @@ class LoadSession:
         """The hidden row id the next row written gets."""
         return self._max_row_id_before + self.rows_written + 1
 
-    def _max_row_id(self) -> int:
+    def _max_row_id(self, table_name: str) -> int:
         quote = self._connection.dialect.identifier_preparer.quote_identifier
-        table, row_id = quote(self.table_name), quote(ROW_ID)
+        table, row_id = quote(table_name), quote(ROW_ID)
         value = self._connection.exec_driver_sql(f"SELECT MAX({row_id}) FROM {table}").scalar()
         # Ids of rows an edit deleted stay taken: undoing the edit puts them back.
         return max(value or 0, journal_highest_row_id(self._connection, self.target_name))

@@ -108,3 +108,16 @@ def test_the_periodic_job_sends_what_a_process_left_behind(smtp_down) -> None:
     assert len(smtp_down.inbox.wait_for(1)) == 1
     mail.refresh_from_db()
     assert mail.sent_at is not None
+
+
+def test_a_mail_that_cannot_be_sent_as_written_is_recorded_not_raised(smtp) -> None:
+    from csvhub.outbox.services import outbox_write
+
+    mail = outbox_write(key="bad-header", to=["ops@example.com"], subject="a\nb", body="x")
+    good = outbox_write(key="good", to=["ops@example.com"], subject="fine", body="x")
+    outbox_send_due(now=timezone.now() + timedelta(hours=1))  # the bad one stops nothing
+
+    mail.refresh_from_db()
+    assert mail.sent_at is None and "ValueError" in mail.last_error
+    good.refresh_from_db()
+    assert good.sent_at is not None

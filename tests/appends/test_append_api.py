@@ -346,3 +346,14 @@ def test_an_append_past_the_rows_quota_is_a_409_and_appends_nothing(warehouse):
     dataset.refresh_from_db()
     assert dataset.row_count == 2 == table_row_count(table_name=dataset.table_name)
     assert _post(client, "measures", rows[:2]).status_code == 201  # up to the quota: taken
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-ndjson"])
+def test_json_nested_past_the_parser_is_a_400_not_a_500(warehouse, content_type):
+    org = make_org()
+    dataset = _measures(org)
+    response = _post(api_client_for(org), "measures", "[" * 200_000, content_type=content_type)
+    assert response.status_code == 400, response.content
+    assert "nests arrays or objects too deeply" in response.json()["detail"]
+    dataset.refresh_from_db()
+    assert dataset.row_count == 2

@@ -87,6 +87,7 @@ BAD = [
     ({"delete": True, "set": {"price": 1}}, "exactly one of"),
     ({"delete": "yes"}, '"delete" takes true'),
     ("drop", "action is an object"),
+    ({"set": {"name": {"replace": {"from": "a", "to": "\x00"}}}}, "holds a NUL character"),
 ]
 
 
@@ -269,3 +270,27 @@ def test_large_edit_runs_as_a_job(editor, typed, settings) -> None:
     assert (found["state"], found["rows_affected"]) == ("succeeded", 5)
     assert column(editor, typed, "name") == ["same"] * 5
     assert Dataset.objects.get(pk=typed.pk).schema.stats_of("name").nulls == 0
+
+
+def test_an_expected_count_past_any_row_count_is_a_400(editor, typed) -> None:
+    body = {"action": {"delete": True}, "expected_count": 10**20}
+    answer = edit(editor, typed, body)
+    assert answer.status_code == 400, answer.json()
+    assert "below 2**63" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "action",
+    ['{"set": {"name": "\\ud800"}}', '{"set": {"name": {"map": {"a": "\\ud800"}}}}'],
+)
+def test_a_lone_surrogate_is_a_400_and_changes_nothing(editor, typed, action) -> None:
+    before = rows_of(editor, typed)
+    answer = editor.generic(  # JSON spells it \ud800: valid JSON, text no database stores
+        "POST",
+        f"/api/v1/datasets/{typed.slug}/edits/",
+        '{"action": ' + action + "}",
+        content_type="application/json",
+    )
+    assert answer.status_code == 400, answer.json()
+    assert "lone surrogate" in answer.json()["detail"]
+    assert rows_of(editor, typed) == before
