@@ -188,12 +188,18 @@ class RecipeApplyApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: serializers.DictField(), 501: serializers.DictField()},
-        summary="Apply the recipe to the rows already stored (one journaled edit; editors)",
+        responses={200: serializers.DictField(), 400: serializers.DictField()},
+        summary="Apply the recipe to the stored rows (a journaled edit per column; editors)",
     )
     def post(self, request: Request, slug: str) -> Response:
         edit = services.recipe_apply(dataset=_dataset(request, slug), user=request.user)
-        return Response({"edit": edit.edit_id, "rows_changed": edit.rows_changed})
+        return Response(
+            {
+                "edit": edit.edit_id,
+                "edits": list(edit.edit_ids),
+                "rows_changed": edit.rows_changed,
+            }
+        )
 
 
 def _cluster_json(cluster: Cluster) -> dict[str, Any]:

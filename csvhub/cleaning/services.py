@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.utils import timezone
 
-from csvhub.cleaning.errors import CleaningError, StoredRowsUnavailable
+from csvhub.cleaning.errors import CleaningError
 from csvhub.cleaning.models import (
     ReadingRuleSet,
     Recipe,
@@ -24,11 +25,16 @@ from csvhub.cleaning.reading import dataset_rules, recipe_steps
 from csvhub.cleaning.steps import MapValues, Step, StepError, step_from_json, step_to_json
 from csvhub.csvread import formats
 from csvhub.csvread.rules import Reading
+from csvhub.datasets.errors import DatasetError
 from csvhub.datasets.models import Dataset, Upload
+from csvhub.edits.actions import MAX_MAP_PAIRS
+from csvhub.edits.selections import Selection
+from csvhub.edits.services import edit_create
 from csvhub.scheduling import InvalidSchedule, cron
 from csvhub.scheduling.schedules import zone_check
 from csvhub.schema import ColumnType
 from csvhub.selection.columns import ColumnResolver
+from csvhub.warehouse.distinct import distinct_values
 
 type Editor = User | AnonymousUser | None
 MAX_STEPS = 200
@@ -262,7 +268,7 @@ def recipes_run_due(*, now: datetime) -> list[Recipe]:
         error = ""
         try:
             recipe_apply(dataset=recipe.dataset, user=None)
-        except (StoredRowsUnavailable, CleaningError) as problem:
+        except DatasetError as problem:  # a rule the stored rows cannot take: said on the recipe
             error = str(problem)
         Recipe.objects.filter(pk=recipe.pk).update(last_error=error)
         ran.append(recipe)
@@ -282,24 +288,82 @@ def recipe_apply(*, dataset: Dataset, user: Editor) -> StoredRowsEdit:
 
 @dataclass(frozen=True)
 class StoredRowsEdit:
-    """The journaled edit that applied steps to the stored rows (csvhub.edits)."""
+    """The journaled edits that applied steps to the stored rows (csvhub.edits): one per
+    column the steps change, each undoable on its own."""
 
-    edit_id: str
-    rows_changed: int
+    edit_ids: tuple[int, ...]
+    rows_changed: int  # rows of the edits that finished at once; a queued one counts later
+
+    @property
+    def edit_id(self) -> int | None:
+        return self.edit_ids[0] if self.edit_ids else None
 
 
 def apply_to_stored_rows(dataset: Dataset, steps: Sequence[Step], user: Editor) -> StoredRowsEdit:
-    """Apply `steps` to the dataset's stored rows as one journaled, undoable edit: a value-map
-    edit of the bulk edits service (csvhub.edits), where readers see all of it or none.
+    """Apply `steps` to the dataset's stored rows as journaled, undoable value-map edits of the
+    bulk edits service (csvhub.edits), where readers see each all at once or not at all.
 
-    The one seam between cleaning and the bulk edits. Until that service is wired in, it
-    raises StoredRowsUnavailable (501) and changes nothing: the steps apply to new uploads.
+    Each text column the steps name is read as its distinct values (GROUP BY in the warehouse,
+    never the rows), the steps run on each value in order, and the values that change become
+    one map edit of that column. Only text columns: a typed column's stored values are no
+    longer the text the steps were written for. Raises CleaningError (400) and changes nothing
+    when a step names a column that is not stored as text, or one with more distinct values
+    than can be mapped at once.
     """
-    raise StoredRowsUnavailable(
-        "Applying cleaning to the rows already stored is not available yet (it needs the "
-        "journaled bulk edits). Nothing was changed in the stored rows; the recipe applies to "
-        "every new upload."
+    plans = [
+        (name, _stored_value_map(dataset, name, column_steps))
+        for name, column_steps in _steps_by_column(steps).items()
+    ]
+    edits = [
+        edit_create(
+            dataset=dataset,
+            user=user,
+            selection=Selection(),
+            action={"set": {name: {"map": mapping}}},
+        )
+        for name, mapping in plans
+        if mapping
+    ]
+    return StoredRowsEdit(
+        edit_ids=tuple(edit.pk for edit in edits),
+        rows_changed=sum(edit.rows_affected or 0 for edit in edits),
     )
+
+
+def _steps_by_column(steps: Sequence[Step]) -> dict[str, list[Step]]:
+    by_column: dict[str, list[Step]] = {}
+    for step in steps:
+        by_column.setdefault(step.column, []).append(step)
+    return by_column
+
+
+def _stored_value_map(dataset: Dataset, name: str, steps: Sequence[Step]) -> dict[str, str | None]:
+    """Stored value → the value the steps make of it, for the values they change; a value the
+    steps empty becomes NULL, as an empty cell does at upload."""
+    column = dataset.schema.get(name)
+    if column is None:
+        raise CleaningError(f"The recipe names {name!r}, which is not a column of this dataset.")
+    if column.type is not ColumnType.TEXT:
+        raise CleaningError(
+            f"{name!r} is stored as {column.type}: recipes change the stored values of text "
+            "columns only (they apply to every new upload's cells before types are inferred)."
+        )
+    cap = min(settings.CSVHUB_CLUSTER_MAX_VALUES, MAX_MAP_PAIRS)
+    found = distinct_values(table_name=dataset.table_name, column=column, cap=cap)
+    if not found.complete:
+        raise CleaningError(
+            f"{name!r} holds more than {cap:,} distinct values, more than one edit maps at once; "
+            "nothing was changed (the recipe still applies to every new upload)."
+        )
+    rewrites = [step.rule().rewrite for step in steps]
+    mapping: dict[str, str | None] = {}
+    for value, _count in found.values:
+        cleaned = value
+        for rewrite in rewrites:
+            cleaned = rewrite(cleaned)
+        if cleaned != value:
+            mapping[value] = cleaned or None
+    return mapping
 
 
 # -- clusters ----------------------------------------------------------------------------------
@@ -331,8 +395,8 @@ def cluster_accept(
         version = _add_version(recipe, [*steps, step], user, f"cluster of {column} accepted")
     try:
         edit = apply_to_stored_rows(dataset, [step], user)
-    except StoredRowsUnavailable as unavailable:
-        return Accepted(version, None, str(unavailable))
+    except DatasetError as refused:  # the recipe keeps the step for future uploads
+        return Accepted(version, None, str(refused))
     return Accepted(version, edit, "")
 
 

@@ -1,6 +1,6 @@
 """Clustering suggestions: the methods on a generated corpus of company names (precision and
 recall reported), and the API on every warehouse: distinct values by GROUP BY, accept (a map
-step in the recipe; the stored rows wait for the bulk edits: 501-style message), reject."""
+step in the recipe and a journaled, undoable edit of the stored rows), reject."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def test_clusters_api_reads_distinct_values_from_the_warehouse(warehouse):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_accept_adds_a_map_step_and_says_stored_rows_wait_reject_is_remembered(warehouse):
+def test_accept_adds_a_map_step_and_edits_the_stored_rows_reject_is_remembered(warehouse):
     org = make_org()
     job = upload(org, "firms.csv", COMPANIES)
     client = api_client_for(org)
@@ -109,8 +109,12 @@ def test_accept_adds_a_map_step_and_says_stored_rows_wait_reject_is_remembered(w
     )
     assert accepted.status_code == 200, accepted.json()
     assert accepted.json()["recipe_version"] == 1
-    assert accepted.json()["stored_rows"]["applied"] is False
-    assert "not available yet" in accepted.json()["stored_rows"]["message"]
+    stored = accepted.json()["stored_rows"]
+    assert (stored["applied"], stored["rows_changed"], stored["message"]) == (True, 5, "")
+    rows = client.get(f"/api/v1/datasets/{job.dataset.slug}/rows/?limit=100").json()["rows"]
+    assert [row["company"] for row in rows][:5] == ["ACME Inc."] * 5
+    undone = client.post(f"/api/v1/datasets/{job.dataset.slug}/edits/{stored['edit']}/undo")
+    assert undone.status_code in (200, 201), undone.json()
     (version,) = RecipeVersion.objects.filter(recipe__dataset=job.dataset)
     assert version.steps == [
         {

@@ -1,6 +1,6 @@
 """Cleaning recipes: versioned through the API, applied to every new upload before type
-inference (on every warehouse), scheduled re-application, and the stored-rows seam that
-answers 501 until the journaled bulk edits are wired in."""
+inference (on every warehouse), scheduled re-application, and applied to the stored rows as
+journaled edits (one per text column)."""
 
 from __future__ import annotations
 
@@ -111,12 +111,54 @@ def test_steps_on_unknown_columns_of_a_loaded_dataset_are_refused():
     assert "'c' is not a column of this dataset (a, b)" in answer.json()["detail"]
 
 
-def test_applying_to_stored_rows_answers_501_until_the_bulk_edits_exist(client_and_dataset):
-    _, client, slug = client_and_dataset
-    client.put(f"/api/v1/datasets/{slug}/recipe/", {"steps": STEPS[:1]}, format="json")
+@pytest.mark.django_db(transaction=True)
+def test_applying_to_stored_rows_is_a_journaled_edit_per_text_column(warehouse):
+    org = make_org()
+    job = upload(
+        org,
+        "firms.csv",
+        "company,city,n\n  J&A Holding Stocks ,paris,1\nJEA Holding Stocks,rome,2\n",
+    )
+    client = api_client_for(org)
+    slug = job.dataset.slug
+    steps = [
+        {"op": "trim", "column": "company"},
+        {"op": "map", "column": "company", "values": {"J&A Holding Stocks": "JEA Holding Stocks"}},
+        {"op": "case", "column": "city", "to": "upper"},
+    ]
+    put = client.put(f"/api/v1/datasets/{slug}/recipe/", {"steps": steps}, format="json")
+    assert put.status_code == 200, put.json()
+
     answer = client.post(f"/api/v1/datasets/{slug}/recipe/apply")
-    assert answer.status_code == 501
-    assert "not available yet" in answer.json()["detail"]
+
+    assert answer.status_code == 200, answer.json()
+    assert len(answer.json()["edits"]) == 2 and answer.json()["rows_changed"] == 3
+    assert warehouse_rows(Dataset.objects.get(slug=slug)) == [
+        ("JEA Holding Stocks", "PARIS", 1),
+        ("JEA Holding Stocks", "ROME", 2),
+    ]
+    listed = client.get(f"/api/v1/datasets/{slug}/edits/").json()
+    assert len(listed) == 2  # each undoable on its own
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_on_a_typed_column_refuses_the_stored_rows_and_changes_nothing(warehouse):
+    org = make_org()
+    job = upload(org, "firms.csv", "company,n\n x ,1\n")
+    client = api_client_for(org)
+    slug = job.dataset.slug
+    steps = [
+        {"op": "trim", "column": "company"},
+        {"op": "null_tokens", "column": "n", "tokens": ["1"]},
+    ]
+    put = client.put(f"/api/v1/datasets/{slug}/recipe/", {"steps": steps}, format="json")
+    assert put.status_code == 200, put.json()
+
+    answer = client.post(f"/api/v1/datasets/{slug}/recipe/apply")
+
+    assert answer.status_code == 400
+    assert "'n' is stored as integer" in answer.json()["detail"]
+    assert warehouse_rows(Dataset.objects.get(slug=slug)) == [(" x ", 1)]
 
 
 def test_scheduled_recipe_runs_at_its_local_time_and_records_why_nothing_changed(
@@ -136,7 +178,7 @@ def test_scheduled_recipe_runs_at_its_local_time_and_records_why_nothing_changed
     assert recipes_run_due(now=recipe.next_run_at - timedelta(minutes=1)) == []
     (ran,) = recipes_run_due(now=recipe.next_run_at)
     ran.refresh_from_db()
-    assert "not available yet" in ran.last_error
+    assert "not a column of this dataset" in ran.last_error  # it holds no rows yet
     assert ran.next_run_at > recipe.next_run_at
     assert recipes_run_due(now=recipe.next_run_at) == []  # claimed once
 
