@@ -9,7 +9,6 @@ finds the load recorded in the warehouse and only applies the metadata.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from contextlib import ExitStack
 from datetime import timedelta
@@ -17,7 +16,7 @@ from typing import IO, Any, TypedDict
 from uuid import UUID
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -41,6 +40,7 @@ from csvhub.datasets.errors import IngestFailed
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadMode, UploadState
 from csvhub.datasets.signals import rows_loading
 from csvhub.datasets.typed_writes import Publication, TypedWriter, load_apply
+from csvhub.jobs.heartbeat import Heartbeat
 from csvhub.metrics import ingest_progress, job_finished
 from csvhub.schema import ColumnType, LoadResult
 from csvhub.warehouse.engine import get_engine
@@ -65,7 +65,9 @@ def upload_ingest(*, upload_id: UUID | str) -> None:
     if upload is None:
         return
     report = _ProgressReport(upload)
-    with _Heartbeat(upload):
+    with Heartbeat(
+        lambda: _this_attempt(upload).update(heartbeat_at=timezone.now()), f"upload {upload.id}"
+    ):
         try:
             result = _load(upload, report)
         except JobSuperseded:
@@ -91,40 +93,6 @@ def _this_attempt(upload: Upload) -> QuerySet[Upload]:
     """The upload, as long as it is still this worker's attempt: every write of a running job
     goes through it, so that a worker thought dead (then revived elsewhere) writes nothing."""
     return Upload.objects.filter(pk=upload.pk, state=UploadState.RUNNING, attempts=upload.attempts)
-
-
-class _Heartbeat:
-    """Keeps the job's heartbeat fresh from a thread while the job runs.
-
-    Progress writes a heartbeat too, but only between batches: a slow phase (a large COPY, an
-    index build, a loaded machine) could leave it older than CSVHUB_JOB_STALE_SECONDS, and the
-    sweeper would queue a live job again. The beat depends on nothing but this process being
-    alive, which is what the sweeper means to ask.
-    """
-
-    def __init__(self, upload: Upload) -> None:
-        self.upload = upload
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._beat, name="csvhub-heartbeat", daemon=True)
-
-    def __enter__(self) -> _Heartbeat:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stopped.set()
-        self.thread.join()
-
-    def _beat(self) -> None:
-        interval = max(settings.CSVHUB_JOB_STALE_SECONDS / 5, PROGRESS_SECONDS)
-        try:
-            while not self.stopped.wait(interval):
-                try:
-                    _this_attempt(self.upload).update(heartbeat_at=timezone.now())
-                except DatabaseError:  # a busy or briefly absent database: beat next time
-                    logger.warning("could not write the heartbeat of upload %s", self.upload.id)
-        finally:
-            connection.close()  # this thread's own connection
 
 
 def _claim(upload_id: UUID) -> Upload | None:

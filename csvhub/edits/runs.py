@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from csvhub.datasets.errors import DatasetError
@@ -27,6 +27,7 @@ from csvhub.edits.errors import EditConflict, EditInvalid
 from csvhub.edits.models import Edit, EditKind, EditState
 from csvhub.edits.selections import Selection
 from csvhub.edits.summaries import stats_after_update
+from csvhub.jobs.heartbeat import Heartbeat
 from csvhub.schema import ColumnStats, DatasetSchema
 from csvhub.warehouse import edits as warehouse
 
@@ -50,11 +51,13 @@ def edit_target(dataset: Dataset, selection: Selection, action: EditAction) -> w
 
 def edit_run(*, edit_id: int) -> None:
     """The job: claim the edit, apply it, publish it; a refusal fails it with its message."""
-    if not edit_claim(edit_id):
+    edit = edit_claim(edit_id)
+    if edit is None:
         return
-    edit = Edit.objects.select_related("dataset").get(pk=edit_id)
     try:
         edit_execute(edit)
+    except EditSuperseded:
+        logger.warning("edit %s was taken over by another worker; this one stops", edit_id)
     except DatasetError as refused:
         edit_fail(edit, str(refused))
     except Exception:
@@ -63,41 +66,58 @@ def edit_run(*, edit_id: int) -> None:
         raise
 
 
-def edit_claim(edit_id: int) -> bool:
-    """Mark the edit running if it is queued (or its worker died); False if another has it."""
+class EditSuperseded(Exception):
+    """Another worker claimed this edit (it thought this one dead): this one stops and leaves
+    it alone. Its warehouse transaction rolls back, or, committed, is found by the next attempt
+    through its marker and published once."""
+
+
+def this_attempt(edit: Edit) -> QuerySet[Edit]:
+    """The edit, as long as it is still this worker's attempt: every write of a running edit
+    goes through it, so that a worker thought dead (then revived elsewhere) writes nothing."""
+    return Edit.objects.filter(pk=edit.pk, state=EditState.RUNNING, attempts=edit.attempts)
+
+
+def edit_claim(edit_id: int) -> Edit | None:
+    """Mark the edit running if it is queued (or its worker died) and return it as claimed
+    (its attempt number fences its writes); None if another worker has it."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.CSVHUB_JOB_STALE_SECONDS)
-    return (
-        Edit.objects.filter(
-            Q(state=EditState.QUEUED) | Q(state=EditState.RUNNING, heartbeat_at__lt=stale),
-            pk=edit_id,
-        ).update(
-            state=EditState.RUNNING,
-            attempts=F("attempts") + 1,
-            started_at=now,
-            heartbeat_at=now,
-            error="",
-        )
-        == 1
+    claimed = Edit.objects.filter(
+        Q(state=EditState.QUEUED) | Q(state=EditState.RUNNING, heartbeat_at__lt=stale),
+        pk=edit_id,
+    ).update(
+        state=EditState.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=now,
+        heartbeat_at=now,
+        error="",
     )
+    if claimed != 1:
+        return None
+    return Edit.objects.select_related("dataset").get(pk=edit_id)
 
 
 def edit_fail(edit: Edit, message: str) -> None:
-    Edit.objects.filter(pk=edit.pk).update(
-        state=EditState.FAILED, error=message, finished_at=timezone.now()
-    )
+    this_attempt(edit).update(state=EditState.FAILED, error=message, finished_at=timezone.now())
 
 
 def edit_execute(edit: Edit) -> None:
-    dataset = Dataset.objects.get(pk=edit.dataset_id)
-    progress = _Progress(edit)
-    if edit.kind == EditKind.UNDO:
-        assert edit.undoes is not None
-        restored = warehouse.edit_restore(_restore_target(dataset, edit.undoes, edit))
-        outcome = _Outcome(restored.rows, restored.conflicts, restored.conflict_row_ids)
-    else:
-        outcome = _apply(dataset, edit, progress)
-    _publish(edit, outcome)
+    """Apply and publish a claimed edit, its heartbeat kept fresh meanwhile (waiting for the
+    table's lock or a long statement writes no progress)."""
+    beat = Heartbeat(
+        lambda: this_attempt(edit).update(heartbeat_at=timezone.now()), f"edit {edit.pk}"
+    )
+    with beat:
+        dataset = Dataset.objects.get(pk=edit.dataset_id)
+        progress = _Progress(edit)
+        if edit.kind == EditKind.UNDO:
+            assert edit.undoes is not None
+            restored = warehouse.edit_restore(_restore_target(dataset, edit.undoes, edit))
+            outcome = _Outcome(restored.rows, restored.conflicts, restored.conflict_row_ids)
+        else:
+            outcome = _apply(dataset, edit, progress)
+        _publish(edit, outcome)
 
 
 def _apply(dataset: Dataset, edit: Edit, progress: _Progress) -> _Outcome:
@@ -141,7 +161,8 @@ class _Progress:
         if now - self.last < PROGRESS_SECONDS:
             return
         self.last = now
-        Edit.objects.filter(pk=self.edit.pk).update(rows_done=rows, heartbeat_at=timezone.now())
+        if not this_attempt(self.edit).update(rows_done=rows, heartbeat_at=timezone.now()):
+            raise EditSuperseded()  # inside the warehouse transaction: it rolls back
 
 
 def _publish(edit: Edit, outcome: _Outcome) -> None:
@@ -153,6 +174,10 @@ def _publish(edit: Edit, outcome: _Outcome) -> None:
     """
     with transaction.atomic():
         dataset = Dataset.objects.select_for_update().get(pk=edit.dataset_id)
+        if not this_attempt(edit).select_for_update().exists():
+            # Taken over: the new attempt finds this edit's marker and publishes it once.
+            logger.warning("edit %s was taken over by another worker before publishing", edit.pk)
+            return
         schema = dataset.schema
         pending = Upload.objects.filter(dataset=dataset).exclude(state=UploadState.SUCCEEDED)
         excluded = warehouse.loads_row_ranges(
@@ -174,7 +199,7 @@ def _publish(edit: Edit, outcome: _Outcome) -> None:
             dataset.last_row_id = summary.last_row_id
         dataset.schema = _with_stats(schema, known)
         dataset.save()
-        Edit.objects.filter(pk=edit.pk).update(
+        this_attempt(edit).update(
             state=EditState.SUCCEEDED,
             finished_at=timezone.now(),
             rows_done=outcome.rows,

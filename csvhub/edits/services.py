@@ -137,15 +137,16 @@ def _runs_inline(
 
 def _run_inline(edit: Edit) -> None:
     """Run the edit now; a refusal (400/409) removes its record again, nothing having changed."""
-    if not edit_claim(edit.id):
+    claimed = edit_claim(edit.id)
+    if claimed is None:
         return
     try:
-        edit_execute(edit)
+        edit_execute(claimed)
     except DatasetError:
         edit.delete()
         raise
     except Exception:
-        edit_fail(edit, "csvhub could not apply this edit because of an internal error.")
+        edit_fail(claimed, "csvhub could not apply this edit because of an internal error.")
         raise
     edit.refresh_from_db()
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from csvhub.datasets import ingest, services
 from csvhub.datasets.models import Dataset, Upload
+from csvhub.jobs.heartbeat import Heartbeat
 from tests.datasets.pipeline import make_org, table_row_count
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -68,7 +69,7 @@ def _heartbeat_age(job: Upload) -> float:
 def _age_after_beats(job: Upload, seconds: float) -> float:
     stale = timezone.now() - dt.timedelta(hours=1)
     Upload.objects.filter(pk=job.pk).update(heartbeat_at=stale)
-    with ingest._Heartbeat(job):
+    with Heartbeat(lambda: ingest._this_attempt(job).update(heartbeat_at=timezone.now()), "t"):
         time.sleep(seconds)
     return _heartbeat_age(job)
 

@@ -193,3 +193,29 @@ def _wait_for(predicate: Callable[[], bool], timeout: float = 120) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("timed out")
+
+
+def test_an_edit_taken_over_is_published_once_by_its_new_attempt(
+    org, editor, warehouse, settings
+) -> None:
+    """A worker thought dead (its heartbeat stale) whose edit another worker then ran writes
+    nothing more: no second publish (which would merge its changed cells' stats twice), no
+    failure over the new attempt's success."""
+    dataset = Dataset.objects.get(pk=upload(org, "small.csv", _numbers(20)).dataset_id)
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    settings.CSVHUB_EDIT_INLINE_ROWS = 0
+    queued = services.edit_create(
+        dataset=dataset, user=None, selection=Selection(), action={"set": {"n": {"add": 100}}}
+    )
+    first = runs.edit_claim(queued.id)
+    assert first is not None
+    Edit.objects.filter(pk=queued.pk).update(state="queued")  # the sweeper revived it
+
+    runs.edit_run(edit_id=queued.id)  # attempt 2 applies and publishes
+    runs.edit_execute(first)  # attempt 1 wakes up: finds the edit applied, publishes nothing
+    runs.edit_fail(first, "late failure")
+
+    finished = Edit.objects.get(pk=queued.pk)
+    assert (finished.state, finished.attempts, finished.error) == ("succeeded", 2, "")
+    assert column(editor, dataset, "n")[:3] == [101, 102, 103]
+    _assert_summaries_exact(dataset)
