@@ -34,7 +34,7 @@ def outbox_claim(*, mail_id: int, now: datetime) -> bool:
     so a sender that dies mid-send still used an attempt. The lease runs from the claim itself
     (a batch's start time, `now`, may be long past once a slow server was waited for)."""
     lease = timedelta(seconds=settings.CSVHUB_MAIL_CLAIM_SECONDS)
-    now = max(now, timezone.now())
+    now = _current(now)
     claimed = OutboxMail.objects.filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lte=now),
         pk=mail_id,
@@ -59,17 +59,23 @@ def outbox_send_one(*, mail_id: int, now: datetime) -> bool:
             headers={"Message-ID": f"<{mail.key.replace(':', '.')}@csvhub>"},
         )
     except OSError as error:  # smtplib's errors are OSErrors, as are refused connections
-        _failed(mail, error, timezone.now())
+        _failed(mail, error, _current(now))
         return False
     except Exception as error:  # a mail that cannot be sent as written (a bad header): kept
         logger.exception("mail %s (%s) could not be sent", mail.pk, mail.key)
-        _failed(mail, error, timezone.now())
+        _failed(mail, error, _current(now))
         return False
     OutboxMail.objects.filter(pk=mail_id).update(
         sent_at=timezone.now(), claimed_until=None, last_error=""
     )
     mail_sent("sent")
     return True
+
+
+def _current(now: datetime) -> datetime:
+    """The time of a step of a batch that started at `now`: the clock may have moved on while
+    an earlier mail waited for a slow server (a later `now`, as tests give, stands)."""
+    return max(now, timezone.now())
 
 
 def _failed(mail: OutboxMail, error: Exception, now: datetime) -> None:
