@@ -188,7 +188,7 @@ class RecipeApplyApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: serializers.DictField(), 400: serializers.DictField()},
+        responses={200: serializers.DictField()},
         summary="Apply the recipe to the stored rows (a journaled edit per column; editors)",
     )
     def post(self, request: Request, slug: str) -> Response:
