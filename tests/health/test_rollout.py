@@ -170,17 +170,29 @@ def _ingesting_worker(server: Server) -> int | None:
     return None
 
 
-# Small batches: the load lasts long enough to be interrupted.
+def _worker_mid_load(server: Server, upload_id: str) -> int:
+    """The pid of the worker loading the upload, once some rows are in and before the end
+    (looked up in the same poll: a fast machine may finish between two separate looks)."""
+    found: dict[str, int | None] = {}
+
+    def loading() -> bool:
+        state = _state(server, upload_id)
+        assert state["state"] in ("queued", "running"), f"ended before it could be killed: {state}"
+        found["pid"] = _ingesting_worker(server) if state["rows_loaded"] > 0 else None
+        return found["pid"] is not None
+
+    server.wait_until(loading, timeout=60)
+    assert found["pid"] is not None
+    return found["pid"]
+
+
+# Small batches and a million rows: the load lasts long enough to be interrupted.
 @pytest.mark.server_env(CSVHUB_MAX_BATCH_SIZE="4096")
 def test_upload_of_a_killed_worker_is_finished_by_another(server):
-    rows = 300_000
+    rows = 1_000_000
     content = ("n,label\n" + "".join(f"{i},row {i}\n" for i in range(rows))).encode()
     upload = server.upload("big.csv", content)
-    server.wait_until(lambda: _state(server, upload["id"])["rows_loaded"] > 0, timeout=60)
-    worker = _ingesting_worker(server)
-    assert worker is not None, {
-        k: _state(server, upload["id"])[k] for k in ("state", "rows_loaded")
-    }
+    worker = _worker_mid_load(server, upload["id"])
     # A worker stopped past its grace period (SIGKILL, as an orchestrator does after TERM).
     os.kill(worker, signal.SIGKILL)
     assert _state(server, upload["id"])["state"] == "running"
