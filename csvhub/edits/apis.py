@@ -19,7 +19,7 @@ from csvhub.datasets import selectors as dataset_selectors
 from csvhub.datasets.models import Dataset
 from csvhub.datasets.rowquery import parse_flag
 from csvhub.edits import selectors, services
-from csvhub.edits.actions import action_parse
+from csvhub.edits.actions import EditAction, action_parse
 from csvhub.edits.errors import EditInvalid
 from csvhub.edits.models import Edit, EditState
 from csvhub.edits.selections import selection_parse
@@ -90,7 +90,15 @@ _INPUT = inline_serializer(
         "filter": serializers.JSONField(
             required=False, help_text="A rows query string or an object; query parameters add."
         ),
-        "action": serializers.DictField(help_text='{"set": {...}} or {"delete": true}.'),
+        "action": serializers.DictField(
+            required=False, help_text='{"set": {...}} or {"delete": true}.'
+        ),
+        "set": serializers.DictField(
+            required=False, help_text="The action's `set`, written at the top of the body."
+        ),
+        "delete": serializers.BooleanField(
+            required=False, help_text="The action's `delete`, written at the top of the body."
+        ),
         "expected_count": serializers.IntegerField(required=False),
         "preview": serializers.BooleanField(required=False),
     },
@@ -105,6 +113,18 @@ def _body(request: Request) -> dict[str, Any]:
     if not isinstance(request.data, dict):
         raise EditInvalid('The body is a JSON object: {"filter": ..., "action": {...}}.')
     return dict(request.data)
+
+
+_ACTION_KEYS = ("set", "delete")
+
+
+def _action(dataset: Dataset, body: dict[str, Any]) -> EditAction:
+    """The body's action: under `action`, or its `set`/`delete` written at the top of the body
+    (`{"filter": "...", "set": {"price": "12.50"}}`, as clients of the issue's examples send it)."""
+    top = {key: body[key] for key in _ACTION_KEYS if key in body}
+    if top and "action" in body:
+        raise EditInvalid('Give the action once: "action": {...}, or "set"/"delete" at the top.')
+    return action_parse(dataset.schema, body.get("action", top or None))
 
 
 def _option(request: Request, body: dict[str, Any], name: str) -> object:
@@ -136,7 +156,7 @@ def _expected_count(request: Request, body: dict[str, Any]) -> int | None:
 
 def _preview(request: Request, dataset: Dataset, body: dict[str, Any]) -> Response:
     selection = selection_parse(params=_params(request), body_filter=body.get("filter"))
-    action = action_parse(dataset.schema, body.get("action"))
+    action = _action(dataset, body)
     found = services.edit_preview(dataset=dataset, selection=selection, action=action)
     return Response({"count": found.count, "columns": found.columns, "samples": found.samples})
 
@@ -181,7 +201,7 @@ class EditListApi(APIView):
             dataset=dataset,
             user=request.user,
             selection=selection,
-            action=action_parse(dataset.schema, body.get("action")),
+            action=_action(dataset, body),
             expected_count=_expected_count(request, body),
         )
         return _edit_response(request, edit)

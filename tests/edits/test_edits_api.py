@@ -101,6 +101,23 @@ def test_bad_action_is_a_400_and_changes_nothing(editor, typed, action, message)
     assert editor.get(f"/api/v1/datasets/{typed.slug}/edits/").json() == []
 
 
+def test_the_issues_body_with_set_or_delete_at_the_top(editor, typed) -> None:
+    # The issue writes actions as `{"set": {...}}` beside the filter; both forms are accepted.
+    answer = edit(editor, typed, {"filter": "id=lte:2", "set": {"price": "12.5"}})
+    assert answer.status_code == 201, answer.json()
+    assert column(editor, typed, "price") == ["12.50", "12.50", None, "5.25", "7.75"]
+    answer = edit(editor, typed, {"filter": "id=5", "delete": True})
+    assert answer.json()["rows_affected"] == 1
+
+
+def test_an_action_given_twice_is_a_400_and_changes_nothing(editor, typed) -> None:
+    before = rows_of(editor, typed)
+    answer = edit(editor, typed, {"action": {"delete": True}, "set": {"price": "1"}})
+    assert answer.status_code == 400
+    assert "Give the action once" in answer.json()["detail"]
+    assert rows_of(editor, typed) == before
+
+
 def test_bad_filter_is_a_400(editor, typed) -> None:
     answer = edit(editor, typed, {"filter": "price=gt:abc", "action": {"delete": True}})
     assert answer.status_code == 400
