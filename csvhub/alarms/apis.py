@@ -3,6 +3,7 @@ organization's alarm events. Thin views over services and selectors."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -129,6 +130,52 @@ class AlarmRuleInputSerializer(serializers.Serializer[dict[str, Any]]):
         child=serializers.EmailField(), required=False, max_length=50
     )
     enabled = serializers.BooleanField(required=False)
+
+    def to_internal_value(self, data: object) -> dict[str, Any]:
+        if isinstance(data, Mapping):
+            data = _issue_names(data)
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                known = ", ".join(sorted([*self.fields, *_DURATIONS, "repeat_every"]))
+                raise serializers.ValidationError(
+                    {name: [f"Unknown field; a rule's fields are {known}."] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+# The issue's names for the durations: `"for": 300` (seconds) or `"for": {"rows": 3}`;
+# `repeat_every` in seconds. Each stands for the field(s) the rule stores.
+_DURATIONS = {"for": "for", "clear_for": "clear_for"}
+_DURATION_UNITS = ("seconds", "rows")
+
+
+def _issue_names(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The body with the issue's short names turned into the stored fields; a short name given
+    beside the field it stands for is refused (which one would win is not obvious)."""
+    written = dict(data)
+    expanded: dict[str, Any] = {}
+    for name in _DURATIONS:
+        if name in written:
+            expanded |= _duration(name, written.pop(name))
+    if "repeat_every" in written:
+        expanded["repeat_every_seconds"] = written.pop("repeat_every")
+    clashing = sorted(set(expanded) & set(written))
+    if clashing:
+        raise serializers.ValidationError(
+            {field: ["Given twice (also by its short name); give it once."] for field in clashing}
+        )
+    return written | expanded
+
+
+def _duration(name: str, value: object) -> dict[str, object]:
+    if isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in _DURATION_UNITS:
+        ((unit, amount),) = value.items()
+        return {f"{name}_{unit}": amount}
+    if isinstance(value, int) and not isinstance(value, bool):
+        return {f"{name}_seconds": value}
+    raise serializers.ValidationError(
+        {name: ['Seconds (a whole number), {"seconds": n} or {"rows": n}.']}
+    )
 
 
 class AlarmRulePatchSerializer(AlarmRuleInputSerializer):

@@ -4,6 +4,7 @@ dataset (the one place that reads a threshold's text as the column's type)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from csvhub.alarms.errors import InvalidAlarmRule
 from csvhub.alarms.machine import Duration, Measure, Rule
@@ -57,6 +58,9 @@ def measure_parse(column_type: ColumnType, text: str, *, field: str) -> Measure:
             f"{field}: {text!r} is not a {column_type.value} value (the column's type)."
         ) from None
     assert not isinstance(parsed, (bool, str)), "numeric and temporal types only"
+    if isinstance(parsed, Decimal) and not parsed.is_finite():
+        # NaN compares false with everything: a rule with it could never fire or clear.
+        raise InvalidAlarmRule(f"{field}: {text!r} is not a finite number; give a number.")
     return parsed
 
 

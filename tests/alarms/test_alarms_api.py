@@ -68,6 +68,11 @@ BAD = [
     ({"for_seconds": 60, "for_rows": 3}, "Give for_seconds or for_rows, not both."),
     ({"time_column": "sensor"}, "time_column 'sensor' is text"),
     ({"recipients": ["not-an-email"]}, "Enter a valid email address."),
+    ({"for_second": 60}, "for_second: Unknown field; a rule's fields are"),
+    ({"for": "5 parsecs"}, 'for: Seconds (a whole number), {"seconds": n} or {"rows": n}.'),
+    ({"for": {"minutes": 5}}, 'for: Seconds (a whole number), {"seconds": n} or {"rows": n}.'),
+    ({"for": -3}, "for_seconds: Ensure this value is greater than or equal to 0."),
+    ({"for": 60, "for_seconds": 60}, "for_seconds: Given twice (also by its short name)"),
 ]
 
 
@@ -78,6 +83,29 @@ def test_bad_rules_are_400s_that_say_what_to_fix(change, message, api_as, datase
     )
     assert response.status_code == 400
     assert message in response.json()["detail"]
+
+
+def test_the_issues_short_names_for_durations(api_as, dataset) -> None:
+    url = f"/api/v1/datasets/{dataset.slug}/alarms/"
+    body = {**RULE, "for": 60, "clear_for": {"rows": 2}, "repeat_every": 3600}
+    created = api_as("editor").post(url, body, format="json").json()
+    stored = [created[k] for k in ("for_seconds", "clear_for_rows", "repeat_every_seconds")]
+    assert stored == [60, 2, 3600]
+    held = {**RULE, "for": {"rows": 2}}
+    assert api_as("editor").post(f"{url}preview", held, format="json").json()["fired"] == 1
+
+
+@pytest.mark.parametrize("threshold", ["NaN", "Infinity", "-inf"])
+def test_a_threshold_that_is_no_number_is_a_400(threshold, api_as, world) -> None:
+    decimals = sensors_dataset(world.acme, "a,2026-01-01 00:00:00,20.5\n")
+    for path in ("", "preview"):
+        response = api_as("editor").post(
+            f"/api/v1/datasets/{decimals.slug}/alarms/{path}",
+            {**RULE, "upper": threshold},
+            format="json",
+        )
+        assert response.status_code == 400, response.content
+        assert "is not a finite number" in response.json()["detail"]
 
 
 def test_dry_run_counts_firings_over_the_stored_rows(api_as, dataset) -> None:
