@@ -140,7 +140,8 @@ class AlarmRuleInputSerializer(serializers.Serializer[dict[str, Any]]):
                 raise serializers.ValidationError(
                     {name: [f"Unknown field; a rule's fields are {known}."] for name in unknown}
                 )
-        return super().to_internal_value(data)
+        checked: dict[str, Any] = super().to_internal_value(data)
+        return checked
 
 
 # The names for the durations: `"for": 300` (seconds) or `"for": {"rows": 3}`;

@@ -62,7 +62,8 @@ def reading_rules_check(changes: Mapping[str, Any]) -> None:
     unknown = sorted(set(changes) - set(RULE_FIELDS))
     if unknown:
         raise CleaningError(
-            f"Unknown reading rules {', '.join(unknown)}: {', '.join(RULE_FIELDS)}."
+            f"Unknown reading rules {', '.join(map(repr, unknown))}: "
+            f"the rules are {', '.join(RULE_FIELDS)}."
         )
     for name, value in changes.items():
         _CHECKS[name](value)

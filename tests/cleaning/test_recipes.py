@@ -256,7 +256,8 @@ def test_reading_rules_api_refuses_unknown_rules_and_bad_values():
     client = api_client_for(org)
     url = f"/api/v1/datasets/{job.dataset.slug}/reading-rules/"
     assert (
-        "Unknown reading rules nul" in client.put(url, {"nul": []}, format="json").json()["detail"]
+        "Unknown reading rules 'nul': the rules are"
+        in client.put(url, {"nul": []}, format="json").json()["detail"]
     )
     bad = client.put(url, {"decimal_separator": ",", "thousands_separator": ","}, format="json")
     assert bad.status_code == 400 and "must differ" in bad.json()["detail"]
