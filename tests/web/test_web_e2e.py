@@ -443,17 +443,6 @@ def test_members_invite_accept_change_role_and_remove(signed_in, world: World) -
     assert not Membership.objects.filter(pk=membership.pk).exists()
 
 
-def test_pages_fit_a_phone_screen(signed_in, world: World) -> None:
-    _ingested(world.acme, "sales.csv", _sales_csv(40))
-    page = signed_in("carol", width=390, height=844)
-    for path, name in [("/", "files-phone"), ("/datasets/sales/", "dataset-phone")]:
-        page.goto(path)
-        page.wait_for_load_state("networkidle")
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 390, f"{path} scrolls sideways ({width}px wide)"
-        _shot(page, name)
-
-
 def test_sign_in_page(browser, server: str) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 720}, base_url=server)
     page = context.new_page()
