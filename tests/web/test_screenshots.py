@@ -40,6 +40,8 @@ def test_every_page_at_desktop_and_phone_size(signed_in, browser, server, world:
             page = pages[stop.user]
             page.goto(stop.path)
             stop.prepare(page)
-            page.screenshot(path=str(SCREENSHOT_DIR / f"{stop.stem}-{size}.png"))
+            page.screenshot(
+                path=str(SCREENSHOT_DIR / f"{stop.stem}-{size}.png"), full_page=stop.full_page
+            )
             page.keyboard.press("Escape")
         anonymous.close()

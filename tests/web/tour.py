@@ -34,6 +34,7 @@ class Stop(NamedTuple):
     user: str  # "anonymous" for a signed-out browser
     path: str
     prepare: Callable[..., None]  # what to open or wait for before looking
+    full_page: bool = False  # the screenshot shows the whole page, not the screen's worth
 
 
 def tour_world(world: World) -> Upload:
@@ -56,6 +57,11 @@ def tour_world(world: World) -> Upload:
     return rejected
 
 
+def _to_top(page, selector: str) -> None:
+    """Scrolls the page so that the section's top is the screen's (what a screenshot shows)."""
+    page.locator(selector).evaluate("section => section.scrollIntoView()")
+
+
 def _settled(page) -> None:
     page.wait_for_load_state("networkidle")
 
@@ -69,18 +75,19 @@ def _more_filters(page) -> None:
     page.locator("#add-filter").click()
     page.locator("#add-sort").click()
     _expect()(page.locator("#filter-list li")).to_have_count(2)
-    page.locator("#query-form").scroll_into_view_if_needed()
+    _to_top(page, "#query-form")
 
 
 def _facets(page) -> None:
     _dataset_ready(page)
     _expect()(page.locator("#facet-list section.facet")).to_have_count(2)
+    _to_top(page, "#facets")
 
 
 def _summarize(page) -> None:
     _dataset_ready(page)
     _expect()(page.locator("#summarize-status")).to_contain_text("groups")
-    page.locator("#summarize").scroll_into_view_if_needed()
+    _to_top(page, "#summarize")
 
 
 def _columns_chooser(page) -> None:
@@ -99,14 +106,14 @@ def _curl_and_columns(page) -> None:
     _dataset_ready(page)
     page.locator("#show-curl").click()
     page.locator("#columns > summary").click()
-    page.locator("#curl-box").scroll_into_view_if_needed()
+    _to_top(page, "#curl-box")
 
 
 def _split_chart(page) -> None:
     _dataset_ready(page)
     page.get_by_label("Split by").select_option("region")
     _expect()(page.locator("#timeseries-chart .legend li")).to_have_count(5)
-    page.locator("#charts").scroll_into_view_if_needed()
+    _to_top(page, "#charts")
 
 
 def _edit_preview(page) -> None:
@@ -117,21 +124,21 @@ def _edit_preview(page) -> None:
     page.locator("#edit-to").fill("Customer")
     page.locator("#edit-preview").click()
     _expect()(page.locator("#edit-preview-box")).to_be_visible()
-    page.locator("#edits").scroll_into_view_if_needed()
+    _to_top(page, "#edits")
 
 
 def _alarms_form(page) -> None:
     _dataset_ready(page)
     _expect()(page.locator("#alarms-table")).to_contain_text("big sales")
     page.locator("#alarm-add > summary").click()
-    page.locator("#alarms").scroll_into_view_if_needed()
+    _to_top(page, "#alarms")
 
 
 def _sources_form(page) -> None:
     _dataset_ready(page)
     page.locator("#source-add > summary").click()
     page.get_by_label("S3 bucket").check()
-    page.locator("#sources").scroll_into_view_if_needed()
+    _to_top(page, "#sources")
 
 
 def _clusters(page) -> None:
@@ -149,7 +156,7 @@ def _account_menu(page) -> None:
 
 def tour(rejected: Upload) -> list[Stop]:
     return [
-        Stop("files", "carol", "/", _settled),
+        Stop("files", "carol", "/", _settled, full_page=True),
         Stop("account-menu", "carol", "/", _account_menu),
         Stop("upload", "carol", "/upload/", _reading_rules),
         Stop("dataset", "carol", f"{SALES}?amount=gte:100&sort=amount:desc", _dataset_ready),
@@ -167,9 +174,9 @@ def tour(rejected: Upload) -> list[Stop]:
         Stop("clean", "carol", "/datasets/firms/clean/", _clusters),
         Stop("describe", "carol", f"{SALES}edit/", _settled),
         Stop("dataset-delete", "carol", f"{SALES}delete/", _settled),
-        Stop("rejects", "carol", f"/uploads/{rejected.id}/rejects/", _settled),
-        Stop("tokens", "alice", "/tokens/", _settled),
-        Stop("members", "alice", "/members/", _settled),
+        Stop("rejects", "carol", f"/uploads/{rejected.id}/rejects/", _settled, full_page=True),
+        Stop("tokens", "alice", "/tokens/", _settled, full_page=True),
+        Stop("members", "alice", "/members/", _settled, full_page=True),
         Stop("invitations", "alice", "/invitations/", _settled),
         Stop("retention", "alice", "/settings/retention/", _settled),
         Stop("password", "alice", "/account/password/", _settled),
