@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 
 from tests.accounts.actors import World
+from tests.web.chromium import _expect, _ingested, _sales_csv
 from tests.web.tour import tour, tour_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,3 +77,14 @@ def test_no_page_scrolls_sideways_at_phone_width(signed_in, browser, server, wor
         page.keyboard.press("Escape")
     anonymous.close()
     assert not found, "\n".join(found)
+
+
+def test_the_automatic_time_bucket_fits_the_chart_width(signed_in, world: World) -> None:
+    """Half a year of rows: per day on a desktop, per week on a phone (180 points on a phone's
+    300 pixels drew as spikes)."""
+    _ingested(world.acme, "sales.csv", _sales_csv(300))
+    for width, bucket in ((1280, "day"), (390, "week")):
+        page = signed_in("bob", width=width, height=844)
+        page.goto("/datasets/sales/")
+        title = page.locator("#timeseries-chart svg .axis-title").first
+        _expect()(title).to_have_text(f"sold_at (UTC), per {bucket}")
