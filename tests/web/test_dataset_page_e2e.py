@@ -266,6 +266,8 @@ def test_error_pages_are_inside_the_layout(signed_in, world: World) -> None:
     assert answer.status == 403
     expect(page.locator(".topbar")).to_be_visible()
     expect(page.get_by_role("alert")).to_contain_text("needs the admin role")
+    # The top bar says who is refused, with the role that is refused.
+    expect(page.locator("#whoami .role-badge")).to_have_text("viewer")
     _shot(page, "forbidden", full_page=False)
 
 

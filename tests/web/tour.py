@@ -106,7 +106,7 @@ def _curl_and_columns(page) -> None:
     _dataset_ready(page)
     page.locator("#show-curl").click()
     page.locator("#columns > summary").click()
-    _to_top(page, "#curl-box")
+    _to_top(page, "#columns")
 
 
 def _split_chart(page) -> None:
