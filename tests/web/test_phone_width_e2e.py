@@ -39,7 +39,7 @@ OVERFLOW_JS = """() => {
   };
   const controls = [
     "a, button, input, select, textarea, summary, label",
-    "h1, h2, h3, p, th, td, li, dt, dd, legend, code",
+    "h1, h2, h3, p, span, th, td, li, dt, dd, legend, code",
   ].join(", ");
   for (const el of document.querySelectorAll(controls)) {
     // Hidden on purpose (the skip link shows when focused), or kept for screen readers.

@@ -62,7 +62,7 @@ def test_upload_two_files_and_watch_them_succeed_without_reload(
     expect(upload_page.locator('.upload-item[data-state="succeeded"]')).to_have_count(2)
     expect(items.nth(0)).to_contain_text("20,000 rows loaded into sales")
     expect(items.nth(1)).to_contain_text("2 rows loaded into clients")
-    expect(upload_page.locator("#upload-done")).to_contain_text("All 2 files loaded.")
+    expect(upload_page.locator("#upload-done")).to_contain_text("Both files loaded.")
     assert upload_page.evaluate("window.__notReloaded") is True
     _shot(upload_page, "upload")
 
@@ -133,7 +133,9 @@ def test_upload_errors_are_said_plainly_next_to_the_file(
     )
     expect(items.nth(0).locator(".upload-error")).to_contain_text("Missing from the file: sold_at")
     expect(items.nth(1).locator(".upload-error")).to_contain_text("the largest file csvhub accepts")
-    expect(page.locator("#upload-done")).to_contain_text("0 of 2 files loaded; 2 failed")
+    expect(page.locator("#upload-done")).to_contain_text(
+        "Neither file loaded (see the reasons above)."
+    )
     _shot(page, "upload-errors")
 
 

@@ -74,7 +74,7 @@ def _more_filters(page) -> None:
     _dataset_ready(page)
     page.locator("#add-filter").click()
     page.locator("#add-sort").click()
-    _expect()(page.locator("#filter-list li")).to_have_count(2)
+    _expect()(page.locator("#filter-list li")).to_have_count(3)
     _to_top(page, "#query-form")
 
 
@@ -160,7 +160,12 @@ def tour(rejected: Upload) -> list[Stop]:
         Stop("account-menu", "carol", "/", _account_menu),
         Stop("upload", "carol", "/upload/", _reading_rules),
         Stop("dataset", "carol", f"{SALES}?amount=gte:100&sort=amount:desc", _dataset_ready),
-        Stop("dataset-search", "carol", f"{SALES}?q=client%2C%203&amount=gte:100", _more_filters),
+        Stop(
+            "dataset-search",
+            "carol",
+            f"{SALES}?q=client%2C%203&amount=gte:100&sold_at=gte:2024-02-01%2000:00:00",
+            _more_filters,
+        ),
         Stop("dataset-facets", "carol", f"{SALES}?amount=gte:100#facets=region,client", _facets),
         Stop("dataset-summarize", "carol", f"{SALES}#sum=avg:amount&by=region,client", _summarize),
         Stop("dataset-columns-chooser", "carol", SALES, _columns_chooser),
