@@ -23,8 +23,8 @@
   let filters = "";
 
   const METRICS = new Map(GRAMMAR.metrics.map((m) => [m.name, m]));
-  // At most a point per 3 pixels of chart: 180 days drawn on a phone's 300 pixels were spikes.
-  const maxAutoPoints = () => Math.max(24, Math.min(366, Math.floor((ts.chart.clientWidth || 1100) / 3)));
+  // At most a point per 2 pixels of chart: 180 days drawn on a phone's 300 pixels were spikes.
+  const maxAutoPoints = () => Math.max(24, Math.min(366, Math.floor((ts.chart.clientWidth || 1100) / 2)));
 
   function fill(select, options) {
     select.replaceChildren(...options.map(([value, words]) => el("option", { value }, words)));
