@@ -286,6 +286,11 @@ def test_top_bar_names_the_user_and_role(signed_in, world: World) -> None:
     expect = _expect()
     page = signed_in("carol")
     expect(page.locator("#whoami")).to_have_text("Signed in as carol, editor")
+    # Also on pages outside the organization's (the password page), with the role's menu.
+    admin = signed_in("alice")
+    admin.goto("/account/password/")
+    expect(admin.locator("#whoami")).to_have_text("Signed in as alice, admin")
+    expect(admin.get_by_role("link", name="Members")).to_be_visible()
 
 
 def test_sort_rows_keep_their_remove_button_on_their_line(signed_in, world: World) -> None:
