@@ -72,3 +72,13 @@ def test_viewer_sees_no_edit_panel(signed_in, world: World) -> None:
     page = signed_in("bob")
     page.goto(f"/datasets/{dataset.slug}/")
     assert page.locator("#edits").count() == 0
+
+
+def test_a_preview_of_one_row_says_row(signed_in, world: World) -> None:
+    dataset = Dataset.objects.get(pk=upload(world.acme, "sales.csv", SALES).dataset_id)
+    page = signed_in("carol")
+    page.goto(f"/datasets/{dataset.slug}/?id=lte:1")
+    page.select_option("#edit-action", "upper")
+    page.select_option("#edit-column", "region")
+    page.click("#edit-preview")
+    _expect()(page.locator("#edit-count")).to_have_text("1 row would change.")

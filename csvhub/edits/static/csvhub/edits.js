@@ -105,7 +105,7 @@
     try {
       const found = await api(`${apiUrl}preview`, { method: "POST", body: asked });
       pending = { ...asked, expected_count: found.count };
-      countLine.textContent = `${formatNumber(found.count)} rows would change.`;
+      countLine.textContent = found.count === 1 ? "1 row would change." : `${formatNumber(found.count)} rows would change.`;
       samples.replaceChildren(...found.samples.map((sample) => el("tr", {},
         el("td", {}, String(sample.row_id)),
         el("td", {}, describe(sample.before)),

@@ -186,8 +186,9 @@
       const label = `How many rows have each value of ${column.label}`;
       histogram(hist.chart, bins, { label, xTitle: column.label, integer: column.type === "integer" });
       const total = bins.reduce((sum, b) => sum + b.count, 0);
-      hist.note.textContent = `${formatNumber(total)} values in ${bins.length} bars`
-        + `${data.nulls ? `; ${formatNumber(data.nulls)} empty cells not shown` : ""}.`
+      const several = (n, word) => `${formatNumber(n)} ${word}${n === 1 ? "" : "s"}`;
+      hist.note.textContent = `${several(total, "value")} in ${several(bins.length, "bar")}`
+        + `${data.nulls ? `; ${several(data.nulls, "empty cell")} not shown` : ""}.`
         + " Hover a bar for its range and count.";
     } catch (error) {
       if (error.name === "AbortError") return;
