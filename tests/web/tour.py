@@ -16,6 +16,9 @@ from csvhub.accounts.models import Role
 from csvhub.accounts.services import token_create
 from csvhub.alarms.services import alarm_rule_create
 from csvhub.datasets.models import Upload
+from csvhub.edits.selections import selection_parse
+from csvhub.edits.services import edit_create
+from csvhub.sources.services import source_create
 from tests.accounts.actors import World
 from tests.web.chromium import _expect, _ingested, _sales_csv
 
@@ -42,6 +45,15 @@ def tour_world(world: World) -> Upload:
     sales = _ingested(world.acme, "sales.csv", _sales_csv(300))
     rule = {"column": "amount", "upper": "400", "group_by": "region", "name": "big sales"}
     alarm_rule_create(dataset=sales.dataset, data=rule, user=None)
+    # A source and an edit, so that their tables show a row with its actions.
+    feed = {"kind": "s3", "bucket": "north-sea-platform-exports", "prefix": "readings/2024/"}
+    source_create(dataset=sales.dataset, data={**feed, "every_seconds": 3600})
+    edit_create(
+        dataset=sales.dataset,
+        user=None,
+        selection=selection_parse(params=[("amount", "gte:490"), ("sold_at", "gte:2024-03-01")]),
+        action={"set": {"region": "north"}},
+    )
     _ingested(world.acme, "firms.csv", FIRMS)
     clients = "client,country\n" + "".join(f"client {i},FR\n" for i in range(40)) + "broken\n"
     rejected = _ingested(world.acme, "clients.csv", clients)
