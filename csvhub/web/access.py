@@ -46,13 +46,14 @@ def organization_page[**P](needs: Role = Role.VIEWER) -> Callable[[PageView[P]],
                 if invitations_received(user=request_user(request)).exists():
                     return HttpResponseRedirect(reverse("invitations"))
                 return denied(request, str(exc.detail))
+            # Set before the role check, so that a refusal's top bar shows the role it refuses.
+            request.csvhub_access = access  # type: ignore[attr-defined]  # for the nav
             if not access.role.allows(needs):
                 return denied(
                     request,
                     f"This page needs the {needs.value} role or higher; you have "
                     f"{access.role.value}. Ask an admin of {access.organization.name}.",
                 )
-            request.csvhub_access = access  # type: ignore[attr-defined]  # for the nav
             return view(request, access, *args, **kwargs)
 
         return page

@@ -89,3 +89,36 @@ def test_the_chart_marks_where_alarms_fired_and_the_panel_shows_states(
     expect(page.locator("#alarm-events tbody tr")).to_have_count(1)
     expect(page.locator("#alarm-events tbody tr")).to_contain_text("ok → firing")
     assert not page.js_errors
+
+
+def test_an_editor_pauses_resumes_and_deletes_a_rule(signed_in, world: World) -> None:
+    expect = _expect()
+    loaded = _ingested(world.acme, "sensors.csv", HEADER + HISTORY)
+    rule = rule_add(loaded.dataset)
+    page = signed_in("carol", width=390, height=844)
+    page.goto("/datasets/sensors/")
+    rules = page.locator("#alarms-table tbody")
+    expect(rules.locator("td.card-title")).to_have_text("too hot")
+    page.get_by_role("button", name="Pause too hot").click()
+    expect(rules.locator("td.card-title")).to_have_text("too hot (paused)")
+    rule.refresh_from_db()
+    assert not rule.enabled
+    page.get_by_role("button", name="Resume too hot").click()
+    expect(rules.locator("td.card-title")).to_have_text("too hot")
+    # On a phone the rules are cards: the actions are on the screen, not in a sideways scroll.
+    delete = page.get_by_role("button", name="Delete too hot")
+    box = delete.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    delete.click()
+    page.locator("dialog.confirm").get_by_role("button", name="Delete alarm").click()
+    expect(rules).to_contain_text("No alarms yet.")
+    assert not AlarmRule.objects.filter(pk=rule.pk).exists()
+
+
+def test_a_viewer_sees_rules_without_actions(signed_in, world: World) -> None:
+    loaded = _ingested(world.acme, "sensors.csv", HEADER + HISTORY)
+    rule_add(loaded.dataset)
+    page = signed_in("bob")
+    page.goto("/datasets/sensors/")
+    _expect()(page.locator("#alarms-table tbody")).to_contain_text("too hot")
+    assert page.locator("#alarms-table tbody button").count() == 0

@@ -8,8 +8,7 @@ import pytest
 
 from csvhub.datasets.models import Dataset
 from tests.accounts.actors import World
-from tests.datasets.pipeline import upload
-from tests.web.chromium import _expect
+from tests.web.chromium import _expect, _ingested
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,7 +27,7 @@ def _regions(dataset: Dataset) -> list[str]:
 
 def test_edit_matching_rows_then_undo(signed_in, world: World) -> None:
     expect = _expect()
-    dataset = Dataset.objects.get(pk=upload(world.acme, "sales.csv", SALES).dataset_id)
+    dataset = Dataset.objects.get(pk=_ingested(world.acme, "sales.csv", SALES).dataset_id)
     page = signed_in("carol")
     page.goto(f"/datasets/{dataset.slug}/?id=lte:2")
     panel = page.locator("#edits")
@@ -56,7 +55,7 @@ def test_edit_matching_rows_then_undo(signed_in, world: World) -> None:
 
 def test_a_bad_value_is_explained_and_nothing_changes(signed_in, world: World) -> None:
     expect = _expect()
-    dataset = Dataset.objects.get(pk=upload(world.acme, "sales.csv", SALES).dataset_id)
+    dataset = Dataset.objects.get(pk=_ingested(world.acme, "sales.csv", SALES).dataset_id)
     page = signed_in("carol")
     page.goto(f"/datasets/{dataset.slug}/")
     page.select_option("#edit-action", "multiply")
@@ -68,7 +67,17 @@ def test_a_bad_value_is_explained_and_nothing_changes(signed_in, world: World) -
 
 
 def test_viewer_sees_no_edit_panel(signed_in, world: World) -> None:
-    dataset = Dataset.objects.get(pk=upload(world.acme, "sales.csv", SALES).dataset_id)
+    dataset = Dataset.objects.get(pk=_ingested(world.acme, "sales.csv", SALES).dataset_id)
     page = signed_in("bob")
     page.goto(f"/datasets/{dataset.slug}/")
     assert page.locator("#edits").count() == 0
+
+
+def test_a_preview_of_one_row_says_row(signed_in, world: World) -> None:
+    dataset = Dataset.objects.get(pk=_ingested(world.acme, "sales.csv", SALES).dataset_id)
+    page = signed_in("carol")
+    page.goto(f"/datasets/{dataset.slug}/?id=lte:1")
+    page.select_option("#edit-action", "upper")
+    page.select_option("#edit-column", "region")
+    page.click("#edit-preview")
+    _expect()(page.locator("#edit-count")).to_have_text("1 row would change.")

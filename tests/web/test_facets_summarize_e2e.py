@@ -179,3 +179,13 @@ def test_time_chart_splits_by_a_category_with_a_legend(signed_in, world: World) 
     page.get_by_label("Search the text columns").fill("s03")
     page.get_by_role("button", name="Apply").click()
     expect(chart.locator(".legend li")).to_have_count(1)
+
+
+def test_averages_show_the_same_digits_in_every_group(signed_in, world: World) -> None:
+    """An average of a scale-2 column shows 4 digits in every group, so the points line up."""
+    _ingested(world.acme, "sales.csv", _sales_csv(60))
+    page = signed_in("bob")
+    page.goto("/datasets/sales/#sum=avg:amount&by=region")
+    _expect()(page.locator("#summarize-status")).to_contain_text("5 groups")
+    averages = [row[-1] for row in _summary_rows(page)]
+    assert all(len(value.split(".")[1]) == 4 for value in averages), averages

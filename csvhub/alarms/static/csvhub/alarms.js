@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const { api, el, formatTime } = window.csvhub;
+  const { api, el, formatTime, say, confirmAndDelete } = window.csvhub;
   const panel = document.getElementById("alarms");
   if (!panel) return;
   const apiUrl = panel.dataset.apiUrl;
@@ -11,6 +11,7 @@
   const tbody = panel.querySelector("#alarms-table tbody");
   const events = panel.querySelector("#alarm-events tbody");
   const form = document.getElementById("alarm-form");
+  const canEdit = panel.dataset.canEdit === "true";
 
   const groups = (rule) => rule.states.length
     ? rule.states.map((s) => el("span", { class: `alarm-state alarm-${s.state}`, title: `since ${formatTime(s.since)}` },
@@ -18,19 +19,44 @@
     : [el("span", { class: "muted" }, "no rows yet")];
   const watches = (r) => `${r.column}${r.lower ? ` < ${r.lower}` : ""}${r.upper ? ` > ${r.upper}` : ""}${r.group_by ? ` per ${r.group_by}` : ""}`;
 
+  // An editor pauses, resumes or deletes a rule where it is listed.
+  function ruleActions(rule) {
+    const url = `${apiUrl}${rule.id}/`;
+    const toggle = el("button", { type: "button", class: "secondary small", "aria-label": `${rule.enabled ? "Pause" : "Resume"} ${rule.name}` },
+      rule.enabled ? "Pause" : "Resume");
+    toggle.addEventListener("click", async () => {
+      try {
+        await api(url, { method: "PATCH", body: { enabled: !rule.enabled } });
+        say(status, `${rule.enabled ? "Paused" : "Resumed"} ${rule.name}.`);
+        await load();
+      } catch (error) {
+        say(status, `Could not change ${rule.name}: ${error.message}`, { error: true });
+      }
+    });
+    const remove = el("button", { type: "button", class: "danger small", "aria-label": `Delete ${rule.name}` }, "Delete");
+    remove.addEventListener("click", () => confirmAndDelete({
+      dialog: { title: `Delete the alarm “${rule.name}”?`, body: "Its groups' states and events go with it; no more mails are sent.", confirm: "Delete alarm" },
+      url, status, done: `Deleted ${rule.name}.`, failed: `Could not delete ${rule.name}`, after: load,
+    }));
+    return [toggle, " ", remove];
+  }
+
   async function load() {
     try {
       const rules = await api(apiUrl);
       tbody.replaceChildren(...(rules.length ? rules.map((rule) => el("tr", { "data-rule": rule.id },
-        el("td", {}, rule.enabled ? rule.name : `${rule.name} (paused)`),
-        el("td", {}, el("code", {}, watches(rule))),
-        el("td", {}, ...groups(rule)),
-        el("td", {}))) : [el("tr", {}, el("td", { colspan: 4, class: "empty" }, "No alarms yet."))]));
+        el("td", { class: "card-title" }, rule.enabled ? rule.name : `${rule.name} (paused)`),
+        el("td", { "data-label": "Watches" }, el("code", {}, watches(rule))),
+        el("td", { "data-label": "Groups" }, ...groups(rule)),
+        el("td", { class: "actions" }, ...(canEdit ? ruleActions(rule) : [])))) :
+        [el("tr", {}, el("td", { colspan: 4, class: "empty" }, "No alarms yet."))]));
       const page = await api(panel.dataset.eventsUrl);
-      events.replaceChildren(...page.results.map((e) => el("tr", {},
+      const rows = page.results.map((e) => el("tr", {},
         el("td", {}, formatTime(e.at)), el("td", {}, e.rule_name), el("td", {}, e.group),
         el("td", {}, e.value), el("td", { class: `alarm-${e.to_state}` }, `${e.from_state} → ${e.to_state}`),
-        el("td", { title: e.mail_error }, e.mail_status || "—"))));
+        el("td", { title: e.mail_error }, e.mail_status || "—")));
+      // An empty table under its headings read as still loading.
+      events.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 6, class: "empty" }, "No events yet."))]));
     } catch (error) {
       status.textContent = `The alarms could not be listed: ${error.message}`;
     }

@@ -105,7 +105,7 @@
     try {
       const found = await api(`${apiUrl}preview`, { method: "POST", body: asked });
       pending = { ...asked, expected_count: found.count };
-      countLine.textContent = `${formatNumber(found.count)} rows would change.`;
+      countLine.textContent = found.count === 1 ? "1 row would change." : `${formatNumber(found.count)} rows would change.`;
       samples.replaceChildren(...found.samples.map((sample) => el("tr", {},
         el("td", {}, String(sample.row_id)),
         el("td", {}, describe(sample.before)),
@@ -174,13 +174,13 @@
       : edit.kind === "delete" ? "delete" : `set ${edit.columns.join(", ")}`;
     const state = edit.undone_by ? "undone" : edit.state;
     return el("tr", { "data-edit": String(edit.id) },
-      el("td", {}, formatTime(edit.created_at)),
-      el("td", {}, edit.created_by || "—"),
-      el("td", {}, `#${edit.id} ${what}`),
-      el("td", {}, el("code", {}, edit.row_ids ? `upload rows ${edit.row_ids.join("–")}`
+      el("td", { "data-label": "When" }, formatTime(edit.created_at)),
+      el("td", { "data-label": "Who" }, edit.created_by || "—"),
+      el("td", { class: "card-title" }, `#${edit.id} ${what}`),
+      el("td", { "data-label": "Rows" }, el("code", {}, edit.row_ids ? `upload rows ${edit.row_ids.join("–")}`
         : edit.filter || "all rows")),
-      el("td", { class: "num" }, formatNumber(edit.rows_affected)),
-      el("td", { title: edit.error }, state),
+      el("td", { class: "num", "data-label": "Rows changed" }, formatNumber(edit.rows_affected)),
+      el("td", { title: edit.error, "data-label": "State" }, state),
       actions);
   }
 

@@ -29,12 +29,12 @@
   function row(source) {
     const last = source.last_run;
     return el("tr", { "data-source": source.id },
-      el("td", {}, el("code", {}, from(source))),
-      el("td", {}, source.schedule_description),
-      el("td", {}, source.mode),
-      el("td", {}, source.enabled ? formatTime(source.next_run_at) : "paused"),
-      el("td", {}, last ? formatTime(last.started_at) : "—"),
-      el("td", { class: `state-${stateWord(source).replace(" ", "-")}`, title: last ? last.error : "" }, stateWord(source)),
+      el("td", { class: "card-title" }, el("code", {}, from(source))),
+      el("td", { "data-label": "Schedule" }, source.schedule_description),
+      el("td", { "data-label": "Mode" }, source.mode),
+      el("td", { "data-label": "Next run" }, source.enabled ? formatTime(source.next_run_at) : "paused"),
+      el("td", { "data-label": "Last run" }, last ? formatTime(last.started_at) : "—"),
+      el("td", { class: `state-${stateWord(source).replace(" ", "-")}`, title: last ? last.error : "", "data-label": "State" }, stateWord(source)),
       el("td", { class: "actions" },
         button("Run now", `Run ${from(source)} now`, () => act(`${apiUrl}${source.id}/run`, "POST", null, "Run started.")),
         button(source.enabled ? "Pause" : "Resume", `${source.enabled ? "Pause" : "Resume"} ${from(source)}`,

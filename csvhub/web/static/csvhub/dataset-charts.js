@@ -23,7 +23,8 @@
   let filters = "";
 
   const METRICS = new Map(GRAMMAR.metrics.map((m) => [m.name, m]));
-  const MAX_AUTO_POINTS = 366;
+  // At most a point per 2 pixels of chart: 180 days drawn on a phone's 300 pixels were spikes.
+  const maxAutoPoints = () => Math.max(24, Math.min(366, Math.floor((ts.chart.clientWidth || 1100) / 2)));
 
   function fill(select, options) {
     select.replaceChildren(...options.map(([value, words]) => el("option", { value }, words)));
@@ -31,12 +32,13 @@
 
   const parseTime = (column, text) => Date.parse(`${String(text).replace(" ", "T")}${column.type === "timestamp" ? "Z" : ""}`);
 
-  /** The finest bucket that keeps the column's whole span under MAX_AUTO_POINTS points. */
+  /** The finest bucket that keeps the column's whole span under maxAutoPoints() points. */
   function autoBucket(column) {
     const span = (parseTime(column, column.max) - parseTime(column, column.min)) / 1000;
     const allowed = GRAMMAR.buckets.filter((b) => b.column_types.includes(column.type));
     if (!Number.isFinite(span)) return allowed[0].name;
-    const found = allowed.find((b) => span / b.seconds <= MAX_AUTO_POINTS);
+    const most = maxAutoPoints();
+    const found = allowed.find((b) => span / b.seconds <= most);
     return (found || allowed[allowed.length - 1]).name;
   }
 
@@ -184,8 +186,9 @@
       const label = `How many rows have each value of ${column.label}`;
       histogram(hist.chart, bins, { label, xTitle: column.label, integer: column.type === "integer" });
       const total = bins.reduce((sum, b) => sum + b.count, 0);
-      hist.note.textContent = `${formatNumber(total)} values in ${bins.length} bars`
-        + `${data.nulls ? `; ${formatNumber(data.nulls)} empty cells not shown` : ""}.`
+      const several = (n, word) => `${formatNumber(n)} ${word}${n === 1 ? "" : "s"}`;
+      hist.note.textContent = `${several(total, "value")} in ${several(bins.length, "bar")}`
+        + `${data.nulls ? `; ${several(data.nulls, "empty cell")} not shown` : ""}.`
         + " Hover a bar for its range and count.";
     } catch (error) {
       if (error.name === "AbortError") return;

@@ -93,13 +93,17 @@
     const [fn, name] = metric.split(":");
     const column = columnOf(name);
     if (fn === "count" || !column) return { name: "", type: "integer" };
-    if (fn === "avg") return { name: "", type: "average" };
+    // An average shows two digits more than its column keeps (at most 4), the same for every
+    // group, so the decimal points line up: 309.4722 over 295.7500, not over 295.75.
+    if (fn === "avg") return { name: "", type: "average", digits: Math.min(4, (Number.isInteger(column.scale) ? column.scale : 0) + 2) };
     return column;
   }
 
   function shownValue(value, column) {
     if (value === null || value === undefined) return el("span", { class: "empty-cell" }, "empty");
-    if (column.type === "average") return Number(value).toLocaleString("en-US", { maximumFractionDigits: 4 });
+    if (column.type === "average") {
+      return Number(value).toLocaleString("en-US", { minimumFractionDigits: column.digits, maximumFractionDigits: column.digits });
+    }
     return explorer.readable(value, column);
   }
 

@@ -252,11 +252,19 @@
   function finishedCheck() {
     if (items.some((item) => !["succeeded", "failed"].includes(item.state))) return;
     const failed = items.filter((item) => item.state === "failed").length;
-    const total = items.length;
-    done.textContent = failed
-      ? `${total - failed} of ${total} files loaded; ${failed} failed (see the reasons above).`
-      : (total === 1 ? "The file loaded." : `All ${total} files loaded.`);
+    done.textContent = doneWords(items.length, failed);
     done.append(" ", el("a", { href: "/" }, "Go to your files"));
+  }
+
+  /** What a batch came to, in words a person would use: "Both files loaded.", not "All 2". */
+  function doneWords(total, failed) {
+    const reasons = failed === 1 ? "see the reason above" : "see the reasons above";
+    if (total === 1) return failed ? `The file did not load (${reasons}).` : "The file loaded.";
+    if (!failed) return total === 2 ? "Both files loaded." : `All ${total} files loaded.`;
+    if (failed === total) {
+      return total === 2 ? `Neither file loaded (${reasons}).` : `None of the ${total} files loaded (${reasons}).`;
+    }
+    return `${total - failed} of ${total} files loaded; ${failed} did not (${reasons}).`;
   }
 
   // -- picking and dropping ---------------------------------------------------------------------
