@@ -13,7 +13,8 @@ Target: under 300 ms each (issue 6, "Fast").
   dataset  the --rows (10M) dataset bench/analysis.py loads (bench/out/analysis-state on
            PostgreSQL, reused, loaded only if missing): `/datasets/transactions-N/`, then what
            its scripts ask for on opening with facets on two columns (`#facets=client_name,
-           client_id`): the facets, the default time chart (rows per week) and the histogram;
+           client_id`): the facets, the default time chart (rows per week: from the day counts
+           kept at ingestion, the source printed) and the histogram;
            and the sum of the four, the page's server time; then facets with a filter (counted
            under CSVHUB_FACET_TIMEOUT_SECONDS, or from the kept summary past it).
   zip      ten 100 MB originals (--zip-mb) downloaded as one ZIP through `/files/zip/`, the
@@ -156,6 +157,8 @@ def dataset_part(repeat: int, pg_url: str, rows: int) -> None:
     verdict = "ok" if total < TARGET_MS else "MISSED"
     what = "page + facets + default charts"
     print(f"   {what:<40} {total:8.1f} ms  target < {TARGET_MS} ms {verdict}")
+    chart = client.get(urls[2]).json()
+    print(f"   time chart answered from: {chart['source']} ({len(chart['points'])} points)")
     facets = client.get(urls[1]).json()["facets"]
     print("   facets answered from: " + ", ".join(f"{f['column']} {f['source']}" for f in facets))
     # Filtered: counted under the facets' time limit, or answered from the summary past it.

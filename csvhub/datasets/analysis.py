@@ -602,17 +602,21 @@ def analysis_timeseries(
             f"Buckets for dates: {', '.join(b.value for b in DATE_BUCKETS)}."
         )
     resolved = _resolve_metric(dataset, columns, metric)
-    if not filters and search is None:
+    narrowed = bool(filters) or search is not None
+    if not narrowed:
         low, high = _stats_bounds(dataset, chosen)
         if low is not None:
             _check_points(bucket_count(low, high, bucket), bucket)
-    found = warehouse_analysis.timeseries(
-        filtered_rows(dataset, filters, search),
-        column=chosen.name,
-        bucket=bucket,
-        metric=resolved.metric,
-        limit=MAX_POINTS + 1,
-    )
+    kept = None if narrowed else _kept_timeseries(dataset, chosen, bucket, resolved.metric)
+    found = kept
+    if found is None:
+        found = warehouse_analysis.timeseries(
+            filtered_rows(dataset, filters, search),
+            column=chosen.name,
+            bucket=bucket,
+            metric=resolved.metric,
+            limit=MAX_POINTS + 1,
+        )
     _check_points(len(found), bucket)
     empty = 0 if resolved.metric.function is Function.COUNT else None
     points = _filled(found, bucket, empty)
@@ -629,7 +633,30 @@ def analysis_timeseries(
             }
             for start, v in points
         ],
+        "source": "warehouse" if kept is None else "summary",
     }
+
+
+def _kept_timeseries(
+    dataset: Dataset, column: Column, bucket: Bucket, metric: Metric
+) -> list[tuple[Any, Any]] | None:
+    """Rows per day, week or month of all the rows, from the day counts kept at ingestion
+    (ColumnStats.day_counts); None when they cannot answer exactly: another metric, a finer
+    bucket, counts not kept, or kept counts that do not add up to the column's values."""
+    if metric.function is not Function.COUNT or metric.column is not None:
+        return None
+    if bucket not in DATE_BUCKETS:
+        return None
+    stats = dataset.schema.stats.get(column.name)
+    if stats is None or stats.day_counts is None or stats.day_counts.total() != stats.non_null:
+        return None
+    per_bucket: dict[Any, int] = {}
+    for day, count in stats.day_counts.counts:
+        start = bucket_start(date.fromisoformat(day), bucket)
+        if column.type is ColumnType.TIMESTAMP:
+            start = datetime.combine(start, datetime.min.time(), UTC)
+        per_bucket[start] = per_bucket.get(start, 0) + count
+    return sorted(per_bucket.items())
 
 
 def _check_points(count: int, bucket: Bucket) -> None:

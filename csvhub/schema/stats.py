@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from csvhub.schema import values
@@ -18,6 +19,9 @@ TEMPORAL = (ColumnType.DATE, ColumnType.TIMESTAMP)
 # value counted (a facet of long texts says little, and the stats JSON stays small).
 TOP_VALUES_KEPT = 32
 TOP_VALUE_LENGTH = 200
+# A date or timestamp column's rows per UTC day kept at ingestion (DayCounts): at most this many
+# days (about ten years), so the stats JSON every page reads stays small; past it none are kept.
+DAYS_KEPT = 3_660
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,55 @@ def _trimmed(counted: Counter[str], error: int) -> TopValues:
 
 
 @dataclass(frozen=True, slots=True)
+class DayCounts:
+    """A date or timestamp column's non-null cells counted per UTC day ('YYYY-MM-DD', the
+    first ten characters of canonical text): exact, mergeable across batches and uploads,
+    and enough to answer a time chart of rows per day, week or month without a scan.
+    """
+
+    counts: tuple[tuple[str, int], ...] = ()  # in day order
+
+    @classmethod
+    def of(cls, cells: Iterable[str]) -> DayCounts | None:
+        """The counts of one batch's canonical cells (empty cells are NULL and not counted);
+        None past DAYS_KEPT days."""
+        counted = Counter(map(_DAY, cells))  # slicing and counting both run in C
+        for day in [d for d in counted if not _is_day(d)]:
+            del counted[day]  # empty and whitespace-only cells: NULL
+        return _days_kept(counted)
+
+    def merged(self, other: DayCounts) -> DayCounts | None:
+        counted: Counter[str] = Counter(dict(self.counts))
+        counted.update(dict(other.counts))
+        return _days_kept(counted)
+
+    def total(self) -> int:
+        return sum(count for _, count in self.counts)
+
+    def to_json(self) -> dict[str, int]:
+        return dict(self.counts)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DayCounts:
+        return cls(tuple(sorted((str(day), int(count)) for day, count in data.items())))
+
+
+# A cell's day: its first ten characters, cut in C (a Python function per cell would double
+# the cost of counting, which ingestion pays on every row).
+_DAY = itemgetter(slice(None, 10))
+
+
+def _is_day(text: str) -> bool:
+    return len(text) == 10 and text[4] == "-" and text[7] == "-"
+
+
+def _days_kept(counted: Counter[str]) -> DayCounts | None:
+    if len(counted) > DAYS_KEPT:
+        return None
+    return DayCounts(tuple(sorted((day, count) for day, count in counted.items() if count)))
+
+
+@dataclass(frozen=True, slots=True)
 class ColumnStats:
     """Counts, extremes and lengths of one column.
 
@@ -89,6 +142,9 @@ class ColumnStats:
     # Text columns: the most frequent values (None when not kept: other types, stats stored
     # before it existed, or a column that became text after holding other values).
     top_values: TopValues | None = None
+    # Date and timestamp columns: rows per UTC day (None when not kept: other types, stats
+    # stored before they existed, past DAYS_KEPT days, or after a recount of the table).
+    day_counts: DayCounts | None = None
 
     def merged(self, other: ColumnStats) -> ColumnStats:
         """This summary and `other` as one; extremes follow the widened type."""
@@ -103,7 +159,19 @@ class ColumnStats:
             max_length=_optional(max, self.max_length, other.max_length),
             value_type=value_type,
             top_values=self._top_merged(other),
+            day_counts=self._days_merged(other),
         )
+
+    def _days_merged(self, other: ColumnStats) -> DayCounts | None:
+        """Both sides' day counts; None when a side counted values without keeping them (as
+        for top values: the merged counts would be short, and a chart wrong, silently)."""
+        parts = [self, other]
+        if any(part.day_counts is None and part.non_null for part in parts):
+            return None
+        kept = [part.day_counts for part in parts if part.day_counts is not None]
+        if not kept:
+            return None
+        return kept[0] if len(kept) == 1 else kept[0].merged(kept[1])
 
     def _top_merged(self, other: ColumnStats) -> TopValues | None:
         """Both sides' top values; None when a side counted values without keeping them (its
@@ -119,7 +187,8 @@ class ColumnStats:
     def retyped(self, value_type: ColumnType | None) -> ColumnStats:
         """The extremes re-expressed for a column that widened to `value_type`."""
         low, high = self.bounds_as(value_type)
-        return replace(self, min_value=low, max_value=high, value_type=value_type)
+        days = self.day_counts if value_type in TEMPORAL else None  # a date is its own day
+        return replace(self, min_value=low, max_value=high, value_type=value_type, day_counts=days)
 
     def bounds_as(self, value_type: ColumnType | None) -> tuple[str | None, str | None]:
         """The extremes as canonical text of `value_type` (None for types without them)."""
@@ -146,6 +215,10 @@ class ColumnStats:
             del data["top_values"]  # as stored before top values were kept
         else:
             data["top_values"] = self.top_values.to_json()
+        if self.day_counts is None:
+            del data["day_counts"]
+        else:
+            data["day_counts"] = self.day_counts.to_json()
         return data
 
     @classmethod
@@ -153,14 +226,16 @@ class ColumnStats:
         known = {field.name for field in fields(cls)}
         value_type = data.get("value_type")
         top = data.get("top_values")
+        days = data.get("day_counts")
         return cls(
             **{
                 key: value
                 for key, value in data.items()
-                if key in known - {"value_type", "top_values"}
+                if key in known - {"value_type", "top_values", "day_counts"}
             },
             value_type=None if value_type is None else ColumnType(value_type),
             top_values=None if top is None else TopValues.from_json(top),
+            day_counts=None if days is None else DayCounts.from_json(days),
         )
 
 

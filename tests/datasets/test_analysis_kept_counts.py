@@ -1,0 +1,148 @@
+"""The default time chart (rows per day, week or month, no filters) is answered from the day
+counts kept at ingestion, on every warehouse, and stays right after every way rows change:
+upload, append, edit, take-back, retention. Expected answers are computed from the CSV text in
+Python (tests.datasets.analysis_data), never through csvhub, so a wrong or stale kept count
+fails here; a filtered chart must come from the warehouse."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from csvhub.datasets.models import Dataset
+from csvhub.lifecycle.policies import policy_update
+from csvhub.lifecycle.retention import retention_run
+from tests.datasets.analysis_data import (
+    analysis,
+    bucket_of,
+    every_bucket,
+    generated_csv,
+    iso,
+    parsed,
+)
+from tests.datasets.pipeline import api_client_for, make_org, upload
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+START = datetime(2024, 3, 20, tzinfo=UTC)
+# Timestamps in several spellings and offsets around a month's end: a day is a UTC day.
+FIRST = generated_csv(seed=5, rows=400, start=START, days=45)
+SECOND = generated_csv(seed=6, rows=150, first_id=401, start=START + timedelta(days=30), days=40)
+CHARTS = [("at", "day"), ("at", "week"), ("at", "month"), ("day", "week"), ("day", "month")]
+
+
+def _expected(rows: list[dict], column: str, bucket: str) -> list[dict]:
+    """Rows per bucket, every bucket from the first to the last, in the API's JSON."""
+    counted = Counter(bucket_of(row[column], bucket) for row in rows if row[column] is not None)
+    if not counted:
+        return []
+    starts = every_bucket(min(counted), max(counted), bucket)
+    shown = iso if column == "at" else lambda d: d.isoformat()
+    return [{"bucket": shown(start), "value": counted.get(start, 0)} for start in starts]
+
+
+def _chart(api, slug: str, column: str, bucket: str, filters: str = "") -> dict:
+    query = f"type=timeseries&column={column}&bucket={bucket}&metric=count"
+    return analysis(api, slug, f"{query}&{filters}" if filters else query)
+
+
+def _assert_charts(api, slug: str, rows: list[dict], *, source: str) -> None:
+    for column, bucket in CHARTS:
+        kept = _chart(api, slug, column, bucket)
+        assert kept["points"] == _expected(rows, column, bucket), (column, bucket)
+        assert kept["source"] == source, (column, bucket)
+        # The same chart through SQL: a filter every row passes.
+        scanned = _chart(api, slug, column, bucket, "id=gte:0")
+        assert scanned["source"] == "warehouse"
+        assert scanned["points"] == kept["points"], (column, bucket)
+
+
+@pytest.fixture
+def acme():
+    return make_org("acme")
+
+
+@pytest.fixture
+def editor(acme):
+    return api_client_for(acme)
+
+
+def test_upload_and_append_answer_from_the_kept_counts(warehouse, acme, editor):
+    slug = upload(acme, "sales.csv", FIRST).dataset.slug
+    _assert_charts(editor, slug, parsed(FIRST), source="summary")
+    appended = upload(acme, "more.csv", SECOND, dataset=slug)
+    assert appended.state == "succeeded", appended.error
+    _assert_charts(editor, slug, parsed(FIRST, SECOND), source="summary")
+
+
+def test_a_filtered_or_searched_chart_or_another_measure_comes_from_the_warehouse(
+    warehouse, acme, editor
+):
+    slug = upload(acme, "sales.csv", FIRST).dataset.slug
+    rows = [row for row in parsed(FIRST) if row["category"] == "north"]
+    filtered = _chart(editor, slug, "at", "week", "category=north")
+    assert filtered["source"] == "warehouse"
+    assert filtered["points"] == _expected(rows, "at", "week")
+    searched = _chart(editor, slug, "at", "week", "q=north")
+    assert searched["source"] == "warehouse"
+    for query in (
+        "type=timeseries&column=at&bucket=hour&metric=count",  # finer than a day
+        "type=timeseries&column=at&bucket=week&metric=count:amount",
+        "type=timeseries&column=at&bucket=week&metric=sum:qty",
+    ):
+        assert analysis(editor, slug, query)["source"] == "warehouse", query
+
+
+def test_an_edit_of_the_time_column_never_leaves_a_stale_count(warehouse, acme, editor):
+    dataset = upload(acme, "sales.csv", FIRST).dataset
+    moved = "2024-06-01T10:00:00Z"
+    answer = editor.post(
+        f"/api/v1/datasets/{dataset.slug}/edits/",
+        {"filter": "id=lte:50", "action": {"set": {"at": moved, "day": "2024-06-01"}}},
+        format="json",
+    )
+    assert answer.status_code == 201, answer.json()
+    rows = parsed(FIRST)
+    for row in rows:
+        if row["id"] <= 50:
+            row["at"], row["day"] = datetime(2024, 6, 1, 10, tzinfo=UTC), date(2024, 6, 1)
+    _assert_charts(editor, dataset.slug, rows, source="warehouse")
+
+
+def test_an_edit_of_other_columns_keeps_the_counts(warehouse, acme, editor):
+    dataset = upload(acme, "sales.csv", FIRST).dataset
+    answer = editor.post(
+        f"/api/v1/datasets/{dataset.slug}/edits/",
+        {"filter": "id=lte:50", "action": {"set": {"qty": 7}}},
+        format="json",
+    )
+    assert answer.status_code == 201, answer.json()
+    _assert_charts(editor, dataset.slug, parsed(FIRST), source="summary")
+
+
+def test_deleted_and_taken_back_rows_leave_the_chart(warehouse, acme, editor):
+    dataset = upload(acme, "sales.csv", FIRST).dataset
+    second = upload(acme, "more.csv", SECOND, dataset=dataset.slug)
+    taken = editor.delete(f"/api/v1/uploads/{second.id}/rows")
+    assert taken.status_code == 201, taken.json()
+    deleted = editor.post(
+        f"/api/v1/datasets/{dataset.slug}/edits/",
+        {"filter": "id=lte:30", "action": {"delete": True}},
+        format="json",
+    )
+    assert deleted.status_code == 201, deleted.json()
+    rows = [row for row in parsed(FIRST) if row["id"] > 30]
+    _assert_charts(editor, dataset.slug, rows, source="warehouse")
+
+
+def test_retention_deletes_leave_the_chart(warehouse, acme, editor):
+    dataset = upload(acme, "sales.csv", FIRST).dataset
+    policy_update(organization=acme, changes={"keep_rows_days": 20, "rows_column": "at"})
+    now = START + timedelta(days=45)
+    retention_run(now=now)
+    cut = now - timedelta(days=20)
+    rows = [row for row in parsed(FIRST) if row["at"] is None or row["at"] >= cut]
+    assert Dataset.objects.get(pk=dataset.pk).row_count == len(rows)
+    _assert_charts(editor, dataset.slug, rows, source="warehouse")
