@@ -121,6 +121,32 @@ def _days_kept(counted: Counter[str]) -> DayCounts | None:
 
 
 @dataclass(frozen=True, slots=True)
+class NumberCells:
+    """A number column's non-null values counted in cells of width `unit` (a power of ten):
+    cell i holds first * unit + i * unit <= value < first * unit + (i + 1) * unit. Any
+    histogram whose edges are multiples of `unit` is a sum of these cells, exactly.
+
+    Counted by the warehouse on first use (csvhub.datasets.kept), not at ingestion: a count per
+    row in Python would slow loads by a tenth per number column. Not merged: a change of the
+    column's values drops them, and the next histogram counts them again.
+    """
+
+    unit: Decimal
+    first: int
+    counts: tuple[int, ...]
+
+    def total(self) -> int:
+        return sum(self.counts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"unit": str(self.unit), "first": self.first, "counts": list(self.counts)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NumberCells:
+        return cls(Decimal(data["unit"]), int(data["first"]), tuple(map(int, data["counts"])))
+
+
+@dataclass(frozen=True, slots=True)
 class ColumnStats:
     """Counts, extremes and lengths of one column.
 
@@ -145,6 +171,8 @@ class ColumnStats:
     # Date and timestamp columns: rows per UTC day (None when not kept: other types, stats
     # stored before they existed, past DAYS_KEPT days, or after a recount of the table).
     day_counts: DayCounts | None = None
+    # Number columns: values per cell, for histograms (None until the first one counts them).
+    number_cells: NumberCells | None = None
 
     def merged(self, other: ColumnStats) -> ColumnStats:
         """This summary and `other` as one; extremes follow the widened type."""
@@ -188,7 +216,14 @@ class ColumnStats:
         """The extremes re-expressed for a column that widened to `value_type`."""
         low, high = self.bounds_as(value_type)
         days = self.day_counts if value_type in TEMPORAL else None  # a date is its own day
-        return replace(self, min_value=low, max_value=high, value_type=value_type, day_counts=days)
+        return replace(
+            self,
+            min_value=low,
+            max_value=high,
+            value_type=value_type,
+            day_counts=days,
+            number_cells=None,
+        )
 
     def bounds_as(self, value_type: ColumnType | None) -> tuple[str | None, str | None]:
         """The extremes as canonical text of `value_type` (None for types without them)."""
@@ -215,10 +250,11 @@ class ColumnStats:
             del data["top_values"]  # as stored before top values were kept
         else:
             data["top_values"] = self.top_values.to_json()
-        if self.day_counts is None:
-            del data["day_counts"]
-        else:
-            data["day_counts"] = self.day_counts.to_json()
+        for name, kept in (("day_counts", self.day_counts), ("number_cells", self.number_cells)):
+            if kept is None:
+                del data[name]  # as stored before these were kept
+            else:
+                data[name] = kept.to_json()
         return data
 
     @classmethod
@@ -227,15 +263,14 @@ class ColumnStats:
         value_type = data.get("value_type")
         top = data.get("top_values")
         days = data.get("day_counts")
+        cells = data.get("number_cells")
+        kept = {"value_type", "top_values", "day_counts", "number_cells"}
         return cls(
-            **{
-                key: value
-                for key, value in data.items()
-                if key in known - {"value_type", "top_values", "day_counts"}
-            },
+            **{key: value for key, value in data.items() if key in known - kept},
             value_type=None if value_type is None else ColumnType(value_type),
             top_values=None if top is None else TopValues.from_json(top),
             day_counts=None if days is None else DayCounts.from_json(days),
+            number_cells=None if cells is None else NumberCells.from_json(cells),
         )
 
 
