@@ -1,5 +1,5 @@
 """The default charts read counts kept in the column statistics, on every warehouse, and stay
-right after every way rows change: upload, append, edit, take-back, retention.
+right after every way rows change: upload, append, replace, edit, take-back, retention.
 
 The time chart (rows per day, week or month, no filters) reads the rows per day kept at
 ingestion; a histogram sums the value cells counted on its first use. Expected answers are
@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.files.base import ContentFile
 
 from csvhub.datasets.models import Dataset
 from csvhub.lifecycle.policies import policy_update
@@ -240,3 +241,19 @@ def test_a_filtered_histogram_sees_only_its_rows_with_cells_kept(warehouse, acme
     north = [row for row in rows if row["category"] == "north"]
     found = _histogram(editor, dataset.slug, "amount", 20, "category=north")
     assert found == expected_bins(values(north, "amount"), 20, integer=False)
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite", "postgres", "duckdb"], indirect=True)
+def test_a_replace_answers_from_the_new_rows_alone(warehouse, acme, editor):
+    # MySQL refuses mode=replace (tests/datasets/test_uploads_replace.py).
+    slug = upload(acme, "sales.csv", FIRST).dataset.slug
+    _assert_charts(editor, slug, parsed(FIRST), first_source="summary")
+    _assert_histograms(editor, slug, parsed(FIRST))  # cells kept
+    answer = editor.post(
+        "/api/v1/uploads/",
+        {"file": ContentFile(SECOND.encode(), name="sales.csv"), "mode": "replace"},
+    )
+    assert answer.status_code == 202, answer.json()
+    assert Dataset.objects.get(slug=slug).row_count == len(parsed(SECOND))
+    _assert_charts(editor, slug, parsed(SECOND), first_source="summary")
+    _assert_histograms(editor, slug, parsed(SECOND))
