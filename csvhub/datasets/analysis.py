@@ -608,9 +608,9 @@ def analysis_timeseries(
         low, high = _stats_bounds(dataset, chosen)
         if low is not None:
             _check_points(bucket_count(low, high, bucket), bucket)
-    kept = None if narrowed else _kept_timeseries(dataset, chosen, bucket, resolved.metric)
-    source = "warehouse" if kept is None else kept[1]
-    found = None if kept is None else kept[0]
+    from_days = None if narrowed else _kept_timeseries(dataset, chosen, bucket, resolved.metric)
+    source = "warehouse" if from_days is None else from_days[1]
+    found = None if from_days is None else from_days[0]
     if found is None:
         found = warehouse_analysis.timeseries(
             filtered_rows(dataset, filters, search),
