@@ -13,7 +13,9 @@ Target: under 300 ms each (issue 6, "Fast").
   dataset  the --rows (10M) dataset bench/analysis.py loads (bench/out/analysis-state on
            PostgreSQL, reused, loaded only if missing): `/datasets/transactions-N/`, then what
            its scripts ask for on opening with facets on two columns (`#facets=client_name,
-           client_id`): the facets, the default time chart (rows per week) and the histogram;
+           client_id`): the facets, the default time chart (rows per week: from the day counts
+           kept at ingestion, the source printed) and the histogram (from value cells the
+           first histogram counted; that first one is timed apart, once);
            and the sum of the four, the page's server time; then facets with a filter (counted
            under CSVHUB_FACET_TIMEOUT_SECONDS, or from the kept summary past it).
   zip      ten 100 MB originals (--zip-mb) downloaded as one ZIP through `/files/zip/`, the
@@ -148,6 +150,9 @@ def dataset_part(repeat: int, pg_url: str, rows: int) -> None:
         f"{api}/analysis/?type=timeseries&column=transaction_date&bucket=week&metric=count",
         f"{api}/analysis/?type=histogram&column=transaction_amount&bins=20",
     )
+    # The histogram's value cells are counted by its first request after the values change
+    # (csvhub.datasets.kept), then kept: time that first one, once, from cells dropped here.
+    cold = _first_histogram_ms(client, big, urls[3])
     total = 0.0
     for url in urls:
         ms, size = median_ms(client, url, repeat)
@@ -156,6 +161,10 @@ def dataset_part(repeat: int, pg_url: str, rows: int) -> None:
     verdict = "ok" if total < TARGET_MS else "MISSED"
     what = "page + facets + default charts"
     print(f"   {what:<40} {total:8.1f} ms  target < {TARGET_MS} ms {verdict}")
+    what = "histogram, first after a change (once)"
+    print(f"   {what:<40} {cold:8.1f} ms  (counts and keeps the value cells: one scan)")
+    chart = client.get(urls[2]).json()
+    print(f"   time chart answered from: {chart['source']} ({len(chart['points'])} points)")
     facets = client.get(urls[1]).json()["facets"]
     print("   facets answered from: " + ", ".join(f"{f['column']} {f['source']}" for f in facets))
     # Filtered: counted under the facets' time limit, or answered from the summary past it.
@@ -163,6 +172,19 @@ def dataset_part(repeat: int, pg_url: str, rows: int) -> None:
     report(filtered, *median_ms(client, filtered, max(3, repeat // 3), warmup=1))
     facets = client.get(filtered).json()["facets"]
     print("   filtered facets from: " + ", ".join(f"{f['column']} {f['source']}" for f in facets))
+
+
+def _first_histogram_ms(client, dataset, url: str) -> float:
+    from dataclasses import replace
+
+    schema = dataset.schema
+    stats = {name: replace(kept, number_cells=None) for name, kept in schema.stats.items()}
+    dataset.schema = replace(schema, stats=stats)
+    dataset.save(update_fields=["stats"])
+    started = time.perf_counter()
+    if client.get(url).status_code != 200:
+        raise SystemExit(f"GET {url} failed")
+    return (time.perf_counter() - started) * 1000
 
 
 def zip_part(megabytes: int) -> None:

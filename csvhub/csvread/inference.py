@@ -19,7 +19,7 @@ from csvhub.csvread.convert import canonical_column
 from csvhub.csvread.formats import TEXT, DateStyle, Kind
 from csvhub.csvread.observation import BatchColumn, Observation
 from csvhub.csvread.stats import batch_stats, summary_stats
-from csvhub.schema.stats import TEMPORAL, ColumnStats, TopValues
+from csvhub.schema.stats import TEMPORAL, ColumnStats, DayCounts, TopValues
 from csvhub.schema.types import ColumnType, decimal_fits, fraction_digits, widen
 
 
@@ -240,6 +240,9 @@ def _observe_fit(
     too_long = stats.max_length is not None and stats.max_length > 18
     if kind.type is ColumnType.INTEGER and too_long and not _all_int64(columns.values[index]):
         return None
+    if kind.type in TEMPORAL:
+        canonical = text if text is not None else columns.cells(index)
+        stats = replace(stats, day_counts=DayCounts.of(canonical))
     state.kind = kind
     state.stats = state.stats.merged(stats)
     return BatchColumn(kind.type, canonical=fit is Fit.CANONICAL, canonical_text=text)
@@ -263,8 +266,9 @@ def _observe_slowly(state: _ColumnState, values: list[str]) -> BatchColumn:
         state.stats = state.stats.merged(replace(stats, top_values=TopValues.of(values)))
         state.stats = state.stats.retyped(ColumnType.TEXT)
         return BatchColumn(batch_type, canonical=False)
-    text = None
-    if batch_type in TEMPORAL:
-        text = canonical_column(batch_type, values)
-    state.stats = state.stats.merged(batch_stats(values, batch_type, clean=False, ordered=text))
+    text = canonical_column(batch_type, values) if batch_type in TEMPORAL else None
+    stats = batch_stats(values, batch_type, clean=False, ordered=text)
+    if text is not None:
+        stats = replace(stats, day_counts=DayCounts.of(text))
+    state.stats = state.stats.merged(stats)
     return BatchColumn(batch_type, canonical=False, canonical_text=text)

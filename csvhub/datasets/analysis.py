@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
+from csvhub.datasets import kept
 from csvhub.datasets.errors import DatasetError
 from csvhub.datasets.models import Dataset
 from csvhub.datasets.rowquery import (
@@ -602,17 +603,22 @@ def analysis_timeseries(
             f"Buckets for dates: {', '.join(b.value for b in DATE_BUCKETS)}."
         )
     resolved = _resolve_metric(dataset, columns, metric)
-    if not filters and search is None:
+    narrowed = bool(filters) or search is not None
+    if not narrowed:
         low, high = _stats_bounds(dataset, chosen)
         if low is not None:
             _check_points(bucket_count(low, high, bucket), bucket)
-    found = warehouse_analysis.timeseries(
-        filtered_rows(dataset, filters, search),
-        column=chosen.name,
-        bucket=bucket,
-        metric=resolved.metric,
-        limit=MAX_POINTS + 1,
-    )
+    from_days = None if narrowed else _kept_timeseries(dataset, chosen, bucket, resolved.metric)
+    source = "warehouse" if from_days is None else from_days[1]
+    found = None if from_days is None else from_days[0]
+    if found is None:
+        found = warehouse_analysis.timeseries(
+            filtered_rows(dataset, filters, search),
+            column=chosen.name,
+            bucket=bucket,
+            metric=resolved.metric,
+            limit=MAX_POINTS + 1,
+        )
     _check_points(len(found), bucket)
     empty = 0 if resolved.metric.function is Function.COUNT else None
     points = _filled(found, bucket, empty)
@@ -629,7 +635,32 @@ def analysis_timeseries(
             }
             for start, v in points
         ],
+        "source": source,
     }
+
+
+def _kept_timeseries(
+    dataset: Dataset, column: Column, bucket: Bucket, metric: Metric
+) -> tuple[list[tuple[Any, Any]], str] | None:
+    """Rows per day, week or month of all the rows, from the column's rows per day (kept at
+    ingestion, or counted by one scan now and kept: csvhub.datasets.kept), and where they came
+    from; None for what day counts cannot answer: another metric, a finer bucket, or more days
+    than are kept."""
+    if metric.function is not Function.COUNT or metric.column is not None:
+        return None
+    if bucket not in DATE_BUCKETS:
+        return None
+    found = kept.day_counts(dataset, column)
+    if found is None:
+        return None
+    days, fresh = found
+    per_bucket: dict[Any, int] = {}
+    for day, count in days.counts:
+        start = bucket_start(date.fromisoformat(day), bucket)
+        if column.type is ColumnType.TIMESTAMP:
+            start = datetime.combine(start, datetime.min.time(), UTC)
+        per_bucket[start] = per_bucket.get(start, 0) + count
+    return sorted(per_bucket.items()), "warehouse" if fresh else "summary"
 
 
 def _check_points(count: int, bucket: Bucket) -> None:
@@ -724,7 +755,13 @@ def analysis_histogram(
         edges: list[Any] = []
     else:
         edges = histogram_edges(low, high, bins, integer=column_type is ColumnType.INTEGER)
-        counts, nulls = warehouse_analysis.histogram(selected, column=chosen.name, edges=edges)
+        from_cells = None
+        if not narrowed and stats is not None:
+            from_cells = _kept_histogram(dataset, chosen, stats, low, high, edges)
+        if from_cells is None:
+            counts, nulls = warehouse_analysis.histogram(selected, column=chosen.name, edges=edges)
+        else:
+            counts, nulls = from_cells
     return {
         "type": "histogram",
         "column": chosen.name,
@@ -739,6 +776,17 @@ def analysis_histogram(
         "nulls": nulls,
         "source": "warehouse" if narrowed else "summary",
     }
+
+
+def _kept_histogram(
+    dataset: Dataset, column: Column, stats: ColumnStats, low: Any, high: Any, edges: list[Any]
+) -> tuple[list[int], int] | None:
+    """All the rows' bins from the column's kept value cells (csvhub.datasets.kept), one bin
+    of every value when its extremes are equal; and the column's NULLs (kept exactly)."""
+    if low == high:
+        return [stats.non_null], stats.nulls
+    found = kept.histogram(dataset, column, low, high, edges)
+    return None if found is None else (found[0], stats.nulls)
 
 
 def histogram_edges(low: Any, high: Any, bins: int, *, integer: bool) -> list[Any]:

@@ -5,7 +5,7 @@ csvread, the warehouse, datasets and the web all speak it (see docs/architecture
 
 from csvhub.schema.columns import Column, DatasetSchema
 from csvhub.schema.loads import LoadResult, TypeChange
-from csvhub.schema.stats import ColumnStats, TopValues
+from csvhub.schema.stats import ColumnStats, DayCounts, NumberCells, TopValues
 from csvhub.schema.types import ColumnType, widen
 
 __all__ = [
@@ -13,7 +13,9 @@ __all__ = [
     "ColumnStats",
     "ColumnType",
     "DatasetSchema",
+    "DayCounts",
     "LoadResult",
+    "NumberCells",
     "TopValues",
     "TypeChange",
     "widen",

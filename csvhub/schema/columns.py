@@ -166,5 +166,7 @@ def _merged_stats(
             stats = replace(stats, min_value=None, max_value=None)
         if column.type is not ColumnType.TEXT and stats.top_values is not None:
             stats = replace(stats, top_values=None)
+        if column.type not in TEMPORAL and stats.day_counts is not None:
+            stats = replace(stats, day_counts=None)  # a date column that became text
         merged[column.name] = stats
     return merged

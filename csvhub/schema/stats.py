@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from csvhub.schema import values
@@ -18,6 +19,9 @@ TEMPORAL = (ColumnType.DATE, ColumnType.TIMESTAMP)
 # value counted (a facet of long texts says little, and the stats JSON stays small).
 TOP_VALUES_KEPT = 32
 TOP_VALUE_LENGTH = 200
+# A date or timestamp column's rows per UTC day kept at ingestion (DayCounts): at most this many
+# days (about ten years), so the stats JSON every page reads stays small; past it none are kept.
+DAYS_KEPT = 3_660
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,81 @@ def _trimmed(counted: Counter[str], error: int) -> TopValues:
 
 
 @dataclass(frozen=True, slots=True)
+class DayCounts:
+    """A date or timestamp column's non-null cells counted per UTC day ('YYYY-MM-DD', the
+    first ten characters of canonical text): exact, mergeable across batches and uploads,
+    and enough to answer a time chart of rows per day, week or month without a scan.
+    """
+
+    counts: tuple[tuple[str, int], ...] = ()  # in day order
+
+    @classmethod
+    def of(cls, cells: Iterable[str]) -> DayCounts | None:
+        """The counts of one batch's canonical cells (empty cells are NULL and not counted);
+        None past DAYS_KEPT days."""
+        counted = Counter(map(_DAY, cells))  # slicing and counting both run in C
+        for day in [d for d in counted if not _is_day(d)]:
+            del counted[day]  # empty and whitespace-only cells: NULL
+        return _days_kept(counted)
+
+    def merged(self, other: DayCounts) -> DayCounts | None:
+        counted: Counter[str] = Counter(dict(self.counts))
+        counted.update(dict(other.counts))
+        return _days_kept(counted)
+
+    def total(self) -> int:
+        return sum(count for _, count in self.counts)
+
+    def to_json(self) -> dict[str, int]:
+        return dict(self.counts)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DayCounts:
+        return cls(tuple(sorted((str(day), int(count)) for day, count in data.items())))
+
+
+# A cell's day: its first ten characters, cut in C (a Python function per cell would double
+# the cost of counting, which ingestion pays on every row).
+_DAY = itemgetter(slice(None, 10))
+
+
+def _is_day(text: str) -> bool:
+    return len(text) == 10 and text[4] == "-" and text[7] == "-"
+
+
+def _days_kept(counted: Counter[str]) -> DayCounts | None:
+    if len(counted) > DAYS_KEPT:
+        return None
+    return DayCounts(tuple(sorted((day, count) for day, count in counted.items() if count)))
+
+
+@dataclass(frozen=True, slots=True)
+class NumberCells:
+    """A number column's non-null values counted in cells of width `unit` (a power of ten):
+    cell i holds first * unit + i * unit <= value < first * unit + (i + 1) * unit. Any
+    histogram whose edges are multiples of `unit` is a sum of these cells, exactly.
+
+    Counted by the warehouse on first use (csvhub.datasets.kept), not at ingestion: a count per
+    row in Python would slow loads by a tenth per number column. Not merged: a change of the
+    column's values drops them, and the next histogram counts them again.
+    """
+
+    unit: Decimal
+    first: int
+    counts: tuple[int, ...]
+
+    def total(self) -> int:
+        return sum(self.counts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"unit": str(self.unit), "first": self.first, "counts": list(self.counts)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NumberCells:
+        return cls(Decimal(data["unit"]), int(data["first"]), tuple(map(int, data["counts"])))
+
+
+@dataclass(frozen=True, slots=True)
 class ColumnStats:
     """Counts, extremes and lengths of one column.
 
@@ -89,6 +168,11 @@ class ColumnStats:
     # Text columns: the most frequent values (None when not kept: other types, stats stored
     # before it existed, or a column that became text after holding other values).
     top_values: TopValues | None = None
+    # Date and timestamp columns: rows per UTC day (None when not kept: other types, stats
+    # stored before they existed, past DAYS_KEPT days, or after a recount of the table).
+    day_counts: DayCounts | None = None
+    # Number columns: values per cell, for histograms (None until the first one counts them).
+    number_cells: NumberCells | None = None
 
     def merged(self, other: ColumnStats) -> ColumnStats:
         """This summary and `other` as one; extremes follow the widened type."""
@@ -103,7 +187,19 @@ class ColumnStats:
             max_length=_optional(max, self.max_length, other.max_length),
             value_type=value_type,
             top_values=self._top_merged(other),
+            day_counts=self._days_merged(other),
         )
+
+    def _days_merged(self, other: ColumnStats) -> DayCounts | None:
+        """Both sides' day counts; None when a side counted values without keeping them (as
+        for top values: the merged counts would be short, and a chart wrong, silently)."""
+        parts = [self, other]
+        if any(part.day_counts is None and part.non_null for part in parts):
+            return None
+        kept = [part.day_counts for part in parts if part.day_counts is not None]
+        if not kept:
+            return None
+        return kept[0] if len(kept) == 1 else kept[0].merged(kept[1])
 
     def _top_merged(self, other: ColumnStats) -> TopValues | None:
         """Both sides' top values; None when a side counted values without keeping them (its
@@ -119,7 +215,15 @@ class ColumnStats:
     def retyped(self, value_type: ColumnType | None) -> ColumnStats:
         """The extremes re-expressed for a column that widened to `value_type`."""
         low, high = self.bounds_as(value_type)
-        return replace(self, min_value=low, max_value=high, value_type=value_type)
+        days = self.day_counts if value_type in TEMPORAL else None  # a date is its own day
+        return replace(
+            self,
+            min_value=low,
+            max_value=high,
+            value_type=value_type,
+            day_counts=days,
+            number_cells=None,
+        )
 
     def bounds_as(self, value_type: ColumnType | None) -> tuple[str | None, str | None]:
         """The extremes as canonical text of `value_type` (None for types without them)."""
@@ -146,6 +250,11 @@ class ColumnStats:
             del data["top_values"]  # as stored before top values were kept
         else:
             data["top_values"] = self.top_values.to_json()
+        for name, kept in (("day_counts", self.day_counts), ("number_cells", self.number_cells)):
+            if kept is None:
+                del data[name]  # as stored before these were kept
+            else:
+                data[name] = kept.to_json()
         return data
 
     @classmethod
@@ -153,14 +262,15 @@ class ColumnStats:
         known = {field.name for field in fields(cls)}
         value_type = data.get("value_type")
         top = data.get("top_values")
+        days = data.get("day_counts")
+        cells = data.get("number_cells")
+        kept = {"value_type", "top_values", "day_counts", "number_cells"}
         return cls(
-            **{
-                key: value
-                for key, value in data.items()
-                if key in known - {"value_type", "top_values"}
-            },
+            **{key: value for key, value in data.items() if key in known - kept},
             value_type=None if value_type is None else ColumnType(value_type),
             top_values=None if top is None else TopValues.from_json(top),
+            day_counts=None if days is None else DayCounts.from_json(days),
+            number_cells=None if cells is None else NumberCells.from_json(cells),
         )
 
 

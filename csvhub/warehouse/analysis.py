@@ -45,6 +45,9 @@ from csvhub.warehouse.query import Order, QueryBuilder, RowSet
 
 # Digits an average of a decimal column has beyond the column's scale (as MySQL's AVG).
 AVERAGE_DIGITS = 4
+# Histograms with more edges than this are large expressions (dialect.large_expressions): the
+# value cells csvhub.datasets.kept counts have 64 to 640.
+LARGE_SEARCH_EDGES = 64
 
 
 @dataclass(frozen=True)
@@ -365,6 +368,8 @@ def histogram(
     inner = select(bin_of.label("bin")).where(*source.where()).subquery()
     statement = select(inner.c.bin, func.count()).group_by(inner.c.bin)
     with read_connection(engine) as connection:
+        if len(edges) > LARGE_SEARCH_EDGES:
+            source.dialect.large_expressions(connection)
         found: dict[int | None, int] = dict(connection.execute(statement).all())
     counts = [int(found.get(index, 0)) for index in range(len(edges) - 1)]
     return counts, int(found.get(None, 0))

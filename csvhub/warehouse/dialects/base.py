@@ -90,6 +90,11 @@ class WarehouseDialect(ABC):
         transaction itself takes the database's write lock)."""
         return
 
+    def large_expressions(self, connection: Connection) -> None:
+        """Prepare the connection's transaction for statements with very large expressions
+        (a bin search over hundreds of edges); a no-op where nothing compiles them."""
+        return
+
     # -- read deadlines --------------------------------------------------------------------
 
     @abstractmethod
