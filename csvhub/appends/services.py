@@ -193,12 +193,12 @@ def _forget_expired(dataset: Dataset) -> None:
 
 
 def _publish_once(key: AppendKey, result: LoadResult) -> AppendAnswer:
-    """Publish the key's load unless a concurrent retry of it already did."""
-    with transaction.atomic():
-        locked = AppendKey.objects.select_for_update().get(pk=key.pk)
-        if locked.response is not None:
-            return AppendAnswer(locked.response, replayed=True)
-        load_publish(dataset_id=key.dataset_id, result=result, how=Publication(origin="append"))
-        locked.response = answer_body(result)
-        locked.save(update_fields=["response"])
+    """Publish the key's load unless a concurrent retry of it already did, in the caller's
+    transaction (_write's)."""
+    locked = AppendKey.objects.select_for_update().get(pk=key.pk)
+    if locked.response is not None:
+        return AppendAnswer(locked.response, replayed=True)
+    load_publish(dataset_id=key.dataset_id, result=result, how=Publication(origin="append"))
+    locked.response = answer_body(result)
+    locked.save(update_fields=["response"])
     return AppendAnswer(locked.response)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
@@ -175,12 +176,11 @@ def _publish(edit: Edit, outcome: _Outcome) -> None:
     worker died between its two commits: an upload still pending, whose rows are left out
     since its retry adds them (typed_writes.load_apply merges its counts and statistics).
     """
-    dataset = Dataset.objects.get(pk=edit.dataset_id)
-    schema = dataset.schema
-    columns = [name for name in edit.columns if schema.get(name) is not None]
-    with warehouse.summary_lock(table_name=dataset.table_name) as locked:
-        pending = Upload.objects.filter(dataset=dataset).exclude(state=UploadState.SUCCEEDED)
-        excluded = locked.loads_row_ranges([str(pk) for pk in pending.values_list("id", flat=True)])
+    table_name = Dataset.objects.get(pk=edit.dataset_id).table_name
+    with warehouse.summary_lock(table_name=table_name) as locked:
+        schema, pending = _settled(edit.dataset_id)
+        excluded = locked.loads_row_ranges(pending)
+        columns = [name for name in edit.columns if schema.get(name) is not None]
         known = {} if excluded else _updated_stats(schema, columns, outcome)
         summary = None
         if len(known) < len(columns) or edit.kind != EditKind.UPDATE:
@@ -191,6 +191,17 @@ def _publish(edit: Edit, outcome: _Outcome) -> None:
             )
             known.update(summary.stats)
         _publish_summaries(edit, outcome, known, summary)
+
+
+def _settled(dataset_id: UUID) -> tuple[DatasetSchema, list[str]]:
+    """The dataset's schema and its uploads not yet published, read once the dataset's row is
+    ours: a load between its warehouse commit and its metadata's holds that row until it has
+    published, and none can start while the table's lock is held; so the uploads pending now
+    stay pending (their worker died) until this edit has published."""
+    with transaction.atomic():
+        dataset = Dataset.objects.select_for_update().get(pk=dataset_id)
+        pending = Upload.objects.filter(dataset=dataset).exclude(state=UploadState.SUCCEEDED)
+        return dataset.schema, [str(pk) for pk in pending.values_list("id", flat=True)]
 
 
 def _publish_summaries(
