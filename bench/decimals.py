@@ -112,6 +112,7 @@ def load_text(path: Path, values: list[str]) -> float:
 def reads(path: Path, scale: int | None, repeat: int) -> tuple[float, float]:
     from sqlalchemy import create_engine
 
+    from csvhub.grammar.filters import Operator
     from csvhub.schema import Column, ColumnType
     from csvhub.warehouse.dialects import DIALECTS
     from csvhub.warehouse.query import Condition, Order, RowSet, rows_count, rows_page
@@ -122,7 +123,7 @@ def reads(path: Path, scale: int | None, repeat: int) -> tuple[float, float]:
         Column("amount", ColumnType.DECIMAL, scale=scale),
         Column("note", ColumnType.TEXT),
     )
-    filtered = RowSet(TABLE, fields, (Condition("amount", "gt", THRESHOLD),))
+    filtered = RowSet(TABLE, fields, (Condition("amount", Operator.GT, THRESHOLD),))
     ordered = RowSet(TABLE, fields, order=(Order("amount"),))
     count = median_seconds(lambda: rows_count(filtered, engine=engine), repeat)
     page = median_seconds(

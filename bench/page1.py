@@ -65,6 +65,7 @@ def _median_ms(run, repeat: int) -> float:
 
 
 def measure(url: str, rows: int, repeat: int) -> dict[str, float]:
+    from csvhub.grammar.filters import Operator
     from csvhub.schema import Column, ColumnType
     from csvhub.warehouse.engine import engine_for_url
     from csvhub.warehouse.query import Condition, Order, RowSet, rows_page
@@ -85,7 +86,7 @@ def measure(url: str, rows: int, repeat: int) -> dict[str, float]:
         "default order": RowSet(table, fields),
         "sort=amount:desc": RowSet(table, fields, order=(Order("amount", descending=True),)),
         "client_name=eq:client 5": RowSet(
-            table, fields, conditions=(Condition("client_name", "eq", "client 5"),)
+            table, fields, conditions=(Condition("client_name", Operator.EQ, "client 5"),)
         ),
     }
     try:

@@ -6,6 +6,12 @@ lock (appends and uploads to one dataset take turns), the same widening and type
 (row count, row ids, column stats: merged, so they stay exact without a scan). A request is
 all or nothing: any error before the commit rolls every row back.
 
+The metadata is published while the table's lock is still held: its transaction opens before
+the warehouse commits and commits right after, holding the dataset's row. So a recount of the
+table (an edit's, a retention run's: both take the table's lock, then the dataset's row) never
+sees an append's rows without its count, and publishes follow the order of the warehouse
+commits (an append after a replace is counted on top of the new rows; one before it, replaced).
+
 With an `Idempotency-Key`, the load is recorded under the key's load id in the warehouse's
 commit, and the first answer is kept on the key (AppendKey): a retry, or the same request sent
 twice at once, waits for the table's lock, finds the load done, and answers as the first did.
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -54,19 +61,27 @@ def rows_append(
 ) -> AppendAnswer:
     """Append the payload's rows to the dataset, all or none; see the module docstring."""
     if not idempotency_key:
-        result = _write(dataset, payload, str(uuid.uuid4()), recorded=False)
-        with transaction.atomic():
-            load_publish(dataset_id=dataset.pk, result=result, how=Publication(origin="append"))
-        return AppendAnswer(answer_body(result))
+        return _write(
+            dataset, payload, str(uuid.uuid4()), _publish_unkeyed(dataset), recorded=False
+        )
     key = _claim(dataset, idempotency_key, fingerprint)
     if key.response is not None:
         return AppendAnswer(key.response, replayed=True)
     try:
-        result = _write(dataset, payload, str(key.load_id), recorded=True)
+        return _write(
+            dataset, payload, str(key.load_id), lambda r: _publish_once(key, r), recorded=True
+        )
     except DatasetError:  # nothing written: the key is free for a corrected request
         AppendKey.objects.filter(pk=key.pk, response__isnull=True).delete()
         raise
-    return _publish_once(key, result)
+
+
+def _publish_unkeyed(dataset: Dataset) -> Callable[[LoadResult], AppendAnswer]:
+    def publish(result: LoadResult) -> AppendAnswer:
+        load_publish(dataset_id=dataset.pk, result=result, how=Publication(origin="append"))
+        return AppendAnswer(answer_body(result))
+
+    return publish
 
 
 def request_fingerprint(content_type: str, body: bytes) -> str:
@@ -87,24 +102,38 @@ def answer_body(result: LoadResult) -> dict[str, Any]:
 # -- the warehouse ----------------------------------------------------------------------------
 
 
-def _write(dataset: Dataset, payload: Payload, load_id: str, *, recorded: bool) -> LoadResult:
+def _write(
+    dataset: Dataset,
+    payload: Payload,
+    load_id: str,
+    publish: Callable[[LoadResult], AppendAnswer],
+    *,
+    recorded: bool,
+) -> AppendAnswer:
+    """Write the rows and `publish` them: the metadata's transaction commits right after the
+    warehouse's (rolled back with it when the warehouse's commit fails); see the docstring."""
     with LoadSession(get_engine(), dataset.table_name, load_id, recorded=recorded) as load:
-        previous = load.previous_result()
-        if previous is not None:  # the same key's request, already written
-            return previous
-        labels = _labels(dataset)  # under the table's lock: a concurrent upload's, published
-        if load.columns is None:
-            batch = batch_for_new_table(payload)
-        else:
-            batch = batch_for_table(payload, load.columns, labels)
-        result = _write_batch(load, batch)
-        # Before the commit, under the table's lock: rows past the organization's quota are
-        # refused (409, nothing written). Appends to one dataset are checked one after another;
-        # appends to two datasets of one organization racing each other can pass it by one
-        # request's rows (uploads reserve their rows; an append commits at once).
-        with transaction.atomic():
-            check_rows(dataset.organization, adding=result.rows_loaded)
-        load.finish(result)
+        result = load.previous_result()  # the same key's request, already written
+        if result is None:
+            result = _write_new(dataset, payload, load)
+        load.commit_with(transaction.atomic())
+        return publish(result)
+
+
+def _write_new(dataset: Dataset, payload: Payload, load: LoadSession) -> LoadResult:
+    labels = _labels(dataset)  # under the table's lock: a concurrent upload's, published
+    if load.columns is None:
+        batch = batch_for_new_table(payload)
+    else:
+        batch = batch_for_table(payload, load.columns, labels)
+    result = _write_batch(load, batch)
+    # Before the commit, under the table's lock: rows past the organization's quota are
+    # refused (409, nothing written). Appends to one dataset are checked one after another;
+    # appends to two datasets of one organization racing each other can pass it by one
+    # request's rows (uploads reserve their rows; an append commits at once).
+    with transaction.atomic():
+        check_rows(dataset.organization, adding=result.rows_loaded)
+    load.finish(result)
     return result
 
 
@@ -164,12 +193,12 @@ def _forget_expired(dataset: Dataset) -> None:
 
 
 def _publish_once(key: AppendKey, result: LoadResult) -> AppendAnswer:
-    """Publish the key's load unless a concurrent retry of it already did."""
-    with transaction.atomic():
-        locked = AppendKey.objects.select_for_update().get(pk=key.pk)
-        if locked.response is not None:
-            return AppendAnswer(locked.response, replayed=True)
-        load_publish(dataset_id=key.dataset_id, result=result, how=Publication(origin="append"))
-        locked.response = answer_body(result)
-        locked.save(update_fields=["response"])
+    """Publish the key's load unless a concurrent retry of it already did, in the caller's
+    transaction (_write's)."""
+    locked = AppendKey.objects.select_for_update().get(pk=key.pk)
+    if locked.response is not None:
+        return AppendAnswer(locked.response, replayed=True)
+    load_publish(dataset_id=key.dataset_id, result=result, how=Publication(origin="append"))
+    locked.response = answer_body(result)
+    locked.save(update_fields=["response"])
     return AppendAnswer(locked.response)

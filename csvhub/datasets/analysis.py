@@ -24,10 +24,11 @@ from csvhub.datasets import kept
 from csvhub.datasets.errors import DatasetError
 from csvhub.datasets.models import Dataset
 from csvhub.datasets.rowquery import (
+    EndpointWords,
     Filter,
     SortKey,
+    endpoint_params_split,
     parse_row_query,
-    reserved_word,
 )
 from csvhub.grammar.analysis import (
     DATE_BUCKETS,
@@ -45,7 +46,6 @@ from csvhub.grammar.analysis import (
     Bucket,
     Function,
 )
-from csvhub.grammar.rows import PASSED_THROUGH, SEARCH
 from csvhub.grammar.terms import NUMBERS, TIMES
 from csvhub.metrics import observe_query
 from csvhub.schema import Column, ColumnStats, ColumnType, values
@@ -124,33 +124,28 @@ def parse_analysis_query(params: Iterable[tuple[str, str]]) -> AnalysisQuery:
     )
 
 
+_ANALYSIS_WORDS = EndpointWords(
+    words=WORDS,
+    error=InvalidAnalysis,
+    twice=lambda word: (
+        f"{word!r} is given more than once (as {word} or _{word}); give it once. "
+        f"To filter a column named {word}, write {word}__eq=value."
+    ),
+    rows_word=lambda key, word: (
+        f"{key} is a parameter of the rows endpoint, not of analysis. Analysis takes "
+        f"{', '.join(WORDS)} and filters. To filter a column named {word}, write "
+        f"{word}__eq=value."
+    ),
+    unknown=lambda key: (
+        f"Unknown parameter {key!r}. Analysis takes {', '.join(WORDS)} (each also with "
+        "a leading _); any other name filters the column of that name."
+    ),
+)
+
+
 def _split(params: Iterable[tuple[str, str]]) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """Analysis parameters (each also written with a leading _), and the filter pairs."""
-    options: dict[str, str] = {}
-    filter_pairs: list[tuple[str, str]] = []
-    for key, value in params:
-        word = key[1:] if key.startswith("_") else key
-        if word in WORDS:
-            if word in options:
-                raise InvalidAnalysis(
-                    f"{word!r} is given more than once (as {word} or _{word}); give it once. "
-                    f"To filter a column named {word}, write {word}__eq=value."
-                )
-            options[word] = value
-        elif reserved_word(key) not in (None, SEARCH):
-            raise InvalidAnalysis(
-                f"{key} is a parameter of the rows endpoint, not of analysis. Analysis takes "
-                f"{', '.join(WORDS)} and filters. To filter a column named {word}, write "
-                f"{word}__eq=value."
-            )
-        elif key.startswith("_") and key not in PASSED_THROUGH and reserved_word(key) is None:
-            raise InvalidAnalysis(
-                f"Unknown parameter {key!r}. Analysis takes {', '.join(WORDS)} (each also with "
-                "a leading _); any other name filters the column of that name."
-            )
-        else:
-            filter_pairs.append((key, value))
-    return options, filter_pairs
+    return endpoint_params_split(params, _ANALYSIS_WORDS)
 
 
 def _analysis_type(raw: str) -> AnalysisType:

@@ -69,7 +69,7 @@ def upload_ingest(*, upload_id: UUID | str) -> None:
         lambda: _this_attempt(upload).update(heartbeat_at=timezone.now()), f"upload {upload.id}"
     ):
         try:
-            result = _load(upload, report)
+            _load(upload, report)
         except JobSuperseded:
             logger.warning("upload %s was taken over by another worker; this one stops", upload.id)
             return
@@ -80,7 +80,6 @@ def upload_ingest(*, upload_id: UUID | str) -> None:
             logger.exception("ingestion of upload %s failed", upload.id)
             _fail(upload, "csvhub could not load this file because of an internal error.", report)
             raise
-        _publish(upload, result)
 
 
 class JobSuperseded(Exception):
@@ -128,49 +127,65 @@ def _fail(upload: Upload, message: str, report: _ProgressReport) -> None:
     job_finished(upload.id, kind="ingest", state="failed", started_at=upload.started_at)
 
 
-def _load(upload: Upload, report: _ProgressReport | None = None) -> LoadResult:
+def _load(
+    upload: Upload, report: _ProgressReport | None = None, *, publish: bool = True
+) -> LoadResult:
+    """Load and publish the upload; without `publish`, the load commits alone (the tests of a
+    worker dying between the two commits)."""
     report = report or _ProgressReport(upload)
     try:
-        return _load_once(upload, report)
+        return _load_once(upload, report, publish=publish)
     except ReadAgain as again:  # the whole file chose another encoding: everything rolled back
         report.rejected = 0
-        return _load_once(upload, report, again)
+        return _load_once(upload, report, again, publish=publish)
 
 
 def _load_once(
-    upload: Upload, report: _ProgressReport, again: ReadAgain | None = None
+    upload: Upload, report: _ProgressReport, again: ReadAgain | None = None, *, publish: bool
 ) -> LoadResult:
-    """One reading of the file; a second one reads it in the encoding `again` names."""
+    """One reading of the file, published; a second one reads it in the encoding `again` names.
+
+    The metadata is published while the table's lock is still held (its transaction commits
+    right after the warehouse's), as JSON appends publish theirs: publishes follow the order of
+    the warehouse commits, so an append landing after a replace is counted on top of the new
+    rows, and a recount under the table's lock never finds rows committed but not counted."""
     Reject.objects.filter(upload=upload).delete()  # left by an attempt that died
     replace = upload.mode == UploadMode.REPLACE
     with LoadSession(
         get_engine(), upload.dataset.table_name, str(upload.id), replace=replace
     ) as load:
-        previous = load.previous_result()
-        if previous is not None:
-            return previous
-        previous_rows = (
-            Dataset.objects.filter(pk=upload.dataset_id).values_list("row_count", flat=True).first()
-        )
-        if not Dataset.objects.filter(pk=upload.dataset_id).exists():
-            raise IngestFailed("The dataset was deleted while this file was waiting.")
-        with upload.file.open("rb") as stream, ExitStack() as stack:
-            try:
-                reader = _open_reader(stream, upload, stack, again)
-                loader = _RowLoader(load, reader, upload, report)
-                result = loader.run()
-            except LimitExceeded as exc:
-                setting = _LIMIT_SETTINGS.get(exc.limit)
-                limit = f" The limit is set by {setting}." if setting else ""
-                raise IngestFailed(f"{exc}{limit}") from None
-            except CsvFormatError as exc:  # unreadable from the start, or broken part way
-                raise IngestFailed(str(exc)) from None
-            except ReaderOutOfMemory:
-                raise IngestFailed(_out_of_memory_message()) from None
-        upload_reading_record(upload=upload, reading=loader.reading, first=previous_rows == 0)
-        # Before the commit, so that a receiver refusing the rows (a quota) loads nothing.
-        rows_loading.send(sender=None, upload=upload, rows=load.rows_written)
-        load.finish(result)
+        result = load.previous_result() or _load_rows(upload, report, load, again)
+        if publish:
+            load.commit_with(transaction.atomic())
+            _publish(upload, result)
+    return result
+
+
+def _load_rows(
+    upload: Upload, report: _ProgressReport, load: LoadSession, again: ReadAgain | None
+) -> LoadResult:
+    previous_rows = (
+        Dataset.objects.filter(pk=upload.dataset_id).values_list("row_count", flat=True).first()
+    )
+    if not Dataset.objects.filter(pk=upload.dataset_id).exists():
+        raise IngestFailed("The dataset was deleted while this file was waiting.")
+    with upload.file.open("rb") as stream, ExitStack() as stack:
+        try:
+            reader = _open_reader(stream, upload, stack, again)
+            loader = _RowLoader(load, reader, upload, report)
+            result = loader.run()
+        except LimitExceeded as exc:
+            setting = _LIMIT_SETTINGS.get(exc.limit)
+            limit = f" The limit is set by {setting}." if setting else ""
+            raise IngestFailed(f"{exc}{limit}") from None
+        except CsvFormatError as exc:  # unreadable from the start, or broken part way
+            raise IngestFailed(str(exc)) from None
+        except ReaderOutOfMemory:
+            raise IngestFailed(_out_of_memory_message()) from None
+    upload_reading_record(upload=upload, reading=loader.reading, first=previous_rows == 0)
+    # Before the commit, so that a receiver refusing the rows (a quota) loads nothing.
+    rows_loading.send(sender=None, upload=upload, rows=load.rows_written)
+    load.finish(result)
     return result
 
 
@@ -495,30 +510,31 @@ class _ProgressReport:
 
 
 def _publish(upload: Upload, result: LoadResult) -> None:
-    """Apply a committed load to the dataset's metadata (typed_writes.load_apply) and finish
-    the job, in one transaction."""
+    """Apply a load to the dataset's metadata (typed_writes.load_apply) and finish the job,
+    in the caller's transaction (committed right after the load's)."""
     replace = upload.mode == UploadMode.REPLACE
     how = Publication(replace=replace, origin="replace" if replace else "upload")
-    with transaction.atomic():
-        dataset = Dataset.objects.select_for_update().get(pk=upload.dataset_id)
-        if not _this_attempt(upload).select_for_update().exists():
-            # Another attempt took the job over: it finds this load committed and publishes
-            # it once (publishing here too would count its rows twice).
-            logger.warning(
-                "upload %s was taken over by another worker before publishing", upload.id
-            )
-            return
-        load_apply(dataset=dataset, result=result, how=how)
-        _this_attempt(upload).update(
-            state=UploadState.SUCCEEDED,
-            finished_at=timezone.now(),
-            bytes_read=upload.size,
-            rows_loaded=result.rows_loaded,
-            rows_rejected=result.rows_rejected,
-            type_changes=[change.to_json() for change in result.type_changes],
-            encoding=result.encoding,
-            encoding_reason=result.encoding_reason[:300],
-            delimiter=result.delimiter,
-            error="",
+    dataset = Dataset.objects.select_for_update().get(pk=upload.dataset_id)
+    if not _this_attempt(upload).select_for_update().exists():
+        # Another attempt took the job over: it finds this load committed and publishes
+        # it once (publishing here too would count its rows twice).
+        logger.warning("upload %s was taken over by another worker before publishing", upload.id)
+        return
+    load_apply(dataset=dataset, result=result, how=how)
+    _this_attempt(upload).update(
+        state=UploadState.SUCCEEDED,
+        finished_at=timezone.now(),
+        bytes_read=upload.size,
+        rows_loaded=result.rows_loaded,
+        rows_rejected=result.rows_rejected,
+        type_changes=[change.to_json() for change in result.type_changes],
+        encoding=result.encoding,
+        encoding_reason=result.encoding_reason[:300],
+        delimiter=result.delimiter,
+        error="",
+    )
+    transaction.on_commit(
+        lambda: job_finished(
+            upload.id, kind="ingest", state="succeeded", started_at=upload.started_at
         )
-    job_finished(upload.id, kind="ingest", state="succeeded", started_at=upload.started_at)
+    )

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -119,6 +119,41 @@ def reserved_word(key: str) -> str | None:
     """The reserved word a parameter name spells (`sort` or `_sort` → `sort`), else None."""
     word = key[1:] if key.startswith("_") else key
     return word if word in RESERVED else None
+
+
+@dataclass(frozen=True)
+class EndpointWords:
+    """The words of an endpoint that also takes the rows endpoint's filters (facets, analysis),
+    and its messages for a word given twice, a word of the rows endpoint's, an unknown `_`
+    name: each written for the person who sent the request."""
+
+    words: Collection[str]
+    error: type[DatasetError]
+    twice: Callable[[str], str]  # the word
+    rows_word: Callable[[str, str], str]  # the parameter's name, its word
+    unknown: Callable[[str], str]  # the parameter's name
+
+
+def endpoint_params_split(
+    params: Iterable[tuple[str, str]], endpoint: EndpointWords
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """The endpoint's own parameters (each also written with a leading _), and the pairs left
+    for parse_row_query (filters, the search, names passed through)."""
+    options: dict[str, str] = {}
+    row_pairs: list[tuple[str, str]] = []
+    for key, value in params:
+        word = key[1:] if key.startswith("_") else key
+        if word in endpoint.words:
+            if word in options:
+                raise endpoint.error(endpoint.twice(word))
+            options[word] = value
+        elif reserved_word(key) not in (None, SEARCH):
+            raise endpoint.error(endpoint.rows_word(key, word))
+        elif key.startswith("_") and key not in PASSED_THROUGH and reserved_word(key) is None:
+            raise endpoint.error(endpoint.unknown(key))
+        else:
+            row_pairs.append((key, value))
+    return options, row_pairs
 
 
 def parse_row_query(params: Iterable[tuple[str, str]], *, accept: str = "") -> RowQuery:

@@ -29,7 +29,7 @@ from csvhub.datasets.errors import (
     UploadTooLarge,
 )
 from csvhub.datasets.models import Dataset, Upload, UploadMode, UploadState
-from csvhub.datasets.signals import upload_arriving, upload_recording
+from csvhub.datasets.signals import send_rows_deleting, upload_arriving, upload_recording
 from csvhub.schema import DatasetSchema
 from csvhub.selection.columns import ColumnResolver
 from csvhub.warehouse import indexes as warehouse_indexes
@@ -147,12 +147,19 @@ def _with_notes(schema: DatasetSchema, notes: Mapping[str, Mapping[str, str]]) -
     return DatasetSchema(tuple(changed.values()), schema.stats)
 
 
+def dataset_delete_check(*, dataset: Dataset) -> None:
+    """Raise the DatasetError (a legal hold's 409) that refuses deleting the dataset."""
+    send_rows_deleting(dataset=dataset)
+
+
 def dataset_delete(*, dataset: Dataset) -> None:
-    """Remove the dataset's warehouse table, its stored files and its metadata.
+    """Remove the dataset's warehouse table, its stored files and its metadata; refused
+    (nothing deleted) while the dataset or one of its uploads is on legal hold.
 
     The table goes first (it waits for a load in progress to commit), so that a failure
     midway leaves metadata that still points at what remains and the delete can be retried.
     """
+    dataset_delete_check(dataset=dataset)
     table_drop(table_name=dataset.table_name)
     for upload in dataset.uploads.all():
         _delete_stored_file(upload)

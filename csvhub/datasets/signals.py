@@ -20,19 +20,37 @@ there, under a lock, so that uploads arriving together cannot pass a limit toget
 will hold). All three are sent with `send`, not `send_robust`: a receiver refuses by raising
 a DatasetError (IngestFailed for `rows_loading`), which the API answers as a 4xx and a load
 turns into a failed upload.
+
+`rows_deleting` is sent before a person's request deletes data, nothing deleted yet: a
+dataset (arguments `dataset`, `upload` None), one upload's rows taken back (`dataset` and
+`upload`), or rows by a bulk delete edit (`dataset`, `upload` None, `edit` True). Sent with
+`send`: a receiver refuses by raising a DatasetError (legal holds answer 409).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from django.dispatch import Signal
+
+if TYPE_CHECKING:
+    from csvhub.datasets.models import Dataset, Upload
 
 rows_committed = Signal()
 upload_arriving = Signal()
 upload_recording = Signal()
 rows_loading = Signal()
+rows_deleting = Signal()
 
 
 def send_rows_committed(*, dataset_id: UUID, row_id_range: tuple[int, int], origin: str) -> None:
     rows_committed.send(
         sender=None, dataset_id=dataset_id, row_id_range=row_id_range, origin=origin
     )
+
+
+def send_rows_deleting(
+    *, dataset: Dataset, upload: Upload | None = None, edit: bool = False
+) -> None:
+    rows_deleting.send(sender=None, dataset=dataset, upload=upload, edit=edit)

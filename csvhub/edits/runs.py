@@ -2,9 +2,9 @@
 body of an edit run within its request). csvhub.edits.services records edits and decides where
 they run; csvhub.edits.tasks runs them in the background.
 
-The dataset's summaries (row count, row id range, the changed columns' statistics) are brought
-up to date in one Django transaction while the dataset's row is locked, so an upload publishing
-at the same time merges its own rows on top (see _publish).
+The dataset's summaries (row count, row id range, the changed columns' statistics) are counted
+again under the table's write lock and brought up to date in one short Django transaction
+while the dataset's row is locked, so no load's rows are counted twice or missed (see _publish).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
@@ -166,38 +167,63 @@ class _Progress:
 
 
 def _publish(edit: Edit, outcome: _Outcome) -> None:
-    """Bring the dataset's summaries up to date and finish the edit, in one transaction.
+    """Bring the dataset's summaries up to date and finish the edit.
 
-    With the dataset's row locked, an upload cannot publish meanwhile; the rows of uploads
-    loaded but not yet published are left out of the counts, since their publish adds them
-    (datasets.ingest._publish merges its own counts and statistics).
+    A recount is read under the table's write lock, outside the metadata's transaction, and
+    published (the dataset's row locked) before the lock is let go: loads and JSON appends
+    publish their own counts before they let go of it (datasets.ingest, appends.services), so
+    the table then holds no rows committed but not counted, but for those of a load whose
+    worker died between its two commits: an upload still pending, whose rows are left out
+    since its retry adds them (typed_writes.load_apply merges its counts and statistics).
     """
+    table_name = Dataset.objects.get(pk=edit.dataset_id).table_name
+    with warehouse.summary_lock(table_name=table_name) as locked:
+        schema, pending = _settled(edit.dataset_id)
+        excluded = locked.loads_row_ranges(pending)
+        columns = [name for name in edit.columns if schema.get(name) is not None]
+        known = {} if excluded else _updated_stats(schema, columns, outcome)
+        summary = None
+        if len(known) < len(columns) or edit.kind != EditKind.UPDATE:
+            summary = locked.summary(
+                schema.columns,
+                [name for name in columns if name not in known],
+                list(excluded.values()),
+            )
+            known.update(summary.stats)
+        _publish_summaries(edit, outcome, known, summary)
+
+
+def _settled(dataset_id: UUID) -> tuple[DatasetSchema, list[str]]:
+    """The dataset's schema and its uploads not yet published, read once the dataset's row is
+    ours: a load between its warehouse commit and its metadata's holds that row until it has
+    published, and none can start while the table's lock is held; so the uploads pending now
+    stay pending (their worker died) until this edit has published."""
+    with transaction.atomic():
+        dataset = Dataset.objects.select_for_update().get(pk=dataset_id)
+        pending = Upload.objects.filter(dataset=dataset).exclude(state=UploadState.SUCCEEDED)
+        return dataset.schema, [str(pk) for pk in pending.values_list("id", flat=True)]
+
+
+def _publish_summaries(
+    edit: Edit,
+    outcome: _Outcome,
+    stats: Mapping[str, ColumnStats],
+    summary: warehouse.TableSummary | None,
+) -> None:
+    """Write the counts and finish the edit, in one transaction (the dataset's row locked)."""
     with transaction.atomic():
         dataset = Dataset.objects.select_for_update().get(pk=edit.dataset_id)
         if not this_attempt(edit).select_for_update().exists():
             # Taken over: the new attempt finds this edit's marker and publishes it once.
             logger.warning("edit %s was taken over by another worker before publishing", edit.pk)
             return
-        schema = dataset.schema
-        pending = Upload.objects.filter(dataset=dataset).exclude(state=UploadState.SUCCEEDED)
-        excluded = warehouse.loads_row_ranges(
-            table_name=dataset.table_name,
-            upload_ids=[str(pk) for pk in pending.values_list("id", flat=True)],
-        )
-        columns = [name for name in edit.columns if schema.get(name) is not None]
-        known = {} if excluded else _updated_stats(schema, columns, outcome)
-        if len(known) < len(columns) or edit.kind != EditKind.UPDATE:
-            summary = warehouse.table_summary(
-                table_name=dataset.table_name,
-                fields=schema.columns,
-                columns=[name for name in columns if name not in known],
-                excluded=list(excluded.values()),
-            )
-            known.update(summary.stats)
+        if summary is not None:
             dataset.row_count = summary.row_count
             dataset.first_row_id = summary.first_row_id
             dataset.last_row_id = summary.last_row_id
-        dataset.schema = _with_stats(schema, known)
+        # The columns as they are now (a label may have changed meanwhile; a type cannot
+        # without a load, which waits for the table's lock).
+        dataset.schema = _with_stats(dataset.schema, stats)
         dataset.save()
         this_attempt(edit).update(
             state=EditState.SUCCEEDED,

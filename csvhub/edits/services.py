@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from csvhub.datasets.errors import DatasetError
 from csvhub.datasets.models import Dataset, Upload, UploadMode, UploadState
+from csvhub.datasets.signals import send_rows_deleting
 from csvhub.edits.actions import DELETE, EditAction, action_parse
 from csvhub.edits.errors import EditConflict
 from csvhub.edits.models import Edit, EditKind, EditState
@@ -95,11 +96,14 @@ def edit_create(
 
     `action` is an EditAction or its JSON (edits.actions: set constants or expressions, a
     value map, delete). Raises EditInvalid (400) for a bad selection or action, and
-    EditConflict (409) when `expected_count` is given and another number of rows matches;
-    either way nothing changed and no edit is recorded.
+    EditConflict (409) when `expected_count` is given and another number of rows matches, and
+    a legal hold's 409 for a delete on a held dataset (or a held upload's rows); either way
+    nothing changed and no edit is recorded.
     """
     if not isinstance(action, EditAction):
         action = action_parse(dataset.schema, action)
+    if action.deletes:  # a legal hold refuses it (409)
+        send_rows_deleting(dataset=dataset, upload=upload, edit=True)
     target = edit_target(dataset, selection, action)
     edit = Edit.objects.create(
         dataset=dataset,

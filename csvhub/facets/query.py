@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from csvhub.datasets.errors import DatasetError
-from csvhub.datasets.rowquery import Filter, parse_row_query, reserved_word
+from csvhub.datasets.rowquery import EndpointWords, Filter, endpoint_params_split, parse_row_query
 from csvhub.grammar.facets import DEFAULT_FACET_SIZE, MAX_FACET_COLUMNS, MAX_FACET_SIZE, WORDS
-from csvhub.grammar.rows import PASSED_THROUGH, SEARCH
+from csvhub.grammar.rows import SEARCH
 
 
 class InvalidFacets(DatasetError):
@@ -25,29 +25,25 @@ class FacetQuery:
     search: str | None = None
 
 
+_FACET_WORDS = EndpointWords(
+    words=WORDS,
+    error=InvalidFacets,
+    twice=lambda word: f"{word} is given more than once; give it once.",
+    rows_word=lambda key, word: (
+        f"{key} is a parameter of the rows endpoint, not of facets, which takes "
+        f"{', '.join(WORDS)}, {SEARCH} and filters. To filter a column named {word}, "
+        f"write {word}__eq=value."
+    ),
+    unknown=lambda key: (
+        f"Unknown parameter {key!r}. Facets take {', '.join(WORDS)}, {SEARCH} and "
+        "filters (any other name filters the column of that name)."
+    ),
+)
+
+
 def parse_facet_query(params: Iterable[tuple[str, str]]) -> FacetQuery:
     """`columns`, `size`, `q` and filters (each parameter word also with a leading _)."""
-    options: dict[str, str] = {}
-    row_pairs: list[tuple[str, str]] = []
-    for key, value in params:
-        word = key[1:] if key.startswith("_") else key
-        if word in WORDS:
-            if word in options:
-                raise InvalidFacets(f"{word} is given more than once; give it once.")
-            options[word] = value
-        elif reserved_word(key) not in (None, SEARCH):
-            raise InvalidFacets(
-                f"{key} is a parameter of the rows endpoint, not of facets, which takes "
-                f"{', '.join(WORDS)}, {SEARCH} and filters. To filter a column named {word}, "
-                f"write {word}__eq=value."
-            )
-        elif key.startswith("_") and key not in PASSED_THROUGH and reserved_word(key) is None:
-            raise InvalidFacets(
-                f"Unknown parameter {key!r}. Facets take {', '.join(WORDS)}, {SEARCH} and "
-                "filters (any other name filters the column of that name)."
-            )
-        else:
-            row_pairs.append((key, value))
+    options, row_pairs = endpoint_params_split(params, _FACET_WORDS)
     rows = parse_row_query(row_pairs)
     return FacetQuery(
         columns=_columns(options.get("columns", "")),

@@ -8,5 +8,6 @@ class LifecycleConfig(AppConfig):
 
     def ready(self) -> None:
         # The periodic retention job (csvhub.scheduling), the quota checks on uploads and
-        # loads (datasets' signals), and the usage gauges of /metrics.
-        from csvhub.lifecycle import metrics, quotas, schedule  # noqa: F401
+        # loads and the legal holds' refusals of deletions (datasets' signals), and the usage
+        # gauges of /metrics.
+        from csvhub.lifecycle import holds, metrics, quotas, schedule  # noqa: F401

@@ -3,7 +3,7 @@ an IngestFailed, so a load refused at its commit fails as a whole with the messa
 
 from __future__ import annotations
 
-from csvhub.datasets.errors import IngestFailed
+from csvhub.datasets.errors import DatasetError, IngestFailed
 
 
 class QuotaExceeded(IngestFailed):
@@ -28,3 +28,9 @@ class RowsQuotaExceeded(QuotaExceeded):
 
 class RetentionError(Exception):
     """A retention setting that cannot be used; the message says what to fix (a 400)."""
+
+
+class HeldByLegalHold(DatasetError):
+    """Deleting this would delete data a legal hold keeps: nothing was deleted."""
+
+    status_code = 409

@@ -128,16 +128,18 @@ def _condition(columns: ColumnResolver, written: Filter) -> Condition:
         flag = parse_flag(raw) if raw else True
         if flag is None:
             raise InvalidRowQuery(f"{op}: on {name!r} takes no value (or true/false), not {raw!r}.")
-        return Condition(name, "isnull" if (op is Operator.ISNULL) == flag else "notnull")
+        return Condition(
+            name, Operator.ISNULL if (op is Operator.ISNULL) == flag else Operator.NOTNULL
+        )
     if op in (Operator.EQ, Operator.NEQ) and raw == "":
         # Empty cells are stored as NULL: `col=` asks for the empty ones.
-        return Condition(name, "isnull" if op is Operator.EQ else "notnull")
+        return Condition(name, Operator.ISNULL if op is Operator.EQ else Operator.NOTNULL)
     if op in TEXT_MATCH:
-        return Condition(name, op.value, raw)
+        return Condition(name, op, raw)
     if op in LISTS:
         items = parse_list(raw, column=name)
-        return Condition(name, op.value, tuple(_typed(column, i, written) for i in items))
-    return Condition(name, op.value, _typed(column, raw, written))
+        return Condition(name, op, tuple(_typed(column, i, written) for i in items))
+    return Condition(name, op, _typed(column, raw, written))
 
 
 def _filter_column(columns: ColumnResolver, written: Filter) -> Column:

@@ -739,6 +739,38 @@ class TableSummary:
     stats: dict[str, ColumnStats]
 
 
+class SummaryLock:
+    """The table's write lock (as loads take it), held while a recount is read and published:
+    loads publish their counts before they let go of it, so none is half counted meanwhile."""
+
+    def __init__(self, connection: Connection, table_name: str) -> None:
+        self.connection = connection
+        self.table_name = table_name
+
+    def loads_row_ranges(self, upload_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        return _loads_row_ranges(self.connection, self.table_name, upload_ids)
+
+    def summary(
+        self,
+        fields: Sequence[DatasetColumn],
+        columns: Sequence[str],
+        excluded: Sequence[tuple[int, int]] = (),
+    ) -> TableSummary:
+        """table_summary, read under the lock."""
+        dialect = dialect_of(self.connection.engine)
+        query = QueryBuilder(RowSet(self.table_name, tuple(fields)), dialect)
+        outside = [~query.row_id.between(low, high) for low, high in excluded]
+        row, stats = _summary(self.connection, query, dialect, columns, outside)
+        return TableSummary(int(row[0]), row[1], row[2], stats)
+
+
+@contextlib.contextmanager
+def summary_lock(*, table_name: str, engine: Engine | None = None) -> Iterator[SummaryLock]:
+    """Hold the table's write lock for a recount and its publication (SummaryLock)."""
+    with _locked(engine or get_engine(), table_name) as connection:
+        yield SummaryLock(connection, table_name)
+
+
 def table_summary(
     *,
     table_name: str,
@@ -835,6 +867,16 @@ def loads_row_ranges(
 ) -> dict[str, tuple[int, int]]:
     """The row id range each of these uploads' committed loads gave its rows (uploads with no
     committed load, or no rows, are left out)."""
+    if not upload_ids:
+        return {}
+    engine = engine or get_engine()
+    with engine.connect() as connection:
+        return _loads_row_ranges(connection, table_name, upload_ids)
+
+
+def _loads_row_ranges(
+    connection: Connection, table_name: str, upload_ids: Sequence[str]
+) -> dict[str, tuple[int, int]]:
     from sqlalchemy import inspect
 
     from csvhub.schema import LoadResult
@@ -842,15 +884,13 @@ def loads_row_ranges(
 
     if not upload_ids:
         return {}
-    engine = engine or get_engine()
-    with engine.connect() as connection:
-        if not inspect(connection).has_table(LOADS.name):
-            return {}
-        found = connection.execute(
-            select(LOADS.c.upload_id, LOADS.c.result).where(
-                LOADS.c.table_name == table_name, LOADS.c.upload_id.in_(list(upload_ids))
-            )
-        ).all()
+    if not inspect(connection).has_table(LOADS.name):
+        return {}
+    found = connection.execute(
+        select(LOADS.c.upload_id, LOADS.c.result).where(
+            LOADS.c.table_name == table_name, LOADS.c.upload_id.in_(list(upload_ids))
+        )
+    ).all()
     ranges = {}
     for upload_id, result in found:
         row_range = LoadResult.from_json(result).row_id_range

@@ -10,7 +10,7 @@ finds its record and never loads twice; a killed worker's transaction simply rol
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
 from types import TracebackType
 from typing import Self
 
@@ -69,6 +69,8 @@ class LoadSession:
         self.rows_written = 0
         self._write_order: list[str] = []
         self._stack = ExitStack()
+        # Entered by commit_with: ends right after the load's commit, before published().
+        self._publication = ExitStack()
         self._connection: Connection
         self._loader: Loader
         self._max_row_id_before = 0
@@ -106,12 +108,24 @@ class LoadSession:
         tb: TracebackType | None,
     ) -> None:
         try:
-            self._loader.flush(exc)
-        finally:
-            # Leaving the transaction context commits only if nothing raised.
-            self._stack.__exit__(exc_type, exc, tb)
+            try:
+                self._loader.flush(exc)
+            finally:
+                # Leaving the transaction context commits only if nothing raised.
+                self._stack.__exit__(exc_type, exc, tb)
+        except BaseException as failed:  # the commit failed: so does the publication
+            self._publication.__exit__(type(failed), failed, failed.__traceback__)
+            raise
+        self._publication.__exit__(exc_type, exc, tb)
         if exc_type is None:
             self._loader.published()
+
+    def commit_with(self, context: AbstractContextManager[object]) -> None:
+        """Enter `context` (the metadata's transaction publishing this load) now, and leave it
+        right after the load's own commit, as it went: committed after it, or rolled back with
+        it. So the load's count is published before the table's lock is let go, and never
+        without its rows (csvhub.datasets.typed_writes)."""
+        self._publication.enter_context(context)
 
     def previous_result(self) -> LoadResult | None:
         """The recorded result when this upload was already loaded (a retry after a crash)."""

@@ -68,7 +68,7 @@ class Condition:
     tuple of those for in/notin, text for like/startswith/endswith, None for null tests."""
 
     column: str
-    op: str
+    op: Operator  # one of the filter grammar's (csvhub.grammar.filters)
     value: Any = None
 
 

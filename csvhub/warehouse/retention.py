@@ -21,6 +21,7 @@ from sqlalchemy import Engine, delete, func, null, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
+from csvhub.grammar.filters import Operator
 from csvhub.schema import Column as DatasetColumn
 from csvhub.schema import ColumnStats, ColumnType, values
 from csvhub.warehouse.analysis import _reader
@@ -68,7 +69,7 @@ def rows_delete_before(
     if not table_exists(table_name=table_name, engine=engine):
         return
     query = QueryBuilder(RowSet(check_table_name(table_name), tuple(fields)), dialect_of(engine))
-    older = query.condition(Condition(column.name, "lt", cut))
+    older = query.condition(Condition(column.name, Operator.LT, cut))
     with engine.connect() as connection:
         first, last = connection.execute(
             select(func.min(query.row_id), func.max(query.row_id)).where(older)

@@ -118,6 +118,12 @@ def files_delete(request: HttpRequest, access: Access) -> HttpResponse:
     chosen = file_reads.selected_datasets(
         organization=access.organization, slugs=request.POST.getlist("dataset")
     )
+    try:  # all or none: a legal hold on one keeps them all
+        for found in chosen:
+            services.dataset_delete_check(dataset=found)
+    except DatasetError as refused:
+        messages.error(request, str(refused))
+        return HttpResponseRedirect(_next_url(request, reverse("files")))
     for found in chosen:
         services.dataset_delete(dataset=found)
     if chosen:
@@ -182,7 +188,12 @@ def dataset_delete(request: HttpRequest, access: Access, slug: str) -> HttpRespo
     found = _dataset(access, slug)
     if request.method == "GET":
         return render(request, "web/dataset_delete.html", _context(access, dataset=found))
-    services.dataset_delete(dataset=found)
+    try:
+        services.dataset_delete(dataset=found)
+    except DatasetError as refused:  # a legal hold (409): the page says which, and what to do
+        messages.error(request, str(refused))
+        context = _context(access, dataset=found)
+        return render(request, "web/dataset_delete.html", context, status=refused.status_code)
     messages.success(request, f"Deleted {found.name}.")
     return HttpResponseRedirect(_next_url(request, reverse("files")))
 

@@ -337,7 +337,7 @@ def test_retry_after_crash_between_commits_does_not_load_twice(warehouse):
     job.state = "running"
     job.save()
     claimed = Upload.objects.select_related("dataset").get(pk=job.pk)
-    ingest._load(claimed, ingest._ProgressReport(claimed))
+    ingest._load(claimed, ingest._ProgressReport(claimed), publish=False)
     Upload.objects.filter(pk=job.pk).update(state="queued")
 
     ingest.upload_ingest(upload_id=job.pk)

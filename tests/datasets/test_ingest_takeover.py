@@ -13,6 +13,7 @@ import datetime as dt
 import time
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from csvhub.datasets import ingest, services
@@ -34,12 +35,13 @@ def test_a_superseded_attempt_publishes_nothing_and_the_rows_count_once(warehous
     job = _queued_upload(b"a\n1\n2\n3\n")
     first = ingest._claim(job.pk)
     assert first is not None
-    result = ingest._load(first, ingest._ProgressReport(first))  # committed, not published
+    result = ingest._load(first, ingest._ProgressReport(first), publish=False)  # not published
     # The sweeper thought the first worker dead; a second worker claims and finishes the job.
     Upload.objects.filter(pk=job.pk).update(state="queued")
     ingest.upload_ingest(upload_id=job.pk)
 
-    ingest._publish(first, result)  # the first worker wakes up and publishes
+    with transaction.atomic():
+        ingest._publish(first, result)  # the first worker wakes up and publishes
     ingest._fail(first, "late failure", ingest._ProgressReport(first))
 
     job.refresh_from_db()

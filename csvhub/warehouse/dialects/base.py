@@ -34,6 +34,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     types,
 )
 from sqlalchemy.engine import URL, Connection
@@ -490,3 +491,23 @@ def _kept_digits(column_type: ColumnType, scale: int | None, digits: int | None)
     if scale is None:
         return digits
     return scale if digits is None else min(digits, scale)
+
+
+def table_indexes_set_aside(connection: Connection, table_name: str, *, listing: str) -> list[str]:
+    """Drop a table's indexes and return the SQL that re-creates them, for engines that cannot
+    change a column an index names (SQLite, DuckDB): a retype sets them aside, converts, and
+    calls `indexes_restore` with this list. `listing` is the engine's query of the table's
+    (:table_name) index names and CREATE INDEX statements."""
+    from csvhub.warehouse.schema import check_column_name, check_table_name
+
+    rows = connection.execute(text(listing), {"table_name": check_table_name(table_name)}).all()
+    quote = connection.dialect.identifier_preparer.quote_identifier
+    for name, _ in rows:
+        connection.exec_driver_sql(f"DROP INDEX {quote(check_column_name(name))}")
+    return [sql for _, sql in rows]
+
+
+def indexes_restore(connection: Connection, statements: Sequence[str]) -> None:
+    """Re-create indexes set aside by `table_indexes_set_aside` (their own stored CREATE INDEX)."""
+    for statement in statements:
+        connection.exec_driver_sql(statement)

@@ -16,11 +16,15 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from csvhub.schema import ColumnType
-from csvhub.warehouse.dialects.base import Loader, WarehouseDialect
+from csvhub.warehouse.dialects.base import (
+    Loader,
+    WarehouseDialect,
+    indexes_restore,
+    table_indexes_set_aside,
+)
 from csvhub.warehouse.schema import ROW_ID
 
 # The separator of the (single) field: never in an unquoted column file.
@@ -170,24 +174,13 @@ def _conversion(column: str, old: ColumnType, new: ColumnType, target: str) -> s
     return f"CAST({column} AS {target})"
 
 
+# DuckDB cannot alter a column while an index depends on the table (a retype converts the
+# column in place): indexes_set_aside lists them with this.
+_INDEXES = (
+    "SELECT index_name, sql FROM duckdb_indexes() "
+    "WHERE table_name = :table_name AND sql IS NOT NULL"
+)
+
+
 def indexes_set_aside(connection: Connection, table_name: str) -> list[str]:
-    """Drop a table's indexes and return the SQL that re-creates them: DuckDB cannot alter a
-    column while an index depends on the table (a retype converts the column in place)."""
-    from csvhub.warehouse.schema import check_column_name, check_table_name
-
-    rows = connection.execute(
-        text(
-            "SELECT index_name, sql FROM duckdb_indexes() "
-            "WHERE table_name = :table_name AND sql IS NOT NULL"
-        ),
-        {"table_name": check_table_name(table_name)},
-    ).all()
-    quote = connection.dialect.identifier_preparer.quote_identifier
-    for name, _ in rows:
-        connection.exec_driver_sql(f"DROP INDEX {quote(check_column_name(name))}")
-    return [sql for _, sql in rows]
-
-
-def indexes_restore(connection: Connection, statements: Sequence[str]) -> None:
-    for statement in statements:
-        connection.exec_driver_sql(statement)
+    return table_indexes_set_aside(connection, table_name, listing=_INDEXES)

@@ -36,7 +36,6 @@ from sqlalchemy import (
     literal,
     not_,
     or_,
-    text,
     types,
 )
 from sqlalchemy.dialects.sqlite import DECIMAL, REAL
@@ -53,6 +52,8 @@ from csvhub.warehouse.dialects.base import (
     Arithmetic,
     Loader,
     WarehouseDialect,
+    indexes_restore,
+    table_indexes_set_aside,
 )
 from csvhub.warehouse.schema import ROW_ID
 
@@ -534,31 +535,16 @@ def _plain_conversion(column: str, old: ColumnType, new: ColumnType) -> str:
     }[new]
 
 
+# SQLite cannot drop a column an index names, and a retype replaces the column:
+# indexes_set_aside lists them with this.
+_INDEXES = (
+    "SELECT name, sql FROM sqlite_master "
+    "WHERE type = 'index' AND tbl_name = :table_name AND sql IS NOT NULL"
+)
+
+
 def indexes_set_aside(connection: Connection, table_name: str) -> list[str]:
-    """Drop a table's indexes and return the SQL that re-creates them.
-
-    SQLite cannot drop a column an index names, and a retype replaces the column: it sets the
-    indexes aside, converts, and calls `indexes_restore` with this list.
-    """
-    from csvhub.warehouse.schema import check_column_name, check_table_name
-
-    rows = connection.execute(
-        text(
-            "SELECT name, sql FROM sqlite_master "
-            "WHERE type = 'index' AND tbl_name = :table_name AND sql IS NOT NULL"
-        ),
-        {"table_name": check_table_name(table_name)},
-    ).all()
-    quote = connection.dialect.identifier_preparer.quote_identifier
-    for name, _ in rows:
-        connection.exec_driver_sql(f"DROP INDEX {quote(check_column_name(name))}")
-    return [sql for _, sql in rows]
-
-
-def indexes_restore(connection: Connection, statements: list[str]) -> None:
-    """Re-create indexes set aside by `indexes_set_aside` (their own stored CREATE INDEX)."""
-    for statement in statements:
-        connection.exec_driver_sql(statement)
+    return table_indexes_set_aside(connection, table_name, listing=_INDEXES)
 
 
 def _divided_half_away(value: ColumnElement[Any], divisor: int) -> ColumnElement[Any]:

@@ -1,0 +1,52 @@
+"""Legal holds refuse deletions asked for by people, as they stop retention: a held dataset
+cannot be deleted nor have rows deleted by a bulk edit, and a held upload can neither have
+its rows taken back nor go with its dataset. The refusal (409) names the hold and says how to
+release it; nothing is deleted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+from django.dispatch import receiver
+
+from csvhub.datasets.models import Dataset, Upload
+from csvhub.datasets.signals import rows_deleting
+from csvhub.lifecycle.errors import HeldByLegalHold
+from csvhub.lifecycle.models import LegalHold
+
+
+@receiver(rows_deleting)
+def refuse_held(*, dataset: Dataset, upload: Upload | None, edit: bool, **_: Any) -> None:
+    hold = _hold_in_the_way(dataset, upload, edit=edit)
+    if hold is not None:
+        raise HeldByLegalHold(_refusal(hold, dataset, upload, edit=edit))
+
+
+def _hold_in_the_way(dataset: Dataset, upload: Upload | None, *, edit: bool) -> LegalHold | None:
+    holds = Q(dataset=dataset)
+    if upload is not None:  # one upload's rows taken back
+        holds |= Q(upload=upload)
+    elif not edit:  # the dataset goes, with every upload's file
+        holds |= Q(upload__dataset=dataset)
+    return LegalHold.objects.filter(holds).select_related("upload").order_by("created_at").first()
+
+
+def _refusal(hold: LegalHold, dataset: Dataset, upload: Upload | None, *, edit: bool) -> str:
+    if hold.upload is not None:
+        held = f"The upload {hold.upload.original_name} ({hold.upload_id}) of {dataset.name}"
+    else:
+        held = f"The dataset {dataset.name}"
+    if upload is not None:
+        what = "its rows cannot be taken back"
+    elif edit:
+        what = "its rows cannot be deleted"
+    elif hold.upload is not None:
+        what = "the dataset cannot be deleted"
+    else:
+        what = "it cannot be deleted"
+    return (
+        f"{held} is on legal hold {hold.pk} ({hold.reason}): {what}; nothing was deleted. "
+        f"Once the hold is no longer needed, an admin releases it with DELETE "
+        f"/api/v1/holds/{hold.pk}/ (holds are listed at /settings/retention/); then try again."
+    )
