@@ -5,7 +5,7 @@ query (PostgreSQL) or reflects."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Numeric
+from sqlalchemy import Engine, Numeric
 
 from csvhub.schema import ColumnType
 from csvhub.warehouse.dialects import dialect_of
@@ -39,8 +39,7 @@ def test_table_columns_match_reflection_with_types_and_scales(warehouse):
         assert found == {name: (kind, scale) for name, kind, scale in COLUMNS}
         assert list(found) == [name for name, _, _ in COLUMNS]  # in table order
     finally:
-        with engine.begin() as connection:
-            dialect.drop_table(connection, connection.dialect.identifier_preparer.quote_identifier(TABLE))
+        _drop(engine)
 
 
 def test_table_columns_read_an_unscaled_decimal_as_reflection_does(warehouse):
@@ -49,7 +48,8 @@ def test_table_columns_read_an_unscaled_decimal_as_reflection_does(warehouse):
     engine = get_engine()
     dialect = dialect_of(engine)
     table = dataset_table(TABLE, [("amount", ColumnType.DECIMAL, 2)], dialect)
-    table.c.amount.type = Numeric() if warehouse == "postgres" else table.c.amount.type
+    if warehouse == "postgres":  # NUMERIC without a scale, as such tables were made
+        table.c.amount.type = Numeric()
     with engine.begin() as connection:
         table.create(connection)
     try:
@@ -59,11 +59,16 @@ def test_table_columns_read_an_unscaled_decimal_as_reflection_does(warehouse):
         if warehouse == "postgres":
             assert found == {"amount": (ColumnType.DECIMAL, None)}
     finally:
-        with engine.begin() as connection:
-            dialect.drop_table(connection, connection.dialect.identifier_preparer.quote_identifier(TABLE))
+        _drop(engine)
 
 
 def test_table_columns_of_a_missing_table_are_none(warehouse):
     engine = get_engine()
     with engine.connect() as connection:
         assert dialect_of(engine).table_columns(connection, TABLE) is None
+
+
+def _drop(engine: Engine) -> None:
+    with engine.begin() as connection:
+        quoted = connection.dialect.identifier_preparer.quote_identifier(TABLE)
+        dialect_of(engine).drop_table(connection, quoted)
