@@ -22,7 +22,7 @@ from csvhub.alarms.rules import RuleColumns, measure_parse, rule_columns, rule_m
 from csvhub.datasets.models import Dataset
 from csvhub.metrics.hooks import alarm_evaluated
 from csvhub.schema import ColumnType, values
-from csvhub.warehouse.samples import SampleQuery, SampleRow, samples_read
+from csvhub.warehouse.samples import SampleRow, samples_read
 
 logger = logging.getLogger(__name__)
 
@@ -51,27 +51,14 @@ def rules_evaluate(*, dataset_id: str, first_row_id: int, last_row_id: int) -> i
     if dataset is None:
         return 0
     done = 0
-    # Rules reading the same columns (many thresholds on one measure) read the rows once.
-    reads: dict[tuple[SampleQuery, int, int], list[SampleRow]] = {}
     for rule in AlarmRule.objects.filter(dataset=dataset, enabled=True):
         for start in range(first_row_id, last_row_id + 1, SLICE_ROWS):
             end = min(start + SLICE_ROWS - 1, last_row_id)
-            done += rule_evaluate(
-                rule=rule, dataset=dataset, first_row_id=start, last_row_id=end, reads=reads
-            )
+            done += rule_evaluate(rule=rule, dataset=dataset, first_row_id=start, last_row_id=end)
     return done
 
 
-def rule_evaluate(
-    *,
-    rule: AlarmRule,
-    dataset: Dataset,
-    first_row_id: int,
-    last_row_id: int,
-    reads: dict[tuple[SampleQuery, int, int], list[SampleRow]] | None = None,
-) -> int:
-    """Evaluate one rule on the rows first..last; `reads` keeps the rows read by query, for
-    the other rules of the same evaluation."""
+def rule_evaluate(*, rule: AlarmRule, dataset: Dataset, first_row_id: int, last_row_id: int) -> int:
     try:
         columns = rule_columns(dataset.schema, rule)
         machine = rule_machine(rule, columns.value.type)
@@ -79,12 +66,9 @@ def rule_evaluate(
         logger.warning("alarm rule %s skipped: %s", rule.pk, broken)
         return 0
     now = timezone.now()
-    query = sample_query(dataset, columns)
-    reads = {} if reads is None else reads
-    rows = reads.get((query, first_row_id, last_row_id))
-    if rows is None:
-        rows = samples_read(query, first_row_id=first_row_id, last_row_id=last_row_id)
-        reads[(query, first_row_id, last_row_id)] = rows
+    rows = samples_read(
+        sample_query(dataset, columns), first_row_id=first_row_id, last_row_id=last_row_id
+    )
     samples = list(group_samples(rows, columns, now=now))
     with transaction.atomic():
         if not _claim(rule, first_row_id, last_row_id):

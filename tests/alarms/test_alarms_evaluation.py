@@ -55,11 +55,9 @@ def test_upload_fires_and_resolves_with_mails(warehouse, smtp) -> None:
     assert all(event.mail.sent_at for event in AlarmEvent.objects.filter(rule=rule))
 
 
-def test_rules_on_one_column_read_the_rows_once_and_each_keep_their_thresholds(
-    warehouse, smtp
-) -> None:
-    """Rules reading the same columns share one read of the rows per evaluation; each still
-    steps its own machine with its own thresholds and groups."""
+def test_rules_on_one_column_each_keep_their_thresholds_and_groups(warehouse, smtp) -> None:
+    """Several rules on one measure, evaluated on the same rows: each steps its own machines
+    with its own thresholds and grouping."""
     dataset = sensors_dataset(make_org())
     hot = rule_add(dataset, name="hot", upper="30")
     hotter = rule_add(dataset, name="hotter", upper="35")
