@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import chain
-from operator import itemgetter
 
 from csvhub.appends.payload import Payload, PayloadInvalid
 from csvhub.csvread import Columns, CsvFormatError
@@ -92,34 +90,7 @@ def _columns(payload: Payload, names: list[str], where: Mapping[str, str]) -> Co
     keys_of: dict[str, list[str]] = {name: [] for name in names}
     for key, name in where.items():
         keys_of[name].append(key)
-    together = _cells_together(payload.rows, [keys_of[name] for name in names])
-    if together is not None:
-        return Columns(together)
     return Columns([_cells(payload.rows, keys_of[name]) for name in names])
-
-
-def _cells_together(rows: list[dict[str, str]], keys: list[list[str]]) -> list[list[str]] | None:
-    """Every column's cells at once when each row has every key and no column is spelt two
-    ways (the usual batch): one itemgetter call per row and strided slices, all at C speed.
-    None when a row lacks a key or a column is spelt two ways (then column by column)."""
-    if any(len(spellings) > 1 for spellings in keys):
-        return None
-    given = [spellings[0] for spellings in keys if spellings]
-    width = len(given)
-    if not width:
-        return None
-    getter = itemgetter(*given)
-    try:
-        if width == 1:  # itemgetter of one key gives the value, not a 1-tuple
-            found = [list(map(getter, rows))]
-        else:
-            cells = list(chain.from_iterable(map(getter, rows)))
-            found = [cells[index::width] for index in range(width)]
-    except KeyError:
-        return None
-    by_key = iter(found)
-    # A column no key names is all NULL ('').
-    return [next(by_key) if spellings else [""] * len(rows) for spellings in keys]
 
 
 def _cells(rows: list[dict[str, str]], keys: list[str]) -> list[str]:
