@@ -102,9 +102,10 @@ class PostgreSQLDialect(WarehouseDialect):
     def table_columns(
         self, connection: Connection, table_name: str
     ) -> dict[str, tuple[ColumnType, int | None]] | None:
-        # One catalog query (SQLAlchemy's reflection takes four round trips: the table, its
-        # columns, domains and enums), read as reflection reads it (tests/warehouse prove the
-        # two agree): a table always has its row id, so no row means no table.
+        # One catalog query (SQLAlchemy's reflection takes two: has_table, then the columns,
+        # and builds an inspector and type objects each time), read as reflection reads it
+        # (tests/warehouse prove the two agree): a table always has its row id, so no row
+        # means no table.
         rows = connection.execute(
             text(
                 "SELECT a.attname, t.typname, a.atttypmod FROM pg_catalog.pg_attribute a "
