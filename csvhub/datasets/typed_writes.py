@@ -112,14 +112,16 @@ class TypedWriter:
             for i, name in enumerate(self.names)
         ]
         changes = Converter(effective).column_changes(columns, observed)
-        # When the cells as read are what the table takes, PostgreSQL gets them in binary.
-        as_read = all(new is None for new in changes)
-        if (
-            as_read
-            and self.load.sends_binary
-            and self.load.write_joined(columns.wire_parts(), columns.row_count)
-        ):
-            return
+        # PostgreSQL gets the canonical cells in binary (it then parses no text): the batch's
+        # own joined columns where they are canonical already, the converted ones joined (no
+        # converted cell holds a line break: they are numbers, dates, timestamps, booleans).
+        if self.load.sends_binary:
+            parts = [
+                part if new is None else "\n".join(new)
+                for part, new in zip(columns.wire_parts(), changes, strict=True)
+            ]
+            if self.load.write_joined(parts, columns.row_count):
+                return
         self.load.write_columns(
             [columns.values[i] if new is None else new for i, new in enumerate(changes)]
         )

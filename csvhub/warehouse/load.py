@@ -28,7 +28,6 @@ from csvhub.warehouse.schema import (
     ROW_ID,
     check_column_name,
     check_table_name,
-    reflect_columns,
     staging_name,
 )
 
@@ -88,12 +87,12 @@ class LoadSession:
         if self.replace:  # left by nothing on a transactional engine; by a crash on others
             quote = connection.dialect.identifier_preparer.quote_identifier
             self.dialect.drop_table(connection, quote(self.table_name))
-        reflected = reflect_columns(connection, self.table_name, self.dialect)
+        reflected = self.dialect.table_columns(connection, self.table_name)
         if reflected is not None:
             self.columns = {name: kind for name, (kind, _) in reflected.items()}
             self.scales = {name: scale for name, (_, scale) in reflected.items()}
             self._max_row_id_before = self._max_row_id(self.table_name)
-        elif self.replace and reflect_columns(connection, self.target_name, self.dialect):
+        elif self.replace and self.dialect.table_columns(connection, self.target_name):
             # The new contents number on from the old: an id never names two rows, so a
             # journaled edit or an upload's range taken back after the replace matches none
             # of the new rows.

@@ -55,6 +55,23 @@ def test_upload_fires_and_resolves_with_mails(warehouse, smtp) -> None:
     assert all(event.mail.sent_at for event in AlarmEvent.objects.filter(rule=rule))
 
 
+def test_rules_on_one_column_each_keep_their_thresholds_and_groups(warehouse, smtp) -> None:
+    """Several rules on one measure, evaluated on the same rows: each steps its own machines
+    with its own thresholds and grouping."""
+    dataset = sensors_dataset(make_org())
+    hot = rule_add(dataset, name="hot", upper="30")
+    hotter = rule_add(dataset, name="hotter", upper="35")
+    ungrouped = rule_add(dataset, name="any", upper="30", group_by=None)
+    sensors_append(dataset, "a,2026-01-01 00:01:00,33\nb,2026-01-01 00:01:00,36\n")
+    smtp.inbox.wait_for(4)
+    assert _transitions(hot) == [
+        ("a", "33", "ok", "firing", "fire"),
+        ("b", "36", "ok", "firing", "fire"),
+    ]
+    assert _transitions(hotter) == [("b", "36", "ok", "firing", "fire")]
+    assert _transitions(ungrouped) == [("", "33", "ok", "firing", "fire")]
+
+
 def test_the_same_range_evaluated_twice_changes_nothing(warehouse, smtp) -> None:
     dataset = sensors_dataset(make_org())
     rule = rule_add(dataset)

@@ -96,6 +96,16 @@ class WarehouseDialect(ABC):
         (a bin search over hundreds of edges); a no-op where nothing compiles them."""
         return
 
+    def table_columns(
+        self, connection: Connection, table_name: str
+    ) -> dict[str, tuple[ColumnType, int | None]] | None:
+        """A table's columns but the row id, as (type, scale) in table order; None when it
+        does not exist. SQLAlchemy's reflection here; an engine whose catalog answers in one
+        query says so (every load asks, so a JSON append of one row pays it each time)."""
+        from csvhub.warehouse.schema import reflect_columns
+
+        return reflect_columns(connection, table_name, self)
+
     # -- read deadlines --------------------------------------------------------------------
 
     @abstractmethod

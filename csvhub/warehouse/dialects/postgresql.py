@@ -105,6 +105,30 @@ class PostgreSQLDialect(WarehouseDialect):
         # it, so only large expressions turn it off). For this transaction only.
         connection.execute(select(func.set_config("jit", "off", True)))
 
+    def table_columns(
+        self, connection: Connection, table_name: str
+    ) -> dict[str, tuple[ColumnType, int | None]] | None:
+        # One catalog query (SQLAlchemy's reflection takes two: has_table, then the columns,
+        # and builds an inspector and type objects each time), read as reflection reads it
+        # (tests/warehouse prove the two agree): a table always has its row id, so no row
+        # means no table.
+        rows = connection.execute(
+            text(
+                "SELECT a.attname, t.typname, a.atttypmod FROM pg_catalog.pg_attribute a "
+                "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+                "WHERE a.attrelid = to_regclass(:table_name) AND a.attnum > 0 "
+                "AND NOT a.attisdropped ORDER BY a.attnum"
+            ),
+            {"table_name": check_table_name(table_name)},
+        ).all()
+        if not rows:
+            return None
+        return {
+            name: _catalog_type(type_name, modifier)
+            for name, type_name, modifier in rows
+            if name != ROW_ID
+        }
+
     # -- read deadlines --------------------------------------------------------------------
 
     def start_deadline(
@@ -241,6 +265,30 @@ class PostgreSQLDialect(WarehouseDialect):
         from csvhub.warehouse.dialects.postgresql_load import PostgreSQLLoader
 
         return PostgreSQLLoader(self, connection, table_name)
+
+
+_CATALOG_TYPES = {
+    "int2": ColumnType.INTEGER,
+    "int4": ColumnType.INTEGER,
+    "int8": ColumnType.INTEGER,
+    "numeric": ColumnType.DECIMAL,
+    "float4": ColumnType.DECIMAL,
+    "float8": ColumnType.DECIMAL,
+    "bool": ColumnType.BOOLEAN,
+    "date": ColumnType.DATE,
+    "timestamp": ColumnType.TIMESTAMP,
+    "timestamptz": ColumnType.TIMESTAMP,
+}
+NUMERIC_TYPMOD_OFFSET = 4  # PostgreSQL's VARHDRSZ: a numeric's typmod is this past its packing
+
+
+def _catalog_type(type_name: str, modifier: int) -> tuple[ColumnType, int | None]:
+    """A column's csvhub type and declared scale from pg_type's name and pg_attribute's
+    typmod (a NUMERIC(p, s) packs ((p << 16) | s) + 4; -1 when none is declared)."""
+    column_type = _CATALOG_TYPES.get(type_name, ColumnType.TEXT)
+    if type_name != "numeric" or modifier < NUMERIC_TYPMOD_OFFSET:
+        return column_type, None
+    return column_type, (modifier - NUMERIC_TYPMOD_OFFSET) & 0xFFFF
 
 
 def _idle_since(_dbapi_connection: Any, record: Any) -> None:
