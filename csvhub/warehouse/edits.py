@@ -304,12 +304,13 @@ def edit_apply(
             return Applied(previous, again=True)
         chunks = _chunks(connection, sql, chunk_rows)
         if sql.dialect.row_addresses:
-            total = _one_pass(connection, sql, edit_id, chunks, progress)
+            total, before, after = _one_pass(connection, sql, edit_id, chunks, progress)
         else:
             total = _two_passes(connection, sql, edit_id, chunks, progress)
         if expected_count is not None and total != expected_count:
             raise CountChanged(total)
-        before, after = _changed_stats(connection, sql, edit_id)
+        if not sql.dialect.row_addresses:
+            before, after = _changed_stats(connection, sql, edit_id)
         _mark(connection, edit_id, target.rows.table_name, total)
     return Applied(total, before=before, after=after)
 
@@ -339,19 +340,64 @@ def _one_pass(
     edit_id: int,
     chunks: list[_Chunk],
     progress: ProgressCallback | None,
-) -> int:
+) -> tuple[int, dict[str, ColumnStats] | None, dict[str, ColumnStats] | None]:
     """Journal and change each chunk in one statement, where the engine can find a row again
     by its physical address (dialect.row_addresses): the selected rows are read once, their
-    old cells journaled and the rows changed through their addresses."""
+    old cells journaled and the rows changed through their addresses, and the same statement
+    answers the changed cells' statistics before and after (as _changed_stats reads them from
+    the journal otherwise). Returns the rows changed and those statistics (None: a delete)."""
     total = 0
+    before: dict[str, ColumnStats] = {}
+    after: dict[str, ColumnStats] = {}
     for chunk in chunks:
-        total += int(connection.execute(_one_pass_statement(sql, edit_id, chunk)).rowcount)
+        statement = _one_pass_statement(sql, edit_id, chunk)
+        row = connection.execute(statement).one()
+        total += int(row[0])
+        if not sql.target.deletes:
+            _add_chunk_stats(sql, row, before, after)
         if progress is not None:
             progress(total)
-    return total
+    if sql.target.deletes:
+        return total, None, None
+    _fill_stats(sql, before, after)
+    return total, before, after
+
+
+def _add_chunk_stats(
+    sql: _EditSql, row: Any, before: dict[str, ColumnStats], after: dict[str, ColumnStats]
+) -> None:
+    """Merge one chunk's answer (_one_pass_statement: rows changed, rows selected, then each
+    column's parts before, then after unless constant) into the edit's statistics."""
+    changed, selected, position = int(row[0]), int(row[1]), 2
+    for name, change in sql.target.changes:
+        field = sql.query.field(name)
+        found = [(before, selected, row[position : position + 5])]
+        position += 5
+        if not isinstance(change, SetValue):
+            found.append((after, changed, row[position : position + 5]))
+            position += 5
+        for stats, rows, parts in found:
+            chunk_stats = _stats_of(field, sql.dialect, rows, parts)
+            known = stats.get(name)
+            stats[name] = chunk_stats if known is None else known.merged(chunk_stats)
+
+
+def _fill_stats(
+    sql: _EditSql, before: dict[str, ColumnStats], after: dict[str, ColumnStats]
+) -> None:
+    """Statistics of columns no chunk reported (no rows at all), and of constants."""
+    for name, change in sql.target.changes:
+        field = sql.query.field(name)
+        before.setdefault(name, ColumnStats(value_type=field.type))
+        if isinstance(change, SetValue):
+            after[name] = _constant_stats(field, change.value, before[name])
+        else:
+            after.setdefault(name, ColumnStats(value_type=field.type))
 
 
 def _one_pass_statement(sql: _EditSql, edit_id: int, chunk: _Chunk) -> Any:
+    """One row: the rows changed, the rows selected, then each changed column's statistics
+    parts over the old cells, then over the new ones (not for a constant), for an update."""
     address = sql.dialect.row_address(sql.table)
     names = sql.columns()
     old = (
@@ -375,11 +421,39 @@ def _one_pass_statement(sql: _EditSql, edit_id: int, chunk: _Chunk) -> Any:
     journaled = _journal_insert(rows).cte("journaled")
     chosen = sql.dialect.row_address_in(address, select(old.c.address))
     if sql.target.deletes:
-        statement: Any = delete(sql.table).where(chosen)
-    else:
-        assignments = {name: sql.new_value(name, change) for name, change in sql.target.changes}
-        statement = update(sql.table).where(chosen).values(assignments)
-    return statement.add_cte(journaled).execution_options(preserve_rowcount=True)
+        deleted = delete(sql.table).where(chosen).returning(sql.row_id).cte("changed")
+        return select(func.count()).select_from(deleted).add_cte(journaled)
+    assignments = {name: sql.new_value(name, change) for name, change in sql.target.changes}
+    new = [sql.table.c[name] for name, _ in sql.target.changes]
+    changed = update(sql.table).where(chosen).values(assignments).returning(*new).cte("changed")
+    old_parts: list[ColumnElement[Any]] = [func.count()]
+    new_parts: list[ColumnElement[Any]] = [func.count()]
+    for name, change in sql.target.changes:
+        field = sql.query.field(name)
+        old_parts += _cell_stats_parts(
+            sql.dialect, field, old.c[name], _canonical(sql, name, old.c[name])
+        )
+        if not isinstance(change, SetValue):
+            value = changed.c[name]
+            new_parts += _cell_stats_parts(sql.dialect, field, value, _canonical(sql, name, value))
+    olds = (
+        select(*(p.label(f"o{i}") for i, p in enumerate(old_parts))).select_from(old).subquery("o")
+    )
+    news = (
+        select(*(p.label(f"n{i}") for i, p in enumerate(new_parts)))
+        .select_from(changed)
+        .subquery("n")
+    )
+    # Interleave per column, in the order _add_chunk_stats reads them.
+    columns: list[Any] = [news.c.n0, olds.c.o0]
+    o, n = 1, 1
+    for _, change in sql.target.changes:
+        columns += [olds.c[f"o{i}"] for i in range(o, o + 5)]
+        o += 5
+        if not isinstance(change, SetValue):
+            columns += [news.c[f"n{i}"] for i in range(n, n + 5)]
+            n += 5
+    return select(*columns).select_from(olds.join(news, literal(True))).add_cte(journaled)
 
 
 def _canonical(sql: _EditSql, name: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
