@@ -32,6 +32,7 @@ from sqlalchemy import (
     Text,
     and_,
     case,
+    cast,
     delete,
     func,
     insert,
@@ -62,14 +63,34 @@ JOURNAL = Table(
     Column("row_id", BigInteger, nullable=False),
     Column("column_name", String(64), nullable=False),
     Column("old_value", Text, nullable=True),
-    # An edit's cells (apply, undo, purge); a row's cells across edits (undo's conflicts,
-    # and the highest row id ever given, which loads never give again).
+    # The one index: an edit's cells (apply, undo, purge, statistics), and a cell of later
+    # edits (undo's conflicts: their ids are known). Each index costs every journaled cell
+    # an entry and a WAL record, so there is no second one (see MARKS).
     Index("csvhub_edit_journal_edit", "edit_id", "column_name", "row_id"),
-    Index("csvhub_edit_journal_row", "table_name", "row_id"),
 )
-# The marker of an applied edit: row id 0 (row ids start at 1), no column, the row count.
+# Row id 0 and no column: the marker of an applied edit in journals made before MARKS (row ids
+# start at 1); such rows are left out of every read of cells and copied into MARKS.
 MARKER_ROW_ID = 0
 MARKER_COLUMN = ""
+# Journals made before MARKS also had an index on (table_name, row_id), for the highest row
+# id of a table, which MARKS now answers: it is dropped once MARKS holds their markers.
+_OLD_JOURNAL = Table(
+    JOURNAL.name, MetaData(), Column("table_name", String(64)), Column("row_id", BigInteger)
+)
+OLD_ROW_INDEX = Index("csvhub_edit_journal_row", _OLD_JOURNAL.c.table_name, _OLD_JOURNAL.c.row_id)
+
+MARKS = Table(
+    "csvhub_edit_marks",
+    MetaData(),
+    # One row per applied edit (and undo), written in its transaction: a retried job finds
+    # it and does not apply the edit twice.
+    Column("table_name", String(64), primary_key=True),
+    Column("edit_id", BigInteger, primary_key=True),
+    Column("changed_rows", BigInteger, nullable=False),
+    # The highest row id the edit journaled (0: none), so that loads never give the id of a
+    # row an edit deleted again (undo puts the row back with its id).
+    Column("highest_row_id", BigInteger, nullable=False),
+)
 
 
 # -- what an edit does --------------------------------------------------------------------------
@@ -270,8 +291,9 @@ _JOURNALED: set[Any] = set()
 
 
 def journal_ensure(engine: Engine | None = None) -> None:
-    """Create the journal if it is missing, in a transaction of its own (MySQL's DDL would
-    commit the edit's transaction)."""
+    """Create the journal and its marks if they are missing, and bring a journal made before
+    MARKS to the current layout, in a transaction of its own (MySQL's DDL would commit the
+    edit's transaction)."""
     engine = engine or get_engine()
     if engine.url in _JOURNALED:
         return
@@ -281,7 +303,41 @@ def journal_ensure(engine: Engine | None = None) -> None:
         connection = dialect_of(engine).for_writes(connection)
         with connection.begin():
             JOURNAL.create(connection, checkfirst=True)
+            MARKS.create(connection, checkfirst=True)
+            if _has_old_row_index(connection):
+                _migrate_markers(connection)
     _JOURNALED.add(engine.url)
+
+
+def _has_old_row_index(connection: Connection) -> bool:
+    from sqlalchemy import inspect
+
+    indexes = inspect(connection).get_indexes(JOURNAL.name)
+    return any(index["name"] == OLD_ROW_INDEX.name for index in indexes)
+
+
+def _migrate_markers(connection: Connection) -> None:
+    """A journal made before MARKS: copy its markers there, with the highest row id each
+    edit journaled (by the edit's index, one edit at a time), then drop its second index.
+    The cells stay as they are: the journal's rows keep their layout. Idempotent: a process
+    that stops halfway (or MySQL, whose DDL commits) finishes it the next time."""
+    old = JOURNAL.alias("old_marker")
+    cells = JOURNAL.alias("cell")
+    mark = MARKS.alias("mark")
+    highest = (
+        select(func.coalesce(func.max(cells.c.row_id), 0))
+        .where(cells.c.edit_id == old.c.edit_id, cells.c.table_name == old.c.table_name)
+        .scalar_subquery()
+    )
+    copied = select(mark.c.edit_id).where(
+        mark.c.edit_id == old.c.edit_id, mark.c.table_name == old.c.table_name
+    )
+    markers = select(
+        old.c.table_name, old.c.edit_id, cast(old.c.old_value, BigInteger), highest
+    ).where(old.c.row_id == MARKER_ROW_ID, old.c.column_name == MARKER_COLUMN, ~copied.exists())
+    names = ["table_name", "edit_id", "changed_rows", "highest_row_id"]
+    connection.execute(insert(MARKS).from_select(names, markers))
+    OLD_ROW_INDEX.drop(connection)
 
 
 def edit_apply(
@@ -311,7 +367,7 @@ def edit_apply(
             raise CountChanged(total)
         if not sql.dialect.row_addresses:
             before, after = _changed_stats(connection, sql, edit_id)
-        _mark(connection, edit_id, target.rows.table_name, total)
+        _mark(connection, edit_id, target.rows.table_name, total, sql.columns())
     return Applied(total, before=before, after=after)
 
 
@@ -531,24 +587,35 @@ def _locked(engine: Engine, table_name: str) -> Iterator[Connection]:
 def _marker(connection: Connection, edit_id: int, table_name: str) -> int | None:
     # By table too: edit ids are unique in one metadata database, table names everywhere.
     found = connection.execute(
-        select(JOURNAL.c.old_value).where(
-            JOURNAL.c.edit_id == edit_id,
-            JOURNAL.c.table_name == table_name,
-            JOURNAL.c.column_name == MARKER_COLUMN,
-            JOURNAL.c.row_id == MARKER_ROW_ID,
+        select(MARKS.c.changed_rows).where(
+            MARKS.c.edit_id == edit_id, MARKS.c.table_name == table_name
         )
     ).first()
     return None if found is None else int(found[0])
 
 
-def _mark(connection: Connection, edit_id: int, table_name: str, rows: int) -> None:
+def _mark(
+    connection: Connection, edit_id: int, table_name: str, rows: int, columns: Sequence[str]
+) -> None:
+    """Record the edit as applied, with the highest row id it journaled: one probe of the
+    journal's index per column (every journaled row has a cell of each column it changed)."""
+    highest = [
+        select(func.max(JOURNAL.c.row_id))
+        .where(
+            JOURNAL.c.edit_id == edit_id,
+            JOURNAL.c.column_name == name,
+            JOURNAL.c.table_name == table_name,
+        )
+        .scalar_subquery()
+        for name in columns
+    ]
+    found = [connection.execute(select(query)).scalar() for query in highest]
     connection.execute(
-        insert(JOURNAL).values(
-            edit_id=edit_id,
+        insert(MARKS).values(
             table_name=table_name,
-            row_id=MARKER_ROW_ID,
-            column_name=MARKER_COLUMN,
-            old_value=str(rows),
+            edit_id=edit_id,
+            changed_rows=rows,
+            highest_row_id=max((int(value) for value in found if value is not None), default=0),
         )
     )
 
@@ -669,7 +736,7 @@ def edit_restore(
             rows = connection.execute(sql.reinsert()).rowcount
         else:
             rows = _restore_cells(connection, sql)
-        _mark(connection, target.undo_id, target.table_name, rows)
+        _mark(connection, target.undo_id, target.table_name, rows, target.columns)
     return Restored(int(rows), int(conflicts), shown)
 
 
@@ -788,7 +855,11 @@ def journal_purge(*, edit_ids: Sequence[int], engine: Engine | None = None) -> i
         connection = dialect_of(engine).for_writes(connection)
         with connection.begin():
             chosen = JOURNAL.c.edit_id.in_(list(edit_ids))
-            result = connection.execute(delete(JOURNAL).where(chosen))
+            result = connection.execute(
+                delete(JOURNAL).where(chosen, JOURNAL.c.row_id != MARKER_ROW_ID)
+            )
+            connection.execute(delete(JOURNAL).where(chosen))  # markers of older journals
+            connection.execute(delete(MARKS).where(MARKS.c.edit_id.in_(list(edit_ids))))
     return int(result.rowcount)
 
 
@@ -797,11 +868,17 @@ def journal_highest_row_id(connection: Connection, table_name: str) -> int:
     which loads must not give again, so that an undo can put the rows back with their ids."""
     from sqlalchemy import inspect
 
-    if not inspect(connection).has_table(JOURNAL.name):
+    inspector = inspect(connection)
+    if inspector.has_table(MARKS.name):
+        found = connection.execute(
+            select(func.max(MARKS.c.highest_row_id)).where(MARKS.c.table_name == table_name)
+        ).scalar()
+    elif inspector.has_table(JOURNAL.name):  # a journal no edit has brought to the MARKS layout yet
+        found = connection.execute(
+            select(func.max(JOURNAL.c.row_id)).where(JOURNAL.c.table_name == table_name)
+        ).scalar()
+    else:
         return 0
-    found = connection.execute(
-        select(func.max(JOURNAL.c.row_id)).where(JOURNAL.c.table_name == table_name)
-    ).scalar()
     return int(found or 0)
 
 
