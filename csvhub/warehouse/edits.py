@@ -863,6 +863,23 @@ def journal_purge(*, edit_ids: Sequence[int], engine: Engine | None = None) -> i
     return int(result.rowcount)
 
 
+def journal_forget_table(connection: Connection, table_name: str) -> None:
+    """Forget the journal of a table being dropped (its edits are deleted with its dataset, so
+    retention would never purge them): its edits are found by their marks, their cells by
+    the journal's index."""
+    from sqlalchemy import inspect
+
+    if not inspect(connection).has_table(MARKS.name):
+        return
+    edit_ids = select(MARKS.c.edit_id).where(MARKS.c.table_name == table_name)
+    connection.execute(
+        delete(JOURNAL).where(
+            JOURNAL.c.edit_id.in_(edit_ids.scalar_subquery()), JOURNAL.c.table_name == table_name
+        )
+    )
+    connection.execute(delete(MARKS).where(MARKS.c.table_name == table_name))
+
+
 def journal_highest_row_id(connection: Connection, table_name: str) -> int:
     """The highest row id the journal holds for the table (0: none): the ids of deleted rows,
     which loads must not give again, so that an undo can put the rows back with their ids."""

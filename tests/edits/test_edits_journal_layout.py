@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import insert, inspect, select
 
+from csvhub.datasets.services import dataset_delete
 from csvhub.warehouse import edits
 from csvhub.warehouse.engine import get_engine
+from tests.edits.helpers import edit
 
 TABLE = "ds_" + "0" * 32  # no such dataset table: the journal alone is looked at
 
@@ -50,3 +53,19 @@ def test_an_old_journal_gets_marks_and_loses_its_second_index(warehouse) -> None
     assert edits.journal_purge(edit_ids=[7]) == 3
     with engine.connect() as connection:
         assert edits.journal_highest_row_id(connection, TABLE) == 12
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_dataset_forgets_its_journal(editor, typed) -> None:
+    answer = edit(editor, typed, {"filter": "", "action": {"set": {"price": "1.00"}}})
+    assert answer.status_code == 201, answer.json()
+    edit_id = answer.json()["id"]
+    assert edits.journal_cells(edit_id=edit_id) == 5
+
+    table_name = typed.table_name
+    dataset_delete(dataset=typed)
+
+    # Its edits go with the dataset, so retention would never purge these cells.
+    assert edits.journal_cells(edit_id=edit_id) == 0
+    with get_engine().connect() as connection:
+        assert edits.journal_highest_row_id(connection, table_name) == 0
