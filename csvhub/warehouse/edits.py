@@ -629,7 +629,7 @@ class _Chunk:
     only: bool = False
 
     def rows(self, row_id: ColumnElement[Any]) -> list[ColumnElement[Any]]:
-        """The condition on the table's rows. None for the only chunk: the table's lock keeps
+        """The condition on the table's rows; none for the only chunk: the table's lock keeps
         other ids out, and, without column statistics (a table not analyzed yet), PostgreSQL
         plans a range over every id as a bitmap scan of the whole primary key, twice as slow
         as the sequential scan the filters alone get."""
