@@ -3,9 +3,10 @@
 Every edit runs in one warehouse transaction that holds the table's write lock (the lock loads
 take, so edits and uploads of one dataset run one after the other). Inside it, the old values
 of what the edit changes are copied into the journal with INSERT … SELECT, then the rows are
-updated or deleted by the row ids just journaled; a marker row records the edit as applied.
+updated or deleted by the row ids just journaled (on PostgreSQL, one statement per chunk does
+both, by the rows' addresses); a mark (`csvhub_edit_marks`) records the edit as applied.
 Readers see all of an edit or none of it; a worker killed mid-edit rolls everything back; a
-retried edit finds its marker and is not applied twice.
+retried edit finds its mark and is not applied twice.
 
 The journal, `csvhub_edit_journal`, is shared by all datasets: one row per changed cell (for a
 deleted row, one per column), holding the cell's canonical text (query.py's module docstring),
