@@ -41,7 +41,7 @@ _SERVERS = {
 }
 _CSVHUB_TABLES = ("csvhub_loads", "csvhub_swaps")
 # Emptied, not dropped: a process remembers that it made it (csvhub.warehouse.edits).
-_CSVHUB_EMPTIED = ("csvhub_edit_journal",)
+_CSVHUB_EMPTIED = ("csvhub_edit_journal", "csvhub_edit_marks")
 
 
 def _drop_dataset_tables(url: str) -> None:

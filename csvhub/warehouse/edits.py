@@ -3,9 +3,10 @@
 Every edit runs in one warehouse transaction that holds the table's write lock (the lock loads
 take, so edits and uploads of one dataset run one after the other). Inside it, the old values
 of what the edit changes are copied into the journal with INSERT … SELECT, then the rows are
-updated or deleted by the row ids just journaled; a marker row records the edit as applied.
+updated or deleted by the row ids just journaled (on PostgreSQL, one statement per chunk does
+both, by the rows' addresses); a mark (`csvhub_edit_marks`) records the edit as applied.
 Readers see all of an edit or none of it; a worker killed mid-edit rolls everything back; a
-retried edit finds its marker and is not applied twice.
+retried edit finds its mark and is not applied twice.
 
 The journal, `csvhub_edit_journal`, is shared by all datasets: one row per changed cell (for a
 deleted row, one per column), holding the cell's canonical text (query.py's module docstring),
@@ -32,6 +33,7 @@ from sqlalchemy import (
     Text,
     and_,
     case,
+    cast,
     delete,
     func,
     insert,
@@ -62,14 +64,34 @@ JOURNAL = Table(
     Column("row_id", BigInteger, nullable=False),
     Column("column_name", String(64), nullable=False),
     Column("old_value", Text, nullable=True),
-    # An edit's cells (apply, undo, purge); a row's cells across edits (undo's conflicts,
-    # and the highest row id ever given, which loads never give again).
+    # The one index: an edit's cells (apply, undo, purge, statistics), and a cell of later
+    # edits (undo's conflicts: their ids are known). Each index costs every journaled cell
+    # an entry and a WAL record, so there is no second one (see MARKS).
     Index("csvhub_edit_journal_edit", "edit_id", "column_name", "row_id"),
-    Index("csvhub_edit_journal_row", "table_name", "row_id"),
 )
-# The marker of an applied edit: row id 0 (row ids start at 1), no column, the row count.
+# Row id 0 and no column: the marker of an applied edit in journals made before MARKS (row ids
+# start at 1); such rows are left out of every read of cells and copied into MARKS.
 MARKER_ROW_ID = 0
 MARKER_COLUMN = ""
+# Journals made before MARKS also had an index on (table_name, row_id), for the highest row
+# id of a table, which MARKS now answers: it is dropped once MARKS holds their markers.
+_OLD_JOURNAL = Table(
+    JOURNAL.name, MetaData(), Column("table_name", String(64)), Column("row_id", BigInteger)
+)
+OLD_ROW_INDEX = Index("csvhub_edit_journal_row", _OLD_JOURNAL.c.table_name, _OLD_JOURNAL.c.row_id)
+
+MARKS = Table(
+    "csvhub_edit_marks",
+    MetaData(),
+    # One row per applied edit (and undo), written in its transaction: a retried job finds
+    # it and does not apply the edit twice.
+    Column("table_name", String(64), primary_key=True),
+    Column("edit_id", BigInteger, primary_key=True),
+    Column("changed_rows", BigInteger, nullable=False),
+    # The highest row id the edit journaled (0: none), so that loads never give the id of a
+    # row an edit deleted again (undo puts the row back with its id).
+    Column("highest_row_id", BigInteger, nullable=False),
+)
 
 
 # -- what an edit does --------------------------------------------------------------------------
@@ -270,8 +292,9 @@ _JOURNALED: set[Any] = set()
 
 
 def journal_ensure(engine: Engine | None = None) -> None:
-    """Create the journal if it is missing, in a transaction of its own (MySQL's DDL would
-    commit the edit's transaction)."""
+    """Create the journal and its marks if they are missing, and bring a journal made before
+    MARKS to the current layout, in a transaction of its own (MySQL's DDL would commit the
+    edit's transaction)."""
     engine = engine or get_engine()
     if engine.url in _JOURNALED:
         return
@@ -281,7 +304,41 @@ def journal_ensure(engine: Engine | None = None) -> None:
         connection = dialect_of(engine).for_writes(connection)
         with connection.begin():
             JOURNAL.create(connection, checkfirst=True)
+            MARKS.create(connection, checkfirst=True)
+            if _has_old_row_index(connection):
+                _migrate_markers(connection)
     _JOURNALED.add(engine.url)
+
+
+def _has_old_row_index(connection: Connection) -> bool:
+    from sqlalchemy import inspect
+
+    indexes = inspect(connection).get_indexes(JOURNAL.name)
+    return any(index["name"] == OLD_ROW_INDEX.name for index in indexes)
+
+
+def _migrate_markers(connection: Connection) -> None:
+    """A journal made before MARKS: copy its markers there, with the highest row id each
+    edit journaled (by the edit's index, one edit at a time), then drop its second index.
+    The cells stay as they are: the journal's rows keep their layout. Idempotent: a process
+    that stops halfway (or MySQL, whose DDL commits) finishes it the next time."""
+    old = JOURNAL.alias("old_marker")
+    cells = JOURNAL.alias("cell")
+    mark = MARKS.alias("mark")
+    highest = (
+        select(func.coalesce(func.max(cells.c.row_id), 0))
+        .where(cells.c.edit_id == old.c.edit_id, cells.c.table_name == old.c.table_name)
+        .scalar_subquery()
+    )
+    copied = select(mark.c.edit_id).where(
+        mark.c.edit_id == old.c.edit_id, mark.c.table_name == old.c.table_name
+    )
+    markers = select(
+        old.c.table_name, old.c.edit_id, cast(old.c.old_value, BigInteger), highest
+    ).where(old.c.row_id == MARKER_ROW_ID, old.c.column_name == MARKER_COLUMN, ~copied.exists())
+    names = ["table_name", "edit_id", "changed_rows", "highest_row_id"]
+    connection.execute(insert(MARKS).from_select(names, markers))
+    OLD_ROW_INDEX.drop(connection)
 
 
 def edit_apply(
@@ -304,13 +361,14 @@ def edit_apply(
             return Applied(previous, again=True)
         chunks = _chunks(connection, sql, chunk_rows)
         if sql.dialect.row_addresses:
-            total = _one_pass(connection, sql, edit_id, chunks, progress)
+            total, before, after = _one_pass(connection, sql, edit_id, chunks, progress)
         else:
             total = _two_passes(connection, sql, edit_id, chunks, progress)
         if expected_count is not None and total != expected_count:
             raise CountChanged(total)
-        before, after = _changed_stats(connection, sql, edit_id)
-        _mark(connection, edit_id, target.rows.table_name, total)
+        if not sql.dialect.row_addresses:
+            before, after = _changed_stats(connection, sql, edit_id)
+        _mark(connection, edit_id, target.rows.table_name, total, sql.columns())
     return Applied(total, before=before, after=after)
 
 
@@ -318,16 +376,16 @@ def _two_passes(
     connection: Connection,
     sql: _EditSql,
     edit_id: int,
-    chunks: list[tuple[int, int]],
+    chunks: list[_Chunk],
     progress: ProgressCallback | None,
 ) -> int:
     """Journal every chunk, then change the rows: the filters are read twice."""
     total = 0
-    for low, high in chunks:
-        total += _journal_chunk(connection, sql, edit_id, low, high)
+    for chunk in chunks:
+        total += _journal_chunk(connection, sql, edit_id, chunk)
         if progress is not None:
             progress(total)
-    changed = sum(_change_rows(connection, sql, low, high) for low, high in chunks)
+    changed = sum(_change_rows(connection, sql, chunk) for chunk in chunks)
     if changed != total:  # the table's lock keeps writers out: this is a bug, not a race
         raise RuntimeError(f"edit {edit_id} journaled {total} rows but changed {changed}")
     return total
@@ -337,28 +395,73 @@ def _one_pass(
     connection: Connection,
     sql: _EditSql,
     edit_id: int,
-    chunks: list[tuple[int, int]],
+    chunks: list[_Chunk],
     progress: ProgressCallback | None,
-) -> int:
+) -> tuple[int, dict[str, ColumnStats] | None, dict[str, ColumnStats] | None]:
     """Journal and change each chunk in one statement, where the engine can find a row again
     by its physical address (dialect.row_addresses): the selected rows are read once, their
-    old cells journaled and the rows changed through their addresses."""
+    old cells journaled and the rows changed through their addresses, and the same statement
+    answers the changed cells' statistics before and after (as _changed_stats reads them from
+    the journal otherwise). Returns the rows changed and those statistics (None: a delete)."""
     total = 0
-    for low, high in chunks:
-        total += int(connection.execute(_one_pass_statement(sql, edit_id, low, high)).rowcount)
+    before: dict[str, ColumnStats] = {}
+    after: dict[str, ColumnStats] = {}
+    for chunk in chunks:
+        statement = _one_pass_statement(sql, edit_id, chunk)
+        row = connection.execute(statement).one()
+        total += int(row[0])
+        if not sql.target.deletes:
+            _add_chunk_stats(sql, row, before, after)
         if progress is not None:
             progress(total)
-    return total
+    if sql.target.deletes:
+        return total, None, None
+    _fill_stats(sql, before, after)
+    return total, before, after
 
 
-def _one_pass_statement(sql: _EditSql, edit_id: int, low: int, high: int) -> Any:
+def _add_chunk_stats(
+    sql: _EditSql, row: Any, before: dict[str, ColumnStats], after: dict[str, ColumnStats]
+) -> None:
+    """Merge one chunk's answer (_one_pass_statement: rows changed, rows selected, then each
+    column's parts before, then after unless constant) into the edit's statistics."""
+    changed, selected, position = int(row[0]), int(row[1]), 2
+    for name, change in sql.target.changes:
+        field = sql.query.field(name)
+        found = [(before, selected, row[position : position + 5])]
+        position += 5
+        if not isinstance(change, SetValue):
+            found.append((after, changed, row[position : position + 5]))
+            position += 5
+        for stats, rows, parts in found:
+            chunk_stats = _stats_of(field, sql.dialect, rows, parts)
+            known = stats.get(name)
+            stats[name] = chunk_stats if known is None else known.merged(chunk_stats)
+
+
+def _fill_stats(
+    sql: _EditSql, before: dict[str, ColumnStats], after: dict[str, ColumnStats]
+) -> None:
+    """Statistics of columns no chunk reported (no rows at all), and of constants."""
+    for name, change in sql.target.changes:
+        field = sql.query.field(name)
+        before.setdefault(name, ColumnStats(value_type=field.type))
+        if isinstance(change, SetValue):
+            after[name] = _constant_stats(field, change.value, before[name])
+        else:
+            after.setdefault(name, ColumnStats(value_type=field.type))
+
+
+def _one_pass_statement(sql: _EditSql, edit_id: int, chunk: _Chunk) -> Any:
+    """One row: the rows changed, the rows selected, then each changed column's statistics
+    parts over the old cells, then over the new ones (not for a constant), for an update."""
     address = sql.dialect.row_address(sql.table)
     names = sql.columns()
     old = (
         select(
             address.label("address"), sql.row_id.label("row_id"), *(sql.table.c[n] for n in names)
         )
-        .where(*sql.where(), sql.row_id.between(low, high))
+        .where(*sql.where(), *chunk.rows(sql.row_id))
         .cte("old")
     )
     cells = [
@@ -375,11 +478,39 @@ def _one_pass_statement(sql: _EditSql, edit_id: int, low: int, high: int) -> Any
     journaled = _journal_insert(rows).cte("journaled")
     chosen = sql.dialect.row_address_in(address, select(old.c.address))
     if sql.target.deletes:
-        statement: Any = delete(sql.table).where(chosen)
-    else:
-        assignments = {name: sql.new_value(name, change) for name, change in sql.target.changes}
-        statement = update(sql.table).where(chosen).values(assignments)
-    return statement.add_cte(journaled).execution_options(preserve_rowcount=True)
+        deleted = delete(sql.table).where(chosen).returning(sql.row_id).cte("changed")
+        return select(func.count()).select_from(deleted).add_cte(journaled)
+    assignments = {name: sql.new_value(name, change) for name, change in sql.target.changes}
+    new = [sql.table.c[name] for name, _ in sql.target.changes]
+    changed = update(sql.table).where(chosen).values(assignments).returning(*new).cte("changed")
+    old_parts: list[ColumnElement[Any]] = [func.count()]
+    new_parts: list[ColumnElement[Any]] = [func.count()]
+    for name, change in sql.target.changes:
+        field = sql.query.field(name)
+        old_parts += _cell_stats_parts(
+            sql.dialect, field, old.c[name], _canonical(sql, name, old.c[name])
+        )
+        if not isinstance(change, SetValue):
+            value = changed.c[name]
+            new_parts += _cell_stats_parts(sql.dialect, field, value, _canonical(sql, name, value))
+    olds = (
+        select(*(p.label(f"o{i}") for i, p in enumerate(old_parts))).select_from(old).subquery("o")
+    )
+    news = (
+        select(*(p.label(f"n{i}") for i, p in enumerate(new_parts)))
+        .select_from(changed)
+        .subquery("n")
+    )
+    # Interleave per column, in the order _add_chunk_stats reads them.
+    columns: list[Any] = [news.c.n0, olds.c.o0]
+    o, n = 1, 1
+    for _, change in sql.target.changes:
+        columns += [olds.c[f"o{i}"] for i in range(o, o + 5)]
+        o += 5
+        if not isinstance(change, SetValue):
+            columns += [news.c[f"n{i}"] for i in range(n, n + 5)]
+            n += 5
+    return select(*columns).select_from(olds.join(news, literal(True))).add_cte(journaled)
 
 
 def _canonical(sql: _EditSql, name: str, value: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -457,50 +588,78 @@ def _locked(engine: Engine, table_name: str) -> Iterator[Connection]:
 def _marker(connection: Connection, edit_id: int, table_name: str) -> int | None:
     # By table too: edit ids are unique in one metadata database, table names everywhere.
     found = connection.execute(
-        select(JOURNAL.c.old_value).where(
-            JOURNAL.c.edit_id == edit_id,
-            JOURNAL.c.table_name == table_name,
-            JOURNAL.c.column_name == MARKER_COLUMN,
-            JOURNAL.c.row_id == MARKER_ROW_ID,
+        select(MARKS.c.changed_rows).where(
+            MARKS.c.edit_id == edit_id, MARKS.c.table_name == table_name
         )
     ).first()
     return None if found is None else int(found[0])
 
 
-def _mark(connection: Connection, edit_id: int, table_name: str, rows: int) -> None:
+def _mark(
+    connection: Connection, edit_id: int, table_name: str, rows: int, columns: Sequence[str]
+) -> None:
+    """Record the edit as applied, with the highest row id it journaled: one probe of the
+    journal's index per column (every journaled row has a cell of each column it changed)."""
+    highest = [
+        select(func.max(JOURNAL.c.row_id))
+        .where(
+            JOURNAL.c.edit_id == edit_id,
+            JOURNAL.c.column_name == name,
+            JOURNAL.c.table_name == table_name,
+        )
+        .scalar_subquery()
+        for name in columns
+    ]
+    found = [connection.execute(select(query)).scalar() for query in highest]
     connection.execute(
-        insert(JOURNAL).values(
-            edit_id=edit_id,
+        insert(MARKS).values(
             table_name=table_name,
-            row_id=MARKER_ROW_ID,
-            column_name=MARKER_COLUMN,
-            old_value=str(rows),
+            edit_id=edit_id,
+            changed_rows=rows,
+            highest_row_id=max((int(value) for value in found if value is not None), default=0),
         )
     )
 
 
-def _chunks(connection: Connection, sql: _EditSql, chunk_rows: int) -> list[tuple[int, int]]:
+@dataclass(frozen=True)
+class _Chunk:
+    """Row ids low..high; `only`: the one chunk of the edit, spanning every id it may select."""
+
+    low: int
+    high: int
+    only: bool = False
+
+    def rows(self, row_id: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+        """The condition on the table's rows; none for the only chunk: the table's lock keeps
+        other ids out, and, without column statistics (a table not analyzed yet), PostgreSQL
+        plans a range over every id as a bitmap scan of the whole primary key, twice as slow
+        as the sequential scan the filters alone get."""
+        return [] if self.only else [row_id.between(self.low, self.high)]
+
+
+def _chunks(connection: Connection, sql: _EditSql, chunk_rows: int) -> list[_Chunk]:
     """Row id ranges of about `chunk_rows` ids each, covering the rows the edit may select."""
     low, high = connection.execute(select(func.min(sql.row_id), func.max(sql.row_id))).one()
     if low is None:
         return []
     if sql.target.row_ids is not None:
         low, high = max(low, sql.target.row_ids[0]), min(high, sql.target.row_ids[1])
+    starts = range(low, high + 1, chunk_rows)
     return [
-        (start, min(start + chunk_rows - 1, high)) for start in range(low, high + 1, chunk_rows)
+        _Chunk(start, min(start + chunk_rows - 1, high), only=len(starts) == 1) for start in starts
     ]
 
 
-def _journal_chunk(connection: Connection, sql: _EditSql, edit_id: int, low: int, high: int) -> int:
-    """Journal the old cells of the selected rows with ids low..high; returns their count."""
+def _journal_chunk(connection: Connection, sql: _EditSql, edit_id: int, chunk: _Chunk) -> int:
+    """Journal the old cells of the selected rows with ids in the chunk; returns their count."""
     first, *others = sql.columns()
-    in_chunk = sql.row_id.between(low, high)
     table_name = sql.target.rows.table_name
-    count = connection.execute(
-        _journal_insert(select(*_journal_values(sql, edit_id, first)).where(*sql.where(), in_chunk))
-    ).rowcount
+    selected = select(*_journal_values(sql, edit_id, first)).where(
+        *sql.where(), *chunk.rows(sql.row_id)
+    )
+    count = connection.execute(_journal_insert(selected)).rowcount
     journaled = _journaled_ids(edit_id, first, table_name).where(
-        JOURNAL.c.row_id.between(low, high)
+        JOURNAL.c.row_id.between(chunk.low, chunk.high)
     )
     for name in others:
         connection.execute(
@@ -535,11 +694,11 @@ def _journaled_ids(edit_id: int, column_name: str, table_name: str) -> Any:
     )
 
 
-def _change_rows(connection: Connection, sql: _EditSql, low: int, high: int) -> int:
-    """Update or delete the selected rows with ids low..high: the rows just journaled, as the
+def _change_rows(connection: Connection, sql: _EditSql, chunk: _Chunk) -> int:
+    """Update or delete the selected rows with ids in the chunk: the rows just journaled, as the
     table's lock keeps every other writer out (the filters again cost one scan, where the
     journaled ids cost a random read per row); returns how many."""
-    where = [*sql.where(), sql.row_id.between(low, high)]
+    where = [*sql.where(), *chunk.rows(sql.row_id)]
     if sql.target.deletes:
         return int(connection.execute(delete(sql.table).where(*where)).rowcount)
     assignments = {name: sql.new_value(name, change) for name, change in sql.target.changes}
@@ -578,7 +737,7 @@ def edit_restore(
             rows = connection.execute(sql.reinsert()).rowcount
         else:
             rows = _restore_cells(connection, sql)
-        _mark(connection, target.undo_id, target.table_name, rows)
+        _mark(connection, target.undo_id, target.table_name, rows, target.columns)
     return Restored(int(rows), int(conflicts), shown)
 
 
@@ -697,8 +856,29 @@ def journal_purge(*, edit_ids: Sequence[int], engine: Engine | None = None) -> i
         connection = dialect_of(engine).for_writes(connection)
         with connection.begin():
             chosen = JOURNAL.c.edit_id.in_(list(edit_ids))
-            result = connection.execute(delete(JOURNAL).where(chosen))
+            result = connection.execute(
+                delete(JOURNAL).where(chosen, JOURNAL.c.row_id != MARKER_ROW_ID)
+            )
+            connection.execute(delete(JOURNAL).where(chosen))  # markers of older journals
+            connection.execute(delete(MARKS).where(MARKS.c.edit_id.in_(list(edit_ids))))
     return int(result.rowcount)
+
+
+def journal_forget_table(connection: Connection, table_name: str) -> None:
+    """Forget the journal of a table being dropped (its edits are deleted with its dataset, so
+    retention would never purge them): its edits are found by their marks, their cells by
+    the journal's index."""
+    from sqlalchemy import inspect
+
+    if not inspect(connection).has_table(MARKS.name):
+        return
+    edit_ids = select(MARKS.c.edit_id).where(MARKS.c.table_name == table_name)
+    connection.execute(
+        delete(JOURNAL).where(
+            JOURNAL.c.edit_id.in_(edit_ids.scalar_subquery()), JOURNAL.c.table_name == table_name
+        )
+    )
+    connection.execute(delete(MARKS).where(MARKS.c.table_name == table_name))
 
 
 def journal_highest_row_id(connection: Connection, table_name: str) -> int:
@@ -706,11 +886,17 @@ def journal_highest_row_id(connection: Connection, table_name: str) -> int:
     which loads must not give again, so that an undo can put the rows back with their ids."""
     from sqlalchemy import inspect
 
-    if not inspect(connection).has_table(JOURNAL.name):
+    inspector = inspect(connection)
+    if inspector.has_table(MARKS.name):
+        found = connection.execute(
+            select(func.max(MARKS.c.highest_row_id)).where(MARKS.c.table_name == table_name)
+        ).scalar()
+    elif inspector.has_table(JOURNAL.name):  # a journal no edit has brought to the MARKS layout yet
+        found = connection.execute(
+            select(func.max(JOURNAL.c.row_id)).where(JOURNAL.c.table_name == table_name)
+        ).scalar()
+    else:
         return 0
-    found = connection.execute(
-        select(func.max(JOURNAL.c.row_id)).where(JOURNAL.c.table_name == table_name)
-    ).scalar()
     return int(found or 0)
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import Engine, delete, text
 from sqlalchemy.engine import Connection
 
 from csvhub.warehouse.dialects import dialect_of
+from csvhub.warehouse.edits import journal_forget_table
 from csvhub.warehouse.engine import get_engine
 from csvhub.warehouse.schema import LOADS, check_table_name
 
@@ -28,6 +29,7 @@ def _drop(connection: Connection, table_name: str, quoted: str) -> None:
     dialect_of(connection.engine).drop_table(connection, quoted)
     LOADS.create(connection, checkfirst=True)
     connection.execute(delete(LOADS).where(LOADS.c.table_name == table_name))
+    journal_forget_table(connection, table_name)
 
 
 def table_exists(*, table_name: str, engine: Engine | None = None) -> bool:
