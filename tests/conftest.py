@@ -50,8 +50,12 @@ def _drop_dataset_tables(url: str) -> None:
 
     engine = engine_for_url(url)
     quote = engine.dialect.identifier_preparer.quote_identifier
-    with engine.begin() as connection:
-        for name in inspect(connection).get_table_names():
+    with engine.connect() as connection:
+        names = inspect(connection).get_table_names()
+    # One transaction per table: a transaction dropping several would hold each table's lock
+    # while waiting for the next, and deadlock with a job of the test still reading two of them.
+    for name in names:
+        with engine.begin() as connection:
             if name.startswith("ds_") or name in _CSVHUB_TABLES:
                 connection.execute(text(f"DROP TABLE IF EXISTS {quote(name)}"))
             elif name in _CSVHUB_EMPTIED:
