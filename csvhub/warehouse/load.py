@@ -67,7 +67,8 @@ class LoadSession:
         self.scales: dict[str, int | None] = {}
         self.rows_written = 0
         self._write_order: list[str] = []
-        self._stack = ExitStack()
+        self._stack = ExitStack()  # the connection: its close lets go of the table's lock
+        self._transaction = ExitStack()
         # Entered by commit_with: ends right after the load's commit, before published().
         self._publication = ExitStack()
         self._connection: Connection
@@ -80,7 +81,7 @@ class LoadSession:
         connection = self._stack.enter_context(self.engine.connect())
         connection = self.dialect.for_writes(connection)
         self._connection = connection
-        self._stack.enter_context(connection.begin())
+        self._transaction.enter_context(connection.begin())
         self.dialect.lock_table(connection, self.target_name)
         if self.recorded:
             LOADS.create(connection, checkfirst=True)
@@ -107,17 +108,35 @@ class LoadSession:
         tb: TracebackType | None,
     ) -> None:
         try:
+            self._commit_then_publish(exc_type, exc, tb)
+        finally:
+            self._stack.close()
+        if exc_type is None:
+            self._loader.published()
+
+    def _commit_then_publish(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Commit the load, show it where the commit alone does not (MySQL's swap of a staged
+        table, on this connection, which still holds the table's lock), then publish it: so
+        no reader or recount sees a count without its rows, nor the rows without their count."""
+        try:
             try:
                 self._loader.flush(exc)
-            finally:
-                # Leaving the transaction context commits only if nothing raised.
-                self._stack.__exit__(exc_type, exc, tb)
+            except BaseException as failed:
+                self._transaction.__exit__(type(failed), failed, failed.__traceback__)
+                raise
+            # Leaving the transaction context commits only if nothing raised.
+            self._transaction.__exit__(exc_type, exc, tb)
+            if exc_type is None:
+                self._loader.committed()
         except BaseException as failed:  # the commit failed: so does the publication
             self._publication.__exit__(type(failed), failed, failed.__traceback__)
             raise
         self._publication.__exit__(exc_type, exc, tb)
-        if exc_type is None:
-            self._loader.published()
 
     def commit_with(self, context: AbstractContextManager[object]) -> None:
         """Enter `context` (the metadata's transaction publishing this load) now, and leave it

@@ -41,7 +41,7 @@ def _load(engine, table: str, cells: list[list[str]], kind=ColumnType.INTEGER) -
 
 def test_a_publish_cut_after_its_commit_is_finished_by_the_next_lock(mysql_warehouse, monkeypatch):
     table = f"ds_{uuid.uuid4().hex}"
-    monkeypatch.setattr(MySQLLoader, "published", lambda self: None)  # killed right after commit
+    monkeypatch.setattr(MySQLLoader, "committed", lambda self: None)  # killed right after commit
     _load(mysql_warehouse, table, [["1", "2"]])
     assert table not in _tables(mysql_warehouse)
     assert f"{table}__n" in _tables(mysql_warehouse)

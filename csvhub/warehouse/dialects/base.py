@@ -459,9 +459,14 @@ class Loader(ABC):
         ).one()
         return minimum, maximum
 
-    def published(self) -> None:
-        """After the load's commit: show what it committed where the commit alone cannot
+    def committed(self) -> None:
+        """Right after the load's commit, on its connection (the table's lock still held) and
+        before its count is published: show what it committed where the commit alone cannot
         (an engine without transactional DDL swaps a staged table in here)."""
+        return
+
+    def published(self) -> None:
+        """After the load's count is published and the table's lock let go: housekeeping."""
         return
 
     @abstractmethod

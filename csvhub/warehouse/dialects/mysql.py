@@ -76,7 +76,7 @@ STOPPED_ERRORS = frozenset({1317, 1969, 3024})
 class MySQLDialect(MySQLTables):
     name = "mysql"
     transactional_ddl = False
-    # Its loads publish after their commit (MySQLLoader.published), where replace_table would
+    # Its loads publish after their commit (MySQLLoader.committed), where replace_table would
     # have to run too: not built yet, so mode=replace is refused on this engine.
     replaces_atomically = False
     nulls_order_syntax = False  # NULLs sort first ascending: emulated with `col IS NULL`

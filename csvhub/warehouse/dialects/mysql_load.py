@@ -147,11 +147,11 @@ class MySQLLoader(Loader):
             live, stage = _table(self.table_name, names), _table(self._stage, names)
             self.connection.execute(insert(live).from_select(list(live.c), select(*stage.c)))
 
-    def published(self) -> None:
-        # A connection of its own (the load's went back to the pool at its commit); locking
-        # the table recovers it, which carries out the swap the commit recorded.
-        with self.dialect_engine().connect() as connection:
-            self.dialect.lock_table(connection, self.table_name)
+    def committed(self) -> None:
+        # The load's connection still holds the table's named lock (its check-in lets it go):
+        # recovering carries out the swap the commit recorded, before the count is published
+        # (readers and alarm evaluation then find the rows the count says).
+        recover(self.connection, self.table_name)
 
     def stored_range(self, column: str) -> tuple[Any, Any]:
         # The rows are in the table (if published before) and in the stage (this load's).
@@ -179,9 +179,6 @@ class MySQLLoader(Loader):
     @property
     def _stage(self) -> str:
         return self.table_name + NEW_ROWS
-
-    def dialect_engine(self) -> Any:
-        return self.connection.engine
 
     def _record_swap(self, stage: str, *, replaces: bool) -> None:
         self.connection.execute(
