@@ -222,6 +222,8 @@ def uploads_create(
     target = _dataset_for_append(organization, dataset_slug) if dataset_slug else None
     if mode == UploadMode.REPLACE and target is None:
         target = _dataset_named_like(organization, files[0])
+    if mode == UploadMode.REPLACE and target is not None:
+        send_rows_deleting(dataset=target, replace=True)  # its rows go: a legal hold refuses
     uploads = []
     for file in files:
         dataset = target or dataset_create(

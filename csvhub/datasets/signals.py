@@ -23,7 +23,8 @@ turns into a failed upload.
 
 `rows_deleting` is sent before a person's request deletes data, nothing deleted yet: a
 dataset (arguments `dataset`, `upload` None), one upload's rows taken back (`dataset` and
-`upload`), or rows by a bulk delete edit (`dataset`, `upload` None, `edit` True). Sent with
+`upload`), rows by a bulk delete edit (`dataset`, `upload` None, `edit` True), or every row
+by an upload with mode=replace (`dataset`, `replace` True). Sent with
 `send`: a receiver refuses by raising a DatasetError (legal holds answer 409).
 """
 
@@ -51,6 +52,6 @@ def send_rows_committed(*, dataset_id: UUID, row_id_range: tuple[int, int], orig
 
 
 def send_rows_deleting(
-    *, dataset: Dataset, upload: Upload | None = None, edit: bool = False
+    *, dataset: Dataset, upload: Upload | None = None, edit: bool = False, replace: bool = False
 ) -> None:
-    rows_deleting.send(sender=None, dataset=dataset, upload=upload, edit=edit)
+    rows_deleting.send(sender=None, dataset=dataset, upload=upload, edit=edit, replace=replace)

@@ -17,30 +17,36 @@ from csvhub.lifecycle.models import LegalHold
 
 
 @receiver(rows_deleting)
-def refuse_held(*, dataset: Dataset, upload: Upload | None, edit: bool, **_: Any) -> None:
-    hold = _hold_in_the_way(dataset, upload, edit=edit)
+def refuse_held(
+    *, dataset: Dataset, upload: Upload | None, edit: bool, replace: bool = False, **_: Any
+) -> None:
+    hold = _hold_in_the_way(dataset, upload)
     if hold is not None:
-        raise HeldByLegalHold(_refusal(hold, dataset, upload, edit=edit))
+        raise HeldByLegalHold(_refusal(hold, dataset, upload, edit=edit, replace=replace))
 
 
-def _hold_in_the_way(dataset: Dataset, upload: Upload | None, *, edit: bool) -> LegalHold | None:
+def _hold_in_the_way(dataset: Dataset, upload: Upload | None) -> LegalHold | None:
     holds = Q(dataset=dataset)
     if upload is not None:  # one upload's rows taken back
         holds |= Q(upload=upload)
-    elif not edit:  # the dataset goes, with every upload's file
+    else:  # the dataset goes, or rows of any upload may: a bulk delete, a replace
         holds |= Q(upload__dataset=dataset)
     return LegalHold.objects.filter(holds).select_related("upload").order_by("created_at").first()
 
 
-def _refusal(hold: LegalHold, dataset: Dataset, upload: Upload | None, *, edit: bool) -> str:
+def _refusal(
+    hold: LegalHold, dataset: Dataset, upload: Upload | None, *, edit: bool, replace: bool
+) -> str:
     if hold.upload is not None:
         held = f"The upload {hold.upload.original_name} ({hold.upload_id}) of {dataset.name}"
     else:
         held = f"The dataset {dataset.name}"
     if upload is not None:
         what = "its rows cannot be taken back"
+    elif replace:
+        what = f"the rows of {dataset.name} cannot be replaced"
     elif edit:
-        what = "its rows cannot be deleted"
+        what = f"rows of {dataset.name} cannot be deleted"
     elif hold.upload is not None:
         what = "the dataset cannot be deleted"
     else:

@@ -83,10 +83,46 @@ def test_bulk_deletes_are_refused_on_a_held_dataset_and_updates_are_not(warehous
 
     deleting = alice.post(edits, {"filter": "n=gt:1", "action": {"delete": True}}, format="json")
 
-    assert "its rows cannot be deleted" in _refused(deleting, hold)
+    assert f"rows of {dataset.name} cannot be deleted" in _refused(deleting, hold)
     assert _rows(dataset) == 3
     updating = {"filter": "n=1", "action": {"set": {"name": "z"}}}
     assert alice.post(edits, updating, format="json").status_code == 201
+
+
+def test_a_bulk_delete_is_refused_when_one_upload_of_the_dataset_is_held(warehouse, acme, alice):
+    first = upload(acme, "held.csv", CSV)
+    second = upload(acme, "held.csv", "n,name\n4,d\n", dataset=first.dataset.slug)
+    hold = hold_create(organization=acme, upload=second, reason="matter 12")
+    edits = f"/api/v1/datasets/{first.dataset.slug}/edits/"
+
+    deleting = alice.post(edits, {"action": {"delete": True}}, format="json")
+
+    assert f"The upload held.csv ({second.id})" in _refused(deleting, hold)
+    assert _rows(first.dataset) == 4
+
+
+def test_a_replace_upload_is_refused_on_a_held_dataset(warehouse, acme, alice):
+    if warehouse == "mysql":
+        pytest.skip("MariaDB/MySQL warehouses refuse mode=replace (no atomic swap)")
+    dataset = upload(acme, "held.csv", CSV).dataset
+    hold = hold_create(organization=acme, dataset=dataset, reason="matter 12")
+    replacing = {
+        "file": _file("held.csv", "n,name\n9,z\n"),
+        "mode": "replace",
+        "dataset": dataset.slug,
+    }
+
+    answer = alice.post("/api/v1/uploads/", replacing, format="multipart")
+
+    assert f"the rows of {dataset.name} cannot be replaced" in _refused(answer, hold)
+    assert _rows(dataset) == 3
+    assert dataset.uploads.count() == 1
+
+
+def _file(name: str, content: str):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content.encode(), content_type="text/csv")
 
 
 def test_the_pages_refuse_deleting_a_held_dataset(warehouse, acme):
