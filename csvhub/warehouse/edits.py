@@ -43,6 +43,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from csvhub.schema import Column as DatasetColumn
@@ -74,7 +75,10 @@ JOURNAL = Table(
 MARKER_ROW_ID = 0
 MARKER_COLUMN = ""
 # Journals made before MARKS also had an index on (table_name, row_id), for the highest row
-# id of a table, which MARKS now answers: it is dropped once MARKS holds their markers.
+# id of a table, which MARKS now answers. A release only adds to the schema (docs/deployment.md:
+# during a rollout workers of the previous release still run, writing markers and deleted rows'
+# ids only in the journal), so an upgraded journal keeps that index and both are read while it
+# exists; a later release drops it.
 _OLD_JOURNAL = Table(
     JOURNAL.name, MetaData(), Column("table_name", String(64)), Column("row_id", BigInteger)
 )
@@ -300,6 +304,18 @@ def journal_ensure(engine: Engine | None = None) -> None:
         return
     # A write transaction from the start: on SQLite, one that reads first (checkfirst) and
     # then writes is refused at once while a load holds the write lock, instead of waiting.
+    for attempt in (1, 2):
+        try:
+            _journal_create_or_upgrade(engine)
+            break
+        except IntegrityError:
+            if attempt == 2:
+                raise
+            # Another process copied the same markers first: the second pass finds them.
+    _JOURNALED.add(engine.url)
+
+
+def _journal_create_or_upgrade(engine: Engine) -> None:
     with engine.connect() as connection:
         connection = dialect_of(engine).for_writes(connection)
         with connection.begin():
@@ -307,7 +323,6 @@ def journal_ensure(engine: Engine | None = None) -> None:
             MARKS.create(connection, checkfirst=True)
             if _has_old_row_index(connection):
                 _migrate_markers(connection)
-    _JOURNALED.add(engine.url)
 
 
 def _has_old_row_index(connection: Connection) -> bool:
@@ -317,11 +332,27 @@ def _has_old_row_index(connection: Connection) -> bool:
     return any(index["name"] == OLD_ROW_INDEX.name for index in indexes)
 
 
+# Per warehouse URL, read once per process: whether its journal predates MARKS (it keeps the
+# old index until a later release drops it; a process started after that finds none).
+_OLD_LAYOUT: dict[Any, bool] = {}
+
+
+def _journal_predates_marks(connection: Connection) -> bool:
+    url = connection.engine.url
+    if url not in _OLD_LAYOUT:
+        from sqlalchemy import inspect
+
+        if not inspect(connection).has_table(JOURNAL.name):
+            return False  # not known yet: the first journal may still be made by either release
+        _OLD_LAYOUT[url] = _has_old_row_index(connection)
+    return _OLD_LAYOUT[url]
+
+
 def _migrate_markers(connection: Connection) -> None:
     """A journal made before MARKS: copy its markers there, with the highest row id each
-    edit journaled (by the edit's index, one edit at a time), then drop its second index.
-    The cells stay as they are: the journal's rows keep their layout. Idempotent: a process
-    that stops halfway (or MySQL, whose DDL commits) finishes it the next time."""
+    edit journaled (by the edit's index, one edit at a time). The cells, the old markers and
+    the old index stay (see OLD_ROW_INDEX). Idempotent: a process that stops halfway (or
+    MySQL, whose DDL commits) finishes it the next time."""
     old = JOURNAL.alias("old_marker")
     cells = JOURNAL.alias("cell")
     mark = MARKS.alias("mark")
@@ -338,7 +369,6 @@ def _migrate_markers(connection: Connection) -> None:
     ).where(old.c.row_id == MARKER_ROW_ID, old.c.column_name == MARKER_COLUMN, ~copied.exists())
     names = ["table_name", "edit_id", "changed_rows", "highest_row_id"]
     connection.execute(insert(MARKS).from_select(names, markers))
-    OLD_ROW_INDEX.drop(connection)
 
 
 def edit_apply(
@@ -592,6 +622,16 @@ def _marker(connection: Connection, edit_id: int, table_name: str) -> int | None
             MARKS.c.edit_id == edit_id, MARKS.c.table_name == table_name
         )
     ).first()
+    if found is None and _journal_predates_marks(connection):
+        # Applied by a worker of the previous release (a job it started, retried here).
+        found = connection.execute(
+            select(cast(JOURNAL.c.old_value, BigInteger)).where(
+                JOURNAL.c.edit_id == edit_id,
+                JOURNAL.c.column_name == MARKER_COLUMN,
+                JOURNAL.c.row_id == MARKER_ROW_ID,
+                JOURNAL.c.table_name == table_name,
+            )
+        ).first()
     return None if found is None else int(found[0])
 
 
@@ -619,6 +659,15 @@ def _mark(
             highest_row_id=max((int(value) for value in found if value is not None), default=0),
         )
     )
+    if _journal_predates_marks(connection):
+        # Also where workers of the previous release look, so that one retrying this edit's
+        # job during a rollout does not apply it twice.
+        marker = {"row_id": MARKER_ROW_ID, "column_name": MARKER_COLUMN}
+        connection.execute(
+            insert(JOURNAL).values(
+                edit_id=edit_id, table_name=table_name, old_value=str(rows), **marker
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -887,17 +936,23 @@ def journal_highest_row_id(connection: Connection, table_name: str) -> int:
     from sqlalchemy import inspect
 
     inspector = inspect(connection)
+    found = [0]
     if inspector.has_table(MARKS.name):
-        found = connection.execute(
-            select(func.max(MARKS.c.highest_row_id)).where(MARKS.c.table_name == table_name)
-        ).scalar()
-    elif inspector.has_table(JOURNAL.name):  # a journal no edit has brought to the MARKS layout yet
-        found = connection.execute(
-            select(func.max(JOURNAL.c.row_id)).where(JOURNAL.c.table_name == table_name)
-        ).scalar()
-    else:
-        return 0
-    return int(found or 0)
+        found.append(
+            connection.execute(
+                select(func.max(MARKS.c.highest_row_id)).where(MARKS.c.table_name == table_name)
+            ).scalar()
+            or 0
+        )
+    if _journal_predates_marks(connection):
+        # Deletes by workers of the previous release are only here (read by its old index).
+        found.append(
+            connection.execute(
+                select(func.max(JOURNAL.c.row_id)).where(JOURNAL.c.table_name == table_name)
+            ).scalar()
+            or 0
+        )
+    return int(max(found))
 
 
 def journal_cells(*, edit_id: int, engine: Engine | None = None) -> int:

@@ -27,11 +27,25 @@ def _old_layout(connection) -> None:
     connection.execute(insert(edits.JOURNAL), rows)
 
 
-def test_an_old_journal_gets_marks_and_loses_its_second_index(warehouse) -> None:
+@pytest.fixture
+def old_journal(warehouse):
+    """A warehouse whose journal was made before MARKS, seen by a process started after the
+    upgrade; the old index is dropped afterwards (the test warehouses are only emptied)."""
     engine = get_engine()
     with engine.begin() as connection:
         _old_layout(connection)
-    edits._JOURNALED.discard(engine.url)  # as a process started after the upgrade
+    edits._JOURNALED.discard(engine.url)
+    edits._OLD_LAYOUT.pop(engine.url, None)
+    yield engine
+    with engine.begin() as connection:
+        if edits._has_old_row_index(connection):
+            edits.OLD_ROW_INDEX.drop(connection)
+    edits._JOURNALED.discard(engine.url)
+    edits._OLD_LAYOUT.pop(engine.url, None)
+
+
+def test_an_old_journal_gets_marks_and_keeps_its_index_for_the_rollout(old_journal) -> None:
+    engine = old_journal
 
     edits.journal_ensure(engine)
 
@@ -43,7 +57,8 @@ def test_an_old_journal_gets_marks_and_loses_its_second_index(warehouse) -> None
             .order_by(edits.MARKS.c.edit_id)
         ).all()
         highest = edits.journal_highest_row_id(connection, TABLE)
-    assert edits.OLD_ROW_INDEX.name not in indexes
+    # Workers of the previous release still read it during a rollout; a later release drops it.
+    assert edits.OLD_ROW_INDEX.name in indexes
     assert "csvhub_edit_journal_edit" in indexes
     assert [tuple(mark) for mark in marks] == [(7, 3, 90), (8, 1, 12)]
     assert highest == 90
@@ -53,6 +68,32 @@ def test_an_old_journal_gets_marks_and_loses_its_second_index(warehouse) -> None
     assert edits.journal_purge(edit_ids=[7]) == 3
     with engine.connect() as connection:
         assert edits.journal_highest_row_id(connection, TABLE) == 12
+
+
+def test_during_a_rollout_both_releases_see_each_others_marks(old_journal) -> None:
+    engine = old_journal
+    edits.journal_ensure(engine)
+    with engine.begin() as connection:
+        # A worker of the previous release applies edit 9 (a delete up to row 500) after the
+        # upgrade: its marker and cells are in the journal only.
+        cell = {"edit_id": 9, "table_name": TABLE, "column_name": "price", "old_value": "2"}
+        marker = {"edit_id": 9, "table_name": TABLE, "row_id": 0, "column_name": ""}
+        connection.execute(
+            insert(edits.JOURNAL), [{**cell, "row_id": 500}, {**marker, "old_value": "1"}]
+        )
+        # ... and this release applies edit 10, which the old release must find applied too.
+        connection.execute(
+            insert(edits.JOURNAL), [{**cell, "edit_id": 10, "row_id": 7, "old_value": "3"}]
+        )
+        edits._mark(connection, 10, TABLE, 1, ["price"])
+
+    with engine.connect() as connection:
+        assert edits._marker(connection, 9, TABLE) == 1  # a retry here does not apply it again
+        assert edits.journal_highest_row_id(connection, TABLE) == 500  # nor reuse row 500
+        old_marker = select(edits.JOURNAL.c.old_value).where(
+            edits.JOURNAL.c.edit_id == 10, edits.JOURNAL.c.row_id == 0
+        )
+        assert connection.execute(old_marker).scalar() == "1"
 
 
 @pytest.mark.django_db(transaction=True)
