@@ -48,6 +48,12 @@
     return new URLSearchParams(kept).toString();
   }
 
+  /** The selection as people read it (`id=lte:2 & q=north`), not URL-encoded. */
+  function selectionWords() {
+    const words = [...new URLSearchParams(selection())].map(([key, value]) => `${key}=${value}`);
+    return words.join(" & ") || "all rows";
+  }
+
   function fillColumns() {
     const allowed = TYPES[actionPick.value];
     const chosen = columnPick.value;
@@ -200,7 +206,7 @@
   confirmButton.addEventListener("click", apply);
   document.getElementById("edit-cancel").addEventListener("click", cancel);
   document.addEventListener("csvhub:query", () => {
-    selectionText.textContent = selection() || "all rows";
+    selectionText.textContent = selectionWords();
     cancel();
   });
   const done = sessionStorage.getItem("csvhub-edit-done");
@@ -208,7 +214,7 @@
     progress.textContent = done;
     sessionStorage.removeItem("csvhub-edit-done");
   }
-  selectionText.textContent = selection() || "all rows";
+  selectionText.textContent = selectionWords();
   showFields();
   loadHistory();
 })();
