@@ -16,6 +16,11 @@ Then, in one run:
      run by `psql -c` with \\timing: median of --aggregate-repeat runs each, interleaved.
      Target: within 1.5x of psql.
 
+  C  (--split) the time chart split by client_name (issue 19): one request with split=
+     against what the page sent before, an aggregate for the 10 commonest values and one
+     filtered timeseries per line (11 requests), each through the API view, interleaved,
+     median of --aggregate-repeat. Target: the one request well under the eleven.
+
 Figures are printed as ratios; missing a target does not fail the run (figures are not tests).
 """
 
@@ -43,6 +48,7 @@ AGGREGATE_QUERY = (
     "type=aggregate&group_by=client_name&metrics=count,sum:transaction_amount&limit=10000"
 )
 O1_QUERIES = ("type=row_count", "type=time_span")
+SPLIT_SERIES = "type=timeseries&column=transaction_date&bucket=week"
 
 
 def setup_django(pg_url: str) -> None:
@@ -183,6 +189,45 @@ def aggregate_sql(dataset) -> str:
     return analysis.analysis_aggregate_sql(dataset=dataset, query=query)
 
 
+def split_requests(call: ApiCaller, slug: str) -> int:
+    """What the dataset page sent for a split chart before split=: the top values, then one
+    filtered time series per line (the empty cell's, and "other"'s too)."""
+    import json
+    from urllib.parse import quote
+
+    top = json.loads(
+        call(
+            slug,
+            "type=aggregate&group_by=client_name&metrics=count&sort=count:desc&limit=10",
+        )
+    )
+    named = [row["client_name"] for row in top["rows"]]
+    asks = ["client_name__isnull=" if v is None else f"client_name__eq={quote(v)}" for v in named]
+    if top["truncated"]:
+        values = json.dumps([v for v in named if v is not None])
+        asks.append(f"client_name__notin={quote(values)}")
+    for ask in asks:
+        call(slug, f"{SPLIT_SERIES}&{ask}")
+    return len(asks) + 1
+
+
+def split_figures(call: ApiCaller, big, repeat: int) -> int:
+    one_query = f"{SPLIT_SERIES}&split=client_name"
+    requests = split_requests(call, big.slug)  # warm the cache for both
+    call(big.slug, one_query)
+    before, after = [], []
+    for _ in range(repeat):
+        before.append(median_ms(lambda: split_requests(call, big.slug), 1, warmup=0))
+        after.append(median_ms(lambda: call(big.slug, one_query), 1, warmup=0))
+    before_ms, after_ms = statistics.median(before), statistics.median(after)
+    print(f"C  split chart on {big.row_count:,} rows ({SPLIT_SERIES}, by client_name)")
+    print(f"   median of {repeat} runs each, interleaved; load {os.getloadavg()}")
+    print(f"   before: {requests} requests          {before_ms:9.1f} ms")
+    print(f"   after:  1 request with split=  {after_ms:9.1f} ms")
+    print(f"   ratio {after_ms / before_ms:4.2f}x")
+    return 0
+
+
 # -- the run ---------------------------------------------------------------------------------
 
 
@@ -194,6 +239,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--aggregate-repeat", type=int, default=7)
     parser.add_argument("--reload", action="store_true", help="load both datasets again")
+    parser.add_argument("--split", action="store_true", help="only C: the split time chart")
     args = parser.parse_args()
 
     ensure_database(args.pg_url)
@@ -201,6 +247,8 @@ def main() -> int:
     small = dataset_for(args.small_rows, reload=args.reload)
     big = dataset_for(args.rows, reload=args.reload)
     call = ApiCaller()
+    if args.split:
+        return split_figures(call, big, args.aggregate_repeat)
 
     print(f"analysis figures, PostgreSQL warehouse {args.pg_url.rsplit('@', 1)[-1]}")
     print(f"datasets: {small.row_count:,} and {big.row_count:,} rows\n")

@@ -41,6 +41,7 @@ from csvhub.grammar.analysis import (
     MAX_POINTS,
     METRIC_FUNCTION,
     PARAMETERS,
+    SPLIT_LINES,
     WORDS,
     AnalysisType,
     Bucket,
@@ -58,6 +59,8 @@ from csvhub.warehouse.query import Order, RowSet, rows_count
 
 _ALIAS = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _DIGITS = re.compile(r"[0-9]{1,9}")
+# The columns a time series splits by: values that read as names of lines.
+SPLIT_TYPES = (ColumnType.TEXT, ColumnType.BOOLEAN)
 
 
 class InvalidAnalysis(DatasetError):
@@ -87,6 +90,7 @@ class AnalysisQuery:
     metrics: tuple[MetricSpec, ...] = (COUNT,)
     metric: MetricSpec = COUNT
     bucket: Bucket = Bucket.DAY
+    split: str | None = None  # timeseries: one series per value of this column
     bins: int = DEFAULT_BINS
     sort: tuple[SortKey, ...] = ()
     limit: int = DEFAULT_GROUPS
@@ -118,6 +122,7 @@ def parse_analysis_query(params: Iterable[tuple[str, str]]) -> AnalysisQuery:
         metrics=_metrics(options.get("metrics", "")),
         metric=_one_metric(options.get("metric", "")),
         bucket=_bucket(options.get("bucket", "")),
+        split=options.get("split", "").strip() or None,
         bins=_whole("bins", options.get("bins", ""), DEFAULT_BINS, MAX_BINS),
         sort=parse_row_query([("sort", options["sort"])]).sort if options.get("sort") else (),
         limit=_whole("limit", options.get("limit", ""), DEFAULT_GROUPS, MAX_GROUPS),
@@ -270,6 +275,7 @@ def _analysis_run(dataset: Dataset, query: AnalysisQuery) -> dict[str, Any]:
             metric=query.metric,
             filters=query.filters,
             search=query.search,
+            split=query.split,
         )
     return analysis_histogram(
         dataset=dataset,
@@ -585,53 +591,117 @@ def analysis_timeseries(
     metric: MetricSpec = COUNT,
     filters: Sequence[Filter] = (),
     search: str | None = None,
+    split: str | None = None,
 ) -> dict[str, Any]:
     """A metric per time bucket of a date or timestamp column, in time order, for a chart:
     buckets from the first to the last that holds rows, empty ones included (count 0, other
-    metrics null). Bucket starts are UTC; weeks start on Monday, months on the 1st."""
-    columns = ColumnResolver(dataset.schema)
+    metrics null). Bucket starts are UTC; weeks start on Monday, months on the 1st. With
+    `split`, one such series per value of that column (see `_split_series`)."""
+    chart = _series_chart(dataset, column, bucket, metric, filters, search)
+    answer = {
+        "type": "timeseries",
+        "column": chart.column.name,
+        "bucket": bucket.value,
+        "metric": chart.metric.name,
+    }
+    if split is not None:
+        return {**answer, **_split_series(dataset, chart, split, filters, search)}
+    narrowed = bool(filters) or search is not None
+    from_days = None if narrowed else _kept_timeseries(dataset, chart.column, bucket, chart.raw)
+    if from_days is None:
+        found = warehouse_analysis.timeseries(
+            filtered_rows(dataset, filters, search),
+            column=chart.column.name,
+            bucket=bucket,
+            metric=chart.raw,
+            limit=MAX_POINTS + 1,
+        )
+        source = "warehouse"
+    else:
+        found, source = from_days
+    return {**answer, "points": chart.points(found), "source": source}
+
+
+@dataclass(frozen=True)
+class _SeriesChart:
+    """What a time series (or each line of a split one) charts, checked against the schema."""
+
+    column: Column
+    bucket: Bucket
+    metric: _Resolved
+
+    @property
+    def raw(self) -> Metric:
+        return self.metric.metric
+
+    def points(self, found: list[tuple[Any, Any]]) -> list[dict[str, Any]]:
+        """Found buckets as JSON points, the empty buckets between them filled in."""
+        _check_points(len(found), self.bucket)
+        empty = 0 if self.raw.function is Function.COUNT else None
+        filled = _filled(found, self.bucket, empty)
+        _check_points(len(filled), self.bucket)
+        return [
+            {
+                "bucket": _json_value(self.column.type, start),
+                "value": _json_value(self.metric.column_type, v),
+            }
+            for start, v in filled
+        ]
+
+
+def _series_chart(
+    dataset: Dataset,
+    column: str | None,
+    bucket: Bucket,
+    metric: MetricSpec,
+    filters: Sequence[Filter],
+    search: str | None,
+) -> _SeriesChart:
     chosen = _time_column(dataset, column, "timeseries")
-    column_type = chosen.type
-    if column_type is ColumnType.DATE and bucket not in DATE_BUCKETS:
+    if chosen.type is ColumnType.DATE and bucket not in DATE_BUCKETS:
         raise InvalidAnalysis(
             f"bucket={bucket.value} needs a timestamp column; {chosen.name!r} holds dates. "
             f"Buckets for dates: {', '.join(b.value for b in DATE_BUCKETS)}."
         )
-    resolved = _resolve_metric(dataset, columns, metric)
-    narrowed = bool(filters) or search is not None
-    if not narrowed:
+    resolved = _resolve_metric(dataset, ColumnResolver(dataset.schema), metric)
+    if not filters and search is None:
         low, high = _stats_bounds(dataset, chosen)
         if low is not None:
             _check_points(bucket_count(low, high, bucket), bucket)
-    from_days = None if narrowed else _kept_timeseries(dataset, chosen, bucket, resolved.metric)
-    source = "warehouse" if from_days is None else from_days[1]
-    found = None if from_days is None else from_days[0]
-    if found is None:
-        found = warehouse_analysis.timeseries(
-            filtered_rows(dataset, filters, search),
-            column=chosen.name,
-            bucket=bucket,
-            metric=resolved.metric,
-            limit=MAX_POINTS + 1,
-        )
-    _check_points(len(found), bucket)
-    empty = 0 if resolved.metric.function is Function.COUNT else None
-    points = _filled(found, bucket, empty)
-    _check_points(len(points), bucket)
-    return {
-        "type": "timeseries",
-        "column": chosen.name,
-        "bucket": bucket.value,
-        "metric": resolved.name,
-        "points": [
-            {
-                "bucket": _json_value(column_type, start),
-                "value": _json_value(resolved.column_type, v),
-            }
-            for start, v in points
-        ],
-        "source": source,
-    }
+    return _SeriesChart(chosen, bucket, resolved)
+
+
+def _split_series(
+    dataset: Dataset,
+    chart: _SeriesChart,
+    split: str,
+    filters: Sequence[Filter],
+    search: str | None,
+) -> dict[str, Any]:
+    """One series per value of the `split` column, for the SPLIT_LINES values in most rows
+    (ties by value, the empty cell last), and one `other` series of all the remaining rows
+    when there are more values. Two warehouse queries whatever the number of lines (the top
+    values, then every line's buckets at once); never from kept day counts, which are not
+    kept per value."""
+    column = _typed_column(dataset, split, SPLIT_TYPES, "split", "text or boolean")
+    selected = filtered_rows(dataset, filters, search)
+    top, more = warehouse_analysis.top_values(selected, column=column.name, limit=SPLIT_LINES)
+    found = warehouse_analysis.split_timeseries(
+        selected,
+        column=chart.column.name,
+        bucket=chart.bucket,
+        metric=chart.raw,
+        split=column.name,
+        values=top,
+        limit=(len(top) + 1) * (MAX_POINTS + 1),
+    )
+    series: list[dict[str, Any]] = [
+        {"value": _json_value(column.type, value), "points": chart.points(found.get(line, []))}
+        for line, value in enumerate(top)
+    ]
+    if more:
+        series.append({"other": True, "points": chart.points(found.get(len(top), []))})
+    return {"split": column.name, "series": series, "source": "warehouse"}
 
 
 def _kept_timeseries(

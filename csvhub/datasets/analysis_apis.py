@@ -107,6 +107,26 @@ _EXAMPLES = [
         },
     ),
     OpenApiExample(
+        "timeseries split by a column",
+        response_only=True,
+        value={
+            "type": "timeseries",
+            "column": "transaction_date",
+            "bucket": "week",
+            "metric": "count",
+            "split": "client_name",
+            "series": [
+                {
+                    "value": "Linda Davis",
+                    "points": [{"bucket": "2024-01-01T00:00:00Z", "value": 9}],
+                },
+                {"value": None, "points": [{"bucket": "2024-01-01T00:00:00Z", "value": 2}]},
+                {"other": True, "points": [{"bucket": "2024-01-01T00:00:00Z", "value": 1509}]},
+            ],
+            "source": "warehouse",
+        },
+    ),
+    OpenApiExample(
         "time_span",
         response_only=True,
         value={

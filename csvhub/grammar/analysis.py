@@ -25,6 +25,7 @@ MAX_METRICS = 20
 DEFAULT_BINS = 20
 MAX_BINS = 200
 MAX_POINTS = 10_000
+SPLIT_LINES = 10  # a split time series: the commonest values, each its own line, then "other"
 
 
 class AnalysisType(StrEnum):
@@ -91,8 +92,9 @@ ANALYSIS_KINDS: tuple[AnalysisKind, ...] = (
     AnalysisKind(
         AnalysisType.TIMESERIES,
         "one `metric` per UTC `bucket` of a date or timestamp `column`, in time order, empty "
-        f"buckets included (at most {MAX_POINTS:,} points).",
-        ("column", "bucket", "metric"),
+        f"buckets included (at most {MAX_POINTS:,} points); with `split`, one such series per "
+        f"value of a text or boolean column (the {SPLIT_LINES} commonest) and one for the others.",
+        ("column", "bucket", "metric", "split"),
     ),
     AnalysisKind(
         AnalysisType.HISTOGRAM,
@@ -177,6 +179,13 @@ ANALYSIS_PARAMETERS: tuple[Parameter, ...] = (
         + "). UTC; weeks start on Monday.",
         ValueType.CHOICE,
         tuple(Choice(b.name.value, _bucket_types(b)) for b in TIME_BUCKETS),
+    ),
+    Parameter(
+        "split",
+        f"A text or boolean column (timeseries): one series per value, for the {SPLIT_LINES} "
+        "values in most rows (an empty cell is the value null), and one `other` series of "
+        "every other value when there are more.",
+        example="client_name",
     ),
     Parameter(
         "bins",

@@ -335,6 +335,82 @@ def timeseries(
     return [(read_start(row[0]), computed.read(row[1:])) for row in found]
 
 
+def top_values(
+    rows: RowSet, *, column: str, limit: int, engine: Engine | None = None
+) -> tuple[list[Any], bool]:
+    """The column's `limit` values in most rows (ties by value, NULL last; NULL is a value
+    here), most first; and whether it has more values. One GROUP BY."""
+    found, more = aggregate(
+        rows,
+        group_by=[column],
+        metrics=[Metric(Function.COUNT)],
+        order=[Order(1, descending=True)],
+        limit=limit,
+        engine=engine,
+    )
+    return [row[0] for row in found], more
+
+
+def split_timeseries(
+    rows: RowSet,
+    *,
+    column: str,
+    bucket: Bucket,
+    metric: Metric,
+    split: str,
+    values: Sequence[Any],
+    limit: int,
+    engine: Engine | None = None,
+) -> dict[int, list[tuple[date | datetime, Any]]]:
+    """`timeseries` for each of `values` of the `split` column (None: its NULLs) at once, and
+    for all its other values: {line: [(bucket start, metric), ...]}, a line being the value's
+    index in `values`, or len(values) for the others. One GROUP BY of the line and the bucket,
+    the line a CASE over the values (bound, compared as the `eq` filter compares them); at
+    most `limit` (line, bucket) pairs."""
+    engine = engine or get_engine()
+    source = _Source(rows, dialect_of(engine))
+    computed = _Computed(source, metric)
+    start = source.bucket_start(column, bucket).label("bucket")
+    line = _line_of(source, split, values).label("line")
+    argument = computed.argument(source)
+    arguments = [argument.label("a0")] if argument is not None else []
+    time = source.column(column)
+    inner = select(line, start, *arguments).where(*source.where(), time.is_not(None)).subquery()
+    measured = computed.columns(inner.c.a0 if argument is not None else None)
+    statement = (
+        select(inner.c.line, inner.c.bucket, *measured)
+        .group_by(inner.c.line, inner.c.bucket)
+        .order_by(inner.c.line, inner.c.bucket)
+        .limit(limit)
+    )
+    with read_connection(engine) as connection:
+        found = connection.execute(statement).all()
+    read_start = _bucket_reader(source.type_of(column))
+    lines: dict[int, list[tuple[date | datetime, Any]]] = {}
+    for row in found:
+        lines.setdefault(int(row[0]), []).append((read_start(row[1]), computed.read(row[2:])))
+    return lines
+
+
+def _line_of(source: _Source, split: str, values: Sequence[Any]) -> ColumnElement[Any]:
+    """The index of the row's `split` value in `values`, or len(values) for any other."""
+    other = literal(len(values), Integer)
+    if not values:
+        return other
+    field = source.field(split)
+    compared = source.ordered(split)
+    whens = [
+        (
+            compared.is_(None)
+            if value is None
+            else source.dialect.comparison("eq", compared, field.type, field.scale, value),
+            literal(index, Integer),
+        )
+        for index, value in enumerate(values)
+    ]
+    return case(*whens, else_=other)
+
+
 def extremes(rows: RowSet, *, column: str, engine: Engine | None = None) -> tuple[Any, Any]:
     """MIN and MAX of the column over the rows (None, None when it has no values there)."""
     engine = engine or get_engine()

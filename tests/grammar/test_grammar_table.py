@@ -77,7 +77,7 @@ def test_the_rows_parser_reserves_no_word_the_table_does_not_declare() -> None:
 @pytest.mark.parametrize("kind", ANALYSIS_KINDS, ids=lambda k: k.name.value)
 def test_each_analysis_type_takes_the_parameters_it_declares_and_no_other(kind) -> None:
     samples = {"column": "at", "group_by": "a", "metrics": "count", "metric": "count"}
-    samples |= {"bucket": "day", "bins": "3", "sort": "a", "limit": "3"}
+    samples |= {"bucket": "day", "bins": "3", "sort": "a", "limit": "3", "split": "a"}
     taken = [(name, samples[name]) for name in kind.parameters]
     parse_analysis_query([("type", kind.name.value), *taken])
     for other in ANALYSIS_PARAMETERS[1:]:

@@ -134,38 +134,30 @@
   }
 
   // -- split by a category: one line per value (the 10 commonest), and "other" ---------------
-  const TOP = 10;
-  const parsePoints = (column, data) => data.points.map((p) => ({
+  // One request: the server picks the values and buckets every line in one scan.
+  const parsePoints = (column, points) => points.map((p) => ({
     t: Date.parse(column.type === "date" ? `${p.bucket}T00:00:00Z` : p.bucket),
     v: p.value === null ? null : Number(p.value),
   }));
 
-  /** The filter, in the `col__op=` form every endpoint reads as a filter, that picks a value. */
-  function valueFilter(name, value) {
-    if (value === null) return { [`${name}__isnull`]: "" };
-    return { [`${name}__eq`]: String(value) };
-  }
+  const lineName = (line) => (line.other ? "other" : line.value === null ? "empty" : String(line.value));
 
   async function drawSplit(column, bucket, metric, signal) {
     const split = COLUMNS.find((c) => c.name === ts.split.value);
     const useFilters = ts.filtered.checked;
     try {
-      const top = await api(query({ type: "aggregate", group_by: split.name, metrics: "count", sort: "count:desc", limit: String(TOP) }, useFilters), { signal });
-      const values = top.rows.map((row) => row[split.name]);
-      const asks = values.map((value) => ({ name: value === null ? "empty" : String(value), filter: valueFilter(split.name, value) }));
-      const named = values.filter((v) => v !== null).map(String);
-      if (top.truncated && named.length) asks.push({ name: "other", filter: { [`${split.name}__notin`]: JSON.stringify(named) } });
-      const series = await Promise.all(asks.map(async (ask) => {
-        const params = { type: "timeseries", column: column.name, bucket, metric, ...ask.filter };
-        return { name: ask.name, points: parsePoints(column, await api(query(params, useFilters), { signal })) };
-      }));
+      const params = { type: "timeseries", column: column.name, bucket, metric, split: split.name };
+      const data = await api(query(params, useFilters), { signal });
+      const series = data.series.map((line) => ({ name: lineName(line), points: parsePoints(column, line.points) }));
+      const values = data.series.filter((line) => !line.other).length;
+      const other = data.series.some((line) => line.other);
       const drawn = series.filter((s) => s.points.length);
       if (!drawn.length) return problem(ts.chart, ts.note, "No rows to chart.");
       const label = `${metricWords(metric)} per ${bucket} of ${column.label}, one line per ${split.label}`;
       timeSeriesSplit(ts.chart, drawn, { bucket, label, yTitle: metricWords(metric), xTitle: `${column.label} (UTC), per ${bucket}` });
       ts.chart.setAttribute("aria-label", `${label}: ${drawn.map((s) => s.name).join(", ")}`);
-      ts.note.textContent = `${drawn.length} lines: the ${Math.min(TOP, values.length)} commonest values of ${split.label}`
-        + `${top.truncated ? ' and "other" (every other value)' : ""}. Hover a point for its value.`;
+      ts.note.textContent = `${drawn.length} lines: the ${values} commonest values of ${split.label}`
+        + `${other ? ' and "other" (every other value)' : ""}. Hover a point for its value.`;
     } catch (error) {
       if (error.name === "AbortError") return;
       problem(ts.chart, ts.note, error.message);
