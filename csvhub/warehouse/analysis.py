@@ -317,22 +317,33 @@ def timeseries(
     engine = engine or get_engine()
     source = _Source(rows, dialect_of(engine))
     computed = _Computed(source, metric)
+    found = _per_bucket(source, computed, column, bucket, limit, engine)
+    read_start = _bucket_reader(source.type_of(column))
+    return [(read_start(row[0]), computed.read(row[1:])) for row in found]
+
+
+def _per_bucket(
+    source: _Source,
+    computed: _Computed,
+    column: str,
+    bucket: Bucket,
+    limit: int,
+    engine: Engine,
+    line: ColumnElement[Any] | None = None,
+) -> Sequence[Any]:
+    """The metric per bucket of `column` (per `line` first, then bucket, when given): rows of
+    (line,) bucket start, metric parts, in that order; at most `limit`. One GROUP BY."""
     start = source.bucket_start(column, bucket).label("bucket")
+    keys = [] if line is None else [line.label("line")]
     argument = computed.argument(source)
     arguments = [argument.label("a0")] if argument is not None else []
     time = source.column(column)
-    inner = select(start, *arguments).where(*source.where(), time.is_not(None)).subquery()
-    values = computed.columns(inner.c.a0 if argument is not None else None)
-    statement = (
-        select(inner.c.bucket, *values)
-        .group_by(inner.c.bucket)
-        .order_by(inner.c.bucket)
-        .limit(limit)
-    )
+    inner = select(*keys, start, *arguments).where(*source.where(), time.is_not(None)).subquery()
+    measured = computed.columns(inner.c.a0 if argument is not None else None)
+    grouped = ([] if line is None else [inner.c.line]) + [inner.c.bucket]
+    statement = select(*grouped, *measured).group_by(*grouped).order_by(*grouped).limit(limit)
     with read_connection(engine) as connection:
-        found = connection.execute(statement).all()
-    read_start = _bucket_reader(source.type_of(column))
-    return [(read_start(row[0]), computed.read(row[1:])) for row in found]
+        return connection.execute(statement).all()
 
 
 def top_values(
@@ -370,21 +381,8 @@ def split_timeseries(
     engine = engine or get_engine()
     source = _Source(rows, dialect_of(engine))
     computed = _Computed(source, metric)
-    start = source.bucket_start(column, bucket).label("bucket")
-    line = _line_of(source, split, values).label("line")
-    argument = computed.argument(source)
-    arguments = [argument.label("a0")] if argument is not None else []
-    time = source.column(column)
-    inner = select(line, start, *arguments).where(*source.where(), time.is_not(None)).subquery()
-    measured = computed.columns(inner.c.a0 if argument is not None else None)
-    statement = (
-        select(inner.c.line, inner.c.bucket, *measured)
-        .group_by(inner.c.line, inner.c.bucket)
-        .order_by(inner.c.line, inner.c.bucket)
-        .limit(limit)
-    )
-    with read_connection(engine) as connection:
-        found = connection.execute(statement).all()
+    line = _line_of(source, split, values)
+    found = _per_bucket(source, computed, column, bucket, limit, engine, line=line)
     read_start = _bucket_reader(source.type_of(column))
     lines: dict[int, list[tuple[date | datetime, Any]]] = {}
     for row in found:
