@@ -148,7 +148,8 @@ def _with_notes(schema: DatasetSchema, notes: Mapping[str, Mapping[str, str]]) -
 
 
 def dataset_delete_check(*, dataset: Dataset) -> None:
-    """Raise the DatasetError (a legal hold's 409) that refuses deleting the dataset."""
+    """Raise the DatasetError (a legal hold's 409) that refuses deleting the dataset; when
+    none does, the deletion is claimed (csvhub.lifecycle.holds): no hold can be placed after."""
     send_rows_deleting(dataset=dataset)
 
 
@@ -164,6 +165,18 @@ def dataset_delete(*, dataset: Dataset) -> None:
     for upload in dataset.uploads.all():
         _delete_stored_file(upload)
     dataset.delete()
+
+
+def datasets_delete(*, datasets: Iterable[Dataset]) -> None:
+    """Delete several datasets, all or none: a legal hold on one refuses them all, and once
+    they are all claimed (in one transaction) no hold can be placed on any of them, so the
+    deletions that follow never stop half-way at a new hold."""
+    chosen = list(datasets)
+    with transaction.atomic():
+        for dataset in chosen:
+            dataset_delete_check(dataset=dataset)
+    for dataset in chosen:
+        dataset_delete(dataset=dataset)
 
 
 def dataset_discard(*, dataset: Dataset) -> None:

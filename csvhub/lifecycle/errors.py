@@ -34,3 +34,9 @@ class HeldByLegalHold(DatasetError):
     """Deleting this would delete data a legal hold keeps: nothing was deleted."""
 
     status_code = 409
+
+
+class DatasetBeingDeleted(DatasetError):
+    """A legal hold asked for on a dataset whose deletion already passed the hold check."""
+
+    status_code = 409

@@ -7,22 +7,55 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q
 from django.dispatch import receiver
 
 from csvhub.datasets.models import Dataset, Upload
 from csvhub.datasets.signals import rows_deleting
-from csvhub.lifecycle.errors import HeldByLegalHold
-from csvhub.lifecycle.models import LegalHold
+from csvhub.lifecycle.errors import DatasetBeingDeleted, HeldByLegalHold
+from csvhub.lifecycle.models import DatasetDeletion, LegalHold
 
 
 @receiver(rows_deleting)
 def refuse_held(
     *, dataset: Dataset, upload: Upload | None, edit: bool, replace: bool = False, **_: Any
 ) -> None:
+    if upload is None and not edit and not replace:  # the whole dataset goes
+        deletion_claim(dataset)
+        return
     hold = _hold_in_the_way(dataset, upload)
     if hold is not None:
         raise HeldByLegalHold(_refusal(hold, dataset, upload, edit=edit, replace=replace))
+
+
+def deletion_claim(dataset: Dataset) -> None:
+    """Refuse deleting a held dataset, or record that its deletion goes ahead (DatasetDeletion)
+    so that no hold can be placed on it from now on. Inside the caller's transaction when there
+    is one: a page deleting several datasets claims them all or none."""
+    with transaction.atomic():
+        _lock(dataset)
+        hold = _hold_in_the_way(dataset, None)
+        if hold is not None:
+            raise HeldByLegalHold(_refusal(hold, dataset, None, edit=False, replace=False))
+        DatasetDeletion.objects.get_or_create(dataset=dataset)
+
+
+def hold_placeable_check(dataset: Dataset) -> None:
+    """Refuse a hold on a dataset (or one of its uploads) whose deletion is under way; call in
+    the transaction that creates the hold."""
+    _lock(dataset)
+    if DatasetDeletion.objects.filter(dataset=dataset).exists():
+        raise DatasetBeingDeleted(
+            f"{dataset.name} is being deleted: a legal hold can no longer keep it. If the "
+            "deletion failed midway, delete the dataset again to finish it."
+        )
+
+
+def _lock(dataset: Dataset) -> None:
+    # The dataset's row orders a deletion's claim and a hold's creation on PostgreSQL and
+    # MySQL; SQLite metadata transactions are IMMEDIATE, so they are ordered already.
+    Dataset.objects.select_for_update().filter(pk=dataset.pk).values_list("pk").first()
 
 
 def _hold_in_the_way(dataset: Dataset, upload: Upload | None) -> LegalHold | None:

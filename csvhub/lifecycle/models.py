@@ -72,6 +72,22 @@ class LegalHold(models.Model):
         return f"hold on {self.dataset or self.upload}"
 
 
+class DatasetDeletion(models.Model):
+    """A dataset whose deletion passed the legal-hold check. Written in the transaction of that
+    check, with the dataset's row locked, and read under the same lock when a hold is placed:
+    so a hold placed while the table and files are being deleted is refused, instead of the
+    deletion going on past it (or a bulk delete going half-way). Goes with the dataset; one
+    left by a deletion that failed midway is finished by deleting the dataset again."""
+
+    dataset = models.OneToOneField(
+        Dataset, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    started_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"deletion of {self.dataset_id}"
+
+
 class Quota(models.Model):
     """An organization's limits, set by operators; None is unlimited (also with no row)."""
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from csvhub.accounts.models import Organization
 from csvhub.datasets.models import Dataset, Upload
 from csvhub.lifecycle.errors import RetentionError
+from csvhub.lifecycle.holds import hold_placeable_check
 from csvhub.lifecycle.models import DatasetRetention, LegalHold, RetentionPolicy
 from csvhub.warehouse.retention import RANGE_TYPES
 
@@ -132,13 +133,22 @@ def hold_create(
         raise RetentionError("A legal hold needs a reason (e.g. the matter it is for).")
     if (dataset is None) == (upload is None):
         raise RetentionError("A legal hold is on one dataset or one upload.")
-    return LegalHold.objects.create(
-        organization=organization,
-        dataset=dataset,
-        upload=upload,
-        reason=reason[:500],
-        created_by=user,
-    )
+    with transaction.atomic():
+        hold_placeable_check(_held_dataset(dataset, upload))
+        return LegalHold.objects.create(
+            organization=organization,
+            dataset=dataset,
+            upload=upload,
+            reason=reason[:500],
+            created_by=user,
+        )
+
+
+def _held_dataset(dataset: Dataset | None, upload: Upload | None) -> Dataset:
+    if dataset is not None:
+        return dataset
+    assert upload is not None  # hold_create takes one of the two
+    return upload.dataset
 
 
 def hold_release(*, organization: Organization, hold_id: int) -> bool:

@@ -118,14 +118,11 @@ def files_delete(request: HttpRequest, access: Access) -> HttpResponse:
     chosen = file_reads.selected_datasets(
         organization=access.organization, slugs=request.POST.getlist("dataset")
     )
-    try:  # all or none: a legal hold on one keeps them all
-        for found in chosen:
-            services.dataset_delete_check(dataset=found)
+    try:
+        services.datasets_delete(datasets=chosen)
     except DatasetError as refused:
         messages.error(request, str(refused))
         return HttpResponseRedirect(_next_url(request, reverse("files")))
-    for found in chosen:
-        services.dataset_delete(dataset=found)
     if chosen:
         messages.success(request, f"Deleted {', '.join(found.name for found in chosen)}.")
     else:

@@ -7,7 +7,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from csvhub.datasets import services
 from csvhub.datasets.models import Dataset
+from csvhub.lifecycle.errors import DatasetBeingDeleted, HeldByLegalHold
 from csvhub.lifecycle.models import LegalHold
 from csvhub.lifecycle.policies import hold_create
 from csvhub.warehouse.tables import table_row_count
@@ -141,3 +143,33 @@ def test_the_pages_refuse_deleting_a_held_dataset(warehouse, acme):
     assert "matter 12" in chosen.content.decode()
     # All or none: the dataset chosen with the held one is kept too.
     assert Dataset.objects.filter(pk__in=[dataset.pk, other.pk]).count() == 2
+
+
+def test_no_hold_is_placed_once_a_deletion_passed_the_hold_check(warehouse, acme):
+    """The check and the deletion are two steps (the table and files go after the check): a
+    hold asked for in between is refused, so it never looks kept while its data goes."""
+    dataset = upload(acme, "going.csv", CSV).dataset
+    upload_of_it = dataset.uploads.get()
+    services.dataset_delete_check(dataset=dataset)
+
+    for target in ({"dataset": dataset}, {"upload": upload_of_it}):
+        with pytest.raises(DatasetBeingDeleted, match="is being deleted"):
+            hold_create(organization=acme, reason="matter 12", **target)
+
+    assert not LegalHold.objects.exists()
+    services.dataset_delete(dataset=dataset)
+    assert not Dataset.objects.filter(pk=dataset.pk).exists()
+
+
+def test_a_refused_bulk_delete_leaves_every_dataset_holdable(warehouse, acme):
+    free = upload(acme, "free.csv", CSV).dataset
+    held = upload(acme, "held.csv", CSV).dataset
+    hold_create(organization=acme, dataset=held, reason="matter 12")
+
+    with pytest.raises(HeldByLegalHold):
+        services.datasets_delete(datasets=[free, held])
+
+    # The free dataset's claim went with the refusal: it is kept, and can still be held.
+    assert Dataset.objects.filter(pk__in=[free.pk, held.pk]).count() == 2
+    assert _rows(free) == 3
+    hold_create(organization=acme, dataset=free, reason="matter 13")
