@@ -202,6 +202,15 @@ class _Computed:
             return parts
         return [_AGGREGATES[self.metric.function](argument)]
 
+    def combined(self, parts: list[ColumnElement[Any]]) -> list[ColumnElement[Any]]:
+        """`columns` again over groups of partial results of it: extremes of the extremes,
+        sums of the counts and sums (exact; an average is a sum and a count)."""
+        combine = _AGGREGATES[self.metric.function] if self._is_extreme() else func.sum
+        return [combine(part) for part in parts]
+
+    def _is_extreme(self) -> bool:
+        return self.metric.function in (Function.MIN, Function.MAX)
+
     def sort_key(self, outputs: list[ColumnElement[Any]]) -> ColumnElement[Any]:
         if self.metric.function is Function.SUM:
             return self.dialect.sum_order_key(outputs)
@@ -332,15 +341,30 @@ def _per_bucket(
     line: ColumnElement[Any] | None = None,
 ) -> Sequence[Any]:
     """The metric per bucket of `column` (per `line` first, then bucket, when given): rows of
-    (line,) bucket start, metric parts, in that order; at most `limit`. One GROUP BY."""
-    start = source.bucket_start(column, bucket).label("bucket")
+    (line,) bucket start, metric parts, in that order; at most `limit`. One GROUP BY, or two
+    where the dialect buckets in steps (dialect.bucket_steps)."""
+    time = source.column(column)
+    steps = source.dialect.bucket_steps(time, source.type_of(column), bucket.value)
+    key = source.bucket_start(column, bucket) if steps is None else steps.fine
     keys = [] if line is None else [line.label("line")]
     argument = computed.argument(source)
     arguments = [argument.label("a0")] if argument is not None else []
-    time = source.column(column)
-    inner = select(*keys, start, *arguments).where(*source.where(), time.is_not(None)).subquery()
+    inner = select(*keys, key.label("bucket"), *arguments)
+    inner = inner.where(*source.where(), time.is_not(None)).subquery()
     measured = computed.columns(inner.c.a0 if argument is not None else None)
-    grouped = ([] if line is None else [inner.c.line]) + [inner.c.bucket]
+    lines = [] if line is None else [inner.c.line]
+    if steps is not None:
+        # Per fine key first, then its bucket's start over those few groups.
+        partial = select(
+            *lines, inner.c.bucket, *(m.label(f"p{i}") for i, m in enumerate(measured))
+        )
+        parts = partial.group_by(*lines, inner.c.bucket).subquery()
+        lines = [] if line is None else [parts.c.line]
+        start = steps.start(parts.c.bucket).label("bucket")
+        inner = select(*lines, start, *list(parts.c)[len(lines) + 1 :]).subquery()
+        lines = [] if line is None else [inner.c.line]
+        measured = computed.combined([inner.c[f"p{i}"] for i in range(len(measured))])
+    grouped = [*lines, inner.c.bucket]
     statement = select(*grouped, *measured).group_by(*grouped).order_by(*grouped).limit(limit)
     with read_connection(engine) as connection:
         return connection.execute(statement).all()
