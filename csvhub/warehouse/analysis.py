@@ -33,10 +33,12 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
 
 from csvhub.grammar.analysis import Bucket, Function  # the names the analysis grammar declares
 from csvhub.schema import Column, ColumnType, values
 from csvhub.warehouse.dialects import WarehouseDialect, dialect_of
+from csvhub.warehouse.dialects.base import BucketSteps
 from csvhub.warehouse.engine import get_engine, read_connection
 
 # query.py's builder turns a RowSet's conditions into WHERE clauses; it is the one place that
@@ -349,25 +351,37 @@ def _per_bucket(
     keys = [] if line is None else [line.label("line")]
     argument = computed.argument(source)
     arguments = [argument.label("a0")] if argument is not None else []
-    inner = select(*keys, key.label("bucket"), *arguments)
-    inner = inner.where(*source.where(), time.is_not(None)).subquery()
+    picked = select(*keys, key.label("bucket"), *arguments).where(
+        *source.where(), time.is_not(None)
+    )
+    inner = picked.subquery()
     measured = computed.columns(inner.c.a0 if argument is not None else None)
-    lines = [] if line is None else [inner.c.line]
     if steps is not None:
-        # Per fine key first, then its bucket's start over those few groups.
-        partial = select(
-            *lines, inner.c.bucket, *(m.label(f"p{i}") for i, m in enumerate(measured))
-        )
-        parts = partial.group_by(*lines, inner.c.bucket).subquery()
-        lines = [] if line is None else [parts.c.line]
-        start = steps.start(parts.c.bucket).label("bucket")
-        inner = select(*lines, start, *list(parts.c)[len(lines) + 1 :]).subquery()
-        lines = [] if line is None else [inner.c.line]
-        measured = computed.combined([inner.c[f"p{i}"] for i in range(len(measured))])
-    grouped = [*lines, inner.c.bucket]
+        inner, measured = _per_fine_key(inner, measured, steps, computed, lines=line is not None)
+    grouped = ([] if line is None else [inner.c.line]) + [inner.c.bucket]
     statement = select(*grouped, *measured).group_by(*grouped).order_by(*grouped).limit(limit)
     with read_connection(engine) as connection:
         return connection.execute(statement).all()
+
+
+def _per_fine_key(
+    inner: Subquery,
+    measured: list[ColumnElement[Any]],
+    steps: BucketSteps,
+    computed: _Computed,
+    *,
+    lines: bool,
+) -> tuple[Subquery, list[ColumnElement[Any]]]:
+    """The metric's parts per (line and) fine key, each with its bucket's start; and the
+    metric of a bucket as combined from them (the GROUP BY per bucket then runs over few rows)."""
+    names = [f"p{i}" for i in range(len(measured))]
+    keys = ([inner.c.line] if lines else []) + [inner.c.bucket]
+    parts = [part.label(name) for part, name in zip(measured, names, strict=True)]
+    partial = select(*keys, *parts).group_by(*keys).subquery()
+    start = steps.start(partial.c.bucket).label("bucket")
+    started = select(*([partial.c.line] if lines else []), start, *(partial.c[n] for n in names))
+    per_fine_key = started.subquery()
+    return per_fine_key, computed.combined([per_fine_key.c[name] for name in names])
 
 
 def top_values(
