@@ -125,3 +125,29 @@ def test_a_sorted_page_is_the_page_python_sorts(engine):
             break
         page = rows_page(rows, columns=["n", "amount"], limit=100, after=page.last, engine=engine)
     assert seen == [(str(i % 7), _amount(i)) for i in expected]
+
+
+def test_sums_of_nineteen_digit_decimals_are_exact(tmp_path):
+    # The largest decimal csvhub keeps (19 digits at the scale: a signed 64-bit integer), in
+    # every row: the sums pass 64 bits, by group and by month (added per day first), exactly.
+    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    engine = engine_for_url(url)
+    largest, table = Decimal("92233720368547758.07"), table_name_for("3" * 32)
+    fields = (Column("at", ColumnType.TIMESTAMP), Column("amount", ColumnType.DECIMAL, scale=2))
+    times = [datetime(2024, 1 + i % 3, 1 + i % 28, i % 24, tzinfo=UTC) for i in range(300)]
+    try:
+        with LoadSession(engine, table, "u1") as load:
+            load.create([(field.name, field.type) for field in fields], {"amount": 2})
+            load.set_write_order(["at", "amount"])
+            load.write_columns([[t.isoformat(sep=" ") for t in times], [str(largest)] * 300])
+            load.finish(LoadResult(rows_loaded=300, rows_rejected=0, columns=()))
+        rows = RowSet(table, fields)
+        total = Metric(Function.SUM, "amount")
+        found, _ = analysis.aggregate(rows, group_by=[], metrics=[total], limit=1, engine=engine)
+        assert found == [(largest * 300,)]
+        series = analysis.timeseries(
+            rows, column="at", bucket=Bucket.MONTH, metric=total, limit=10, engine=engine
+        )
+        assert [value for _, value in series] == [largest * 100] * 3
+    finally:
+        engine_discard(url)
