@@ -33,10 +33,12 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
 
 from csvhub.grammar.analysis import Bucket, Function  # the names the analysis grammar declares
 from csvhub.schema import Column, ColumnType, values
 from csvhub.warehouse.dialects import WarehouseDialect, dialect_of
+from csvhub.warehouse.dialects.base import BucketSteps
 from csvhub.warehouse.engine import get_engine, read_connection
 
 # query.py's builder turns a RowSet's conditions into WHERE clauses; it is the one place that
@@ -202,6 +204,15 @@ class _Computed:
             return parts
         return [_AGGREGATES[self.metric.function](argument)]
 
+    def combined(self, parts: list[ColumnElement[Any]]) -> list[ColumnElement[Any]]:
+        """`columns` again over groups of partial results of it: extremes of the extremes,
+        sums of the counts and sums (exact; an average is a sum and a count)."""
+        combine = _AGGREGATES[self.metric.function] if self._is_extreme() else func.sum
+        return [combine(part) for part in parts]
+
+    def _is_extreme(self) -> bool:
+        return self.metric.function in (Function.MIN, Function.MAX)
+
     def sort_key(self, outputs: list[ColumnElement[Any]]) -> ColumnElement[Any]:
         if self.metric.function is Function.SUM:
             return self.dialect.sum_order_key(outputs)
@@ -332,18 +343,45 @@ def _per_bucket(
     line: ColumnElement[Any] | None = None,
 ) -> Sequence[Any]:
     """The metric per bucket of `column` (per `line` first, then bucket, when given): rows of
-    (line,) bucket start, metric parts, in that order; at most `limit`. One GROUP BY."""
-    start = source.bucket_start(column, bucket).label("bucket")
+    (line,) bucket start, metric parts, in that order; at most `limit`. One GROUP BY, or two
+    where the dialect buckets in steps (dialect.bucket_steps)."""
+    time = source.column(column)
+    steps = source.dialect.bucket_steps(time, source.type_of(column), bucket.value)
+    key = source.bucket_start(column, bucket) if steps is None else steps.fine
     keys = [] if line is None else [line.label("line")]
     argument = computed.argument(source)
     arguments = [argument.label("a0")] if argument is not None else []
-    time = source.column(column)
-    inner = select(*keys, start, *arguments).where(*source.where(), time.is_not(None)).subquery()
+    picked = select(*keys, key.label("bucket"), *arguments).where(
+        *source.where(), time.is_not(None)
+    )
+    inner = picked.subquery()
     measured = computed.columns(inner.c.a0 if argument is not None else None)
+    if steps is not None:
+        inner, measured = _per_fine_key(inner, measured, steps, computed, lines=line is not None)
     grouped = ([] if line is None else [inner.c.line]) + [inner.c.bucket]
     statement = select(*grouped, *measured).group_by(*grouped).order_by(*grouped).limit(limit)
     with read_connection(engine) as connection:
         return connection.execute(statement).all()
+
+
+def _per_fine_key(
+    inner: Subquery,
+    measured: list[ColumnElement[Any]],
+    steps: BucketSteps,
+    computed: _Computed,
+    *,
+    lines: bool,
+) -> tuple[Subquery, list[ColumnElement[Any]]]:
+    """The metric's parts per (line and) fine key, each with its bucket's start; and the
+    metric of a bucket as combined from them (the GROUP BY per bucket then runs over few rows)."""
+    names = [f"p{i}" for i in range(len(measured))]
+    keys = ([inner.c.line] if lines else []) + [inner.c.bucket]
+    parts = [part.label(name) for part, name in zip(measured, names, strict=True)]
+    partial = select(*keys, *parts).group_by(*keys).subquery()
+    start = steps.start(partial.c.bucket).label("bucket")
+    started = select(*([partial.c.line] if lines else []), start, *(partial.c[n] for n in names))
+    per_fine_key = started.subquery()
+    return per_fine_key, computed.combined([per_fine_key.c[name] for name in names])
 
 
 def top_values(

@@ -52,6 +52,17 @@ class Arithmetic:
     digits: int | None = None
 
 
+@dataclass(frozen=True)
+class BucketSteps:
+    """A time series in two GROUP BYs: the rows by `fine`, a cheap key no coarser than the
+    bucket (one bucket holds all the rows of a fine key), then those few groups by the
+    bucket's start, `start(fine key)`, their partial metrics combined (counts and sums
+    added, extremes of extremes: exact)."""
+
+    fine: ColumnElement[Any]
+    start: Callable[[ColumnElement[Any]], ColumnElement[Any]]
+
+
 # The precision of every decimal column: a decimal column holds values whose digits at the
 # column's scale fit a signed 64-bit integer (docs/decisions.md, "Exact decimals").
 DECIMAL_PRECISION = 19
@@ -246,6 +257,13 @@ class WarehouseDialect(ABC):
         self, column: ColumnElement[Any], column_type: ColumnType, bucket: str
     ) -> ColumnElement[Any]:
         """The UTC start of the minute, hour, day, week (Monday) or month holding the value."""
+
+    def bucket_steps(
+        self, column: ColumnElement[Any], column_type: ColumnType, bucket: str
+    ) -> BucketSteps | None:
+        """How to bucket in two GROUP BYs, where the bucket's start costs much more per row
+        than a finer key (None: one GROUP BY of `bucket_start`)."""
+        return None
 
     def sum_parts(
         self, column: ColumnElement[Any], column_type: ColumnType, scale: int | None

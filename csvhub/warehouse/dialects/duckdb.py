@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     DateTime,
     Engine,
     Index,
@@ -48,8 +49,14 @@ from sqlalchemy.schema import CreateIndex
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.util import ClauseAdapter
 
+from csvhub.grammar.rows import MAX_LIMIT
 from csvhub.schema import ColumnType
-from csvhub.warehouse.dialects.base import DECIMAL_PRECISION, Loader, WarehouseDialect
+from csvhub.warehouse.dialects.base import (
+    DECIMAL_PRECISION,
+    BucketSteps,
+    Loader,
+    WarehouseDialect,
+)
 from csvhub.warehouse.schema import ROW_ID
 
 # The settings every connection is opened with: no extension is ever fetched or loaded from
@@ -59,6 +66,8 @@ OFFLINE_CONFIG: dict[str, bool] = {
     "autoload_known_extensions": False,
     "allow_community_extensions": False,
 }
+# The largest LIMIT whose top-N materializes the other columns last: a page and its extra row.
+LATE_MATERIALIZATION_ROWS = MAX_LIMIT + 1
 # A write waits this long for the one before it (a load of millions of rows takes minutes).
 LOCK_WAIT_SECONDS = 3600
 _HELD = "csvhub_duckdb_write_lock"
@@ -186,12 +195,22 @@ class DuckDBDialect(WarehouseDialect):
         # date_trunc in the session's zone (UTC): weeks start on Monday, months on the 1st.
         # The UTC wall-clock time of a TIMESTAMPTZ from its microseconds since the epoch: DuckDB's
         # date_trunc on a TIMESTAMPTZ goes through ICU's calendar for every value (3.5x slower).
-        wall_clock: ColumnElement[Any]
-        if column_type is ColumnType.DATE:
-            wall_clock = cast(column, DateTime())
-        else:
-            wall_clock = func.make_timestamp(func.epoch_us(column), type_=DateTime())
-        return func.date_trunc(bucket, wall_clock, type_=DateTime())
+        return func.date_trunc(bucket, _wall_clock(column, column_type), type_=DateTime())
+
+    def bucket_steps(
+        self, column: ColumnElement[Any], column_type: ColumnType, bucket: str
+    ) -> BucketSteps | None:
+        # date_trunc costs far more a row than a day does (a TIMESTAMP cast to DATE): days,
+        # weeks and months are cut from the days that hold rows, once per day (10M rows, a
+        # monthly series: 1,000-1,400 -> 520-600 ms of SQL on the loaded 2-CPU machine).
+        if bucket in _SHORTER_THAN_A_DAY:
+            return None
+        day = (
+            column
+            if column_type is ColumnType.DATE
+            else cast(_wall_clock(column, column_type), Date())
+        )
+        return BucketSteps(day, lambda day: self.bucket_start(day, ColumnType.DATE, bucket))
 
     def table_bytes(self, connection: Connection, table_name: str) -> int | None:
         # An estimate: the storage blocks holding the table's checkpointed segments (small
@@ -236,6 +255,17 @@ class DuckDBDialect(WarehouseDialect):
         return DuckDBLoader(self, connection, table_name)
 
 
+# Buckets cut from each row's time (the others from its day: bucket_steps).
+_SHORTER_THAN_A_DAY = frozenset({"minute", "hour"})
+
+
+def _wall_clock(column: ColumnElement[Any], column_type: ColumnType) -> ColumnElement[Any]:
+    """A DATE or TIMESTAMPTZ as a UTC wall-clock TIMESTAMP."""
+    if column_type is ColumnType.DATE:
+        return cast(column, DateTime())
+    return func.make_timestamp(func.epoch_us(column), type_=DateTime())
+
+
 _TIMERS: dict[int, threading.Timer] = {}
 _TIMERS_LOCK = threading.Lock()
 # One write lock per database file (the process's engines of one file share its writes).
@@ -267,6 +297,11 @@ def _on_begin(connection: Connection) -> None:
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     # UTC sessions: TIMESTAMPTZ reads and writes as UTC, date_trunc cuts UTC days and weeks.
     dbapi_connection.execute("SET TimeZone = 'UTC'")
+    # A sorted page's top-N keeps only the sort keys and row addresses, and fetches the other
+    # columns of the page's rows afterwards ("late materialization"): DuckDB does it for a
+    # LIMIT of at most 50 rows by default, and a page asks for up to MAX_LIMIT + 1 (page 1 of
+    # 1M rows: 18 -> 8.5 ms; a filtered page sorted by an indexed column: 154 -> 45 ms).
+    dbapi_connection.execute(f"SET late_materialization_max_rows = {LATE_MATERIALIZATION_ROWS}")
 
 
 def _on_checkin(dbapi_connection: Any, record: Any) -> None:
