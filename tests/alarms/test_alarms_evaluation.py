@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from csvhub.alarms.evaluation import no_data_sweep, rules_evaluate
-from csvhub.alarms.models import AlarmEvent, AlarmRange, AlarmState
+from csvhub.alarms.models import AlarmEvent, AlarmState
 from csvhub.outbox.models import OutboxMail
 from tests.alarms.helpers import rule_add, sensors_append, sensors_dataset
 from tests.alarms.smtp import body_of
@@ -72,18 +72,15 @@ def test_rules_on_one_column_each_keep_their_thresholds_and_groups(warehouse, sm
     assert _transitions(ungrouped) == [("", "33", "ok", "firing", "fire")]
 
 
-def test_the_same_range_evaluated_twice_changes_nothing(warehouse, smtp) -> None:
+def test_rows_evaluated_once_are_not_evaluated_again(warehouse, smtp) -> None:
     dataset = sensors_dataset(make_org())
     rule = rule_add(dataset)
     sensors_append(dataset, "a,2026-01-01 00:01:00,40\n")
     smtp.inbox.wait_for(1)
-    claimed = AlarmRange.objects.get(rule=rule)
-    again = rules_evaluate(
-        dataset_id=str(dataset.pk),
-        first_row_id=claimed.first_row_id,
-        last_row_id=claimed.last_row_id,
-    )
-    assert again == 0
+    dataset.refresh_from_db()
+    rule.refresh_from_db()
+    assert rule.last_evaluated_row_id == dataset.last_row_id
+    assert rules_evaluate(dataset_id=str(dataset.pk)) == 0
     assert len(_transitions(rule)) == 1
     assert AlarmState.objects.get(rule=rule, group="a").samples == 1
     assert OutboxMail.objects.count() == 1 and len(smtp.inbox.messages) == 1
