@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from csvhub.alarms import mails
@@ -38,6 +38,19 @@ logger = logging.getLogger(__name__)
 SLICE_ROWS = 50_000
 GROUP_LENGTH = 300
 FIRED = (Notice.FIRE, Notice.LIMITED)
+# What an evaluation writes on a group's state (_store).
+STATE_FIELDS = [
+    "state",
+    "since",
+    "count",
+    "last_sample_at",
+    "last_notified_at",
+    "late_rows",
+    "last_seen_at",
+    "samples",
+    "last_value",
+    "last_row_id",
+]
 
 
 @dataclass(frozen=True)
@@ -215,21 +228,41 @@ def _apply(
     now: datetime,
 ) -> None:
     groups = sorted({item.group for item in samples})
-    stored = {s.group: s for s in AlarmState.objects.filter(rule=rule, group__in=groups)}
+    found = AlarmState.objects.filter(rule=rule, group__in=groups).order_by()
+    stored = {s.group: s for s in found}
     states = {group: state_of(row) for group, row in stored.items()}
     counts: dict[str, int] = {}
     for item in samples:
         counts[item.group] = counts.get(item.group, 0) + 1
     transitions, newest = machines_run(machine, states, samples)
-    for group in groups:
-        row = stored.get(group) or AlarmState(rule=rule, group=group)
-        _store(row, states[group], newest[group], value_type, now, counts[group])
+    rows = [stored.get(group) or AlarmState(rule=rule, group=group) for group in groups]
+    for row in rows:
+        _store(row, states[row.group], newest[row.group], value_type, now, counts[row.group])
+    _states_write(rows)
     # One by one, not bulk_create: each event's id is its mail's idempotency key, and
     # bulk_create leaves ids unset on some databases. Transitions are few per evaluation.
     events = [_event(rule, item, value_type) for item in transitions]
     for event in events:
         event.save()
     mails.events_notify(rule, events)
+
+
+def _states_write(rows: list[AlarmState]) -> None:
+    """Every group's state in one upsert, not a save per group: with the thread runner this
+    runs in the web process, and its statements are what the appends wait for (the GIL, and
+    SQLite's write lock). Django's bulk_update would build a CASE per field and row, slower
+    than the saves it replaces (measured); an INSERT ... ON CONFLICT DO UPDATE is one
+    statement with its values bound."""
+    if not rows:
+        return
+    # MySQL/MariaDB name no conflict target (ON DUPLICATE KEY UPDATE takes any unique key).
+    targeted = connection.features.supports_update_conflicts_with_target
+    AlarmState.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["rule", "group"] if targeted else None,
+        update_fields=STATE_FIELDS,
+    )
 
 
 def state_of(row: AlarmState) -> GroupState:
@@ -258,7 +291,6 @@ def _store(
     row.samples += samples
     row.last_value = measure_text(value_type, newest.value)
     row.last_row_id = max(row.last_row_id or 0, newest.row_id or 0)
-    row.save()
 
 
 def measure_text(value_type: ColumnType, value: object) -> str:
