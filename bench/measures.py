@@ -1,7 +1,7 @@
 """Measures figures: JSON appends through csvhub's API against plain psycopg, in the same run.
 
     .venv/bin/python bench/measures.py [--pg-url URL] [--batches 5] [--singles 300] [--rules 20]
-        [--runner thread|celery] [--broker-url redis://127.0.0.1:6379/N]
+        [--runner thread|celery] [--broker-url redis://127.0.0.1:6379/N] [--evaluation-delay S]
 
 `csvhub serve` (gunicorn, one process, as shipped; bench/ingest.py starts it; with
 `--runner celery`, also one `csvhub worker` on --broker-url) on a fresh data directory, a
@@ -120,10 +120,14 @@ def baseline_seconds(pg_url: str, rows: list[Measure], *, copy: bool) -> float:
 
 
 @contextmanager
-def csvhub_serving(pg_url: str, runner: str, broker_url: str) -> Iterator[ingest.Server]:
+def csvhub_serving(
+    pg_url: str, runner: str, broker_url: str, evaluation_delay: float | None
+) -> Iterator[ingest.Server]:
     with tempfile.TemporaryDirectory(prefix="csvhub-bench-") as workdir:
         env = ingest._server_env(Path(workdir), pg_url)
         env.update(CSVHUB_TASK_RUNNER=runner, CSVHUB_BROKER_URL=broker_url)
+        if evaluation_delay is not None:
+            env["CSVHUB_ALARM_EVALUATION_DELAY_SECONDS"] = str(evaluation_delay)
         with ingest._serving(env, Path(workdir)) as server:
             worker = _worker(env) if runner == "celery" else None
             try:
@@ -315,13 +319,22 @@ def main() -> int:
     parser.add_argument(
         "--broker-url", default="redis://127.0.0.1:6379/0", help="Celery's broker (--runner celery)"
     )
+    parser.add_argument(
+        "--evaluation-delay",
+        type=float,
+        default=None,
+        help="CSVHUB_ALARM_EVALUATION_DELAY_SECONDS for the server (default: csvhub's)",
+    )
     args = parser.parse_args()
     print(
         f"csvhub JSON appends, {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, "
-        f"{args.runner} runner"
+        f"{args.runner} runner, evaluation delay "
+        f"{'default' if args.evaluation_delay is None else args.evaluation_delay}"
     )
     try:
-        with csvhub_serving(args.pg_url, args.runner, args.broker_url) as server:
+        with csvhub_serving(
+            args.pg_url, args.runner, args.broker_url, args.evaluation_delay
+        ) as server:
             throughput(server, args.pg_url, args.batches)
             latency(server, args.singles, args.rules)
     except ingest.BenchFailed as failure:
