@@ -335,8 +335,13 @@ def main() -> int:
         with csvhub_serving(
             args.pg_url, args.runner, args.broker_url, args.evaluation_delay
         ) as server:
-            throughput(server, args.pg_url, args.batches)
-            latency(server, args.singles, args.rules)
+            try:
+                throughput(server, args.pg_url, args.batches)
+                latency(server, args.singles, args.rules)
+            except ingest.BenchFailed:
+                # The server's log goes with its data directory: show why it answered 500.
+                print(server.log.read_text(errors="replace")[-4000:], file=sys.stderr)
+                raise
     except ingest.BenchFailed as failure:
         print(f"FAILED: {failure}", file=sys.stderr)
         return 1
