@@ -1,9 +1,11 @@
 """Measures figures: JSON appends through csvhub's API against plain psycopg, in the same run.
 
     .venv/bin/python bench/measures.py [--pg-url URL] [--batches 5] [--singles 300] [--rules 20]
+        [--runner thread|celery] [--broker-url redis://127.0.0.1:6379/N] [--evaluation-delay S]
 
-`csvhub serve` (gunicorn, one process, as shipped; bench/ingest.py starts it) on a fresh data
-directory, a PostgreSQL warehouse (--pg-url), an organization admin's real API token, and:
+`csvhub serve` (gunicorn, one process, as shipped; bench/ingest.py starts it; with
+`--runner celery`, also one `csvhub worker` on --broker-url) on a fresh data directory, a
+PostgreSQL warehouse (--pg-url), an organization admin's real API token, and:
 
   throughput  10,000-row JSON batches (sensor, time, temperature, humidity) POSTed to
               /api/v1/datasets/measures/rows/, rows/s from sending the body to the 201, against
@@ -26,7 +28,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -116,11 +120,34 @@ def baseline_seconds(pg_url: str, rows: list[Measure], *, copy: bool) -> float:
 
 
 @contextmanager
-def csvhub_serving(pg_url: str) -> Iterator[ingest.Server]:
+def csvhub_serving(
+    pg_url: str, runner: str, broker_url: str, evaluation_delay: float | None
+) -> Iterator[ingest.Server]:
     with tempfile.TemporaryDirectory(prefix="csvhub-bench-") as workdir:
         env = ingest._server_env(Path(workdir), pg_url)
+        env.update(CSVHUB_TASK_RUNNER=runner, CSVHUB_BROKER_URL=broker_url)
+        if evaluation_delay is not None:
+            env["CSVHUB_ALARM_EVALUATION_DELAY_SECONDS"] = str(evaluation_delay)
         with ingest._serving(env, Path(workdir)) as server:
-            yield server
+            worker = _worker(env) if runner == "celery" else None
+            try:
+                yield server
+            finally:
+                if worker is not None:
+                    os.killpg(worker.pid, signal.SIGKILL)
+                    worker.wait()
+
+
+def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """One `csvhub worker` (Celery, one process) on the server's data directory and broker."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "csvhub", "worker", "--concurrency=1"],
+        cwd=ingest.REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its pool processes go with it (killpg above)
+    )
 
 
 class Dataset:
@@ -283,12 +310,38 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=5, help="10,000-row batches (default 5)")
     parser.add_argument("--singles", type=int, default=300, help="single-row appends timed")
     parser.add_argument("--rules", type=int, default=0, help="alarm rules on the second dataset")
+    parser.add_argument(
+        "--runner",
+        choices=["thread", "celery"],
+        default="thread",
+        help="the job runner (default thread; celery starts one `csvhub worker`)",
+    )
+    parser.add_argument(
+        "--broker-url", default="redis://127.0.0.1:6379/0", help="Celery's broker (--runner celery)"
+    )
+    parser.add_argument(
+        "--evaluation-delay",
+        type=float,
+        default=None,
+        help="CSVHUB_ALARM_EVALUATION_DELAY_SECONDS for the server (default: csvhub's)",
+    )
     args = parser.parse_args()
-    print(f"csvhub JSON appends, {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs")
+    print(
+        f"csvhub JSON appends, {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, "
+        f"{args.runner} runner, evaluation delay "
+        f"{'default' if args.evaluation_delay is None else args.evaluation_delay}"
+    )
     try:
-        with csvhub_serving(args.pg_url) as server:
-            throughput(server, args.pg_url, args.batches)
-            latency(server, args.singles, args.rules)
+        with csvhub_serving(
+            args.pg_url, args.runner, args.broker_url, args.evaluation_delay
+        ) as server:
+            try:
+                throughput(server, args.pg_url, args.batches)
+                latency(server, args.singles, args.rules)
+            except ingest.BenchFailed:
+                # The server's log goes with its data directory: show why it answered 500.
+                print(server.log.read_text(errors="replace")[-4000:], file=sys.stderr)
+                raise
     except ingest.BenchFailed as failure:
         print(f"FAILED: {failure}", file=sys.stderr)
         return 1

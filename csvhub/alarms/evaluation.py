@@ -1,5 +1,13 @@
 """Evaluating rules on rows that committed: read the samples, step each group's machine, and
-write states, events and mails in one transaction that also claims the row range.
+write states, events and mails in one transaction per rule that also moves the rule's
+watermark (`last_evaluated_row_id`, the claim of the rows evaluated).
+
+Rows of one dataset become visible in row-id order on every warehouse: a load or an append
+takes the table's write lock, numbers its rows from the table's largest id under it, and
+commits and publishes the dataset's `last_row_id` before letting the lock go
+(csvhub.warehouse.load.LoadSession). So every row up to the published `last_row_id` is
+committed, and none committed later has a lower id: "the rows after the watermark up to
+`last_row_id`" names exactly the rows not evaluated yet (docs/alarms.md).
 
 Runs in a background job (csvhub.alarms.tasks), never in the request that added the rows.
 """
@@ -11,13 +19,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from csvhub.alarms import mails
 from csvhub.alarms.errors import InvalidAlarmRule
 from csvhub.alarms.machine import GroupState, Notice, Rule, Sample, State, Transition, silent, step
-from csvhub.alarms.models import AlarmEvent, AlarmRange, AlarmRule, AlarmState
+from csvhub.alarms.models import AlarmEvent, AlarmRule, AlarmState
 from csvhub.alarms.rules import RuleColumns, measure_parse, rule_columns, rule_machine, sample_query
 from csvhub.datasets.models import Dataset
 from csvhub.metrics.hooks import alarm_evaluated
@@ -30,6 +38,19 @@ logger = logging.getLogger(__name__)
 SLICE_ROWS = 50_000
 GROUP_LENGTH = 300
 FIRED = (Notice.FIRE, Notice.LIMITED)
+# What an evaluation writes on a group's state (_store).
+STATE_FIELDS = [
+    "state",
+    "since",
+    "count",
+    "last_sample_at",
+    "last_notified_at",
+    "late_rows",
+    "last_seen_at",
+    "samples",
+    "last_value",
+    "last_row_id",
+]
 
 
 @dataclass(frozen=True)
@@ -44,53 +65,117 @@ class GroupTransition:
     transition: Transition
 
 
-def rules_evaluate(*, dataset_id: str, first_row_id: int, last_row_id: int) -> int:
-    """Evaluate every enabled rule of the dataset on the committed rows first..last; returns
-    how many rules evaluated them (a range already evaluated counts as none)."""
+def rules_evaluate(*, dataset_id: str) -> int:
+    """Evaluate every enabled rule of the dataset on the rows committed since the rule last
+    evaluated (its watermark, `last_evaluated_row_id`) up to the dataset's published last row
+    id; returns how many rule evaluations committed (none when another evaluation got there
+    first: a duplicate job costs one metadata read).
+
+    Many commits are so evaluated by one job, whichever of their jobs runs first.
+    """
     dataset = Dataset.objects.filter(pk=dataset_id).first()
-    if dataset is None:
+    upto = dataset.last_row_id if dataset is not None else None
+    if dataset is None or upto is None:
+        return 0
+    pending = _behind(AlarmRule.objects.filter(dataset=dataset, enabled=True), upto)
+    if not pending:
+        alarm_evaluated("duplicate")
         return 0
     done = 0
-    for rule in AlarmRule.objects.filter(dataset=dataset, enabled=True):
-        for start in range(first_row_id, last_row_id + 1, SLICE_ROWS):
-            end = min(start + SLICE_ROWS - 1, last_row_id)
-            done += rule_evaluate(rule=rule, dataset=dataset, first_row_id=start, last_row_id=end)
+    # A rule lost to another evaluation that moved its watermark first is read again from
+    # there: every lost round means another evaluation made progress, so this ends.
+    while pending:
+        evaluated, lost = _rules_evaluate(dataset, pending, upto)
+        done += evaluated
+        pending = _behind(AlarmRule.objects.filter(pk__in=lost, enabled=True), upto)
     return done
 
 
-def rule_evaluate(*, rule: AlarmRule, dataset: Dataset, first_row_id: int, last_row_id: int) -> int:
-    try:
-        columns = rule_columns(dataset.schema, rule)
-        machine = rule_machine(rule, columns.value.type)
-    except InvalidAlarmRule as broken:  # a column renamed or retyped since the rule was saved
-        logger.warning("alarm rule %s skipped: %s", rule.pk, broken)
-        return 0
-    now = timezone.now()
-    rows = samples_read(
-        sample_query(dataset, columns), first_row_id=first_row_id, last_row_id=last_row_id
+def _behind(rules: Iterable[AlarmRule], upto: int) -> list[AlarmRule]:
+    return [rule for rule in rules if _watermark(rule) < upto]
+
+
+def _watermark(rule: AlarmRule) -> int:
+    return rule.last_evaluated_row_id or 0
+
+
+@dataclass(frozen=True)
+class _Watch:
+    """A rule ready to evaluate: its machine and the columns it reads."""
+
+    rule: AlarmRule
+    machine: Rule
+    columns: RuleColumns
+
+
+def _rules_evaluate(dataset: Dataset, rules: list[AlarmRule], upto: int) -> tuple[int, list[int]]:
+    """Evaluate `rules` up to row `upto`, one warehouse read per set of rules reading the same
+    columns; the evaluations committed, and the rules lost to another evaluation."""
+    done, lost = 0, []
+    for columns, watches in _sharing_reads(dataset, rules, upto).items():
+        start = min(_watermark(watch.rule) for watch in watches)
+        for first in range(start + 1, upto + 1, SLICE_ROWS):
+            last = min(first + SLICE_ROWS - 1, upto)
+            now = timezone.now()
+            rows = samples_read(
+                sample_query(dataset, columns), first_row_id=first, last_row_id=last
+            )
+            samples = list(group_samples(rows, columns, now=now))
+            for watch in [w for w in watches if w.rule.pk not in lost]:
+                if _watermark(watch.rule) >= last:
+                    continue
+                if _rule_commit(watch, samples, last, now):
+                    done += 1
+                else:
+                    lost.append(watch.rule.pk)
+    return done, lost
+
+
+def _sharing_reads(
+    dataset: Dataset, rules: list[AlarmRule], upto: int
+) -> dict[RuleColumns, list[_Watch]]:
+    reads: dict[RuleColumns, list[_Watch]] = {}
+    for rule in rules:
+        try:
+            columns = rule_columns(dataset.schema, rule)
+            machine = rule_machine(rule, columns.value.type)
+        except InvalidAlarmRule as broken:  # a column renamed or retyped since the rule was saved
+            logger.warning("alarm rule %s skipped: %s", rule.pk, broken)
+            # Its rows go unevaluated, as they always did; moving on keeps the next
+            # evaluations from reading them again and again.
+            _watermark_set(rule, upto)
+            continue
+        reads.setdefault(columns, []).append(_Watch(rule, machine, columns))
+    return reads
+
+
+def _watermark_set(rule: AlarmRule, upto: int) -> bool:
+    """Move the rule's watermark from where this evaluation read it to `upto`: the claim of
+    the rows in between. A conditional UPDATE, so of two evaluations of the same rows one
+    moves it and the other changes nothing; it also locks the rule's row until the
+    transaction ends (PostgreSQL, MySQL; SQLite's write lock serializes all writers), so
+    evaluations of one rule, and the no-data sweep, take turns on its states."""
+    seen = rule.last_evaluated_row_id
+    claimed = AlarmRule.objects.filter(pk=rule.pk, last_evaluated_row_id=seen).update(
+        last_evaluated_row_id=upto
     )
-    samples = list(group_samples(rows, columns, now=now))
+    if claimed:
+        rule.last_evaluated_row_id = upto
+    return bool(claimed)
+
+
+def _rule_commit(watch: _Watch, samples: list[GroupSample], upto: int, now: datetime) -> bool:
+    """Claim the rule's rows after its watermark up to `upto` and apply their samples, in one
+    transaction; False (nothing written) when another evaluation claimed them first."""
+    seen = _watermark(watch.rule)
+    mine = [item for item in samples if seen < (item.sample.row_id or 0) <= upto]
     with transaction.atomic():
-        if not _claim(rule, first_row_id, last_row_id):
+        if not _watermark_set(watch.rule, upto):
             alarm_evaluated("duplicate")
-            return 0
-        # Evaluations of other ranges of this rule wait here (PostgreSQL, MySQL; SQLite already
-        # serialized them at the claim's write): each reads the states the previous wrote.
-        locked = AlarmRule.objects.select_for_update().get(pk=rule.pk)
-        _apply(rule, machine, samples, now)
-        # Ranges may be evaluated out of order: the highest row id seen stays.
-        highest = max(last_row_id, locked.last_evaluated_row_id or 0)
-        AlarmRule.objects.filter(pk=rule.pk).update(last_evaluated_row_id=highest)
+            return False
+        if mine:
+            _apply(watch.rule, watch.machine, watch.columns.value.type, mine, now)
     alarm_evaluated("evaluated")
-    return 1
-
-
-def _claim(rule: AlarmRule, first_row_id: int, last_row_id: int) -> bool:
-    try:
-        with transaction.atomic():
-            AlarmRange.objects.create(rule=rule, first_row_id=first_row_id, last_row_id=last_row_id)
-    except IntegrityError:
-        return False
     return True
 
 
@@ -135,18 +220,25 @@ def machines_run(
     return transitions, newest
 
 
-def _apply(rule: AlarmRule, machine: Rule, samples: list[GroupSample], now: datetime) -> None:
+def _apply(
+    rule: AlarmRule,
+    machine: Rule,
+    value_type: ColumnType,
+    samples: list[GroupSample],
+    now: datetime,
+) -> None:
     groups = sorted({item.group for item in samples})
-    stored = {s.group: s for s in AlarmState.objects.filter(rule=rule, group__in=groups)}
+    found = AlarmState.objects.filter(rule=rule, group__in=groups).order_by()
+    stored = {s.group: s for s in found}
     states = {group: state_of(row) for group, row in stored.items()}
     counts: dict[str, int] = {}
     for item in samples:
         counts[item.group] = counts.get(item.group, 0) + 1
     transitions, newest = machines_run(machine, states, samples)
-    value_type = machine_type(rule)
-    for group in groups:
-        row = stored.get(group) or AlarmState(rule=rule, group=group)
-        _store(row, states[group], newest[group], value_type, now, counts[group])
+    rows = [stored.get(group) or AlarmState(rule=rule, group=group) for group in groups]
+    for row in rows:
+        _store(row, states[row.group], newest[row.group], value_type, now, counts[row.group])
+    _states_write(rows)
     # One by one, not bulk_create: each event's id is its mail's idempotency key, and
     # bulk_create leaves ids unset on some databases. Transitions are few per evaluation.
     events = [_event(rule, item, value_type) for item in transitions]
@@ -155,8 +247,22 @@ def _apply(rule: AlarmRule, machine: Rule, samples: list[GroupSample], now: date
     mails.events_notify(rule, events)
 
 
-def machine_type(rule: AlarmRule) -> ColumnType:
-    return rule_columns(rule.dataset.schema, rule).value.type
+def _states_write(rows: list[AlarmState]) -> None:
+    """Every group's state in one upsert, not a save per group: with the thread runner this
+    runs in the web process, and its statements are what the appends wait for (the GIL, and
+    SQLite's write lock). Django's bulk_update would build a CASE per field and row, slower
+    than the saves it replaces (measured); an INSERT ... ON CONFLICT DO UPDATE is one
+    statement with its values bound."""
+    if not rows:
+        return
+    # MySQL/MariaDB name no conflict target (ON DUPLICATE KEY UPDATE takes any unique key).
+    targeted = connection.features.supports_update_conflicts_with_target
+    AlarmState.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["rule", "group"] if targeted else None,
+        update_fields=STATE_FIELDS,
+    )
 
 
 def state_of(row: AlarmState) -> GroupState:
@@ -185,7 +291,6 @@ def _store(
     row.samples += samples
     row.last_value = measure_text(value_type, newest.value)
     row.last_row_id = max(row.last_row_id or 0, newest.row_id or 0)
-    row.save()
 
 
 def measure_text(value_type: ColumnType, value: object) -> str:

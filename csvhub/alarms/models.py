@@ -1,5 +1,5 @@
-"""Alarm rules, their state per (rule, group), the transitions they made, and the row ranges
-already evaluated (what makes an evaluation happen once)."""
+"""Alarm rules (with their watermark: what makes an evaluation happen once), their state per
+(rule, group), the transitions they made, and the row-range claims of earlier releases."""
 
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ class AlarmRule(models.Model):
     no_data_seconds = models.PositiveIntegerField(null=True, blank=True)
     recipients = models.JSONField(default=list)
     enabled = models.BooleanField(default=True)
-    # The highest row id evaluated so far (shown; the claim is AlarmRange).
+    # The watermark: every row up to this id has been evaluated (or was committed before the
+    # rule watched). An evaluation claims the rows after it by moving it with a conditional
+    # UPDATE (csvhub.alarms.evaluation); only evaluations and enabling a rule write it.
     last_evaluated_row_id = models.BigIntegerField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -105,9 +107,9 @@ class AlarmEvent(models.Model):
 
 
 class AlarmRange(models.Model):
-    """A row-id range of one commit, evaluated for one rule. Inserting it is the claim, in the
-    transaction that writes the states and events: the same range evaluated twice (a retried
-    job, two workers) fails on the constraint and changes nothing."""
+    """A row-id range of one commit, evaluated for one rule: the claim of releases before the
+    watermark (`AlarmRule.last_evaluated_row_id`). No longer written; the rows stay readable
+    as the history of what those releases evaluated."""
 
     rule = models.ForeignKey(AlarmRule, on_delete=models.CASCADE, related_name="ranges")
     first_row_id = models.BigIntegerField()

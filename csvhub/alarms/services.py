@@ -72,11 +72,19 @@ def alarm_rule_create(*, dataset: Dataset, data: dict[str, Any], user: object) -
 
 def alarm_rule_update(*, rule: AlarmRule, data: dict[str, Any]) -> AlarmRule:
     """Change a rule. Changing what it watches or its thresholds keeps each group's state:
-    the next rows are judged by the new rule from where each group stands."""
+    the next rows are judged by the new rule from where each group stands. A rule enabled
+    again watches the rows committed from then on, as a new rule does."""
+    was_enabled = rule.enabled
     _fill(rule, data)
     rule_check(rule.dataset, rule)
     with transaction.atomic():
-        rule.save()
+        # Never the watermark: evaluations move it meanwhile (it is their claim), and writing
+        # back the value read with the rule would have rows evaluated twice.
+        rule.save(update_fields=[*FIELDS, "updated_at"])
+        if rule.enabled and not was_enabled:
+            last = Dataset.objects.values_list("last_row_id", flat=True).get(pk=rule.dataset_id)
+            AlarmRule.objects.filter(pk=rule.pk).update(last_evaluated_row_id=last)
+            rule.last_evaluated_row_id = last
     return rule
 
 

@@ -1,0 +1,80 @@
+"""Queuing a dataset's evaluation: at most one waiting per dataset in this process, sent after
+a short debounce, and never from the writing request's thread.
+
+An evaluation covers every row committed before it starts (csvhub.alarms.evaluation reads
+from each rule's watermark), so while one is waiting, a second would find nothing left: it is
+not queued at all. After `CSVHUB_ALARM_EVALUATION_DELAY_SECONDS` the waiting one is sent, from
+a timer thread: a burst of sensor posts is evaluated once, and the request that committed
+waits for no job runner (with Celery, no broker round trip).
+
+What "waiting" means depends on where the job runs. With the thread runner, until a job
+thread starts it (csvhub.alarms.tasks calls evaluation_started): the job threads may be busy
+with an upload. With Celery the worker is another process that cannot tell this one it
+started: until it is sent to the broker. Either way a commit that comes after the end of the
+wait queues the next evaluation, and one that came before it is seen by this one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from django.conf import settings
+from django.tasks import task_backends
+from django.tasks.backends.base import BaseTaskBackend
+
+from csvhub.alarms.tasks import alarms_evaluate
+from csvhub.jobs.backends import InlineBackend, ThreadBackend
+
+logger = logging.getLogger(__name__)
+
+# A waiting evaluation not started after this long (the job threads busy with long uploads)
+# no longer holds back another: the second finds little or nothing to do, never too much.
+STALE_SECONDS = 60.0
+
+_lock = threading.Lock()
+_waiting: dict[str, float] = {}  # dataset id -> when its evaluation was queued (monotonic)
+
+
+def evaluation_queue(dataset_id: str) -> None:
+    """Queue an evaluation of the dataset unless one is already waiting in this process."""
+    backend = task_backends["default"]
+    if isinstance(backend, InlineBackend):  # tests and scripts: here and now, as they expect
+        alarms_evaluate.enqueue(dataset_id)
+        return
+    now = time.monotonic()
+    with _lock:
+        queued = _waiting.get(dataset_id)
+        if queued is not None and now - queued < STALE_SECONDS:
+            return
+        _waiting[dataset_id] = now
+    # The backend is taken here, not looked up on the timer's thread: Django's task backends
+    # are per thread, and a new thread would start a thread pool of its own.
+    sender = _Sender(dataset_id, backend, started_there=isinstance(backend, ThreadBackend))
+    timer = threading.Timer(settings.CSVHUB_ALARM_EVALUATION_DELAY_SECONDS, sender.send)
+    timer.daemon = True  # a stop in the meantime loses nothing but the wait: see docs/alarms.md
+    timer.start()
+
+
+def evaluation_started(dataset_id: str) -> None:
+    """The dataset's evaluation starts (or, with Celery, is sent): a commit from now on queues
+    the next one; this one reads the rows committed before this moment."""
+    with _lock:
+        _waiting.pop(dataset_id, None)
+
+
+class _Sender:
+    def __init__(self, dataset_id: str, backend: BaseTaskBackend, *, started_there: bool) -> None:
+        self.dataset_id = dataset_id
+        self.backend = backend
+        self.started_there = started_there
+
+    def send(self) -> None:
+        if not self.started_there:
+            evaluation_started(self.dataset_id)  # before the send: see evaluation_started
+        try:
+            self.backend.enqueue(alarms_evaluate, [self.dataset_id], {})
+        except Exception:  # the broker down: the next commit of the dataset queues it again
+            evaluation_started(self.dataset_id)
+            logger.exception("alarm evaluation of dataset %s not queued", self.dataset_id)

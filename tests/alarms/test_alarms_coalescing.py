@@ -1,0 +1,155 @@
+"""Evaluations coalesce: one evaluation covers every row committed since each rule's watermark,
+a duplicate job evaluates nothing, and each row is evaluated once whatever jobs run."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from django.db import transaction
+from django.tasks import task_backends
+
+from csvhub.alarms.evaluation import rules_evaluate
+from csvhub.alarms.models import AlarmEvent, AlarmRule, AlarmState
+from csvhub.metrics.definitions import metrics
+from tests.alarms.helpers import rule_add, sensors_append, sensors_dataset
+from tests.datasets.pipeline import api_client_for, make_org
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+THREADS = {"default": {"BACKEND": "csvhub.jobs.backends.ThreadBackend", "OPTIONS": {"threads": 2}}}
+
+
+def _evaluations(outcome: str = "evaluated") -> float:
+    found = metrics().registry.get_sample_value(
+        "csvhub_alarm_evaluations_total", {"outcome": outcome}
+    )
+    return found or 0.0
+
+
+def _paused(rule: AlarmRule, enabled: bool) -> None:
+    # Straight to the row, not through the service (which moves the watermark on enabling):
+    # the rows committed meanwhile stay for the next evaluation.
+    AlarmRule.objects.filter(pk=rule.pk).update(enabled=enabled)
+
+
+def _row(i: int) -> str:
+    return f"s{i % 3},2026-01-01 00:{i:02d}:00,{40 if i % 10 == 9 else 20}\n"
+
+
+def _watermark(rule: AlarmRule) -> int | None:
+    return AlarmRule.objects.get(pk=rule.pk).last_evaluated_row_id
+
+
+def test_one_evaluation_covers_thirty_commits_and_a_duplicate_evaluates_nothing(
+    warehouse, smtp
+) -> None:
+    dataset = sensors_dataset(make_org())
+    rule = rule_add(dataset)
+    _paused(rule, False)  # 30 commits, none evaluated yet (as if their jobs were queued)
+    for i in range(30):
+        sensors_append(dataset, _row(i))
+    _paused(rule, True)
+    before = _evaluations()
+
+    assert rules_evaluate(dataset_id=str(dataset.pk)) == 1
+    assert rules_evaluate(dataset_id=str(dataset.pk)) == 0  # a duplicate job: nothing new
+
+    assert _evaluations() - before == 1
+    dataset.refresh_from_db()
+    assert _watermark(rule) == dataset.last_row_id
+    samples = {s.group: s.samples for s in AlarmState.objects.filter(rule=rule)}
+    assert samples == {"s0": 10, "s1": 10, "s2": 10}
+    # The rows at 00:09, 00:19 and 00:29 (s0, s1, s2) are too hot, each between two fine ones.
+    fired = AlarmEvent.objects.filter(rule=rule, to_state="firing")
+    assert sorted(e.group for e in fired) == ["s0", "s1", "s2"]
+
+
+def test_a_crash_between_read_and_commit_leaves_the_rows_to_the_retry(warehouse, smtp) -> None:
+    dataset = sensors_dataset(make_org())
+    rule = rule_add(dataset)
+    _paused(rule, False)
+    sensors_append(dataset, "a,2026-01-01 00:01:00,45\n")
+    _paused(rule, True)
+    before = _watermark(rule)
+
+    class Crash(Exception):
+        pass
+
+    def crash() -> None:
+        raise Crash
+
+    # The evaluation's transaction dies at its commit (on_commit callbacks run after it; a
+    # failing savepoint-free atomic block around it rolls its writes back).
+    with pytest.raises(Crash), transaction.atomic():
+        rules_evaluate(dataset_id=str(dataset.pk))
+        crash()
+    assert _watermark(rule) == before and not AlarmEvent.objects.exists()
+
+    assert rules_evaluate(dataset_id=str(dataset.pk)) == 1  # the retried job
+    assert rules_evaluate(dataset_id=str(dataset.pk)) == 0
+    assert [(e.group, e.to_state) for e in AlarmEvent.objects.all()] == [("a", "firing")]
+    assert AlarmState.objects.get(rule=rule, group="a").samples == 1
+
+
+def test_two_evaluators_with_the_same_reading_evaluate_the_rows_once(warehouse, smtp) -> None:
+    """Two workers read the same rule and rows; the second's claim (the watermark's
+    compare-and-set) finds it moved and writes nothing."""
+    from csvhub.alarms import evaluation
+
+    dataset = sensors_dataset(make_org())
+    rule = rule_add(dataset)
+    _paused(rule, False)
+    sensors_append(dataset, "a,2026-01-01 00:01:00,45\nb,2026-01-01 00:01:00,46\n")
+    _paused(rule, True)
+    dataset.refresh_from_db()
+    assert dataset.last_row_id is not None
+    first = AlarmRule.objects.get(pk=rule.pk)
+    second = AlarmRule.objects.get(pk=rule.pk)  # read before the first one commits
+
+    assert evaluation._rules_evaluate(dataset, [first], dataset.last_row_id) == (1, [])
+    assert evaluation._rules_evaluate(dataset, [second], dataset.last_row_id) == (0, [rule.pk])
+    assert AlarmEvent.objects.count() == 2
+    assert sum(s.samples for s in AlarmState.objects.filter(rule=rule)) == 2
+
+
+def test_a_rule_enabled_again_watches_the_rows_from_then_on(warehouse, smtp) -> None:
+    from csvhub.alarms.services import alarm_rule_update
+
+    dataset = sensors_dataset(make_org())
+    rule = rule_add(dataset)
+    alarm_rule_update(rule=rule, data={"enabled": False})
+    sensors_append(dataset, "a,2026-01-01 00:01:00,45\n")  # while paused: not evaluated
+    alarm_rule_update(rule=AlarmRule.objects.get(pk=rule.pk), data={"enabled": True})
+    sensors_append(dataset, "b,2026-01-01 00:02:00,46\n")
+    assert [e.group for e in AlarmEvent.objects.all()] == ["b"]
+
+
+def test_thread_runner_queues_one_evaluation_for_a_burst_of_appends(smtp, settings) -> None:
+    dataset = sensors_dataset(make_org())
+    rule = rule_add(dataset)
+    client = api_client_for(dataset.organization)
+    settings.TASKS = THREADS
+    # Long enough for the burst below to commit before the evaluation starts.
+    settings.CSVHUB_ALARM_EVALUATION_DELAY_SECONDS = 5.0
+    runs_before = _evaluations() + _evaluations("duplicate")
+    started = time.monotonic()
+    for i in range(30):
+        answer = client.post(
+            f"/api/v1/datasets/{dataset.slug}/rows/",
+            json.dumps(
+                {"sensor": f"s{i % 3}", "at": f"2026-01-01 01:{i:02d}:00", "temperature": 20}
+            ),
+            content_type="application/json",
+        )
+        assert answer.status_code == 201, answer.content
+    assert time.monotonic() - started < 5.0, "the burst took longer than the debounce"
+    dataset.refresh_from_db()
+    deadline = time.monotonic() + 30
+    while _watermark(rule) != dataset.last_row_id and time.monotonic() < deadline:
+        time.sleep(0.05)
+    task_backends["default"].wait()
+    assert _watermark(rule) == dataset.last_row_id
+    assert _evaluations() + _evaluations("duplicate") - runs_before == 1
+    assert sum(s.samples for s in AlarmState.objects.filter(rule=rule)) == 30
