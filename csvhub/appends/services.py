@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -33,6 +33,7 @@ from django.utils import timezone
 from csvhub.appends.batch import AppendBatch, batch_for_new_table, batch_for_table
 from csvhub.appends.models import AppendKey
 from csvhub.appends.payload import Payload
+from csvhub.csvread import Columns
 from csvhub.datasets.errors import DatasetError, DatasetNotFound
 from csvhub.datasets.models import Dataset
 from csvhub.datasets.typed_writes import Publication, TypedWriter, load_publish
@@ -42,6 +43,10 @@ from csvhub.warehouse.engine import get_engine
 from csvhub.warehouse.load import LoadSession, loads_forget
 
 MAX_KEY_LENGTH = 255
+# Rows an append into an existing table reads, widens for and sends at a time: the server
+# stores one chunk while the next is inferred and encoded (a 10,000-row batch sent whole was
+# stored only after every value had been read, one wait after the other).
+CHUNK_ROWS = 2_000
 
 
 class IdempotencyKeyReused(DatasetError):
@@ -146,16 +151,27 @@ def _labels(dataset: Dataset) -> dict[str, str]:
 
 def _write_batch(load: LoadSession, batch: AppendBatch) -> LoadResult:
     writer = TypedWriter(load, batch.names)
-    types = writer.observe(batch.columns)
-    if load.columns is None:  # the dataset's first rows: its columns come from them
+    if load.columns is None:
+        writer.observe(batch.columns)  # the dataset's first rows: its columns come from them
         writer.create_table()
         writer.write(batch.columns)
         writer.settle_provisional_types()
     else:
         load.set_write_order(batch.names)
-        writer.widen_to(types)
-        writer.write(batch.columns, writer.tracker.last_observation)
+        for chunk in _chunks(batch.columns):
+            writer.widen_to(writer.observe(chunk))
+            writer.write(chunk, writer.tracker.last_observation)
     return writer.result(batch.labels)
+
+
+def _chunks(columns: Columns) -> Iterator[Columns]:
+    """The batch in runs of CHUNK_ROWS rows: each is observed, widened for and written as an
+    upload's batch is, so values are read by the same rules whatever the chunk size."""
+    if columns.row_count <= CHUNK_ROWS:
+        yield columns
+        return
+    for start in range(0, columns.row_count, CHUNK_ROWS):
+        yield Columns([cells[start : start + CHUNK_ROWS] for cells in columns.values])
 
 
 # -- idempotency keys --------------------------------------------------------------------------

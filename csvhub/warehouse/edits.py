@@ -933,26 +933,36 @@ def journal_forget_table(connection: Connection, table_name: str) -> None:
 def journal_highest_row_id(connection: Connection, table_name: str) -> int:
     """The highest row id the journal holds for the table (0: none): the ids of deleted rows,
     which loads must not give again, so that an undo can put the rows back with their ids."""
-    from sqlalchemy import inspect
+    queries = journal_highest_row_id_queries(connection, table_name)
+    if not queries:
+        return 0
+    return max(int(found or 0) for found in connection.execute(select(*queries)).one())
 
-    inspector = inspect(connection)
-    found = [0]
-    if inspector.has_table(MARKS.name):
-        found.append(
-            connection.execute(
-                select(func.max(MARKS.c.highest_row_id)).where(MARKS.c.table_name == table_name)
-            ).scalar()
-            or 0
+
+def journal_highest_row_id_queries(connection: Connection, table_name: str) -> list[Any]:
+    """Scalar subqueries whose largest answer (NULL: 0) is journal_highest_row_id: a load
+    asks them in the statement that reads its table's largest row id, one round trip."""
+    queries = []
+    if connection.engine.url in _JOURNALED or _has_table(connection, MARKS.name):
+        queries.append(
+            select(func.max(MARKS.c.highest_row_id))
+            .where(MARKS.c.table_name == table_name)
+            .scalar_subquery()
         )
     if _journal_predates_marks(connection):
         # Deletes by workers of the previous release are only here (read by its old index).
-        found.append(
-            connection.execute(
-                select(func.max(JOURNAL.c.row_id)).where(JOURNAL.c.table_name == table_name)
-            ).scalar()
-            or 0
+        queries.append(
+            select(func.max(JOURNAL.c.row_id))
+            .where(JOURNAL.c.table_name == table_name)
+            .scalar_subquery()
         )
-    return int(max(found))
+    return queries
+
+
+def _has_table(connection: Connection, name: str) -> bool:
+    from sqlalchemy import inspect
+
+    return bool(inspect(connection).has_table(name))
 
 
 def journal_cells(*, edit_id: int, engine: Engine | None = None) -> int:

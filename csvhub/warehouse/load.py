@@ -14,14 +14,14 @@ from contextlib import AbstractContextManager, ExitStack
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, column, delete, func, insert, select, table
 from sqlalchemy.engine import Connection
 
 from csvhub.schema import Column as DatasetColumn
 from csvhub.schema import ColumnType, LoadResult
 from csvhub.schema.types import decimal_fits
 from csvhub.warehouse.dialects import Loader, dialect_of
-from csvhub.warehouse.edits import journal_highest_row_id
+from csvhub.warehouse.edits import journal_highest_row_id_queries
 from csvhub.warehouse.indexes import IndexStatus, index_list_on, indexes_rebuild_on
 from csvhub.warehouse.schema import (
     LOADS,
@@ -197,11 +197,13 @@ class LoadSession:
         return self._max_row_id_before + self.rows_written + 1
 
     def _max_row_id(self, table_name: str) -> int:
-        quote = self._connection.dialect.identifier_preparer.quote_identifier
-        table, row_id = quote(table_name), quote(ROW_ID)
-        value = self._connection.exec_driver_sql(f"SELECT MAX({row_id}) FROM {table}").scalar()
-        # Ids of rows an edit deleted stay taken: undoing the edit puts them back.
-        return max(value or 0, journal_highest_row_id(self._connection, self.target_name))
+        # Ids of rows an edit deleted stay taken: undoing the edit puts them back. The journal
+        # is asked in the same statement as the table (one round trip instead of two).
+        rows = table(check_table_name(table_name), column(ROW_ID))
+        largest = select(func.max(rows.c[ROW_ID])).scalar_subquery()
+        journal = journal_highest_row_id_queries(self._connection, self.target_name)
+        found = self._connection.execute(select(largest, *journal)).one()
+        return max(int(value or 0) for value in found)
 
     # -- shape -------------------------------------------------------------------------------
 

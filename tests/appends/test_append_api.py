@@ -357,3 +357,25 @@ def test_json_nested_past_the_parser_is_a_400_not_a_500(warehouse, content_type)
     assert "nests arrays or objects too deeply" in response.json()["detail"]
     dataset.refresh_from_db()
     assert dataset.row_count == 2
+
+
+def test_an_append_after_a_delete_numbers_past_the_deleted_rows_so_undo_restores_them(
+    warehouse,
+):
+    """The ids of rows an edit deleted stay taken (read with the table's largest id, in one
+    statement): the append does not take row 2's id, and undoing the delete puts row 2 back."""
+    from tests.edits.helpers import edit
+
+    org = make_org()
+    dataset = _measures(org)
+    client = api_client_for(org)
+    deleted = edit(client, dataset, {"filter": "sensor=s2", "action": {"delete": True}})
+    assert deleted.status_code == 201, deleted.content
+
+    response = _post(client, "measures", {"sensor": "s3", "temperature": 19})
+
+    assert response.status_code == 201, response.content
+    assert response.json()["row_ids"] == {"first": 3, "last": 3}
+    undo = client.post(f"/api/v1/datasets/measures/edits/{deleted.json()['id']}/undo")
+    assert undo.status_code == 201, undo.content
+    assert [(r[0], r[2]) for r in _rows(dataset)] == [("s1", 20), ("s2", 22), ("s3", 19)]
