@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 
 from csvhub.accounts.models import Organization
 from csvhub.alarms.errors import AlarmRuleNotFound
@@ -53,3 +53,14 @@ def alarm_events(*, organization: Organization, where: EventFilter) -> QuerySet[
     if where.until is not None:
         events = events.filter(at__lt=where.until)
     return events.select_related("rule__dataset", "mail").order_by("-at", "-id")
+
+
+def datasets_behind() -> list[str]:
+    """Datasets with an enabled rule whose watermark is below the dataset's published last row
+    id: rows committed that no evaluation has covered yet (their evaluation was lost with a
+    stopped process during its debounce, or the broker refused it)."""
+    behind = AlarmRule.objects.filter(enabled=True, dataset__last_row_id__isnull=False).filter(
+        Q(last_evaluated_row_id__isnull=True)
+        | Q(last_evaluated_row_id__lt=F("dataset__last_row_id"))
+    )
+    return [str(pk) for pk in behind.values_list("dataset_id", flat=True).distinct()]

@@ -153,3 +153,31 @@ def test_thread_runner_queues_one_evaluation_for_a_burst_of_appends(smtp, settin
     assert _watermark(rule) == dataset.last_row_id
     assert _evaluations() + _evaluations("duplicate") - runs_before == 1
     assert sum(s.samples for s in AlarmState.objects.filter(rule=rule)) == 30
+
+
+def test_the_periodic_catch_up_evaluates_rows_whose_evaluation_was_lost(warehouse, smtp) -> None:
+    """An evaluation waits in the committing process for its debounce: rows whose evaluation
+    was lost there (the process stopped) are found behind the watermark and evaluated."""
+    from django.utils import timezone
+
+    from csvhub.alarms.schedule import evaluations_catch_up
+    from csvhub.alarms.selectors import datasets_behind
+
+    quiet = sensors_dataset(make_org("quiet"))
+    rule_add(quiet)
+    sensors_append(quiet, _row(1))  # evaluated at its commit: not behind
+    dataset = sensors_dataset(make_org())
+    rule = rule_add(dataset)
+    _paused(rule, False)  # as if the process had stopped before sending the evaluations
+    for i in range(10):
+        sensors_append(dataset, _row(i))
+    _paused(rule, True)
+    assert datasets_behind() == [str(dataset.pk)]
+
+    evaluations_catch_up(timezone.now())
+
+    dataset.refresh_from_db()
+    assert _watermark(rule) == dataset.last_row_id
+    assert sum(s.samples for s in AlarmState.objects.filter(rule=rule)) == 10
+    assert [e.group for e in AlarmEvent.objects.filter(rule=rule)] == ["s0"]
+    assert datasets_behind() == []
