@@ -95,15 +95,16 @@ class Growth:
 
 
 class GrowingFileReader(io.RawIOBase):
-    """The file at `path`, read front to back as it grows (see Growth).
+    """The file at `source` (a path, or a file descriptor, duplicated), read front to back as it
+    grows (see Growth).
 
     It opens the file itself, at once: the file may be renamed into storage or deleted by the
     writer afterwards, and this reader goes on reading the same bytes.
     """
 
-    def __init__(self, path: str | Path, growth: Growth) -> None:
+    def __init__(self, source: str | Path | int, growth: Growth) -> None:
         super().__init__()
-        self._fd = os.open(path, os.O_RDONLY)
+        self._fd = os.dup(source) if isinstance(source, int) else os.open(source, os.O_RDONLY)
         self._growth = growth
         self._offset = 0
 
