@@ -302,9 +302,15 @@ def upload_create(
 
 
 def arrivals_enabled() -> bool:
-    """Whether loads may start while their upload arrives: only where the job runs in the
-    process receiving the body (the thread runner); a Celery worker cannot read its spool."""
-    return bool(settings.CSVHUB_LOAD_WHILE_ARRIVING) and settings.CSVHUB_TASK_RUNNER == "thread"
+    """Whether loads may start while their upload arrives: only where the job runs on another
+    thread of the process receiving the body (the thread runner). A Celery worker cannot read
+    its spool; a job run inline would wait for the body it is itself keeping from arriving."""
+    from django.tasks import task_backends
+
+    from csvhub.jobs.backends import ThreadBackend
+
+    enabled = bool(settings.CSVHUB_LOAD_WHILE_ARRIVING)
+    return enabled and isinstance(task_backends["default"], ThreadBackend)
 
 
 def upload_may_begin_arriving() -> bool:
