@@ -203,10 +203,6 @@ def _load_rows(
                 arrival.wait_stored()  # nothing is published before the original is stored
         except FileAbandoned as exc:
             raise _not_arrived(exc) from None
-        except ChildReaderFailed as exc:
-            if isinstance(exc.__cause__, FileAbandoned):
-                raise _not_arrived(exc.__cause__) from None
-            raise
         except LimitExceeded as exc:
             setting = _LIMIT_SETTINGS.get(exc.limit)
             limit = f" The limit is set by {setting}." if setting else ""
@@ -215,6 +211,10 @@ def _load_rows(
             raise IngestFailed(str(exc)) from None
         except ReaderOutOfMemory:
             raise IngestFailed(_out_of_memory_message()) from None
+        except ChildReaderFailed as exc:  # after its ReaderOutOfMemory subclass
+            if isinstance(exc.__cause__, FileAbandoned):
+                raise _not_arrived(exc.__cause__) from None
+            raise
     upload_reading_record(upload=upload, reading=loader.reading, first=previous_rows == 0)
     # Before the commit, so that a receiver refusing the rows (a quota) loads nothing.
     rows_loading.send(sender=None, upload=upload, rows=load.rows_written)
