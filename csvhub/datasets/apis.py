@@ -19,6 +19,7 @@ from csvhub.api import ErrorSerializer, TextField, body_field
 from csvhub.cleaning.selectors import upload_notes
 from csvhub.cleaning.upload_fields import READING_RULE_FIELDS, reading_rules_of_form
 from csvhub.datasets import selectors, services
+from csvhub.datasets.arrivals import Arrival
 from csvhub.datasets.errors import OriginalDeleted
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadMode
 from csvhub.datasets.upload_handler import SpoolingUploadHandler
@@ -228,8 +229,11 @@ class AdmitBeforeTheBody(APIView):
     field) before DRF checks permissions, so the upload handler checks them first."""
 
     def initialize_request(self, request: HttpRequest, *args: object, **kwargs: object) -> Request:
-        request.upload_handlers = [SpoolingUploadHandler(request, admit=self._admit)]
+        request.upload_handlers = [self.upload_handler(request)]
         return super().initialize_request(request, *args, **kwargs)
+
+    def upload_handler(self, request: HttpRequest) -> SpoolingUploadHandler:
+        return SpoolingUploadHandler(request, admit=self._admit)
 
     def _admit(self, request: HttpRequest) -> None:
         """The view's permissions, on the plain Django request: its user is the session's, or
@@ -276,16 +280,65 @@ class UploadCreateApi(AdmitBeforeTheBody, APIView):
         responses={202: UploadSerializer(many=True)},
     )
     def post(self, request: Request) -> Response:
-        uploads = services.uploads_create(
+        files = request.FILES.getlist("file")  # the body is read here, if not read already
+        arrival = self.spooler.arrival if self.spooler is not None else None
+        if arrival is not None and len(files) == 1 and not _any_field(request):
+            uploads = [services.upload_arrived(arrival=arrival, file=files[0])]
+            self.settled = True
+        else:
+            self._give_up()  # before its dataset's name is taken again
+            uploads = self._create(request, files)
+        data = UploadSerializer.many_init(uploads, context={"request": request}).data
+        return Response(data, status=status.HTTP_202_ACCEPTED)
+
+    # A single file sent alone (the form's only part) starts loading while it arrives, into a
+    # new dataset named after it (services.upload_begin_arriving); a request that turns out to
+    # be anything else (more files, a dataset, a mode, reading rules) gives that load up and
+    # takes the usual path. So does an upload refused or cut short: nothing of it is kept.
+    spooler: SpoolingUploadHandler | None = None
+    settled = False  # the arrival was kept or given up
+
+    def upload_handler(self, request: HttpRequest) -> SpoolingUploadHandler:
+        begin = self._begin_arriving if services.arrivals_enabled() else None
+        self.spooler = SpoolingUploadHandler(request, admit=self._admit, begin=begin)
+        return self.spooler
+
+    def _begin_arriving(self, file_name: str, spool_path: str) -> Arrival | None:
+        # Only once DRF has authenticated the request: session authentication reads the body
+        # (its CSRF check) while it authenticates, so a browser's upload takes the usual path.
+        request = getattr(self, "request", None)
+        if not isinstance(request, Request) or not hasattr(request, "_user"):
+            return None
+        if not services.upload_may_begin_arriving():
+            return None
+        return services.upload_begin_arriving(
             organization=request_organization(request),
-            files=request.FILES.getlist("file"),
+            user=request.user,
+            file_name=file_name,
+            spool_path=spool_path,
+        )
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        finally:  # whatever happened: a 4xx, a bug, a body cut short
+            self._give_up()
+
+    def _give_up(self) -> None:
+        arrival = self.spooler.arrival if self.spooler is not None else None
+        if arrival is not None and not self.settled:
+            self.settled = True
+            services.upload_arrival_give_up(arrival=arrival, reason="the upload was not kept")
+
+    def _create(self, request: Request, files: list[Any]) -> list[Upload]:
+        return services.uploads_create(
+            organization=request_organization(request),
+            files=files,
             dataset_slug=_text_or_none(body_field(request, "dataset")),
             user=request.user,
             mode=_upload_mode(body_field(request, "mode")),
             reading_rules=reading_rules_of_form(lambda name: body_field(request, name)),
         )
-        data = UploadSerializer.many_init(uploads, context={"request": request}).data
-        return Response(data, status=status.HTTP_202_ACCEPTED)
 
 
 class UploadDetailApi(APIView):
@@ -371,6 +424,11 @@ class UploadRejectsApi(APIView):
                 "rows": RejectSerializer.many_init(rows).data,
             }
         )
+
+
+def _any_field(request: Request) -> bool:
+    """Whether the form carries a field with a value (besides its files)."""
+    return any(value for _, values in request.POST.lists() for value in values)
 
 
 def _upload_mode(value: object) -> UploadMode:

@@ -33,9 +33,16 @@ from csvhub.csvread import (
     ReadLimits,
     open_csv,
 )
-from csvhub.csvread.child import ChildCsvReader, ReaderOutOfMemory, open_csv_in_child
+from csvhub.csvread.child import (
+    ChildCsvReader,
+    ChildReaderFailed,
+    ReaderOutOfMemory,
+    open_csv_in_child,
+)
 from csvhub.csvread.convert import misfits
+from csvhub.csvread.growing import FileAbandoned
 from csvhub.csvread.rules import BatchRewriter, Reading, detect
+from csvhub.datasets.arrivals import Arrival, arrival_get
 from csvhub.datasets.errors import IngestFailed
 from csvhub.datasets.models import Dataset, Reject, Upload, UploadMode, UploadState
 from csvhub.datasets.signals import rows_loading
@@ -61,7 +68,18 @@ PROGRESS_SECONDS = 1.0
 
 
 def upload_ingest(*, upload_id: UUID | str) -> None:
-    upload = _claim(UUID(str(upload_id)))
+    arrival = arrival_get(UUID(str(upload_id)))
+    if arrival is None:
+        _ingest(UUID(str(upload_id)), arriving=False)
+    elif arrival.job_begins():  # else the upload was given up before this job started
+        try:
+            _ingest(arrival.upload_id, arriving=True)
+        finally:
+            arrival.job_ends()
+
+
+def _ingest(upload_id: UUID, *, arriving: bool) -> None:
+    upload = _claim(upload_id, arriving=arriving)
     if upload is None:
         return
     report = _ProgressReport(upload)
@@ -94,14 +112,20 @@ def _this_attempt(upload: Upload) -> QuerySet[Upload]:
     return Upload.objects.filter(pk=upload.pk, state=UploadState.RUNNING, attempts=upload.attempts)
 
 
-def _claim(upload_id: UUID) -> Upload | None:
-    """Mark the job running if it is queued (or dead); return None when another worker has it."""
+def _claim(upload_id: UUID, *, arriving: bool = False) -> Upload | None:
+    """Mark the job running if it is queued (or dead); return None when another worker has it.
+
+    An upload still arriving has no stored file: only the job of the process receiving it
+    (`arriving`) reads it, from the spool (see csvhub.datasets.arrivals)."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.CSVHUB_JOB_STALE_SECONDS)
-    claimed = Upload.objects.filter(
+    claimable = Upload.objects.filter(
         Q(state=UploadState.QUEUED) | Q(state=UploadState.RUNNING, heartbeat_at__lt=stale),
         pk=upload_id,
-    ).update(
+    )
+    if not arriving:
+        claimable = claimable.exclude(file="")
+    claimed = claimable.update(
         state=UploadState.RUNNING,
         attempts=F("attempts") + 1,
         started_at=now,
@@ -169,11 +193,16 @@ def _load_rows(
     )
     if not Dataset.objects.filter(pk=upload.dataset_id).exists():
         raise IngestFailed("The dataset was deleted while this file was waiting.")
-    with upload.file.open("rb") as stream, ExitStack() as stack:
+    arrival = arrival_get(upload.id)
+    with _original(upload, arrival) as stream, ExitStack() as stack:
         try:
-            reader = _open_reader(stream, upload, stack, again)
+            reader = _open_reader(stream, upload, stack, again, arriving=arrival is not None)
             loader = _RowLoader(load, reader, upload, report)
             result = loader.run()
+            if arrival is not None:
+                arrival.wait_stored()  # nothing is published before the original is stored
+        except FileAbandoned as exc:
+            raise _not_arrived(exc) from None
         except LimitExceeded as exc:
             setting = _LIMIT_SETTINGS.get(exc.limit)
             limit = f" The limit is set by {setting}." if setting else ""
@@ -182,11 +211,26 @@ def _load_rows(
             raise IngestFailed(str(exc)) from None
         except ReaderOutOfMemory:
             raise IngestFailed(_out_of_memory_message()) from None
+        except ChildReaderFailed as exc:  # after its ReaderOutOfMemory subclass
+            if isinstance(exc.__cause__, FileAbandoned):
+                raise _not_arrived(exc.__cause__) from None
+            raise
     upload_reading_record(upload=upload, reading=loader.reading, first=previous_rows == 0)
     # Before the commit, so that a receiver refusing the rows (a quota) loads nothing.
     rows_loading.send(sender=None, upload=upload, rows=load.rows_written)
     load.finish(result)
     return result
+
+
+def _original(upload: Upload, arrival: Arrival | None) -> IO[bytes]:
+    """The uploaded file: the spool as it grows while the upload arrives, else the stored file."""
+    if arrival is not None:
+        return arrival.open()  # type: ignore[return-value]  # a RawIOBase: read() is all used
+    return upload.file.open("rb")
+
+
+def _not_arrived(abandoned: FileAbandoned) -> IngestFailed:
+    return IngestFailed(f"The file did not arrive whole ({abandoned}), so nothing was loaded.")
 
 
 _LIMIT_SETTINGS = {
@@ -207,7 +251,12 @@ class _ReadOptions(TypedDict):
 
 
 def _open_reader(
-    stream: IO[bytes], upload: Upload, stack: ExitStack, again: ReadAgain | None
+    stream: IO[bytes],
+    upload: Upload,
+    stack: ExitStack,
+    again: ReadAgain | None,
+    *,
+    arriving: bool = False,
 ) -> CsvReader | ChildCsvReader:
     """Files are parsed in a child process with a memory limit, beside inference and loading in
     this one: a file that needs too much memory fails its upload instead of this process (the
@@ -221,7 +270,8 @@ def _open_reader(
         "max_decompression_ratio": settings.CSVHUB_MAX_DECOMPRESSION_RATIO,
         "limits": read_limits(),
     }
-    if upload.size < settings.CSVHUB_CHILD_READER_MIN_BYTES:
+    # An upload still arriving has no size yet: the child reads it, as it reads any file.
+    if upload.size < settings.CSVHUB_CHILD_READER_MIN_BYTES and not arriving:
         return open_csv(stream, **options)
     return stack.enter_context(
         open_csv_in_child(
@@ -524,7 +574,7 @@ def _publish(upload: Upload, result: LoadResult) -> None:
     _this_attempt(upload).update(
         state=UploadState.SUCCEEDED,
         finished_at=timezone.now(),
-        bytes_read=upload.size,
+        bytes_read=F("size"),  # recorded once the upload arrived, if it was still arriving
         rows_loaded=result.rows_loaded,
         rows_rejected=result.rows_rejected,
         type_changes=[change.to_json() for change in result.type_changes],

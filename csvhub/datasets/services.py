@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import PurePath
 from typing import Any
 from uuid import UUID
@@ -22,6 +22,7 @@ from django.utils.text import slugify
 from csvhub.accounts.models import Organization
 from csvhub.cleaning.services import reading_rules_check, reading_rules_set
 from csvhub.datasets import selectors
+from csvhub.datasets.arrivals import Arrival, arrival_count, arrival_register
 from csvhub.datasets.errors import (
     DatasetError,
     DatasetNotDiscardable,
@@ -313,6 +314,89 @@ def upload_create(
     return upload
 
 
+def arrivals_enabled() -> bool:
+    """Whether loads may start while their upload arrives: only where the job runs on another
+    thread of the process receiving the body (the thread runner). A Celery worker cannot read
+    its spool; a job run inline would wait for the body it is itself keeping from arriving."""
+    from django.tasks import task_backends
+
+    from csvhub.jobs.backends import ThreadBackend
+
+    enabled = bool(settings.CSVHUB_LOAD_WHILE_ARRIVING)
+    return enabled and isinstance(task_backends["default"], ThreadBackend)
+
+
+def upload_may_begin_arriving() -> bool:
+    """One load at a time per process starts while its upload arrives: it holds a job thread
+    for as long as the body takes, and a slow client must not hold them all."""
+    return arrivals_enabled() and arrival_count() == 0
+
+
+def upload_begin_arriving(
+    *, organization: Organization, user: Uploader, file_name: str, spool_path: str
+) -> Arrival:
+    """Start loading a file whose body is still arriving into a new dataset named after it: the
+    dataset and the upload are recorded (its size and stored file once it has arrived, see
+    upload_arrived) and the job reads the spool as it grows. The request keeps the upload with
+    upload_arrived, or gives it up with upload_arrival_give_up: nothing of it is left then."""
+    upload_arriving.send(sender=None, organization=organization, sizes=[0])
+    dataset = dataset_create(
+        organization=organization, name=dataset_name_from_filename(file_name), user=user
+    )
+    upload = Upload(
+        dataset=dataset,
+        original_name=PurePath(file_name).name[:255],
+        uploaded_by=_signed_in(user),
+        heartbeat_at=timezone.now(),  # alive while the body arrives (see uploads_resume)
+    )
+    with transaction.atomic():
+        upload_recording.send(sender=None, upload=upload)
+        upload.save()
+    arrival = Arrival(upload.id, spool_path, lambda: _arriving(upload.id))
+    arrival_register(arrival)
+    upload_enqueue(upload_id=upload.id)
+    return arrival
+
+
+def _arriving(upload_id: UUID) -> None:
+    Upload.objects.filter(pk=upload_id, file="").update(heartbeat_at=timezone.now())
+
+
+def upload_arrived(*, arrival: Arrival, file: File[bytes]) -> Upload:
+    """Keep an upload that arrived whole while it loaded: the checks uploads_create makes on a
+    file, then the file stored and recorded, and only then may its job publish."""
+    upload = Upload.objects.select_related("dataset__organization").get(pk=arrival.upload_id)
+    upload_size_check(file=file)
+    organization = upload.dataset.organization
+    upload_arriving.send(sender=None, organization=organization, sizes=[file.size or 0])
+    stored = Upload(pk=upload.pk, dataset=upload.dataset, size=file.size or 0)
+    stored.file.save(upload.original_name, file, save=False)
+    try:
+        with transaction.atomic():
+            upload_recording.send(sender=None, upload=stored)
+            Upload.objects.filter(pk=upload.pk).update(size=stored.size, file=stored.file.name)
+    except BaseException:
+        _delete_stored_file(stored)
+        raise
+    arrival.stored()
+    upload.refresh_from_db()
+    return upload
+
+
+def upload_arrival_give_up(*, arrival: Arrival, reason: str) -> None:
+    """Delete what an upload given up while it arrived made (its job stopped first): its row,
+    its stored file if any, and its dataset while that holds nothing else."""
+    arrival.give_up(reason)
+    upload = Upload.objects.select_related("dataset").filter(pk=arrival.upload_id).first()
+    if upload is None:
+        return
+    _delete_stored_file(upload)
+    dataset = upload.dataset
+    upload.delete()
+    if not dataset.uploads.exists() and not dataset.row_count:
+        dataset_delete(dataset=dataset)
+
+
 def upload_enqueue(*, upload_id: UUID) -> None:
     from csvhub.datasets.tasks import ingest_upload
 
@@ -329,7 +413,8 @@ def uploads_resume(*, all_running_are_dead: bool = False, requeue_waiting: bool 
     a job queued twice runs once (see ingest._claim).
     """
     cutoff = timezone.now() - timedelta(seconds=settings.CSVHUB_JOB_STALE_SECONDS)
-    dead = Q(state=UploadState.RUNNING)
+    _arrivals_sweep(cutoff)
+    dead = Q(state=UploadState.RUNNING) & ~Q(file="")
     if not all_running_are_dead:
         dead &= Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True)
     exhausted = Upload.objects.filter(dead, attempts__gte=settings.CSVHUB_JOB_MAX_ATTEMPTS)
@@ -340,7 +425,7 @@ def uploads_resume(*, all_running_are_dead: bool = False, requeue_waiting: bool 
     )
     revived = list(Upload.objects.filter(dead).values_list("id", flat=True))
     Upload.objects.filter(dead, id__in=revived).update(state=UploadState.QUEUED)
-    waiting = Upload.objects.filter(state=UploadState.QUEUED)
+    waiting = Upload.objects.filter(state=UploadState.QUEUED).exclude(file="")
     if not requeue_waiting:
         waiting = waiting.filter(id__in=revived)
     queued = list(waiting.values_list("id", flat=True))
@@ -349,6 +434,23 @@ def uploads_resume(*, all_running_are_dead: bool = False, requeue_waiting: bool 
     if queued:
         logger.info("queued %d upload(s) again after a restart", len(queued))
     return len(queued)
+
+
+def _arrivals_sweep(cutoff: datetime) -> None:
+    """Give up the uploads that were arriving in a process that died: recorded without a
+    stored file, their request no longer says they are alive (see upload_begin_arriving)."""
+    orphans = Upload.objects.filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True),
+        file="",
+        original_deleted_at__isnull=True,  # not an original that retention deleted
+        state__in=(UploadState.QUEUED, UploadState.RUNNING, UploadState.FAILED),
+    ).select_related("dataset")
+    for upload in orphans:
+        logger.warning("upload %s stopped arriving (its process died): deleted", upload.id)
+        dataset = upload.dataset
+        upload.delete()
+        if not dataset.uploads.exists() and not dataset.row_count:
+            dataset_delete(dataset=dataset)
 
 
 def index_create(*, dataset: Dataset, columns: list[str]) -> tuple[dict[str, Any], str]:

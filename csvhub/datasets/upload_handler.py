@@ -10,13 +10,20 @@ authentication reads the body for its CSRF check before DRF checks the caller's 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import HttpRequest
 
+from csvhub.datasets.arrivals import Arrival
 from csvhub.datasets.errors import UploadTooLarge
+
+# Starts loading a file while it arrives (services.upload_begin_arriving): given the file's name
+# and its spool's path, the Arrival to tell, or None when the file is not loaded early.
+type BeginArrival = Callable[[str, str], Arrival | None]
 
 # Room for the multipart envelope around the files: boundaries, part headers with their file
 # names, and the small form fields (`dataset`).
@@ -45,11 +52,19 @@ class SpoolingUploadHandler(TemporaryFileUploadHandler):
         self,
         request: HttpRequest | None = None,
         admit: Callable[[HttpRequest], None] | None = None,
+        begin: BeginArrival | None = None,
     ) -> None:
         super().__init__(request)
         self.admit = admit  # raises when the caller may not send files here
         self.limit = settings.CSVHUB_MAX_UPLOAD_BYTES
         self.received = 0
+        self.begin = begin
+        self.files = 0
+        # The first file's Arrival when its load started while it arrives; `growing` while
+        # its bytes are the ones being received. Whoever handles the request gives it up
+        # unless the upload is kept (see apis.UploadCreateApi).
+        self.arrival: Arrival | None = None
+        self.growing: Arrival | None = None
 
     def handle_raw_input(
         self,
@@ -67,6 +82,15 @@ class SpoolingUploadHandler(TemporaryFileUploadHandler):
                 f"{self.limit:,} bytes {_ADVICE}"
             )
 
+    def new_file(self, field_name: str, *args: object, **kwargs: object) -> None:
+        super().new_file(field_name, *args, **kwargs)  # type: ignore[arg-type]
+        self.files += 1
+        self.growing = None
+        if self.begin is not None and self.files == 1 and field_name == "file":
+            self.arrival = self.growing = self.begin(
+                self.file_name or "", self.file.temporary_file_path()
+            )
+
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         # Counted over all files of the request: together they must fit in the limit.
         self.received += len(raw_data)
@@ -76,4 +100,21 @@ class SpoolingUploadHandler(TemporaryFileUploadHandler):
                 f"The files sent are larger than the largest upload accepted, {self.limit:,} "
                 f"bytes {_ADVICE}"
             )
-        return super().receive_data_chunk(raw_data, start)
+        if self.growing is None:
+            return super().receive_data_chunk(raw_data, start)
+        self.file.write(raw_data)
+        self.file.flush()  # the load reads the spool through its own descriptor
+        self.growing.grew(start + len(raw_data))
+        return None
+
+    def file_complete(self, file_size: int) -> UploadedFile[Any] | None:
+        if self.growing is not None:
+            self.growing.growth.complete()
+            self.growing = None
+        return super().file_complete(file_size)
+
+    def upload_interrupted(self) -> None:
+        # The body ended inside a file part (the client went away): the file is not whole.
+        if self.growing is not None:
+            self.growing.growth.abandon("the upload was cut short")
+        super().upload_interrupted()
