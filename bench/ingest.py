@@ -330,6 +330,10 @@ def _server_env(workdir: Path, warehouse_url: str | None) -> dict[str, str]:
     )
     if warehouse_url:
         env["CSVHUB_WAREHOUSE_URL"] = warehouse_url.replace("{data}", str(workdir / "data"))
+    # The one setting passed through: `CSVHUB_LOAD_WHILE_ARRIVING=true bench/ingest.py ...`
+    # measures loads that start while their upload arrives (off by default).
+    if "CSVHUB_LOAD_WHILE_ARRIVING" in os.environ:
+        env["CSVHUB_LOAD_WHILE_ARRIVING"] = os.environ["CSVHUB_LOAD_WHILE_ARRIVING"]
     return env
 
 
