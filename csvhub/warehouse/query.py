@@ -40,7 +40,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from csvhub.grammar.filters import Operator
 from csvhub.schema import Column as DatasetColumn
@@ -91,6 +91,10 @@ class RowSet:
     order: tuple[Order[str], ...] = ()
     # Rows where any text column contains this, ignoring case (the rows API's `q=`).
     search: str | None = None
+
+
+# A cursor's value on one sort key: its bound parameter, or None for an empty cell.
+KeyValue = BindParameter[Any] | None
 
 
 @dataclass(frozen=True)
@@ -188,7 +192,7 @@ class PagePlan:
         self._order = [index[name] for name in order]
         self._statements: dict[tuple[int, int], Select[*tuple[Any, ...]]] = {}
 
-    def _placeholders(self, empty: tuple[bool, ...]) -> list[Any]:
+    def _placeholders(self, empty: tuple[bool, ...]) -> list[KeyValue]:
         """The cursor's values as named bound parameters, typed like their keys (None where the
         cursor's value is empty: its SQL is another shape); the row id never is."""
         return [
@@ -513,7 +517,7 @@ class QueryBuilder:
         ]
 
     def runs(
-        self, keys: list[_Key], values: list[Any] | None, offset: int
+        self, keys: list[_Key], values: list[KeyValue] | None, offset: int
     ) -> list[tuple[list[_Key], list[ColumnElement[Any]]]]:
         """The page's rows as runs read one after the other: (order keys, conditions) each.
 
@@ -559,7 +563,7 @@ class QueryBuilder:
         return self.dialect.row_fixer(kinds)
 
 
-def _beyond(keys: list[_Key], values: list[Any]) -> ColumnElement[Any]:
+def _beyond(keys: list[_Key], values: list[KeyValue]) -> ColumnElement[Any]:
     """Rows strictly after the position `values` in the order `keys` describe."""
     if _row_values_apply(keys, values):
         # One range over an index on (a, b, _row_id): what makes deep pages cheap.
@@ -569,14 +573,14 @@ def _beyond(keys: list[_Key], values: list[Any]) -> ColumnElement[Any]:
     return _expanded_beyond(keys, values)
 
 
-def _row_values_apply(keys: list[_Key], values: list[Any]) -> bool:
+def _row_values_apply(keys: list[_Key], values: list[KeyValue]) -> bool:
     same_direction = len({key.descending for key in keys}) == 1
     return same_direction and all(
         not key.nullable and value is not None for key, value in zip(keys, values, strict=True)
     )
 
 
-def _expanded_beyond(keys: list[_Key], values: list[Any]) -> ColumnElement[Any]:
+def _expanded_beyond(keys: list[_Key], values: list[KeyValue]) -> ColumnElement[Any]:
     """(k1 beyond v1) OR (k1 = v1 AND k2 beyond v2) OR ..., with NULLs in their place."""
     branches = []
     for i, (key, value) in enumerate(zip(keys, values, strict=True)):
@@ -591,7 +595,7 @@ def _expanded_beyond(keys: list[_Key], values: list[Any]) -> ColumnElement[Any]:
     return predicate if lead is None else and_(lead, predicate)
 
 
-def _key_beyond(key: _Key, value: Any) -> ColumnElement[Any] | None:
+def _key_beyond(key: _Key, value: KeyValue) -> ColumnElement[Any] | None:
     if value is None:
         # NULLs last: nothing follows a NULL on this key. NULLs first: every value does.
         return key.column.is_not(None) if key.nulls_first else None
@@ -601,11 +605,11 @@ def _key_beyond(key: _Key, value: Any) -> ColumnElement[Any] | None:
     return beyond
 
 
-def _key_same(key: _Key, value: Any) -> ColumnElement[Any]:
+def _key_same(key: _Key, value: KeyValue) -> ColumnElement[Any]:
     return key.column.is_(None) if value is None else key.column == value
 
 
-def _leading_range(key: _Key, value: Any) -> ColumnElement[Any] | None:
+def _leading_range(key: _Key, value: KeyValue) -> ColumnElement[Any] | None:
     if value is None:
         return None if key.nulls_first else key.column.is_(None)
     if key.nullable and not key.nulls_first:
