@@ -216,7 +216,7 @@ def _page_statements(client: Client, urls: list[str]) -> list[object]:
 
     ran: list[object] = []
 
-    def caught(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def caught(conn, cursor, statement, parameters, context, executemany) -> None:
         if context is not None and context.invoked_statement is not None:
             ran.append(context.invoked_statement)
 
