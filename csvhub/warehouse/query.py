@@ -58,6 +58,8 @@ from csvhub.warehouse.schema import ROW_ID, check_column_name, check_table_name
 
 OPERATORS = frozenset(Operator)  # the filter grammar's operators (csvhub.grammar.filters)
 EXPORT_BATCH_ROWS = 5000
+# Statements kept per page shape, one per (run, limit): page_plan keeps 256 shapes.
+STATEMENTS_PER_SHAPE = 16
 # Cells a spreadsheet would run as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -219,6 +221,8 @@ class PagePlan:
                 limit=limit,
                 offset=self.shape.offset,
             )
+            if len(self._statements) >= STATEMENTS_PER_SHAPE:
+                self._statements.clear()  # limits vary by request: keep the recent ones
             # Racing threads may both build it: the same statement, one of them kept.
             self._statements[(run, limit)] = found
         return found
