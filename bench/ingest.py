@@ -338,8 +338,11 @@ def _server_env(workdir: Path, warehouse_url: str | None) -> dict[str, str]:
 
 
 @contextmanager
-def _serving(env: dict[str, str], workdir: Path) -> Iterator[Server]:
-    """`csvhub serve` in its own process group, with an admin and an API token; killed on exit."""
+def _serving(
+    env: dict[str, str], workdir: Path, serve_args: tuple[str, ...] = ()
+) -> Iterator[Server]:
+    """`csvhub serve` (with `serve_args`) in its own process group, with an admin and an API
+    token; killed on exit."""
     _csvhub(env, "migrate", "--verbosity", "0")
     password = secrets.token_urlsafe(16)
     # `--password=…`: a generated password may start with "-", which argparse would take for
@@ -350,7 +353,10 @@ def _serving(env: dict[str, str], workdir: Path) -> Iterator[Server]:
     log = workdir / "serve.log"
     with open(log, "wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "csvhub", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                *(sys.executable, "-m", "csvhub", "serve", "--host", "127.0.0.1"),
+                *("--port", str(port), *serve_args),
+            ],
             cwd=REPO,
             env=env,
             stdout=log_file,

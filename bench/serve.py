@@ -49,7 +49,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from shutil import which
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -59,7 +59,9 @@ from generate import OUT_DIR, ensure_csv
 
 DATASETTE_VENV = OUT_DIR / "datasette-venv"
 DATASETTE_REQUIREMENT = "datasette==0.65.*"
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# Its own database: the test suite empties its database of dataset tables (the default
+# CSVHUB_TEST_POSTGRES_URL, `test`), which dropped the bench's table under a run of pgbench.
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/csvhub_bench_serve"
 KINDS = ("page1", "filtered", "count", "deep")
 FILTER_FROM = 500
 SQLITE_TARGET = 1.5
@@ -172,11 +174,15 @@ def verdict(ratio: float, target: float) -> str:
 
 
 @contextmanager
-def csvhub_serving(csv_path: Path, rows: int, warehouse_url: str | None) -> Iterator[tuple]:
-    """A running csvhub with the CSV loaded and client_id indexed: (server, slug, workdir)."""
+def csvhub_serving(
+    csv_path: Path, rows: int, warehouse_url: str | None, workers: int = 1
+) -> Iterator[tuple]:
+    """A running csvhub (`csvhub serve --workers`) with the CSV loaded and client_id indexed:
+    (server, slug, workdir)."""
     with tempfile.TemporaryDirectory(prefix="csvhub-serve-bench-") as workdir:
         env = ingest._server_env(Path(workdir), warehouse_url)
-        with ingest._serving(env, Path(workdir)) as server:
+        serve_args = ("--workers", str(workers))
+        with ingest._serving(env, Path(workdir), serve_args) as server:
             session = server.session()
             upload = ingest._upload(server, csv_path)
             upload = ingest._wait_for(session, upload["status_url"], timeout=120 + rows / 5_000)
@@ -383,6 +389,20 @@ def _query_pairs(url: str) -> list[tuple[str, str]]:
     return parse_qsl(urlsplit(url).query, keep_blank_values=True)
 
 
+def ensure_database(url: str) -> None:
+    """Create the bench's PostgreSQL database when it is missing."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    server = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(server, autocommit=True) as connection:
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if found.fetchone() is None:
+            connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
 def pgbench_tps(pg_url: str, sql: str, seconds: float, clients: int) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
         script.write(sql.replace("\n", " ") + ";\n")
@@ -407,7 +427,7 @@ def pgbench_tps(pg_url: str, sql: str, seconds: float, clients: int) -> float:
 
 def run_sqlite(csv_path: Path, args: argparse.Namespace, deep_row: int) -> None:
     print(f"\nSQLite warehouse, {args.rows:,} rows: csvhub vs Datasette on the same file")
-    with csvhub_serving(csv_path, args.rows, None) as (server, slug, workdir, _env):
+    with csvhub_serving(csv_path, args.rows, None, args.workers) as (server, slug, workdir, _e):
         database = workdir / "data" / "warehouse.sqlite3"
         wal = database.with_name(database.name + "-wal")
         print(f"   WAL after the load and index: {_size_mb(wal)}")
@@ -432,7 +452,9 @@ def run_sqlite(csv_path: Path, args: argparse.Namespace, deep_row: int) -> None:
 
 def run_postgres(csv_path: Path, args: argparse.Namespace, deep_row: int) -> None:
     print(f"\nPostgreSQL warehouse, {args.rows:,} rows: csvhub vs pgbench, same SQL, same clients")
-    with csvhub_serving(csv_path, args.rows, args.pg_url) as (server, slug, _workdir, env):
+    ensure_database(args.pg_url)
+    serving = csvhub_serving(csv_path, args.rows, args.pg_url, args.workers)
+    with serving as (server, slug, _workdir, env):
         mine = csvhub_targets(server, slug, deep_row)
         statements = csvhub_sql(env, slug, mine)
         for kind in KINDS:
@@ -549,14 +571,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="per run")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved runs per contender")
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument(
-        "--pg-url", default=os.environ.get("CSVHUB_TEST_POSTGRES_URL", DEFAULT_PG_URL)
-    )
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="made when missing")
     parser.add_argument(
         "--skip", choices=("sqlite", "postgres", "duckdb"), action="append", default=[]
     )
     parser.add_argument(
         "--only", choices=("sqlite", "postgres", "duckdb"), help="run this comparison alone"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="csvhub's worker processes on SQLite and PostgreSQL (1: `csvhub serve` as shipped)",
     )
     parser.add_argument("--analysis-repeat", type=int, default=20)
     parser.add_argument(
@@ -568,7 +594,8 @@ def main() -> None:
     print(f"{os.cpu_count()} CPUs, load {Path('/proc/loadavg').read_text().strip()}")
     print(
         f"load generator: {'wrk -t2' if which('wrk') else 'Python threads'}, {args.clients} "
-        f"connections, {args.seconds:g} s per run, {args.rounds} interleaved rounds"
+        f"connections, {args.seconds:g} s per run, {args.rounds} interleaved rounds; "
+        f"csvhub with {args.workers} worker process(es) on SQLite and PostgreSQL"
     )
     runs = {"sqlite": run_sqlite, "postgres": run_postgres, "duckdb": run_duckdb}
     for name, run in runs.items():

@@ -141,8 +141,32 @@ class DatasetSchema:
     ) -> DatasetSchema:
         return cls(
             tuple(Column.from_json(column) for column in columns or ()),
-            {name: ColumnStats.from_json(data) for name, data in (stats or {}).items()},
+            StatsOnUse(stats or {}),
         )
+
+
+class StatsOnUse(Mapping[str, ColumnStats]):
+    """Stats JSON read a column at a time, when first asked for: most requests that load a
+    schema (a rows page) read no statistics, and a date column keeps thousands of day counts,
+    which cost every such request their parse."""
+
+    __slots__ = ("_data", "_read")
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = data
+        self._read: dict[str, ColumnStats] = {}
+
+    def __getitem__(self, name: str) -> ColumnStats:
+        found = self._read.get(name)
+        if found is None:
+            found = self._read[name] = ColumnStats.from_json(self._data[name])
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 def _scale(column_type: ColumnType, *scales: int | None) -> int | None:

@@ -20,12 +20,21 @@ def column_json(column: Column) -> dict[str, Any]:
 
 def json_row_maker(output: Sequence[Column]) -> Callable[[tuple[Any, ...]], dict[str, Any]]:
     """A function from a row of canonical text (the warehouse's form) to its JSON object."""
-    converters = [(column.name, values.json_of_text(column.type)) for column in output]
+    names = [column.name for column in output]
+    # Text, decimals and dates are their canonical text already: a row is one dict(zip(...))
+    # and a call per cell of the other columns only.
+    converted = [
+        (column.name, convert)
+        for column in output
+        if (convert := values.json_of_text(column.type)) is not str
+    ]
 
     def to_json(row: tuple[Any, ...]) -> dict[str, Any]:
-        return {
-            name: None if value is None else convert(value)
-            for (name, convert), value in zip(converters, row, strict=True)
-        }
+        found = dict(zip(names, row, strict=True))
+        for name, convert in converted:
+            value = found[name]
+            if value is not None:
+                found[name] = convert(value)
+        return found
 
     return to_json

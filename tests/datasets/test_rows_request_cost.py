@@ -206,3 +206,73 @@ def test_the_dataset_lookup_keeps_to_the_organization(world: World, sales: Datas
 
     with pytest.raises(DatasetNotFound):
         dataset_find(organization=world.globex, slug=sales.slug)
+
+
+def _page_statements(client: Client, urls: list[str]) -> list[object]:
+    """The statement objects the warehouse ran for each page request (its rows query only)."""
+    from sqlalchemy import event
+
+    from csvhub.warehouse.engine import get_engine
+
+    ran: list[object] = []
+
+    def caught(conn, cursor, statement, parameters, context, executemany) -> None:
+        if context is not None and context.invoked_statement is not None:
+            ran.append(context.invoked_statement)
+
+    engine = get_engine()
+    event.listen(engine, "after_cursor_execute", caught)
+    try:
+        for url in urls:
+            assert client.get(url).status_code == 200
+    finally:
+        event.remove(engine, "after_cursor_execute", caught)
+    return ran
+
+
+def test_pages_of_one_shape_run_one_statement_built_once(world: World, sales: Dataset) -> None:
+    client = _bearer(world)
+    first = _rows_url(sales, "id=gte:1&sort=id&limit=1&count=none")
+    second = client.get(first).json()["next"]
+    third = client.get(second).json()["next"]
+
+    ran = _page_statements(client, [first, first, second, third])
+
+    # Page 1 twice: the same statement; the two cursor pages (other cursor values, same
+    # shape): one statement, which binds the values when it runs.
+    assert len(ran) == 4
+    assert ran[0] is ran[1]
+    assert ran[2] is ran[3] and ran[2] is not ran[0]
+
+
+def test_cursor_pages_of_one_shape_still_give_their_own_rows(world: World, sales: Dataset) -> None:
+    client = _bearer(world)
+    url = _rows_url(sales, "id=gte:1&sort=id:desc&limit=1&count=none")
+    seen = []
+    while url:
+        page = client.get(url).json()
+        seen += [row["id"] for row in page["rows"]]
+        url = page["next"]
+
+    assert seen == [3, 2, 1]
+
+
+def test_a_rows_page_reads_no_statistics(world: World, sales: Dataset) -> None:
+    # Statistics no reader of a page needs: one a parse would refuse proves none was made.
+    Dataset.objects.filter(pk=sales.pk).update(stats={"id": {"day_counts": "not counts"}})
+
+    response = _bearer(world).get(_rows_url(sales, "sort=name"))
+
+    assert response.status_code == 200
+    assert [row["name"] for row in response.json()["rows"]] == ["alpha", "beta", "gamma"]
+
+
+def test_statistics_read_on_use_are_the_stored_ones(world: World, sales: Dataset) -> None:
+    from csvhub.schema import ColumnStats
+
+    schema = Dataset.objects.get(pk=sales.pk).schema
+
+    assert schema.stats_of("id") == ColumnStats.from_json(sales.stats["id"])
+    assert dict(schema.stats) == {
+        name: ColumnStats.from_json(data) for name, data in sales.stats.items()
+    }

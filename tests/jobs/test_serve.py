@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError
 
-from csvhub.jobs.management.commands.serve import port_check
+from csvhub.jobs.management.commands.serve import port_check, workers_check
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,6 +40,25 @@ def test_busy_port_is_refused_with_what_to_do() -> None:
 
 def test_free_port_passes() -> None:
     port_check("127.0.0.1", _free_port())
+
+
+def test_several_workers_are_refused_on_a_duckdb_warehouse(settings) -> None:
+    settings.CSVHUB_WAREHOUSE_URL = "duckdb:////tmp/never-opened.duckdb"
+    settings.CSVHUB_TASK_RUNNER = "thread"
+
+    workers_check(1)
+    with pytest.raises(CommandError) as refused:
+        workers_check(2)
+
+    assert "run one web worker process" in str(refused.value)
+
+
+def test_several_workers_pass_on_sqlite(settings) -> None:
+    settings.CSVHUB_WAREHOUSE_URL = "sqlite:////tmp/never-opened.sqlite3"
+
+    workers_check(2)
+    with pytest.raises(CommandError):
+        workers_check(0)
 
 
 def _serve(data_dir: Path, port: int) -> subprocess.Popen[str]:

@@ -58,6 +58,8 @@ POOL_RECYCLE_SECONDS = 1800
 # A connection back from the pool after this long idle is checked with a round trip first.
 IDLE_PING_SECONDS = 10.0
 EXPORT_CHUNK_BYTES = 256 * 1024
+# For the current transaction only (the third argument): undone when the pool rolls it back.
+_STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', %s, true)"
 
 
 class PostgreSQLDialect(WarehouseDialect):
@@ -138,7 +140,9 @@ class PostgreSQLDialect(WarehouseDialect):
         # rolls it back. Cancels go through the server's cancel request (cancel_statement).
         if seconds:
             timeout = f"{max(int(seconds * 1000), 1)}ms"
-            connection.execute(select(func.set_config("statement_timeout", timeout, True)))
+            # Driver SQL: a new select(func.set_config(...)) per read cost SQLAlchemy a
+            # statement build and cache key on every request; this is the same statement.
+            connection.exec_driver_sql(_STATEMENT_TIMEOUT, (timeout,))
 
     def cancel_statement(self, driver: Any) -> None:
         driver.cancel_safe()

@@ -29,10 +29,20 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--threads", type=int, default=8, help="request threads")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="worker processes (default 1; not with a DuckDB warehouse): each serves "
+            "requests on its own CPU, as the image's WEB_CONCURRENCY does",
+        )
 
-    def handle(self, *args: Any, host: str, port: int, threads: int, **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, threads: int, workers: int, **options: Any
+    ) -> None:
         from csvhub.accounts.services import ensure_first_admin
 
+        workers_check(workers)
         port_check(host, port)
         settings.DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
         # A data dir made by an older csvhub may be open to others: closing the folder closes
@@ -48,15 +58,19 @@ class Command(BaseCommand):
         _gunicorn_app(
             {
                 "bind": f"{host}:{port}",
-                "workers": 1,
+                "workers": workers,
                 "threads": threads,
                 "worker_class": "gthread",
                 "timeout": 300,
                 "accesslog": "-",
                 "umask": 0o077,  # gunicorn's own files too (a unix socket, worker heartbeats)
                 # One process runs every in-process job, so at start whatever is marked
-                # running died with the previous process; with Celery, workers resume their own.
-                **server_hooks(first_workers_own_every_job=settings.CSVHUB_TASK_RUNNER == "thread"),
+                # running died with the previous process; with Celery, or several workers
+                # (as in the image), the job sweeper finds the dead ones by their lease.
+                **server_hooks(
+                    first_workers_own_every_job=settings.CSVHUB_TASK_RUNNER == "thread"
+                    and workers == 1
+                ),
                 **_control_socket(settings.DATA_DIR),
             }
         ).run()
@@ -69,6 +83,23 @@ class Command(BaseCommand):
         for issue in checks.run_checks(tags=["csvhub"], databases=["default"]):
             if not issue.is_silenced():
                 self.stderr.write(str(issue))  # with its hint
+
+
+def workers_check(workers: int) -> None:
+    """Refuse a worker count the warehouse cannot take (DuckDB: one process), before anything
+    is prepared."""
+    from csvhub.warehouse.dialects import check_processes
+
+    if workers < 1:
+        raise CommandError("--workers must be at least 1.")
+    try:
+        check_processes(
+            settings.CSVHUB_WAREHOUSE_URL,
+            task_runner=settings.CSVHUB_TASK_RUNNER,
+            web_workers=workers,
+        )
+    except ValueError as refused:
+        raise CommandError(str(refused)) from None
 
 
 def port_check(host: str, port: int) -> None:
