@@ -158,18 +158,21 @@ def _write_batch(load: LoadSession, batch: AppendBatch) -> LoadResult:
         writer.settle_provisional_types()
     else:
         load.set_write_order(batch.names)
-        for chunk in _chunks(batch.columns):
-            writer.widen_to(writer.observe(chunk))
-            writer.write(chunk, writer.tracker.last_observation)
+        # The whole batch is observed and the columns widened before any row is written: a
+        # column widened by a later chunk (to text, say) would otherwise hold the earlier
+        # chunks' values as converted ("1.5" as "1.50"), not as sent.
+        writer.widen_to(writer.observe(batch.columns))
+        if batch.columns.row_count <= CHUNK_ROWS:
+            writer.write(batch.columns, writer.tracker.last_observation)
+        else:
+            for chunk in _chunks(batch.columns):
+                writer.write(chunk)  # converted cell by cell: the observation is the batch's
     return writer.result(batch.labels)
 
 
 def _chunks(columns: Columns) -> Iterator[Columns]:
-    """The batch in runs of CHUNK_ROWS rows: each is observed, widened for and written as an
-    upload's batch is, so values are read by the same rules whatever the chunk size."""
-    if columns.row_count <= CHUNK_ROWS:
-        yield columns
-        return
+    """The batch in runs of CHUNK_ROWS rows, written one after another: PostgreSQL stores one
+    while the next is converted and encoded."""
     for start in range(0, columns.row_count, CHUNK_ROWS):
         yield Columns([cells[start : start + CHUNK_ROWS] for cells in columns.values])
 

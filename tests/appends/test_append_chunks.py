@@ -103,3 +103,26 @@ def _stored_type(table_name, column):
         columns = dialect_of(engine).table_columns(connection, table_name)
     assert columns is not None
     return columns[column][0]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("1.5", "2.25"), ("2024-01-01T10:00:00+02:00", "2024-01-02T10:00:00+02:00"), ("1e3", "7")],
+)
+def test_text_in_a_later_chunk_keeps_every_earlier_value_as_sent(warehouse, first, second):
+    """A column that holds decimals or timestamps in the first chunks and text in the last
+    becomes text before any row is written: the earlier values are stored as sent, not as the
+    canonical text of the type they were first read as ("1.5" stays "1.5", not "1.50")."""
+    org = make_org()
+    dataset = upload(org, "measures.csv", f"sensor,temperature\ns0,{second}\n").dataset
+    rows = [
+        {"sensor": "s", "temperature": first if i % 2 else second} for i in range(CHUNK_ROWS + 3)
+    ]
+    rows[-1]["temperature"] = "n/a"
+
+    answer = _post(api_client_for(org), rows)
+
+    assert answer.status_code == 201, answer.content
+    dataset.refresh_from_db()
+    stored = [row[1] for row in warehouse_rows(dataset)][1:]
+    assert stored == [row["temperature"] for row in rows]
