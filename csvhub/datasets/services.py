@@ -30,7 +30,12 @@ from csvhub.datasets.errors import (
     UploadTooLarge,
 )
 from csvhub.datasets.models import Dataset, Upload, UploadMode, UploadState
-from csvhub.datasets.signals import send_rows_deleting, upload_arriving, upload_recording
+from csvhub.datasets.signals import (
+    dataset_deletion_abandoned,
+    send_rows_deleting,
+    upload_arriving,
+    upload_recording,
+)
 from csvhub.schema import DatasetSchema
 from csvhub.selection.columns import ColumnResolver
 from csvhub.warehouse import indexes as warehouse_indexes
@@ -162,7 +167,11 @@ def dataset_delete(*, dataset: Dataset) -> None:
     midway leaves metadata that still points at what remains and the delete can be retried.
     """
     dataset_delete_check(dataset=dataset)
-    table_drop(table_name=dataset.table_name)
+    try:
+        table_drop(table_name=dataset.table_name)
+    except BaseException:
+        dataset_deletion_abandoned.send(sender=None, dataset=dataset)  # nothing was dropped
+        raise
     for upload in dataset.uploads.all():
         _delete_stored_file(upload)
     dataset.delete()
@@ -176,8 +185,13 @@ def datasets_delete(*, datasets: Iterable[Dataset]) -> None:
     with transaction.atomic():
         for dataset in chosen:
             dataset_delete_check(dataset=dataset)
-    for dataset in chosen:
-        dataset_delete(dataset=dataset)
+    for done, dataset in enumerate(chosen):
+        try:
+            dataset_delete(dataset=dataset)
+        except BaseException:
+            for waiting in chosen[done + 1 :]:
+                dataset_deletion_abandoned.send(sender=None, dataset=waiting)
+            raise
 
 
 def dataset_discard(*, dataset: Dataset) -> None:

@@ -43,6 +43,10 @@ upload_arriving = Signal()
 upload_recording = Signal()
 rows_loading = Signal()
 rows_deleting = Signal()
+# A dataset deletion that passed rows_deleting's check stopped before dropping anything (its
+# table could not be dropped, or an earlier dataset of the same bulk delete failed): what
+# the check reserved for the deletion is released. Sent with `dataset`.
+dataset_deletion_abandoned = Signal()
 
 
 def send_rows_committed(*, dataset_id: UUID, row_id_range: tuple[int, int], origin: str) -> None:

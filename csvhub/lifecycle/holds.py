@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.dispatch import receiver
 
 from csvhub.datasets.models import Dataset, Upload
-from csvhub.datasets.signals import rows_deleting
+from csvhub.datasets.signals import dataset_deletion_abandoned, rows_deleting
 from csvhub.lifecycle.errors import DatasetBeingDeleted, HeldByLegalHold
 from csvhub.lifecycle.models import DatasetDeletion, LegalHold
 
@@ -39,6 +39,12 @@ def deletion_claim(dataset: Dataset) -> None:
         if hold is not None:
             raise HeldByLegalHold(_refusal(hold, dataset, None, edit=False, replace=False))
         DatasetDeletion.objects.get_or_create(dataset=dataset)
+
+
+@receiver(dataset_deletion_abandoned)
+def deletion_release(*, dataset: Dataset, **_: Any) -> None:
+    """A deletion that stopped before dropping anything: the dataset can be held again."""
+    DatasetDeletion.objects.filter(dataset=dataset).delete()
 
 
 def hold_placeable_check(dataset: Dataset) -> None:
