@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
@@ -62,10 +63,11 @@ def alarm_rule_build(*, dataset: Dataset, data: dict[str, Any]) -> AlarmRule:
 
 def alarm_rule_create(*, dataset: Dataset, data: dict[str, Any], user: object) -> AlarmRule:
     rule = alarm_rule_build(dataset=dataset, data=data)
-    # The rule watches rows committed from now on; rows already stored are the dry run's.
-    rule.last_evaluated_row_id = dataset.last_row_id
     rule.created_by = user if getattr(user, "is_authenticated", False) else None  # type: ignore[assignment]
     with transaction.atomic():
+        # The rule watches rows committed from now on; rows already stored are the dry run's.
+        # Read here, not from the request's dataset: rows may have committed since.
+        rule.last_evaluated_row_id = _last_row_id(dataset.pk)
         rule.save()
     return rule
 
@@ -82,7 +84,7 @@ def alarm_rule_update(*, rule: AlarmRule, data: dict[str, Any]) -> AlarmRule:
         # back the value read with the rule would have rows evaluated twice.
         rule.save(update_fields=[*FIELDS, "updated_at"])
         if rule.enabled and not was_enabled:
-            last = Dataset.objects.values_list("last_row_id", flat=True).get(pk=rule.dataset_id)
+            last = _last_row_id(rule.dataset_id)
             AlarmRule.objects.filter(pk=rule.pk).update(last_evaluated_row_id=last)
             rule.last_evaluated_row_id = last
     return rule
@@ -109,3 +111,8 @@ def alarm_rule_dry_run(*, dataset: Dataset, data: dict[str, Any], first: int = 2
     limit = settings.CSVHUB_ALARM_PREVIEW_ROWS
     fired, transitions, rows, value_type = rule_preview(dataset=dataset, rule=rule, limit=limit)
     return Preview(fired, rows, rows >= limit, transitions[:first], value_type)
+
+
+def _last_row_id(dataset_id: UUID | str) -> int | None:
+    found: int | None = Dataset.objects.values_list("last_row_id", flat=True).get(pk=dataset_id)
+    return found
