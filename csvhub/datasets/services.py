@@ -464,7 +464,10 @@ def _arrivals_sweep(cutoff: datetime) -> None:
         dataset = upload.dataset
         upload.delete()
         if not dataset.uploads.exists() and not dataset.row_count:
-            dataset_delete(dataset=dataset)
+            try:
+                dataset_delete(dataset=dataset)
+            except DatasetError as refused:  # a legal hold: the empty dataset stays
+                logger.warning("empty dataset %s kept: %s", dataset.pk, refused)
 
 
 def index_create(*, dataset: Dataset, columns: list[str]) -> tuple[dict[str, Any], str]:
