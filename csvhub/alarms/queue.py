@@ -18,23 +18,16 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 from django.conf import settings
 from django.tasks import task_backends
 from django.tasks.backends.base import BaseTaskBackend
 
 from csvhub.alarms.tasks import alarms_evaluate
+from csvhub.alarms.waiting import evaluation_mark_waiting, evaluation_started
 from csvhub.jobs.backends import InlineBackend, ThreadBackend
 
 logger = logging.getLogger(__name__)
-
-# A waiting evaluation not started after this long (the job threads busy with long uploads)
-# no longer holds back another: the second finds little or nothing to do, never too much.
-STALE_SECONDS = 60.0
-
-_lock = threading.Lock()
-_waiting: dict[str, float] = {}  # dataset id -> when its evaluation was queued (monotonic)
 
 
 def evaluation_queue(dataset_id: str) -> None:
@@ -43,25 +36,14 @@ def evaluation_queue(dataset_id: str) -> None:
     if isinstance(backend, InlineBackend):  # tests and scripts: here and now, as they expect
         alarms_evaluate.enqueue(dataset_id)
         return
-    now = time.monotonic()
-    with _lock:
-        queued = _waiting.get(dataset_id)
-        if queued is not None and now - queued < STALE_SECONDS:
-            return
-        _waiting[dataset_id] = now
+    if not evaluation_mark_waiting(dataset_id):
+        return
     # The backend is taken here, not looked up on the timer's thread: Django's task backends
     # are per thread, and a new thread would start a thread pool of its own.
     sender = _Sender(dataset_id, backend, started_there=isinstance(backend, ThreadBackend))
     timer = threading.Timer(settings.CSVHUB_ALARM_EVALUATION_DELAY_SECONDS, sender.send)
     timer.daemon = True  # a stop in the meantime loses nothing but the wait: see docs/alarms.md
     timer.start()
-
-
-def evaluation_started(dataset_id: str) -> None:
-    """The dataset's evaluation starts (or, with Celery, is sent): a commit from now on queues
-    the next one; this one reads the rows committed before this moment."""
-    with _lock:
-        _waiting.pop(dataset_id, None)
 
 
 class _Sender:

@@ -11,7 +11,7 @@ def alarms_evaluate(
 
     The row range is not used: messages queued by releases before the watermark carry it."""
     from csvhub.alarms.evaluation import rules_evaluate
-    from csvhub.alarms.queue import evaluation_started
+    from csvhub.alarms.waiting import evaluation_started
 
     evaluation_started(dataset_id)
     rules_evaluate(dataset_id=dataset_id)

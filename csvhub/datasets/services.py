@@ -334,10 +334,10 @@ def arrivals_enabled() -> bool:
     its spool; a job run inline would wait for the body it is itself keeping from arriving."""
     from django.tasks import task_backends
 
-    from csvhub.jobs.backends import ThreadBackend
-
-    enabled = bool(settings.CSVHUB_LOAD_WHILE_ARRIVING)
-    return enabled and isinstance(task_backends["default"], ThreadBackend)
+    # The thread runner says so (csvhub.jobs.backends.ThreadBackend); importing its class here
+    # would close an import cycle (backends -> csvhub.celery -> this module).
+    threads_here = getattr(task_backends["default"], "runs_jobs_in_this_process", False)
+    return bool(settings.CSVHUB_LOAD_WHILE_ARRIVING) and threads_here
 
 
 def upload_may_begin_arriving() -> bool:

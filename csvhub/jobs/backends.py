@@ -39,6 +39,9 @@ class ThreadBackend(ImmediateBackend):
     """
 
     supports_async_task = False
+    # Read by code that must not import this module (csvhub.datasets.services: an import
+    # cycle through csvhub.celery): its jobs run on threads of the process that queued them.
+    runs_jobs_in_this_process = True
 
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
