@@ -14,6 +14,10 @@ UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 
 # Where `make run` serves: `make run PORT=8100`, `make run HOST=0.0.0.0` (every interface).
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite's processes (pytest-xdist): most tests wait on servers, brokers, browsers and child
+# processes rather than compute, so more processes than CPUs pay (`make test TEST_PROCESSES=1`
+# runs it in one). Each process has its own test databases (tests/services.py).
+TEST_PROCESSES ?= 3
 
 .PHONY: run test lint venv lock
 
@@ -45,7 +49,7 @@ test: venv
 	$(BIN)/ruff check .
 	@# Types checked with the settings in pyproject.toml ([tool.mypy]); cached in .mypy_cache.
 	$(BIN)/mypy
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadscope $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy

@@ -4,16 +4,70 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import socket
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.test import override_settings
 from sqlalchemy import create_engine, inspect, text
 
-from tests.services import MYSQL_URL, POSTGRES_URL, require
+from tests.services import MYSQL_URL, POSTGRES_URL, XDIST_WORKER, reachable, require
 
 pytest_plugins = ["tests.accounts.actors", "tests.browser", "tests.jobs.celery_workers"]
+
+
+# On several processes (`make test`: pytest-xdist with --dist loadscope), each test is its own
+# unit of work, except tests that must not be spread over processes: the RabbitMQ tests share
+# its vhost and the Celery queue in it, where one process's worker would take another's jobs;
+# a module whose tests share a module-scoped fixture (a live server) shares its setup.
+# (xdist_group marks cannot do this: xdist 3.8 renames node ids in a way pytest 9 ignores.)
+_RABBITMQ_TEST = re.compile(r"\[(.*-)?rabbitmq(-.*)?\]$")
+_KEPT_TOGETHER = ("tests/metrics/test_metrics_scrape.py",)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedServiceScopes(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit_of(nodeid)
+
+    return SharedServiceScopes(config, log)
+
+
+def work_unit_of(nodeid: str) -> str:
+    """The unit of work a test goes to a process with (see above)."""
+    if _RABBITMQ_TEST.search(nodeid):
+        return "rabbitmq"
+    module = nodeid.split("::", 1)[0]
+    return module if module in _KEPT_TOGETHER else nodeid
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _worker_databases() -> None:
+    """Each process of a parallel run has its own PostgreSQL database (tests/services.py):
+    created here when missing, like the MariaDB one (the warehouse fixture)."""
+    if not XDIST_WORKER or not reachable(POSTGRES_URL):
+        return
+    from sqlalchemy import make_url
+
+    parsed = make_url(POSTGRES_URL)
+    server = create_engine(
+        parsed._replace(drivername="postgresql+psycopg", database="postgres"),
+        isolation_level="AUTOCOMMIT",
+    )
+    with server.connect() as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
+        ).first()
+        if exists is None:
+            quote = server.dialect.identifier_preparer.quote_identifier
+            connection.exec_driver_sql(f"CREATE DATABASE {quote(parsed.database or '')}")
+    server.dispose()
 
 
 @pytest.fixture(autouse=True)

@@ -13,12 +13,40 @@ from urllib.parse import urlsplit
 
 import pytest
 
-POSTGRES_URL = os.environ.get(
-    "CSVHUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+# The suite runs on several processes (pytest-xdist, `make test`): each empties and fills its
+# own databases, so each gets its own database name (`test_gw1`) and Redis database number
+# (15, 14, ...). RabbitMQ is shared: its tests run on one process (tests/conftest.py).
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # "gw0", "gw1", ...; "" without xdist
+WORKER_NUMBER = int(XDIST_WORKER.removeprefix("gw") or 0)
+
+
+def _worker_database(url: str) -> str:
+    """The URL of this process's own database on the same server (a name suffix per worker)."""
+    if not XDIST_WORKER:
+        return url
+    parts = urlsplit(url)
+    return parts._replace(path=f"{parts.path.rstrip('/')}_{XDIST_WORKER}").geturl()
+
+
+def _worker_redis_database(url: str) -> str:
+    """The URL of this process's own Redis database number, counting down from the given one."""
+    parts = urlsplit(url)
+    number = int(parts.path.strip("/") or 0) - WORKER_NUMBER
+    if number < 0:
+        raise RuntimeError(f"{url}: too few Redis databases below it for {XDIST_WORKER}")
+    return parts._replace(path=f"/{number}").geturl()
+
+
+POSTGRES_URL = _worker_database(
+    os.environ.get("CSVHUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 )
 # A database the tests may fill and empty (created when missing, if the user may).
-MYSQL_URL = os.environ.get("CSVHUB_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/csvhub_test")
-REDIS_URL = os.environ.get("CSVHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+MYSQL_URL = _worker_database(
+    os.environ.get("CSVHUB_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/csvhub_test")
+)
+REDIS_URL = _worker_redis_database(
+    os.environ.get("CSVHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+)
 RABBITMQ_URL = os.environ.get("CSVHUB_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 

@@ -144,8 +144,12 @@ def test_every_worker_reports_its_resources_and_a_dead_worker_stops_reporting(se
     assert after[key] == before[key]
 
 
+# Ids name the cases, not the random token: every process of a parallel run must collect
+# the same test names.
 @pytest.mark.parametrize(
-    "authorization", [None, "Bearer wrong", f"Basic {METRICS_TOKEN}", f"Bearer {METRICS_TOKEN}x"]
+    "authorization",
+    [None, "Bearer wrong", f"Basic {METRICS_TOKEN}", f"Bearer {METRICS_TOKEN}x"],
+    ids=["none", "wrong-token", "token-as-basic", "token-plus-a-character"],
 )
 def test_metrics_need_the_token(server, authorization):
     headers = {"Authorization": authorization} if authorization else {"Authorization": ""}
