@@ -238,3 +238,25 @@ def test_an_evaluation_costs_the_same_queries_whatever_the_number_of_rules(rules
     # The watermarks' UPDATE, the states' upsert, and the transaction's BEGIN and COMMIT.
     assert len(writes) <= 4, writes
     assert sum(s.samples for s in AlarmState.objects.all()) == 2 * rules
+
+
+def test_rules_that_leave_a_group_alike_are_updated_together_and_the_others_alone(
+    warehouse, smtp
+) -> None:
+    """Four rules leave group a ok with the same values (one UPDATE for them); the fifth, firing,
+    keeps its own: each row ends as if written alone."""
+    dataset = sensors_dataset(make_org())
+    hot = rule_add(dataset, name="hot", upper="30")
+    calm = [rule_add(dataset, name=f"calm {i}", upper=str(50 + i)) for i in range(4)]
+    sensors_append(dataset, "a,2026-01-01 00:01:00,40\n")
+    sensors_append(dataset, "a,2026-01-01 00:02:00,41\nb,2026-01-01 00:02:00,20\n")
+    smtp.inbox.wait_for(1)
+
+    dataset.refresh_from_db()
+    for rule in [hot, *calm]:
+        state = AlarmState.objects.get(rule=rule, group="a")
+        assert (state.samples, state.last_value) == (2, "41")
+        assert state.last_row_id == dataset.last_row_id - 1
+        assert state.state == ("firing" if rule == hot else "ok")
+        assert AlarmState.objects.get(rule=rule, group="b").samples == 1
+    assert [(e.rule_id, e.to_state) for e in AlarmEvent.objects.all()] == [(hot.pk, "firing")]
