@@ -349,9 +349,9 @@ def _states_write(writes: list[_StateWrite]) -> None:
     lock). Rules that watch the same column see the same samples, and most of them leave a
     group in the same state (ok, nothing pending): their rows get the same values, written by
     one UPDATE per set of values (`samples` moved by the count added). The rest go in one
-    upsert: Django's bulk_create prepares every value of every row in Python, which was most
-    of an evaluation's time with 20 rules (measured); its bulk_update would build a CASE per
-    field and row, slower still."""
+    upsert: Django's bulk_create prepares every value of every row in Python, the largest part
+    of an evaluation with 20 rules (measured: docs/performance.md); its bulk_update would
+    build a CASE per field and row, slower still."""
     shared: dict[_Values, list[int]] = {}
     for write in writes:
         if write.row.pk is not None:
