@@ -2,10 +2,13 @@
 
     .venv/bin/python bench/measures.py [--pg-url URL] [--batches 5] [--singles 300] [--rules 20]
         [--runner thread|celery] [--broker-url redis://127.0.0.1:6379/N] [--evaluation-delay S]
+        [--metadata-pg-url URL]
 
 `csvhub serve` (gunicorn, one process, as shipped; bench/ingest.py starts it; with
 `--runner celery`, also one `csvhub worker` on --broker-url) on a fresh data directory, a
-PostgreSQL warehouse (--pg-url), an organization admin's real API token, and:
+PostgreSQL warehouse (--pg-url), the embedded SQLite metadata database (or, with
+--metadata-pg-url, a PostgreSQL one: a database made for the run on that server and dropped
+after it), an organization admin's real API token, and:
 
   throughput  10,000-row JSON batches (sensor, time, temperature, humidity) POSTed to
               /api/v1/datasets/measures/rows/, rows/s from sending the body to the 201, against
@@ -121,13 +124,22 @@ def baseline_seconds(pg_url: str, rows: list[Measure], *, copy: bool) -> float:
 
 @contextmanager
 def csvhub_serving(
-    pg_url: str, runner: str, broker_url: str, evaluation_delay: float | None
+    pg_url: str,
+    runner: str,
+    broker_url: str,
+    evaluation_delay: float | None,
+    metadata_pg_url: str | None,
 ) -> Iterator[ingest.Server]:
-    with tempfile.TemporaryDirectory(prefix="csvhub-bench-") as workdir:
+    with (
+        tempfile.TemporaryDirectory(prefix="csvhub-bench-") as workdir,
+        _metadata(metadata_pg_url) as database_url,
+    ):
         env = ingest._server_env(Path(workdir), pg_url)
         env.update(CSVHUB_TASK_RUNNER=runner, CSVHUB_BROKER_URL=broker_url)
         if evaluation_delay is not None:
             env["CSVHUB_ALARM_EVALUATION_DELAY_SECONDS"] = str(evaluation_delay)
+        if database_url is not None:
+            env["CSVHUB_DATABASE_URL"] = database_url
         with ingest._serving(env, Path(workdir)) as server:
             worker = _worker(env) if runner == "celery" else None
             try:
@@ -136,6 +148,30 @@ def csvhub_serving(
                 if worker is not None:
                     os.killpg(worker.pid, signal.SIGKILL)
                     worker.wait()
+
+
+@contextmanager
+def _metadata(server_url: str | None) -> Iterator[str | None]:
+    """A fresh PostgreSQL database for csvhub's metadata on the server of `server_url`
+    (dropped after the run); None: the embedded SQLite one in the data directory."""
+    if server_url is None:
+        yield None
+        return
+    name = f"csvhub_bench_metadata_{os.getpid()}"
+    with psycopg.connect(server_url, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    try:
+        yield _with_database(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as connection:
+            connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _with_database(url: str, name: str) -> str:
+    """`url` (postgresql://user@host:port/db?options) naming the database `name` instead."""
+    base, _, query = url.partition("?")
+    server = base.rsplit("/", 1)[0]
+    return f"{server}/{name}" + (f"?{query}" if query else "")
 
 
 def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -325,15 +361,26 @@ def main() -> int:
         default=None,
         help="CSVHUB_ALARM_EVALUATION_DELAY_SECONDS for the server (default: csvhub's)",
     )
+    parser.add_argument(
+        "--metadata-pg-url",
+        default=None,
+        help="a PostgreSQL server (URL with a database to connect to) where a metadata "
+        "database is made for the run (default: the embedded SQLite one)",
+    )
     args = parser.parse_args()
     print(
         f"csvhub JSON appends, {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, "
         f"{args.runner} runner, evaluation delay "
-        f"{'default' if args.evaluation_delay is None else args.evaluation_delay}"
+        f"{'default' if args.evaluation_delay is None else args.evaluation_delay}, metadata "
+        f"{'PostgreSQL' if args.metadata_pg_url else 'SQLite'}"
     )
     try:
         with csvhub_serving(
-            args.pg_url, args.runner, args.broker_url, args.evaluation_delay
+            args.pg_url,
+            args.runner,
+            args.broker_url,
+            args.evaluation_delay,
+            args.metadata_pg_url,
         ) as server:
             try:
                 throughput(server, args.pg_url, args.batches)

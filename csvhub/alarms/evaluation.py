@@ -18,8 +18,10 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from csvhub.alarms import mails
@@ -51,6 +53,11 @@ STATE_FIELDS = [
     "last_value",
     "last_row_id",
 ]
+# Stored states that get the same values are written by one UPDATE when at least this many do
+# (see _states_write); the others, and new groups, by one upsert.
+SHARED_UPDATE_ROWS = 4
+SET_FIELDS = [name for name in STATE_FIELDS if name != "samples"]  # samples: added to
+type _Values = tuple[tuple[object, ...], int]  # SET_FIELDS' values, and the samples added
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,14 @@ class GroupSample:
 class GroupTransition:
     group: str
     transition: Transition
+
+
+@dataclass(frozen=True)
+class _StateWrite:
+    """A group's state row as the evaluation leaves it, and how many samples it added."""
+
+    row: AlarmState
+    added: int
 
 
 def rules_evaluate(*, dataset_id: str) -> int:
@@ -121,13 +136,10 @@ def _rules_evaluate(dataset: Dataset, rules: list[AlarmRule], upto: int) -> tupl
                 sample_query(dataset, columns), first_row_id=first, last_row_id=last
             )
             samples = list(group_samples(rows, columns, now=now))
-            for watch in [w for w in watches if w.rule.pk not in lost]:
-                if _watermark(watch.rule) >= last:
-                    continue
-                if _rule_commit(watch, samples, last, now):
-                    done += 1
-                else:
-                    lost.append(watch.rule.pk)
+            behind = [w for w in watches if w.rule.pk not in lost and _watermark(w.rule) < last]
+            claimed = _rules_commit(behind, samples, last, now)
+            done += len(claimed)
+            lost += [watch.rule.pk for watch in behind if watch.rule.pk not in claimed]
     return done, lost
 
 
@@ -136,6 +148,7 @@ def _sharing_reads(
 ) -> dict[RuleColumns, list[_Watch]]:
     reads: dict[RuleColumns, list[_Watch]] = {}
     for rule in rules:
+        rule.dataset = dataset  # the mails name it: not one query per rule
         try:
             columns = rule_columns(dataset.schema, rule)
             machine = rule_machine(rule, columns.value.type)
@@ -150,11 +163,9 @@ def _sharing_reads(
 
 
 def _watermark_set(rule: AlarmRule, upto: int) -> bool:
-    """Move the rule's watermark from where this evaluation read it to `upto`: the claim of
-    the rows in between. A conditional UPDATE, so of two evaluations of the same rows one
-    moves it and the other changes nothing; it also locks the rule's row until the
-    transaction ends (PostgreSQL, MySQL; SQLite's write lock serializes all writers), so
-    evaluations of one rule, and the no-data sweep, take turns on its states."""
+    """Move the rule's watermark from where this evaluation read it to `upto` (a rule that
+    cannot be evaluated: its rows are skipped). A conditional UPDATE: of two evaluations that
+    read the same watermark, one moves it and the other changes nothing."""
     seen = rule.last_evaluated_row_id
     claimed = AlarmRule.objects.filter(pk=rule.pk, last_evaluated_row_id=seen).update(
         last_evaluated_row_id=upto
@@ -164,19 +175,56 @@ def _watermark_set(rule: AlarmRule, upto: int) -> bool:
     return bool(claimed)
 
 
-def _rule_commit(watch: _Watch, samples: list[GroupSample], upto: int, now: datetime) -> bool:
-    """Claim the rule's rows after its watermark up to `upto` and apply their samples, in one
-    transaction; False (nothing written) when another evaluation claimed them first."""
-    seen = _watermark(watch.rule)
-    mine = [item for item in samples if seen < (item.sample.row_id or 0) <= upto]
+def _rules_commit(
+    watches: list[_Watch], samples: list[GroupSample], upto: int, now: datetime
+) -> set[int]:
+    """Claim each rule's rows after its watermark up to `upto` and apply their samples, all
+    rules in one transaction (one commit, one turn of SQLite's write lock, not one per rule);
+    the ids of the rules claimed. A rule another evaluation claimed first gets nothing
+    written here (it is read again from its new watermark by rules_evaluate)."""
+    if not watches:
+        return set()
     with transaction.atomic():
-        if not _watermark_set(watch.rule, upto):
-            alarm_evaluated("duplicate")
-            return False
-        if mine:
-            _apply(watch.rule, watch.machine, watch.columns.value.type, mine, now)
-    alarm_evaluated("evaluated")
-    return True
+        claimed = _watermarks_claim([watch.rule for watch in watches], upto)
+        mine = [watch for watch in watches if watch.rule.pk in claimed]
+        _apply(mine, claimed, samples, upto, now)
+    for watch in watches:
+        alarm_evaluated("evaluated" if watch.rule.pk in claimed else "duplicate")
+    return set(claimed)
+
+
+def _watermarks_claim(rules: list[AlarmRule], upto: int) -> dict[int, int]:
+    """Move the watermarks of the rules still where this evaluation read them to `upto`, in
+    the caller's transaction: the claim of the rows in between. The rules' rows are locked
+    first (PostgreSQL, MySQL; SQLite's write lock, taken when the transaction begins,
+    serializes all writers), so evaluations of one rule, and the no-data sweep, take turns on
+    its states, and the watermarks read under the lock are the ones the UPDATE moves. The
+    UPDATE is still conditional on them: a claim the lock did not protect fails loudly (and
+    rolls back) rather than evaluate rows twice. Returns {rule id: the watermark it had}."""
+    seen = {rule.pk: _watermark(rule) for rule in rules}
+    locked = AlarmRule.objects.select_for_update().filter(pk__in=list(seen)).order_by("pk")
+    current = {pk: mark or 0 for pk, mark in locked.values_list("pk", "last_evaluated_row_id")}
+    claimed = {pk: mark for pk, mark in seen.items() if current.get(pk) == mark}
+    for mark in set(claimed.values()):
+        ids = [pk for pk, had in claimed.items() if had == mark]
+        moved = (
+            AlarmRule.objects.filter(pk__in=ids)
+            .filter(_watermark_is(mark))
+            .update(last_evaluated_row_id=upto)
+        )
+        if moved != len(ids):
+            raise RuntimeError(f"alarm rules {ids}: watermarks moved under the evaluation's lock")
+    for rule in rules:
+        if rule.pk in claimed:
+            rule.last_evaluated_row_id = upto
+    return claimed
+
+
+def _watermark_is(mark: int) -> Q:
+    """Rules whose watermark is `mark` (0 stands for none yet, as _watermark reads it)."""
+    if mark:
+        return Q(last_evaluated_row_id=mark)
+    return Q(last_evaluated_row_id__isnull=True) | Q(last_evaluated_row_id=0)
 
 
 def group_samples(
@@ -221,38 +269,116 @@ def machines_run(
 
 
 def _apply(
-    rule: AlarmRule,
-    machine: Rule,
-    value_type: ColumnType,
+    watches: list[_Watch],
+    claimed: dict[int, int],
     samples: list[GroupSample],
+    upto: int,
     now: datetime,
 ) -> None:
+    """Step every claimed rule's groups through its samples (those after the watermark it
+    had, in `claimed`) and write all their states in one upsert, then their events and
+    mails."""
+    batches = {
+        watch.rule.pk: [
+            item for item in samples if claimed[watch.rule.pk] < (item.sample.row_id or 0) <= upto
+        ]
+        for watch in watches
+    }
+    watches = [watch for watch in watches if batches[watch.rule.pk]]
+    stored = _states_read(watches, batches)
+    rows: list[_StateWrite] = []
+    made: list[tuple[_Watch, list[AlarmEvent]]] = []
+    for watch in watches:
+        mine = stored.get(watch.rule.pk, {})
+        rule_rows, events = _rule_step(watch, mine, batches[watch.rule.pk], now)
+        rows += rule_rows
+        made.append((watch, events))
+    _states_write(rows)
+    _events_write([event for _, events in made for event in events])
+    for watch, events in made:
+        mails.events_notify(watch.rule, events)
+
+
+def _states_read(
+    watches: list[_Watch], batches: dict[int, list[GroupSample]]
+) -> dict[int, dict[str, AlarmState]]:
+    """The stored states of the groups the samples name, of every rule: one query."""
+    groups = sorted({item.group for samples in batches.values() for item in samples})
+    found = AlarmState.objects.filter(
+        rule_id__in=[watch.rule.pk for watch in watches], group__in=groups
+    ).order_by()
+    stored: dict[int, dict[str, AlarmState]] = {}
+    for row in found:
+        stored.setdefault(row.rule_id, {})[row.group] = row
+    return stored
+
+
+def _rule_step(
+    watch: _Watch, stored: dict[str, AlarmState], samples: list[GroupSample], now: datetime
+) -> tuple[list[_StateWrite], list[AlarmEvent]]:
+    """One rule's groups stepped through its samples: their state rows to write, and the
+    events of the transitions made (not saved yet)."""
+    rule, value_type = watch.rule, watch.columns.value.type
     groups = sorted({item.group for item in samples})
-    found = AlarmState.objects.filter(rule=rule, group__in=groups).order_by()
-    stored = {s.group: s for s in found}
     states = {group: state_of(row) for group, row in stored.items()}
     counts: dict[str, int] = {}
     for item in samples:
         counts[item.group] = counts.get(item.group, 0) + 1
-    transitions, newest = machines_run(machine, states, samples)
+    transitions, newest = machines_run(watch.machine, states, samples)
     rows = [stored.get(group) or AlarmState(rule=rule, group=group) for group in groups]
     for row in rows:
         _store(row, states[row.group], newest[row.group], value_type, now, counts[row.group])
-    _states_write(rows)
-    # One by one, not bulk_create: each event's id is its mail's idempotency key, and
-    # bulk_create leaves ids unset on some databases. Transitions are few per evaluation.
-    events = [_event(rule, item, value_type) for item in transitions]
+    writes = [_StateWrite(row, counts[row.group]) for row in rows]
+    return writes, [_event(rule, item, value_type) for item in transitions]
+
+
+def _events_write(events: list[AlarmEvent]) -> None:
+    """Every event of the evaluation, with its id set: each event's id is its mail's
+    idempotency key. One INSERT where the database returns the ids of a bulk insert
+    (PostgreSQL, SQLite, MariaDB), else one per event (MySQL)."""
+    if connection.features.can_return_rows_from_bulk_insert:
+        AlarmEvent.objects.bulk_create(events)
+        return
     for event in events:
         event.save()
-    mails.events_notify(rule, events)
 
 
-def _states_write(rows: list[AlarmState]) -> None:
-    """Every group's state in one upsert, not a save per group: with the thread runner this
-    runs in the web process, and its statements are what the appends wait for (the GIL, and
-    SQLite's write lock). Django's bulk_update would build a CASE per field and row, slower
-    than the saves it replaces (measured); an INSERT ... ON CONFLICT DO UPDATE is one
-    statement with its values bound."""
+def _states_write(writes: list[_StateWrite]) -> None:
+    """Every group's state, in few statements: with the thread runner this runs in the web
+    process, and its statements are what the appends wait for (the GIL, and SQLite's write
+    lock). Rules that watch the same column see the same samples, and most of them leave a
+    group in the same state (ok, nothing pending): their rows get the same values, written by
+    one UPDATE per set of values (`samples` moved by the count added). The rest go in one
+    upsert: Django's bulk_create prepares every value of every row in Python, the largest part
+    of an evaluation with 20 rules (measured: docs/performance.md); its bulk_update would
+    build a CASE per field and row, slower still."""
+    shared: dict[_Values, list[int]] = {}
+    for write in writes:
+        if write.row.pk is not None:
+            shared.setdefault(_shared_values(write), []).append(write.row.pk)
+    upserted = []
+    for write in writes:
+        key = _shared_values(write) if write.row.pk is not None else None
+        if key is None or len(shared[key]) < SHARED_UPDATE_ROWS:
+            upserted.append(write.row)
+    for key, ids in shared.items():
+        if len(ids) >= SHARED_UPDATE_ROWS:
+            _states_update(ids, key)
+    _states_upsert(upserted)
+
+
+def _shared_values(write: _StateWrite) -> _Values:
+    """What an UPDATE writes on the row: its state fields but `samples`, and the count added."""
+    return tuple(getattr(write.row, name) for name in SET_FIELDS), write.added
+
+
+def _states_update(ids: list[int], key: _Values) -> None:
+    values: dict[str, Any] = dict(zip(SET_FIELDS, key[0], strict=True))
+    AlarmState.objects.filter(pk__in=ids).update(samples=F("samples") + key[1], **values)
+
+
+def _states_upsert(rows: list[AlarmState]) -> None:
+    """The rows in one INSERT ... ON CONFLICT DO UPDATE, its values bound."""
     if not rows:
         return
     # MySQL/MariaDB name no conflict target (ON DUPLICATE KEY UPDATE takes any unique key).

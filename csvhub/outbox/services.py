@@ -25,8 +25,19 @@ def outbox_write(*, key: str, to: Sequence[str], subject: str, body: str) -> Out
             )
     except IntegrityError:  # written already (the same decision evaluated twice)
         return OutboxMail.objects.get(key=key[:200])
-    transaction.on_commit(outbox_enqueue)
+    _send_after_commit()
     return mail
+
+
+def _send_after_commit() -> None:
+    """One send job per transaction, however many mails it writes: a job sends every mail
+    due, so the others would only look for mails and find none (an alarm evaluation writes
+    one per rule and event; with the thread runner those jobs ran in the web process). A
+    hook dropped by a savepoint's rollback is gone from the list, so a later mail asks
+    again."""
+    pending = transaction.get_connection().run_on_commit
+    if not any(hook is outbox_enqueue for _savepoints, hook, _robust in pending):
+        transaction.on_commit(outbox_enqueue)
 
 
 def outbox_enqueue() -> None:

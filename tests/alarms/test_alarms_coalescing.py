@@ -181,3 +181,82 @@ def test_the_periodic_catch_up_evaluates_rows_whose_evaluation_was_lost(warehous
     assert sum(s.samples for s in AlarmState.objects.filter(rule=rule)) == 10
     assert [e.group for e in AlarmEvent.objects.filter(rule=rule)] == ["s0"]
     assert datasets_behind() == []
+
+
+def test_a_rule_claimed_elsewhere_is_left_out_and_the_others_commit(warehouse, smtp) -> None:
+    """All rules of an evaluation commit in one transaction; a rule whose watermark another
+    evaluation moved since it was read gets nothing written, the others their rows."""
+    from csvhub.alarms import evaluation
+
+    dataset = sensors_dataset(make_org())
+    hot, hotter = rule_add(dataset, name="hot"), rule_add(dataset, name="hotter", upper="35")
+    for rule in (hot, hotter):
+        _paused(rule, False)
+    sensors_append(dataset, "a,2026-01-01 00:01:00,45\nb,2026-01-01 00:01:00,46\n")
+    for rule in (hot, hotter):
+        _paused(rule, True)
+    dataset.refresh_from_db()
+    assert dataset.last_row_id is not None
+    stale_hot = AlarmRule.objects.get(pk=hot.pk)  # read before another evaluation claims it
+    assert evaluation._rules_evaluate(
+        dataset, [AlarmRule.objects.get(pk=hot.pk)], dataset.last_row_id
+    ) == (1, [])
+
+    fresh_hotter = AlarmRule.objects.get(pk=hotter.pk)
+    upto = dataset.last_row_id
+    assert evaluation._rules_evaluate(dataset, [stale_hot, fresh_hotter], upto) == (1, [hot.pk])
+
+    assert _watermark(hot) == _watermark(hotter) == upto
+    assert sum(s.samples for s in AlarmState.objects.filter(rule=hot)) == 2  # not 4
+    assert sum(s.samples for s in AlarmState.objects.filter(rule=hotter)) == 2
+    fired = AlarmEvent.objects.filter(to_state="firing")
+    assert sorted((e.rule_id, e.group) for e in fired) == sorted(
+        [(hot.pk, "a"), (hot.pk, "b"), (hotter.pk, "a"), (hotter.pk, "b")]
+    )
+
+
+@pytest.mark.parametrize("rules", [2, 8])
+def test_an_evaluation_costs_the_same_queries_whatever_the_number_of_rules(rules, smtp) -> None:
+    """The rules sharing a read are claimed, read and written together: one transaction
+    whose statements do not grow with the rules (each rule's own transaction and statements
+    made appends wait on SQLite's write lock and the web process's GIL)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    dataset = sensors_dataset(make_org())
+    watched = [rule_add(dataset, name=f"hot {i}", upper=str(50 + i)) for i in range(rules)]
+    for rule in watched:
+        _paused(rule, False)
+    sensors_append(dataset, "a,2026-01-01 00:01:00,25\nb,2026-01-01 00:01:00,26\n")
+    for rule in watched:
+        _paused(rule, True)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert rules_evaluate(dataset_id=str(dataset.pk)) == rules
+
+    writes = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith("SELECT")]
+    # The watermarks' UPDATE, the states' upsert, and the transaction's BEGIN and COMMIT.
+    assert len(writes) <= 4, writes
+    assert sum(s.samples for s in AlarmState.objects.all()) == 2 * rules
+
+
+def test_rules_that_leave_a_group_alike_are_updated_together_and_the_others_alone(
+    warehouse, smtp
+) -> None:
+    """Four rules leave group a ok with the same values (one UPDATE for them); the fifth, firing,
+    keeps its own: each row ends as if written alone."""
+    dataset = sensors_dataset(make_org())
+    hot = rule_add(dataset, name="hot", upper="30")
+    calm = [rule_add(dataset, name=f"calm {i}", upper=str(50 + i)) for i in range(4)]
+    sensors_append(dataset, "a,2026-01-01 00:01:00,40\n")
+    sensors_append(dataset, "a,2026-01-01 00:02:00,41\nb,2026-01-01 00:02:00,20\n")
+    smtp.inbox.wait_for(1)
+
+    dataset.refresh_from_db()
+    for rule in [hot, *calm]:
+        state = AlarmState.objects.get(rule=rule, group="a")
+        assert (state.samples, state.last_value) == (2, "41")
+        assert state.last_row_id == dataset.last_row_id - 1
+        assert state.state == ("firing" if rule == hot else "ok")
+        assert AlarmState.objects.get(rule=rule, group="b").samples == 1
+    assert [(e.rule_id, e.to_state) for e in AlarmEvent.objects.all()] == [(hot.pk, "firing")]

@@ -121,3 +121,39 @@ def test_a_mail_that_cannot_be_sent_as_written_is_recorded_not_raised(smtp) -> N
     assert mail.sent_at is None and "ValueError" in mail.last_error
     good.refresh_from_db()
     assert good.sent_at is not None
+
+
+def test_mails_of_one_transaction_ask_for_one_send_and_all_go(smtp) -> None:
+    """A send job sends every mail due: a transaction writing three asks for one job, not
+    three (an evaluation of many rules writes many mails in one transaction)."""
+    from django.db import transaction
+
+    from csvhub.outbox.services import outbox_enqueue, outbox_write
+
+    with transaction.atomic():
+        for key in ("one", "two", "three"):
+            outbox_write(key=key, to=["ops@example.com"], subject=key, body="x")
+        hooks = [hook for _, hook, _ in connection.run_on_commit if hook is outbox_enqueue]
+        assert len(hooks) == 1
+
+    assert len(smtp.inbox.wait_for(3)) == 3
+    assert OutboxMail.objects.filter(sent_at__isnull=False).count() == 3
+
+
+def test_a_mail_after_a_rolled_back_one_still_asks_for_its_send(smtp) -> None:
+    from django.db import transaction
+
+    from csvhub.outbox.services import outbox_write
+
+    class Undone(Exception):
+        pass
+
+    with transaction.atomic():
+        with pytest.raises(Undone), transaction.atomic():
+            outbox_write(key="undone", to=["ops@example.com"], subject="undone", body="x")
+            raise Undone
+        outbox_write(key="kept", to=["ops@example.com"], subject="kept", body="x")
+
+    assert len(smtp.inbox.wait_for(1)) == 1
+    assert OutboxMail.objects.get().key == "kept"
+    assert OutboxMail.objects.get().sent_at is not None
