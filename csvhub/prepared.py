@@ -149,7 +149,7 @@ class _DecodedOnUse(DeferredAttribute):
         return super().__get__(instance, cls)
 
 
-class JSONOnUse(JSONField):  # type: ignore[type-arg]
+class JSONOnUse(JSONField):
     """A JSONField that prepared reads decode when the attribute is first read. The ORM's own
     queries decode it at once, as any JSONField. Same column, same migrations as JSONField."""
 

@@ -63,13 +63,13 @@ class Dataset(models.Model):
         self.__dict__["_schema"] = (self.columns, stats, schema)
         return schema
 
-    def _stats_read(self) -> dict[str, Any]:
-        stats: dict[str, Any] = self.stats
-        return stats
-
     @schema.setter
     def schema(self, schema: DatasetSchema) -> None:
         self.columns, self.stats = schema.to_json()
+
+    def _stats_read(self) -> dict[str, Any]:
+        stats: dict[str, Any] = self.stats
+        return stats
 
     def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
         forget_pending(self)  # else a stats JSON read before the refresh would come back

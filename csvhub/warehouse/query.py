@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -277,7 +277,7 @@ class DirectRead:
     sql: str
     names: tuple[str, ...] | None  # parameter order for a positional paramstyle, else None
     values: dict[str, Any]  # the statement's own values (filters, limit), ready for the driver
-    processors: dict[str, Callable[[Any], Any]]  # for the values given at execution
+    processors: Mapping[str, Callable[[Any], Any]]  # for the values given at execution
 
     @classmethod
     def of(cls, statement: Select[*tuple[Any, ...]], dialect: Dialect) -> DirectRead | None:
@@ -321,7 +321,7 @@ class DirectRead:
                 cursor.execute(self.sql, values)
             else:
                 cursor.execute(self.sql, [values[name] for name in self.names])
-            return cursor.fetchall()
+            return list(cursor.fetchall())
         finally:
             cursor.close()
 
