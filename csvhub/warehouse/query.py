@@ -261,7 +261,8 @@ class PagePlan:
 def _plain_engine(engine: Engine) -> bool:
     """No statement events or echo on the engine: whatever watches SQLAlchemy's execution (a
     bench catching the SQL, tracing) sees every statement, since pages then take its path."""
-    return not engine.dispatch.before_cursor_execute and not engine.echo
+    events = engine.dispatch
+    return not (events.before_cursor_execute or events.after_cursor_execute or engine.echo)
 
 
 @dataclass(frozen=True)
