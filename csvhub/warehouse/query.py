@@ -323,6 +323,11 @@ class DirectRead:
             else:
                 cursor.execute(self.sql, [values[name] for name in self.names])
             return list(cursor.fetchall())
+        except Exception as error:
+            # As SQLAlchemy's execution would: a connection the server dropped leaves the pool.
+            if connection.dialect.is_disconnect(error, driver, cursor):  # type: ignore[arg-type]
+                connection.invalidate(error)
+            raise
         finally:
             cursor.close()
 
