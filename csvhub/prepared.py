@@ -5,6 +5,10 @@ answers in 0.02 ms. A `PreparedRead` builds its SELECT once per database connect
 models' metadata (so a migration that adds a field changes the statement with it), and turns
 each row into model instances the way the ORM would: the backend's converters, then
 `Model.from_db`. Each call still reads the database: nothing is cached but the SQL text.
+
+A `JSONOnUse` field is the exception to "the way the ORM would": a prepared read keeps its text
+and decodes it when the attribute is first read, since a dataset's statistics (tens of kB of
+JSON: day counts, top values) cost a rows request a tenth of its time to decode for nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, Model
+from django.db.models import Field, JSONField, Model
+from django.db.models.query_utils import DeferredAttribute
 
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
 Quote = Callable[[str], str]
@@ -30,6 +35,7 @@ class ModelColumns:
     alias: str
     attnames: list[str]
     converters: list[tuple[list[Converter], Any]]  # per field: converters and their expression
+    on_use: frozenset[str]  # JSONOnUse fields: decoded when first read
 
     @classmethod
     def of(cls, model: type[Model], alias: str, connection: BaseDatabaseWrapper) -> ModelColumns:
@@ -38,20 +44,30 @@ class ModelColumns:
             expression = field.get_col(model._meta.db_table)
             found = connection.ops.get_db_converters(expression)
             converters.append((found + field.get_db_converters(connection), expression))
-        attnames = [field.attname for field in model_fields(model)]
-        return cls(model, alias, attnames, converters)
+        fields = model_fields(model)
+        on_use = frozenset(field.attname for field in fields if isinstance(field, JSONOnUse))
+        return cls(model, alias, [field.attname for field in fields], converters, on_use)
 
     def select_list(self, quote: Quote) -> str:
         fields = model_fields(self.model)
         return ", ".join(f"{self.alias}.{quote(column(self.model, f.name))}" for f in fields)
 
     def instance(self, values: Sequence[Any], connection: BaseDatabaseWrapper) -> Model:
-        converted = []
-        for value, (converters, expression) in zip(values, self.converters, strict=True):
+        names, converted, on_use = [], [], {}
+        for name, value, (converters, expression) in zip(
+            self.attnames, values, self.converters, strict=True
+        ):
+            if name in self.on_use:
+                on_use[name] = _Pending(value, converters, expression, connection)
+                continue  # left deferred: _DecodedOnUse reads it
             for convert in converters:
                 value = convert(value, expression, connection)
+            names.append(name)
             converted.append(value)
-        return self.model.from_db(connection.alias, self.attnames, converted)
+        made = self.model.from_db(connection.alias, names, converted)
+        for name, pending in on_use.items():
+            made.__dict__[_pending_key(name)] = pending
+        return made
 
 
 @dataclass(frozen=True)
@@ -101,6 +117,60 @@ class PreparedRead:
         if found is None:
             found = self._built[connection] = self._build(connection)
         return found
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A value as the database sent it, and the converters a query would have applied."""
+
+    value: Any
+    converters: list[Converter]
+    expression: Any
+    connection: BaseDatabaseWrapper
+
+    def converted(self) -> Any:
+        value = self.value
+        for convert in self.converters:
+            value = convert(value, self.expression, self.connection)
+        return value
+
+
+class _DecodedOnUse(DeferredAttribute):
+    """Decodes the text a prepared read left on the instance on first read; with none (an ORM
+    query that deferred the field, or a refresh after the read) it loads the field as Django
+    loads a deferred one."""
+
+    def __get__(self, instance: Model | None, cls: type[Model] | None = None) -> Any:
+        if instance is None:
+            return self
+        pending = instance.__dict__.pop(_pending_key(self.field.attname), None)
+        if pending is not None and self.field.attname not in instance.__dict__:
+            instance.__dict__[self.field.attname] = pending.converted()
+        return super().__get__(instance, cls)
+
+
+class JSONOnUse(JSONField):
+    """A JSONField that prepared reads decode when the attribute is first read. The ORM's own
+    queries decode it at once, as any JSONField. Same column, same migrations as JSONField."""
+
+    descriptor_class = _DecodedOnUse
+
+    def deconstruct(self) -> Any:
+        name, _path, args, kwargs = super().deconstruct()
+        return name, "django.db.models.JSONField", args, kwargs
+
+
+_PENDING = "_on_use"
+
+
+def _pending_key(attname: str) -> str:
+    return f"_{attname}{_PENDING}"
+
+
+def forget_pending(instance: Model) -> None:
+    """Drop the text prepared reads left for later: a refresh must not bring back old values."""
+    for key in [key for key in instance.__dict__ if key.endswith(_PENDING)]:
+        del instance.__dict__[key]
 
 
 def model_fields(model: type[Model]) -> list[Field[Any, Any]]:

@@ -26,6 +26,7 @@ from csvhub.accounts.selectors import (
 
 HEADER = "X-Csvhub-Organization"
 QUERY_PARAM = "org"
+_HEADER_META = "HTTP_" + HEADER.upper().replace("-", "_")
 SESSION_KEY = "csvhub_organization"
 _CACHE_ATTR = "_csvhub_access"
 
@@ -108,7 +109,8 @@ def _chosen_membership(request: HttpRequest | Request, user: User) -> Membership
 
 
 def _named_slug(request: HttpRequest | Request) -> str | None:
-    named = request.headers.get(HEADER) or _query_params(request).get(QUERY_PARAM)
+    # META rather than `request.headers`, which copies every header on first use (0.05 ms).
+    named = request.META.get(_HEADER_META) or _query_params(request).get(QUERY_PARAM)
     return named.strip() if named else None
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 
 from csvhub.accounts.models import Organization
+from csvhub.prepared import JSONOnUse, forget_pending
 from csvhub.schema import DatasetSchema
 
 
@@ -23,7 +25,8 @@ class Dataset(models.Model):
     # The JSON of `schema` (read it there): Column.to_json() per column in file order, and
     # ColumnStats.to_json() by column name; types only ever widen, stats merge on every append.
     columns = models.JSONField(default=list, blank=True)
-    stats = models.JSONField(default=dict, blank=True)
+    # Decoded on first use after a prepared read (csvhub.prepared): a rows page reads none of it.
+    stats = JSONOnUse(default=dict, blank=True)
     row_count = models.BigIntegerField(default=0)
     first_row_id = models.BigIntegerField(null=True, blank=True)
     last_row_id = models.BigIntegerField(null=True, blank=True)
@@ -51,16 +54,26 @@ class Dataset(models.Model):
         """The columns and their statistics, typed. Read once per JSON value: a request asks
         several times, and a wide dataset has hundreds of columns."""
         cached = self.__dict__.get("_schema")
-        if cached is not None and cached[0] is self.columns and cached[1] is self.stats:
+        # Not read yet (None): the schema reads it when a statistic is first asked for.
+        stats = self.__dict__.get("stats")
+        if cached is not None and cached[0] is self.columns and cached[1] is stats:
             known: DatasetSchema = cached[2]
             return known
-        schema = DatasetSchema.from_json(self.columns, self.stats)
-        self.__dict__["_schema"] = (self.columns, self.stats, schema)
+        schema = DatasetSchema.from_json(self.columns, self._stats_read if stats is None else stats)
+        self.__dict__["_schema"] = (self.columns, stats, schema)
         return schema
 
     @schema.setter
     def schema(self, schema: DatasetSchema) -> None:
         self.columns, self.stats = schema.to_json()
+
+    def _stats_read(self) -> dict[str, Any]:
+        stats: dict[str, Any] = self.stats
+        return stats
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        forget_pending(self)  # else a stats JSON read before the refresh would come back
+        super().refresh_from_db(*args, **kwargs)
 
 
 class UploadState(models.TextChoices):

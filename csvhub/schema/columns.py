@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -137,11 +137,15 @@ class DatasetSchema:
 
     @classmethod
     def from_json(
-        cls, columns: list[dict[str, Any]] | None, stats: dict[str, Any] | None = None
+        cls,
+        columns: list[dict[str, Any]] | None,
+        stats: Mapping[str, Any] | Callable[[], Mapping[str, Any]] | None = None,
     ) -> DatasetSchema:
+        """`stats` may be a function that gives the JSON: it is called when a statistic is
+        first asked for."""
         return cls(
             tuple(Column.from_json(column) for column in columns or ()),
-            StatsOnUse(stats or {}),
+            StatsOnUse(stats if stats is not None else {}),
         )
 
 
@@ -150,10 +154,11 @@ class StatsOnUse(Mapping[str, ColumnStats]):
     schema (a rows page) read no statistics, and a date column keeps thousands of day counts,
     which cost every such request their parse."""
 
-    __slots__ = ("_data", "_read")
+    __slots__ = ("_given", "_json", "_read")
 
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        self._data = data
+    def __init__(self, data: Mapping[str, Any] | Callable[[], Mapping[str, Any]]) -> None:
+        self._given = data
+        self._json: Mapping[str, Any] | None = None
         self._read: dict[str, ColumnStats] = {}
 
     def __getitem__(self, name: str) -> ColumnStats:
@@ -167,6 +172,13 @@ class StatsOnUse(Mapping[str, ColumnStats]):
 
     def __len__(self) -> int:
         return len(self._data)
+
+    @property
+    def _data(self) -> Mapping[str, Any]:
+        if self._json is None:
+            given = self._given
+            self._json = given() if callable(given) else given
+        return self._json
 
 
 def _scale(column_type: ColumnType, *scales: int | None) -> int | None:

@@ -276,3 +276,41 @@ def test_statistics_read_on_use_are_the_stored_ones(world: World, sales: Dataset
     assert dict(schema.stats) == {
         name: ColumnStats.from_json(data) for name, data in sales.stats.items()
     }
+
+
+def test_a_rows_page_leaves_the_dataset_statistics_undecoded(world: World, sales: Dataset) -> None:
+    from csvhub.datasets.selectors import dataset_find
+
+    found = dataset_find(organization=world.acme, slug=sales.slug)
+    assert _bearer(world).get(_rows_url(sales)).status_code == 200
+    found.schema.column("id")  # what a page reads of the schema
+
+    assert "stats" not in found.__dict__
+    assert found.schema.stats_of("id").non_null == 3  # read when asked for
+    assert found.stats == sales.stats and "stats" in found.__dict__
+
+
+def test_statistics_read_late_are_the_dataset_s_current_ones_after_a_refresh(
+    world: World, sales: Dataset
+) -> None:
+    from csvhub.datasets.selectors import dataset_find
+
+    found = dataset_find(organization=world.acme, slug=sales.slug)
+    Dataset.objects.filter(pk=sales.pk).update(stats={"id": {"nulls": 7}})
+
+    found.refresh_from_db()
+
+    assert found.stats == {"id": {"nulls": 7}}
+
+
+def test_a_dataset_saved_without_reading_its_statistics_keeps_them(
+    world: World, sales: Dataset
+) -> None:
+    from csvhub.datasets.selectors import dataset_find
+
+    found = dataset_find(organization=world.acme, slug=sales.slug)
+    found.description = "Sales by day"
+    found.save()
+
+    stored = Dataset.objects.get(pk=sales.pk)
+    assert stored.description == "Sales by day" and stored.stats == sales.stats

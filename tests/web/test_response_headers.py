@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 from django.test import Client
+from django.utils.http import parse_http_date
 
 from csvhub.datasets.models import Upload
 from tests.accounts.actors import World
@@ -101,3 +102,15 @@ def test_api_docs_load_swagger_ui_from_our_own_static_files(client_as, world, se
 def _directives(header: str) -> dict[str, list[str]]:
     parts = (directive.split() for directive in header.split(";") if directive.strip())
     return {name: values for name, *values in parts}
+
+
+def test_never_cache_headers_are_django_s_own(api_as, sales) -> None:
+    from django.http import HttpResponse
+    from django.utils.cache import add_never_cache_headers
+
+    django_s = HttpResponse()
+    add_never_cache_headers(django_s)
+    response = api_as("viewer").get("/api/v1/datasets/sales/rows/")
+
+    assert response["Cache-Control"] == django_s["Cache-Control"]
+    assert abs(parse_http_date(response["Expires"]) - parse_http_date(django_s["Expires"])) <= 2
