@@ -28,7 +28,8 @@ _KEPT_TOGETHER = ("tests/metrics/test_metrics_scrape.py",)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    if config.getvalue("dist") != "loadscope":
+    # `load` too: plain `pytest -n 3` asks for it, and would spread what must not be.
+    if config.getvalue("dist") not in ("load", "loadscope"):
         return None
     from xdist.scheduler import LoadScopeScheduling
 
@@ -49,9 +50,13 @@ def work_unit_of(nodeid: str) -> str:
 
 @pytest.fixture(scope="session", autouse=True)
 def _worker_databases() -> None:
-    """Each process of a parallel run has its own PostgreSQL database (tests/services.py):
-    created here when missing, like the MariaDB one (the warehouse fixture)."""
-    if not XDIST_WORKER or not reachable(POSTGRES_URL):
+    """Each process of a parallel run has its own PostgreSQL and MariaDB databases
+    (tests/services.py): created here when missing, before any test names them."""
+    if not XDIST_WORKER:
+        return
+    if reachable(MYSQL_URL):
+        _create_mysql_database(MYSQL_URL)
+    if not reachable(POSTGRES_URL):
         return
     from sqlalchemy import make_url
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
@@ -29,11 +29,18 @@ def _worker_database(url: str) -> str:
 
 
 def _worker_redis_database(url: str) -> str:
-    """The URL of this process's own Redis database number, counting down from the given one."""
+    """The URL of this process's own Redis database: the given number (in the path or in a
+    `db=` query, redis-py's precedence), counting down per process, then up past 0."""
+    if not XDIST_WORKER:
+        return url
     parts = urlsplit(url)
-    number = int(parts.path.strip("/") or 0) - WORKER_NUMBER
+    query = parse_qs(parts.query)
+    given = query.get("db", [parts.path.strip("/") or "0"])[0]
+    number = int(given) - WORKER_NUMBER
     if number < 0:
-        raise RuntimeError(f"{url}: too few Redis databases below it for {XDIST_WORKER}")
+        number = int(given) + WORKER_NUMBER
+    if "db" in query:
+        return parts._replace(query=urlencode({**query, "db": [number]}, doseq=True)).geturl()
     return parts._replace(path=f"/{number}").geturl()
 
 

@@ -92,7 +92,11 @@ def alarm_rule_update(*, rule: AlarmRule, data: dict[str, Any]) -> AlarmRule:
 
 def alarm_rule_delete(*, rule: AlarmRule) -> None:
     """Delete a rule with its states and events (their sent mails stay in the outbox)."""
-    rule.delete()
+    with transaction.atomic():
+        # The rule's row first, as an evaluation locks it before its states: Django deletes
+        # the states and events before the rule, and the opposite order could deadlock.
+        AlarmRule.objects.select_for_update().filter(pk=rule.pk).first()
+        rule.delete()
 
 
 @dataclass(frozen=True)

@@ -245,12 +245,23 @@ def test_rules_that_leave_a_group_alike_are_updated_together_and_the_others_alon
 ) -> None:
     """Four rules leave group a ok with the same values (one UPDATE for them); the fifth, firing,
     keeps its own: each row ends as if written alone."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     dataset = sensors_dataset(make_org())
     hot = rule_add(dataset, name="hot", upper="30")
     calm = [rule_add(dataset, name=f"calm {i}", upper=str(50 + i)) for i in range(4)]
     sensors_append(dataset, "a,2026-01-01 00:01:00,40\n")
-    sensors_append(dataset, "a,2026-01-01 00:02:00,41\nb,2026-01-01 00:02:00,20\n")
+    with CaptureQueriesContext(connection) as queries:
+        sensors_append(dataset, "a,2026-01-01 00:02:00,41\nb,2026-01-01 00:02:00,20\n")
     smtp.inbox.wait_for(1)
+    table = AlarmState._meta.db_table
+    shared = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("UPDATE") and table in q["sql"] and "samples" in q["sql"]
+    ]
+    assert len(shared) == 1, shared  # the four calm rules' rows of group a, together
 
     dataset.refresh_from_db()
     for rule in [hot, *calm]:
