@@ -68,7 +68,7 @@ class Dataset(models.Model):
         self.columns, self.stats = schema.to_json()
 
     def _stats_read(self) -> dict[str, Any]:
-        stats: dict[str, Any] = self.stats
+        stats: dict[str, Any] = self.stats or {}  # a JSON null reads as no statistics
         return stats
 
     def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -238,11 +239,13 @@ class PagePlan:
         if self.run_count != 1:
             return None
         key = (limit, dialect)
-        if key not in self._direct:
-            if len(self._direct) >= STATEMENTS_PER_SHAPE:
-                self._direct.clear()
-            self._direct[key] = DirectRead.of(self.statement(0, limit), dialect)
-        return self._direct[key]
+        if key in self._direct:
+            return self._direct[key]
+        found = DirectRead.of(self.statement(0, limit), dialect)
+        if len(self._direct) >= STATEMENTS_PER_SHAPE:
+            self._direct.clear()
+        self._direct[key] = found  # returned from the local: another thread may clear meanwhile
+        return found
 
     def page(self, fetched: list[Any], more: bool) -> Page:
         columns, order = self._columns, self._order
@@ -262,7 +265,9 @@ def _plain_engine(engine: Engine) -> bool:
     """No statement events or echo on the engine: whatever watches SQLAlchemy's execution (a
     bench catching the SQL, tracing) sees every statement, since pages then take its path."""
     events = engine.dispatch
-    return not (events.before_cursor_execute or events.after_cursor_execute or engine.echo)
+    watched = events.before_cursor_execute or events.after_cursor_execute or engine.echo
+    # SQL logging switched on by LOGGING (the sqlalchemy.engine logger), not by echo.
+    return not (watched or engine.logger.isEnabledFor(logging.INFO))
 
 
 @dataclass(frozen=True)

@@ -278,13 +278,25 @@ def test_statistics_read_on_use_are_the_stored_ones(world: World, sales: Dataset
     }
 
 
-def test_a_rows_page_leaves_the_dataset_statistics_undecoded(world: World, sales: Dataset) -> None:
+def test_a_rows_page_leaves_the_dataset_statistics_undecoded(
+    world: World, sales: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from csvhub import prepared
     from csvhub.datasets.selectors import dataset_find
 
-    found = dataset_find(organization=world.acme, slug=sales.slug)
-    assert _bearer(world).get(_rows_url(sales)).status_code == 200
-    found.schema.column("id")  # what a page reads of the schema
+    decoded: list[object] = []
+    original = prepared._Pending.converted
 
+    def counted(pending: prepared._Pending) -> object:
+        decoded.append(pending)
+        return original(pending)
+
+    monkeypatch.setattr(prepared._Pending, "converted", counted)
+    assert _bearer(world).get(_rows_url(sales)).status_code == 200
+    assert decoded == []  # the request's own dataset: its statistics never decoded
+
+    found = dataset_find(organization=world.acme, slug=sales.slug)
+    found.schema.column("id")  # what a page reads of the schema
     assert "stats" not in found.__dict__
     assert found.schema.stats_of("id").non_null == 3  # read when asked for
     assert found.stats == sales.stats and "stats" in found.__dict__
