@@ -15,9 +15,9 @@ UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The suite's processes (pytest-xdist): most tests wait on servers, brokers, browsers and child
-# processes rather than compute, so more processes than CPUs pay (`make test TEST_PROCESSES=1`
+# processes rather than compute, so a second process pays even on a busy machine (`make test TEST_PROCESSES=1`
 # runs it in one). Each process has its own test databases (tests/services.py).
-TEST_PROCESSES ?= 3
+TEST_PROCESSES ?= 2
 
 .PHONY: run test lint venv lock
 
