@@ -9,16 +9,13 @@ import io
 import json
 import random
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import event
 
-from csvhub.warehouse.engine import get_engine
 from tests.datasets.pipeline import api_client_for, make_org, upload
+from tests.warehouse.statements import warehouse_statements
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -154,23 +151,8 @@ def test_split_on_another_analysis_type_is_refused(api):
     assert "does not apply" in found["detail"]
 
 
-@contextmanager
-def _statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        seen.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def test_a_split_series_is_two_warehouse_queries(api):
-    with _statements() as seen:
+    with warehouse_statements() as seen:
         found = analysis(api, "type=timeseries&column=at&bucket=day&split=city")
     assert len(found["series"]) == 11
-    assert len([s for s in seen if "GROUP BY" in s.upper()]) == 2
+    assert len([sql for sql, _ in seen if "GROUP BY" in sql.upper()]) == 2

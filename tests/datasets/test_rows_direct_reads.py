@@ -7,14 +7,11 @@ an engine with statement events still sees every page statement."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
 from rest_framework.test import APIClient
-from sqlalchemy import event
 
 from csvhub.datasets.models import Dataset
 from csvhub.datasets.rowquery import parse_row_query
@@ -29,6 +26,7 @@ from tests.datasets.rows_fixtures import (  # noqa: F401  (fixtures)
     rows_json,
     typed,
 )
+from tests.warehouse.statements import warehouse_statements
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,23 +52,6 @@ QUERIES = [
 DIRECT = QUERIES[:-2]
 
 
-@contextmanager
-def statements_seen() -> Iterator[list[str]]:
-    """Statement events on the warehouse engine while inside (pages then take SQLAlchemy's
-    execution, which is what the direct reads are compared with)."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement.lower())
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def _pages(api: APIClient, dataset: Dataset, query: str) -> list[dict]:
     """Every page of the query, following `next` cursors (the cursor's values are bound at
     execution), without the cursor links themselves (they carry a timestamp)."""
@@ -84,11 +65,11 @@ def _pages(api: APIClient, dataset: Dataset, query: str) -> list[dict]:
 
 @pytest.mark.parametrize("query", QUERIES)
 def test_direct_pages_answer_as_sqlalchemy_does(api, typed, query: str) -> None:
-    with statements_seen() as seen:  # a listener: SQLAlchemy runs every statement
+    with warehouse_statements() as seen:  # a listener: SQLAlchemy runs every statement
         through_sqlalchemy = _pages(api, typed, query)
     direct = _pages(api, typed, query)
 
-    assert [s for s in seen if s.lstrip().startswith("select")]
+    assert _selects(seen)
     assert direct == through_sqlalchemy
     assert any(page["rows"] for page in direct) or "isnull" in query
 
@@ -103,7 +84,11 @@ def test_pages_of_one_statement_are_read_directly(typed, query: str) -> None:
 
 
 def test_an_engine_with_statement_events_sees_the_page_select(api, typed) -> None:
-    with statements_seen() as seen:
+    with warehouse_statements() as seen:
         rows_json(api, typed, "limit=2")  # one statement: read directly without the listener
 
-    assert [s for s in seen if s.lstrip().startswith("select")]
+    assert _selects(seen)
+
+
+def _selects(seen: list[tuple[str, tuple[Any, ...]]]) -> list[str]:
+    return [sql for sql, _ in seen if sql.lstrip().lower().startswith("select")]

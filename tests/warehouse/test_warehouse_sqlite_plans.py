@@ -7,17 +7,14 @@ statement does whatever the machine's speed: no timings.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from csvhub.warehouse.engine import get_engine
 from tests.datasets.pipeline import api_client_for, make_org, upload
+from tests.warehouse.statements import warehouse_statements
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,22 +32,6 @@ def api():
     built = client.post("/api/v1/datasets/numbers/indexes/", {"columns": ["n"]}, format="json")
     assert built.status_code == 201, built.content
     return client
-
-
-@contextmanager
-def statements() -> Iterator[list[tuple[str, tuple]]]:
-    """The warehouse statements run inside the block, with their parameters."""
-    caught: list[tuple[str, tuple]] = []
-
-    def catch(conn, cursor, statement, parameters, context, executemany) -> None:
-        caught.append((statement, tuple(parameters)))
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", catch)
-    try:
-        yield caught
-    finally:
-        event.remove(engine, "before_cursor_execute", catch)
 
 
 def steps(statement: str, parameters: tuple) -> int:
@@ -74,7 +55,7 @@ def steps(statement: str, parameters: tuple) -> int:
 
 
 def page_statement(api, url: str) -> tuple[str, tuple]:
-    with statements() as caught:
+    with warehouse_statements() as caught:
         response = api.get(url)
     assert response.status_code == 200, response.content
     pages = [(sql, params) for sql, params in caught if sql.lstrip().upper().startswith("SELECT")]
