@@ -352,18 +352,16 @@ def _states_write(writes: list[_StateWrite]) -> None:
     upsert: Django's bulk_create prepares every value of every row in Python, the largest part
     of an evaluation with 20 rules (measured: docs/performance.md); its bulk_update would
     build a CASE per field and row, slower still."""
-    shared: dict[_Values, list[int]] = {}
+    alike: dict[_Values | None, list[AlarmState]] = {}  # None: new rows, upserted
     for write in writes:
-        if write.row.pk is not None:
-            shared.setdefault(_shared_values(write), []).append(write.row.pk)
+        values = _shared_values(write) if write.row.pk is not None else None
+        alike.setdefault(values, []).append(write.row)
     upserted = []
-    for write in writes:
-        key = _shared_values(write) if write.row.pk is not None else None
-        if key is None or len(shared[key]) < SHARED_UPDATE_ROWS:
-            upserted.append(write.row)
-    for key, ids in shared.items():
-        if len(ids) >= SHARED_UPDATE_ROWS:
-            _states_update(ids, key)
+    for key, rows in alike.items():
+        if key is not None and len(rows) >= SHARED_UPDATE_ROWS:
+            _states_update([row.pk for row in rows], key)
+        else:
+            upserted += rows
     _states_upsert(upserted)
 
 
