@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
@@ -168,10 +169,9 @@ def _metadata(server_url: str | None) -> Iterator[str | None]:
 
 
 def _with_database(url: str, name: str) -> str:
-    """`url` (postgresql://user@host:port/db?options) naming the database `name` instead."""
-    base, _, query = url.partition("?")
-    server = base.rsplit("/", 1)[0]
-    return f"{server}/{name}" + (f"?{query}" if query else "")
+    """`url` (postgresql://user@host:port/db?options, the database optional) naming the
+    database `name` instead."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
 
 
 def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
