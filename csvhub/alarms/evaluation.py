@@ -180,31 +180,52 @@ def _rules_commit(
 ) -> set[int]:
     """Claim each rule's rows after its watermark up to `upto` and apply their samples, all
     rules in one transaction (one commit, one turn of SQLite's write lock, not one per rule);
-    the ids of the rules claimed. A rule another evaluation claimed first gets nothing
-    written here (it is read again from its new watermark by rules_evaluate)."""
+    the ids of the rules claimed. A rule another evaluation claimed first, or whose states
+    changed since they were read (the no-data sweep), gets nothing written here: it is read
+    again from where it is now by rules_evaluate.
+
+    The machines are stepped before the transaction, on the states as read: the transaction
+    holds only the claim, a check that those states are still the stored ones, and the writes.
+    With SQLite metadata its write lock is what a request that appends rows waits for."""
     if not watches:
         return set()
+    stepped = _rules_step(watches, samples, upto, now)
     with transaction.atomic():
-        claimed = _watermarks_claim([watch.rule for watch in watches], upto)
-        mine = [watch for watch in watches if watch.rule.pk in claimed]
-        _apply(mine, claimed, samples, upto, now)
+        marks = _watermarks_lock([watch.rule for watch in watches])
+        changed = stepped.changed_since_read()
+        claimed = {
+            pk: mark
+            for pk, mark in _seen(watches).items()
+            if marks.get(pk) == mark and pk not in changed
+        }
+        _watermarks_move(watches, claimed, upto)
+        _write([rule for rule in stepped.rules if rule.watch.rule.pk in claimed])
     for watch in watches:
         alarm_evaluated("evaluated" if watch.rule.pk in claimed else "duplicate")
     return set(claimed)
 
 
-def _watermarks_claim(rules: list[AlarmRule], upto: int) -> dict[int, int]:
-    """Move the watermarks of the rules still where this evaluation read them to `upto`, in
-    the caller's transaction: the claim of the rows in between. The rules' rows are locked
-    first (PostgreSQL, MySQL; SQLite's write lock, taken when the transaction begins,
-    serializes all writers), so evaluations of one rule, and the no-data sweep, take turns on
-    its states, and the watermarks read under the lock are the ones the UPDATE moves. The
-    UPDATE is still conditional on them: a claim the lock did not protect fails loudly (and
-    rolls back) rather than evaluate rows twice. Returns {rule id: the watermark it had}."""
-    seen = {rule.pk: _watermark(rule) for rule in rules}
-    locked = AlarmRule.objects.select_for_update().filter(pk__in=list(seen)).order_by("pk")
-    current = {pk: mark or 0 for pk, mark in locked.values_list("pk", "last_evaluated_row_id")}
-    claimed = {pk: mark for pk, mark in seen.items() if current.get(pk) == mark}
+def _seen(watches: list[_Watch]) -> dict[int, int]:
+    """Each rule's watermark as this evaluation read it (its rows are those after it)."""
+    return {watch.rule.pk: _watermark(watch.rule) for watch in watches}
+
+
+def _watermarks_lock(rules: list[AlarmRule]) -> dict[int, int]:
+    """Lock the rules' rows, in id order, in the caller's transaction (PostgreSQL, MySQL;
+    SQLite's write lock, taken when the transaction begins, serializes all writers), so that
+    evaluations of one rule, and the no-data sweep, take turns on its states; their
+    watermarks as they are under the lock."""
+    locked = AlarmRule.objects.select_for_update().filter(pk__in=[r.pk for r in rules])
+    return {
+        pk: mark or 0
+        for pk, mark in locked.order_by("pk").values_list("pk", "last_evaluated_row_id")
+    }
+
+
+def _watermarks_move(watches: list[_Watch], claimed: dict[int, int], upto: int) -> None:
+    """Move the claimed rules' watermarks from the one each had to `upto`: the claim of the
+    rows in between. Still conditional on them: a claim the lock did not protect fails loudly
+    (and rolls back) rather than evaluate rows twice."""
     for mark in set(claimed.values()):
         ids = [pk for pk, had in claimed.items() if had == mark]
         moved = (
@@ -214,10 +235,9 @@ def _watermarks_claim(rules: list[AlarmRule], upto: int) -> dict[int, int]:
         )
         if moved != len(ids):
             raise RuntimeError(f"alarm rules {ids}: watermarks moved under the evaluation's lock")
-    for rule in rules:
-        if rule.pk in claimed:
-            rule.last_evaluated_row_id = upto
-    return claimed
+    for watch in watches:
+        if watch.rule.pk in claimed:
+            watch.rule.last_evaluated_row_id = upto
 
 
 def _watermark_is(mark: int) -> Q:
@@ -268,35 +288,67 @@ def machines_run(
     return transitions, newest
 
 
-def _apply(
-    watches: list[_Watch],
-    claimed: dict[int, int],
-    samples: list[GroupSample],
-    upto: int,
-    now: datetime,
-) -> None:
-    """Step every claimed rule's groups through its samples (those after the watermark it
-    had, in `claimed`) and write all their states in one upsert, then their events and
-    mails."""
+@dataclass(frozen=True)
+class _RuleStep:
+    """One rule's groups stepped through its samples: the state rows to write, and the events
+    of the transitions made (neither saved yet)."""
+
+    watch: _Watch
+    states: list[_StateWrite]
+    events: list[AlarmEvent]
+
+
+@dataclass(frozen=True)
+class _Stepped:
+    """The rules stepped before their transaction, and the states they were stepped from."""
+
+    rules: list[_RuleStep]
+    read: dict[tuple[int, str], tuple[object, ...]]  # (rule id, group) -> the stored values
+
+    def changed_since_read(self) -> set[int]:
+        """The rules some of whose states are no longer the ones read (the no-data sweep
+        moved one, or a group was added): one query, in the claiming transaction."""
+        if not self.rules:  # no rule had samples: nothing was read or stepped
+            return set()
+        rules = [rule.watch.rule.pk for rule in self.rules]
+        groups = sorted({group for rule in self.rules for group in _groups(rule)})
+        now = _states_values(rules, groups)
+        return {
+            rule
+            for rule, group in now.keys() | self.read.keys()
+            if now.get((rule, group)) != self.read.get((rule, group))
+        }
+
+
+def _groups(rule: _RuleStep) -> list[str]:
+    return [write.row.group for write in rule.states]
+
+
+def _rules_step(
+    watches: list[_Watch], samples: list[GroupSample], upto: int, now: datetime
+) -> _Stepped:
+    """Step every rule's groups through its samples (those after the watermark it was read
+    with) from the stored states (one query for all rules), without writing anything."""
     batches = {
         watch.rule.pk: [
-            item for item in samples if claimed[watch.rule.pk] < (item.sample.row_id or 0) <= upto
+            item for item in samples if _watermark(watch.rule) < (item.sample.row_id or 0) <= upto
         ]
         for watch in watches
     }
     watches = [watch for watch in watches if batches[watch.rule.pk]]
     stored = _states_read(watches, batches)
-    rows: list[_StateWrite] = []
-    made: list[tuple[_Watch, list[AlarmEvent]]] = []
-    for watch in watches:
-        mine = stored.get(watch.rule.pk, {})
-        rule_rows, events = _rule_step(watch, mine, batches[watch.rule.pk], now)
-        rows += rule_rows
-        made.append((watch, events))
-    _states_write(rows)
-    _events_write([event for _, events in made for event in events])
-    for watch, events in made:
-        mails.events_notify(watch.rule, events)
+    read = {
+        (rule, group): _state_values(row)
+        for rule, rows in stored.items()
+        for group, row in rows.items()
+    }
+    steps = [
+        _RuleStep(
+            watch, *_rule_step(watch, stored.get(watch.rule.pk, {}), batches[watch.rule.pk], now)
+        )
+        for watch in watches
+    ]
+    return _Stepped(steps, read)
 
 
 def _states_read(
@@ -311,6 +363,28 @@ def _states_read(
     for row in found:
         stored.setdefault(row.rule_id, {})[row.group] = row
     return stored
+
+
+def _state_values(row: AlarmState) -> tuple[object, ...]:
+    return tuple(getattr(row, name) for name in STATE_FIELDS)
+
+
+def _states_values(
+    rules: list[int], groups: list[str]
+) -> dict[tuple[int, str], tuple[object, ...]]:
+    found = AlarmState.objects.filter(rule_id__in=rules, group__in=groups).order_by()
+    return {
+        (rule, group): tuple(values)
+        for rule, group, *values in found.values_list("rule_id", "group", *STATE_FIELDS)
+    }
+
+
+def _write(steps: list[_RuleStep]) -> None:
+    """Write the claimed rules' states in few statements, then their events and mails."""
+    _states_write([write for rule in steps for write in rule.states])
+    _events_write([event for rule in steps for event in rule.events])
+    for rule in steps:
+        mails.events_notify(rule.watch.rule, rule.events)
 
 
 def _rule_step(

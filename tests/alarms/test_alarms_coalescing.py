@@ -215,6 +215,50 @@ def test_a_rule_claimed_elsewhere_is_left_out_and_the_others_commit(warehouse, s
     )
 
 
+def test_a_state_the_sweep_moved_after_the_read_is_stepped_again_not_overwritten(
+    warehouse, smtp, monkeypatch
+) -> None:
+    """The machines are stepped before the evaluation's transaction; the no-data sweep fires a
+    group in between (it takes the rule's lock but moves no watermark). The evaluation must
+    find the state changed and step that rule again from the firing state: written over, the
+    group would read "ok" with its last event saying "firing" and no resolve ever sent."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from csvhub.alarms import evaluation
+
+    dataset = sensors_dataset(make_org())
+    rule = rule_add(dataset, no_data_seconds=60)
+    sensors_append(dataset, "a,2026-01-01 00:01:00,20\n")  # group a: ok, seen now
+    _paused(rule, False)
+    sensors_append(dataset, "a,2026-01-01 00:02:00,21\n")
+    _paused(rule, True)
+    stepped_first = evaluation._rules_step
+    swept, in_transaction = [], []
+
+    def sweep_after_the_first_read(*args, **kwargs):
+        in_transaction.append(transaction.get_connection().in_atomic_block)
+        stepped = stepped_first(*args, **kwargs)
+        if not swept:
+            swept.append(evaluation.no_data_sweep(now=timezone.now() + timedelta(seconds=61)))
+        return stepped
+
+    monkeypatch.setattr(evaluation, "_rules_step", sweep_after_the_first_read)
+
+    assert rules_evaluate(dataset_id=str(dataset.pk)) == 1
+    assert swept == [1]
+    assert in_transaction == [False, False]  # stepped outside the write lock, both times
+    moves = list(
+        AlarmEvent.objects.filter(rule=rule, group="a")
+        .order_by("id")
+        .values_list("from_state", "to_state", "value")
+    )
+    assert moves == [("ok", "firing", ""), ("firing", "ok", "21")]
+    assert AlarmState.objects.get(rule=rule, group="a").state == "ok"
+    assert AlarmState.objects.get(rule=rule, group="a").samples == 2
+
+
 @pytest.mark.parametrize("rules", [2, 8])
 def test_an_evaluation_costs_the_same_queries_whatever_the_number_of_rules(rules, smtp) -> None:
     """The rules sharing a read are claimed, read and written together: one transaction
