@@ -102,7 +102,7 @@ def rules_evaluate(*, dataset_id: str) -> int:
     while pending:
         evaluated, lost = _rules_evaluate(dataset, pending, upto)
         done += evaluated
-        pending = _behind(AlarmRule.objects.filter(pk__in=lost, enabled=True), upto)
+        pending = _behind(AlarmRule.objects.filter(pk__in=lost, enabled=True), upto) if lost else []
     return done
 
 
