@@ -315,3 +315,37 @@ def test_rules_that_leave_a_group_alike_are_updated_together_and_the_others_alon
         assert state.state == ("firing" if rule == hot else "ok")
         assert AlarmState.objects.get(rule=rule, group="b").samples == 1
     assert [(e.rule_id, e.to_state) for e in AlarmEvent.objects.all()] == [(hot.pk, "firing")]
+
+
+def test_a_dataset_deletion_locks_its_rules_before_it_deletes_their_states(smtp) -> None:
+    """An evaluation locks a rule, then writes its states; Django deletes a dataset's alarm
+    states and events before its rules. The deletion must take the rules first, in id order
+    (as evaluations do), or the two would lock the same rows in opposite orders."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from csvhub.datasets.services import dataset_delete
+
+    dataset = sensors_dataset(make_org())
+    rules = [rule_add(dataset, name=f"hot {i}") for i in range(3)]
+    sensors_append(dataset, "a,2026-01-01 00:01:00,45\n")
+    assert AlarmState.objects.filter(rule__in=rules).count() == 3
+
+    with CaptureQueriesContext(connection) as caught:
+        dataset_delete(dataset=dataset)
+
+    touching = [q["sql"] for q in caught.captured_queries if '"alarms_' in q["sql"]]
+    first_delete = next(i for i, sql in enumerate(touching) if sql.startswith("DELETE"))
+    # Django's own collecting SELECT orders the rules by the model's ordering (created_at
+    # first); the lock orders them by id alone (SQLite, the metadata database of the tests,
+    # leaves FOR UPDATE out of the SQL).
+    in_id_order = [
+        sql
+        for sql in touching[:first_delete]
+        if sql.startswith("SELECT")
+        and 'FROM "alarms_alarmrule"' in sql
+        and "created_at" not in sql.partition("ORDER BY")[2]
+        and sql.partition("ORDER BY")[2]
+    ]
+    assert in_id_order, touching[: first_delete + 1]
+    assert not AlarmRule.objects.filter(pk__in=[rule.pk for rule in rules]).exists()
