@@ -66,10 +66,11 @@ def round_trips() -> Iterator[list[str]]:
                     found.append(line)
 
 
-def _get(client: Client, url: str) -> dict:
+def _get(client: Client, url: str) -> dict[str, Any]:
     response = client.get(url)
     assert response.status_code == 200, response.content
-    return response.json()
+    page: dict[str, Any] = response.json()
+    return page
 
 
 @pytest.mark.parametrize(
@@ -102,7 +103,7 @@ def _timeout(connection: Any) -> str:
 
 
 def test_the_read_timeout_applies_to_reads_and_to_nothing_else(
-    world: World, people: Dataset, settings
+    world: World, people: Dataset, settings: Any
 ) -> None:
     settings.CSVHUB_QUERY_TIMEOUT_SECONDS = 7
     client = Client(HTTP_AUTHORIZATION=f"Bearer {world.token_text['viewer']}")
