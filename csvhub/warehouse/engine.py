@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.engine import Connection, make_url
 
 from csvhub.warehouse.dialects import WarehouseDialect, dialect_for_url, dialect_of
+from csvhub.warehouse.dialects.base import read_checkout
 
 
 class QueryTimeout(Exception):
@@ -98,7 +99,9 @@ def read_connection(engine: Engine, *, seconds: float | None = None) -> Iterator
     """A connection for reads that stops any statement running past `seconds` (the read
     timeout by default; 0: no limit) with QueryTimeout. Never for loads."""
     seconds = read_timeout() if seconds is None else seconds
-    with engine.connect() as connection:
+    with read_checkout():
+        connection = engine.connect()
+    with connection:
         deadline = ReadDeadline(connection, seconds)
         try:
             with timed(deadline):

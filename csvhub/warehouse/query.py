@@ -141,13 +141,14 @@ def rows_page(
         reverse=before is not None,
         empty=None if position is None else tuple(value is None for value in position.values),
     )
-    plan = page_plan(shape, dialect_of(engine))
+    dialect = dialect_of(engine)
+    plan = page_plan(shape, dialect)
     params = plan.parameters(position) if position is not None else None
     fetched: list[Any] = []
     with read_connection(engine) as connection:
         direct = plan.direct(limit + 1, engine.dialect) if _plain_engine(engine) else None
         if direct is not None:
-            fetched = direct.fetch(connection, params)
+            fetched = direct.fetch(connection, params, dialect)
         for run in range(plan.run_count if direct is None else 0):
             statement = plan.statement(run, limit + 1 - len(fetched))
             fetched += connection.execute(statement, params).fetchall()
@@ -311,7 +312,9 @@ class DirectRead:
         names = tuple(compiled.positiontup or ()) if compiled.positional else None
         return cls(compiled.string, names, ready, processors)
 
-    def fetch(self, connection: Connection, given: dict[str, Any] | None) -> list[Any]:
+    def fetch(
+        self, connection: Connection, given: dict[str, Any] | None, dialect: WarehouseDialect
+    ) -> list[Any]:
         values = self.values
         if given:
             processors = self.processors
@@ -323,11 +326,12 @@ class DirectRead:
         assert driver is not None
         cursor = driver.cursor()
         try:
-            if self.names is None:
-                cursor.execute(self.sql, values)
-            else:
-                cursor.execute(self.sql, [values[name] for name in self.names])
-            return list(cursor.fetchall())
+            with dialect.statement_alone(driver):
+                if self.names is None:
+                    cursor.execute(self.sql, values)
+                else:
+                    cursor.execute(self.sql, [values[name] for name in self.names])
+                return list(cursor.fetchall())
         except Exception as error:
             # As SQLAlchemy's execution would: a connection the server dropped leaves the pool.
             if connection.dialect.is_disconnect(error, driver, cursor):  # type: ignore[arg-type]
@@ -358,7 +362,10 @@ def rows_count(rows: RowSet, *, cap: int | None = None, engine: Engine | None = 
     else:
         matching = select(literal(1)).select_from(query.table).where(*query.conditions())
         statement = select(func.count()).select_from(matching.limit(cap + 1).subquery())
-    with read_connection(engine) as connection:
+    with (
+        read_connection(engine) as connection,
+        query.dialect.statement_alone(connection.connection.dbapi_connection),
+    ):
         return connection.execute(statement).scalar_one()
 
 

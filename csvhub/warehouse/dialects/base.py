@@ -11,8 +11,10 @@ values bound as they are); an engine overrides what it does otherwise.
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -133,6 +135,11 @@ class WarehouseDialect(ABC):
     def end_deadline(self, driver: Any) -> None:
         """Undo start_deadline before the connection goes back to the pool."""
         return
+
+    def statement_alone(self, driver: Any) -> contextlib.AbstractContextManager[None]:
+        """Around the one statement of a read run on the driver (query.DirectRead): the
+        engine may run it outside a transaction block when that answers the same."""
+        return contextlib.nullcontext()
 
     @abstractmethod
     def is_stopped(self, error: BaseException) -> bool:
@@ -544,3 +551,18 @@ def indexes_restore(connection: Connection, statements: Sequence[str]) -> None:
     """Re-create indexes set aside by `table_indexes_set_aside` (their own stored CREATE INDEX)."""
     for statement in statements:
         connection.exec_driver_sql(statement)
+
+
+# Set while read_connection checks a connection out of the pool: a dialect that leaves a
+# read's settings on the connection (PostgreSQL's statement timeout) takes them off any other
+# checkout, so loads and index builds never run under a read's limit.
+READ_CHECKOUT: ContextVar[bool] = ContextVar("csvhub_read_checkout", default=False)
+
+
+@contextlib.contextmanager
+def read_checkout() -> Iterator[None]:
+    token = READ_CHECKOUT.set(True)
+    try:
+        yield
+    finally:
+        READ_CHECKOUT.reset(token)

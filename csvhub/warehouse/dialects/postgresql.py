@@ -7,6 +7,7 @@ sorts and compares the same on both warehouses, and indexes are built to match.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -46,6 +47,7 @@ from sqlalchemy.sql.visitors import replacement_traverse
 from csvhub.schema import ColumnType
 from csvhub.warehouse.dialects.base import (
     DECIMAL_PRECISION,
+    READ_CHECKOUT,
     Loader,
     ServerCsv,
     WarehouseDialect,
@@ -58,8 +60,12 @@ POOL_RECYCLE_SECONDS = 1800
 # A connection back from the pool after this long idle is checked with a round trip first.
 IDLE_PING_SECONDS = 10.0
 EXPORT_CHUNK_BYTES = 256 * 1024
-# For the current transaction only (the third argument): undone when the pool rolls it back.
-_STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', %s, true)"
+# A read's statement timeout stays on the connection (session-wide: the third argument) and is
+# sent again only when the next read wants another one; any other checkout resets it first.
+_STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', %s, false)"
+_STATEMENT_TIMEOUT_RESET = "RESET statement_timeout"
+# In the pool record's info (kept as long as the driver connection): the timeout it holds.
+_TIMEOUT_HELD = "csvhub_statement_timeout"
 
 
 class PostgreSQLDialect(WarehouseDialect):
@@ -93,6 +99,8 @@ class PostgreSQLDialect(WarehouseDialect):
 
         def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
             _ping_after_idle(engine, dbapi_connection, record)
+            if not READ_CHECKOUT.get():
+                _no_read_timeout(dbapi_connection, record)
 
         event.listen(engine, "checkout", checkout)
         return engine
@@ -136,13 +144,21 @@ class PostgreSQLDialect(WarehouseDialect):
     def start_deadline(
         self, connection: Connection, seconds: float, stop: Callable[[], bool]
     ) -> None:
-        # For the connection's transaction only (set_config(..., true)): undone when the pool
-        # rolls it back. Cancels go through the server's cancel request (cancel_statement).
-        if seconds:
-            timeout = f"{max(int(seconds * 1000), 1)}ms"
-            # Driver SQL: a new select(func.set_config(...)) per read cost SQLAlchemy a
-            # statement build and cache key on every request; this is the same statement.
-            connection.exec_driver_sql(_STATEMENT_TIMEOUT, (timeout,))
+        # Session-wide and kept on the connection: a round trip only when it changes (a
+        # transaction-local set_config was one more round trip on every read). Cancels go
+        # through the server's cancel request (cancel_statement).
+        timeout = f"{max(int(seconds * 1000), 1)}ms" if seconds else None
+        driver = connection.connection.dbapi_connection
+        try:
+            _hold_timeout(driver, connection.connection.info, timeout)
+        except Exception as error:
+            # As SQLAlchemy's execution would: a connection the server dropped leaves the pool.
+            if connection.dialect.is_disconnect(error, driver, None):  # type: ignore[arg-type]
+                connection.invalidate(error)
+            raise
+
+    def statement_alone(self, driver: Any) -> contextlib.AbstractContextManager[None]:
+        return _autocommit(driver)
 
     def cancel_statement(self, driver: Any) -> None:
         driver.cancel_safe()
@@ -297,6 +313,53 @@ def _catalog_type(type_name: str, modifier: int) -> tuple[ColumnType, int | None
 
 def _idle_since(_dbapi_connection: Any, record: Any) -> None:
     record.info["idle_since"] = time.monotonic()
+
+
+def _no_read_timeout(dbapi_connection: Any, record: Any) -> None:
+    """Any checkout but a read's: the server's default statement timeout, never a read's."""
+    import psycopg
+
+    try:
+        _hold_timeout(dbapi_connection, record.info, None)
+    except psycopg.OperationalError as error:  # the server dropped it: the pool connects again
+        raise InvalidatePoolError(str(error)) from error
+
+
+def _hold_timeout(driver: Any, info: dict[str, Any], timeout: str | None) -> None:
+    """Give the connection's session `timeout` (None: the server's default) unless it holds
+    it already. Outside any transaction block, so no rollback undoes it."""
+    if info.get(_TIMEOUT_HELD) == timeout:
+        return
+    with _autocommit(driver, required=True):
+        if timeout is None:
+            driver.execute(_STATEMENT_TIMEOUT_RESET)
+        else:
+            driver.execute(_STATEMENT_TIMEOUT, (timeout,))
+    info[_TIMEOUT_HELD] = timeout
+
+
+@contextlib.contextmanager
+def _autocommit(driver: Any, *, required: bool = False) -> Iterator[None]:
+    """The driver in autocommit for the block, if no transaction is open on it: psycopg then
+    sends neither BEGIN nor, when the pool takes it back, ROLLBACK (two round trips of a
+    one-statement read, whose answer is the same: a statement sees one snapshot either way).
+    `required`: a session setting made inside an open transaction would be undone by its
+    rollback, which must not happen unseen."""
+    import psycopg.pq
+
+    if driver.autocommit:
+        yield
+        return
+    if driver.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        if required:
+            raise RuntimeError("a session setting inside an open transaction")
+        yield
+        return
+    driver.autocommit = True
+    try:
+        yield
+    finally:
+        driver.autocommit = False
 
 
 def _ping_after_idle(engine: Engine, dbapi_connection: Any, record: Any) -> None:
