@@ -20,9 +20,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, JSONField, Model, signals
-from django.db.models.base import ModelState
-from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models import Field, JSONField, Model
 from django.db.models.query_utils import DeferredAttribute
 
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
@@ -38,7 +36,6 @@ class ModelColumns:
     attnames: list[str]
     converters: list[tuple[list[Converter], Any]]  # per field: converters and their expression
     on_use: frozenset[str]  # JSONOnUse fields: decoded when first read
-    plain: bool  # every field's attribute a plain value: instances made as __init__ would
 
     @classmethod
     def of(cls, model: type[Model], alias: str, connection: BaseDatabaseWrapper) -> ModelColumns:
@@ -49,9 +46,7 @@ class ModelColumns:
             converters.append((found + field.get_db_converters(connection), expression))
         fields = model_fields(model)
         on_use = frozenset(field.attname for field in fields if isinstance(field, JSONOnUse))
-        attnames = [field.attname for field in fields]
-        plain = _plain_model(model) and all(_plain_attribute(model, n) for n in attnames)
-        return cls(model, alias, attnames, converters, on_use, plain)
+        return cls(model, alias, [field.attname for field in fields], converters, on_use)
 
     def select_list(self, quote: Quote) -> str:
         fields = model_fields(self.model)
@@ -69,42 +64,10 @@ class ModelColumns:
                 value = convert(value, expression, connection)
             names.append(name)
             converted.append(value)
-        made = self._made(connection.alias, names, converted)
+        made = self.model.from_db(connection.alias, names, converted)
         for name, pending in on_use.items():
             made.__dict__[_pending_key(name)] = pending
         return made
-
-    def _made(self, alias: str, names: list[str], values: list[Any]) -> Model:
-        """`Model.from_db` without `Model.__init__`'s generic path (half of a token read's
-        time): the same instance when the model's fields are plain values and nothing listens
-        to its init signals; from_db itself otherwise."""
-        model = self.model
-        if not self.plain or _init_watched(model):
-            return model.from_db(alias, names, values)
-        made = model.__new__(model)
-        state = made._state = ModelState()
-        state.adding = False
-        state.db = alias
-        made.__dict__.update(zip(names, values, strict=True))
-        return made
-
-
-def _plain_model(model: type[Model]) -> bool:
-    """Django's own __init__ and from_db, not a subclass's."""
-    from_db = model.from_db.__func__  # type: ignore[attr-defined]
-    return model.__init__ is Model.__init__ and from_db is Model.from_db.__func__  # type: ignore[attr-defined]
-
-
-def _plain_attribute(model: type[Model], attname: str) -> bool:
-    """Whether `__init__`'s setattr of this field only stores the value: Django's own
-    descriptors store it (a foreign key's also drops a cached object, which a new instance has
-    not); a field with a descriptor of its own may do more."""
-    found = model.__dict__.get(attname) or getattr(model, attname, None)
-    return type(found) in (DeferredAttribute, ForeignKeyDeferredAttribute, _DecodedOnUse)
-
-
-def _init_watched(model: type[Model]) -> bool:
-    return signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
 
 
 @dataclass(frozen=True)
