@@ -130,8 +130,7 @@ def retry_after(limit: Limit, identity: str) -> int | None:
 
 def failure_record(limit: Limit, identity: str) -> None:
     now = clock()
-    # Outlive the window slightly so a late increment never recreates a key without a timeout.
-    _counts().add_one(_key(limit, identity, now), now=now, lifetime=limit.window + 1)
+    _counts().add_one(_key(limit, identity, now), now=now, ends=now + _seconds_left(limit, now))
 
 
 def attempt_record(*counts: tuple[Limit, str]) -> int | None:
@@ -151,11 +150,12 @@ def failures_clear(limit: Limit, identity: str) -> None:
 
 
 class Counts(Protocol):
-    """Where the counts live; `add_one` is atomic across the processes that share it."""
+    """Where the counts live; `add_one` is atomic across the processes that share it. A key
+    is read until `ends`, when its window is over."""
 
     def get(self, key: str) -> int: ...
 
-    def add_one(self, key: str, *, now: float, lifetime: int) -> None: ...
+    def add_one(self, key: str, *, now: float, ends: float) -> None: ...
 
     def delete(self, key: str) -> None: ...
 
@@ -170,7 +170,10 @@ class CacheCounts:
         count: int = self.cache.get(key, 0)
         return count
 
-    def add_one(self, key: str, *, now: float, lifetime: int) -> None:
+    def add_one(self, key: str, *, now: float, ends: float) -> None:
+        # Outlive the window slightly so a late increment never recreates a key without a
+        # timeout.
+        lifetime = math.ceil(ends - now) + 1
         self.cache.add(key, 0, timeout=lifetime)
         try:
             self.cache.incr(key)
@@ -192,12 +195,12 @@ class DatabaseCounts:
         count = FailureCount.objects.filter(key=key).values_list("count", flat=True).first()
         return count or 0
 
-    def add_one(self, key: str, *, now: float, lifetime: int) -> None:
+    def add_one(self, key: str, *, now: float, ends: float) -> None:
         if self._increment(key):
             return
-        FailureCount.objects.filter(expires__lt=now).delete()
+        FailureCount.objects.filter(expires__lte=now).delete()
         FailureCount.objects.bulk_create(
-            [FailureCount(key=key, count=0, expires=now + lifetime)], ignore_conflicts=True
+            [FailureCount(key=key, count=0, expires=ends)], ignore_conflicts=True
         )
         self._increment(key)
 
