@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/serve.py --rows 1000000
 
-Real HTTP with a real Bearer token: `csvhub serve` (gunicorn, one process, 8 threads, as shipped)
+Real HTTP with a real Bearer token: `csvhub serve` (gunicorn, 8 threads, as shipped: 2 processes
+unless --workers says otherwise)
 on a fresh data directory, the generated CSV (bench/generate.py) uploaded through the API and
 client_id indexed through the API. Then, for each request kind, interleaved rounds of
 `wrk -t2 -c8` (a small Python load generator with the same shape when wrk is missing):
@@ -56,6 +57,8 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ingest
 from generate import OUT_DIR, ensure_csv
+
+from csvhub.jobs.management.commands.serve import DEFAULT_WORKERS
 
 DATASETTE_VENV = OUT_DIR / "datasette-venv"
 DATASETTE_REQUIREMENT = "datasette==0.65.*"
@@ -175,13 +178,13 @@ def verdict(ratio: float, target: float) -> str:
 
 @contextmanager
 def csvhub_serving(
-    csv_path: Path, rows: int, warehouse_url: str | None, workers: int = 1
+    csv_path: Path, rows: int, warehouse_url: str | None, workers: int | None = None
 ) -> Iterator[tuple]:
-    """A running csvhub (`csvhub serve --workers`) with the CSV loaded and client_id indexed:
-    (server, slug, workdir)."""
+    """A running csvhub (`csvhub serve`, with `--workers` unless None: its default) with the
+    CSV loaded and client_id indexed: (server, slug, workdir)."""
     with tempfile.TemporaryDirectory(prefix="csvhub-serve-bench-") as workdir:
         env = ingest._server_env(Path(workdir), warehouse_url)
-        serve_args = ("--workers", str(workers))
+        serve_args = () if workers is None else ("--workers", str(workers))
         with ingest._serving(env, Path(workdir), serve_args) as server:
             session = server.session()
             upload = ingest._upload(server, csv_path)
@@ -581,8 +584,9 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=1,
-        help="csvhub's worker processes on SQLite and PostgreSQL (1: `csvhub serve` as shipped)",
+        default=None,
+        help="csvhub's worker processes on SQLite and PostgreSQL (default: what `csvhub serve` "
+        f"ships, {DEFAULT_WORKERS})",
     )
     parser.add_argument("--analysis-repeat", type=int, default=20)
     parser.add_argument(
@@ -595,7 +599,7 @@ def main() -> None:
     print(
         f"load generator: {'wrk -t2' if which('wrk') else 'Python threads'}, {args.clients} "
         f"connections, {args.seconds:g} s per run, {args.rounds} interleaved rounds; "
-        f"csvhub with {args.workers} worker process(es) on SQLite and PostgreSQL"
+        f"csvhub with {args.workers or DEFAULT_WORKERS} worker process(es) on SQLite and PostgreSQL"
     )
     runs = {"sqlite": run_sqlite, "postgres": run_postgres, "duckdb": run_duckdb}
     for name, run in runs.items():

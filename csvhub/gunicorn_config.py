@@ -28,10 +28,9 @@ accesslog = "-"
 # directory that several servers of one user would share.
 control_socket = str(settings.DATA_DIR / "gunicorn.ctl")
 
-_hooks = server_hooks(first_workers_own_every_job=False)
+_hooks = server_hooks()
 on_starting = _hooks["on_starting"]
 when_ready = _hooks["when_ready"]
-on_reload = _hooks["on_reload"]
 post_worker_init = _hooks["post_worker_init"]
 child_exit = _hooks["child_exit"]
 on_exit = _hooks["on_exit"]

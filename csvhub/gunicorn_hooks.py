@@ -2,9 +2,10 @@
 python:csvhub.gunicorn_config` and `csvhub serve`): metrics in multiprocess mode, draining on
 SIGTERM, and the in-process job runner's resume and sweep.
 
-Hooks run in the master (on_starting, when_ready, on_reload, child_exit, on_exit) or in each
-worker after it loaded csvhub (post_worker_init). The master loads Django's settings only,
-never the apps: workers are forked from it.
+Hooks run in the master (on_starting, when_ready, child_exit, on_exit) or in each
+worker after it loaded csvhub (post_worker_init). The image's master loads Django's settings
+only, never the apps; `csvhub serve`'s master is the command, which closes its database
+connections before the workers are forked from it.
 """
 
 from __future__ import annotations
@@ -15,23 +16,16 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "csvhub.settings")
 
-# Set in the master by on_reload, read by the workers it forks after a HUP.
-_reloaded = False
 
-
-def server_hooks(*, first_workers_own_every_job: bool) -> dict[str, Callable[..., Any]]:
-    """gunicorn settings for the hooks; with `first_workers_own_every_job` (one worker, thread
-    runner: `csvhub serve`) the first worker takes every job marked running as dead, since no
-    other process can be running it; after a HUP the old worker may still be."""
-
-    def post_worker_init(worker: Any) -> None:
-        _worker_started(resume_all=first_workers_own_every_job and not _reloaded)
-
+def server_hooks() -> dict[str, Callable[..., Any]]:
+    """gunicorn settings for the hooks. Jobs a previous run left running are found by their
+    stale heartbeat (the sweeper), or by `csvhub serve` before it starts gunicorn
+    (datasets.services.uploads_revive): a worker cannot take them for dead, another worker
+    (or, after a HUP, the old one) may be running them."""
     return {
         "on_starting": _on_starting,
         "when_ready": _when_ready,
-        "on_reload": _on_reload,
-        "post_worker_init": post_worker_init,
+        "post_worker_init": _post_worker_init,
         "child_exit": _child_exit,
         "on_exit": _on_exit,
     }
@@ -60,11 +54,6 @@ def _when_ready(arbiter: Any) -> None:
     setattr(arbiter, "handle_term", drain_then_stop)  # noqa: B010
 
 
-def _on_reload(arbiter: Any) -> None:
-    global _reloaded
-    _reloaded = True
-
-
 def _child_exit(arbiter: Any, worker: Any) -> None:
     from csvhub.metrics.multiprocess import mark_dead
 
@@ -77,7 +66,7 @@ def _on_exit(arbiter: Any) -> None:
     drain_end(arbiter.pid)
 
 
-def _worker_started(*, resume_all: bool) -> None:
+def _post_worker_init(worker: Any) -> None:
     from django.conf import settings
 
     from csvhub.datasets.services import uploads_resume
@@ -85,7 +74,7 @@ def _worker_started(*, resume_all: bool) -> None:
     from csvhub.metrics.process import start_sampler
 
     start_sampler("web")
-    uploads_resume(all_running_are_dead=resume_all)
+    uploads_resume()
     if settings.CSVHUB_TASK_RUNNER == "thread":
         # Jobs run in the web workers: one of them must notice a job whose worker died.
         start_sweeper()

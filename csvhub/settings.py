@@ -370,7 +370,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Brute-force limits: failures per username+address (logins) and per address (bad tokens)
-# inside a sliding window. With several web processes, point CACHES at Redis so they share counts.
+# inside a fixed window. Every web process shares the counts: in the metadata database, or in
+# Redis when CSVHUB_CACHE_URL is set (CSVHUB_RATELIMIT_CACHE below).
 CSVHUB_LOGIN_FAILURE_LIMIT = env_int("CSVHUB_LOGIN_FAILURE_LIMIT", 10, minimum=1)
 CSVHUB_TOKEN_FAILURE_LIMIT = env_int("CSVHUB_TOKEN_FAILURE_LIMIT", 20, minimum=1)
 CSVHUB_FAILURE_WINDOW_SECONDS = env_int("CSVHUB_FAILURE_WINDOW_SECONDS", 300, minimum=1)
@@ -399,6 +400,9 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# The cache that keeps the rate-limit counts (csvhub.accounts.ratelimit); empty: the metadata
+# database, since a LocMemCache is each process's own and `csvhub serve` runs several.
+CSVHUB_RATELIMIT_CACHE = "default" if CSVHUB_CACHE_URL else ""
 
 # Metrics (docs/deployment.md, "Metrics"): /metrics answers only a Bearer token equal to this
 # (404 while unset); `csvhub worker` serves its own /metrics and /healthz on this address.

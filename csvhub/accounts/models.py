@@ -136,3 +136,16 @@ class ApiToken(models.Model):
         if self.expires_at is not None and self.expires_at <= now:
             return "expired"
         return "active"
+
+
+class FailureCount(models.Model):
+    """One rate-limit count (csvhub.accounts.ratelimit) of the embedded default: in the metadata
+    database, which every web process shares, unlike each process's LocMemCache."""
+
+    key = models.CharField(max_length=160, primary_key=True)
+    count = models.PositiveIntegerField(default=0)
+    # When the count is no longer read, in ratelimit.clock() seconds (its window has ended).
+    expires = models.FloatField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

@@ -3,8 +3,13 @@ slow down guessing and flooding.
 
 Fixed windows aligned on the clock: a key counts the failures of one window and expires with it,
 so a lockout always ends by itself and the real user is never locked out for longer than one
-window. Only `add`, `incr` and `delete` are used, so any cache backend works (LocMemCache for the
-embedded default; a shared cache such as Redis when several processes serve requests).
+window.
+
+Every web process must see the same counts, or an attacker gets the limit once per process. The
+counts live in the cache named by CSVHUB_RATELIMIT_CACHE (Redis when CSVHUB_CACHE_URL is set;
+only `add`, `incr` and `delete` are used, so any backend works), or, when it is empty (the
+embedded default, whose cache is each process's own LocMemCache), in the metadata database,
+counted with an atomic UPDATE.
 """
 
 from __future__ import annotations
@@ -15,10 +20,14 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
+
+from csvhub.accounts.models import FailureCount
 
 # Patched by tests to move through windows without sleeping.
 clock: Callable[[], float] = time.time
@@ -114,22 +123,14 @@ def client_ip(request: HttpRequest) -> str:
 def retry_after(limit: Limit, identity: str) -> int | None:
     """Seconds until `identity` may try again, or None when it is under the limit."""
     now = clock()
-    count = _cache().get(_key(limit, identity, now), 0)
-    if count < limit.failures:
+    if _counts().get(_key(limit, identity, now)) < limit.failures:
         return None
     return _seconds_left(limit, now)
 
 
 def failure_record(limit: Limit, identity: str) -> None:
     now = clock()
-    key = _key(limit, identity, now)
-    cache = _cache()
-    # Outlive the window slightly so a late increment never recreates a key without a timeout.
-    cache.add(key, 0, timeout=limit.window + 1)
-    try:
-        cache.incr(key)
-    except ValueError:  # the key expired between add and incr
-        cache.add(key, 1, timeout=limit.window + 1)
+    _counts().add_one(_key(limit, identity, now), now=now, ends=now + _seconds_left(limit, now))
 
 
 def attempt_record(*counts: tuple[Limit, str]) -> int | None:
@@ -145,11 +146,74 @@ def attempt_record(*counts: tuple[Limit, str]) -> int | None:
 
 
 def failures_clear(limit: Limit, identity: str) -> None:
-    _cache().delete(_key(limit, identity, clock()))
+    _counts().delete(_key(limit, identity, clock()))
 
 
-def _cache() -> BaseCache:
-    return caches[getattr(settings, "CSVHUB_RATELIMIT_CACHE", "default")]
+class Counts(Protocol):
+    """Where the counts live; `add_one` is atomic across the processes that share it. A key
+    is read until `ends`, when its window is over."""
+
+    def get(self, key: str) -> int: ...
+
+    def add_one(self, key: str, *, now: float, ends: float) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class CacheCounts:
+    """Counts in a Django cache: atomic across processes when the cache is shared (Redis)."""
+
+    def __init__(self, cache: BaseCache) -> None:
+        self.cache = cache
+
+    def get(self, key: str) -> int:
+        count: int = self.cache.get(key, 0)
+        return count
+
+    def add_one(self, key: str, *, now: float, ends: float) -> None:
+        # Outlive the window slightly so a late increment never recreates a key without a
+        # timeout.
+        lifetime = math.ceil(ends - now) + 1
+        self.cache.add(key, 0, timeout=lifetime)
+        try:
+            self.cache.incr(key)
+        except ValueError:  # the key expired between add and incr
+            self.cache.add(key, 1, timeout=lifetime)
+
+    def delete(self, key: str) -> None:
+        self.cache.delete(key)
+
+
+class DatabaseCounts:
+    """Counts in the metadata database, shared by every process of the embedded default.
+
+    An increment is one UPDATE count = count + 1, atomic on every database; the first failure
+    of a window inserts the row (a concurrent insert of the same key is ignored, and both
+    increments land) and deletes the rows of windows that are over."""
+
+    def get(self, key: str) -> int:
+        count = FailureCount.objects.filter(key=key).values_list("count", flat=True).first()
+        return count or 0
+
+    def add_one(self, key: str, *, now: float, ends: float) -> None:
+        if self._increment(key):
+            return
+        FailureCount.objects.filter(expires__lte=now).delete()
+        FailureCount.objects.bulk_create(
+            [FailureCount(key=key, count=0, expires=ends)], ignore_conflicts=True
+        )
+        self._increment(key)
+
+    def delete(self, key: str) -> None:
+        FailureCount.objects.filter(key=key).delete()
+
+    def _increment(self, key: str) -> bool:
+        return FailureCount.objects.filter(key=key).update(count=F("count") + 1) == 1
+
+
+def _counts() -> Counts:
+    alias: str = getattr(settings, "CSVHUB_RATELIMIT_CACHE", "")
+    return CacheCounts(caches[alias]) if alias else DatabaseCounts()
 
 
 def _key(limit: Limit, identity: str, now: float) -> str:

@@ -421,11 +421,31 @@ def uploads_resume(*, all_running_are_dead: bool = False, requeue_waiting: bool 
     """Queue again the jobs a crash left behind; returns how many were queued.
 
     A running job whose heartbeat stopped longer than CSVHUB_JOB_STALE_SECONDS ago is dead
-    (with the thread runner, every running job is dead when the process starts). Jobs past
-    CSVHUB_JOB_MAX_ATTEMPTS are failed instead of retried forever. At start-up, waiting jobs
-    are queued again too, since their queue message may have died with the old process;
-    a job queued twice runs once (see ingest._claim).
+    (with the thread runner, every running job is dead when the server starts: see
+    uploads_revive). Jobs past CSVHUB_JOB_MAX_ATTEMPTS are failed instead of retried forever.
+    At start-up, waiting jobs are queued again too, since their queue message may have died
+    with the old process; a job queued twice runs once (see ingest._claim).
     """
+    revived = uploads_revive(all_running_are_dead=all_running_are_dead)
+    waiting = Upload.objects.filter(state=UploadState.QUEUED).exclude(file="")
+    if not requeue_waiting:
+        waiting = waiting.filter(id__in=revived)
+    queued = list(waiting.values_list("id", flat=True))
+    for upload_id in queued:
+        upload_enqueue(upload_id=upload_id)
+    if queued:
+        logger.info("queued %d upload(s) again after a restart", len(queued))
+    return len(queued)
+
+
+def uploads_revive(*, all_running_are_dead: bool) -> list[UUID]:
+    """Mark the dead running jobs waiting again (failed past CSVHUB_JOB_MAX_ATTEMPTS) without
+    queuing them; returns the ids of those marked waiting.
+
+    `csvhub serve` with the thread runner calls it once with `all_running_are_dead` before its
+    workers start, since no other process runs its jobs; its workers then queue every waiting
+    job at start (uploads_resume). A worker cannot do it itself: another worker of the same
+    server may already be running one of them."""
     cutoff = timezone.now() - timedelta(seconds=settings.CSVHUB_JOB_STALE_SECONDS)
     _arrivals_sweep(cutoff)
     dead = Q(state=UploadState.RUNNING) & ~Q(file="")
@@ -439,15 +459,7 @@ def uploads_resume(*, all_running_are_dead: bool = False, requeue_waiting: bool 
     )
     revived = list(Upload.objects.filter(dead).values_list("id", flat=True))
     Upload.objects.filter(dead, id__in=revived).update(state=UploadState.QUEUED)
-    waiting = Upload.objects.filter(state=UploadState.QUEUED).exclude(file="")
-    if not requeue_waiting:
-        waiting = waiting.filter(id__in=revived)
-    queued = list(waiting.values_list("id", flat=True))
-    for upload_id in queued:
-        upload_enqueue(upload_id=upload_id)
-    if queued:
-        logger.info("queued %d upload(s) again after a restart", len(queued))
-    return len(queued)
+    return revived
 
 
 def _arrivals_sweep(cutoff: datetime) -> None:

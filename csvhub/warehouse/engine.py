@@ -166,3 +166,10 @@ def engine_discard(url: str) -> None:
         engine = _engines.pop(url, None)
     if engine is not None:
         engine.dispose()
+
+
+def engines_dispose() -> None:
+    """Close every engine of this process, before it forks workers (`csvhub serve`): a pooled
+    connection that two processes inherit would mix their statements on one socket or file."""
+    for url in list(_engines):
+        engine_discard(url)

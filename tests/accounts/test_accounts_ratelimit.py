@@ -16,6 +16,7 @@ from django.test import Client, RequestFactory
 from pytest_django.fixtures import Settings
 
 from csvhub.accounts import ratelimit
+from csvhub.accounts.models import FailureCount
 from csvhub.accounts.tokens import token_generate
 from tests.services import REDIS_URL, require
 
@@ -300,16 +301,26 @@ def _cache_config(backend: str, tmp_path: Path) -> dict:
 
 
 @pytest.mark.parametrize(
-    "backend", ["locmem", "file", "database", pytest.param("redis", marks=pytest.mark.redis)]
+    "backend",
+    [
+        "metadata database",  # the embedded default: no cache named
+        "locmem",
+        "file",
+        "database",
+        pytest.param("redis", marks=pytest.mark.redis),
+    ],
 )
 def test_limits_work_with_any_cache_backend(
     world: World, clock: Clock, settings: Settings, tmp_path: Path, backend: str
 ) -> None:
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "ratelimit": _cache_config(backend, tmp_path),
-    }
-    settings.CSVHUB_RATELIMIT_CACHE = "ratelimit"
+    if backend == "metadata database":
+        settings.CSVHUB_RATELIMIT_CACHE = ""
+    else:
+        settings.CACHES = {
+            "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+            "ratelimit": _cache_config(backend, tmp_path),
+        }
+        settings.CSVHUB_RATELIMIT_CACHE = "ratelimit"
     if backend == "database":
         call_command("createcachetable", verbosity=0)
     identity = f"test-{uuid.uuid4()}"  # fresh keys, even on a shared Redis
@@ -322,6 +333,24 @@ def test_limits_work_with_any_cache_backend(
     assert ratelimit.retry_after(limit, identity) == WINDOW
     clock.advance(WINDOW)
     assert ratelimit.retry_after(limit, identity) is None
+
+
+def test_the_embedded_default_counts_in_the_metadata_database_and_forgets_old_windows(
+    world: World, clock: Clock, settings: Settings
+) -> None:
+    """Every web process reads the same counts (csvhub serve runs several), and the rows of
+    windows that are over are deleted when a new window's first failure is counted."""
+    settings.CSVHUB_RATELIMIT_CACHE = ""
+    limit = ratelimit.login_limit()
+    for _ in range(LIMIT):
+        ratelimit.failure_record(limit, "alice")
+    assert list(FailureCount.objects.values_list("count", flat=True)) == [LIMIT]
+
+    clock.advance(WINDOW + 1)
+    ratelimit.failure_record(limit, "bob")
+
+    assert list(FailureCount.objects.values_list("count", flat=True)) == [1]
+    assert ratelimit.retry_after(limit, "alice") is None
 
 
 @pytest.mark.parametrize(

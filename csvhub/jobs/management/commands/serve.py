@@ -1,8 +1,8 @@
 """`csvhub serve`: prepare the embedded default and serve the UI and API.
 
 Creates the data directory, applies migrations, creates a first admin when there is no user,
-and runs gunicorn with one process and several threads, so that the in-process job runner has
-one home and jobs left behind by the previous run are picked up again.
+queues again the jobs the previous run left running, and runs gunicorn with several worker
+processes (one on a DuckDB warehouse) of several threads each.
 """
 
 from __future__ import annotations
@@ -15,6 +15,11 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
+
+# Worker processes unless --workers says otherwise: as many as the image runs (WEB_CONCURRENCY),
+# see docs/decisions.md. A DuckDB warehouse is opened by one process: one there.
+DEFAULT_WORKERS = 2
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -32,17 +37,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers",
             type=int,
-            default=1,
-            help="worker processes (default 1; not with a DuckDB warehouse): each serves "
-            "requests on its own CPU, as the image's WEB_CONCURRENCY does",
+            default=None,
+            help="worker processes, each serving requests on its own CPU as the image's "
+            f"WEB_CONCURRENCY does (default {DEFAULT_WORKERS}; 1 with a DuckDB warehouse, "
+            "which takes no more)",
         )
 
     def handle(
-        self, *args: Any, host: str, port: int, threads: int, workers: int, **options: Any
+        self, *args: Any, host: str, port: int, threads: int, workers: int | None, **options: Any
     ) -> None:
         from csvhub.accounts.services import ensure_first_admin
 
-        workers_check(workers)
+        workers = workers_check(workers)
         port_check(host, port)
         settings.DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
         # A data dir made by an older csvhub may be open to others: closing the folder closes
@@ -52,6 +58,8 @@ class Command(BaseCommand):
         call_command("collectstatic", interactive=False, verbosity=0)
         ensure_first_admin(stdout=self.stdout, sign_in_url=f"http://{host}:{port}/login/")
         self._warn_about_accounts()
+        _jobs_of_the_last_run_revive()
+        _connections_close()
         self.stdout.write(f"csvhub is serving on http://{host}:{port}/ (API docs at /api/docs/)")
         from csvhub.gunicorn_hooks import server_hooks
 
@@ -64,13 +72,7 @@ class Command(BaseCommand):
                 "timeout": 300,
                 "accesslog": "-",
                 "umask": 0o077,  # gunicorn's own files too (a unix socket, worker heartbeats)
-                # One process runs every in-process job, so at start whatever is marked
-                # running died with the previous process; with Celery, or several workers
-                # (as in the image), the job sweeper finds the dead ones by their lease.
-                **server_hooks(
-                    first_workers_own_every_job=settings.CSVHUB_TASK_RUNNER == "thread"
-                    and workers == 1
-                ),
+                **server_hooks(),
                 **_control_socket(settings.DATA_DIR),
             }
         ).run()
@@ -85,11 +87,13 @@ class Command(BaseCommand):
                 self.stderr.write(str(issue))  # with its hint
 
 
-def workers_check(workers: int) -> None:
-    """Refuse a worker count the warehouse cannot take (DuckDB: one process), before anything
-    is prepared."""
+def workers_check(workers: int | None) -> int:
+    """The worker processes to run: `workers`, or when None the default the warehouse takes
+    (one on DuckDB). Refuse a count the warehouse cannot take, before anything is prepared."""
     from csvhub.warehouse.dialects import check_processes
 
+    if workers is None:
+        return workers_check(_default_workers())
     if workers < 1:
         raise CommandError("--workers must be at least 1.")
     try:
@@ -100,6 +104,41 @@ def workers_check(workers: int) -> None:
         )
     except ValueError as refused:
         raise CommandError(str(refused)) from None
+    return workers
+
+
+def _default_workers() -> int:
+    from csvhub.warehouse.dialects import check_processes
+
+    try:
+        check_processes(
+            settings.CSVHUB_WAREHOUSE_URL,
+            task_runner=settings.CSVHUB_TASK_RUNNER,
+            web_workers=DEFAULT_WORKERS,
+        )
+    except ValueError:  # a warehouse one process opens (DuckDB)
+        return 1
+    return DEFAULT_WORKERS
+
+
+def _jobs_of_the_last_run_revive() -> None:
+    """With the thread runner, this server's processes run its jobs, and none runs yet: every
+    upload marked running died with the previous run. Marked waiting here, once, before gunicorn
+    starts (not on a HUP: the old workers may still be loading); the workers queue every waiting
+    upload when they start, and each runs once (ingest claims it)."""
+    from csvhub.datasets.services import uploads_revive
+
+    if settings.CSVHUB_TASK_RUNNER == "thread":
+        uploads_revive(all_running_are_dead=True)
+
+
+def _connections_close() -> None:
+    """The workers are forked from this process: a database connection it leaves open would be
+    shared by all of them, their statements mixed on one socket or SQLite file."""
+    from csvhub.warehouse.engine import engines_dispose
+
+    connections.close_all()
+    engines_dispose()
 
 
 def port_check(host: str, port: int) -> None:
