@@ -83,6 +83,10 @@ class WarehouseDialect(ABC):
     # Whether only one process may open the warehouse (an embedded engine that locks its
     # file): no Celery workers, one web worker process (dialects.check_processes).
     single_process: ClassVar[bool] = False
+    # Whether a keyset's row-value comparison `(a, _row_id) > (x, r)` also gets the plain
+    # `a >= x` it implies: an engine that pushes only simple comparisons into its table scan
+    # then drops the rows before the position there, not one by one after the scan.
+    keyset_leading_range: ClassVar[bool] = False
     # Whether a statement can find a row again by its physical address (row_address): a bulk
     # edit then journals and changes the rows in one pass (warehouse.edits).
     row_addresses: ClassVar[bool] = False
