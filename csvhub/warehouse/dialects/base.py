@@ -314,6 +314,13 @@ class WarehouseDialect(ABC):
         needs them registered)."""
         return
 
+    def widen_for_writes(
+        self, connection: Connection, table_name: str, columns: Sequence[str]
+    ) -> None:
+        """Before an edit or a take-back writes these columns: make each hold any value of
+        its type (an engine storing a column narrower while its values allow widens it)."""
+        return
+
     def edit_arithmetic(
         self,
         column: ColumnElement[Any],

@@ -231,6 +231,14 @@ class DuckDBDialect(WarehouseDialect):
 
     # -- DDL and exports -------------------------------------------------------------------
 
+    def widen_for_writes(
+        self, connection: Connection, table_name: str, columns: Sequence[str]
+    ) -> None:
+        # Narrow DECIMAL(18, s) columns (duckdb_load) take any csvhub decimal before an edit.
+        from csvhub.warehouse.dialects.duckdb_load import DuckDBLoader
+
+        DuckDBLoader(self, connection, table_name).widen(columns)
+
     def create_index(self, engine: Engine, index: Index, current: str | None) -> None:
         # An ART index, built inside the write lock (DuckDB builds it in one statement).
         with engine.connect() as connection:
