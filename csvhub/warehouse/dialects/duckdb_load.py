@@ -238,7 +238,15 @@ def _needs_wide(part: str | list[str], scale: int) -> bool:
     of digits after the point can only widen a column that did not need it (never the
     other way)."""
     text = part if isinstance(part, str) else "\n".join(part)
-    return _wide_digits(NARROW_PRECISION + 1 - scale).search(text) is not None
+    digits = NARROW_PRECISION + 1 - scale
+    # Any run of that many digits first: a byte translation and a substring search run at
+    # memory speed, where the expression below took milliseconds a batch; it checks a find.
+    if b"9" * digits not in text.encode().translate(_DIGITS_AS_NINES):
+        return False
+    return _wide_digits(digits).search(text) is not None
+
+
+_DIGITS_AS_NINES = bytes.maketrans(b"012345678", b"999999999")
 
 
 @functools.lru_cache(maxsize=32)
