@@ -82,7 +82,7 @@ class DuckDBDialect(WarehouseDialect):
     single_process = True
     # A deep cursor page: `(client_id, _row_id) > (k, r)` is evaluated row by row after the
     # scan; `client_id >= k` beside it is a scan filter (1M rows, the page after row 900,000
-    # of `client_id >= 500` by client_id: 91-135 -> 56-88 ms of SQL at load 8).
+    # of `client_id >= 500` by client_id: 91-142 -> 56-109 ms of SQL at load 8).
     keyset_leading_range = True
 
     # -- connections -----------------------------------------------------------------------
