@@ -203,7 +203,9 @@ def _index(session: requests.Session, base_url: str, slug: str) -> None:
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         indexes = session.get(url, timeout=30).json()
-        if all(index["status"] == "ready" for index in indexes):
+        # The build is queued: the list is empty until its task starts (an empty list was
+        # once taken for "ready", and the figures that followed competed with the build).
+        if indexes and all(index["status"] == "ready" for index in indexes):
             return
         time.sleep(0.5)
     raise ingest.BenchFailed(f"client_id index not ready: {indexes}")

@@ -389,6 +389,7 @@ def edit_apply(
         previous = _marker(connection, edit_id, target.rows.table_name)
         if previous is not None:
             return Applied(previous, again=True)
+        sql.dialect.widen_for_writes(connection, target.rows.table_name, sql.columns())
         chunks = _chunks(connection, sql, chunk_rows)
         if sql.dialect.row_addresses:
             total, before, after = _one_pass(connection, sql, edit_id, chunks, progress)
@@ -780,6 +781,7 @@ def edit_restore(
         previous = _marker(connection, target.undo_id, target.table_name)
         if previous is not None:
             return Restored(previous, 0, [], again=True)
+        sql.dialect.widen_for_writes(connection, target.table_name, target.columns)
         conflicts: int = connection.execute(sql.conflict_count()).scalar_one()
         shown = [row[0] for row in connection.execute(sql.conflict_ids(conflicts_shown))]
         if target.deleted:

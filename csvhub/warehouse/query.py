@@ -638,7 +638,8 @@ class QueryBuilder:
         """
         first = keys[0]
         if not first.nullable or offset:
-            return [(keys, [] if values is None else [_beyond(keys, values)])]
+            lead = self.dialect.keyset_leading_range
+            return [(keys, [] if values is None else [_beyond(keys, values, lead=lead)])]
         runs: list[tuple[list[_Key], list[ColumnElement[Any]], bool]] = [
             ([replace(first, nullable=False), *keys[1:]], [first.column.is_not(None)], False),
             (keys[1:], [first.column.is_(None)], True),
@@ -650,7 +651,9 @@ class QueryBuilder:
         # Skip the runs before the position; the run holding it starts after it.
         start = next(i for i, (_, _, empty) in enumerate(runs) if empty == (values[0] is None))
         run_keys, where, empty = runs[start]
-        here = _beyond(run_keys, values[1:] if empty else values)
+        here = _beyond(
+            run_keys, values[1:] if empty else values, lead=self.dialect.keyset_leading_range
+        )
         # The keyset's range first (see rows_page): `IS NOT NULL` is a lower bound to SQLite too.
         return [(run_keys, [here, *where]), *((k, w) for k, w, _ in runs[start + 1 :])]
 
@@ -674,13 +677,16 @@ class QueryBuilder:
         return self.dialect.row_fixer(kinds)
 
 
-def _beyond(keys: list[_Key], values: list[KeyValue]) -> ColumnElement[Any]:
-    """Rows strictly after the position `values` in the order `keys` describe."""
+def _beyond(keys: list[_Key], values: list[KeyValue], *, lead: bool) -> ColumnElement[Any]:
+    """Rows strictly after the position `values` in the order `keys` describe; with `lead`,
+    a row-value comparison also gets the plain range on its first key it implies."""
     if _row_values_apply(keys, values):
         # One range over an index on (a, b, _row_id): what makes deep pages cheap.
         columns = tuple_(*(key.column for key in keys))
         limits = tuple_(*values)
-        return columns < limits if keys[0].descending else columns > limits
+        beyond = columns < limits if keys[0].descending else columns > limits
+        first = _leading_range(keys[0], values[0]) if lead and len(keys) > 1 else None
+        return beyond if first is None else and_(first, beyond)
     return _expanded_beyond(keys, values)
 
 

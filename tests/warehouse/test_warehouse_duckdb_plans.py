@@ -4,11 +4,12 @@ columns last (late materialization up to a page's LIMIT)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from csvhub.grammar.analysis import Bucket, Function
 from csvhub.grammar.rows import MAX_LIMIT
@@ -125,6 +126,27 @@ def test_a_sorted_page_is_the_page_python_sorts(engine):
             break
         page = rows_page(rows, columns=["n", "amount"], limit=100, after=page.last, engine=engine)
     assert seen == [(str(i % 7), _amount(i)) for i in expected]
+
+
+def test_a_cursor_page_bounds_its_first_key_in_the_scan(engine):
+    # `(n, _row_id) > (x, r)` is evaluated row by row after DuckDB's scan; the `n >= x` it
+    # implies is a filter of the scan itself. The pages stay those of Python's sort.
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    rows = RowSet(TABLE, FIELDS, order=(Order("n"),))
+    seen: list[tuple[str | None, ...]] = []
+    page = rows_page(rows, columns=["amount"], limit=30, engine=engine)
+    while True:
+        seen += page.rows
+        if not page.more:
+            break
+        page = rows_page(rows, columns=["amount"], limit=30, after=page.last, engine=engine)
+    expected = sorted(range(len(TIMES)), key=lambda i: (i % 7, i))
+    assert seen == [(_amount(i),) for i in expected]
+    after = [sql for sql in statements if "_row_id) >" in sql]
+    assert after and all(
+        re.search(r"\.n >= \$\d+ AND \(\w+\.n, \w+\._row_id\) >", sql) for sql in after
+    )
 
 
 def test_sums_of_nineteen_digit_decimals_are_exact(tmp_path):

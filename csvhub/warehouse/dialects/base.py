@@ -85,6 +85,10 @@ class WarehouseDialect(ABC):
     # Whether only one process may open the warehouse (an embedded engine that locks its
     # file): no Celery workers, one web worker process (dialects.check_processes).
     single_process: ClassVar[bool] = False
+    # Whether a keyset's row-value comparison `(a, _row_id) > (x, r)` also gets the plain
+    # `a >= x` it implies: an engine that pushes only simple comparisons into its table scan
+    # then drops the rows before the position there, not one by one after the scan.
+    keyset_leading_range: ClassVar[bool] = False
     # Whether a statement can find a row again by its physical address (row_address): a bulk
     # edit then journals and changes the rows in one pass (warehouse.edits).
     row_addresses: ClassVar[bool] = False
@@ -315,6 +319,13 @@ class WarehouseDialect(ABC):
     def prepare_edit(self, connection: Connection) -> None:
         """Ready a connection for edit statements (functions they call, where an engine
         needs them registered)."""
+        return
+
+    def widen_for_writes(
+        self, connection: Connection, table_name: str, columns: Sequence[str]
+    ) -> None:
+        """Before an edit or a take-back writes these columns: make each hold any value of
+        its type (an engine storing a column narrower while its values allow widens it)."""
         return
 
     def edit_arithmetic(
