@@ -130,6 +130,7 @@ def csvhub_serving(
     broker_url: str,
     evaluation_delay: float | None,
     metadata_pg_url: str | None,
+    server_settings: dict[str, str] | None = None,
 ) -> Iterator[ingest.Server]:
     with (
         tempfile.TemporaryDirectory(prefix="csvhub-bench-") as workdir,
@@ -141,6 +142,7 @@ def csvhub_serving(
             env["CSVHUB_ALARM_EVALUATION_DELAY_SECONDS"] = str(evaluation_delay)
         if database_url is not None:
             env["CSVHUB_DATABASE_URL"] = database_url
+        env.update(server_settings or {})
         with ingest._serving(env, Path(workdir)) as server:
             worker = _worker(env) if runner == "celery" else None
             try:
@@ -367,12 +369,21 @@ def main() -> int:
         help="a PostgreSQL server (URL with a database to connect to) where a metadata "
         "database is made for the run (default: the embedded SQLite one)",
     )
+    parser.add_argument(
+        "--server-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a CSVHUB_ setting for the server (repeatable), e.g. CSVHUB_ALARM_GIVE_WAY_SECONDS=0",
+    )
     args = parser.parse_args()
+    server_settings = dict(item.split("=", 1) for item in args.server_setting)
     print(
         f"csvhub JSON appends, {datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, "
         f"{args.runner} runner, evaluation delay "
         f"{'default' if args.evaluation_delay is None else args.evaluation_delay}, metadata "
-        f"{'PostgreSQL' if args.metadata_pg_url else 'SQLite'}"
+        f"{'PostgreSQL' if args.metadata_pg_url else 'SQLite'}, "
+        f"settings {server_settings or 'default'}"
     )
     try:
         with csvhub_serving(
@@ -381,6 +392,7 @@ def main() -> int:
             args.broker_url,
             args.evaluation_delay,
             args.metadata_pg_url,
+            server_settings,
         ) as server:
             try:
                 throughput(server, args.pg_url, args.batches)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
 
 from django.db import close_old_connections, connections
 from django.tasks import Task, TaskResult, TaskResultStatus
@@ -46,15 +47,13 @@ class ThreadBackend(ImmediateBackend):
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
         self._threads = int(self.options.get("threads", 2))
-        self._executor: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
-        self._waiting = 0  # submitted, not yet started (csvhub_job_queue_depth)
+        # Django makes one backend object per thread (task_backends is thread-local): the pool
+        # is the process's, shared by every thread's backend of this configuration, so that
+        # `threads` bounds the jobs a process runs at once.
+        self._shared = _ProcessPools.of(alias, self._threads)
 
     def _pool(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(self._threads, thread_name_prefix="csvhub-job")
-            return self._executor
+        return self._shared.pool()
 
     def enqueue[**P, R](
         self, task: Task[P, R], args: list[Any], kwargs: dict[str, Any]
@@ -62,22 +61,20 @@ class ThreadBackend(ImmediateBackend):
         self.validate_task(task)
         task_check(task)
         result = _new_result(task, args, kwargs, self.alias)
-        with self._lock:
-            self._waiting += 1
+        self._shared.waiting_add(1)
         self._pool().submit(self._run, result)
         return result
 
     def queue_depth(self) -> int:
         """Jobs this process has queued that no thread has started yet."""
-        return self._waiting
+        return self._shared.waiting
 
     if TYPE_CHECKING:
         # ImmediateBackend's own runner (private, so django-stubs leaves it out).
         def _execute_task(self, task_result: TaskResult[..., Any]) -> None: ...
 
     def _run(self, result: TaskResult[..., Any]) -> None:
-        with self._lock:
-            self._waiting -= 1
+        self._shared.waiting_add(-1)
         close_old_connections()
         try:
             self._execute_task(result)
@@ -87,7 +84,45 @@ class ThreadBackend(ImmediateBackend):
             connections.close_all()
 
     def wait(self, timeout: float | None = None) -> None:
-        """Block until queued work is done (tests and the `ingest` command use it)."""
+        """Block until the process's queued work is done (tests and the `ingest` command)."""
+        self._shared.drain()
+
+
+class _ProcessPools:
+    """The job thread pool of this process for one backend configuration, and how many of
+    its jobs wait for a thread. A pool made before a fork (gunicorn's master) has no threads
+    in the child: the child makes its own."""
+
+    _lock = threading.Lock()
+    _known: ClassVar[dict[tuple[str, int], _ProcessPools]] = {}
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+        self.waiting = 0  # submitted, not yet started (csvhub_job_queue_depth)
+        self._executor: ThreadPoolExecutor | None = None
+        self._pid = os.getpid()
+
+    @classmethod
+    def of(cls, alias: str, threads: int) -> _ProcessPools:
+        with cls._lock:
+            found = cls._known.get((alias, threads))
+            if found is None or found._pid != os.getpid():
+                found = cls._known[(alias, threads)] = cls(threads)
+            return found
+
+    def pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pid != os.getpid():  # made before a fork: the parent's threads are not here
+                self._executor, self.waiting, self._pid = None, 0, os.getpid()
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="csvhub-job")
+            return self._executor
+
+    def waiting_add(self, count: int) -> None:
+        with self._lock:
+            self.waiting += count
+
+    def drain(self) -> None:
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:

@@ -56,11 +56,12 @@ class ForegroundMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         request_started()
+        outer = getattr(_answering, "request", False)  # a request answered inside another
         _answering.request = True
         try:
             return self.get_response(request)
         finally:
-            _answering.request = False
+            _answering.request = outer
             request_finished()
 
 

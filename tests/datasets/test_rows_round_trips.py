@@ -128,8 +128,8 @@ def test_the_read_timeout_applies_to_reads_and_to_nothing_else(
 
 
 def test_a_read_in_an_open_transaction_keeps_it(world: World, people: Dataset) -> None:
-    """A page of two statements (a sort on a column with empty cells) still shares one
-    transaction: the driver is left as SQLAlchemy began it."""
+    """A read begun as a transaction (a page of two statements, such as a sort on a column
+    with empty cells, reads that way) keeps it: the driver is left as SQLAlchemy began it."""
     engine = get_engine()
     with read_connection(engine, seconds=3) as connection:
         connection.execute(text("SELECT 1"))

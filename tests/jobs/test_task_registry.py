@@ -134,3 +134,27 @@ def test_a_message_queued_under_a_moved_tasks_old_name_still_runs_it():
 
     moved = task_get("csvhub.datasets.rows_tasks.build_index")
     assert moved is csvhub.datasets.tasks.build_index
+
+
+def test_the_thread_runner_has_one_pool_per_process_whatever_thread_queues(settings) -> None:
+    """Django makes a backend object per thread; the job threads are the process's, so that
+    OPTIONS["threads"] bounds the jobs one process runs (not threads x request threads)."""
+    import threading
+
+    from django.tasks import task_backends
+
+    settings.TASKS = {"default": {"BACKEND": BACKENDS[0], "OPTIONS": {"threads": 1}}}
+    pools = []
+
+    def look() -> None:
+        pools.append(task_backends["default"]._pool())
+
+    others = [threading.Thread(target=look) for _ in range(3)]
+    for thread in others:
+        thread.start()
+    for thread in others:
+        thread.join()
+    look()
+    assert len(pools) == 4 and all(pool is pools[0] for pool in pools)
+    assert pools[0]._max_workers == 1
+    task_backends["default"].wait()

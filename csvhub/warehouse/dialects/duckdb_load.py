@@ -234,9 +234,12 @@ def _quoted(cell: str) -> str:
 def _needs_wide(part: str | list[str], scale: int) -> bool:
     """Whether a batch column of canonical decimals at `scale` holds a value of 19 digits or
     more at it: an integer part, past any zeros, of 19 - scale digits or more (digits after
-    the point never count). Exact for canonical cells: plain digits, no exponent."""
+    the point never count). Canonical decimals may carry an exponent (`1e18`): those cells are
+    read as numbers and compared with the narrow bound."""
     text = part if isinstance(part, str) else "\n".join(part)
     digits = NARROW_PRECISION + 1 - scale
+    if ("e" in text or "E" in text) and _exponent_wide(text, digits):
+        return True
     # Any run of that many digits first: a byte translation and a substring search run at
     # memory speed, where the expression below took milliseconds a batch; it checks a find.
     if b"9" * digits not in text.encode().translate(_DIGITS_AS_NINES):
@@ -245,6 +248,15 @@ def _needs_wide(part: str | list[str], scale: int) -> bool:
 
 
 _DIGITS_AS_NINES = bytes.maketrans(b"012345678", b"999999999")
+
+
+def _exponent_wide(text: str, digits: int) -> bool:
+    """Whether a cell written with an exponent has an integer part of `digits` digits or more
+    (its absolute value at least 10 ** (digits - 1))."""
+    bound = Decimal(10) ** (digits - 1)
+    return any(
+        abs(Decimal(cell)) >= bound for cell in text.split("\n") if "e" in cell or "E" in cell
+    )
 
 
 @functools.lru_cache(maxsize=32)

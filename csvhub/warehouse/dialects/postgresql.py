@@ -66,6 +66,7 @@ _STATEMENT_TIMEOUT = "SELECT set_config('statement_timeout', %s, false)"
 _STATEMENT_TIMEOUT_RESET = "RESET statement_timeout"
 # In the pool record's info (kept as long as the driver connection): the timeout it holds.
 _TIMEOUT_HELD = "csvhub_statement_timeout"
+_TIMEOUT_UNKNOWN = object()  # what a connection holds while its setting is being sent
 
 
 class PostgreSQLDialect(WarehouseDialect):
@@ -330,6 +331,9 @@ def _hold_timeout(driver: Any, info: dict[str, Any], timeout: str | None) -> Non
     it already. Outside any transaction block, so no rollback undoes it."""
     if info.get(_TIMEOUT_HELD) == timeout:
         return
+    # Unknown until the server answered: if anything fails in between, the next checkout
+    # sends its own setting again rather than trust a record the server may not match.
+    info[_TIMEOUT_HELD] = _TIMEOUT_UNKNOWN
     with _autocommit(driver, required=True):
         if timeout is None:
             driver.execute(_STATEMENT_TIMEOUT_RESET)
@@ -359,7 +363,10 @@ def _autocommit(driver: Any, *, required: bool = False) -> Iterator[None]:
     try:
         yield
     finally:
-        driver.autocommit = False
+        # A connection the server dropped mid-read cannot change mode; setting it would
+        # raise over the error that says what happened (the pool discards it anyway).
+        if not driver.closed and not driver.broken:
+            driver.autocommit = False
 
 
 def _ping_after_idle(engine: Engine, dbapi_connection: Any, record: Any) -> None:
