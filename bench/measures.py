@@ -374,7 +374,8 @@ def main() -> int:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="a CSVHUB_ setting for the server (repeatable), e.g. CSVHUB_ALARM_GIVE_WAY_SECONDS=0",
+        help="a CSVHUB_ setting for the server (repeatable), "
+        "e.g. CSVHUB_ALARM_EVALUATION_DELAY_SECONDS=1",
     )
     args = parser.parse_args()
     server_settings = dict(item.split("=", 1) for item in args.server_setting)

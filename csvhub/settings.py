@@ -120,9 +120,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Requests in flight, for the thread runner's jobs that give way to them.
-    "csvhub.jobs.foreground.ForegroundMiddleware",
-    # It counts and times every answer, those of the middleware below included.
+    # First: it counts and times every answer, those of the middleware below included.
     "csvhub.metrics.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -294,11 +292,6 @@ CSVHUB_ALARM_PREVIEW_ROWS = env_int("CSVHUB_ALARM_PREVIEW_ROWS", 200_000, minimu
 # so that the commits of a burst are evaluated together (csvhub.alarms.queue).
 CSVHUB_ALARM_EVALUATION_DELAY_SECONDS = env_float(
     "CSVHUB_ALARM_EVALUATION_DELAY_SECONDS", 0.2, minimum=0.0, maximum=60.0
-)
-# With the thread runner an evaluation runs in a web process; between its steps it waits for
-# the requests that process is answering, at most this long in all (csvhub.jobs.foreground).
-CSVHUB_ALARM_GIVE_WAY_SECONDS = env_float(
-    "CSVHUB_ALARM_GIVE_WAY_SECONDS", 0.3, minimum=0.0, maximum=60.0
 )
 
 # Scheduled imports (csvhub.sources). Sources reach only public addresses; hosts listed here

@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -31,7 +30,6 @@ from csvhub.alarms.machine import GroupState, Notice, Rule, Sample, State, Trans
 from csvhub.alarms.models import AlarmEvent, AlarmRule, AlarmState
 from csvhub.alarms.rules import RuleColumns, measure_parse, rule_columns, rule_machine, sample_query
 from csvhub.datasets.models import Dataset
-from csvhub.jobs.foreground import Giving
 from csvhub.metrics.hooks import alarm_evaluated
 from csvhub.schema import ColumnType, values
 from csvhub.warehouse.samples import SampleRow, samples_read
@@ -99,13 +97,10 @@ def rules_evaluate(*, dataset_id: str) -> int:
         alarm_evaluated("duplicate")
         return 0
     done = 0
-    # With the thread runner this runs in the web process: between its steps it lets the
-    # requests in flight finish first, up to this budget (csvhub.jobs.foreground).
-    giving = Giving(settings.CSVHUB_ALARM_GIVE_WAY_SECONDS)
     # A rule lost to another evaluation that moved its watermark first is read again from
     # there: every lost round means another evaluation made progress, so this ends.
     while pending:
-        evaluated, lost = _rules_evaluate(dataset, pending, upto, giving)
+        evaluated, lost = _rules_evaluate(dataset, pending, upto)
         done += evaluated
         pending = _behind(AlarmRule.objects.filter(pk__in=lost, enabled=True), upto) if lost else []
     return done
@@ -128,26 +123,21 @@ class _Watch:
     columns: RuleColumns
 
 
-def _rules_evaluate(
-    dataset: Dataset, rules: list[AlarmRule], upto: int, giving: Giving | None = None
-) -> tuple[int, list[int]]:
+def _rules_evaluate(dataset: Dataset, rules: list[AlarmRule], upto: int) -> tuple[int, list[int]]:
     """Evaluate `rules` up to row `upto`, one warehouse read per set of rules reading the same
-    columns; the evaluations committed, and the rules lost to another evaluation. `giving`
-    waits for the requests in flight between steps (none: no waiting)."""
-    giving = giving or Giving(0)
+    columns; the evaluations committed, and the rules lost to another evaluation."""
     done, lost = 0, []
     for columns, watches in _sharing_reads(dataset, rules, upto).items():
         start = min(_watermark(watch.rule) for watch in watches)
         for first in range(start + 1, upto + 1, SLICE_ROWS):
             last = min(first + SLICE_ROWS - 1, upto)
-            giving.way()
             now = timezone.now()
             rows = samples_read(
                 sample_query(dataset, columns), first_row_id=first, last_row_id=last
             )
             samples = list(group_samples(rows, columns, now=now))
             behind = [w for w in watches if w.rule.pk not in lost and _watermark(w.rule) < last]
-            claimed = _rules_commit(behind, samples, last, now, giving)
+            claimed = _rules_commit(behind, samples, last, now)
             done += len(claimed)
             lost += [watch.rule.pk for watch in behind if watch.rule.pk not in claimed]
     return done, lost
@@ -186,7 +176,7 @@ def _watermark_set(rule: AlarmRule, upto: int) -> bool:
 
 
 def _rules_commit(
-    watches: list[_Watch], samples: list[GroupSample], upto: int, now: datetime, giving: Giving
+    watches: list[_Watch], samples: list[GroupSample], upto: int, now: datetime
 ) -> set[int]:
     """Claim each rule's rows after its watermark up to `upto` and apply their samples, all
     rules in one transaction (one commit, one turn of SQLite's write lock, not one per rule);
@@ -199,8 +189,7 @@ def _rules_commit(
     With SQLite metadata its write lock is what a request that appends rows waits for."""
     if not watches:
         return set()
-    stepped = _rules_step(watches, samples, upto, now, giving)
-    giving.way()  # never inside the transaction: a request would wait for its lock
+    stepped = _rules_step(watches, samples, upto, now)
     with transaction.atomic():
         marks = _watermarks_lock([watch.rule for watch in watches])
         changed = stepped.changed_since_read()
@@ -336,7 +325,7 @@ def _groups(rule: _RuleStep) -> list[str]:
 
 
 def _rules_step(
-    watches: list[_Watch], samples: list[GroupSample], upto: int, now: datetime, giving: Giving
+    watches: list[_Watch], samples: list[GroupSample], upto: int, now: datetime
 ) -> _Stepped:
     """Step every rule's groups through its samples (those after the watermark it was read
     with) from the stored states (one query for all rules), without writing anything."""
@@ -353,11 +342,12 @@ def _rules_step(
         for rule, rows in stored.items()
         for group, row in rows.items()
     }
-    steps = []
-    for watch in watches:
-        giving.way()
-        made = _rule_step(watch, stored.get(watch.rule.pk, {}), batches[watch.rule.pk], now)
-        steps.append(_RuleStep(watch, *made))
+    steps = [
+        _RuleStep(
+            watch, *_rule_step(watch, stored.get(watch.rule.pk, {}), batches[watch.rule.pk], now)
+        )
+        for watch in watches
+    ]
     return _Stepped(steps, read)
 
 

@@ -4,7 +4,6 @@ a duplicate job evaluates nothing, and each row is evaluated once whatever jobs 
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import pytest
@@ -350,28 +349,3 @@ def test_a_dataset_deletion_locks_its_rules_before_it_deletes_their_states(smtp)
     ]
     assert in_id_order, touching[: first_delete + 1]
     assert not AlarmRule.objects.filter(pk__in=[rule.pk for rule in rules]).exists()
-
-
-def test_an_evaluation_on_a_job_thread_waits_for_the_request_in_flight(settings, smtp) -> None:
-    """With the thread runner an evaluation runs in the web process: it lets a request that
-    process is answering finish before it goes on (within CSVHUB_ALARM_GIVE_WAY_SECONDS)."""
-    from tests.jobs.inflight import request_in_flight
-
-    settings.CSVHUB_ALARM_GIVE_WAY_SECONDS = 30
-    dataset = sensors_dataset(make_org())
-    rule = rule_add(dataset)
-    _paused(rule, False)
-    sensors_append(dataset, "a,2026-01-01 00:01:00,45\n")
-    _paused(rule, True)
-    before = _watermark(rule)
-    done: list[int] = []
-    with request_in_flight() as happened:
-        job = threading.Thread(
-            target=lambda: done.append(rules_evaluate(dataset_id=str(dataset.pk)))
-        )
-        job.start()
-        job.join(1.0)
-        assert job.is_alive() and _watermark(rule) == before  # waiting for the request
-        assert happened == []
-    job.join(30)
-    assert done == [1] and _watermark(rule) != before
