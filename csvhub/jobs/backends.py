@@ -105,10 +105,7 @@ class _ProcessPools:
     @classmethod
     def of(cls, alias: str, threads: int) -> _ProcessPools:
         with cls._lock:
-            found = cls._known.get((alias, threads))
-            if found is None or found._pid != os.getpid():
-                found = cls._known[(alias, threads)] = cls(threads)
-            return found
+            return cls._known.setdefault((alias, threads), cls(threads))
 
     def pool(self) -> ThreadPoolExecutor:
         with self._lock:
