@@ -4,7 +4,7 @@
         [--runner thread|celery] [--broker-url redis://127.0.0.1:6379/N] [--evaluation-delay S]
         [--metadata-pg-url URL]
 
-`csvhub serve` (gunicorn, one process, as shipped; bench/ingest.py starts it; with
+`csvhub serve` (gunicorn, as shipped; bench/ingest.py starts it; with
 `--runner celery`, also one `csvhub worker` on --broker-url) on a fresh data directory, a
 PostgreSQL warehouse (--pg-url), the embedded SQLite metadata database (or, with
 --metadata-pg-url, a PostgreSQL one: a database made for the run on that server and dropped
@@ -18,9 +18,12 @@ after it), an organization admin's real API token, and:
   latency     single-row appends, one after the other (the sensor case), p50 and p99, on a
               dataset without alarm rules and, with --rules N, on one with N rules made with
               POST /api/v1/datasets/{slug}/alarms/ (skipped when that endpoint does not answer
-              201). Blocks of 50 appends to one dataset, then to the other, in turns; the
-              ruled dataset's evaluations are waited for after each of its blocks, so that
-              none runs during the plain appends. Target: p50 and p99 with rules <= 1.1x.
+              201). Blocks of 50 appends (--block) to one dataset, then to the other, in
+              turns; the ruled dataset's evaluations are waited for after each of its blocks,
+              so that none runs during the plain appends. Target: p50 and p99 with rules
+              <= 1.1x. Evaluations are sent when a dataset's commits pause (or every max
+              delay): with blocks that outlast the max delay (e.g. --block 300), a steady
+              stream, the ruled appends meet evaluations.
 
 The 1-minute load average is printed: this is a shared machine, only ratios within one run
 compare. Figures are not tests: missing a target does not fail the run; a wrong row count does.
@@ -283,7 +286,7 @@ def throughput(server: ingest.Server, pg_url: str, batches: int) -> None:
     )
 
 
-def latency(server: ingest.Server, singles: int, rules: int) -> None:
+def latency(server: ingest.Server, singles: int, rules: int, block: int = LATENCY_BLOCK) -> None:
     plain = Dataset(server, "plain")
     ruled = Dataset(server, "ruled") if rules else None
     try:
@@ -298,8 +301,8 @@ def latency(server: ingest.Server, singles: int, rules: int) -> None:
         # evaluations a ruled append starts (in the server's process with the thread runner)
         # would otherwise run during the plain append that follows it and be counted there.
         # Between blocks, the ruled dataset's evaluations are waited for.
-        for start in range(0, singles, LATENCY_BLOCK):
-            count = min(LATENCY_BLOCK, singles - start)
+        for start in range(0, singles, block):
+            count = min(block, singles - start)
             for name, dataset in (("plain", plain), ("ruled", ruled)):
                 if dataset is None:
                     continue
@@ -313,10 +316,7 @@ def latency(server: ingest.Server, singles: int, rules: int) -> None:
     finally:
         for dataset in filter(None, (plain, ruled)):
             dataset.delete()
-    print(
-        f"latency of single-row appends, {singles} each in blocks of {LATENCY_BLOCK}, "
-        f"load {_load()}"
-    )
+    print(f"latency of single-row appends, {singles} each in blocks of {block}, load {_load()}")
     base = _percentiles(times["plain"])
     print(f"  no alarm rules        p50 {base[0]:6.1f} ms   p99 {base[1]:6.1f} ms")
     if times["ruled"]:
@@ -348,6 +348,14 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=5, help="10,000-row batches (default 5)")
     parser.add_argument("--singles", type=int, default=300, help="single-row appends timed")
     parser.add_argument("--rules", type=int, default=0, help="alarm rules on the second dataset")
+    parser.add_argument(
+        "--block",
+        type=int,
+        default=LATENCY_BLOCK,
+        help=f"appends to one dataset before turning to the other (default {LATENCY_BLOCK}); "
+        "a block that lasts longer than CSVHUB_ALARM_EVALUATION_MAX_DELAY_SECONDS is a "
+        "steady stream, whose appends meet evaluations",
+    )
     parser.add_argument(
         "--runner",
         choices=["thread", "celery"],
@@ -397,7 +405,7 @@ def main() -> int:
         ) as server:
             try:
                 throughput(server, args.pg_url, args.batches)
-                latency(server, args.singles, args.rules)
+                latency(server, args.singles, args.rules, args.block)
             except ingest.BenchFailed:
                 # The server's log goes with its data directory: show why it answered 500.
                 print(server.log.read_text(errors="replace")[-4000:], file=sys.stderr)

@@ -1,11 +1,16 @@
-"""Queuing a dataset's evaluation: at most one waiting per dataset in this process, sent after
-a short debounce, and never from the writing request's thread.
+"""Queuing a dataset's evaluation: at most one waiting per dataset in this process, sent once
+the dataset's commits pause, and never from the writing request's thread.
 
 An evaluation covers every row committed before it starts (csvhub.alarms.evaluation reads
 from each rule's watermark), so while one is waiting, a second would find nothing left: it is
-not queued at all. After `CSVHUB_ALARM_EVALUATION_DELAY_SECONDS` the waiting one is sent, from
-a timer thread: a burst of sensor posts is evaluated once, and the request that committed
-waits for no job runner (with Celery, no broker round trip).
+not queued at all. The waiting one is sent from a timer thread once the dataset has had no
+commit for `CSVHUB_ALARM_EVALUATION_DELAY_SECONDS` (each commit in the meantime pushes it back),
+and at the latest `CSVHUB_ALARM_EVALUATION_MAX_DELAY_SECONDS` after the commit that queued it:
+a burst of sensor posts is evaluated once, after it, in the gap that follows rather than
+between its requests (an evaluation's writes and CPU are what a concurrent append waits for:
+SQLite's write lock, the GIL with the thread runner); a steady stream is still evaluated every
+max delay. The request that committed waits for no job runner (with Celery, no broker round
+trip).
 
 What "waiting" means depends on where the job runs. With the thread runner, until a job
 thread starts it (csvhub.alarms.tasks calls evaluation_started): the job threads may be busy
@@ -24,7 +29,7 @@ from django.tasks import task_backends
 from django.tasks.backends.base import BaseTaskBackend
 
 from csvhub.alarms.tasks import alarms_evaluate
-from csvhub.alarms.waiting import evaluation_mark_waiting, evaluation_started
+from csvhub.alarms.waiting import evaluation_due_in, evaluation_mark_waiting, evaluation_started
 from csvhub.jobs.backends import InlineBackend, ThreadBackend
 
 logger = logging.getLogger(__name__)
@@ -41,9 +46,7 @@ def evaluation_queue(dataset_id: str) -> None:
     # The backend is taken here, not looked up on the timer's thread: Django's task backends
     # are per thread, and a new thread would start a thread pool of its own.
     sender = _Sender(dataset_id, backend, started_there=isinstance(backend, ThreadBackend))
-    timer = threading.Timer(settings.CSVHUB_ALARM_EVALUATION_DELAY_SECONDS, sender.send)
-    timer.daemon = True  # a stop in the meantime loses nothing but the wait: see docs/alarms.md
-    timer.start()
+    sender.send_in(settings.CSVHUB_ALARM_EVALUATION_DELAY_SECONDS)
 
 
 class _Sender:
@@ -51,6 +54,23 @@ class _Sender:
         self.dataset_id = dataset_id
         self.backend = backend
         self.started_there = started_there
+
+    def send_in(self, seconds: float) -> None:
+        timer = threading.Timer(seconds, self.send_when_due)
+        timer.daemon = True  # a stop in the meantime loses nothing but the wait: docs/alarms.md
+        timer.start()
+
+    def send_when_due(self) -> None:
+        """Send the evaluation, or wait again: commits came during the wait."""
+        left = evaluation_due_in(
+            self.dataset_id,
+            quiet=settings.CSVHUB_ALARM_EVALUATION_DELAY_SECONDS,
+            longest=settings.CSVHUB_ALARM_EVALUATION_MAX_DELAY_SECONDS,
+        )
+        if left > 0:
+            self.send_in(left)
+        else:
+            self.send()
 
     def send(self) -> None:
         if not self.started_there:

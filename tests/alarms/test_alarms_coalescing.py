@@ -133,26 +133,79 @@ def test_thread_runner_queues_one_evaluation_for_a_burst_of_appends(smtp, settin
     settings.TASKS = THREADS
     # Long enough for the burst below to commit before the evaluation starts.
     settings.CSVHUB_ALARM_EVALUATION_DELAY_SECONDS = 5.0
-    runs_before = _evaluations() + _evaluations("duplicate")
+    runs_before = _runs()
     started = time.monotonic()
     for i in range(30):
-        answer = client.post(
-            f"/api/v1/datasets/{dataset.slug}/rows/",
-            json.dumps(
-                {"sensor": f"s{i % 3}", "at": f"2026-01-01 01:{i:02d}:00", "temperature": 20}
-            ),
-            content_type="application/json",
-        )
-        assert answer.status_code == 201, answer.content
+        _post_row(client, dataset, i)
     assert time.monotonic() - started < 5.0, "the burst took longer than the debounce"
+    _evaluated_all(rule, dataset)
+    assert _runs() - runs_before == 1
+    assert sum(s.samples for s in AlarmState.objects.filter(rule=rule)) == 30
+
+
+def test_a_burst_longer_than_the_delay_is_evaluated_once_after_its_last_commit(
+    smtp, settings
+) -> None:
+    """The delay is a pause of the dataset's commits, not a time after the first: appends
+    0.1 s apart for longer than the delay are evaluated once, after the burst (fails with a
+    delay counted from the first commit: an evaluation would run in the middle of it)."""
+    dataset = sensors_dataset(make_org())
+    rule = rule_add(dataset)
+    client = api_client_for(dataset.organization)
+    settings.TASKS = THREADS
+    settings.CSVHUB_ALARM_EVALUATION_DELAY_SECONDS = 1.0
+    settings.CSVHUB_ALARM_EVALUATION_MAX_DELAY_SECONDS = 60.0
+    runs_before = _runs()
+    started = time.monotonic()
+    for i in range(15):
+        _post_row(client, dataset, i)
+        time.sleep(0.1)
+    assert time.monotonic() - started > 1.5, "the burst must outlast the delay"
+    assert _runs() == runs_before, "evaluated during the burst"
+    _evaluated_all(rule, dataset)
+    assert _runs() - runs_before == 1
+
+
+def test_a_steady_stream_is_evaluated_every_max_delay(smtp, settings) -> None:
+    """Commits that never pause for the delay are still evaluated: at the latest the max
+    delay after the commit that queued the evaluation (fails without the bound: the stream
+    below would wait for its end)."""
+    dataset = sensors_dataset(make_org())
+    rule = rule_add(dataset)
+    client = api_client_for(dataset.organization)
+    settings.TASKS = THREADS
+    settings.CSVHUB_ALARM_EVALUATION_DELAY_SECONDS = 1.0
+    settings.CSVHUB_ALARM_EVALUATION_MAX_DELAY_SECONDS = 0.5
+    runs_before = _runs()
+    for i in range(25):
+        _post_row(client, dataset, i)
+        time.sleep(0.1)
+    assert _runs() - runs_before >= 1, "nothing evaluated during a 2.5 s stream"
+    _evaluated_all(rule, dataset)
+    assert sum(s.samples for s in AlarmState.objects.filter(rule=rule)) == 25
+
+
+def _runs() -> float:
+    return _evaluations() + _evaluations("duplicate")
+
+
+def _post_row(client, dataset, i: int) -> None:
+    answer = client.post(
+        f"/api/v1/datasets/{dataset.slug}/rows/",
+        json.dumps({"sensor": f"s{i % 3}", "at": f"2026-01-01 01:{i:02d}:00", "temperature": 20}),
+        content_type="application/json",
+    )
+    assert answer.status_code == 201, answer.content
+
+
+def _evaluated_all(rule: AlarmRule, dataset) -> None:
+    """Wait until the rule has evaluated every row of the dataset, and the job threads idle."""
     dataset.refresh_from_db()
     deadline = time.monotonic() + 30
     while _watermark(rule) != dataset.last_row_id and time.monotonic() < deadline:
         time.sleep(0.05)
     task_backends["default"].wait()
     assert _watermark(rule) == dataset.last_row_id
-    assert _evaluations() + _evaluations("duplicate") - runs_before == 1
-    assert sum(s.samples for s in AlarmState.objects.filter(rule=rule)) == 30
 
 
 def test_the_periodic_catch_up_evaluates_rows_whose_evaluation_was_lost(warehouse, smtp) -> None:
