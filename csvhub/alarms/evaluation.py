@@ -181,44 +181,50 @@ def _rules_commit(
     """Claim each rule's rows after its watermark up to `upto` and apply their samples, all
     rules in one transaction (one commit, one turn of SQLite's write lock, not one per rule);
     the ids of the rules claimed. A rule another evaluation claimed first, or whose states
-    changed since they were read (the no-data sweep), gets nothing written here: it is read
-    again from where it is now by rules_evaluate.
+    changed since it was read (its `states_version` moved: the no-data sweep, an edit), gets
+    nothing written here: it is read again from where it is now by rules_evaluate.
 
-    The machines are stepped before the transaction, on the states as read: the transaction
-    holds only the claim, a check that those states are still the stored ones, and the writes.
+    The machines are stepped before the transaction, on the states as read (after the rule,
+    so with its version or a newer one): the transaction holds only the claim and the writes.
     With SQLite metadata its write lock is what a request that appends rows waits for."""
     if not watches:
         return set()
     stepped = _rules_step(watches, samples, upto, now)
     with transaction.atomic():
         marks = _watermarks_lock([watch.rule for watch in watches])
-        changed = stepped.changed_since_read()
-        claimed = {
-            pk: mark
-            for pk, mark in _seen(watches).items()
-            if marks.get(pk) == mark and pk not in changed
-        }
-        _watermarks_move(watches, claimed, upto)
-        _write([rule for rule in stepped.rules if rule.watch.rule.pk in claimed])
+        claimed = {pk: seen for pk, seen in _seen(watches).items() if marks.get(pk) == seen}
+        _watermarks_move(watches, {pk: seen.watermark for pk, seen in claimed.items()}, upto)
+        _write([rule for rule in stepped if rule.watch.rule.pk in claimed])
     for watch in watches:
         alarm_evaluated("evaluated" if watch.rule.pk in claimed else "duplicate")
     return set(claimed)
 
 
-def _seen(watches: list[_Watch]) -> dict[int, int]:
-    """Each rule's watermark as this evaluation read it (its rows are those after it)."""
-    return {watch.rule.pk: _watermark(watch.rule) for watch in watches}
+@dataclass(frozen=True)
+class _Mark:
+    """A rule's claim as read: its watermark, and the version of its states."""
+
+    watermark: int
+    states_version: int
 
 
-def _watermarks_lock(rules: list[AlarmRule]) -> dict[int, int]:
+def _seen(watches: list[_Watch]) -> dict[int, _Mark]:
+    """Each rule's mark as this evaluation read it (its rows are those after the watermark)."""
+    return {
+        watch.rule.pk: _Mark(_watermark(watch.rule), watch.rule.states_version) for watch in watches
+    }
+
+
+def _watermarks_lock(rules: list[AlarmRule]) -> dict[int, _Mark]:
     """Lock the rules' rows, in id order, in the caller's transaction (PostgreSQL, MySQL;
     SQLite's write lock, taken when the transaction begins, serializes all writers), so that
-    evaluations of one rule, and the no-data sweep, take turns on its states; their
-    watermarks as they are under the lock."""
+    evaluations of one rule, the no-data sweep and edits take turns on its states; their
+    marks as they are under the lock."""
     locked = AlarmRule.objects.select_for_update().filter(pk__in=[r.pk for r in rules])
+    fields = ("pk", "last_evaluated_row_id", "states_version")
     return {
-        pk: mark or 0
-        for pk, mark in locked.order_by("pk").values_list("pk", "last_evaluated_row_id")
+        pk: _Mark(mark or 0, version)
+        for pk, mark, version in locked.order_by("pk").values_list(*fields)
     }
 
 
@@ -298,35 +304,9 @@ class _RuleStep:
     events: list[AlarmEvent]
 
 
-@dataclass(frozen=True)
-class _Stepped:
-    """The rules stepped before their transaction, and the states they were stepped from."""
-
-    rules: list[_RuleStep]
-    read: dict[tuple[int, str], tuple[object, ...]]  # (rule id, group) -> the stored values
-
-    def changed_since_read(self) -> set[int]:
-        """The rules some of whose states are no longer the ones read (the no-data sweep
-        moved one, or a group was added): one query, in the claiming transaction."""
-        if not self.rules:  # no rule had samples: nothing was read or stepped
-            return set()
-        rules = [rule.watch.rule.pk for rule in self.rules]
-        groups = sorted({group for rule in self.rules for group in _groups(rule)})
-        now = _states_values(rules, groups)
-        return {
-            rule
-            for rule, group in now.keys() | self.read.keys()
-            if now.get((rule, group)) != self.read.get((rule, group))
-        }
-
-
-def _groups(rule: _RuleStep) -> list[str]:
-    return [write.row.group for write in rule.states]
-
-
 def _rules_step(
     watches: list[_Watch], samples: list[GroupSample], upto: int, now: datetime
-) -> _Stepped:
+) -> list[_RuleStep]:
     """Step every rule's groups through its samples (those after the watermark it was read
     with) from the stored states (one query for all rules), without writing anything."""
     batches = {
@@ -337,18 +317,12 @@ def _rules_step(
     }
     watches = [watch for watch in watches if batches[watch.rule.pk]]
     stored = _states_read(watches, batches)
-    read = {
-        (rule, group): _state_values(row)
-        for rule, rows in stored.items()
-        for group, row in rows.items()
-    }
-    steps = [
+    return [
         _RuleStep(
             watch, *_rule_step(watch, stored.get(watch.rule.pk, {}), batches[watch.rule.pk], now)
         )
         for watch in watches
     ]
-    return _Stepped(steps, read)
 
 
 def _states_read(
@@ -363,20 +337,6 @@ def _states_read(
     for row in found:
         stored.setdefault(row.rule_id, {})[row.group] = row
     return stored
-
-
-def _state_values(row: AlarmState) -> tuple[object, ...]:
-    return tuple(getattr(row, name) for name in STATE_FIELDS)
-
-
-def _states_values(
-    rules: list[int], groups: list[str]
-) -> dict[tuple[int, str], tuple[object, ...]]:
-    found = AlarmState.objects.filter(rule_id__in=rules, group__in=groups).order_by()
-    return {
-        (rule, group): tuple(values)
-        for rule, group, *values in found.values_list("rule_id", "group", *STATE_FIELDS)
-    }
 
 
 def _write(steps: list[_RuleStep]) -> None:
@@ -546,6 +506,7 @@ def _sweep_rule(rule: AlarmRule, machine: Rule, now: datetime) -> int:
             )
             if not claimed:
                 continue
+            rule_states_changed(rule.pk)
             event = AlarmEvent.objects.create(
                 rule=rule,
                 group=row.group,
@@ -557,6 +518,12 @@ def _sweep_rule(rule: AlarmRule, machine: Rule, now: datetime) -> int:
             mails.events_notify(rule, [event])
             fired += 1
     return fired
+
+
+def rule_states_changed(rule_id: int) -> None:
+    """The rule's states changed outside an evaluation (under its lock): an evaluation that
+    stepped them as they were claims nothing, and steps them again."""
+    AlarmRule.objects.filter(pk=rule_id).update(states_version=F("states_version") + 1)
 
 
 def rule_preview(

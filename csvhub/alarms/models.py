@@ -40,6 +40,12 @@ class AlarmRule(models.Model):
     # rule watched). An evaluation claims the rows after it by moving it with a conditional
     # UPDATE (csvhub.alarms.evaluation); only evaluations and enabling a rule write it.
     last_evaluated_row_id = models.BigIntegerField(null=True, blank=True)
+    # Moved by whatever changes the rule's states or how they are stepped outside an
+    # evaluation (the no-data sweep, an edit), under the rule's lock: an evaluation that
+    # stepped its machines from states read with another version claims nothing, and reads
+    # the rule and its states again (csvhub.alarms.evaluation).
+    # db_default: old code that inserts rules during a rollout leaves it out (docs/deployment.md).
+    states_version = models.PositiveBigIntegerField(default=0, db_default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

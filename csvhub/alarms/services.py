@@ -10,7 +10,7 @@ from uuid import UUID
 from django.conf import settings
 from django.db import transaction
 
-from csvhub.alarms.evaluation import GroupTransition, rule_preview
+from csvhub.alarms.evaluation import GroupTransition, rule_preview, rule_states_changed
 from csvhub.alarms.models import AlarmRule
 from csvhub.alarms.rules import THRESHOLDS, rule_check, rule_columns
 from csvhub.datasets.models import Dataset
@@ -83,6 +83,8 @@ def alarm_rule_update(*, rule: AlarmRule, data: dict[str, Any]) -> AlarmRule:
         # Never the watermark: evaluations move it meanwhile (it is their claim), and writing
         # back the value read with the rule would have rows evaluated twice.
         rule.save(update_fields=[*FIELDS, "updated_at"])
+        # An evaluation that stepped the groups by the rule as it was claims nothing now.
+        rule_states_changed(rule.pk)
         if rule.enabled and not was_enabled:
             last = _last_row_id(rule.dataset_id)
             AlarmRule.objects.filter(pk=rule.pk).update(last_evaluated_row_id=last)

@@ -312,6 +312,40 @@ def test_a_state_the_sweep_moved_after_the_read_is_stepped_again_not_overwritten
     assert AlarmState.objects.get(rule=rule, group="a").samples == 2
 
 
+def test_a_rule_edited_after_the_read_is_stepped_again_by_its_new_thresholds(
+    warehouse, smtp, monkeypatch
+) -> None:
+    """An edit between the evaluation's stepping and its claim (the threshold raised above the
+    value) moves the rule's states version: the evaluation claims nothing by the old rule, reads
+    the rule again and steps the group by the new one (fails without the version: the group
+    fires by a threshold the rule no longer has)."""
+    from csvhub.alarms import evaluation
+    from csvhub.alarms.services import alarm_rule_update
+
+    dataset = sensors_dataset(make_org())
+    rule = rule_add(dataset)  # upper 30
+    _paused(rule, False)
+    sensors_append(dataset, "a,2026-01-01 00:01:00,45\n")
+    _paused(rule, True)
+    stepped_first = evaluation._rules_step
+    edited: list[bool] = []
+
+    def edit_after_the_first_read(*args, **kwargs):
+        stepped = stepped_first(*args, **kwargs)
+        if not edited:
+            alarm_rule_update(rule=AlarmRule.objects.get(pk=rule.pk), data={"upper": "50"})
+            edited.append(True)
+        return stepped
+
+    monkeypatch.setattr(evaluation, "_rules_step", edit_after_the_first_read)
+
+    assert rules_evaluate(dataset_id=str(dataset.pk)) == 1
+    assert edited == [True]
+    assert not AlarmEvent.objects.filter(rule=rule).exists()
+    assert AlarmState.objects.get(rule=rule, group="a").state == "ok"
+    assert AlarmState.objects.get(rule=rule, group="a").samples == 1
+
+
 @pytest.mark.parametrize("rules", [2, 8])
 def test_an_evaluation_costs_the_same_queries_whatever_the_number_of_rules(rules, smtp) -> None:
     """The rules sharing a read are claimed, read and written together: one transaction
