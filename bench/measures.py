@@ -49,6 +49,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ingest
@@ -201,9 +202,13 @@ class Dataset:
         self.rows_url = f"{self.base_url}/api/v1/datasets/{self.slug}/rows/"
 
     def append(self, body: bytes) -> dict:
-        response = self.session.post(
-            self.rows_url, data=body, headers={"Content-Type": "application/json"}, timeout=300
-        )
+        # A send on a keep-alive connection the server had closed (gunicorn drops one idle
+        # for 2 s) fails before the server reads it: sent again once, on a new connection.
+        headers = {"Content-Type": "application/json"}
+        try:
+            response = self.session.post(self.rows_url, data=body, headers=headers, timeout=300)
+        except requests.ConnectionError:
+            response = self.session.post(self.rows_url, data=body, headers=headers, timeout=300)
         if response.status_code != 201:
             raise ingest.BenchFailed(f"append answered {response.status_code}: {response.text}")
         return response.json()
