@@ -37,9 +37,17 @@ FILTERED = {"client_id": "gte:500", "sort": "client_id", "count": "none"}
 
 
 def wsgi_get(handler, url: str, token: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    return wsgi_request(handler, "GET", url, token)
+
+
+def wsgi_request(
+    handler, method: str, url: str, token: str, body: bytes = b"", headers: dict | None = None
+) -> tuple[str, list[tuple[str, str]], bytes]:
+    """One request through `handler` as gunicorn sends it; `headers` as WSGI keys
+    (CONTENT_TYPE, HTTP_IDEMPOTENCY_KEY)."""
     parts = urlsplit(url)
     environ = {
-        "REQUEST_METHOD": "GET",
+        "REQUEST_METHOD": method,
         "PATH_INFO": parts.path,
         "QUERY_STRING": parts.query,
         "SERVER_NAME": "127.0.0.1",
@@ -49,11 +57,13 @@ def wsgi_get(handler, url: str, token: str) -> tuple[str, list[tuple[str, str]],
         "HTTP_AUTHORIZATION": f"Bearer {token}",
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
+        "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)),
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": True,
         "wsgi.multiprocess": False,
         "wsgi.run_once": False,
+        **(headers or {}),
     }
     answer: list = []
     response = handler(environ, lambda status, headers: answer.extend((status, headers)))

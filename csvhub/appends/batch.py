@@ -90,13 +90,16 @@ def _columns(payload: Payload, names: list[str], where: Mapping[str, str]) -> Co
     keys_of: dict[str, list[str]] = {name: [] for name in names}
     for key, name in where.items():
         keys_of[name].append(key)
-    return Columns([_cells(payload.rows, keys_of[name]) for name in names])
+    return Columns([_cells(payload, keys_of[name]) for name in names])
 
 
-def _cells(rows: list[dict[str, str]], keys: list[str]) -> list[str]:
+def _cells(payload: Payload, keys: list[str]) -> list[str]:
     """One column's cells: its key's values, '' where a row lacks it."""
     if not keys:
-        return [""] * len(rows)
+        return [""] * payload.row_count
+    if len(keys) == 1 and payload.columns is not None:  # every row has the key
+        return payload.columns[keys[0]]
+    rows = payload.rows
     if len(keys) == 1:
         key = keys[0]
         return [row.get(key, "") for row in rows]

@@ -131,6 +131,44 @@ def test_values_are_read_as_csv_cells_are(warehouse):
     assert _rows(dataset)[-1] == (7, "2.25", "2026-02-03", False, "2026-01-02T02:04:05Z")
 
 
+@pytest.mark.parametrize(
+    ("body", "stored"),
+    [
+        # Rows sharing their keys in one order: laid out column by column (integers read by
+        # msgspec become their digits, booleans and null as in any row).
+        (
+            '[{"sensor": 7, "temperature": 3}, {"sensor": true, "temperature": null}]',
+            [("7", 3), ("true", None)],
+        ),
+        # The same keys in another order: each value under its own key.
+        (
+            '[{"sensor": "a", "temperature": 1}, {"temperature": 2, "sensor": "b"}]',
+            [("a", 1), ("b", 2)],
+        ),
+        # -0 and integers past 64 bits: read by the json module, digits kept.
+        ('[{"sensor": -0, "temperature": -0}]', [("-0", 0)]),
+        ('[{"sensor": 12345678901234567890123}]', [(str(12345678901234567890123), None)]),
+        ('[{"sensor": 1.10, "temperature": 4}, {"sensor": 1E2}]', [("1.10", 4), ("1E2", None)]),
+    ],
+)
+def test_json_numbers_keep_the_digits_sent(warehouse, body, stored):
+    org = make_org()
+    dataset = _measures(org)
+    response = _post(api_client_for(org), "measures", body)
+    assert response.status_code == 201, response.content
+    assert [(row[0], row[2]) for row in _rows(dataset)[2:]] == stored
+
+
+def test_a_bad_value_in_rows_sharing_their_keys_names_its_row(warehouse):
+    org = make_org()
+    dataset = _measures(org)
+    rows = [{"sensor": "a", "temperature": 1}, {"sensor": "b", "temperature": [2]}]
+    response = _post(api_client_for(org), "measures", rows)
+    assert response.status_code == 400, response.content
+    assert response.json()["detail"].startswith("Row 2, 'temperature': an array is not")
+    assert len(_rows(dataset)) == 2
+
+
 def test_a_wider_value_widens_the_column_and_says_so(warehouse):
     org = make_org()
     dataset = _measures(org)
