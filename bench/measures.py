@@ -410,7 +410,8 @@ def main() -> int:
         ) as server:
             try:
                 throughput(server, args.pg_url, args.batches)
-                latency(server, args.singles, args.rules, args.block)
+                if args.singles:
+                    latency(server, args.singles, args.rules, args.block)
             except ingest.BenchFailed:
                 # The server's log goes with its data directory: show why it answered 500.
                 print(server.log.read_text(errors="replace")[-4000:], file=sys.stderr)
