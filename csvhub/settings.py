@@ -290,12 +290,13 @@ CSVHUB_ALARM_DIGEST_GROUPS = env_int("CSVHUB_ALARM_DIGEST_GROUPS", 5, minimum=2)
 CSVHUB_ALARM_PREVIEW_ROWS = env_int("CSVHUB_ALARM_PREVIEW_ROWS", 200_000, minimum=1)
 # How long a dataset's commits must pause before its evaluation is sent, and the longest an
 # evaluation waits after the commit that queued it (a steady stream never pauses), so that the
-# commits of a burst are evaluated together, after it (csvhub.alarms.queue).
+# commits of a burst are evaluated together, after it (csvhub.alarms.queue). Both stay under
+# csvhub.alarms.waiting.STALE_SECONDS.
 CSVHUB_ALARM_EVALUATION_DELAY_SECONDS = env_float(
     "CSVHUB_ALARM_EVALUATION_DELAY_SECONDS", 0.2, minimum=0.0, maximum=60.0
 )
 CSVHUB_ALARM_EVALUATION_MAX_DELAY_SECONDS = env_float(
-    "CSVHUB_ALARM_EVALUATION_MAX_DELAY_SECONDS", 2.0, minimum=0.0, maximum=300.0
+    "CSVHUB_ALARM_EVALUATION_MAX_DELAY_SECONDS", 2.0, minimum=0.0, maximum=60.0
 )
 
 # Scheduled imports (csvhub.sources). Sources reach only public addresses; hosts listed here

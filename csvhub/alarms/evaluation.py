@@ -97,8 +97,10 @@ def rules_evaluate(*, dataset_id: str) -> int:
         alarm_evaluated("duplicate")
         return 0
     done = 0
-    # A rule lost to another evaluation that moved its watermark first is read again from
-    # there: every lost round means another evaluation made progress, so this ends.
+    # A rule lost to another evaluation that moved its watermark first, or whose states
+    # version an edit or the no-data sweep moved, is read again from where it is now: every
+    # lost round means another evaluation made progress, or an edit (finite) or a sweep
+    # (which fires a silent group once) came, so this ends.
     while pending:
         evaluated, lost = _rules_evaluate(dataset, pending, upto)
         done += evaluated

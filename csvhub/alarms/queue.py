@@ -29,7 +29,12 @@ from django.tasks import task_backends
 from django.tasks.backends.base import BaseTaskBackend
 
 from csvhub.alarms.tasks import alarms_evaluate
-from csvhub.alarms.waiting import evaluation_due_in, evaluation_mark_waiting, evaluation_started
+from csvhub.alarms.waiting import (
+    Wait,
+    evaluation_due_in,
+    evaluation_mark_waiting,
+    evaluation_started,
+)
 from csvhub.jobs.backends import InlineBackend, ThreadBackend
 
 logger = logging.getLogger(__name__)
@@ -41,17 +46,21 @@ def evaluation_queue(dataset_id: str) -> None:
     if isinstance(backend, InlineBackend):  # tests and scripts: here and now, as they expect
         alarms_evaluate.enqueue(dataset_id)
         return
-    if not evaluation_mark_waiting(dataset_id):
+    wait = evaluation_mark_waiting(dataset_id)
+    if wait is None:
         return
     # The backend is taken here, not looked up on the timer's thread: Django's task backends
     # are per thread, and a new thread would start a thread pool of its own.
-    sender = _Sender(dataset_id, backend, started_there=isinstance(backend, ThreadBackend))
+    sender = _Sender(dataset_id, wait, backend, started_there=isinstance(backend, ThreadBackend))
     sender.send_in(settings.CSVHUB_ALARM_EVALUATION_DELAY_SECONDS)
 
 
 class _Sender:
-    def __init__(self, dataset_id: str, backend: BaseTaskBackend, *, started_there: bool) -> None:
+    def __init__(
+        self, dataset_id: str, wait: Wait, backend: BaseTaskBackend, *, started_there: bool
+    ) -> None:
         self.dataset_id = dataset_id
+        self.wait = wait
         self.backend = backend
         self.started_there = started_there
 
@@ -61,12 +70,16 @@ class _Sender:
         timer.start()
 
     def send_when_due(self) -> None:
-        """Send the evaluation, or wait again: commits came during the wait."""
+        """Send the evaluation, or wait again (commits came during the wait), or stop (a
+        newer wait of the dataset has its own sender)."""
         left = evaluation_due_in(
             self.dataset_id,
+            self.wait,
             quiet=settings.CSVHUB_ALARM_EVALUATION_DELAY_SECONDS,
             longest=settings.CSVHUB_ALARM_EVALUATION_MAX_DELAY_SECONDS,
         )
+        if left is None:
+            return
         if left > 0:
             self.send_in(left)
         else:

@@ -168,21 +168,27 @@ def test_a_burst_longer_than_the_delay_is_evaluated_once_after_its_last_commit(
 
 def test_a_steady_stream_is_evaluated_every_max_delay(smtp, settings) -> None:
     """Commits that never pause for the delay are still evaluated: at the latest the max
-    delay after the commit that queued the evaluation (fails without the bound: the stream
-    below would wait for its end)."""
+    delay after the commit that queued the evaluation, not before (fails without the bound:
+    the stream below would wait for its end; and with the delay taken for the bound)."""
     dataset = sensors_dataset(make_org())
     rule = rule_add(dataset)
     client = api_client_for(dataset.organization)
     settings.TASKS = THREADS
     settings.CSVHUB_ALARM_EVALUATION_DELAY_SECONDS = 1.0
-    settings.CSVHUB_ALARM_EVALUATION_MAX_DELAY_SECONDS = 0.5
+    settings.CSVHUB_ALARM_EVALUATION_MAX_DELAY_SECONDS = 2.0
     runs_before = _runs()
-    for i in range(25):
+    started = time.monotonic()
+    runs_early = None
+    for i in range(40):
         _post_row(client, dataset, i)
         time.sleep(0.1)
-    assert _runs() - runs_before >= 1, "nothing evaluated during a 2.5 s stream"
+        if runs_early is None and time.monotonic() - started > 1.5:
+            runs_early = _runs() - runs_before
+    assert time.monotonic() - started > 4.0
+    assert runs_early == 0, "sent after the quiet delay, not the max delay"
+    assert _runs() - runs_before >= 1, "nothing evaluated during a 4 s stream"
     _evaluated_all(rule, dataset)
-    assert sum(s.samples for s in AlarmState.objects.filter(rule=rule)) == 25
+    assert sum(s.samples for s in AlarmState.objects.filter(rule=rule)) == 40
 
 
 def _runs() -> float:
