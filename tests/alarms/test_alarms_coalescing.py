@@ -149,12 +149,7 @@ def test_a_burst_longer_than_the_delay_is_evaluated_once_after_its_last_commit(
     """The delay is a pause of the dataset's commits, not a time after the first: appends
     0.1 s apart for longer than the delay are evaluated once, after the burst (fails with a
     delay counted from the first commit: an evaluation would run in the middle of it)."""
-    dataset = sensors_dataset(make_org())
-    rule = rule_add(dataset)
-    client = api_client_for(dataset.organization)
-    settings.TASKS = THREADS
-    settings.CSVHUB_ALARM_EVALUATION_DELAY_SECONDS = 1.0
-    settings.CSVHUB_ALARM_EVALUATION_MAX_DELAY_SECONDS = 60.0
+    dataset, rule, client = _streamed(settings, delay=1.0, max_delay=60.0)
     runs_before = _runs()
     started = time.monotonic()
     for i in range(15):
@@ -170,12 +165,7 @@ def test_a_steady_stream_is_evaluated_every_max_delay(smtp, settings) -> None:
     """Commits that never pause for the delay are still evaluated: at the latest the max
     delay after the commit that queued the evaluation, not before (fails without the bound:
     the stream below would wait for its end; and with the delay taken for the bound)."""
-    dataset = sensors_dataset(make_org())
-    rule = rule_add(dataset)
-    client = api_client_for(dataset.organization)
-    settings.TASKS = THREADS
-    settings.CSVHUB_ALARM_EVALUATION_DELAY_SECONDS = 1.0
-    settings.CSVHUB_ALARM_EVALUATION_MAX_DELAY_SECONDS = 2.0
+    dataset, rule, client = _streamed(settings, delay=1.0, max_delay=2.0)
     runs_before = _runs()
     started = time.monotonic()
     runs_early = None
@@ -189,6 +179,16 @@ def test_a_steady_stream_is_evaluated_every_max_delay(smtp, settings) -> None:
     assert _runs() - runs_before >= 1, "nothing evaluated during a 4 s stream"
     _evaluated_all(rule, dataset)
     assert sum(s.samples for s in AlarmState.objects.filter(rule=rule)) == 40
+
+
+def _streamed(settings, *, delay: float, max_delay: float):
+    """A dataset with a rule, its org's API client, the thread runner and these delays."""
+    dataset = sensors_dataset(make_org())
+    rule = rule_add(dataset)
+    settings.TASKS = THREADS
+    settings.CSVHUB_ALARM_EVALUATION_DELAY_SECONDS = delay
+    settings.CSVHUB_ALARM_EVALUATION_MAX_DELAY_SECONDS = max_delay
+    return dataset, rule, api_client_for(dataset.organization)
 
 
 def _runs() -> float:
