@@ -192,14 +192,26 @@ def _rules_commit(
     if not watches:
         return set()
     stepped = _rules_step(watches, samples, upto, now)
+    seen = _seen(watches)
     with transaction.atomic():
         marks = _watermarks_lock([watch.rule for watch in watches])
-        claimed = {pk: seen for pk, seen in _seen(watches).items() if marks.get(pk) == seen}
-        _watermarks_move(watches, {pk: seen.watermark for pk, seen in claimed.items()}, upto)
+        claimed = {pk: mark for pk, mark in seen.items() if marks.get(pk) == mark}
+        _watermarks_move(watches, {pk: mark.watermark for pk, mark in claimed.items()}, upto)
         _write([rule for rule in stepped if rule.watch.rule.pk in claimed])
-    for watch in watches:
-        alarm_evaluated("evaluated" if watch.rule.pk in claimed else "duplicate")
+    for pk, mark in seen.items():
+        alarm_evaluated(_outcome(mark, marks.get(pk), claimed=pk in claimed))
     return set(claimed)
+
+
+def _outcome(seen: _Mark, now: _Mark | None, *, claimed: bool) -> str:
+    """The metric's outcome of one rule's evaluation: "evaluated"; "restepped" when its
+    states version moved (a sweep or an edit: stepped again from there); else "duplicate"
+    (another evaluation claimed the rows first, or the rule is gone)."""
+    if claimed:
+        return "evaluated"
+    if now is not None and now.watermark == seen.watermark:
+        return "restepped"
+    return "duplicate"
 
 
 @dataclass(frozen=True)

@@ -89,8 +89,9 @@ def metrics() -> Metrics:
         ),
         alarm_evaluations=Counter(
             "csvhub_alarm_evaluations",
-            "Alarm rule evaluations of newly committed rows, by outcome (evaluated, duplicate: "
-            "the range was evaluated already).",
+            "Alarm rule evaluations of newly committed rows, by outcome (evaluated; duplicate: "
+            "the rows were evaluated already; restepped: the rule's states changed meanwhile, "
+            "stepped again).",
             ["outcome"],
             registry=registry,
         ),

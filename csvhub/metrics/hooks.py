@@ -77,7 +77,7 @@ def job_finished(job: object, *, kind: str, state: str, started_at: datetime | N
 
 
 def alarm_evaluated(outcome: str, count: int = 1) -> None:
-    """Rule evaluations of committed rows: outcome "evaluated" or "duplicate"."""
+    """Rule evaluations of committed rows: outcome "evaluated", "duplicate" or "restepped"."""
     metrics().alarm_evaluations.labels(outcome).inc(count)
 
 

@@ -344,9 +344,11 @@ def test_a_rule_edited_after_the_read_is_stepped_again_by_its_new_thresholds(
         return stepped
 
     monkeypatch.setattr(evaluation, "_rules_step", edit_after_the_first_read)
+    restepped = _evaluations("restepped")
 
     assert rules_evaluate(dataset_id=str(dataset.pk)) == 1
     assert edited == [True]
+    assert _evaluations("restepped") - restepped == 1
     assert not AlarmEvent.objects.filter(rule=rule).exists()
     assert AlarmState.objects.get(rule=rule, group="a").state == "ok"
     assert AlarmState.objects.get(rule=rule, group="a").samples == 1
