@@ -203,6 +203,14 @@ def _rules_commit(
     return set(claimed)
 
 
+@dataclass(frozen=True)
+class _Mark:
+    """A rule's claim as read: its watermark, and the version of its states."""
+
+    watermark: int
+    states_version: int
+
+
 def _outcome(seen: _Mark, now: _Mark | None, *, claimed: bool) -> str:
     """The metric's outcome of one rule's evaluation: "evaluated"; "restepped" when its
     states version moved (a sweep or an edit: stepped again from there); else "duplicate"
@@ -212,14 +220,6 @@ def _outcome(seen: _Mark, now: _Mark | None, *, claimed: bool) -> str:
     if now is not None and now.watermark == seen.watermark:
         return "restepped"
     return "duplicate"
-
-
-@dataclass(frozen=True)
-class _Mark:
-    """A rule's claim as read: its watermark, and the version of its states."""
-
-    watermark: int
-    states_version: int
 
 
 def _seen(watches: list[_Watch]) -> dict[int, _Mark]:

@@ -100,7 +100,9 @@ def payload_read(body: bytes, content_type: str, *, max_rows: int) -> Payload:
         payload = _json(text, max_rows)
     if not payload.row_count:
         raise PayloadInvalid("The body holds no rows: send one object or a list of objects.")
-    if "\\u" in text:  # NULs and surrogates can only come as escapes: JSON takes no raw NUL
+    # NULs and surrogates can only come as escapes (JSON takes no raw NUL); a batch laid out
+    # as columns is searched a column at a time, its rows made only to name the one at fault.
+    if "\\u" in text and not _storable_columns(payload.columns):
         _check_storable(payload.rows)
     return payload
 
@@ -238,6 +240,16 @@ def _row(item: Any, where: str) -> dict[str, str]:
         if value.__class__ is not str:
             return {key: _cell(value, where, key) for key, value in item.items()}
     return item  # strings and numbers only (numbers were kept as text): as it is
+
+
+def _storable_columns(columns: dict[str, list[str]] | None) -> bool:
+    """Whether the columns (None: the payload has none) are known to hold no NUL or lone
+    surrogate, in keys or cells; False sends the rows to _check_storable."""
+    if columns is None:
+        return False
+    return not any(
+        MARKED.search(key) or MARKED.search("\n".join(cells)) for key, cells in columns.items()
+    )
 
 
 def _check_storable(rows: list[dict[str, str]]) -> None:

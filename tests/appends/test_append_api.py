@@ -151,6 +151,8 @@ def test_values_are_read_as_csv_cells_are(warehouse):
         ('[{"sensor": 12345678901234567890123}]', [(str(12345678901234567890123), None)]),
         ('[{"sensor": ' + "7" * 4_400 + "}]", [("7" * 4_400, None)]),
         ('[{"sensor": 1.10, "temperature": 4}, {"sensor": 1E2}]', [("1.10", 4), ("1E2", None)]),
+        # An escape that is no NUL nor surrogate, in rows laid out as columns: stored as sent.
+        ('[{"sensor": "caf\\u00e9"}, {"sensor": "b"}]', [("café", None), ("b", None)]),
     ],
 )
 def test_json_numbers_keep_the_digits_sent(warehouse, body, stored):
@@ -197,6 +199,9 @@ def test_a_wider_value_widens_the_column_and_says_so(warehouse):
         ('{"sensor": "a\\u0000b"}', "application/json", 400, "NUL"),
         ('{"sensor": "\\ud800"}', "application/x-ndjson", 400, "lone surrogate"),
         ('[{"sensor": "\\ud800"}]', "application/json", 400, "lone surrogate"),
+        # Rows sharing their keys (laid out as columns): the row at fault is still named.
+        ('[{"sensor": "a"}, {"sensor": "b\\u0000"}]', "application/json", 400, "Row 2, 'sensor'"),
+        ('[{"s\\udc00": "a"}, {"s\\udc00": "b"}]', "application/json", 400, "lone surrogate"),
         ("sensor\na\n", "text/csv", 415, "application/x-ndjson"),
     ],
 )
