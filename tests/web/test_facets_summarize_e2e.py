@@ -100,7 +100,7 @@ def test_summarize_groups_sorts_charts_and_exports(signed_in, world: World) -> N
     panel.get_by_label("Measure").select_option(label="Number of")
     panel.get_by_label("grouped by").select_option("region")
     panel.get_by_role("button", name="Summarize").click()
-    expect(page.locator("#summarize-status")).to_contain_text("5 groups")
+    _summary_says(page, "5 groups")
     rows = _summary_rows(page)
     assert sorted(rows) == sorted(
         [["north", "12"], ["south", "12"], ["east", "12"], ["west", "12"], ["empty", "12"]]
@@ -135,7 +135,7 @@ def test_summarize_groups_sorts_charts_and_exports(signed_in, world: World) -> N
     assert len(text.splitlines()) == len(rows) + 1
     # The address holds the summary: opened again, it is made again.
     page.goto(page.url)
-    expect(page.locator("#summarize-status")).to_contain_text(f"{len(rows)} groups")
+    _summary_says(page, f"{len(rows)} groups")
     assert panel.get_by_label("then by").input_value() == "client"
 
 
@@ -144,7 +144,7 @@ def test_summarize_by_time_bucket(signed_in, world: World) -> None:
     _ingested(world.acme, "sales.csv", _sales_csv(60))
     page = signed_in("bob")
     page.goto("/datasets/sales/#sum=sum:amount&by=sold_at&per=month")
-    expect(page.locator("#summarize-status")).to_contain_text("6 groups")
+    _summary_says(page, "6 groups")
     firsts = [r[0] for r in _summary_rows(page)][:2]
     assert firsts[0].startswith("2024-01-01") and firsts[1].startswith("2024-02-01"), firsts
     expect(page.get_by_label("then by")).to_be_disabled()
@@ -186,6 +186,18 @@ def test_averages_show_the_same_digits_in_every_group(signed_in, world: World) -
     _ingested(world.acme, "sales.csv", _sales_csv(60))
     page = signed_in("bob")
     page.goto("/datasets/sales/#sum=avg:amount&by=region")
-    _expect()(page.locator("#summarize-status")).to_contain_text("5 groups")
+    _summary_says(page, "5 groups")
     averages = [row[-1] for row in _summary_rows(page)]
     assert all(len(value.split(".")[1]) == 4 for value in averages), averages
+
+
+def _summary_says(page, words: str) -> None:
+    """The Summarize panel's status holds `words`; if it never does, the failure says what the
+    panel showed instead (its error, whether its request was still running)."""
+    try:
+        _expect()(page.locator("#summarize-status")).to_contain_text(words)
+    except AssertionError as failed:
+        error = page.locator("#summarize-error")
+        shown = error.inner_text() if error.is_visible() else "(no error shown)"
+        busy = page.locator("#summarize").get_attribute("aria-busy")
+        raise AssertionError(f"{failed}\nSummarize error: {shown}; aria-busy: {busy}") from None
