@@ -559,6 +559,47 @@ summary_tuple(ColumnBuffer *column)
     return summary;
 }
 
+/* The summary the splitter would have made of a column given as its cells joined with '\n'
+ * (cells made elsewhere, such as a JSON append's): one pass over the text, no str per cell. */
+PyDoc_STRVAR(summarize_joined_doc,
+"summarize_joined(joined) -> (empty cells, shortest and longest non-empty cell, their\n"
+"code-point min and max, numeric min and max or None): read_batch's summary of a column whose\n"
+"cells, none holding a line break, are joined with '\\n'.");
+
+static PyObject *
+summarize_joined(PyObject *Py_UNUSED(module), PyObject *joined)
+{
+    if (!PyUnicode_Check(joined)) {
+        PyErr_SetString(PyExc_TypeError, "summarize_joined() takes a str");
+        return NULL;
+    }
+    ColumnBuffer column;
+    memset(&column, 0, sizeof(column));
+    column.text.len = PyUnicode_GET_LENGTH(joined);
+    column.text.data = PyUnicode_AsUCS4Copy(joined);
+    if (column.text.data == NULL) {
+        return NULL;
+    }
+    column.text.cap = column.text.len + 1;
+    summary_reset(&column);
+    Py_ssize_t start = 0;
+    for (Py_ssize_t i = 0; i <= column.text.len; i++) {
+        if (i < column.text.len && column.text.data[i] != '\n') {
+            continue;
+        }
+        if (i > start) {
+            summarize(&column, start, i - start);
+        }
+        else {
+            column.empties++;
+        }
+        start = i + 1;
+    }
+    PyObject *summary = summary_tuple(&column);
+    PyMem_Free(column.text.data);
+    return summary;
+}
+
 static int
 append_good(Reader *self)
 {
@@ -1167,11 +1208,17 @@ static PyTypeObject ReaderType = {
     .tp_getset = Reader_getset,
 };
 
+static PyMethodDef module_methods[] = {
+    {"summarize_joined", (PyCFunction)summarize_joined, METH_O, summarize_joined_doc},
+    {NULL, NULL, 0, NULL},
+};
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "csvhub.csvread._splitter",
     .m_doc = "CSV records split straight into columns (see reader.py).",
     .m_size = -1,
+    .m_methods = module_methods,
 };
 
 PyMODINIT_FUNC

@@ -7,7 +7,7 @@ string per column instead of a list of small strings, see csvread.worker).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import chain
 from typing import NamedTuple
 
@@ -28,6 +28,19 @@ class CellSummary(NamedTuple):
 type SummaryFields = tuple[
     int, int | None, int | None, str | None, str | None, str | None, str | None
 ]
+
+
+def _joined_summarizer() -> Callable[[str], SummaryFields] | None:
+    """The C splitter's summary of joined cells (csvread/_splitter.c), or None when csvhub was
+    built without a C compiler: stats are then counted from the cells (stats.batch_stats)."""
+    try:
+        from csvhub.csvread._splitter import summarize_joined
+    except ImportError:
+        return None
+    return summarize_joined
+
+
+_SUMMARIZE_JOINED = _joined_summarizer()
 
 
 class Columns:
@@ -110,6 +123,19 @@ class Columns:
 
     def summary(self, index: int) -> CellSummary | None:
         return None if self.summaries is None else self.summaries[index]
+
+    def summarize(self) -> Columns:
+        """These columns with the summaries the splitter would have noted, for a batch made of
+        cells (a JSON append's, before it is observed): inference then takes its stats from
+        them in C instead of a pass over the cells per statistic. A column whose cells hold a
+        line break gets none; nothing changes without the C splitter."""
+        summarize = _SUMMARIZE_JOINED
+        if summarize is not None and self.summaries is None:
+            self.summaries = [
+                CellSummary(*summarize(self.joined(index))) if self.one_line_cells(index) else None
+                for index in range(self.width)
+            ]
+        return self
 
     def wire_parts(self) -> list[str | list[str]]:
         """Per column: its joined text, or its list of cells when a cell holds a line break."""

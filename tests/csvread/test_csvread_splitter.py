@@ -275,6 +275,51 @@ def test_types_and_stats_from_the_splitters_summaries_match_the_cells(monkeypatc
         assert by_splitter == _tracked(data, monkeypatch, "python"), data
 
 
+def _tracked_cells(rows: list[list[str]], *, summarized: bool) -> tuple:
+    from csvhub.csvread import Columns
+
+    tracker = TypeTracker(len(rows[0]))
+    for start in range(0, len(rows), 50):
+        columns = Columns.from_rows(rows[start : start + 50], len(rows[0]))
+        tracker.observe_columns(columns.summarize() if summarized else columns)
+    return tracker.types, [stats.to_json() for stats in tracker.stats]
+
+
+def test_summaries_of_cells_made_elsewhere_give_the_stats_the_cells_give() -> None:
+    # A JSON append's batch is made of cells, not split: Columns.summarize has the splitter
+    # note what it would have noted, so that inference skips its own passes over the cells.
+    generator = random.Random(12)
+    numbers = ["0", "-0", "007", "1.50", "1.5", "-2.25", "10", "9.999", "-10.0", "3", ""]
+    decimals = [*numbers, "1e3", "+4", ".5", " 7 "]
+    stamps = ["2024-01-05 10:00:00", "2023-12-31 23:59:59.5", "2024-01-05T09:00:00Z", ""]
+    words = ["b", "a", "\u00e9t\u00e9", "\U0001f600", "A", "", " ", "ab", "two\nlines"]
+    for _ in range(30):
+        rows = [
+            [
+                generator.choice(numbers),
+                generator.choice(decimals),
+                generator.choice(stamps[:2] if generator.random() < 0.9 else stamps),
+                generator.choice(words),
+                generator.choice(["", "", "5"]),
+            ]
+            for _ in range(generator.randint(1, 200))
+        ]
+        summarized = _tracked_cells(rows, summarized=True)
+        assert summarized == _tracked_cells(rows, summarized=False), rows
+
+
+def test_a_summary_of_joined_cells_is_the_one_the_splitter_makes() -> None:
+    from csvhub.csvread._splitter import summarize_joined
+
+    # Ties keep the first: 1.50 is as large as 1.5, and longer in code-point order.
+    assert summarize_joined("1.50\n\n-2\n1.5") == (1, 2, 4, "-2", "1.50", "-2", "1.50")
+    assert summarize_joined("") == (1, None, None, None, None, None, None)
+    assert summarize_joined("b\n\u00e9\nab") == (0, 1, 2, "ab", "\u00e9", None, None)
+    assert summarize_joined("1e3\n2")[5:] == (None, None)  # exponents: not compared here
+    with pytest.raises(TypeError):
+        summarize_joined(b"1")  # type: ignore[arg-type]
+
+
 def test_a_reader_left_half_read_is_collected(monkeypatch) -> None:
     # The splitter's block iterator refers back to the reader: without the collector seeing
     # that cycle, every upload would leave its reader and buffers behind.
