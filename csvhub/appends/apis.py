@@ -89,11 +89,13 @@ class RowsApi(RowListApi):
         body = _body(request)
         content_type = request.content_type or ""
         payload = payload_read(body, content_type, max_rows=settings.CSVHUB_APPEND_MAX_ROWS)
+        key = request.headers.get("Idempotency-Key", "").strip()
         answer = services.rows_append(
             dataset=dataset,
             payload=payload,
-            idempotency_key=request.headers.get("Idempotency-Key", "").strip(),
-            fingerprint=services.request_fingerprint(content_type, body),
+            idempotency_key=key,
+            # Only a key's retries are compared with the first request (a hash of the body).
+            fingerprint=services.request_fingerprint(content_type, body) if key else "",
         )
         headers = {"Idempotency-Replayed": "true"} if answer.replayed else None
         return Response(answer.body, status=status.HTTP_201_CREATED, headers=headers)

@@ -152,27 +152,51 @@ def _labels(dataset: Dataset) -> dict[str, str]:
 def _write_batch(load: LoadSession, batch: AppendBatch) -> LoadResult:
     writer = TypedWriter(load, batch.names)
     if load.columns is None:
-        writer.observe(batch.columns)  # the dataset's first rows: its columns come from them
+        # The dataset's first rows: its columns come from them.
+        writer.observe(batch.columns.summarize())
         writer.create_table()
         writer.write(batch.columns)
         writer.settle_provisional_types()
-    else:
-        load.set_write_order(batch.names)
-        # The whole batch is observed and the columns widened before any row is written: a
-        # column widened by a later chunk (to text, say) would otherwise hold the earlier
-        # chunks' values as converted ("1.5" as "1.50"), not as sent.
-        writer.widen_to(writer.observe(batch.columns))
-        if batch.columns.row_count <= CHUNK_ROWS:
-            writer.write(batch.columns, writer.tracker.last_observation)
-        else:
-            for chunk in _chunks(batch.columns):
-                writer.write(chunk)  # converted cell by cell: the observation is the batch's
+        return writer.result(batch.labels)
+    load.set_write_order(batch.names)
+    streams = load.stores_while_caller_reads and batch.columns.row_count > CHUNK_ROWS
+    if not (streams and _written_as_read(writer, batch.columns)):
+        _write_whole(writer, batch.columns)
     return writer.result(batch.labels)
 
 
+def _written_as_read(writer: TypedWriter, columns: Columns) -> bool:
+    """Each chunk observed, then written while the next is observed (the engine stores one
+    while the next is read, instead of waiting for the whole batch's inference). False, with
+    nothing written and nothing observed, when a chunk after the first needs a wider column:
+    the earlier chunks were converted for the narrower type (1.5 would stay 1.50 once the
+    column is text), so they are taken back and the batch is written whole."""
+    for number, chunk in enumerate(_chunks(columns)):
+        types = writer.observe(chunk.summarize())
+        if number == 0:
+            writer.widen_to(types)  # nothing written yet: widening now changes no row sent
+        elif writer.widens(types):
+            writer.load.take_back_rows()
+            writer.forget_observations()
+            return False
+        writer.write(chunk, writer.tracker.last_observation)
+    return True
+
+
+def _write_whole(writer: TypedWriter, columns: Columns) -> None:
+    # The whole batch is observed and the columns widened before any row is written: a
+    # column widened by a later chunk (to text, say) would otherwise hold the earlier
+    # chunks' values as converted ("1.5" as "1.50"), not as sent.
+    writer.widen_to(writer.observe(columns.summarize()))
+    if columns.row_count <= CHUNK_ROWS:
+        writer.write(columns, writer.tracker.last_observation)
+        return
+    for chunk in _chunks(columns):
+        writer.write(chunk)  # converted cell by cell: the observation is the batch's
+
+
 def _chunks(columns: Columns) -> Iterator[Columns]:
-    """The batch in runs of CHUNK_ROWS rows, written one after another: PostgreSQL stores one
-    while the next is converted and encoded."""
+    """The batch in runs of CHUNK_ROWS rows."""
     for start in range(0, columns.row_count, CHUNK_ROWS):
         yield Columns([cells[start : start + CHUNK_ROWS] for cells in columns.values])
 

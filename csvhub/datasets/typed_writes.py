@@ -68,6 +68,22 @@ class TypedWriter:
         """Widen the stored columns to hold the batch just observed (`types`); `cause` tells
         the line and value that made a column (by index) leave its stored type."""
         assert self.load.columns is not None
+        for index, name, wider, scale in self._widenings(types):
+            stored = self.load.columns[name]
+            if wider is not stored and cause is not None and name not in self.widen_causes:
+                self.widen_causes[name] = cause(index, stored)
+            self.load.retype(name, wider, scale)
+
+    def widens(self, types: list[ColumnType | None]) -> bool:
+        """Whether widen_to(types) would change a stored column's type or scale."""
+        return bool(self._widenings(types))
+
+    def _widenings(
+        self, types: list[ColumnType | None]
+    ) -> list[tuple[int, str, ColumnType, int | None]]:
+        """(index, name, type, scale) of each stored column the observed `types` widen."""
+        assert self.load.columns is not None
+        found = []
         for index, (name, seen) in enumerate(zip(self.names, types, strict=True)):
             stored = self.load.columns[name]
             if name in self.provisional or seen is None:
@@ -77,10 +93,13 @@ class TypedWriter:
             scale = self._scale(index, wider)
             if wider is ColumnType.DECIMAL and scale is None and not self._unscaled(name):
                 wider = ColumnType.TEXT  # these values at the stored scale: too many digits
-            if wider is not stored and cause is not None and name not in self.widen_causes:
-                self.widen_causes[name] = cause(index, stored)
             if wider is not stored or scale != self.load.scales.get(name):
-                self.load.retype(name, wider, scale)
+                found.append((index, name, wider, scale))
+        return found
+
+    def forget_observations(self) -> None:
+        """Start inferring again from no value (the rows observed so far were taken back)."""
+        self.tracker = TypeTracker(len(self.names))
 
     def _scale(self, index: int, column_type: ColumnType) -> int | None:
         """A decimal column's scale holding the stored values' and the new ones (the stored

@@ -277,6 +277,22 @@ class LoadSession:
         self.rows_written += len(columns[0])
 
     @property
+    def stores_while_caller_reads(self) -> bool:
+        """Whether rows written are stored while the caller goes on (see Loader)."""
+        return self._loader.stores_while_caller_reads
+
+    def take_back_rows(self) -> None:
+        """Delete every row this session wrote, in its transaction (nothing was committed):
+        its next row gets the first id again. For a writer that streamed rows out and then
+        found it must widen a column first (csvhub.appends); the table keeps its shape."""
+        if not self.rows_written:
+            return
+        self._loader.flush()  # rows streaming in (a COPY) hold the connection
+        rows = table(check_table_name(self.table_name), column(ROW_ID))
+        self._connection.execute(delete(rows).where(rows.c[ROW_ID] > self._max_row_id_before))
+        self.rows_written = 0
+
+    @property
     def sends_binary(self) -> bool:
         """Whether write_joined can be used at all (a loader with a binary path)."""
         return self._loader.sends_binary

@@ -443,6 +443,9 @@ class Loader(ABC):
 
     # Whether write_joined may succeed (a binary path for cells as read).
     sends_binary: ClassVar[bool] = False
+    # Whether the engine stores rows written while the caller goes on (a COPY fed from a
+    # sending thread): a caller then gains by writing a batch in chunks as it reads them.
+    stores_while_caller_reads: ClassVar[bool] = False
 
     def __init__(self, dialect: WarehouseDialect, connection: Connection, table_name: str) -> None:
         self.dialect = dialect

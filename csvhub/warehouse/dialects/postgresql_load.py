@@ -31,6 +31,8 @@ except ImportError:  # built without a C compiler: rows go as COPY text
 
 
 class PostgreSQLLoader(Loader):
+    stores_while_caller_reads = True  # the COPY's data goes from the sending thread
+
     def __init__(self, dialect: WarehouseDialect, connection: Connection, table_name: str) -> None:
         super().__init__(dialect, connection, table_name)
         self.sends_binary = _copybinary is not None  # type: ignore[misc]
