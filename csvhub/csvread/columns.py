@@ -41,6 +41,7 @@ def _joined_summarizer() -> Callable[[str], SummaryFields] | None:
 
 
 _SUMMARIZE_JOINED = _joined_summarizer()
+SUMMARY_MAX_CHARS = 4_000_000
 
 
 class Columns:
@@ -130,12 +131,17 @@ class Columns:
         them in C instead of a pass over the cells per statistic. A column whose cells hold a
         line break gets none; nothing changes without the C splitter."""
         summarize = _SUMMARIZE_JOINED
-        if summarize is not None and self.summaries is None:
+        if summarize is not None and self.summaries is None and self.row_count:
             self.summaries = [
-                CellSummary(*summarize(self.joined(index))) if self.one_line_cells(index) else None
+                CellSummary(*summarize(self.joined(index))) if self._summarizable(index) else None
                 for index in range(self.width)
             ]
         return self
+
+    def _summarizable(self, index: int) -> bool:
+        # The C pass reads a copy of the column at 4 bytes a character: a large column (a
+        # whole 64 MiB append's) is left to the Python passes rather than copied whole.
+        return self.one_line_cells(index) and len(self.joined(index)) <= SUMMARY_MAX_CHARS
 
     def wire_parts(self) -> list[str | list[str]]:
         """Per column: its joined text, or its list of cells when a cell holds a line break."""

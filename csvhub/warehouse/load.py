@@ -284,7 +284,11 @@ class LoadSession:
     def take_back_rows(self) -> None:
         """Delete every row this session wrote, in its transaction (nothing was committed):
         its next row gets the first id again. For a writer that streamed rows out and then
-        found it must widen a column first (csvhub.appends); the table keeps its shape."""
+        found it must write them otherwise (csvhub.appends), on a loader that stores while
+        the caller reads: it writes into the table itself (MySQL's stages an append's rows
+        in another table, which this would not reach)."""
+        if not self.stores_while_caller_reads:
+            raise NotImplementedError(f"{type(self._loader).__name__} cannot take rows back")
         if not self.rows_written:
             return
         self._loader.flush()  # rows streaming in (a COPY) hold the connection

@@ -281,7 +281,9 @@ def _tracked_cells(rows: list[list[str]], *, summarized: bool) -> tuple:
     tracker = TypeTracker(len(rows[0]))
     for start in range(0, len(rows), 50):
         columns = Columns.from_rows(rows[start : start + 50], len(rows[0]))
-        tracker.observe_columns(columns.summarize() if summarized else columns)
+        if summarized:  # a .so built before summarize_joined would leave them None
+            assert columns.summarize().summaries is not None
+        tracker.observe_columns(columns)
     return tracker.types, [stats.to_json() for stats in tracker.stats]
 
 
