@@ -228,10 +228,11 @@ class _SendingThread(psycopg.copy.Writer):
             thread.start()
             self._thread = thread
         self._queue.put(bytes(data))
-        # Hand the GIL to the sending thread now: left to the interpreter, the loading thread
-        # keeps it for up to sys.getswitchinterval() (5 ms) of converting, and the server
-        # waits for data it could be storing (a 10,000-row append's COPY ended 13 ms after
-        # its last write, 6-7 ms with this).
+        # Offer the GIL to the sending thread now (a hint: CPython does not promise the
+        # switch): left to the interpreter, the loading thread keeps it for up to
+        # sys.getswitchinterval() (5 ms) of converting while the server waits for data it
+        # could be storing (a 10,000-row append's COPY ended 13 ms after its last write,
+        # 6-7 ms with this).
         time.sleep(0)
 
     def finish(self, exc: BaseException | None = None) -> None:
