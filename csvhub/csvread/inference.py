@@ -7,7 +7,7 @@ column) are the batch's distinct values classified one by one and the type widen
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cache
@@ -78,8 +78,13 @@ class _ColumnState:
 class TypeTracker:
     """The narrowest type of each column over all values observed, with running stats."""
 
-    def __init__(self, n_columns: int) -> None:
+    def __init__(self, n_columns: int, *, text_columns: Iterable[int] = ()) -> None:
         self._columns = [_ColumnState() for _ in range(n_columns)]
+        # Columns stored as text already (a table loaded before): their values are text
+        # whatever they look like, and counted as text (top values, lengths); inferred as
+        # numbers, a batch's stats would keep no top values, and the column's would be lost.
+        for index in text_columns:
+            self._columns[index].kind = TEXT
         self.last_observation: Observation | None = None
 
     @property

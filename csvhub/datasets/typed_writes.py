@@ -33,8 +33,8 @@ class TypedWriter:
     def __init__(self, load: LoadSession, names: list[str]) -> None:
         self.load = load
         self.names = names
-        self.tracker = TypeTracker(len(names))
         self.types_before = dict(load.columns or {})
+        self.tracker = self._new_tracker()
         self.provisional: set[str] = set()  # created as text while still empty
         # Types a reading rule decides whatever the values (csvhub.cleaning), by column index.
         self.held_types: dict[int, ColumnType] = {}
@@ -99,7 +99,13 @@ class TypedWriter:
 
     def forget_observations(self) -> None:
         """Start inferring again from no value (the rows observed so far were taken back)."""
-        self.tracker = TypeTracker(len(self.names))
+        self.tracker = self._new_tracker()
+
+    def _new_tracker(self) -> TypeTracker:
+        """A tracker that counts the stored text columns' values as text (csvread.inference)."""
+        stored = self.types_before
+        text = [i for i, name in enumerate(self.names) if stored.get(name) is ColumnType.TEXT]
+        return TypeTracker(len(self.names), text_columns=text)
 
     def _scale(self, index: int, column_type: ColumnType) -> int | None:
         """A decimal column's scale holding the stored values' and the new ones (the stored

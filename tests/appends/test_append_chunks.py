@@ -265,3 +265,34 @@ def test_chunks_go_to_the_warehouse_as_they_are_read_unless_one_widens(warehouse
     dataset.refresh_from_db()
     stored = [row[1] for row in warehouse_rows(dataset)][2:]
     assert stored == [Decimal(cell) for cell in cells]  # widened or not: the values sent
+
+
+@pytest.mark.parametrize("count", [3, LONG])
+def test_digits_appended_to_a_text_column_are_counted_as_text(warehouse, count):
+    """A column stored as text takes digits as text: its top values count them, and are not
+    lost because the request's values alone would read as integers."""
+    org = make_org()
+    dataset = upload(org, "measures.csv", MEASURES).dataset
+    rows = [{"sensor": "123", "temperature": 1} for _ in range(count)]
+
+    response = _post(api_client_for(org), rows)
+
+    assert response.status_code == 201, response.content
+    assert response.json()["type_changes"] == []
+    dataset.refresh_from_db()
+    sensor = dataset.schema.stats_of("sensor")
+    assert sensor.top_values is not None
+    assert dict(sensor.top_values.counts) == {"123": count, "s1": 1, "s2": 1}
+    assert (sensor.min_length, sensor.max_length) == (2, 3)
+
+
+def test_an_upload_of_digits_into_a_text_column_keeps_its_top_values(warehouse):
+    org = make_org()
+    dataset = upload(org, "measures.csv", MEASURES).dataset
+    upload(org, "more.csv", "sensor,temperature\n7,1\n7,2\n", dataset=dataset.slug)
+
+    dataset.refresh_from_db()
+    sensor = dataset.schema.stats_of("sensor")
+    assert column_types(dataset)["sensor"] == "text"
+    assert sensor.top_values is not None
+    assert dict(sensor.top_values.counts) == {"7": 2, "s1": 1, "s2": 1}

@@ -215,3 +215,18 @@ def test_decimal_columns_get_the_scale_of_their_longest_fraction(
     for batch in batches:
         tracker.observe([[cell] for cell in batch])
     assert (tracker.types[0], tracker.scales[0]) == (expected, scale)
+
+
+def test_a_column_stored_as_text_counts_digits_as_text() -> None:
+    # A table's text column takes digits as text: counted as values (top values, whitespace
+    # too), not read as integers whose batch stats would keep no top values.
+    from csvhub.csvread import Columns
+
+    tracker = TypeTracker(2, text_columns=[0])
+    tracker.observe_columns(Columns([["123", "123", ""], ["1", "2", "3"]]))
+    tracker.observe_columns(Columns([["A1", "123", " "], ["4", "5", "6"]]))
+    assert tracker.types == [ColumnType.TEXT, ColumnType.INTEGER]
+    text = tracker.stats[0]
+    assert text.top_values is not None
+    assert dict(text.top_values.counts) == {"123": 3, "A1": 1, " ": 1}
+    assert (text.nulls, text.non_null) == (1, 5)
