@@ -38,7 +38,7 @@ from csvhub.datasets.errors import DatasetError, DatasetNotFound
 from csvhub.datasets.models import Dataset
 from csvhub.datasets.typed_writes import Publication, TypedWriter, load_publish
 from csvhub.lifecycle.quotas import check_rows
-from csvhub.schema import ColumnType, DatasetSchema, LoadResult
+from csvhub.schema import DatasetSchema, LoadResult
 from csvhub.warehouse.engine import get_engine
 from csvhub.warehouse.load import LoadSession, loads_forget
 
@@ -168,20 +168,16 @@ def _write_batch(load: LoadSession, batch: AppendBatch) -> LoadResult:
 def _written_as_read(writer: TypedWriter, columns: Columns) -> bool:
     """Each chunk observed, then written while the next is observed (the engine stores one
     while the next is read, instead of waiting for the whole batch's inference): the sensor
-    case, a stream whose values keep their types. False, with nothing written, nothing
-    observed and the table as it was, when a chunk needs a wider column or reads as other
-    types than the first chunk did: rows converted for the narrower type would not be stored
-    as sent (1.5 as 1.50 once the column is text), and a column read as numbers, then text,
-    would lose its stats' top values. The batch is then written whole, as before."""
-    first_types: list[ColumnType | None] | None = None
+    case, a stream whose values fit the stored columns. False, with nothing written, nothing
+    observed and the table as it was, when a chunk needs a wider column: rows converted for
+    the narrower type would not be stored as sent (1.5 as 1.50 once the column is text), and
+    a first chunk's widening would convert the stored rows a second time when a later chunk
+    widened again. The batch is then written whole, as before."""
     for chunk in _chunks(columns):
-        types = writer.observe(chunk.summarize())
-        if writer.widens(types) or first_types not in (None, types):
+        if writer.widens(writer.observe(chunk.summarize())):
             writer.load.take_back_rows()
             writer.forget_observations()
             return False
-        if first_types is None:
-            first_types = list(types)
         writer.write(chunk, writer.tracker.last_observation)
     return True
 
