@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Engine,
     MetaData,
@@ -99,6 +100,8 @@ class RowSet:
 
 # A cursor's value on one sort key: its bound parameter, or None for an empty cell.
 KeyValue = BindParameter[Any] | None
+# The bound parameter of a row-id window's width (QueryBuilder.window_runs).
+WINDOW = "window"
 
 
 @dataclass(frozen=True)
@@ -143,17 +146,19 @@ def rows_page(
     )
     dialect = dialect_of(engine)
     plan = page_plan(shape, dialect)
-    params = plan.parameters(position) if position is not None else None
+    params = plan.parameters(position, window=limit + 1)
     fetched: list[Any] = []
     with read_connection(engine) as connection:
         direct = plan.direct(limit + 1, engine.dialect) if _plain_engine(engine) else None
+        runs = range(plan.run_count)
         if direct is not None:
             fetched = direct.fetch(connection, params, dialect)
-        for run in range(plan.run_count if direct is None else 0):
-            statement = plan.statement(run, limit + 1 - len(fetched))
-            fetched += connection.execute(statement, params).fetchall()
+            runs = runs[1:]
+        for run in runs:
             if len(fetched) > limit:
                 break
+            statement = plan.statement(run, limit + 1 - len(fetched))
+            fetched += connection.execute(statement, params).fetchall()
     more = len(fetched) > limit
     fix = plan.fix
     page = [fix(row) for row in fetched[:limit]] if fix else fetched[:limit]
@@ -191,7 +196,12 @@ class PagePlan:
         self.wanted = list(dict.fromkeys([*shape.columns, *order]))
         self.keys = self.query.keys(reverse=shape.reverse)
         placeholders = None if shape.empty is None else self._placeholders(shape.empty)
-        self.runs = self.query.runs(self.keys, placeholders, shape.offset)
+        self.windowed = self.query.windowed(self.keys, shape.offset)
+        self.runs = (
+            self.query.window_runs(self.keys[0], placeholders)
+            if self.windowed
+            else self.query.runs(self.keys, placeholders, shape.offset)
+        )
         self.run_count = len(self.runs)
         self.select_list = [self.query.row_id, *(self.query.text(name) for name in self.wanted)]
         self.fix = self.query.fixer([ROW_ID, *self.wanted])
@@ -209,9 +219,13 @@ class PagePlan:
             for i, (key, is_empty) in enumerate(zip(self.keys, [*empty, False], strict=True))
         ]
 
-    def parameters(self, position: Keyset) -> dict[str, Any]:
-        values = self.query.position_values(self.keys, position)
-        return {f"k{i}": value for i, value in enumerate(values) if value is not None}
+    def parameters(self, position: Keyset | None, *, window: int) -> dict[str, Any]:
+        """The values bound at execution: the cursor's, and the width of a row-id window."""
+        found = {WINDOW: window} if self.windowed else {}
+        if position is not None:
+            values = self.query.position_values(self.keys, position)
+            found |= {f"k{i}": value for i, value in enumerate(values) if value is not None}
+        return found
 
     def statement(self, run: int, limit: int) -> Select[*tuple[Any, ...]]:
         found = self._statements.get((run, limit))
@@ -227,6 +241,7 @@ class PagePlan:
                 self.query.order_by(run_keys),
                 limit=limit,
                 offset=self.shape.offset,
+                bounded=self.windowed and run == 0,
             )
             if len(self._statements) >= STATEMENTS_PER_SHAPE:
                 self._statements.clear()  # limits vary by request: keep the recent ones
@@ -235,9 +250,11 @@ class PagePlan:
         return found
 
     def direct(self, limit: int, dialect: Dialect) -> DirectRead | None:
-        """The one statement of this shape as the driver runs it (None: the shape takes more
-        than one statement, whose reads share SQLAlchemy's transaction, or cannot run so)."""
-        if self.run_count != 1:
+        """The first statement of this shape as the driver runs it: the only one, or a row-id
+        window, after which the rest is read (through SQLAlchemy) only when deletions left gaps
+        in it; the two read disjoint ranges of row ids, so no snapshot need join them. None:
+        the shape takes runs that must share SQLAlchemy's transaction, or cannot run so."""
+        if self.run_count != 1 and not self.windowed:
             return None
         key = (limit, dialect)
         if key in self._direct:
@@ -625,6 +642,33 @@ class QueryBuilder:
         return [
             None if text is None else self._stored_key(key, text)
             for key, text in zip(keys, texts, strict=True)
+        ]
+
+    def windowed(self, keys: list[_Key], offset: int) -> bool:
+        """Whether a page is read as a window of row ids first (the dialect's row_id_window):
+        in row-id order alone, without filters, by cursor (an offset counts rows)."""
+        plain = not self.rows.conditions and self.rows.search is None
+        return self.dialect.row_id_window and plain and len(keys) == 1 and not offset
+
+    def window_runs(
+        self, key: _Key, values: list[KeyValue] | None
+    ) -> list[tuple[list[_Key], list[ColumnElement[Any]]]]:
+        """The next `window` row ids past the cursor (`window`, bound at execution, is the
+        rows the page reads: numbered one by one, they are the page), then the row ids past
+        those. Together, every row past the cursor whatever gaps deletions left."""
+        row_id, width = key.column, bindparam(WINDOW, type_=BigInteger())
+        cursor = None if values is None else values[0]
+        if key.descending:  # before a cursor (a page read backwards always has one)
+            assert cursor is not None
+            return [
+                ([key], [row_id < cursor, row_id >= cursor - width]),
+                ([key], [row_id < cursor - width]),
+            ]
+        if cursor is None:  # page 1
+            return [([key], [row_id <= width]), ([key], [row_id > width])]
+        return [
+            ([key], [row_id > cursor, row_id <= cursor + width]),
+            ([key], [row_id > cursor + width]),
         ]
 
     def runs(

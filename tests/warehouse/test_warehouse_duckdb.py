@@ -69,6 +69,25 @@ def test_a_read_past_its_time_limit_is_interrupted(duckdb_url):
         assert connection.execute(text(SLOW)).scalar_one() == 1
 
 
+def test_a_transaction_left_open_is_rolled_back_when_its_connection_goes_back(duckdb_url):
+    # The pool rolls back only the connections that began a transaction (a ROLLBACK without
+    # one raises on DuckDB and cost every rows page): one begun and left must still end.
+    engine = engine_for_url(duckdb_url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (v INTEGER)"))
+    pooled = engine.raw_connection()
+    driver = pooled.dbapi_connection
+    engine.dialect.do_begin(pooled)
+    pooled.cursor().execute("INSERT INTO t VALUES (1)")
+    pooled.close()
+    with engine.connect() as connection:  # the pool's one connection: the same DuckDB one
+        assert connection.connection.dbapi_connection is driver
+        with connection.begin():  # would raise if the first transaction were still open
+            assert connection.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+    with engine.connect() as connection:  # committed and not rolled back a second time
+        connection.execute(text("SELECT 1"))
+
+
 def test_celery_workers_are_refused_at_startup(tmp_path):
     result = subprocess.run(
         [sys.executable, "-c", "import csvhub.settings"],

@@ -89,6 +89,11 @@ class WarehouseDialect(ABC):
     # `a >= x` it implies: an engine that pushes only simple comparisons into its table scan
     # then drops the rows before the position there, not one by one after the scan.
     keyset_leading_range: ClassVar[bool] = False
+    # Whether a page in row-id order without filters is read first as the page's width of row
+    # ids after the cursor (rows numbered one by one fill it): an engine whose ORDER BY ...
+    # LIMIT is a top-N over the table reads one range instead, and the rows past the window
+    # only when deletions left gaps in it (warehouse.query.QueryBuilder.runs).
+    row_id_window: ClassVar[bool] = False
     # Whether a statement can find a row again by its physical address (row_address): a bulk
     # edit then journals and changes the rows in one pass (warehouse.edits).
     row_addresses: ClassVar[bool] = False
@@ -244,9 +249,11 @@ class WarehouseDialect(ABC):
         *,
         limit: int,
         offset: int = 0,
+        bounded: bool = False,
     ) -> Select[*tuple[Any, ...]]:
         """A page's SELECT: `columns` (canonical text) of the rows of `table` matching `where`,
-        in `order`, `limit` of them after `offset`."""
+        in `order`, `limit` of them after `offset`; `bounded`: `where` is a window of at most
+        `limit` row ids, so the LIMIT is only a formality."""
         statement = select(*columns).where(*where).order_by(*order).limit(limit)
         return statement.offset(offset) if offset else statement
 
