@@ -146,7 +146,7 @@ def rows_page(
     )
     dialect = dialect_of(engine)
     plan = page_plan(shape, dialect)
-    params = plan.parameters(position, window=limit + 1)
+    params = plan.parameters(position, window=dialect.row_id_window * (limit + 1))
     fetched: list[Any] = []
     with read_connection(engine) as connection:
         direct = plan.direct(limit + 1, engine.dialect) if _plain_engine(engine) else None
@@ -251,9 +251,11 @@ class PagePlan:
 
     def direct(self, limit: int, dialect: Dialect) -> DirectRead | None:
         """The first statement of this shape as the driver runs it: the only one, or a row-id
-        window, after which the rest is read (through SQLAlchemy) only when deletions left gaps
-        in it; the two read disjoint ranges of row ids, so no snapshot need join them. None:
-        the shape takes runs that must share SQLAlchemy's transaction, or cannot run so."""
+        window, after which the rest is read (through SQLAlchemy) only when deletions left
+        fewer than a page in it. The two read disjoint ranges of row ids, so no row is missed
+        or read twice, but not in one snapshot: an edit committed between them shows in the
+        second part of that page only (rare: a window is a few pages wide). None: the shape
+        takes runs that must share SQLAlchemy's transaction, or cannot run so."""
         if self.run_count != 1 and not self.windowed:
             return None
         key = (limit, dialect)
@@ -648,14 +650,14 @@ class QueryBuilder:
         """Whether a page is read as a window of row ids first (the dialect's row_id_window):
         in row-id order alone, without filters, by cursor (an offset counts rows)."""
         plain = not self.rows.conditions and self.rows.search is None
-        return self.dialect.row_id_window and plain and len(keys) == 1 and not offset
+        return bool(self.dialect.row_id_window) and plain and len(keys) == 1 and not offset
 
     def window_runs(
         self, key: _Key, values: list[KeyValue] | None
     ) -> list[tuple[list[_Key], list[ColumnElement[Any]]]]:
-        """The next `window` row ids past the cursor (`window`, bound at execution, is the
-        rows the page reads: numbered one by one, they are the page), then the row ids past
-        those. Together, every row past the cursor whatever gaps deletions left."""
+        """The next `window` row ids past the cursor (`window`, bound at execution, is a few
+        pages: rows numbered one by one fill the page from it), then the row ids past those.
+        Together, every row past the cursor whatever gaps deletions left."""
         row_id, width = key.column, bindparam(WINDOW, type_=BigInteger())
         cursor = None if values is None else values[0]
         if key.descending:  # before a cursor (a page read backwards always has one)

@@ -12,11 +12,12 @@ import pytest
 import sqlalchemy.exc
 from sqlalchemy import text
 
-from csvhub.schema import ColumnType, LoadResult
+from csvhub.schema import Column, ColumnType, LoadResult
 from csvhub.warehouse.dialects import check_processes
 from csvhub.warehouse.dialects.duckdb import OFFLINE_CONFIG
 from csvhub.warehouse.engine import QueryTimeout, engine_discard, engine_for_url, read_connection
 from csvhub.warehouse.load import LoadSession
+from csvhub.warehouse.query import RowSet, RowStream
 from csvhub.warehouse.schema import table_name_for
 
 # Seconds of work in one statement.
@@ -84,8 +85,33 @@ def test_a_transaction_left_open_is_rolled_back_when_its_connection_goes_back(du
         assert connection.connection.dbapi_connection is driver
         with connection.begin():  # would raise if the first transaction were still open
             assert connection.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
-    with engine.connect() as connection:  # committed and not rolled back a second time
-        connection.execute(text("SELECT 1"))
+
+
+def test_an_export_left_early_does_not_hold_a_transaction_that_blocks_checkpoints(duckdb_url):
+    # DuckDB keeps a statement's transaction open until its result is read to the end; the
+    # pool rolls back the connection of a stream closed before then, or no checkpoint could
+    # run (the write-ahead log would grow) until that connection was used again.
+    engine = engine_for_url(duckdb_url)
+    table = table_name_for("4" * 32)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                f"CREATE TABLE {table} AS "
+                "SELECT range AS _row_id, range AS n FROM range(1, 1000001)"
+            )
+        )
+    with engine.connect() as other:  # held: the stream gets a connection of its own
+        stream = RowStream(
+            RowSet(table, (Column("n", ColumnType.INTEGER),)),
+            columns=["n"],
+            engine=engine,
+            batch_rows=1000,
+        )
+        assert len(next(stream.batches())) == 1000
+        stream.close()  # the client left: the rest of the result is never read
+        with other.begin():
+            other.execute(text(f"UPDATE {table} SET n = n + 1 WHERE _row_id < 500000"))
+        other.execute(text("CHECKPOINT"))  # raises while another transaction is open
 
 
 def test_celery_workers_are_refused_at_startup(tmp_path):

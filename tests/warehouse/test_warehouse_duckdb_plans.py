@@ -166,9 +166,12 @@ def _walk(rows, engine, *, backwards: bool, limit: int = 30) -> list[tuple[str |
             return seen
 
 
+@pytest.mark.parametrize("limit", [1, 7, 30])
 @pytest.mark.parametrize("watched", [False, True], ids=["driver", "sqlalchemy"])
 @pytest.mark.parametrize("backwards", [False, True], ids=["forwards", "backwards"])
-def test_pages_in_row_id_order_read_a_window_of_row_ids_and_cross_gaps(engine, watched, backwards):
+def test_pages_in_row_id_order_read_a_window_of_row_ids_and_cross_gaps(
+    engine, watched, backwards, limit
+):
     # A page without filters or sort reads the next row ids as one range (no top-N); rows
     # deleted at the start, in a block longer than a page and here and there leave gaps the
     # rest of the page is read past. `watched`: SQLAlchemy runs the statements (an engine
@@ -186,12 +189,28 @@ def test_pages_in_row_id_order_read_a_window_of_row_ids_and_cross_gaps(engine, w
     kept = [
         i for i in range(len(TIMES)) if not (i + 1 <= 5 or 50 <= i + 1 <= 149 or (i + 1) % 17 == 0)
     ]
-    assert _walk(RowSet(TABLE, FIELDS), engine, backwards=backwards) == [
+    assert _walk(RowSet(TABLE, FIELDS), engine, backwards=backwards, limit=limit) == [
         (_amount(i),) for i in kept
     ]
     if watched:
-        windows = [sql for sql in statements if "LIMIT" not in sql]
-        assert windows and all(re.search(r"_row_id [<>]=", sql) for sql in windows)
+        # A window's rows are chosen by their range alone: no top-N inside the page's query.
+        windows = [sql for sql in statements if re.search(r"_row_id [<>]= ", sql)]
+        assert windows and all("ORDER BY" not in sql.split(") AS page")[0] for sql in windows)
+
+
+def test_a_page_in_row_id_order_without_gaps_is_one_statement(engine):
+    # The window is wide enough for the page: nothing past it is read, but on the last page
+    # (to learn that nothing follows; zone maps skip every row group).
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    rows = RowSet(TABLE, FIELDS)
+    pages = [rows_page(rows, columns=["amount"], limit=30, engine=engine)]
+    while pages[-1].more:
+        pages.append(
+            rows_page(rows, columns=["amount"], limit=30, after=pages[-1].last, engine=engine)
+        )
+    assert len(pages) == -(-len(TIMES) // 30)
+    assert len(statements) == len(pages) + 1
 
 
 def test_sums_of_nineteen_digit_decimals_are_exact(tmp_path):

@@ -89,11 +89,12 @@ class WarehouseDialect(ABC):
     # `a >= x` it implies: an engine that pushes only simple comparisons into its table scan
     # then drops the rows before the position there, not one by one after the scan.
     keyset_leading_range: ClassVar[bool] = False
-    # Whether a page in row-id order without filters is read first as the page's width of row
-    # ids after the cursor (rows numbered one by one fill it): an engine whose ORDER BY ...
-    # LIMIT is a top-N over the table reads one range instead, and the rows past the window
-    # only when deletions left gaps in it (warehouse.query.QueryBuilder.runs).
-    row_id_window: ClassVar[bool] = False
+    # How many pages wide a window of row ids is (0: none). A page in row-id order without
+    # filters is then read first in the row ids after the cursor (rows numbered one by one
+    # fill it): an engine whose ORDER BY ... LIMIT is a top-N over the whole table sorts the
+    # window's rows instead, and reads the rows past it only when deletions left fewer than a
+    # page in it (warehouse.query.QueryBuilder.window_runs).
+    row_id_window: ClassVar[int] = 0
     # Whether a statement can find a row again by its physical address (row_address): a bulk
     # edit then journals and changes the rows in one pass (warehouse.edits).
     row_addresses: ClassVar[bool] = False
@@ -252,8 +253,9 @@ class WarehouseDialect(ABC):
         bounded: bool = False,
     ) -> Select[*tuple[Any, ...]]:
         """A page's SELECT: `columns` (canonical text) of the rows of `table` matching `where`,
-        in `order`, `limit` of them after `offset`; `bounded`: `where` is a window of at most
-        `limit` row ids, so the LIMIT is only a formality."""
+        in `order`, `limit` of them after `offset`; `bounded`: `where` is a window of row
+        ids (row_id_window pages), which an engine may sort whole rather than run a top-N on
+        (the rows past `limit` are dropped by the caller)."""
         statement = select(*columns).where(*where).order_by(*order).limit(limit)
         return statement.offset(offset) if offset else statement
 

@@ -10,7 +10,10 @@ A DuckDB connection commits each statement by itself until it is told BEGIN (its
 has no implicit transaction, unlike most drivers'), and a ROLLBACK with no transaction open
 raises. The pool rolls back every connection it takes back, and a rows page runs outside any
 transaction, so each page paid for that error (0.2-1 ms of a 10 ms page): the dialect notes the
-BEGIN it sends and rolls back only a connection that has one open.
+BEGIN it sends and rolls back only a connection that has one open, or that was marked by
+`expect_rollback` (a streamed result: DuckDB keeps a statement's transaction open until its
+result is read to the end). The rule that follows: csvhub begins DuckDB transactions through
+SQLAlchemy only, never with the driver's `begin()` or a BEGIN statement.
 Registered as `duckdb+csvhub` by dialects/duckdb.py.
 """
 
@@ -71,9 +74,13 @@ class CsvhubDuckDB(Dialect):
 
     def do_rollback(self, dbapi_connection: Any) -> None:
         marks = _transaction_marks(dbapi_connection)
-        if marks is not None and not marks.pop(_OPEN_TRANSACTION, False):
+        if marks is not None and not marks.get(_OPEN_TRANSACTION):
             return
+        # Cleared once it succeeded: SQLAlchemy retries a failed rollback at the pool's reset
+        # (and invalidates the connection if that fails too).
         super().do_rollback(dbapi_connection)
+        if marks is not None:
+            marks.pop(_OPEN_TRANSACTION, None)
 
     def get_columns(
         self, connection: Any, table_name: str, schema: str | None = None, **kw: Any
@@ -111,6 +118,12 @@ class CsvhubDuckDB(Dialect):
             {"name": name, "column_names": _column_names(expressions), "unique": bool(unique)}
             for name, expressions, unique in rows
         ]
+
+
+def expect_rollback(pooled: Any) -> None:
+    """Have the pool roll back this connection (the pool's proxy) when it takes it back."""
+    if (marks := _transaction_marks(pooled)) is not None:
+        marks[_OPEN_TRANSACTION] = True
 
 
 def _transaction_marks(dbapi_connection: Any) -> dict[str, Any] | None:
