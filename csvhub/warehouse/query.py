@@ -254,7 +254,7 @@ class PagePlan:
         window, after which the rest is read (through SQLAlchemy) only when deletions left
         fewer than a page in it. The two read disjoint ranges of row ids, so no row is missed
         or read twice, but not in one snapshot: an edit committed between them shows in the
-        second part of that page only (rare: a window is a few pages wide). None: the shape
+        second part of that page only (pages whose window deletions thinned). None: the shape
         takes runs that must share SQLAlchemy's transaction, or cannot run so."""
         if self.run_count != 1 and not self.windowed:
             return None
@@ -655,8 +655,9 @@ class QueryBuilder:
     def window_runs(
         self, key: _Key, values: list[KeyValue] | None
     ) -> list[tuple[list[_Key], list[ColumnElement[Any]]]]:
-        """The next `window` row ids past the cursor (`window`, bound at execution, is a few
-        pages: rows numbered one by one fill the page from it), then the row ids past those.
+        """The next `window` row ids past the cursor (`window`, bound at execution, is
+        row_id_window pages: rows numbered one by one fill the page from it), then the row ids
+        past those.
         Together, every row past the cursor whatever gaps deletions left."""
         row_id, width = key.column, bindparam(WINDOW, type_=BigInteger())
         cursor = None if values is None else values[0]

@@ -48,7 +48,8 @@ class _Preparer(DuckDBIdentifierPreparer):
         self.reserved_words.update(name for (name,) in rows)
 
 
-# In a pooled connection's info: a BEGIN was sent and no COMMIT or ROLLBACK has ended it yet.
+# In a pooled connection's info: a BEGIN was sent (or a streamed result is open, see
+# expect_rollback) and no COMMIT or ROLLBACK has ended it yet.
 _OPEN_TRANSACTION = "csvhub_duckdb_open_transaction"
 
 
