@@ -8,7 +8,7 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from csvhub.warehouse.engine import ReadDeadline, get_engine, read_connection
+from csvhub.warehouse.engine import QueryTimeout, ReadDeadline, get_engine, read_connection, timed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,3 +44,27 @@ def test_a_cancel_after_clear_leaves_the_next_read_alone(warehouse) -> None:
     reader.join()
     assert result == [3000000 if warehouse == "sqlite" else 1]
     assert not finished.cancelled
+
+
+def test_a_deadline_due_before_the_statement_starts_still_stops_it(warehouse) -> None:
+    # The request may spend its whole time limit building the statement (300 filters under
+    # load): the statement that starts after the deadline must not run to its end. DuckDB
+    # forgets an interrupt that comes before its statement starts.
+    with pytest.raises(QueryTimeout), read_connection(get_engine(), seconds=0.1) as connection:
+        threading.Event().wait(0.3)
+        connection.execute(text(SLOW[warehouse])).scalar_one()
+
+
+def test_a_cancel_before_the_statement_starts_still_stops_it(warehouse) -> None:
+    with get_engine().connect() as connection:
+        deadline = ReadDeadline(connection, 0)  # no time limit: only the cancel stops it
+        try:
+            deadline.cancel()
+            with pytest.raises(QueryTimeout), timed(deadline):
+                if warehouse in ("postgres", "mysql"):
+                    # A server's cancel request finds no statement to stop: there the
+                    # check between statements stops the read.
+                    deadline.check()
+                connection.execute(text(SLOW[warehouse])).scalar_one()
+        finally:
+            deadline.clear()
