@@ -52,3 +52,25 @@ def test_merging_with_values_counted_without_a_summary_keeps_none():
     assert unknown.merged(kept).top_values is None
     only_nulls = ColumnStats(nulls=4)
     assert kept.merged(only_nulls).top_values == kept.top_values
+
+
+def _reference_summary(cells: list[str]) -> TopValues:
+    """Misra-Gries spelled out: the counts over the (K + 1)-th largest, less that count."""
+    counted = Counter(cell for cell in cells if cell and len(cell) <= TOP_VALUE_LENGTH)
+    ranked = sorted(counted.values(), reverse=True)
+    cut = ranked[TOP_VALUES_KEPT] if len(ranked) > TOP_VALUES_KEPT else 0
+    kept = sorted(
+        ((v, n - cut) for v, n in counted.items() if n > cut), key=lambda vn: (-vn[1], vn[0])
+    )
+    return TopValues(tuple(kept), cut)
+
+
+def test_a_batch_summary_is_misra_gries_with_ties_at_the_cut():
+    rng = random.Random(11)
+    for distinct in (1, TOP_VALUES_KEPT, TOP_VALUES_KEPT + 1, 40, 300, 5_000):
+        # Few repeats (ties at the cut), skewed counts and all-distinct batches alike.
+        cells = [f"v{rng.randrange(distinct)}" for _ in range(rng.choice((50, 2_000)))]
+        cells += ["", "x" * (TOP_VALUE_LENGTH + 1)] * rng.randrange(3)
+        assert TopValues.of(cells) == _reference_summary(cells), distinct
+    every_value_once = [f"id-{i}" for i in range(1_000)]
+    assert TopValues.of(every_value_once) == TopValues((), 1)
