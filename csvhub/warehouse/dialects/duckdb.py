@@ -128,14 +128,13 @@ class DuckDBDialect(WarehouseDialect):
         # DuckDB has no statement timeout: a thread interrupts the connection once it is due.
         if seconds:
             driver = connection.connection.dbapi_connection
-            with _INTERRUPTERS_LOCK:
-                _INTERRUPTERS[id(driver)] = _Interrupter(driver, seconds)
+            _register(driver, _Interrupter(driver, seconds))
 
     def cancel_statement(self, driver: Any) -> None:
         with _INTERRUPTERS_LOCK:
             interrupter = _INTERRUPTERS.get(id(driver))
-            if interrupter is None:  # a read without a time limit, cancelled
-                interrupter = _INTERRUPTERS[id(driver)] = _Interrupter(driver, None)
+        if interrupter is None:  # a read without a time limit, cancelled
+            interrupter = _register(driver, _Interrupter(driver, None))
         interrupter.interrupt_now()
 
     def end_deadline(self, driver: Any) -> None:
@@ -327,17 +326,34 @@ class _Interrupter:
             self._due.set()
 
     def _run(self, seconds: float | None) -> None:
+        import duckdb
+
         self._due.wait(seconds)
         while True:
             with self._lock:
                 if self._ended.is_set():
                     return
-                self._driver.interrupt()  # the ConnectionWrapper hands it to DuckDB's
+                try:
+                    self._driver.interrupt()  # the ConnectionWrapper hands it to DuckDB's
+                except duckdb.Error:
+                    return  # the connection was closed (invalidated): nothing left to stop
             self._ended.wait(INTERRUPT_REPEAT_SECONDS)
 
 
 _INTERRUPTERS: dict[int, _Interrupter] = {}
 _INTERRUPTERS_LOCK = threading.Lock()
+
+
+def _register(driver: Any, interrupter: _Interrupter) -> _Interrupter:
+    """The driver's interrupter from now on; one it had is ended (never left running)."""
+    with _INTERRUPTERS_LOCK:
+        replaced = _INTERRUPTERS.pop(id(driver), None)
+        _INTERRUPTERS[id(driver)] = interrupter
+    if replaced is not None:
+        replaced.end()
+    return interrupter
+
+
 # One write lock per database file (the process's engines of one file share its writes).
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
 _WRITE_LOCKS_LOCK = threading.Lock()
