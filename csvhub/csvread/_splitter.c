@@ -37,6 +37,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <string.h>
 
 enum state {
@@ -1208,8 +1209,168 @@ static PyTypeObject ReaderType = {
     .tp_getset = Reader_getset,
 };
 
+/* -- counting the distinct lines of joined cells --------------------------------------- */
+
+/* One distinct line (or line prefix) of the text: where it is, its hash, how often seen. */
+typedef struct {
+    Py_ssize_t offset;
+    Py_ssize_t length;
+    Py_ssize_t count;
+    uint64_t hash;
+} LineCount;
+
+typedef struct {
+    LineCount *slots; /* open addressing; length 0 with count 0 marks a free slot */
+    size_t mask;
+    Py_ssize_t used;
+} LineTable;
+
+static uint64_t
+line_hash(const Py_UCS4 *text, Py_ssize_t length)
+{
+    uint64_t hash = 14695981039346656037ULL; /* FNV-1a over the code points */
+    for (Py_ssize_t i = 0; i < length; i++) {
+        hash = (hash ^ text[i]) * 1099511628211ULL;
+    }
+    return hash;
+}
+
+static void
+line_table_add(LineTable *table, const Py_UCS4 *text, Py_ssize_t offset, Py_ssize_t length)
+{
+    uint64_t hash = line_hash(text + offset, length);
+    size_t slot = (size_t)hash & table->mask;
+    for (;;) {
+        LineCount *entry = &table->slots[slot];
+        if (entry->count == 0) {
+            *entry = (LineCount){offset, length, 1, hash};
+            table->used++;
+            return;
+        }
+        if (entry->hash == hash && entry->length == length
+            && memcmp(text + entry->offset, text + offset, length * sizeof(Py_UCS4)) == 0) {
+            entry->count++;
+            return;
+        }
+        slot = (slot + 1) & table->mask;
+    }
+}
+
+/* The (kept + 1)-th largest count (0 when there are no more than `kept`): what Misra-Gries
+ * takes off every count. Small sorted array of the largest counts seen, kept is small. */
+static Py_ssize_t
+misra_gries_cut(const LineTable *table, Py_ssize_t kept)
+{
+    if (kept < 0 || table->used <= kept) {
+        return 0;
+    }
+    Py_ssize_t *largest = PyMem_Calloc((size_t)kept + 1, sizeof(Py_ssize_t));
+    if (largest == NULL) {
+        return -1;
+    }
+    Py_ssize_t filled = 0; /* largest[0..filled) in descending order */
+    for (size_t slot = 0; slot <= table->mask; slot++) {
+        Py_ssize_t count = table->slots[slot].count;
+        if (count == 0 || (filled == kept + 1 && count <= largest[kept])) {
+            continue;
+        }
+        Py_ssize_t at = filled < kept + 1 ? filled++ : kept;
+        while (at > 0 && largest[at - 1] < count) {
+            largest[at] = largest[at - 1];
+            at--;
+        }
+        largest[at] = count;
+    }
+    Py_ssize_t cut = largest[kept];
+    PyMem_Free(largest);
+    return cut;
+}
+
+static PyObject *
+line_counts_dict(const LineTable *table, const Py_UCS4 *text, Py_ssize_t cut)
+{
+    PyObject *counts = PyDict_New();
+    for (size_t slot = 0; counts != NULL && slot <= table->mask; slot++) {
+        const LineCount *entry = &table->slots[slot];
+        if (entry->count <= cut) {
+            continue;
+        }
+        PyObject *line = PyUnicode_FromKindAndData(
+            PyUnicode_4BYTE_KIND, text + entry->offset, entry->length);
+        PyObject *count = PyLong_FromSsize_t(entry->count - cut);
+        if (line == NULL || count == NULL || PyDict_SetItem(counts, line, count) < 0) {
+            Py_CLEAR(counts);
+        }
+        Py_XDECREF(line);
+        Py_XDECREF(count);
+    }
+    return counts;
+}
+
+PyDoc_STRVAR(count_lines_doc,
+"count_lines(joined, prefix, max_length, kept) -> (counts, cut): how often each distinct\n"
+"non-empty line of `joined` occurs, without a str per line. A line longer than max_length\n"
+"(-1: no limit) is not counted; with prefix > 0, only a line's first `prefix` characters are.\n"
+"With kept >= 0, Misra-Gries: cut is the (kept + 1)-th largest count (0 when there are no\n"
+"more distinct lines than kept), and counts holds only the lines counted more often than\n"
+"that, less cut; with kept < 0, every line with its count, and cut 0.");
+
+static PyObject *
+count_lines(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *joined;
+    Py_ssize_t prefix, max_length, kept;
+    if (!PyArg_ParseTuple(args, "Unnn:count_lines", &joined, &prefix, &max_length, &kept)) {
+        return NULL;
+    }
+    Py_ssize_t length = PyUnicode_GET_LENGTH(joined);
+    Py_UCS4 *text = PyUnicode_AsUCS4Copy(joined);
+    if (text == NULL) {
+        return NULL;
+    }
+    Py_ssize_t lines = 1;
+    for (Py_ssize_t i = 0; i < length; i++) {
+        lines += text[i] == '\n';
+    }
+    size_t capacity = 16;
+    while (capacity < (size_t)lines * 2) {
+        capacity *= 2;
+    }
+    LineTable table = {PyMem_Calloc(capacity, sizeof(LineCount)), capacity - 1, 0};
+    if (table.slots == NULL) {
+        PyMem_Free(text);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t start = 0;
+    for (Py_ssize_t i = 0; i <= length; i++) {
+        if (i < length && text[i] != '\n') {
+            continue;
+        }
+        Py_ssize_t line = i - start;
+        if (line > 0 && (max_length < 0 || line <= max_length)) {
+            line_table_add(&table, text, start, prefix > 0 && line > prefix ? prefix : line);
+        }
+        start = i + 1;
+    }
+    PyObject *result = NULL;
+    Py_ssize_t cut = misra_gries_cut(&table, kept);
+    if (cut < 0) {
+        PyErr_NoMemory();
+    }
+    else {
+        PyObject *counts = line_counts_dict(&table, text, cut);
+        if (counts != NULL) {
+            result = Py_BuildValue("(Nn)", counts, cut);
+        }
+    }
+    PyMem_Free(table.slots);
+    PyMem_Free(text);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"summarize_joined", (PyCFunction)summarize_joined, METH_O, summarize_joined_doc},
+    {"count_lines", (PyCFunction)count_lines, METH_VARARGS, count_lines_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -7,6 +7,7 @@ string per column instead of a list of small strings, see csvread.worker).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from itertools import chain
 from typing import NamedTuple
@@ -41,6 +42,45 @@ def _joined_summarizer() -> Callable[[str], SummaryFields] | None:
 
 
 _SUMMARIZE_JOINED = _joined_summarizer()
+
+
+def _line_counter() -> Callable[[str, int, int, int], tuple[dict[str, int], int]]:
+    """The C splitter's count of distinct lines, or the same count in Python without it."""
+    try:
+        from csvhub.csvread._splitter import count_lines
+    except ImportError:
+        return _count_lines_in_python
+    return count_lines
+
+
+def _count_lines_in_python(
+    joined: str, prefix: int, max_length: int, kept: int
+) -> tuple[dict[str, int], int]:
+    counted = Counter(
+        line[:prefix] if prefix > 0 else line
+        for line in joined.split("\n")
+        if line and (max_length < 0 or len(line) <= max_length)
+    )
+    if kept < 0 or len(counted) <= kept:
+        return dict(counted), 0
+    cut = sorted(counted.values(), reverse=True)[kept]
+    return {line: count - cut for line, count in counted.items() if count > cut}, cut
+
+
+_COUNT_LINES = _line_counter()
+
+
+def line_counts(
+    joined: str, *, prefix: int = 0, max_length: int = -1, kept: int = -1
+) -> tuple[dict[str, int], int]:
+    """How often each distinct non-empty line of `joined` (a column's one-line cells joined
+    with '\\n') occurs, counted without a str per cell: lines longer than `max_length` are
+    left out, and with `prefix` only a line's first `prefix` characters are counted. With
+    `kept`, a Misra-Gries summary instead: (the lines counted more often than the
+    (kept + 1)-th largest count, less that count; that count). See _splitter.count_lines."""
+    return _COUNT_LINES(joined, prefix, max_length, kept)
+
+
 SUMMARY_MAX_CHARS = 4_000_000
 
 

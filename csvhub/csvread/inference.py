@@ -14,12 +14,20 @@ from functools import cache
 from typing import NamedTuple
 
 from csvhub.csvread import fixed_width, formats
-from csvhub.csvread.columns import Columns
+from csvhub.csvread.columns import Columns, line_counts
 from csvhub.csvread.convert import canonical_column
 from csvhub.csvread.formats import TEXT, DateStyle, Kind
 from csvhub.csvread.observation import BatchColumn, Observation
 from csvhub.csvread.stats import batch_stats, summary_stats
-from csvhub.schema.stats import TEMPORAL, ColumnStats, DayCounts, TopValues
+from csvhub.schema.stats import (
+    DAY_TEXT_LENGTH,
+    TEMPORAL,
+    TOP_VALUE_LENGTH,
+    TOP_VALUES_KEPT,
+    ColumnStats,
+    DayCounts,
+    TopValues,
+)
 from csvhub.schema.types import ColumnType, decimal_fits, fraction_digits, widen
 
 
@@ -153,7 +161,7 @@ def _observe_kind(state: _ColumnState, columns: Columns, index: int) -> BatchCol
     if kind == TEXT:  # text takes anything: only stats left to do
         state.kind = kind
         stats = _batch_stats(columns, index, ColumnType.TEXT, clean=False)
-        top = TopValues.of(columns.cells(index))
+        top = _top_values(columns, index)
         state.stats = state.stats.merged(replace(stats, top_values=top))
         return BatchColumn(ColumnType.TEXT, canonical=True)
     if kind is None:  # nothing but empty cells so far
@@ -246,11 +254,30 @@ def _observe_fit(
     if kind.type is ColumnType.INTEGER and too_long and not _all_int64(columns.values[index]):
         return None
     if kind.type in TEMPORAL:
-        canonical = text if text is not None else columns.cells(index)
-        stats = replace(stats, day_counts=DayCounts.of(canonical))
+        stats = replace(stats, day_counts=_day_counts(columns, index, text))
     state.kind = kind
     state.stats = state.stats.merged(stats)
     return BatchColumn(kind.type, canonical=fit is Fit.CANONICAL, canonical_text=text)
+
+
+def _top_values(columns: Columns, index: int) -> TopValues:
+    """A text column's top values in the batch: counted on its joined text when no cell holds
+    a line break (no str per cell, only per value kept)."""
+    if not columns.one_line_cells(index):
+        return TopValues.of(columns.cells(index))
+    counts, cut = line_counts(
+        columns.joined(index), max_length=TOP_VALUE_LENGTH, kept=TOP_VALUES_KEPT
+    )
+    return TopValues.of_counts(counts, cut)
+
+
+def _day_counts(columns: Columns, index: int, text: Sequence[str] | None) -> DayCounts | None:
+    """Rows per day of a fitting date or timestamp column (one line per cell): from its
+    canonical text when the cells were rewritten, else from its joined text."""
+    if text is not None:
+        return DayCounts.of(text)
+    counts, _ = line_counts(columns.joined(index), prefix=DAY_TEXT_LENGTH)
+    return DayCounts.of_counts(counts)
 
 
 def _all_int64(values: Sequence[str]) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal
 from operator import itemgetter
@@ -47,6 +47,12 @@ class TopValues:
                 del counted[value]
         return _trimmed(counted, 0)
 
+    @classmethod
+    def of_counts(cls, counts: Mapping[str, int], error: int) -> TopValues:
+        """The summary of values counted elsewhere (csvread.columns.line_counts, which may
+        have trimmed them already: `error` is then what it took off each count)."""
+        return _trimmed(counts, error)
+
     def merged(self, other: TopValues) -> TopValues:
         counted: Counter[str] = Counter(dict(self.counts))
         counted.update(dict(other.counts))
@@ -61,7 +67,7 @@ class TopValues:
         return cls(counts, int(data.get("error", 0)))
 
 
-def _trimmed(counted: Counter[str], error: int) -> TopValues:
+def _trimmed(counted: Mapping[str, int], error: int) -> TopValues:
     """Misra-Gries: past TOP_VALUES_KEPT counters, every count drops by the next largest one
     (which then bounds the error), and counts that reach 0 go."""
     # The counts alone are sorted in C, with no Python call per distinct value to find the
@@ -90,10 +96,14 @@ class DayCounts:
     def of(cls, cells: Iterable[str]) -> DayCounts | None:
         """The counts of one batch's canonical cells (empty cells are NULL and not counted);
         None past DAYS_KEPT days."""
-        counted = Counter(map(_DAY, cells))  # slicing and counting both run in C
-        for day in [d for d in counted if not _is_day(d)]:
-            del counted[day]  # empty and whitespace-only cells: NULL
-        return _days_kept(counted)
+        return cls.of_counts(Counter(map(_DAY, cells)))  # slicing and counting both in C
+
+    @classmethod
+    def of_counts(cls, counts: Mapping[str, int]) -> DayCounts | None:
+        """The same from the cells' first DAY_TEXT_LENGTH characters counted elsewhere
+        (csvread.columns.line_counts)."""
+        # Empty and whitespace-only cells are NULL: not days.
+        return _days_kept({day: count for day, count in counts.items() if _is_day(day)})
 
     def merged(self, other: DayCounts) -> DayCounts | None:
         counted: Counter[str] = Counter(dict(self.counts))
@@ -113,14 +123,15 @@ class DayCounts:
 
 # A cell's day: its first ten characters, cut in C (a Python function per cell would double
 # the cost of counting, which ingestion pays on every row).
-_DAY = itemgetter(slice(None, 10))
+DAY_TEXT_LENGTH = 10
+_DAY = itemgetter(slice(None, DAY_TEXT_LENGTH))
 
 
 def _is_day(text: str) -> bool:
     return len(text) == 10 and text[4] == "-" and text[7] == "-"
 
 
-def _days_kept(counted: Counter[str]) -> DayCounts | None:
+def _days_kept(counted: Mapping[str, int]) -> DayCounts | None:
     if len(counted) > DAYS_KEPT:
         return None
     return DayCounts(tuple(sorted((day, count) for day, count in counted.items() if count)))

@@ -1,0 +1,79 @@
+"""Counting a column's distinct lines on its joined text (the C splitter's count_lines, and
+the same count in Python when csvhub is built without a C compiler): the top values and the
+rows per day that ingestion keeps for every batch."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+
+from csvhub.csvread._splitter import count_lines
+from csvhub.csvread.columns import Columns, _count_lines_in_python
+from csvhub.csvread.inference import TypeTracker
+from csvhub.schema.stats import TOP_VALUE_LENGTH, TOP_VALUES_KEPT, DayCounts, TopValues
+
+# One, two and four bytes a character in CPython's str: the C side reads all three.
+ALPHABETS = ("ab", "aé", "a😀", "abcdefghij")
+
+
+def _lines(rng: random.Random, count: int, distinct: int, alphabet: str) -> list[str]:
+    words = [
+        "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 14))) for _ in range(distinct)
+    ]
+    words += ["", " ", "x" * (TOP_VALUE_LENGTH + 1), "2024-02-29 10:00:00", "2024-02-29"]
+    return [rng.choice(words) for _ in range(count)]
+
+
+def _reference(lines: list[str], prefix: int, max_length: int, kept: int) -> tuple[dict, int]:
+    counted = Counter(
+        line[:prefix] if prefix else line
+        for line in lines
+        if line and (max_length < 0 or len(line) <= max_length)
+    )
+    ranked = sorted(counted.values(), reverse=True)
+    cut = ranked[kept] if 0 <= kept < len(ranked) else 0
+    return {line: n - cut for line, n in counted.items() if n > cut}, cut
+
+
+@pytest.mark.parametrize("counter", [count_lines, _count_lines_in_python], ids=["c", "python"])
+def test_counts_match_counting_the_split_cells(counter) -> None:
+    rng = random.Random(5)
+    for round_ in range(300):
+        alphabet = ALPHABETS[round_ % len(ALPHABETS)]
+        lines = _lines(rng, rng.choice((1, 2, 40, 3_000)), rng.choice((1, 3, 33, 500)), alphabet)
+        prefix = rng.choice((0, 0, 1, 10))
+        max_length = rng.choice((-1, TOP_VALUE_LENGTH, 3))
+        kept = rng.choice((-1, 0, 1, TOP_VALUES_KEPT))
+        expected = _reference(lines, prefix, max_length, kept)
+        assert counter("\n".join(lines), prefix, max_length, kept) == expected, (
+            alphabet,
+            prefix,
+            max_length,
+            kept,
+        )
+
+
+def test_the_edges_of_the_joined_text() -> None:
+    assert count_lines("", 0, -1, -1) == ({}, 0)  # one empty cell
+    assert count_lines("\n\n", 0, -1, -1) == ({}, 0)
+    assert count_lines("a\n\na", 0, -1, -1) == ({"a": 2}, 0)
+    assert count_lines("😀a\n😀b", 1, -1, -1) == ({"😀": 2}, 0)
+    every_value_once = "\n".join(f"id-{i}" for i in range(100_000))  # a table that grows
+    assert count_lines(every_value_once, 0, -1, TOP_VALUES_KEPT) == ({}, 1)
+
+
+def test_a_batch_keeps_the_same_top_values_and_days_as_from_its_cells() -> None:
+    rng = random.Random(9)
+    # Skewed, so that the counts around the cut differ and an off-by-one there shows.
+    names = rng.choices([f"name {i}" for i in range(60)], [i * i for i in range(60)], k=5_000)
+    days = [f"2024-{rng.randrange(1, 13):02}-{rng.randrange(1, 29):02} 10:00:00" for _ in names]
+    tracker = TypeTracker(2)
+    tracker.observe_columns(
+        Columns.from_rows([list(row) for row in zip(names, days, strict=True)], 2)
+    )
+    name_stats, day_stats = tracker.stats
+    assert name_stats.top_values == TopValues.of(names)
+    assert day_stats.day_counts == DayCounts.of(days)
+    assert day_stats.day_counts is not None and day_stats.day_counts.total() == len(days)
