@@ -1211,53 +1211,72 @@ static PyTypeObject ReaderType = {
 
 /* -- counting the distinct lines of joined cells --------------------------------------- */
 
+/* An insert that probes this many slots gives up: lines chosen to collide (the hash is not
+ * keyed) would otherwise make counting quadratic. Python's dict, keyed per process, counts
+ * them instead (columns.line_counts). Ordinary text probes a few slots at half load. */
+#define LINE_PROBES_MAX 64
+
 /* One distinct line (or line prefix) of the text: where it is, its hash, how often seen. */
 typedef struct {
-    Py_ssize_t offset;
+    Py_ssize_t offset; /* in characters */
     Py_ssize_t length;
-    Py_ssize_t count;
+    Py_ssize_t count; /* 0: a free slot */
     uint64_t hash;
 } LineCount;
 
+/* Lines of one str, read in place: its characters are `kind` bytes wide. The slots are twice
+ * the text's lines, which a batch's rows bound (the reader's and an append's batch sizes). */
 typedef struct {
-    LineCount *slots; /* open addressing; length 0 with count 0 marks a free slot */
+    const char *data;
+    int kind;
+    LineCount *slots;
     size_t mask;
     Py_ssize_t used;
 } LineTable;
 
 static uint64_t
-line_hash(const Py_UCS4 *text, Py_ssize_t length)
+line_hash(const LineTable *table, Py_ssize_t offset, Py_ssize_t length)
 {
-    uint64_t hash = 14695981039346656037ULL; /* FNV-1a over the code points */
-    for (Py_ssize_t i = 0; i < length; i++) {
-        hash = (hash ^ text[i]) * 1099511628211ULL;
+    const unsigned char *bytes = (const unsigned char *)table->data + offset * table->kind;
+    uint64_t hash = 14695981039346656037ULL; /* FNV-1a over the bytes */
+    for (Py_ssize_t i = 0; i < length * table->kind; i++) {
+        hash = (hash ^ bytes[i]) * 1099511628211ULL;
     }
+    /* Mixed so that the slot (the low bits) depends on every byte, high bits included. */
+    hash ^= hash >> 33;
+    hash *= 0xff51afd7ed558ccdULL;
+    hash ^= hash >> 33;
+    hash *= 0xc4ceb9fe1a85ec53ULL;
+    hash ^= hash >> 33;
     return hash;
 }
 
-static void
-line_table_add(LineTable *table, const Py_UCS4 *text, Py_ssize_t offset, Py_ssize_t length)
+/* Count one line; 0 when it took more than LINE_PROBES_MAX probes (the count is given up). */
+static int
+line_table_add(LineTable *table, Py_ssize_t offset, Py_ssize_t length)
 {
-    uint64_t hash = line_hash(text + offset, length);
+    uint64_t hash = line_hash(table, offset, length);
     size_t slot = (size_t)hash & table->mask;
-    for (;;) {
+    for (int probes = 0; probes < LINE_PROBES_MAX; probes++) {
         LineCount *entry = &table->slots[slot];
         if (entry->count == 0) {
             *entry = (LineCount){offset, length, 1, hash};
             table->used++;
-            return;
+            return 1;
         }
         if (entry->hash == hash && entry->length == length
-            && memcmp(text + entry->offset, text + offset, length * sizeof(Py_UCS4)) == 0) {
+            && memcmp(table->data + entry->offset * table->kind,
+                      table->data + offset * table->kind, (size_t)(length * table->kind)) == 0) {
             entry->count++;
-            return;
+            return 1;
         }
         slot = (slot + 1) & table->mask;
     }
+    return 0;
 }
 
 /* The (kept + 1)-th largest count (0 when there are no more than `kept`): what Misra-Gries
- * takes off every count. Small sorted array of the largest counts seen, kept is small. */
+ * takes off every count. A small sorted array of the largest counts seen (kept is small). */
 static Py_ssize_t
 misra_gries_cut(const LineTable *table, Py_ssize_t kept)
 {
@@ -1287,7 +1306,7 @@ misra_gries_cut(const LineTable *table, Py_ssize_t kept)
 }
 
 static PyObject *
-line_counts_dict(const LineTable *table, const Py_UCS4 *text, Py_ssize_t cut)
+line_counts_dict(const LineTable *table, Py_ssize_t cut)
 {
     PyObject *counts = PyDict_New();
     for (size_t slot = 0; counts != NULL && slot <= table->mask; slot++) {
@@ -1296,9 +1315,9 @@ line_counts_dict(const LineTable *table, const Py_UCS4 *text, Py_ssize_t cut)
             continue;
         }
         PyObject *line = PyUnicode_FromKindAndData(
-            PyUnicode_4BYTE_KIND, text + entry->offset, entry->length);
-        PyObject *count = PyLong_FromSsize_t(entry->count - cut);
-        if (line == NULL || count == NULL || PyDict_SetItem(counts, line, count) < 0) {
+            table->kind, table->data + entry->offset * table->kind, entry->length);
+        PyObject *count = line == NULL ? NULL : PyLong_FromSsize_t(entry->count - cut);
+        if (count == NULL || PyDict_SetItem(counts, line, count) < 0) {
             Py_CLEAR(counts);
         }
         Py_XDECREF(line);
@@ -1307,13 +1326,33 @@ line_counts_dict(const LineTable *table, const Py_UCS4 *text, Py_ssize_t cut)
     return counts;
 }
 
+/* Count the lines of the table's text into its slots; 0 when an insert gave up. */
+static int
+count_into(LineTable *table, Py_ssize_t length, Py_ssize_t prefix, Py_ssize_t max_length)
+{
+    Py_ssize_t start = 0;
+    for (Py_ssize_t i = 0; i <= length; i++) {
+        if (i < length && PyUnicode_READ(table->kind, table->data, i) != '\n') {
+            continue;
+        }
+        Py_ssize_t line = i - start;
+        if (line > 0 && (max_length < 0 || line <= max_length)
+            && !line_table_add(table, start, prefix > 0 && line > prefix ? prefix : line)) {
+            return 0;
+        }
+        start = i + 1;
+    }
+    return 1;
+}
+
 PyDoc_STRVAR(count_lines_doc,
-"count_lines(joined, prefix, max_length, kept) -> (counts, cut): how often each distinct\n"
-"non-empty line of `joined` occurs, without a str per line. A line longer than max_length\n"
-"(-1: no limit) is not counted; with prefix > 0, only a line's first `prefix` characters are.\n"
-"With kept >= 0, Misra-Gries: cut is the (kept + 1)-th largest count (0 when there are no\n"
-"more distinct lines than kept), and counts holds only the lines counted more often than\n"
-"that, less cut; with kept < 0, every line with its count, and cut 0.");
+"count_lines(joined, prefix, max_length, kept) -> (counts, cut) or None: how often each\n"
+"distinct non-empty line of `joined` occurs, without a str per line. A line longer than\n"
+"max_length (-1: no limit) is not counted; with prefix > 0, only a line's first `prefix`\n"
+"characters are. With kept >= 0, Misra-Gries: cut is the (kept + 1)-th largest count (0 when\n"
+"there are no more distinct lines than kept), and counts holds only the lines counted more\n"
+"often than that, less cut; with kept < 0, every line with its count, and cut 0. None when\n"
+"the lines collide in the hash table too often to count them quickly (count them in Python).");
 
 static PyObject *
 count_lines(PyObject *Py_UNUSED(module), PyObject *args)
@@ -1323,48 +1362,33 @@ count_lines(PyObject *Py_UNUSED(module), PyObject *args)
     if (!PyArg_ParseTuple(args, "Unnn:count_lines", &joined, &prefix, &max_length, &kept)) {
         return NULL;
     }
+    LineTable table = {PyUnicode_DATA(joined), PyUnicode_KIND(joined), NULL, 0, 0};
     Py_ssize_t length = PyUnicode_GET_LENGTH(joined);
-    Py_UCS4 *text = PyUnicode_AsUCS4Copy(joined);
-    if (text == NULL) {
-        return NULL;
-    }
     Py_ssize_t lines = 1;
     for (Py_ssize_t i = 0; i < length; i++) {
-        lines += text[i] == '\n';
+        lines += PyUnicode_READ(table.kind, table.data, i) == '\n';
     }
     size_t capacity = 16;
     while (capacity < (size_t)lines * 2) {
         capacity *= 2;
     }
-    LineTable table = {PyMem_Calloc(capacity, sizeof(LineCount)), capacity - 1, 0};
+    table.slots = PyMem_Calloc(capacity, sizeof(LineCount));
     if (table.slots == NULL) {
-        PyMem_Free(text);
         return PyErr_NoMemory();
     }
-    Py_ssize_t start = 0;
-    for (Py_ssize_t i = 0; i <= length; i++) {
-        if (i < length && text[i] != '\n') {
-            continue;
-        }
-        Py_ssize_t line = i - start;
-        if (line > 0 && (max_length < 0 || line <= max_length)) {
-            line_table_add(&table, text, start, prefix > 0 && line > prefix ? prefix : line);
-        }
-        start = i + 1;
-    }
+    table.mask = capacity - 1;
     PyObject *result = NULL;
-    Py_ssize_t cut = misra_gries_cut(&table, kept);
-    if (cut < 0) {
-        PyErr_NoMemory();
+    if (!count_into(&table, length, prefix, max_length)) {
+        result = Py_NewRef(Py_None);
     }
     else {
-        PyObject *counts = line_counts_dict(&table, text, cut);
+        Py_ssize_t cut = misra_gries_cut(&table, kept);
+        PyObject *counts = cut < 0 ? PyErr_NoMemory() : line_counts_dict(&table, cut);
         if (counts != NULL) {
             result = Py_BuildValue("(Nn)", counts, cut);
         }
     }
     PyMem_Free(table.slots);
-    PyMem_Free(text);
     return result;
 }
 

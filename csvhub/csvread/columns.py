@@ -44,7 +44,7 @@ def _joined_summarizer() -> Callable[[str], SummaryFields] | None:
 _SUMMARIZE_JOINED = _joined_summarizer()
 
 
-def _line_counter() -> Callable[[str, int, int, int], tuple[dict[str, int], int]]:
+def _line_counter() -> Callable[[str, int, int, int], tuple[dict[str, int], int] | None]:
     """The C splitter's count of distinct lines, or the same count in Python without it."""
     try:
         from csvhub.csvread._splitter import count_lines
@@ -78,7 +78,10 @@ def line_counts(
     left out, and with `prefix` only a line's first `prefix` characters are counted. With
     `kept`, a Misra-Gries summary instead: (the lines counted more often than the
     (kept + 1)-th largest count, less that count; that count). See _splitter.count_lines."""
-    return _COUNT_LINES(joined, prefix, max_length, kept)
+    counted = _COUNT_LINES(joined, prefix, max_length, kept)
+    if counted is None:  # lines that collide in C's unkeyed hash: Python's dict is keyed
+        return _count_lines_in_python(joined, prefix, max_length, kept)
+    return counted
 
 
 SUMMARY_MAX_CHARS = 4_000_000

@@ -9,8 +9,8 @@ from collections import Counter
 
 import pytest
 
-from csvhub.csvread._splitter import count_lines
-from csvhub.csvread.columns import Columns, _count_lines_in_python
+from csvhub.csvread import columns
+from csvhub.csvread.columns import Columns, _count_lines_in_python, line_counts
 from csvhub.csvread.inference import TypeTracker
 from csvhub.schema.stats import TOP_VALUE_LENGTH, TOP_VALUES_KEPT, DayCounts, TopValues
 
@@ -37,7 +37,15 @@ def _reference(lines: list[str], prefix: int, max_length: int, kept: int) -> tup
     return {line: n - cut for line, n in counted.items() if n > cut}, cut
 
 
-@pytest.mark.parametrize("counter", [count_lines, _count_lines_in_python], ids=["c", "python"])
+def _c_count_lines():
+    return pytest.importorskip("csvhub.csvread._splitter").count_lines
+
+
+@pytest.fixture(params=["c", "python"])
+def counter(request):
+    return _c_count_lines() if request.param == "c" else _count_lines_in_python
+
+
 def test_counts_match_counting_the_split_cells(counter) -> None:
     rng = random.Random(5)
     for round_ in range(300):
@@ -56,6 +64,7 @@ def test_counts_match_counting_the_split_cells(counter) -> None:
 
 
 def test_the_edges_of_the_joined_text() -> None:
+    count_lines = _c_count_lines()
     assert count_lines("", 0, -1, -1) == ({}, 0)  # one empty cell
     assert count_lines("\n\n", 0, -1, -1) == ({}, 0)
     assert count_lines("a\n\na", 0, -1, -1) == ({"a": 2}, 0)
@@ -64,7 +73,8 @@ def test_the_edges_of_the_joined_text() -> None:
     assert count_lines(every_value_once, 0, -1, TOP_VALUES_KEPT) == ({}, 1)
 
 
-def test_a_batch_keeps_the_same_top_values_and_days_as_from_its_cells() -> None:
+def test_a_batch_keeps_the_same_top_values_and_days_as_from_its_cells(counter, monkeypatch) -> None:
+    monkeypatch.setattr(columns, "_COUNT_LINES", counter)
     rng = random.Random(9)
     # Skewed, so that the counts around the cut differ and an off-by-one there shows.
     names = rng.choices([f"name {i}" for i in range(60)], [i * i for i in range(60)], k=5_000)
@@ -77,3 +87,29 @@ def test_a_batch_keeps_the_same_top_values_and_days_as_from_its_cells() -> None:
     assert name_stats.top_values == TopValues.of(names)
     assert day_stats.day_counts == DayCounts.of(days)
     assert day_stats.day_counts is not None and day_stats.day_counts.total() == len(days)
+
+
+def _slot(line: str, mask: int) -> int:
+    """The C table's first slot for a line (_splitter.c, line_hash): FNV-1a, then mixed."""
+    hash_ = 14695981039346656037
+    for byte in line.encode("latin-1"):  # one byte a character, as the C side reads ASCII
+        hash_ = ((hash_ ^ byte) * 1099511628211) % 2**64
+    for multiplier in (0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53):
+        hash_ ^= hash_ >> 33
+        hash_ = (hash_ * multiplier) % 2**64
+    return (hash_ ^ (hash_ >> 33)) & mask
+
+
+def test_lines_chosen_to_collide_are_counted_in_python_instead() -> None:
+    # The C hash is not keyed: someone who knows it can send cells that all land in one slot,
+    # which would make counting quadratic. The C side gives up; Python's keyed dict counts.
+    count_lines = _c_count_lines()
+    mask = 511  # 200 lines: a table of 512 slots
+    colliding = [line for line in (f"k{i}" for i in range(400_000)) if _slot(line, mask) == 0]
+    joined = "\n".join(colliding[:200])
+    assert count_lines(joined, 0, -1, -1) is None
+    assert line_counts(joined, kept=TOP_VALUES_KEPT) == _reference(
+        colliding[:200], 0, -1, TOP_VALUES_KEPT
+    )
+    ordinary = "\n".join(f"k{i}" for i in range(200))
+    assert count_lines(ordinary, 0, -1, -1) == ({f"k{i}": 1 for i in range(200)}, 0)
