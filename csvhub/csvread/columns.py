@@ -56,15 +56,13 @@ def _line_counter() -> Callable[[str, int, int, int], tuple[dict[str, int], int]
 def _count_lines_in_python(
     joined: str, prefix: int, max_length: int, kept: int
 ) -> tuple[dict[str, int], int]:
+    """Every line's count, untrimmed whatever `kept` says (cut 0): TopValues trims them."""
     counted = Counter(
         line[:prefix] if prefix > 0 else line
         for line in joined.split("\n")
         if line and (max_length < 0 or len(line) <= max_length)
     )
-    if kept < 0 or len(counted) <= kept:
-        return dict(counted), 0
-    cut = sorted(counted.values(), reverse=True)[kept]
-    return {line: count - cut for line, count in counted.items() if count > cut}, cut
+    return dict(counted), 0
 
 
 _COUNT_LINES = _line_counter()
@@ -75,9 +73,11 @@ def line_counts(
 ) -> tuple[dict[str, int], int]:
     """How often each distinct non-empty line of `joined` (a column's one-line cells joined
     with '\\n') occurs, counted without a str per cell: lines longer than `max_length` are
-    left out, and with `prefix` only a line's first `prefix` characters are counted. With
-    `kept`, a Misra-Gries summary instead: (the lines counted more often than the
-    (kept + 1)-th largest count, less that count; that count). See _splitter.count_lines."""
+    left out, and with `prefix` only a line's first `prefix` characters are counted.
+    Returns (counts, cut). With `kept`, the counts may come already trimmed Misra-Gries style
+    (the C side does, to make a str only for the lines kept): `cut` is then what was taken
+    off each count, else 0; TopValues.of_counts trims the rest either way. See
+    _splitter.count_lines."""
     counted = _COUNT_LINES(joined, prefix, max_length, kept)
     if counted is None:  # lines that collide in C's unkeyed hash: Python's dict is keyed
         return _count_lines_in_python(joined, prefix, max_length, kept)
