@@ -535,12 +535,31 @@ def _decode_marking(
     decoder: codecs.IncrementalDecoder, data: bytes, *, final: bool
 ) -> tuple[str, bool]:
     """`data` decoded, and whether the text holds marks (undecodable bytes or NULs)."""
+    if decoder.errors == "surrogateescape":
+        return _decode_utf8_marking(decoder, data, final=final)
     errors = _error_count()
     text = decoder.decode(data, final=final)
-    if decoder.errors == "surrogateescape":
-        marked = not text.isascii() and UNDECODED.search(text) is not None
-        return text, marked or "\x00" in text
     return text, _error_count() != errors or "\x00" in text
+
+
+def _decode_utf8_marking(
+    decoder: codecs.IncrementalDecoder, data: bytes, *, final: bool
+) -> tuple[str, bool]:
+    """`_decode_marking` for UTF-8. Valid UTF-8 decodes strictly at the same speed, and a
+    strictly decoded text holds no surrogate (the decoder refuses encoded ones): only a block
+    with an undecodable byte is decoded again, marking, and searched for the marks. Searching
+    every block cost more than splitting it (7.5 ms per MB of text with a few accents)."""
+    decoder.errors = "strict"
+    try:
+        text = decoder.decode(data, final=final)
+        return text, "\x00" in text
+    except UnicodeDecodeError:
+        pass  # the decoder keeps its state when it raises: the same bytes are decoded again
+    finally:
+        decoder.errors = "surrogateescape"
+    text = decoder.decode(data, final=final)
+    marked = not text.isascii() and UNDECODED.search(text) is not None
+    return text, marked or "\x00" in text
 
 
 def _cut_long_line(pending: list[str], limit: int) -> tuple[list[str], bool]:

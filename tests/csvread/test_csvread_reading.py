@@ -357,6 +357,21 @@ def test_invalid_utf8_after_the_sample_quarantines_only_its_rows(monkeypatch) ->
     assert all(row[1].startswith("Café ") for row in result.rows)
 
 
+@pytest.mark.parametrize("block", [1, 2, 3, 5, 7])
+def test_bad_bytes_cut_by_blocks_reject_only_their_rows(block: int, monkeypatch) -> None:
+    # Blocks of valid UTF-8 are decoded strictly, a block with a bad byte again with marks:
+    # characters and bad sequences cut at every place by the blocks must read the same.
+    monkeypatch.setattr(decoding, "SAMPLE_SIZE", 64)
+    monkeypatch.setattr(decoding, "BLOCK_SIZE", block)
+    lines = [f"{i},Café € 😀 {i}".encode() for i in range(2, 60)]
+    lines[20] = b"22,x\xe2\x82y"  # a three-byte sequence cut short, on line 22
+    lines[40] = b"42,\xc3\xa9\xed\xa0\x80\xc3\xa9"  # an encoded surrogate between two "é"
+    result = read(b"id,name\n" + b"\n".join(lines) + b"\n")
+    assert result.reader.encoding == "utf-8"
+    assert [bad.line for bad in result.bad_rows] == [22, 42]
+    assert result.rows == [[str(i), f"Café € 😀 {i}"] for i in range(2, 60) if i not in (22, 42)]
+
+
 # Whole-file encoding decisions, on files bigger than the 1 MiB sample.
 CAFE_LINES = 30_000  # about 1.7 MiB
 FILLER = "x" * 40
