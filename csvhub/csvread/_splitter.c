@@ -1220,33 +1220,46 @@ static PyTypeObject ReaderType = {
 typedef struct {
     Py_ssize_t offset; /* in characters */
     Py_ssize_t length;
-    Py_ssize_t count; /* 0: a free slot */
+    Py_ssize_t count;
     uint64_t hash;
 } LineCount;
 
-/* Lines of one str, read in place: its characters are `kind` bytes wide. The slots are twice
- * the text's lines, which a batch's rows bound (the reader's and an append's batch sizes). */
+/* Lines of one str, read in place: its characters are `kind` bytes wide. The distinct lines
+ * are kept in the order met (`lines`), found through `slots`, an open-addressing index of
+ * 32-bit entries (0: free, else 1 + the line's place): twice the text's lines, which a batch's
+ * rows bound (the reader's and an append's batch sizes), so a 20,000-row batch's index is
+ * 256 KiB that stays in cache, where whole entries in the slots took 2 MiB. */
 typedef struct {
     const char *data;
     int kind;
-    LineCount *slots;
+    uint32_t *slots;
     size_t mask;
+    LineCount *lines;
     Py_ssize_t used;
 } LineTable;
 
+/* A hash of the line's bytes, read eight at a time (a line is hashed once per occurrence, so
+ * this is most of the counting's time), then mixed so that the slot (the low bits) depends on
+ * every byte. Not keyed: see LINE_PROBES_MAX. */
 static uint64_t
 line_hash(const LineTable *table, Py_ssize_t offset, Py_ssize_t length)
 {
     const unsigned char *bytes = (const unsigned char *)table->data + offset * table->kind;
-    uint64_t hash = 14695981039346656037ULL; /* FNV-1a over the bytes */
-    for (Py_ssize_t i = 0; i < length * table->kind; i++) {
-        hash = (hash ^ bytes[i]) * 1099511628211ULL;
+    size_t size = (size_t)(length * table->kind);
+    uint64_t hash = 0x9e3779b97f4a7c15ULL ^ size;
+    while (size >= 8) {
+        uint64_t word;
+        memcpy(&word, bytes, 8);
+        hash = (hash ^ word) * 0xff51afd7ed558ccdULL;
+        hash ^= hash >> 29;
+        bytes += 8;
+        size -= 8;
     }
-    /* Mixed so that the slot (the low bits) depends on every byte, high bits included. */
+    uint64_t tail = 0;
+    memcpy(&tail, bytes, size);
+    hash = (hash ^ tail) * 0xc4ceb9fe1a85ec53ULL;
     hash ^= hash >> 33;
     hash *= 0xff51afd7ed558ccdULL;
-    hash ^= hash >> 33;
-    hash *= 0xc4ceb9fe1a85ec53ULL;
     hash ^= hash >> 33;
     return hash;
 }
@@ -1258,12 +1271,13 @@ line_table_add(LineTable *table, Py_ssize_t offset, Py_ssize_t length)
     uint64_t hash = line_hash(table, offset, length);
     size_t slot = (size_t)hash & table->mask;
     for (int probes = 0; probes < LINE_PROBES_MAX; probes++) {
-        LineCount *entry = &table->slots[slot];
-        if (entry->count == 0) {
-            *entry = (LineCount){offset, length, 1, hash};
-            table->used++;
+        uint32_t place = table->slots[slot];
+        if (place == 0) {
+            table->lines[table->used] = (LineCount){offset, length, 1, hash};
+            table->slots[slot] = (uint32_t)++table->used;
             return 1;
         }
+        LineCount *entry = &table->lines[place - 1];
         if (entry->hash == hash && entry->length == length
             && memcmp(table->data + entry->offset * table->kind,
                       table->data + offset * table->kind, (size_t)(length * table->kind)) == 0) {
@@ -1288,9 +1302,9 @@ misra_gries_cut(const LineTable *table, Py_ssize_t kept)
         return -1;
     }
     Py_ssize_t filled = 0; /* largest[0..filled) in descending order */
-    for (size_t slot = 0; slot <= table->mask; slot++) {
-        Py_ssize_t count = table->slots[slot].count;
-        if (count == 0 || (filled == kept + 1 && count <= largest[kept])) {
+    for (Py_ssize_t i = 0; i < table->used; i++) {
+        Py_ssize_t count = table->lines[i].count;
+        if (filled == kept + 1 && count <= largest[kept]) {
             continue;
         }
         Py_ssize_t at = filled < kept + 1 ? filled++ : kept;
@@ -1309,8 +1323,8 @@ static PyObject *
 line_counts_dict(const LineTable *table, Py_ssize_t cut)
 {
     PyObject *counts = PyDict_New();
-    for (size_t slot = 0; counts != NULL && slot <= table->mask; slot++) {
-        const LineCount *entry = &table->slots[slot];
+    for (Py_ssize_t i = 0; counts != NULL && i < table->used; i++) {
+        const LineCount *entry = &table->lines[i];
         if (entry->count <= cut) {
             continue;
         }
@@ -1326,23 +1340,50 @@ line_counts_dict(const LineTable *table, Py_ssize_t cut)
     return counts;
 }
 
+/* Where the line starting at `start` ends: its '\n', or `length`. */
+static Py_ssize_t
+line_end(const LineTable *table, Py_ssize_t start, Py_ssize_t length)
+{
+    if (table->kind == PyUnicode_1BYTE_KIND) {
+        const char *found = memchr(table->data + start, '\n', (size_t)(length - start));
+        return found == NULL ? length : found - table->data;
+    }
+    Py_ssize_t i = start;
+    while (i < length && PyUnicode_READ(table->kind, table->data, i) != '\n') {
+        i++;
+    }
+    return i;
+}
+
 /* Count the lines of the table's text into its slots; 0 when an insert gave up. */
 static int
 count_into(LineTable *table, Py_ssize_t length, Py_ssize_t prefix, Py_ssize_t max_length)
 {
-    Py_ssize_t start = 0;
-    for (Py_ssize_t i = 0; i <= length; i++) {
-        if (i < length && PyUnicode_READ(table->kind, table->data, i) != '\n') {
-            continue;
-        }
-        Py_ssize_t line = i - start;
+    for (Py_ssize_t start = 0; start <= length;) {
+        Py_ssize_t end = line_end(table, start, length);
+        Py_ssize_t line = end - start;
         if (line > 0 && (max_length < 0 || line <= max_length)
             && !line_table_add(table, start, prefix > 0 && line > prefix ? prefix : line)) {
             return 0;
         }
-        start = i + 1;
+        start = end + 1;
     }
     return 1;
+}
+
+/* The number of lines of the table's text (line breaks + 1). */
+static Py_ssize_t
+line_count(const LineTable *table, Py_ssize_t length)
+{
+    Py_ssize_t lines = 1;
+    for (Py_ssize_t start = 0; start < length; lines++) {
+        Py_ssize_t end = line_end(table, start, length);
+        if (end == length) {
+            break;
+        }
+        start = end + 1;
+    }
+    return lines;
 }
 
 PyDoc_STRVAR(count_lines_doc,
@@ -1362,23 +1403,25 @@ count_lines(PyObject *Py_UNUSED(module), PyObject *args)
     if (!PyArg_ParseTuple(args, "Unnn:count_lines", &joined, &prefix, &max_length, &kept)) {
         return NULL;
     }
-    LineTable table = {PyUnicode_DATA(joined), PyUnicode_KIND(joined), NULL, 0, 0};
+    LineTable table = {PyUnicode_DATA(joined), PyUnicode_KIND(joined), NULL, 0, NULL, 0};
     Py_ssize_t length = PyUnicode_GET_LENGTH(joined);
-    Py_ssize_t lines = 1;
-    for (Py_ssize_t i = 0; i < length; i++) {
-        lines += PyUnicode_READ(table.kind, table.data, i) == '\n';
+    Py_ssize_t lines = line_count(&table, length);
+    if (lines >= (Py_ssize_t)(UINT32_MAX / 2)) {
+        PyErr_SetString(PyExc_ValueError, "count_lines: too many lines for one call");
+        return NULL;
     }
     size_t capacity = 16;
     while (capacity < (size_t)lines * 2) {
         capacity *= 2;
     }
-    table.slots = PyMem_Calloc(capacity, sizeof(LineCount));
-    if (table.slots == NULL) {
-        return PyErr_NoMemory();
-    }
+    table.slots = PyMem_Calloc(capacity, sizeof(uint32_t));
     table.mask = capacity - 1;
+    table.lines = PyMem_Malloc((size_t)lines * sizeof(LineCount));
     PyObject *result = NULL;
-    if (!count_into(&table, length, prefix, max_length)) {
+    if (table.slots == NULL || table.lines == NULL) {
+        result = PyErr_NoMemory();
+    }
+    else if (!count_into(&table, length, prefix, max_length)) {
         result = Py_NewRef(Py_None);
     }
     else {
@@ -1389,6 +1432,7 @@ count_lines(PyObject *Py_UNUSED(module), PyObject *args)
         }
     }
     PyMem_Free(table.slots);
+    PyMem_Free(table.lines);
     return result;
 }
 
