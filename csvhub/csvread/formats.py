@@ -128,6 +128,30 @@ def column_pattern(value: str, *, lenient: bool) -> re.Pattern[str]:
     return re.compile(rf"(?:{line}\n)*+{line}")
 
 
+def column_fits(kind: Kind) -> Callable[[str], bool]:
+    """Whether a whole column joined with '\\n' fits `kind`'s strict grammar: what
+    `column_pattern(accepted(kind), lenient=False).fullmatch` tells. Integers and decimals are
+    checked by the C splitter when csvhub was built with it: the regex costs 2-4 ms a
+    20,000-row batch column, a fifth of an ingestion's type inference, the C pass a tenth."""
+    pattern = column_pattern(accepted(kind), lenient=False)
+    decimal = _NUMBER_TYPES.get(kind.type)
+    numbers_fit = _numbers_fit()
+    if numbers_fit is None or decimal is None:
+        return lambda joined: pattern.fullmatch(joined) is not None
+    return lambda joined: numbers_fit(joined, decimal)
+
+
+_NUMBER_TYPES = {ColumnType.INTEGER: False, ColumnType.DECIMAL: True}  # decimal or not
+
+
+def _numbers_fit() -> Callable[[str, bool], bool] | None:
+    try:
+        from csvhub.csvread._splitter import numbers_fit
+    except ImportError:
+        return None
+    return numbers_fit
+
+
 # --- one value at a time --------------------------------------------------------------------
 _SINGLE_KINDS = [Kind(ColumnType.INTEGER), Kind(ColumnType.DECIMAL), Kind(ColumnType.BOOLEAN)]
 for _style in DateStyle:

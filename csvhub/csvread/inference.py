@@ -7,7 +7,7 @@ column) are the batch's distinct values classified one by one and the type widen
 """
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cache
@@ -41,7 +41,7 @@ class Fit(Enum):
 
 class _Grammars(NamedTuple):
     canonical: re.Pattern[str] | None  # None when CANONICAL is STRICT or does not exist
-    strict: re.Pattern[str]
+    strict: Callable[[str], bool]  # formats.column_fits
     lenient: re.Pattern[str]
     strict_is_canonical: bool
 
@@ -49,7 +49,7 @@ class _Grammars(NamedTuple):
 @cache
 def _grammars(kind: Kind) -> _Grammars:
     value = formats.accepted(kind)
-    strict = formats.column_pattern(value, lenient=False)
+    strict = formats.column_fits(kind)
     lenient = formats.column_pattern(value, lenient=True)
     iso = kind.style in (None, DateStyle.ISO)
     if kind.type is ColumnType.TIMESTAMP and iso:
@@ -222,7 +222,7 @@ def _fit(state: _ColumnState, kind: Kind, joined: str, count: int) -> _Match | N
         if grammars.canonical.fullmatch(joined):
             return _Match(Fit.CANONICAL)
         state.canonical_first = False
-    if grammars.strict.fullmatch(joined):
+    if grammars.strict(joined):
         return _Match(Fit.CANONICAL if grammars.strict_is_canonical else Fit.STRICT)
     if grammars.lenient.fullmatch(joined):
         return _Match(Fit.LENIENT)
