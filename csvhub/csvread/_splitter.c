@@ -1541,10 +1541,82 @@ numbers_fit(PyObject *Py_UNUSED(module), PyObject *args)
     Py_RETURN_TRUE;
 }
 
+/* -- proving a column of ISO dates or timestamps of one layout -------------------------- */
+
+/* The digit at `offset` of a line, as a number. */
+static int
+digit_at(const Py_UCS1 *line, Py_ssize_t offset)
+{
+    return line[offset] - '0';
+}
+
+/* Whether a line of layout '0000-00-00...' is a real calendar day (and clock time): the
+ * rules of fixed_width._valid, one line at a time. */
+static int
+valid_day_and_time(const Py_UCS1 *line, int with_time)
+{
+    int year = digit_at(line, 0) * 1000 + digit_at(line, 1) * 100 + digit_at(line, 2) * 10
+               + digit_at(line, 3);
+    int month = digit_at(line, 5) * 10 + digit_at(line, 6);
+    int day = digit_at(line, 8) * 10 + digit_at(line, 9);
+    static const int days_in[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (year == 0 || month < 1 || month > 12 || day < 1 || day > days_in[month]) {
+        return 0;
+    }
+    if (month == 2 && day == 29 && !(year % 4 == 0 && (year % 100 != 0 || year % 400 == 0))) {
+        return 0;
+    }
+    if (!with_time) {
+        return 1;
+    }
+    int hour = digit_at(line, 11) * 10 + digit_at(line, 12);
+    return hour <= 23 && digit_at(line, 14) <= 5 && digit_at(line, 17) <= 5;
+}
+
+PyDoc_STRVAR(layout_fits_doc,
+"layout_fits(joined, layout, count, with_time) -> bool: whether `joined` is `count` lines\n"
+"(joined with '\\n'), each written in `layout` (an ISO layout with '0' for every digit, as\n"
+"fixed_width.layout_fit finds it: ASCII digits where it has '0', its other characters as\n"
+"they are) and each a real day, and with_time a real clock time: what fixed_width's\n"
+"translate-and-compare and _valid tell, in one pass.");
+
+static PyObject *
+layout_fits(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *joined, *layout_text;
+    Py_ssize_t count;
+    int with_time;
+    if (!PyArg_ParseTuple(args, "UUnp:layout_fits", &joined, &layout_text, &count, &with_time)) {
+        return NULL;
+    }
+    Py_ssize_t width = PyUnicode_GET_LENGTH(layout_text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(joined);
+    if (PyUnicode_KIND(joined) != PyUnicode_1BYTE_KIND
+        || PyUnicode_KIND(layout_text) != PyUnicode_1BYTE_KIND || width < (with_time ? 19 : 10)
+        || count < 1 || length != (width + 1) * count - 1) {
+        Py_RETURN_FALSE;
+    }
+    const Py_UCS1 *text = PyUnicode_1BYTE_DATA(joined);
+    const Py_UCS1 *layout = PyUnicode_1BYTE_DATA(layout_text);
+    for (Py_ssize_t line = 0; line < count; line++) {
+        const Py_UCS1 *cells = text + line * (width + 1);
+        for (Py_ssize_t i = 0; i < width; i++) {
+            if (layout[i] == '0' ? !is_digit(cells[i]) : cells[i] != layout[i]) {
+                Py_RETURN_FALSE;
+            }
+        }
+        if ((line + 1 < count && cells[width] != '\n') || !valid_day_and_time(cells, with_time)) {
+            Py_RETURN_FALSE;
+        }
+    }
+    Py_RETURN_TRUE;
+}
+
 static PyMethodDef module_methods[] = {
     {"summarize_joined", (PyCFunction)summarize_joined, METH_O, summarize_joined_doc},
     {"count_lines", (PyCFunction)count_lines, METH_VARARGS, count_lines_doc},
     {"numbers_fit", (PyCFunction)numbers_fit, METH_VARARGS, numbers_fit_doc},
+    {"layout_fits", (PyCFunction)layout_fits, METH_VARARGS, layout_fits_doc},
     {NULL, NULL, 0, NULL},
 };
 

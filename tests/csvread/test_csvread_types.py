@@ -174,6 +174,28 @@ def test_fixed_layout_proof_agrees_with_the_grammar(layout: str) -> None:
             pytest.fail(f"valid cells not proven: {cells}")
 
 
+@pytest.mark.parametrize(
+    "layout",
+    ["{y}-{m}-{d}", "{y}-{m}-{d} {h}:{mi}:{s}", "{y}-{m}-{d}T{h}:{mi}:{s}.123Z"],
+)
+def test_the_c_layout_proof_answers_what_the_python_one_answers(layout: str) -> None:
+    layout_fits = pytest.importorskip("csvhub.csvread._splitter").layout_fits
+    rng = random.Random(99)
+    with_time = "{h}" in layout
+    zeros = _random_timestamp(rng, layout).translate(str.maketrans("123456789", "0" * 9))
+    # Damage that the layout check must see: another separator, a non-ASCII digit, a cell
+    # longer or shorter, a line break missing, wider characters.
+    damage = [("-", "/"), ("0", "٣"), ("0", "00"), ("0", ""), ("\n", ""), ("2", "😀")]
+    for _ in range(20_000):
+        cells = [_random_timestamp(rng, layout) for _ in range(rng.choice([1, 2, 3, 50]))]
+        joined = "\n".join(cells)
+        if rng.random() < 0.2:
+            old, new = rng.choice(damage)
+            joined = joined.replace(old, new, 1)
+        expected = fixed_width._layout_fits_in_python(joined, zeros, len(cells), with_time)
+        assert layout_fits(joined, zeros, len(cells), with_time) is expected, cells
+
+
 def test_fixed_layout_handles_leap_days() -> None:
     assert fixed_width.layout_fit("2024-02-29\n2000-02-29", 2, timestamps=False) == "0000-00-00"
     assert fixed_width.layout_fit("2024-02-29\n1900-02-29", 2, timestamps=False) is None
