@@ -1612,11 +1612,33 @@ layout_fits(PyObject *Py_UNUSED(module), PyObject *args)
     Py_RETURN_TRUE;
 }
 
+/* -- counting bytes -------------------------------------------------------------------- */
+
+PyDoc_STRVAR(non_ascii_bytes_doc,
+"non_ascii_bytes(data) -> int: how many bytes of `data` are 0x80 or above.");
+
+static PyObject *
+non_ascii_bytes(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "y*:non_ascii_bytes", &data)) {
+        return NULL;
+    }
+    const unsigned char *bytes = data.buf;
+    Py_ssize_t count = 0;
+    for (Py_ssize_t i = 0; i < data.len; i++) {
+        count += bytes[i] >> 7;
+    }
+    PyBuffer_Release(&data);
+    return PyLong_FromSsize_t(count);
+}
+
 static PyMethodDef module_methods[] = {
     {"summarize_joined", (PyCFunction)summarize_joined, METH_O, summarize_joined_doc},
     {"count_lines", (PyCFunction)count_lines, METH_VARARGS, count_lines_doc},
     {"numbers_fit", (PyCFunction)numbers_fit, METH_VARARGS, numbers_fit_doc},
     {"layout_fits", (PyCFunction)layout_fits, METH_VARARGS, layout_fits_doc},
+    {"non_ascii_bytes", (PyCFunction)non_ascii_bytes, METH_VARARGS, non_ascii_bytes_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -394,6 +394,19 @@ def _names(result) -> set[str]:
     return {row[1].split(" ")[0] for row in result.rows}
 
 
+@pytest.mark.parametrize("counter", ["c", "python"])
+def test_non_ascii_bytes_are_counted_exactly(counter: str) -> None:
+    # The count behind "N valid UTF-8 multi-byte characters" in an encoding's reason.
+    if counter == "c":
+        count = pytest.importorskip("csvhub.csvread._splitter").non_ascii_bytes
+    else:
+        count = decoding._non_ascii_bytes_in_python
+    rng = random.Random(8)
+    for size in (0, 1, 7, 8, 9, 255, 4096):
+        data = bytes(rng.randrange(256) for _ in range(size))
+        assert count(data) == sum(byte >= 0x80 for byte in data)
+
+
 def test_utf8_file_with_a_bad_byte_in_the_sample_stays_utf8_and_rejects_that_row() -> None:
     data = _cafe_file("utf-8").replace(b"5,Caf\xc3\xa9 5,", b"5,Caf\xe9 5,", 1)
     data = data.replace("20000,Café".encode(), b"20000,\x93Caf\xc3\xa9", 1)  # 2 bad bytes
