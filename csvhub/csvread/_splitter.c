@@ -1355,7 +1355,8 @@ line_end(const LineTable *table, Py_ssize_t start, Py_ssize_t length)
     return i;
 }
 
-/* Count the lines of the table's text into its slots; 0 when an insert gave up. */
+/* Count the lines of the table's text into its lines (found through its slots); 0 when an
+ * insert gave up. */
 static int
 count_into(LineTable *table, Py_ssize_t length, Py_ssize_t prefix, Py_ssize_t max_length)
 {
@@ -1393,7 +1394,8 @@ PyDoc_STRVAR(count_lines_doc,
 "characters are. With kept >= 0, Misra-Gries: cut is the (kept + 1)-th largest count (0 when\n"
 "there are no more distinct lines than kept), and counts holds only the lines counted more\n"
 "often than that, less cut; with kept < 0, every line with its count, and cut 0. None when\n"
-"the lines collide in the hash table too often to count them quickly (count them in Python).");
+"the lines collide in the hash table too often to count them quickly, or are more than its\n"
+"32-bit index holds (count them in Python).");
 
 static PyObject *
 count_lines(PyObject *Py_UNUSED(module), PyObject *args)
@@ -1407,8 +1409,7 @@ count_lines(PyObject *Py_UNUSED(module), PyObject *args)
     Py_ssize_t length = PyUnicode_GET_LENGTH(joined);
     Py_ssize_t lines = line_count(&table, length);
     if (lines >= (Py_ssize_t)(UINT32_MAX / 2)) {
-        PyErr_SetString(PyExc_ValueError, "count_lines: too many lines for one call");
-        return NULL;
+        Py_RETURN_NONE; /* more than the 32-bit index holds (a text of gigabytes): Python counts */
     }
     size_t capacity = 16;
     while (capacity < (size_t)lines * 2) {
@@ -1578,7 +1579,8 @@ PyDoc_STRVAR(layout_fits_doc,
 "(joined with '\\n'), each written in `layout` (an ISO layout with '0' for every digit, as\n"
 "fixed_width.layout_fit finds it: ASCII digits where it has '0', its other characters as\n"
 "they are) and each a real day, and with_time a real clock time: what fixed_width's\n"
-"translate-and-compare and _valid tell, in one pass.");
+"translate-and-compare and _valid tell, in one pass, for the layouts layout_fit passes (its\n"
+"_LAYOUT, with_time for every layout but the date's); others are not checked for.");
 
 static PyObject *
 layout_fits(PyObject *Py_UNUSED(module), PyObject *args)
@@ -1593,7 +1595,7 @@ layout_fits(PyObject *Py_UNUSED(module), PyObject *args)
     Py_ssize_t length = PyUnicode_GET_LENGTH(joined);
     if (PyUnicode_KIND(joined) != PyUnicode_1BYTE_KIND
         || PyUnicode_KIND(layout_text) != PyUnicode_1BYTE_KIND || width < (with_time ? 19 : 10)
-        || count < 1 || length != (width + 1) * count - 1) {
+        || count < 1 || (length + 1) % (width + 1) != 0 || (length + 1) / (width + 1) != count) {
         Py_RETURN_FALSE;
     }
     const Py_UCS1 *text = PyUnicode_1BYTE_DATA(joined);

@@ -79,7 +79,8 @@ def line_counts(
     off each count, else 0; TopValues.of_counts trims the rest either way. See
     _splitter.count_lines."""
     counted = _COUNT_LINES(joined, prefix, max_length, kept)
-    if counted is None:  # lines that collide in C's unkeyed hash: Python's dict is keyed
+    if counted is None:  # lines that collide in C's unkeyed hash (Python's dict is keyed), or
+        # more lines than C's index holds
         return _count_lines_in_python(joined, prefix, max_length, kept)
     return counted
 

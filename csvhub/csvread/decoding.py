@@ -571,7 +571,10 @@ def _decode_utf8_marking(
         text = decoder.decode(data, final=final)
         return text, "\x00" in text
     except UnicodeDecodeError:
-        pass  # the decoder keeps its state when it raises: the same bytes are decoded again
+        # Plain UTF-8's decoder (a BufferedIncrementalDecoder) keeps its state when it raises,
+        # so the same bytes are decoded again; utf-8-sig's would not (it forgets its BOM), and
+        # never comes here (_marking_decoder: surrogateescape is for plain UTF-8 alone).
+        pass
     finally:
         decoder.errors = "surrogateescape"
     text = decoder.decode(data, final=final)

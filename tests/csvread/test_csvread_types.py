@@ -1,5 +1,6 @@
 """widen, and the type inference rules, one column at a time."""
 
+import calendar
 import random
 
 import pytest
@@ -174,6 +175,21 @@ def test_fixed_layout_proof_agrees_with_the_grammar(layout: str) -> None:
             pytest.fail(f"valid cells not proven: {cells}")
 
 
+def _valid_timestamp(rng: random.Random, layout: str) -> str:
+    """A real day and time in `layout`, of any month, February 29 of leap years included."""
+    year = rng.choice([1600, 1900, 2000, 2023, 2024, 2100, 9999, 4])
+    month = rng.randrange(1, 13)
+    days = calendar.monthrange(year, month)[1]
+    return layout.format(
+        y=f"{year:04d}",
+        m=f"{month:02d}",
+        d=f"{rng.choice([1, days, rng.randrange(1, days + 1)]):02d}",
+        h=f"{rng.randrange(24):02d}",
+        mi=f"{rng.randrange(60):02d}",
+        s=f"{rng.randrange(60):02d}",
+    )
+
+
 @pytest.mark.parametrize(
     "layout",
     ["{y}-{m}-{d}", "{y}-{m}-{d} {h}:{mi}:{s}", "{y}-{m}-{d}T{h}:{mi}:{s}.123Z"],
@@ -183,15 +199,22 @@ def test_the_c_layout_proof_answers_what_the_python_one_answers(layout: str) -> 
     rng = random.Random(99)
     with_time = "{h}" in layout
     zeros = _random_timestamp(rng, layout).translate(str.maketrans("123456789", "0" * 9))
-    # Damage that the layout check must see: another separator, a non-ASCII digit, a cell
-    # longer or shorter, a line break missing, wider characters.
+    # Damage that the layout check must see: a character replaced in place (the length and
+    # the kind of str kept: a letter for a digit, a digit for a separator or a line break),
+    # a non-ASCII digit, a cell longer or shorter, wider characters.
     damage = [("-", "/"), ("0", "٣"), ("0", "00"), ("0", ""), ("\n", ""), ("2", "😀")]
+    in_place = "x0 :-T\n"
     for _ in range(20_000):
         cells = [_random_timestamp(rng, layout) for _ in range(rng.choice([1, 2, 3, 50]))]
+        if rng.random() < 0.5:  # valid values of every month, so that most columns can pass
+            cells = [_valid_timestamp(rng, layout) for _ in cells]
         joined = "\n".join(cells)
-        if rng.random() < 0.2:
+        if rng.random() < 0.1:
             old, new = rng.choice(damage)
             joined = joined.replace(old, new, 1)
+        elif rng.random() < 0.2:
+            at = rng.randrange(len(joined))
+            joined = joined[:at] + rng.choice(in_place) + joined[at + 1 :]
         expected = fixed_width._layout_fits_in_python(joined, zeros, len(cells), with_time)
         assert layout_fits(joined, zeros, len(cells), with_time) is expected, cells
 
