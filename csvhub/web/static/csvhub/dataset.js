@@ -288,6 +288,7 @@
   let start = (window.history.state && window.history.state.start) || current.offset || 0;
   let page = null;
   let inFlight = null;
+  let announced = null; // the detail of the last csvhub:query (see onQuery)
 
   function go(query, { push = true, startAt = 0 } = {}) {
     current = query;
@@ -320,7 +321,16 @@
     } finally {
       section.removeAttribute("aria-busy");
     }
-    document.dispatchEvent(new CustomEvent("csvhub:query", { detail: { filters: filterString() } }));
+    announced = { filters: filterString() };
+    document.dispatchEvent(new CustomEvent("csvhub:query", { detail: announced }));
+  }
+
+  /** Calls `handler` with the detail of each query the explorer runs, starting with the last
+   * one already run: a panel whose script arrives after the first rows (static files served
+   * slowly) would otherwise wait for filters until the next query, and do nothing when used. */
+  function onQuery(handler) {
+    document.addEventListener("csvhub:query", (event) => handler(event.detail));
+    if (announced) handler(announced);
   }
 
   /** Filters and the search (and the organization) only, as a query string: what the charts,
@@ -618,7 +628,7 @@
     load();
   });
 
-  window.csvhubExplorer = { filterString, addFilter, findColumn, readable };
+  window.csvhubExplorer = { filterString, addFilter, findColumn, readable, onQuery };
   fillForm(current);
   window.history.replaceState({ start }, "", window.location.href);
   load();

@@ -94,9 +94,9 @@
     const isNull = value.dataset.null === "1";
     explorer.addFilter({ column: value.dataset.column, op: isNull ? "isnull" : "eq", value: isNull ? "" : value.dataset.value });
   });
-  document.addEventListener("csvhub:query", (event) => {
-    if (event.detail.filters === filters) return; // a new page of the same rows
-    filters = event.detail.filters;
+  explorer.onQuery((query) => {
+    if (query.filters === filters) return; // a new page of the same rows
+    filters = query.filters;
     load();
   });
 })();

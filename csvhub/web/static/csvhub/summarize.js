@@ -246,9 +246,9 @@
       run(choice);
     }
   });
-  document.addEventListener("csvhub:query", (event) => {
-    if (event.detail.filters === filters) return;
-    filters = event.detail.filters;
+  explorer.onQuery((query) => {
+    if (query.filters === filters) return;
+    filters = query.filters;
     // First the address's summary; later the one shown, again over the explorer's new rows
     // (the controls may hold a choice not made yet: they are left alone).
     const choice = opened ? shown && shown.choice : fromUrl();
