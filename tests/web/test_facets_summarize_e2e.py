@@ -99,18 +99,19 @@ def test_panels_whose_script_arrives_after_the_first_rows_still_work(
 
     page.route("**/csvhub/summarize.js*", hold)
     page.route("**/csvhub/facets.js*", hold)
-    page.goto("/datasets/sales/#facets=region", wait_until="commit")
+    page.goto("/datasets/sales/#facets=region&sum=count&by=region", wait_until="commit")
     expect(page.locator("#result-summary")).to_contain_text("of 60.")
     assert len(held) == 2, "the panels' scripts were not held"
     for route in held:
         route.continue_()
     expect(_facet(page, "region")).to_contain_text("north")
+    _summary_says(page, "5 groups")  # the summary the address names, opened late
     panel = page.locator("#summarize")
     expect(panel.get_by_label("Measure")).not_to_have_text("")  # its script has run
     panel.get_by_label("Measure").select_option(label="Number of")
-    panel.get_by_label("grouped by").select_option("region")
+    panel.get_by_label("grouped by").select_option("client")
     panel.get_by_role("button", name="Summarize").click()
-    _summary_says(page, "5 groups")
+    _summary_says(page, "7 groups")  # "Client, 0" to "Client, 6"
 
 
 def _summary_rows(page) -> list[list[str]]:

@@ -303,6 +303,7 @@
   async function load() {
     if (inFlight) inFlight.abort();
     inFlight = new AbortController();
+    announced = null; // stale now: a panel that starts during this load waits for its end
     const search = queryString(current);
     updateLinks();
     summary.textContent = "Loading rows…";
