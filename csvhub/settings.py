@@ -206,7 +206,10 @@ STORAGES = {
     "default": storage_backend(
         env_str("CSVHUB_STORAGE_URL", ""), default_root=str(DATA_DIR / "files")
     ),
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Files named by their content (`collectstatic` writes the manifest; `csvhub serve` and the
+    # image run it before serving): a deploy never pairs an old cached script with a new one,
+    # and Whitenoise serves the hashed names as cacheable for good.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
 # Background jobs. "thread" runs them inside the web process (embedded default); "celery" hands

@@ -49,6 +49,39 @@ def work_unit_of(nodeid: str) -> str:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _static_files_collected() -> None:
+    """`collectstatic` into this process's data directory, as `csvhub serve` and the image do
+    before serving: pages name the hashed copies that only its manifest knows (a page rendered
+    without it is an error, as it would be in production)."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture(scope="session")
+def live_server(request: pytest.FixtureRequest, _static_files_collected: None) -> Iterator[Any]:
+    """pytest-django's live server, serving /static/ as `csvhub serve` does: Whitenoise over the
+    collected files. (pytest-django's own static handler looks each path up in the apps'
+    folders, where the content-hashed names the pages use do not exist.)"""
+    from pytest_django.live_server_helper import LiveServer
+
+    address = (
+        request.config.getvalue("liveserver")
+        or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS")
+        or "localhost"
+    )
+    server = LiveServer(address, start=False)
+    server.thread.static_handler = _whitenoise_serves_static
+    server.start()
+    yield server
+    server.stop()
+
+
+def _whitenoise_serves_static(application: Any) -> Any:
+    return application
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _worker_databases() -> None:
     """Each process of a parallel run has its own PostgreSQL and MariaDB databases
     (tests/services.py): created here when missing, before any test names them."""

@@ -208,6 +208,7 @@ def live_server(tmp_path: Path, workers: int = 3, **extra_env: str) -> Iterator[
     data_dir.mkdir(mode=0o700)
     env = server_env(data_dir, **extra_env)
     run_csvhub(env, "migrate", "--noinput")
+    run_csvhub(env, "collectstatic", "--noinput")  # as the image does before gunicorn starts
     token = api_token(env)
     server = start_gunicorn(env, tmp_path / "server.log", workers=workers)
     server.token = token

@@ -13,7 +13,9 @@ from csvhub.settings import DATA_DIR, DATABASES
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_csvhub.sqlite3")}
 
-# Whitenoise warns about a missing static root; the tests don't collect static files.
-(DATA_DIR / "static").mkdir(parents=True, exist_ok=True)
+# tests/conftest.py collects the static files once per process, in its own folder (the
+# processes of a parallel run share the data directory). Made here: Whitenoise warns otherwise.
+STATIC_ROOT = DATA_DIR / f"static-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -6,8 +6,10 @@ API JSON, CSV and NDJSON exports, original files, error answers and HTML pages a
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -18,6 +20,8 @@ from tests.accounts.actors import World
 from tests.web.conftest import SALES
 
 pytestmark = pytest.mark.django_db
+
+STATIC = Path(__file__).resolve().parents[2] / "csvhub" / "web" / "static" / "csvhub"
 
 
 @pytest.fixture
@@ -90,10 +94,8 @@ def test_api_docs_load_swagger_ui_from_our_own_static_files(client_as, world, se
     assert "<script>" not in page  # the UI's own script is a file
     script = client_as("bob").get("/api/docs/?script=")
     assert b"SwaggerUIBundle" in script.content
-    bundle = re.search(r'<script src="(/static/[^"]+/swagger-ui-bundle\.js)"', page)
+    bundle = re.search(r'<script src="(/static/[^"]+/swagger-ui-bundle\.[0-9a-f]{12}\.js)"', page)
     assert bundle, page
-    # The tests collect no static files; Whitenoise finds them as after `collectstatic`.
-    settings.WHITENOISE_USE_FINDERS = True
     served = Client().get(bundle[1])
     assert served.status_code == 200
     assert b"SwaggerUIBundle" in b"".join(served.streaming_content)
@@ -114,3 +116,23 @@ def test_never_cache_headers_are_django_s_own(api_as, sales) -> None:
 
     assert response["Cache-Control"] == django_s["Cache-Control"]
     assert abs(parse_http_date(response["Expires"]) - parse_http_date(django_s["Expires"])) <= 2
+
+
+def test_pages_name_each_static_file_by_its_content_which_is_cached_for_good(client_as) -> None:
+    """A deploy changes a script's name with its content: a browser holding the old page (or an
+    old script in its cache) never pairs it with the new version of another script, and the
+    old names are still served while the old pages are open (collectstatic keeps them)."""
+    page = client_as("bob").get("/").content.decode()
+    assets = re.findall(r'(?:src|href)="/static/(csvhub/[^"]+)"', page)
+    assert any(asset.endswith(".js") for asset in assets), page
+    for asset in assets:
+        named = re.fullmatch(r"(csvhub/[\w-]+)\.([0-9a-f]{12})\.(js|css|svg)", asset)
+        assert named, f"{asset} is not named by its content"
+        served = Client().get(f"/static/{asset}")
+        assert served.status_code == 200
+        if named[3] == "js":  # served as written (a stylesheet's url()s are renamed too)
+            source = (STATIC / f"{named[1].removeprefix('csvhub/')}.js").read_bytes()
+            assert hashlib.md5(source).hexdigest()[:12] == named[2]
+            assert b"".join(served.streaming_content) == source
+        assert "immutable" in served["Cache-Control"]
+        assert int(re.search(r"max-age=(\d+)", served["Cache-Control"])[1]) >= 365 * 86400
