@@ -466,3 +466,30 @@ def test_api_docs_render_swagger_ui_from_our_own_origin(signed_in, server: str) 
     _expect()(page.locator(".swagger-ui .opblock").first).to_be_visible()
     assert requested and all(url.startswith(server) for url in requested), requested
     # Console errors from the Content-Security-Policy fail the test in `signed_in`.
+
+
+def test_an_abort_while_the_answer_arrives_stays_an_abort(signed_in) -> None:
+    """A newer query aborts the one under way; an abort that lands after the headers, while
+    the body is read, must reach the caller as an abort (which it ignores), not as a page of
+    nothing that the explorer shows as an error until the newer answer replaces it."""
+    page = signed_in("carol")
+    outcome = page.evaluate(
+        """async () => {
+          const controller = new AbortController();
+          const realFetch = window.fetch;
+          window.fetch = async (...args) => {
+            const response = await realFetch(...args);
+            controller.abort();  // the headers are in, the body is not read yet
+            return response;
+          };
+          try {
+            const data = await csvhub.api("/api/v1/datasets/", { signal: controller.signal });
+            return `returned ${JSON.stringify(data)}`;
+          } catch (error) {
+            return error.name;
+          } finally {
+            window.fetch = realFetch;
+          }
+        }"""
+    )
+    assert outcome == "AbortError"
