@@ -17,5 +17,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # processes of a parallel run share the data directory). Made here: Whitenoise warns otherwise.
 STATIC_ROOT = DATA_DIR / f"static-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+(DATA_DIR / "static").mkdir(exist_ok=True)  # a server a test starts on csvhub.settings
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -7,6 +7,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, JsonResponse
 
 from csvhub.health.drain import draining
+from csvhub.health.static import static_files_problem
 from csvhub.warehouse.engine import warehouse_ping
 
 
@@ -17,10 +18,12 @@ def live(request: HttpRequest) -> JsonResponse:
 
 def ready(request: HttpRequest) -> JsonResponse:
     """The process can reach its metadata database and its warehouse, the database has every
-    migration this code knows (expand/contract, docs/deployment.md), and it is not draining."""
+    migration this code knows (expand/contract, docs/deployment.md), the static files are
+    collected from this code, and it is not draining."""
     checks = {"database": _check_database(), "warehouse": _check_warehouse()}
     if checks["database"] == "ok":
         checks["migrations"] = _check_migrations()
+    checks["static"] = _check_static()
     checks["serving"] = "draining" if draining() else "ok"
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse(
@@ -43,6 +46,20 @@ def _check_warehouse() -> str:
         warehouse_ping()
     except Exception as exc:
         return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+_static_collected = False  # once this code's files are collected, they stay so
+
+
+def _check_static() -> str:
+    global _static_collected
+    if _static_collected:
+        return "ok"
+    problem = static_files_problem()
+    if problem:
+        return problem
+    _static_collected = True
     return "ok"
 
 
