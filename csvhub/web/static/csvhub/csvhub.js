@@ -45,13 +45,6 @@ window.csvhub = (() => {
     return out;
   }
 
-  /** A body that is not JSON reads as none, but an abort while it arrives stays an abort: the
-   * caller that aborted has a newer request under way and must not show an error for this one. */
-  function abortOrNothing(error) {
-    if (error.name === "AbortError") throw error;
-    return null;
-  }
-
   /** fetch() for our JSON API: throws ApiError with readable words on failure. */
   async function api(url, { method = "GET", body, signal } = {}) {
     const extra = {};
@@ -70,7 +63,10 @@ window.csvhub = (() => {
       throw new ApiError(0, errorText(0, null), null);
     }
     const type = response.headers.get("Content-Type") || "";
-    const data = type.includes("json") ? await response.json().catch(abortOrNothing) : null;
+    const data = type.includes("json") ? await response.json().catch(() => null) : null;
+    // Aborted once the headers were in (while the body arrived, or after): still an abort. The
+    // caller that aborted has a newer request under way and must not show this one's error.
+    if (signal?.aborted) throw new DOMException("The request was aborted.", "AbortError");
     if (!response.ok) throw new ApiError(response.status, errorText(response.status, data), data);
     return data;
   }
