@@ -70,6 +70,51 @@ def test_a_read_past_its_time_limit_is_interrupted(duckdb_url):
         assert connection.execute(text(SLOW)).scalar_one() == 1
 
 
+def test_one_thread_keeps_the_deadlines_of_every_read(duckdb_url):
+    # A thread per read cost every page its start: reads share the process's deadline thread,
+    # each stopped at its own time, in any order.
+    engine = engine_for_url(duckdb_url)
+    outcomes: dict[float, str] = {}
+
+    def read(seconds: float) -> None:
+        started = time.monotonic()
+        try:
+            with read_connection(engine, seconds=seconds) as connection:
+                connection.execute(text(SLOW)).scalar_one()
+            outcomes[seconds] = "finished"
+        except QueryTimeout:
+            outcomes[seconds] = f"stopped after {time.monotonic() - started:.1f} s"
+
+    readers = [threading.Thread(target=read, args=(seconds,)) for seconds in (60.0, 0.2, 0.4)]
+    for reader in readers:
+        reader.start()
+    time.sleep(0.1)
+    deadline_threads = [t for t in threading.enumerate() if t.name == "csvhub-duckdb-deadlines"]
+    for reader in readers:
+        reader.join()
+    assert len(deadline_threads) == 1
+    assert outcomes.pop(60.0) == "finished"  # not stopped by the others' deadlines
+    assert set(outcomes) == {0.2, 0.4}
+    for seconds, outcome in outcomes.items():
+        assert outcome.startswith("stopped after"), (seconds, outcome)
+        assert float(outcome.split()[2]) < seconds + 1.5, (seconds, outcome)
+
+
+def test_a_read_that_ended_before_its_deadline_leaves_the_next_read_alone(duckdb_url):
+    # The ended read's due time is still in the deadline thread's heap when it comes: the
+    # next read on the same connection, still running then, must not be interrupted.
+    engine = engine_for_url(duckdb_url)
+    engine.dispose()  # one pooled connection: the next read gets the same one
+    with read_connection(engine, seconds=0.05) as connection:
+        assert connection.execute(text("SELECT 1")).scalar_one() == 1
+        first = connection.connection.dbapi_connection
+    started = time.monotonic()
+    with read_connection(engine, seconds=60) as connection:
+        assert connection.connection.dbapi_connection is first
+        assert connection.execute(text(SLOW)).scalar_one() == 1
+    assert time.monotonic() - started > 0.1, "SLOW must outlast the first read's deadline"
+
+
 def test_a_transaction_left_open_is_rolled_back_when_its_connection_goes_back(duckdb_url):
     # The pool rolls back only the connections that began a transaction (a ROLLBACK without
     # one raises on DuckDB and cost every rows page): one begun and left must still end.

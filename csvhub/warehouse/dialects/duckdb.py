@@ -20,7 +20,11 @@ all csvhub uses.
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -70,8 +74,11 @@ OFFLINE_CONFIG: dict[str, bool] = {
 LATE_MATERIALIZATION_ROWS = MAX_LIMIT + 1
 # A write waits this long for the one before it (a load of millions of rows takes minutes).
 LOCK_WAIT_SECONDS = 3600
-# Past its deadline, a read's statement is interrupted again this often (see _Interrupter).
+# Past its deadline, a read's statement is interrupted again this often (see _Watchdog).
 INTERRUPT_REPEAT_SECONDS = 0.05
+# The deadline thread wakes at most this often for deadlines that come due (a cancel wakes it
+# at once): a deadline is late by up to this much.
+_WAKE_GRANULE_SECONDS = 0.01
 _HELD = "csvhub_duckdb_write_lock"
 _WRITES = "csvhub_duckdb_writes"
 
@@ -127,21 +134,13 @@ class DuckDBDialect(WarehouseDialect):
     ) -> None:
         # DuckDB has no statement timeout: a thread interrupts the connection once it is due.
         if seconds:
-            driver = connection.connection.dbapi_connection
-            _register(driver, _Interrupter(driver, seconds))
+            _WATCHDOG.start(connection.connection.dbapi_connection, seconds)
 
     def cancel_statement(self, driver: Any) -> None:
-        with _INTERRUPTERS_LOCK:
-            interrupter = _INTERRUPTERS.get(id(driver))
-        if interrupter is None:  # a read without a time limit, cancelled
-            interrupter = _register(driver, _Interrupter(driver, None))
-        interrupter.interrupt_now()
+        _WATCHDOG.interrupt_now(driver)
 
     def end_deadline(self, driver: Any) -> None:
-        with _INTERRUPTERS_LOCK:
-            interrupter = _INTERRUPTERS.pop(id(driver), None)
-        if interrupter is not None:
-            interrupter.end()
+        _WATCHDOG.end(driver)
 
     def is_stopped(self, error: BaseException) -> bool:
         import duckdb
@@ -298,60 +297,103 @@ def _wall_clock(column: ColumnElement[Any], column_type: ColumnType) -> ColumnEl
     return func.make_timestamp(func.epoch_us(column), type_=DateTime())
 
 
-class _Interrupter:
-    """Interrupts a connection's statements from the moment its deadline is due until the
-    deadline ends.
+class _Deadline:
+    """One read's deadline on one DuckDB connection; `driver` is None once the read ended."""
+
+    __slots__ = ("driver",)
+
+    def __init__(self, driver: Any) -> None:
+        self.driver: Any = driver
+
+
+class _Watchdog:
+    """Interrupts a connection's statements from the moment its read's deadline is due until
+    the read ends: one thread for all of a process's reads.
 
     DuckDB clears a connection's interrupt when a statement starts, so a single interrupt
     that lands before the statement runs (while the request still builds or binds it, or
     between two statements) is lost, and the statement runs to its end: a facet count
     under load ran 25 s past its 0.2 s limit. Repeating the interrupt stops whatever runs
-    after the deadline.
+    after the deadline. One thread serves every read (a heap of due times) because a thread
+    started per read cost each DuckDB page its start, two events and a lock (see
+    docs/performance.md). A read that ends leaves its entry in the heap, dropped when it
+    comes due; the interrupt runs under the lock `end` takes, so none lands after `end`.
     """
 
-    def __init__(self, driver: Any, seconds: float | None) -> None:
-        self._driver = driver
-        self._due = threading.Event()
-        self._ended = threading.Event()
-        self._lock = threading.Lock()  # end() returns only once no interrupt is under way
-        threading.Thread(target=self._run, args=(seconds,), daemon=True).start()
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._due: list[tuple[float, int, _Deadline]] = []
+        self._order = itertools.count()  # ties in the heap: never compare two deadlines
+        self._reads: dict[int, _Deadline] = {}  # by id() of the connection it limits
+        self._running = False
 
-    def interrupt_now(self) -> None:
-        self._due.set()
+    def start(self, driver: Any, seconds: float | None) -> None:
+        """The connection's read from now on (`seconds` None: only a cancel interrupts it);
+        the read it had before, if any, is ended."""
+        with self._changed:
+            self._end(driver)
+            deadline = self._reads[id(driver)] = _Deadline(driver)
+            if seconds is not None:
+                self._schedule(deadline, time.monotonic() + seconds)
 
-    def end(self) -> None:
+    def interrupt_now(self, driver: Any) -> None:
+        with self._changed:
+            deadline = self._reads.get(id(driver))
+            if deadline is None:  # a read without a time limit, cancelled
+                deadline = self._reads[id(driver)] = _Deadline(driver)
+            self._schedule(deadline, time.monotonic())
+
+    def end(self, driver: Any) -> None:
         """No interrupt after this returns: the pool may hand the connection on."""
-        with self._lock:
-            self._ended.set()
-            self._due.set()
+        with self._changed:
+            self._end(driver)
 
-    def _run(self, seconds: float | None) -> None:
+    def _end(self, driver: Any) -> None:
+        deadline = self._reads.pop(id(driver), None)
+        if deadline is not None:
+            deadline.driver = None
+
+    def _schedule(self, deadline: _Deadline, due: float) -> None:
+        heapq.heappush(self._due, (due, next(self._order), deadline))
+        if not self._running:
+            self._running = True
+            threading.Thread(target=self._run, name="csvhub-duckdb-deadlines", daemon=True).start()
+        elif self._due[0][2] is deadline:
+            self._changed.notify()  # due before the one the thread waits for
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                now = time.monotonic()
+                while self._due and self._due[0][0] <= now:
+                    self._interrupt(heapq.heappop(self._due)[2], now)
+                # At most one wake-up per granule: the reads that ended leave their entries.
+                wait = max(self._due[0][0] - now, _WAKE_GRANULE_SECONDS) if self._due else None
+                self._changed.wait(wait)
+
+    def _interrupt(self, deadline: _Deadline, now: float) -> None:
         import duckdb
 
-        self._due.wait(seconds)
-        while True:
-            with self._lock:
-                if self._ended.is_set():
-                    return
-                try:
-                    self._driver.interrupt()  # the ConnectionWrapper hands it to DuckDB's
-                except duckdb.Error:
-                    return  # the connection was closed (invalidated): nothing left to stop
-            self._ended.wait(INTERRUPT_REPEAT_SECONDS)
+        if deadline.driver is None:
+            return  # the read ended before its deadline
+        try:
+            deadline.driver.interrupt()  # the ConnectionWrapper hands it to DuckDB's
+        except duckdb.Error:
+            deadline.driver = None  # the connection was closed (invalidated): nothing to stop
+            return
+        heapq.heappush(self._due, (now + INTERRUPT_REPEAT_SECONDS, next(self._order), deadline))
 
 
-_INTERRUPTERS: dict[int, _Interrupter] = {}
-_INTERRUPTERS_LOCK = threading.Lock()
+_WATCHDOG = _Watchdog()
 
 
-def _register(driver: Any, interrupter: _Interrupter) -> _Interrupter:
-    """The driver's interrupter from now on; one it had is ended (never left running)."""
-    with _INTERRUPTERS_LOCK:
-        replaced = _INTERRUPTERS.pop(id(driver), None)
-        _INTERRUPTERS[id(driver)] = interrupter
-    if replaced is not None:
-        replaced.end()
-    return interrupter
+def _watchdog_after_fork() -> None:
+    # A forked worker has none of its parent's threads (nor its reads): it starts its own.
+    global _WATCHDOG
+    _WATCHDOG = _Watchdog()
+
+
+os.register_at_fork(after_in_child=_watchdog_after_fork)
 
 
 # One write lock per database file (the process's engines of one file share its writes).
