@@ -85,10 +85,10 @@ def test_one_thread_keeps_the_deadlines_of_every_read(duckdb_url):
         except QueryTimeout:
             outcomes[seconds] = f"stopped after {time.monotonic() - started:.1f} s"
 
-    readers = [threading.Thread(target=read, args=(seconds,)) for seconds in (60.0, 0.2, 0.4)]
-    for reader in readers:
+    readers = [threading.Thread(target=read, args=(seconds,)) for seconds in (60.0, 0.4, 0.2)]
+    for reader in readers:  # each due before the last: the thread is woken for it
         reader.start()
-    time.sleep(0.1)
+        time.sleep(0.05)
     deadline_threads = [t for t in threading.enumerate() if t.name == "csvhub-duckdb-deadlines"]
     for reader in readers:
         reader.join()
@@ -105,14 +105,14 @@ def test_a_read_that_ended_before_its_deadline_leaves_the_next_read_alone(duckdb
     # next read on the same connection, still running then, must not be interrupted.
     engine = engine_for_url(duckdb_url)
     engine.dispose()  # one pooled connection: the next read gets the same one
-    with read_connection(engine, seconds=0.05) as connection:
+    started = time.monotonic()
+    with read_connection(engine, seconds=0.3) as connection:
         assert connection.execute(text("SELECT 1")).scalar_one() == 1
         first = connection.connection.dbapi_connection
-    started = time.monotonic()
     with read_connection(engine, seconds=60) as connection:
         assert connection.connection.dbapi_connection is first
-        assert connection.execute(text(SLOW)).scalar_one() == 1
-    assert time.monotonic() - started > 0.1, "SLOW must outlast the first read's deadline"
+        while time.monotonic() - started < 0.8:  # statements run past the first one's due time
+            assert connection.execute(text(SLOW)).scalar_one() == 1
 
 
 def test_a_transaction_left_open_is_rolled_back_when_its_connection_goes_back(duckdb_url):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import os
 import threading
 import time
@@ -81,6 +82,8 @@ INTERRUPT_REPEAT_SECONDS = 0.05
 _WAKE_GRANULE_SECONDS = 0.01
 _HELD = "csvhub_duckdb_write_lock"
 _WRITES = "csvhub_duckdb_writes"
+
+logger = logging.getLogger(__name__)
 
 # duckdb-engine's dialect with what csvhub needs on top (index reflection, statement caching).
 registry.register("duckdb.csvhub", "csvhub.warehouse.dialects.duckdb_sqlalchemy", "CsvhubDuckDB")
@@ -300,10 +303,11 @@ def _wall_clock(column: ColumnElement[Any], column_type: ColumnType) -> ColumnEl
 class _Deadline:
     """One read's deadline on one DuckDB connection; `driver` is None once the read ended."""
 
-    __slots__ = ("driver",)
+    __slots__ = ("driver", "due")
 
     def __init__(self, driver: Any) -> None:
         self.driver: Any = driver
+        self.due = float("inf")  # its one entry in the heap that counts (later ones are stale)
 
 
 class _Watchdog:
@@ -354,22 +358,33 @@ class _Watchdog:
             deadline.driver = None
 
     def _schedule(self, deadline: _Deadline, due: float) -> None:
+        if due >= deadline.due:
+            return  # already due sooner (a client watch cancels again every half second)
+        deadline.due = due
         heapq.heappush(self._due, (due, next(self._order), deadline))
         if not self._running:
-            self._running = True
             threading.Thread(target=self._run, name="csvhub-duckdb-deadlines", daemon=True).start()
+            self._running = True
         elif self._due[0][2] is deadline:
             self._changed.notify()  # due before the one the thread waits for
 
     def _run(self) -> None:
         with self._changed:
-            while True:
-                now = time.monotonic()
-                while self._due and self._due[0][0] <= now:
-                    self._interrupt(heapq.heappop(self._due)[2], now)
-                # At most one wake-up per granule: the reads that ended leave their entries.
-                wait = max(self._due[0][0] - now, _WAKE_GRANULE_SECONDS) if self._due else None
-                self._changed.wait(wait)
+            try:
+                self._serve()
+            finally:  # never expected; the next deadline then starts a new thread
+                self._running = False
+
+    def _serve(self) -> None:
+        while True:
+            now = time.monotonic()
+            while self._due and self._due[0][0] <= now:
+                due, _, deadline = heapq.heappop(self._due)
+                if due == deadline.due:
+                    self._interrupt(deadline, now)
+            # At most one wake-up per granule: the reads that ended leave their entries.
+            wait = max(self._due[0][0] - now, _WAKE_GRANULE_SECONDS) if self._due else None
+            self._changed.wait(wait)
 
     def _interrupt(self, deadline: _Deadline, now: float) -> None:
         import duckdb
@@ -381,7 +396,12 @@ class _Watchdog:
         except duckdb.Error:
             deadline.driver = None  # the connection was closed (invalidated): nothing to stop
             return
-        heapq.heappush(self._due, (now + INTERRUPT_REPEAT_SECONDS, next(self._order), deadline))
+        except Exception:  # this read loses its deadline; the thread keeps the others'
+            logger.exception("interrupting a DuckDB read past its deadline failed")
+            deadline.driver = None
+            return
+        deadline.due = now + INTERRUPT_REPEAT_SECONDS
+        heapq.heappush(self._due, (deadline.due, next(self._order), deadline))
 
 
 _WATCHDOG = _Watchdog()
