@@ -9,6 +9,7 @@ finds its record and never loads twice; a killed worker's transaction simply rol
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, ExitStack
 from types import TracebackType
@@ -30,6 +31,8 @@ from csvhub.warehouse.schema import (
     check_table_name,
     staging_name,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def loads_forget(engine: Engine, load_ids: Sequence[str]) -> None:
@@ -124,19 +127,45 @@ class LoadSession:
         table, on this connection, which still holds the table's lock), then publish it: so
         no reader or recount sees a count without its rows, nor the rows without their count."""
         try:
-            try:
-                self._loader.flush(exc)
-            except BaseException as failed:
-                self._transaction.__exit__(type(failed), failed, failed.__traceback__)
-                raise
-            # Leaving the transaction context commits only if nothing raised.
-            self._transaction.__exit__(exc_type, exc, tb)
-            if exc_type is None:
-                self._loader.committed()
+            if exc is None:
+                self._commit()
+            else:
+                self._roll_back(exc)
         except BaseException as failed:  # the commit failed: so does the publication
             self._publication.__exit__(type(failed), failed, failed.__traceback__)
             raise
         self._publication.__exit__(exc_type, exc, tb)
+
+    def _commit(self) -> None:
+        try:
+            self._loader.flush()
+        except BaseException as failed:
+            self._transaction.__exit__(type(failed), failed, failed.__traceback__)
+            raise
+        self._transaction.__exit__(None, None, None)  # commits
+        self._loader.committed()
+
+    def _roll_back(self, exc: BaseException) -> None:
+        """Abandon the load after `exc`, which the caller then sees, whatever else fails here.
+
+        A stop signal raises where the worker happens to be (Celery's pool process exits by a
+        SystemExit on TERM), even inside the driver between two messages of the COPY protocol:
+        the connection then refuses the ROLLBACK ("another command is already in progress"),
+        and that error used to replace the stop, so the job was marked failed instead of left
+        for another worker to resume. Such a connection is discarded: the server rolls back
+        what a closed connection had begun."""
+        try:
+            try:
+                self._loader.flush(exc)
+            finally:
+                self._transaction.__exit__(type(exc), exc, exc.__traceback__)  # rolls back
+        except Exception:
+            logger.warning(
+                "rolling back a load after %r failed: its connection is discarded",
+                exc,
+                exc_info=True,
+            )
+            self._connection.invalidate()
 
     def commit_with(self, context: AbstractContextManager[object]) -> None:
         """Enter `context` (the metadata's transaction publishing this load) now, and leave it

@@ -149,9 +149,12 @@ def test_upload_of_a_stopped_worker_is_resumed_by_a_worker_already_running(
     )
     _wait_for(lambda: _state(upload).rows_loaded > 0)
     celery_runner(CSVHUB_JOB_STALE_SECONDS="5")  # the job is claimed: this one waits
-    os.killpg(stopping.pid, signal.SIGTERM)  # warm shutdown: the job goes on loading ...
+    # TERM to the whole group, as systemd and a terminal send it: the pool process exits by
+    # a SystemExit raised wherever it is, even inside the driver mid-COPY, and its load rolls
+    # back, leaving the job running (tests/warehouse/test_warehouse_load_stopped.py) ...
+    os.killpg(stopping.pid, signal.SIGTERM)
     time.sleep(1)
-    _kill(stopping)  # ... until the grace period ends
+    _kill(stopping)  # ... and the main process is killed when its grace period ends
     assert _state(upload).state == "running", _logs_of_workers(tmp_path, _state(upload).error)
 
     _wait_for(lambda: _state(upload).is_finished, timeout=180)

@@ -1,0 +1,68 @@
+"""A load stopped where its connection cannot even roll back: the caller sees the stop, not the
+rollback's error, and nothing of the load stays.
+
+A Celery pool process exits on TERM by a SystemExit raised wherever it is, inside the driver
+too: a full CI run saw a load stopped between two messages of the PostgreSQL protocol, whose
+ROLLBACK was then refused ("another command is already in progress"). That error replaced the
+stop, and the upload was marked failed ("internal error") instead of left for another worker.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from csvhub.schema import ColumnType, LoadResult
+from csvhub.warehouse.dialects import postgresql
+from csvhub.warehouse.load import LoadSession, loads_forget
+from csvhub.warehouse.schema import table_name_for
+from tests.services import POSTGRES_URL, require
+
+pytestmark = pytest.mark.postgres
+
+STOP = -241  # what billiard's TERM handler exits a pool process with
+
+
+@pytest.fixture
+def engine() -> Iterator[Engine]:
+    require(POSTGRES_URL, "CSVHUB_TEST_POSTGRES_URL")
+    made = postgresql.PostgreSQLDialect().create_engine(make_url(POSTGRES_URL))
+    yield made
+    made.dispose()
+
+
+def test_a_stop_inside_the_driver_is_what_the_caller_sees_and_nothing_stays(engine) -> None:
+    table_name = table_name_for(uuid.uuid4().hex)
+    stopped_id, next_id = uuid.uuid4().hex, uuid.uuid4().hex
+    try:
+        with (
+            pytest.raises(SystemExit) as stopped,
+            LoadSession(engine, table_name, stopped_id) as load,
+        ):
+            load.create([("n", ColumnType.INTEGER)])
+            # The stop lands after the driver sent a command and before it read the answer.
+            driver = load._connection.connection.driver_connection
+            driver.pgconn.send_query(b"SELECT pg_sleep(0.2)")
+            raise SystemExit(STOP)
+        assert stopped.value.code == STOP
+
+        # The server rolled back what the discarded connection had begun, and let go of the
+        # table's lock: the next load creates the table anew, and the stopped one is unknown.
+        with LoadSession(engine, table_name, next_id) as load:
+            assert load.columns is None
+            load.create([("n", ColumnType.INTEGER)])
+            load.set_write_order(["n"])
+            load.write_columns([["1", "2"]])
+            load.finish(LoadResult(rows_loaded=2, rows_rejected=0, columns=()))
+        with LoadSession(engine, table_name, stopped_id) as load:
+            assert load.previous_result() is None
+        with engine.connect() as connection:
+            assert connection.execute(text(f'SELECT count(*) FROM "{table_name}"')).scalar() == 2
+    finally:
+        loads_forget(engine, [stopped_id, next_id])
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP TABLE IF EXISTS "{table_name}"'))
