@@ -10,17 +10,13 @@ stop, and the upload was marked failed ("internal error") instead of left for an
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 
 from csvhub.schema import ColumnType, LoadResult
-from csvhub.warehouse.dialects import postgresql
 from csvhub.warehouse.load import LoadSession, loads_forget
 from csvhub.warehouse.schema import table_name_for
-from tests.services import POSTGRES_URL, require
 
 pytestmark = pytest.mark.postgres
 
@@ -28,11 +24,8 @@ STOP = -241  # what billiard's TERM handler exits a pool process with
 
 
 @pytest.fixture
-def engine() -> Iterator[Engine]:
-    require(POSTGRES_URL, "CSVHUB_TEST_POSTGRES_URL")
-    made = postgresql.PostgreSQLDialect().create_engine(make_url(POSTGRES_URL))
-    yield made
-    made.dispose()
+def engine(postgres_engine: Engine) -> Engine:
+    return postgres_engine
 
 
 def test_a_stop_inside_the_driver_is_what_the_caller_sees_and_nothing_stays(engine) -> None:

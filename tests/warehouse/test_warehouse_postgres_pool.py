@@ -3,23 +3,18 @@ server dropped while it sat idle is replaced before anyone uses it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import sqlalchemy.exc
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from csvhub.warehouse.dialects import postgresql
-from tests.services import POSTGRES_URL, require
+from tests.services import POSTGRES_URL
 
 
 @pytest.fixture
-def engine() -> Iterator[Engine]:
-    require(POSTGRES_URL, "CSVHUB_TEST_POSTGRES_URL")
-    made = postgresql.PostgreSQLDialect().create_engine(make_url(POSTGRES_URL))
-    yield made
-    made.dispose()
+def engine(postgres_engine: Engine) -> Engine:
+    return postgres_engine
 
 
 def _backend(engine: Engine) -> int:
