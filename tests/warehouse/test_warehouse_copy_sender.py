@@ -1,6 +1,8 @@
 """The threaded COPY writer against a real PostgreSQL: every write arrives, in order, and a
 rejected value surfaces as the server's error with the connection left usable."""
 
+import signal
+
 import psycopg
 import pytest
 
@@ -82,6 +84,46 @@ def test_a_failed_send_raises_and_leaves_the_connection_usable(connection) -> No
             copy.write(f"{n}\trow\n")
     connection.rollback()
     assert connection.execute("SELECT count(*) FROM copy_sender_t").fetchone() == (0,)
+
+
+def _stop(signum, frame) -> None:
+    raise SystemExit(-241)  # as billiard's TERM handler ends a Celery pool process
+
+
+def test_a_stop_while_the_copy_ends_leaves_no_thread_writing_to_the_connection() -> None:
+    """The caller closes the connection after a stop; libpq allows no second thread on it."""
+    require(POSTGRES_URL, "CSVHUB_TEST_POSTGRES_URL")
+    connection = psycopg.connect(POSTGRES_URL)
+    connection.execute("CREATE TEMPORARY TABLE copy_sender_paused (n bigint, label text)")
+    # The server pauses at the first row, so the sends wait on full socket buffers.
+    connection.execute(
+        "CREATE FUNCTION pg_temp.pause_at_first_row() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN IF NEW.n = 0 THEN PERFORM pg_sleep(2); END IF; RETURN NEW; END $$"
+    )
+    connection.execute(
+        "CREATE TRIGGER pause BEFORE INSERT ON copy_sender_paused"
+        " FOR EACH ROW EXECUTE FUNCTION pg_temp.pause_at_first_row()"
+    )
+    batch = "".join(f"{n}\t{'x' * 1000}\n" for n in range(4000))  # 4 MB
+    cursor = connection.cursor()
+    sender = _SendingThread(cursor)
+    previous = signal.signal(signal.SIGALRM, _stop)
+    try:
+        with (
+            pytest.raises(SystemExit),
+            cursor.copy("COPY copy_sender_paused FROM STDIN", writer=sender) as copy,
+        ):
+            for _ in range(1 + _SendingThread.QUEUED_WRITES):  # one sending, the rest queued
+                copy.write(batch)
+            thread = sender._thread
+            # The stop lands while the end of the COPY waits for the thread.
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+        assert thread is not None
+        assert not thread.is_alive()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        connection.close()
 
 
 @pytest.mark.parametrize(

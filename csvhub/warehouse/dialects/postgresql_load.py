@@ -218,6 +218,9 @@ class _SendingThread(psycopg.copy.Writer):
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
         self._finished = False
+        # Set when the COPY is to be abandoned: the thread drops what is still queued, since
+        # the server discards the whole COPY anyway.
+        self._abandoned = False
 
     def write(self, data: Buffer) -> None:
         if self._error is not None:
@@ -246,15 +249,29 @@ class _SendingThread(psycopg.copy.Writer):
             return
         self._finished = True
         if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
+            self._abandoned = error is not None
+            self._stop_thread(self._thread)
             self._thread = None
         self._sender.finish(error)
+
+    def _stop_thread(self, thread: threading.Thread) -> None:
+        try:
+            self._queue.put(None)
+            thread.join()
+        except BaseException:
+            # A stop (a Celery pool process's SystemExit on TERM) landed while waiting. The
+            # caller closes the connection next, which the thread must no longer be writing
+            # to: libpq does not allow one connection to be used by two threads at once.
+            self._abandoned = True
+            self._queue.put(None)  # a second end mark is harmless: the thread stops at the first
+            thread.join()
+            raise
 
     def _send(self) -> None:
         try:
             while (data := self._queue.get()) is not None:
-                self._sender.write(data)
+                if not self._abandoned:
+                    self._sender.write(data)
         except BaseException as error:  # handed to the loading thread by write() and finish()
             self._error = error
             while self._queue.get() is not None:  # let write() go on until _end()
