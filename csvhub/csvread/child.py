@@ -1,8 +1,9 @@
 """Reading a CSV upload in a child process, so that parsing runs beside inference and loading.
 
 Splitting records is the single largest cost of an ingestion (the csv module holds the GIL, so
-a thread would not help). `open_csv_in_child` starts `python -m csvhub.csvread.child`, feeds it
-the upload's bytes from a thread, and reads back what `open_csv` and `CsvReader.batches` would
+a thread would not help). `open_csv_in_child` starts `python -m csvhub.csvread.child`, lets it
+read a stored file on the local disk itself (its stdin is the file) or feeds it any other
+stream's bytes from a thread, and reads back what `open_csv` and `CsvReader.batches` would
 have given, batch by batch. Each batch travels as one joined string per column (see
 Columns.wire_parts), which pickles at memory speed, instead of a list of small strings, which
 costs more to send than to parse.
@@ -20,10 +21,13 @@ ReaderOutOfMemory) and never the web server or worker that started it.
 from __future__ import annotations
 
 import argparse
+import fcntl
+import io
 import os
 import pickle
 import resource
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -39,6 +43,9 @@ from csvhub.csvread.header import Column
 from csvhub.csvread.reader import BadRow, Batch, ReadLimits, open_csv
 
 FEED_CHUNK = 1 << 20
+# The pipes' size, where the system allows it (Linux's default, 64 KiB, wakes the other
+# process for every 64 KiB that crosses: thousands of switches per gigabyte).
+PIPE_BYTES = 1 << 20
 STDERR_TAIL = 4000
 # The child's exit code when it ran out of memory (it exits at once, without a traceback that
 # would need memory it does not have).
@@ -133,16 +140,20 @@ class ChildCsvReader:
         command += self._options
         if self.memory_limit:
             command.append(f"--memory-limit={self.memory_limit}")
+        own_file = _whole_file_descriptor(self._stream)
         self._process = subprocess.Popen(
             command,
-            stdin=subprocess.PIPE,
+            stdin=subprocess.PIPE if own_file is None else own_file,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             env=_child_environment(),
         )
-        feeder = threading.Thread(target=self._feed, name="csv-child-feeder", daemon=True)
-        feeder.start()
-        self._feeder = feeder  # only a started thread is joined by close()
+        _widen(self._process.stdin)
+        _widen(self._process.stdout)
+        if own_file is None:
+            feeder = threading.Thread(target=self._feed, name="csv-child-feeder", daemon=True)
+            feeder.start()
+            self._feeder = feeder  # only a started thread is joined by close()
         kind, *payload = self._receive()
         if kind == "error":
             raise _format_error(*payload)
@@ -248,6 +259,40 @@ class ChildCsvReader:
         raise ChildReaderFailed(
             f"the reader process ended with code {self._process.returncode}: {tail}"
         )
+
+
+def _whole_file_descriptor(stream: IO[bytes]) -> int | None:
+    """The descriptor of `stream` when it is a whole file on a local disk, read from its first
+    byte: the child then reads the file itself, which spares copying every byte through this
+    process and a pipe. None for anything else (a file in object storage, a spool still
+    growing, a stream part read), which is fed through the pipe.
+    """
+    opened: object = stream
+    for _ in range(3):  # Django's File objects wrap the open file, sometimes twice
+        if isinstance(opened, io.BufferedReader | io.FileIO):
+            break
+        opened = getattr(opened, "file", None)
+    if not isinstance(opened, io.BufferedReader | io.FileIO):
+        return None
+    try:
+        if opened.tell() != 0:
+            return None
+        descriptor = opened.fileno()
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        # The child shares this descriptor's offset; the stream's own buffer may have moved it.
+        os.lseek(descriptor, 0, os.SEEK_SET)
+    except (OSError, ValueError):
+        return None
+    return descriptor
+
+
+def _widen(pipe: IO[bytes] | None) -> None:
+    """Give the pipe PIPE_BYTES of buffer, or leave it as it is where that is refused."""
+    setting = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
+    if pipe is not None and setting is not None:
+        with suppress(OSError):  # above the system's fs.pipe-max-size
+            fcntl.fcntl(pipe.fileno(), setting, PIPE_BYTES)
 
 
 def _format_error(message: str, limit: str | None) -> CsvFormatError:

@@ -1,16 +1,20 @@
 """open_csv_in_child: the same format, columns and batches as open_csv, read in a real child
 process; and failures of the child or of the stored file never pass for a complete read."""
 
+import fcntl
 import gzip
 import io
+import os
 import random
 import signal
 import threading
+from pathlib import Path
 
 import pytest
 
 from csvhub.csvread import CsvFormatError, LimitExceeded, ReadAgain, ReadLimits, open_csv
-from csvhub.csvread.child import ChildReaderFailed, open_csv_in_child
+from csvhub.csvread.child import FEED_CHUNK, ChildReaderFailed, open_csv_in_child
+from csvhub.csvread.growing import GrowingFileReader, Growth
 
 MIXED = (
     "id,name,note\n"
@@ -260,3 +264,92 @@ def test_child_reports_the_final_encoding_and_its_reason() -> None:
         assert sum(batch.row_count for batch in reader.batches()) == 300_001
         assert reader.encoding == "cp1252"
         assert "charset detection chose cp1252" in reader.encoding_reason
+
+
+def _stored(tmp_path, data: bytes) -> Path:
+    path = tmp_path / "stored.csv"
+    path.write_bytes(data)
+    return path
+
+
+class _Wrapped:
+    """A file object wrapping the open file, as storages' File objects do (Django's FieldFile
+    wraps a File that wraps it)."""
+
+    def __init__(self, file) -> None:
+        self.file = file
+
+    def read(self, size: int = -1) -> bytes:
+        return self.file.read(size)
+
+
+def test_a_whole_file_on_disk_is_read_by_the_child_itself(tmp_path) -> None:
+    data = _numbers_file(5_000)
+    with (
+        open(_stored(tmp_path, data), "rb") as opened,
+        open_csv_in_child(
+            _Wrapped(_Wrapped(opened)), filename="numbers.csv", batch_rows=700
+        ) as reader,
+    ):
+        assert reader._feeder is None  # nothing copied through this process
+        assert reader._process.stdin is None
+        read = _described(reader, list(reader.batches()))
+    assert read == _in_process(data, 700, "numbers.csv")
+
+
+def test_a_file_read_in_part_is_fed_from_where_it_stands(tmp_path) -> None:
+    data = b"skipped line\n" + MIXED.encode()
+    with open(_stored(tmp_path, data), "rb") as opened:
+        opened.readline()
+        with open_csv_in_child(opened, filename="mixed.csv", batch_rows=2) as reader:
+            assert reader._feeder is not None
+            read = _described(reader, list(reader.batches()))
+    assert read == _in_process(MIXED.encode(), 2, "mixed.csv")
+
+
+@pytest.mark.parametrize("kind", ["in memory", "pipe", "growing spool"])
+def test_streams_that_are_not_whole_files_are_fed_through_the_pipe(tmp_path, kind) -> None:
+    path = _stored(tmp_path, MIXED.encode())
+    if kind == "in memory":
+        stream = io.BytesIO(path.read_bytes())
+    elif kind == "pipe":
+        read_end, write_end = os.pipe()
+        os.write(write_end, path.read_bytes())
+        os.close(write_end)
+        stream = open(read_end, "rb")  # noqa: SIM115 - closed below
+    else:
+        growth = Growth()
+        growth.grew(path.stat().st_size)
+        growth.complete()
+        stream = GrowingFileReader(path, growth)
+    try:
+        with open_csv_in_child(stream, filename="mixed.csv", batch_rows=2) as reader:
+            assert reader._feeder is not None
+            read = _described(reader, list(reader.batches()))
+    finally:
+        stream.close()
+    assert read == _in_process(MIXED.encode(), 2, "mixed.csv")
+
+
+class _EndsWhenTold:
+    """A stored file whose end (after all its bytes) comes only once `end` is set."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self.end = threading.Event()
+
+    def read(self, size: int = -1) -> bytes:
+        data, self._data = self._data, b""
+        if not data:
+            self.end.wait(timeout=60)
+        return data
+
+
+def test_the_pipes_hold_a_feed_chunk_each() -> None:
+    """Linux's default pipe (64 KiB) wakes the other process for every 64 KiB that crosses."""
+    stream = _EndsWhenTold(MIXED.encode() * 20_000)  # more than the child's first sample
+    with open_csv_in_child(stream, batch_rows=10_000) as reader:  # type: ignore[arg-type]
+        for pipe in (reader._process.stdin, reader._process.stdout):
+            assert fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ) >= FEED_CHUNK
+        stream.end.set()
+        assert sum(batch.rows_seen for batch in reader.batches()) > 0

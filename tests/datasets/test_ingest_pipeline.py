@@ -11,6 +11,7 @@ import pytest
 from django.db import connections
 
 from csvhub.csvread import decoding
+from csvhub.csvread.child import _whole_file_descriptor
 from csvhub.datasets import ingest, services
 from csvhub.datasets.models import Dataset, Reject, Upload
 from csvhub.warehouse.engine import get_engine
@@ -73,6 +74,13 @@ def test_first_upload_creates_typed_table_named_after_file(warehouse):
     assert [Decimal(str(r[2])) for r in rows] == [Decimal("10.5"), Decimal("3"), Decimal("7.25")]
     assert [bool(r[3]) for r in rows] == [True, False, True]
     assert [r[4] for r in rows] == ["first", None, "comma, inside"]
+
+
+def test_a_stored_original_on_disk_is_read_by_the_child_itself(warehouse):
+    """No copy of every byte through the worker and a pipe (docs/performance.md)."""
+    job = upload(make_org(), "sales.csv", SALES)
+    with job.file.open("rb") as stored:
+        assert _whole_file_descriptor(stored) is not None
 
 
 def test_second_file_with_same_name_gets_a_unique_slug(warehouse):
