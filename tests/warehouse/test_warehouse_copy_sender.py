@@ -2,6 +2,7 @@
 rejected value surfaces as the server's error with the connection left usable."""
 
 import signal
+import time
 
 import psycopg
 import pytest
@@ -90,15 +91,27 @@ def _stop(signum, frame) -> None:
     raise SystemExit(-241)  # as billiard's TERM handler ends a Celery pool process
 
 
+class _CountingWriter(psycopg.copy.LibpqWriter):
+    """A real writer that counts the batches it was given to send."""
+
+    writes = 0
+
+    def write(self, data) -> None:
+        self.writes += 1
+        super().write(data)
+
+
 def test_a_stop_while_the_copy_ends_leaves_no_thread_writing_to_the_connection() -> None:
-    """The caller closes the connection after a stop; libpq allows no second thread on it."""
+    """The caller closes the connection after a stop; libpq allows no second thread on it. The
+    stop does not wait for a busy server either: the COPY is cancelled, and what was still
+    queued is dropped, not sent."""
     require(POSTGRES_URL, "CSVHUB_TEST_POSTGRES_URL")
     connection = psycopg.connect(POSTGRES_URL)
     connection.execute("CREATE TEMPORARY TABLE copy_sender_paused (n bigint, label text)")
     # The server pauses at the first row, so the sends wait on full socket buffers.
     connection.execute(
         "CREATE FUNCTION pg_temp.pause_at_first_row() RETURNS trigger LANGUAGE plpgsql AS"
-        " $$ BEGIN IF NEW.n = 0 THEN PERFORM pg_sleep(2); END IF; RETURN NEW; END $$"
+        " $$ BEGIN IF NEW.n = 0 THEN PERFORM pg_sleep(60); END IF; RETURN NEW; END $$"
     )
     connection.execute(
         "CREATE TRIGGER pause BEFORE INSERT ON copy_sender_paused"
@@ -107,6 +120,7 @@ def test_a_stop_while_the_copy_ends_leaves_no_thread_writing_to_the_connection()
     batch = "".join(f"{n}\t{'x' * 1000}\n" for n in range(4000))  # 4 MB
     cursor = connection.cursor()
     sender = _SendingThread(cursor)
+    sender._sender = counting = _CountingWriter(cursor)
     previous = signal.signal(signal.SIGALRM, _stop)
     try:
         with (
@@ -118,8 +132,11 @@ def test_a_stop_while_the_copy_ends_leaves_no_thread_writing_to_the_connection()
             thread = sender._thread
             # The stop lands while the end of the COPY waits for the thread.
             signal.setitimer(signal.ITIMER_REAL, 0.3)
+            waited_from = time.monotonic()
+        assert time.monotonic() - waited_from < 30  # not the server's 60 s pause
         assert thread is not None
         assert not thread.is_alive()
+        assert counting.writes == 1  # the batch in flight; the queued ones were dropped
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

@@ -13,6 +13,7 @@ import queue
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from typing import Any
 
 import psycopg
@@ -214,6 +215,9 @@ class _SendingThread(psycopg.copy.Writer):
 
     def __init__(self, cursor: psycopg.Cursor) -> None:
         self._sender = psycopg.copy.LibpqWriter(cursor)
+        # Taken here, in the loading thread: what a stop uses to make the server end the COPY
+        # (libpq allows a cancel from another thread; it needs no use of the connection).
+        self._server_cancel = cursor.connection.pgconn.get_cancel()
         self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=self.QUEUED_WRITES)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -263,9 +267,19 @@ class _SendingThread(psycopg.copy.Writer):
             # caller closes the connection next, which the thread must no longer be writing
             # to: libpq does not allow one connection to be used by two threads at once.
             self._abandoned = True
-            self._queue.put(None)  # a second end mark is harmless: the thread stops at the first
-            thread.join()
+            self._end_at_once(thread)
             raise
+
+    def _end_at_once(self, thread: threading.Thread) -> None:
+        """Stop the thread without waiting for the server to take what it is sending: the
+        server is told to abandon the COPY, which ends the send in progress at once, however
+        long the server would have been busy (a lock, a slow trigger)."""
+        with suppress(psycopg.Error):  # the server may have ended the COPY already
+            self._server_cancel.cancel()
+        self._queue.put(None)  # a second end mark is harmless: the thread stops at the first
+        while thread.is_alive():
+            with suppress(BaseException):  # a second stop while waiting: still wait (above)
+                thread.join()
 
     def _send(self) -> None:
         try:
