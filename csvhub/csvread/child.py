@@ -60,6 +60,12 @@ class ReaderOutOfMemory(ChildReaderFailed):
     """The child needed more memory than its limit (or the system) gave it."""
 
 
+class StoredFileUnreadable(Exception):
+    """Reading the stored file itself failed (a disk or network error), in the child that reads
+    it: nothing the file's sender can fix. Not an OSError on purpose: the reader takes those
+    for damaged gzip data, a 4xx for the file."""
+
+
 def open_csv_in_child(
     stream: IO[bytes],
     *,
@@ -155,8 +161,7 @@ class ChildCsvReader:
             feeder.start()
             self._feeder = feeder  # only a started thread is joined by close()
         kind, *payload = self._receive()
-        if kind == "error":
-            raise _format_error(*payload)
+        _raise_for_failure(kind, payload)
         if kind != "header":
             raise ChildReaderFailed(f"the reader process sent {kind!r} instead of the header")
         self.encoding, self.delimiter, self.compressed, columns = payload
@@ -171,8 +176,7 @@ class ChildCsvReader:
             if kind == "end":
                 self.encoding, self.encoding_reason = payload
                 return
-            if kind == "error":
-                raise _format_error(*payload)
+            _raise_for_failure(kind, payload)
             if kind == "again":
                 raise ReadAgain(*payload)
             parts, row_count, bad_rows, bytes_read, rows_seen, summaries, chars = payload
@@ -295,8 +299,26 @@ def _widen(pipe: IO[bytes] | None) -> None:
             fcntl.fcntl(pipe.fileno(), setting, PIPE_BYTES)
 
 
-def _format_error(message: str, limit: str | None) -> CsvFormatError:
-    return CsvFormatError(message) if limit is None else LimitExceeded(message, limit=limit)
+def _raise_for_failure(kind: str, payload: list[Any]) -> None:
+    """Raise what the child's message reports, if it reports a failure."""
+    if kind == "error":  # the file cannot be read as CSV: the sender's to fix
+        message, limit = payload
+        raise CsvFormatError(message) if limit is None else LimitExceeded(message, limit=limit)
+    if kind == "unreadable":  # as the feeder reports a stored file that fails (_feed)
+        raise ChildReaderFailed(f"reading the stored file failed: {payload[0]}")
+
+
+class _StoredFileReads:
+    """The child's stdin, with its read errors made StoredFileUnreadable (see there)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            return self._stream.read(size)
+        except OSError as error:
+            raise StoredFileUnreadable(str(error)) from error
 
 
 def _child_environment() -> dict[str, str]:
@@ -357,7 +379,7 @@ def _limit_memory(limit: int) -> None:
 
 
 def _read(args: argparse.Namespace) -> int:
-    source = sys.stdin.buffer
+    source = _StoredFileReads(sys.stdin.buffer)
     # Only pickled messages may reach stdout: keep the real one, point sys.stdout elsewhere.
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=FEED_CHUNK)
     sys.stdout = sys.stderr
@@ -393,6 +415,8 @@ def _read(args: argparse.Namespace) -> int:
         _send(out, "error", str(error), getattr(error, "limit", None))
     except ReadAgain as again:
         _send(out, "again", again.encoding, again.reason)
+    except StoredFileUnreadable as error:
+        _send(out, "unreadable", str(error))
     except BrokenPipeError:
         return 1  # the parent is gone or stopped listening
     return 0

@@ -7,7 +7,7 @@ import re
 import threading
 import zlib
 from collections.abc import Callable, Iterator
-from typing import IO, Protocol
+from typing import Protocol
 
 import charset_normalizer
 
@@ -80,7 +80,7 @@ class ByteSource(Protocol):
 class CountingStream:
     """The upload's bytes, counted as read (compressed bytes, for a gzip file)."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    def __init__(self, stream: ByteSource) -> None:
         self._stream = stream
         self._pushed_back = b""
         self.bytes_read = 0
@@ -167,7 +167,7 @@ class BoundedStream:
 
 
 def open_source(
-    stream: IO[bytes],
+    stream: ByteSource,
     filename: str | None,
     *,
     max_decompressed_bytes: int | None = None,

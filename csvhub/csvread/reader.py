@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain, islice
-from typing import IO, TYPE_CHECKING, NoReturn, cast
+from typing import TYPE_CHECKING, NoReturn, cast
 
 from csvhub.csvread import decoding
 from csvhub.csvread.columns import Columns
@@ -127,7 +127,7 @@ def _enabled_split_reader() -> "type[SplitReader] | None":
 
 
 def open_csv(
-    stream: IO[bytes],
+    stream: decoding.ByteSource,
     *,
     filename: str | None = None,
     encoding: str | None = None,

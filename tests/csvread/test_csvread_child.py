@@ -297,6 +297,36 @@ def test_a_whole_file_on_disk_is_read_by_the_child_itself(tmp_path) -> None:
     assert read == _in_process(data, 700, "numbers.csv")
 
 
+def test_a_whole_file_read_and_rewound_is_read_from_its_first_byte(tmp_path) -> None:
+    """The stream's buffer leaves the shared descriptor past its start: the child must not
+    begin there."""
+    data = MIXED.encode()
+    with open(_stored(tmp_path, data), "rb") as opened:
+        opened.read(4)
+        opened.seek(0)
+        with open_csv_in_child(opened, filename="mixed.csv", batch_rows=2) as reader:
+            assert reader._feeder is None
+            read = _described(reader, list(reader.batches()))
+    assert read == _in_process(data, 2, "mixed.csv")
+
+
+def test_a_stored_file_the_child_cannot_read_is_a_reading_failure_not_a_bad_file(
+    tmp_path,
+) -> None:
+    """A disk's read error is not the sender's to fix: it must not pass for damaged data."""
+    path = _stored(tmp_path, gzip.compress(MIXED.encode()))
+    with (
+        open(path, "r+b", buffering=0) as opened,  # a FileIO, open for writing too
+        pytest.raises(ChildReaderFailed, match=r"reading the stored file failed: .*Bad file"),
+    ):
+        # Its descriptor reopened for writing only: every read of it fails (EBADF).
+        write_only = os.open(path, os.O_WRONLY)
+        os.dup2(write_only, opened.fileno())
+        os.close(write_only)
+        with open_csv_in_child(opened, filename="mixed.csv.gz", batch_rows=2) as reader:
+            list(reader.batches())
+
+
 def test_a_file_read_in_part_is_fed_from_where_it_stands(tmp_path) -> None:
     data = b"skipped line\n" + MIXED.encode()
     with open(_stored(tmp_path, data), "rb") as opened:
@@ -345,11 +375,17 @@ class _EndsWhenTold:
         return data
 
 
+@pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="pipe sizes are set on Linux")
 def test_the_pipes_hold_a_feed_chunk_each() -> None:
     """Linux's default pipe (64 KiB) wakes the other process for every 64 KiB that crosses."""
     stream = _EndsWhenTold(MIXED.encode() * 20_000)  # more than the child's first sample
     with open_csv_in_child(stream, batch_rows=10_000) as reader:  # type: ignore[arg-type]
-        for pipe in (reader._process.stdin, reader._process.stdout):
-            assert fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ) >= FEED_CHUNK
-        stream.end.set()
+        try:
+            sizes = [
+                fcntl.fcntl(pipe.fileno(), fcntl.F_GETPIPE_SZ)
+                for pipe in (reader._process.stdin, reader._process.stdout)
+            ]
+        finally:
+            stream.end.set()
         assert sum(batch.rows_seen for batch in reader.batches()) > 0
+    assert min(sizes) >= FEED_CHUNK
