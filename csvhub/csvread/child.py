@@ -177,8 +177,8 @@ class ChildCsvReader:
                 self.encoding, self.encoding_reason = payload
                 return
             _raise_for_failure(kind, payload)
-            if kind == "again":
-                raise ReadAgain(*payload)
+            if kind != "batch":
+                raise ChildReaderFailed(f"the reader process sent {kind!r} instead of a batch")
             parts, row_count, bad_rows, bytes_read, rows_seen, summaries, chars = payload
             columns = Columns.from_joined(parts, row_count, summaries) if row_count else None
             bad = [BadRow(*row) for row in bad_rows]
@@ -306,6 +306,8 @@ def _raise_for_failure(kind: str, payload: list[Any]) -> None:
         raise CsvFormatError(message) if limit is None else LimitExceeded(message, limit=limit)
     if kind == "unreadable":  # as the feeder reports a stored file that fails (_feed)
         raise ChildReaderFailed(f"reading the stored file failed: {payload[0]}")
+    if kind == "again":  # a late encoding decision, even before the header was complete
+        raise ReadAgain(*payload)
 
 
 class _StoredFileReads:

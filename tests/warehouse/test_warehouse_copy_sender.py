@@ -101,7 +101,8 @@ class _CountingWriter(psycopg.copy.LibpqWriter):
         super().write(data)
 
 
-def test_a_stop_while_the_copy_ends_leaves_no_thread_writing_to_the_connection() -> None:
+@pytest.mark.parametrize("stop_lands", ["while the copy ends", "while a write waits"])
+def test_a_stop_leaves_no_thread_writing_to_the_connection(stop_lands) -> None:
     """The caller closes the connection after a stop; libpq allows no second thread on it. The
     stop does not wait for a busy server either: the COPY is cancelled, and what was still
     queued is dropped, not sent."""
@@ -124,19 +125,23 @@ def test_a_stop_while_the_copy_ends_leaves_no_thread_writing_to_the_connection()
     previous = signal.signal(signal.SIGALRM, _stop)
     try:
         with (
-            pytest.raises(SystemExit),
+            pytest.raises(SystemExit) as stopped,
             cursor.copy("COPY copy_sender_paused FROM STDIN", writer=sender) as copy,
         ):
             for _ in range(1 + _SendingThread.QUEUED_WRITES):  # one sending, the rest queued
                 copy.write(batch)
             thread = sender._thread
-            # The stop lands while the end of the COPY waits for the thread.
             signal.setitimer(signal.ITIMER_REAL, 0.3)
             waited_from = time.monotonic()
+            if stop_lands == "while a write waits":
+                copy.write(batch)  # the queue is full: this write waits for the thread
+            # else the stop lands while the end of the COPY waits for the thread
         assert time.monotonic() - waited_from < 30  # not the server's 60 s pause
         assert thread is not None
         assert not thread.is_alive()
         assert counting.writes == 1  # the batch in flight; the queued ones were dropped
+        where = {entry.name for entry in stopped.traceback}
+        assert ("_stop_thread" in where) == (stop_lands == "while the copy ends")
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

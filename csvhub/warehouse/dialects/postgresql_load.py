@@ -160,6 +160,11 @@ _BINARY_TYPE_CODES = {
 }
 
 
+def _is_stop(error: BaseException | None) -> bool:
+    """A stop of the process (SystemExit, KeyboardInterrupt), not an error of the load."""
+    return error is not None and not isinstance(error, Exception)
+
+
 def _conversion(column: str, old: ColumnType, new: ColumnType, target: str) -> str:
     """SQL turning a stored value of type `old` into type `new` (widening, or provisional text)."""
     if new is ColumnType.TEXT:
@@ -254,7 +259,10 @@ class _SendingThread(psycopg.copy.Writer):
         self._finished = True
         if self._thread is not None:
             self._abandoned = error is not None
-            self._stop_thread(self._thread)
+            if _is_stop(error):  # it landed in a write, waiting for the thread
+                self._end_at_once(self._thread)
+            else:
+                self._stop_thread(self._thread)
             self._thread = None
         self._sender.finish(error)
 
@@ -266,20 +274,27 @@ class _SendingThread(psycopg.copy.Writer):
             # A stop (a Celery pool process's SystemExit on TERM) landed while waiting. The
             # caller closes the connection next, which the thread must no longer be writing
             # to: libpq does not allow one connection to be used by two threads at once.
-            self._abandoned = True
             self._end_at_once(thread)
             raise
 
     def _end_at_once(self, thread: threading.Thread) -> None:
         """Stop the thread without waiting for the server to take what it is sending: the
         server is told to abandon the COPY, which ends the send in progress at once, however
-        long the server would have been busy (a lock, a slow trigger)."""
-        with suppress(psycopg.Error):  # the server may have ended the COPY already
-            self._server_cancel.cancel()
-        self._queue.put(None)  # a second end mark is harmless: the thread stops at the first
+        long the server would have been busy (a lock, a slow trigger); the thread drops what
+        is still queued. A further stop meanwhile does not cut this short (see _stop_thread)."""
+        self._abandoned = True
+        cancelled = end_marked = False
         while thread.is_alive():
-            with suppress(BaseException):  # a second stop while waiting: still wait (above)
-                thread.join()
+            with suppress(BaseException):
+                if not cancelled:
+                    cancelled = True
+                    with suppress(psycopg.Error):  # the server may have ended the COPY already
+                        self._server_cancel.cancel()
+                if not end_marked:
+                    # A second end mark is harmless: the thread stops at the first.
+                    self._queue.put(None, timeout=0.1)
+                    end_marked = True
+                thread.join(timeout=0.1)
 
     def _send(self) -> None:
         try:
