@@ -75,25 +75,28 @@ def test_one_thread_keeps_the_deadlines_of_every_read(duckdb_url):
     # each stopped at its own time, in any order.
     engine = engine_for_url(duckdb_url)
     outcomes: dict[float, str] = {}
+    deadline_started = threading.Event()
 
     def read(seconds: float) -> None:
         started = time.monotonic()
         try:
             with read_connection(engine, seconds=seconds) as connection:
+                deadline_started.set()
                 connection.execute(text(SLOW)).scalar_one()
-            outcomes[seconds] = "finished"
+            outcomes[seconds] = f"finished after {time.monotonic() - started:.1f} s"
         except QueryTimeout:
             outcomes[seconds] = f"stopped after {time.monotonic() - started:.1f} s"
 
     readers = [threading.Thread(target=read, args=(seconds,)) for seconds in (60.0, 0.4, 0.2)]
     for reader in readers:  # each due before the last: the thread is woken for it
+        deadline_started.clear()
         reader.start()
-        time.sleep(0.05)
+        assert deadline_started.wait(30)
     deadline_threads = [t for t in threading.enumerate() if t.name == "csvhub-duckdb-deadlines"]
     for reader in readers:
         reader.join()
     assert len(deadline_threads) == 1
-    assert outcomes.pop(60.0) == "finished"  # not stopped by the others' deadlines
+    assert outcomes.pop(60.0).startswith("finished")  # not stopped by the others' deadlines
     assert set(outcomes) == {0.2, 0.4}
     for seconds, outcome in outcomes.items():
         assert outcome.startswith("stopped after"), (seconds, outcome)

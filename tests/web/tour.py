@@ -124,7 +124,12 @@ def _curl_and_columns(page) -> None:
 def _split_chart(page) -> None:
     _dataset_ready(page)
     page.get_by_label("Split by").select_option("region")
-    _expect()(page.locator("#timeseries-chart .legend li")).to_have_count(5)
+    try:
+        _expect()(page.locator("#timeseries-chart .legend li")).to_have_count(5)
+    except AssertionError as error:  # the chart's note says why it drew nothing
+        note = page.locator("#timeseries-note").text_content()
+        busy = page.locator("#timeseries-chart").get_attribute("aria-busy")
+        raise AssertionError(f"{error}\nchart note: {note!r}, aria-busy: {busy!r}") from None
     _to_top(page, "#charts")
 
 
