@@ -140,7 +140,10 @@ class LoadSession:
         try:
             self._loader.flush()
         except BaseException as failed:
-            self._transaction.__exit__(type(failed), failed, failed.__traceback__)
+            # Abandoned as any failed load: the loader drops what it staged outside the
+            # transaction (MySQL's stage survived a refusal here), and the caller sees this
+            # error even where the connection cannot roll back.
+            self._roll_back(failed)
             raise
         self._transaction.__exit__(None, None, None)  # commits
         self._loader.committed()

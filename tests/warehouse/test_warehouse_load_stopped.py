@@ -9,6 +9,8 @@ stop, and the upload was marked failed ("internal error") instead of left for an
 
 from __future__ import annotations
 
+import signal
+import time
 import uuid
 
 import pytest
@@ -17,6 +19,7 @@ from sqlalchemy import Engine, text
 from csvhub.schema import ColumnType, LoadResult
 from csvhub.warehouse.load import LoadSession, loads_forget
 from csvhub.warehouse.schema import table_name_for
+from tests.warehouse.test_warehouse_copy_sender import _stop
 
 pytestmark = pytest.mark.postgres
 
@@ -56,6 +59,45 @@ def test_a_stop_inside_the_driver_is_what_the_caller_sees_and_nothing_stays(engi
         with engine.connect() as connection:
             assert connection.execute(text(f'SELECT count(*) FROM "{table_name}"')).scalar() == 2
     finally:
+        loads_forget(engine, [stopped_id, next_id])
+        with engine.begin() as connection:
+            connection.execute(text(f'DROP TABLE IF EXISTS "{table_name}"'))
+
+
+def test_a_stop_while_the_commit_ends_the_copy_is_what_the_caller_sees(engine) -> None:
+    # The COPY's end is sent at the commit when nothing ended it before (a session that wrote
+    # rows and never called finish()); a stop landing there must still win over the
+    # rollback's error, and the connection that cannot roll back must be discarded.
+    table_name = table_name_for(uuid.uuid4().hex)
+    stopped_id, next_id = uuid.uuid4().hex, uuid.uuid4().hex
+    previous = signal.signal(signal.SIGALRM, _stop)
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            with LoadSession(engine, table_name, stopped_id) as load:
+                load.create([("n", ColumnType.INTEGER)])
+                # The server pauses at the first row: the end of the COPY waits for it.
+                load._connection.exec_driver_sql(
+                    "CREATE FUNCTION pg_temp.pause_at_zero() RETURNS trigger LANGUAGE plpgsql"
+                    " AS $$ BEGIN IF NEW.n = 0 THEN PERFORM pg_sleep(60); END IF;"
+                    " RETURN NEW; END $$"
+                )
+                load._connection.exec_driver_sql(
+                    f'CREATE TRIGGER pause BEFORE INSERT ON "{table_name}"'
+                    " FOR EACH ROW EXECUTE FUNCTION pg_temp.pause_at_zero()"
+                )
+                load.set_write_order(["n"])
+                load.write_columns([[str(n) for n in range(1000)]])
+                signal.setitimer(signal.ITIMER_REAL, 0.3)
+                waited_from = time.monotonic()
+        assert stopped.value.code == STOP
+        assert time.monotonic() - waited_from < 30  # not the server's 60 s pause
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+        with LoadSession(engine, table_name, next_id) as load:  # the lock is free
+            assert load.columns is None  # the stopped load's table was rolled back
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
         loads_forget(engine, [stopped_id, next_id])
         with engine.begin() as connection:
             connection.execute(text(f'DROP TABLE IF EXISTS "{table_name}"'))

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import inspect
 
 from csvhub.schema import ColumnType, LoadResult
+from csvhub.warehouse.dialects.mysql_infile import LoadFailed
 from csvhub.warehouse.dialects.mysql_load import MySQLLoader
 from csvhub.warehouse.engine import get_engine
 from csvhub.warehouse.load import LoadSession
@@ -61,6 +62,20 @@ def test_a_failed_load_leaves_no_table(mysql_warehouse):
         load.set_write_order(["n"])
         load.write_columns([["1", "2"]])
         raise RuntimeError("the worker fails")
+    assert not {t for t in _tables(mysql_warehouse) if t.startswith(table)}
+
+
+def test_rows_refused_at_the_commit_leave_no_table(mysql_warehouse):
+    # A session that wrote rows and never called finish() ends their stream at the commit:
+    # the server's refusal there is what the caller sees, and the stage goes as on any failure.
+    table = f"ds_{uuid.uuid4().hex}"
+    with (
+        pytest.raises(LoadFailed, match="refused 1 value"),
+        LoadSession(mysql_warehouse, table, "u1") as load,
+    ):
+        load.create([("n", ColumnType.INTEGER)])
+        load.set_write_order(["n"])
+        load.write_columns([["1", "not-a-number"]])
     assert not {t for t in _tables(mysql_warehouse) if t.startswith(table)}
 
 
