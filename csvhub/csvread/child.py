@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import IO, Any, Self
 
 from csvhub.csvread.columns import Columns
-from csvhub.csvread.errors import CsvFormatError, LimitExceeded, ReadAgain
+from csvhub.csvread.errors import CsvFormatError, LimitExceeded, ReadAgain, StoredFileUnreadable
 from csvhub.csvread.header import Column
 from csvhub.csvread.reader import BadRow, Batch, ReadLimits, open_csv
 
@@ -58,12 +58,6 @@ class ChildReaderFailed(RuntimeError):
 
 class ReaderOutOfMemory(ChildReaderFailed):
     """The child needed more memory than its limit (or the system) gave it."""
-
-
-class StoredFileUnreadable(Exception):
-    """Reading the stored file itself failed (a disk or network error), in the child that reads
-    it: nothing the file's sender can fix. Not an OSError on purpose: the reader takes those
-    for damaged gzip data, a 4xx for the file."""
 
 
 def open_csv_in_child(
@@ -310,19 +304,6 @@ def _raise_for_failure(kind: str, payload: list[Any]) -> None:
         raise ReadAgain(*payload)
 
 
-class _StoredFileReads:
-    """The child's stdin, with its read errors made StoredFileUnreadable (see there)."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        self._stream = stream
-
-    def read(self, size: int = -1, /) -> bytes:
-        try:
-            return self._stream.read(size)
-        except OSError as error:
-            raise StoredFileUnreadable(str(error)) from error
-
-
 def _child_environment() -> dict[str, str]:
     """This process's environment, with csvhub importable even when it is not installed."""
     source_root = str(Path(__file__).resolve().parents[2])
@@ -381,13 +362,12 @@ def _limit_memory(limit: int) -> None:
 
 
 def _read(args: argparse.Namespace) -> int:
-    source = _StoredFileReads(sys.stdin.buffer)
     # Only pickled messages may reach stdout: keep the real one, point sys.stdout elsewhere.
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb", buffering=FEED_CHUNK)
     sys.stdout = sys.stderr
     try:
         reader = open_csv(
-            source,
+            sys.stdin.buffer,
             filename=args.filename or None,
             encoding=args.encoding,
             encoding_reason=args.encoding_reason,

@@ -11,7 +11,7 @@ from typing import Protocol
 
 import charset_normalizer
 
-from csvhub.csvread.errors import CsvFormatError, LimitExceeded, ReadAgain
+from csvhub.csvread.errors import CsvFormatError, LimitExceeded, ReadAgain, StoredFileUnreadable
 
 SAMPLE_SIZE = 1 << 20  # the first block: the encoding's first decision, the delimiter's sniff
 BLOCK_SIZE = 1 << 20  # bytes decoded at a time after the sample
@@ -75,6 +75,19 @@ class ByteSource(Protocol):
     (counting, gunzipping, bounding)."""
 
     def read(self, size: int = -1, /) -> bytes: ...
+
+
+class StoredReads:
+    """The file's own bytes, with their read errors made StoredFileUnreadable (see there)."""
+
+    def __init__(self, stream: ByteSource) -> None:
+        self._stream = stream
+
+    def read(self, size: int = -1, /) -> bytes:
+        try:
+            return self._stream.read(size)
+        except OSError as error:
+            raise StoredFileUnreadable(str(error)) from error
 
 
 class CountingStream:

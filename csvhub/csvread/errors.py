@@ -24,3 +24,9 @@ class ReadAgain(Exception):
         super().__init__(f"read the file again as {encoding}: {reason}")
         self.encoding = encoding
         self.reason = reason
+
+
+class StoredFileUnreadable(Exception):
+    """Reading the stored file itself failed (a disk or network error): nothing the file's
+    sender can fix. Not an OSError on purpose: the reader takes those for damaged gzip data, a
+    4xx for the file."""

@@ -139,10 +139,11 @@ def open_csv(
     """Detect compression, encoding and delimiter, and read the header.
 
     `encoding` skips detection (given with its `encoding_reason`, after a ReadAgain). Raises
-    CsvFormatError when the file cannot be read as CSV at all.
+    CsvFormatError when the file cannot be read as CSV at all; StoredFileUnreadable, here or
+    from batches(), when reading `stream` itself fails.
     """
     source, counting = decoding.open_source(
-        stream,
+        decoding.StoredReads(stream),
         filename,
         max_decompressed_bytes=max_decompressed_bytes,
         max_decompression_ratio=max_decompression_ratio,

@@ -12,7 +12,7 @@ import pytest
 from csvread_support import read, read_as
 
 from csvhub.csvread import BadRow, CsvFormatError, ReadLimits, decoding, open_csv
-from csvhub.csvread.errors import LimitExceeded, ReadAgain
+from csvhub.csvread.errors import LimitExceeded, ReadAgain, StoredFileUnreadable
 
 
 # --- RFC 4180 -------------------------------------------------------------------------------
@@ -770,3 +770,34 @@ def test_gzip_at_the_decompressed_limit_and_plain_files_over_it_are_read() -> No
         sum(b.row_count for b in open_csv(io.BytesIO(text), max_decompressed_bytes=10).batches())
         == 1000
     )
+
+
+class _FailsAfter(io.RawIOBase):
+    """A stored file whose reads fail once `after` bytes were read, as a dropped S3 connection
+    or a disk's read error does."""
+
+    def __init__(self, data: bytes, after: int) -> None:
+        self._data = io.BytesIO(data)
+        self._after = after
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._data.tell() >= self._after:
+            raise OSError("connection reset by peer")
+        return self._data.read(min(size, self._after - self._data.tell()))
+
+
+@pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("fails_in", ["the sample", "a later batch"])
+def test_a_stored_file_that_fails_to_read_is_not_a_bad_file(compress, fails_in) -> None:
+    """A read error of the file itself is not the sender's to fix: it must not pass for damaged
+    gzip data (a 4xx telling them to compress again), in this process as in the child."""
+    body = ("n,label\n" + "".join(f"{n},row {n}\n" for n in range(400_000))).encode()
+    data = gzip.compress(body) if compress else body
+    after = 1000 if fails_in == "the sample" else len(data) // 2
+    with pytest.raises(StoredFileUnreadable, match="connection reset by peer"):
+        reader = open_csv(_FailsAfter(data, after), filename="n.csv.gz" if compress else "n.csv")
+        for _ in reader.batches(10_000):
+            pass

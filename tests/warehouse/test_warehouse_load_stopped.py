@@ -72,23 +72,25 @@ def test_a_stop_while_the_commit_ends_the_copy_is_what_the_caller_sees(engine) -
     stopped_id, next_id = uuid.uuid4().hex, uuid.uuid4().hex
     previous = signal.signal(signal.SIGALRM, _stop)
     try:
-        with pytest.raises(SystemExit) as stopped:
-            with LoadSession(engine, table_name, stopped_id) as load:
-                load.create([("n", ColumnType.INTEGER)])
-                # The server pauses at the first row: the end of the COPY waits for it.
-                load._connection.exec_driver_sql(
-                    "CREATE FUNCTION pg_temp.pause_at_zero() RETURNS trigger LANGUAGE plpgsql"
-                    " AS $$ BEGIN IF NEW.n = 0 THEN PERFORM pg_sleep(60); END IF;"
-                    " RETURN NEW; END $$"
-                )
-                load._connection.exec_driver_sql(
-                    f'CREATE TRIGGER pause BEFORE INSERT ON "{table_name}"'
-                    " FOR EACH ROW EXECUTE FUNCTION pg_temp.pause_at_zero()"
-                )
-                load.set_write_order(["n"])
-                load.write_columns([[str(n) for n in range(1000)]])
-                signal.setitimer(signal.ITIMER_REAL, 0.3)
-                waited_from = time.monotonic()
+        with (
+            pytest.raises(SystemExit) as stopped,
+            LoadSession(engine, table_name, stopped_id) as load,
+        ):
+            load.create([("n", ColumnType.INTEGER)])
+            # The server pauses at the first row: the end of the COPY waits for it.
+            load._connection.exec_driver_sql(
+                "CREATE FUNCTION pg_temp.pause_at_zero() RETURNS trigger LANGUAGE plpgsql"
+                " AS $$ BEGIN IF NEW.n = 0 THEN PERFORM pg_sleep(60); END IF;"
+                " RETURN NEW; END $$"
+            )
+            load._connection.exec_driver_sql(
+                f'CREATE TRIGGER pause BEFORE INSERT ON "{table_name}"'
+                " FOR EACH ROW EXECUTE FUNCTION pg_temp.pause_at_zero()"
+            )
+            load.set_write_order(["n"])
+            load.write_columns([[str(n) for n in range(1000)]])
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            waited_from = time.monotonic()
         assert stopped.value.code == STOP
         assert time.monotonic() - waited_from < 30  # not the server's 60 s pause
         signal.setitimer(signal.ITIMER_REAL, 0)
