@@ -784,9 +784,10 @@ class _FailsAfter(io.RawIOBase):
         return True
 
     def read(self, size: int = -1) -> bytes:
-        if self._data.tell() >= self._after:
+        left = self._after - self._data.tell()
+        if left <= 0:
             raise OSError("connection reset by peer")
-        return self._data.read(min(size, self._after - self._data.tell()))
+        return self._data.read(left if size < 0 else min(size, left))
 
 
 @pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])

@@ -64,10 +64,11 @@ def test_a_stop_inside_the_driver_is_what_the_caller_sees_and_nothing_stays(engi
             connection.execute(text(f'DROP TABLE IF EXISTS "{table_name}"'))
 
 
-def test_a_stop_while_the_commit_ends_the_copy_is_what_the_caller_sees(engine) -> None:
+def test_a_stop_while_the_commit_ends_the_copy_is_what_the_caller_sees(engine, caplog) -> None:
     # The COPY's end is sent at the commit when nothing ended it before (a session that wrote
-    # rows and never called finish()); a stop landing there must still win over the
-    # rollback's error, and the connection that cannot roll back must be discarded.
+    # rows and never called finish()). A stop landing there, while the rows still wait to be
+    # sent behind a busy server, leaves a COPY the connection cannot roll back: the caller
+    # must still see the stop (not the rollback's error), and the connection be discarded.
     table_name = table_name_for(uuid.uuid4().hex)
     stopped_id, next_id = uuid.uuid4().hex, uuid.uuid4().hex
     previous = signal.signal(signal.SIGALRM, _stop)
@@ -76,8 +77,8 @@ def test_a_stop_while_the_commit_ends_the_copy_is_what_the_caller_sees(engine) -
             pytest.raises(SystemExit) as stopped,
             LoadSession(engine, table_name, stopped_id) as load,
         ):
-            load.create([("n", ColumnType.INTEGER)])
-            # The server pauses at the first row: the end of the COPY waits for it.
+            load.create([("n", ColumnType.INTEGER), ("label", ColumnType.TEXT)])
+            # The server pauses at the first row: the rows behind it wait to be sent.
             load._connection.exec_driver_sql(
                 "CREATE FUNCTION pg_temp.pause_at_zero() RETURNS trigger LANGUAGE plpgsql"
                 " AS $$ BEGIN IF NEW.n = 0 THEN PERFORM pg_sleep(60); END IF;"
@@ -87,12 +88,16 @@ def test_a_stop_while_the_commit_ends_the_copy_is_what_the_caller_sees(engine) -
                 f'CREATE TRIGGER pause BEFORE INSERT ON "{table_name}"'
                 " FOR EACH ROW EXECUTE FUNCTION pg_temp.pause_at_zero()"
             )
-            load.set_write_order(["n"])
-            load.write_columns([[str(n) for n in range(1000)]])
-            signal.setitimer(signal.ITIMER_REAL, 0.3)
+            load.set_write_order(["n", "label"])
+            for first in range(0, 12_000, 4000):  # 4 MB each: more than the sockets hold
+                numbers = range(first, first + 4000)
+                load.write_columns([[str(n) for n in numbers], ["x" * 1000] * len(numbers)])
             waited_from = time.monotonic()
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
         assert stopped.value.code == STOP
         assert time.monotonic() - waited_from < 30  # not the server's 60 s pause
+        assert "_stop_thread" in {entry.name for entry in stopped.traceback}
+        assert "its connection is discarded" in caplog.text
         signal.setitimer(signal.ITIMER_REAL, 0)
 
         with LoadSession(engine, table_name, next_id) as load:  # the lock is free

@@ -127,9 +127,16 @@ def _split_chart(page) -> None:
     try:
         _expect()(page.locator("#timeseries-chart .legend li")).to_have_count(5)
     except AssertionError as error:  # the chart's note says why it drew nothing
-        note = page.locator("#timeseries-note").text_content()
-        busy = page.locator("#timeseries-chart").get_attribute("aria-busy")
-        raise AssertionError(f"{error}\nchart note: {note!r}, aria-busy: {busy!r}") from None
+        raise AssertionError(f"{error}\n{_chart_state(page)}") from None
+
+
+def _chart_state(page) -> str:
+    try:
+        note = page.locator("#timeseries-note").text_content(timeout=1000)
+        busy = page.locator("#timeseries-chart").get_attribute("aria-busy", timeout=1000)
+    except Exception as error:  # the page went away: the assertion's own message stands
+        return f"the chart's state could not be read: {error}"
+    return f"chart note: {note!r}, aria-busy: {busy!r}"
     _to_top(page, "#charts")
 
 
