@@ -4,6 +4,7 @@ table behind, and a widening append is all or nothing."""
 
 from __future__ import annotations
 
+import signal
 import uuid
 
 import pytest
@@ -15,8 +16,11 @@ from csvhub.warehouse.dialects.mysql_load import MySQLLoader
 from csvhub.warehouse.engine import get_engine
 from csvhub.warehouse.load import LoadSession
 from csvhub.warehouse.tables import table_drop, table_row_count
+from tests.warehouse.test_warehouse_copy_sender import _stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+STOP = -241  # what billiard's TERM handler exits a pool process with
 
 
 @pytest.fixture
@@ -63,6 +67,42 @@ def test_a_failed_load_leaves_no_table(mysql_warehouse):
         load.write_columns([["1", "2"]])
         raise RuntimeError("the worker fails")
     assert not {t for t in _tables(mysql_warehouse) if t.startswith(table)}
+
+
+def test_a_stop_while_the_commit_waits_for_the_rows_leaves_the_connection_to_one_thread(
+    mysql_warehouse, caplog
+):
+    # The commit ends the rows' LOAD DATA and waits for its thread; a stop landing in that
+    # wait leaves the thread talking on the connection. Rolling back or dropping the stage on
+    # it then (a second command at once) broke the protocol; it is discarded instead.
+    table = f"ds_{uuid.uuid4().hex}"
+    previous = signal.signal(signal.SIGALRM, _stop)
+    try:
+        with (
+            pytest.raises(SystemExit) as stopped,
+            LoadSession(mysql_warehouse, table, "u1") as load,
+        ):
+            load.create([("n", ColumnType.INTEGER)])
+            # The server pauses at the first row: the statement is still running at the commit.
+            load._connection.exec_driver_sql(
+                f"CREATE TRIGGER `{table}_pause` BEFORE INSERT ON `{table}__n` FOR EACH ROW"
+                " BEGIN IF NEW.n = 0 THEN SET @paused = SLEEP(3); END IF; END"
+            )
+            load.set_write_order(["n"])
+            load.write_columns([["0", "1", "2"]])
+            signal.setitimer(signal.ITIMER_REAL, 0.3)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        assert stopped.value.code == STOP
+        assert "_finish" in {entry.name for entry in stopped.traceback}
+        assert "rolling back a load" not in caplog.text  # nothing was sent beside the thread
+
+        _load(mysql_warehouse, table, [["7"]])  # the lock is free, the stray stage dropped
+        assert table_row_count(table_name=table) == 1
+        assert not {t for t in _tables(mysql_warehouse) if t.startswith(f"{table}__")}
+        table_drop(table_name=table)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_rows_refused_at_the_commit_leave_no_table(mysql_warehouse):

@@ -151,6 +151,11 @@ class InfileStream:
     def abort(self) -> None:
         self._finish()
 
+    @property
+    def running(self) -> bool:
+        """Whether the statement still runs on the connection (a stop landed in close())."""
+        return self._thread.is_alive()
+
     def _finish(self) -> None:
         if self._finished:
             return

@@ -118,13 +118,21 @@ class MySQLLoader(Loader):
         self._open_stream().write(infile_text([ids, *cells]))
 
     def flush(self, error: BaseException | None = None) -> None:
-        stream, self._stream = self._stream, None
+        stream = self._stream
         if error is None:
             if stream is not None:
-                stream.close()
+                stream.close()  # kept if this fails: flush(error) must see it still running
+                self._stream = None
             return
+        self._stream = None
         if stream is not None:
             stream.abort()
+            if stream.running:
+                # A stop landed while close() waited for the statement: its thread still
+                # talks on the connection, which takes one command at a time. Discarded, the
+                # server rolls the load back; the stage is dropped by the table's next lock.
+                self.connection.invalidate()
+                return
         # The DROPs below commit: roll back first, so nothing of the failed load is kept.
         self.connection.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
         for suffix in (NEW_ROWS, WIDENED):
