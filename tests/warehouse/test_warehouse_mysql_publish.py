@@ -5,6 +5,7 @@ table behind, and a widening append is all or nothing."""
 from __future__ import annotations
 
 import signal
+import time
 import uuid
 
 import pytest
@@ -74,7 +75,8 @@ def test_a_stop_while_the_commit_waits_for_the_rows_leaves_the_connection_to_one
 ):
     # The commit ends the rows' LOAD DATA and waits for its thread; a stop landing in that
     # wait leaves the thread talking on the connection. Rolling back or dropping the stage on
-    # it then (a second command at once) broke the protocol; it is discarded instead.
+    # it then (a second command at once) broke the protocol; the statement is killed and the
+    # connection discarded instead, without waiting for the statement.
     table = f"ds_{uuid.uuid4().hex}"
     previous = signal.signal(signal.SIGALRM, _stop)
     try:
@@ -86,13 +88,15 @@ def test_a_stop_while_the_commit_waits_for_the_rows_leaves_the_connection_to_one
             # The server pauses at the first row: the statement is still running at the commit.
             load._connection.exec_driver_sql(
                 f"CREATE TRIGGER `{table}_pause` BEFORE INSERT ON `{table}__n` FOR EACH ROW"
-                " BEGIN IF NEW.n = 0 THEN SET @paused = SLEEP(3); END IF; END"
+                " BEGIN IF NEW.n = 0 THEN SET @paused = SLEEP(60); END IF; END"
             )
             load.set_write_order(["n"])
             load.write_columns([["0", "1", "2"]])
+            waited_from = time.monotonic()
             signal.setitimer(signal.ITIMER_REAL, 0.3)
         signal.setitimer(signal.ITIMER_REAL, 0)
         assert stopped.value.code == STOP
+        assert time.monotonic() - waited_from < 30  # not the server's 60 s pause
         assert "_finish" in {entry.name for entry in stopped.traceback}
         assert "rolling back a load" not in caplog.text  # nothing was sent beside the thread
 

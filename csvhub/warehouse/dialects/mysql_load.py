@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Sequence
+from contextlib import suppress
 from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, column, insert, select, table
@@ -126,17 +127,28 @@ class MySQLLoader(Loader):
             return
         self._stream = None
         if stream is not None:
-            stream.abort()
-            if stream.running:
-                # A stop landed while close() waited for the statement: its thread still
-                # talks on the connection, which takes one command at a time. Discarded, the
-                # server rolls the load back; the stage is dropped by the table's next lock.
-                self.connection.invalidate()
+            try:
+                stream.abort()
+            finally:  # a second stop may land in abort()'s own wait
+                running = stream.running
+                if running:
+                    self._discard_connection()
+            if running:
                 return
         # The DROPs below commit: roll back first, so nothing of the failed load is kept.
         self.connection.connection.dbapi_connection.rollback()  # type: ignore[union-attr]
         for suffix in (NEW_ROWS, WIDENED):
             self._drop(self.table_name + suffix)
+
+    def _discard_connection(self) -> None:
+        """For a statement still running on the connection: a stop landed while close() or
+        abort() waited for it, and its thread still talks on a connection that takes one
+        command at a time. The statement is killed from a connection of its own (else closing
+        this one waits for it, and the server keeps the table's lock), and this one is
+        discarded: the server rolls the load back; the table's next lock drops the stage."""
+        with suppress(Exception):  # best effort: the discard alone ends the session too
+            self.dialect.cancel_statement(self.connection.connection.dbapi_connection)
+        self.connection.invalidate()
 
     def finish(self, last_row_id: int) -> None:
         self.flush()
