@@ -61,3 +61,21 @@ def infer(*batches: list[str]) -> TypeTracker:
 
 def infer_type(*batches: list[str]) -> ColumnType | None:
     return infer(*batches).types[0]
+
+
+class BreaksAfter(io.RawIOBase):
+    """A stored file whose reads fail once `after` bytes were read, as a dropped S3 connection
+    or a disk's read error does."""
+
+    def __init__(self, data: bytes, after: int) -> None:
+        self._data = io.BytesIO(data)
+        self._after = after
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        left = self._after - self._data.tell()
+        if left <= 0:
+            raise OSError("connection reset by peer")
+        return self._data.read(left if size < 0 else min(size, left))

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from csvread_support import BreaksAfter
 
 from csvhub.csvread import CsvFormatError, LimitExceeded, ReadAgain, ReadLimits, open_csv
 from csvhub.csvread.child import FEED_CHUNK, ChildReaderFailed, open_csv_in_child
@@ -141,25 +142,9 @@ def test_damaged_gzip_is_a_format_error_after_the_good_batches() -> None:
             pass
 
 
-class _BreaksAfter(io.RawIOBase):
-    """A stored file whose reads fail part way, as a dropped S3 connection does."""
-
-    def __init__(self, data: bytes, after: int) -> None:
-        self._data = io.BytesIO(data)
-        self._after = after
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        if self._data.tell() >= self._after:
-            raise OSError("connection reset by peer")
-        return self._data.read(min(size, self._after - self._data.tell()))
-
-
 def test_a_failing_stored_file_is_never_taken_for_a_short_complete_one() -> None:
     data = b"n\n" + b"".join(b"%d\n" % n for n in range(3_000_000))
-    stream = _BreaksAfter(data, after=len(data) // 2)
+    stream = BreaksAfter(data, after=len(data) // 2)
     reader = open_csv_in_child(stream, batch_rows=10_000)  # type: ignore[arg-type]
     with reader, pytest.raises(ChildReaderFailed, match="connection reset by peer"):
         for _ in reader.batches():
@@ -199,7 +184,7 @@ def test_closing_early_stops_the_child() -> None:
     assert not reader._feeder.is_alive()
 
 
-class _PipeBreaksAfter(_BreaksAfter):
+class _PipeBreaksAfter(BreaksAfter):
     """A stored file whose connection breaks with EPIPE, which the feeder must not take for
     the child hanging up."""
 

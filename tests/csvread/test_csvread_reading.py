@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from itertools import islice
 
 import pytest
-from csvread_support import read, read_as
+from csvread_support import BreaksAfter, read, read_as
 
 from csvhub.csvread import BadRow, CsvFormatError, ReadLimits, decoding, open_csv
 from csvhub.csvread.errors import LimitExceeded, ReadAgain, StoredFileUnreadable
@@ -772,24 +772,6 @@ def test_gzip_at_the_decompressed_limit_and_plain_files_over_it_are_read() -> No
     )
 
 
-class _FailsAfter(io.RawIOBase):
-    """A stored file whose reads fail once `after` bytes were read, as a dropped S3 connection
-    or a disk's read error does."""
-
-    def __init__(self, data: bytes, after: int) -> None:
-        self._data = io.BytesIO(data)
-        self._after = after
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        left = self._after - self._data.tell()
-        if left <= 0:
-            raise OSError("connection reset by peer")
-        return self._data.read(left if size < 0 else min(size, left))
-
-
 @pytest.mark.parametrize("compress", [False, True], ids=["plain", "gzip"])
 @pytest.mark.parametrize("fails_in", ["the sample", "a later batch"])
 def test_a_stored_file_that_fails_to_read_is_not_a_bad_file(compress, fails_in) -> None:
@@ -799,6 +781,6 @@ def test_a_stored_file_that_fails_to_read_is_not_a_bad_file(compress, fails_in) 
     data = gzip.compress(body) if compress else body
     after = 1000 if fails_in == "the sample" else len(data) // 2
     with pytest.raises(StoredFileUnreadable, match="connection reset by peer"):
-        reader = open_csv(_FailsAfter(data, after), filename="n.csv.gz" if compress else "n.csv")
+        reader = open_csv(BreaksAfter(data, after), filename="n.csv.gz" if compress else "n.csv")
         for _ in reader.batches(10_000):
             pass
