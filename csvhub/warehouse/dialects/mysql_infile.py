@@ -153,7 +153,8 @@ class InfileStream:
 
     @property
     def running(self) -> bool:
-        """Whether the statement still runs on the connection (a stop landed in close())."""
+        """Whether the statement still runs on the connection (a stop landed in the wait of
+        close() or abort())."""
         return self._thread.is_alive()
 
     def _finish(self) -> None:
