@@ -56,7 +56,7 @@ def day_counts(dataset: Dataset, column: Column) -> tuple[DayCounts, bool] | Non
     )
     if len(found) > DAYS_KEPT:  # extremes not known: the scan itself found too many days
         return None
-    counted = DayCounts(tuple((_day(start).isoformat(), int(n)) for start, n in found))
+    counted = DayCounts({_day(start).isoformat(): int(n) for start, n in found})
     _keep(dataset, column.name, stats, replace(stats, day_counts=counted), counted.total())
     return counted, True
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any
@@ -88,9 +88,13 @@ class DayCounts:
     """A date or timestamp column's non-null cells counted per UTC day ('YYYY-MM-DD', the
     first ten characters of canonical text): exact, mergeable across batches and uploads,
     and enough to answer a time chart of rows per day, week or month without a scan.
+
+    Held as a mapping and sorted only when read in order (`counts`): ingestion merges every
+    batch's days into the column's (hundreds of days per batch), and a sorted tuple rebuilt
+    on each merge cost more than counting the cells.
     """
 
-    counts: tuple[tuple[str, int], ...] = ()  # in day order
+    by_day: Mapping[str, int] = field(default_factory=dict)  # never changed once made
 
     @classmethod
     def of(cls, cells: Iterable[str]) -> DayCounts | None:
@@ -102,23 +106,35 @@ class DayCounts:
     def of_counts(cls, counts: Mapping[str, int]) -> DayCounts | None:
         """The same from the cells' first DAY_TEXT_LENGTH characters counted elsewhere
         (csvread.columns.line_counts)."""
-        # Empty and whitespace-only cells are NULL: not days.
-        return _days_kept({day: count for day, count in counts.items() if _is_day(day)})
+        # Empty and whitespace-only cells are NULL: not days. The test is written out rather
+        # than called per day, as it runs for every day of every batch.
+        days = {
+            day: count
+            for day, count in counts.items()
+            if len(day) == DAY_TEXT_LENGTH and day[4] == "-" and day[7] == "-"
+        }
+        return _days_kept(days)
+
+    @property
+    def counts(self) -> tuple[tuple[str, int], ...]:
+        """(day, count) pairs in day order."""
+        return tuple(sorted(self.by_day.items()))
 
     def merged(self, other: DayCounts) -> DayCounts | None:
-        counted: Counter[str] = Counter(dict(self.counts))
-        counted.update(dict(other.counts))
+        counted = dict(self.by_day)
+        for day, count in other.by_day.items():
+            counted[day] = counted.get(day, 0) + count
         return _days_kept(counted)
 
     def total(self) -> int:
-        return sum(count for _, count in self.counts)
+        return sum(self.by_day.values())
 
     def to_json(self) -> dict[str, int]:
         return dict(self.counts)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DayCounts:
-        return cls(tuple(sorted((str(day), int(count)) for day, count in data.items())))
+        return cls({str(day): int(count) for day, count in data.items()})
 
 
 # A cell's day: its first ten characters, cut in C (a Python function per cell would double
@@ -127,14 +143,8 @@ DAY_TEXT_LENGTH = 10
 _DAY = itemgetter(slice(None, DAY_TEXT_LENGTH))
 
 
-def _is_day(text: str) -> bool:
-    return len(text) == 10 and text[4] == "-" and text[7] == "-"
-
-
-def _days_kept(counted: Mapping[str, int]) -> DayCounts | None:
-    if len(counted) > DAYS_KEPT:
-        return None
-    return DayCounts(tuple(sorted((day, count) for day, count in counted.items() if count)))
+def _days_kept(counted: dict[str, int]) -> DayCounts | None:
+    return None if len(counted) > DAYS_KEPT else DayCounts(counted)
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,7 +62,7 @@ def test_a_column_widened_to_text_drops_its_counts_and_cells():
         min_value="2024-01-01",
         max_value="2024-01-01",
         value_type=ColumnType.DATE,
-        day_counts=DayCounts((("2024-01-01", 1),)),
+        day_counts=DayCounts({"2024-01-01": 1}),
         number_cells=NumberCells(Decimal(1), 0, (1,)),
     )
     assert stats.retyped(ColumnType.TIMESTAMP).day_counts == stats.day_counts
@@ -73,10 +73,13 @@ def test_a_column_widened_to_text_drops_its_counts_and_cells():
 def test_counts_and_cells_round_trip_through_json_and_old_stats_have_none():
     stats = ColumnStats(
         non_null=3,
-        day_counts=DayCounts((("2024-01-01", 1), ("2024-01-03", 2))),
+        day_counts=DayCounts({"2024-01-03": 2, "2024-01-01": 1}),
         number_cells=NumberCells(Decimal("0.01"), -3, (1, 0, 2)),
     )
     assert ColumnStats.from_json(stats.to_json()) == stats
+    assert list(stats.to_json()["day_counts"]) == ["2024-01-01", "2024-01-03"]  # in day order
+    assert stats.day_counts is not None
+    assert stats.day_counts.counts == (("2024-01-01", 1), ("2024-01-03", 2))
     old = ColumnStats(non_null=3).to_json()
     assert "day_counts" not in old and "number_cells" not in old
     assert ColumnStats.from_json(old) == ColumnStats(non_null=3)
