@@ -1635,12 +1635,58 @@ non_ascii_bytes(PyObject *Py_UNUSED(module), PyObject *args)
     return PyLong_FromSsize_t(count);
 }
 
+PyDoc_STRVAR(line_breaks_doc,
+"line_breaks(text) -> int: how many '\\n' `text` holds, as text.count('\\n') says, in\n"
+"one pass the compiler vectorizes (str.count reads a character at a time): the check that\n"
+"every joined column of a batch holds its number of cells costs a read of the batch.");
+
+/* The same loop for each width of character. Each block of 255 characters is counted in
+ * an 8-bit sum, which gcc -O3 turns into byte-wide vector compares (a wide counter per
+ * character vectorizes too, but at half the speed). */
+#define COUNT_NEWLINES(type, data, length, count)                                            \
+    do {                                                                                       \
+        const type *chars = (const type *)(data);                                              \
+        for (Py_ssize_t start = 0; start < (length); start += 255) {                           \
+            Py_ssize_t end = (length) - start < 255 ? (length) : start + 255;                  \
+            unsigned char block = 0;                                                           \
+            for (Py_ssize_t i = start; i < end; i++) {                                         \
+                block += chars[i] == '\n';                                                     \
+            }                                                                                  \
+            (count) += block;                                                                  \
+        }                                                                                      \
+    } while (0)
+
+static PyObject *
+line_breaks(PyObject *Py_UNUSED(module), PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "line_breaks() takes a str");
+        return NULL;
+    }
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t length = PyUnicode_GET_LENGTH(text);
+    Py_ssize_t count = 0;
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        COUNT_NEWLINES(Py_UCS1, data, length, count);
+        break;
+    case PyUnicode_2BYTE_KIND:
+        COUNT_NEWLINES(Py_UCS2, data, length, count);
+        break;
+    default:
+        COUNT_NEWLINES(Py_UCS4, data, length, count);
+        break;
+    }
+    return PyLong_FromSsize_t(count);
+}
+
 static PyMethodDef module_methods[] = {
     {"summarize_joined", (PyCFunction)summarize_joined, METH_O, summarize_joined_doc},
     {"count_lines", (PyCFunction)count_lines, METH_VARARGS, count_lines_doc},
     {"numbers_fit", (PyCFunction)numbers_fit, METH_VARARGS, numbers_fit_doc},
     {"layout_fits", (PyCFunction)layout_fits, METH_VARARGS, layout_fits_doc},
     {"non_ascii_bytes", (PyCFunction)non_ascii_bytes, METH_VARARGS, non_ascii_bytes_doc},
+    {"line_breaks", (PyCFunction)line_breaks, METH_O, line_breaks_doc},
     {NULL, NULL, 0, NULL},
 };
 

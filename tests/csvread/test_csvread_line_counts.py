@@ -125,3 +125,15 @@ def test_lines_chosen_to_collide_are_counted_in_python_instead() -> None:
     assert line_counts(joined, kept=TOP_VALUES_KEPT) == _reference(colliding[:200], 0, -1, -1)
     ordinary = "\n".join(f"k{i}" for i in range(200))
     assert count_lines(ordinary, 0, -1, -1) == ({f"k{i}": 1 for i in range(200)}, 0)
+
+
+@pytest.mark.parametrize("alphabet", ALPHABETS)
+def test_line_breaks_counts_what_str_count_counts_at_every_block_edge(alphabet):
+    # The C side counts in blocks of 255 characters in an 8-bit sum: lengths around a block's
+    # edge, and a block of nothing but line breaks (255 of them), are where a sum would wrap.
+    rng = random.Random(7)
+    for length in (0, 1, 254, 255, 256, 509, 510, 511, 4096):
+        text = "".join(rng.choice(alphabet + "\n") for _ in range(length))
+        assert columns.line_breaks(text) == text.count("\n"), length
+        newlines = "\n" * length + alphabet
+        assert columns.line_breaks(newlines) == length
