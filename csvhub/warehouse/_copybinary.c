@@ -67,6 +67,7 @@ put_u64(Bytes *out, uint64_t v)
 /* A cell of a column string: characters [start, end) read through the string's kind. */
 typedef struct {
     int kind;
+    int ascii;  /* the whole column is ASCII: a text cell is its own UTF-8 */
     const void *data;
     Py_ssize_t start;
     Py_ssize_t end;
@@ -322,7 +323,11 @@ encode_text(Bytes *out, const Cell *cell)
     }
     Py_ssize_t length_at = out->len;
     out->len += 4;
-    if (cell->kind == PyUnicode_1BYTE_KIND) {
+    if (cell->ascii) {
+        memcpy(out->data + out->len, (const char *)cell->data + cell->start, (size_t)n);
+        out->len += n;
+    }
+    else if (cell->kind == PyUnicode_1BYTE_KIND) {
         const Py_UCS1 *chars = (const Py_UCS1 *)cell->data + cell->start;
         for (Py_ssize_t i = 0; i < n; i++) {
             Py_UCS1 c = chars[i];
@@ -366,6 +371,23 @@ encode_text(Bytes *out, const Cell *cell)
         out->data[length_at + k] = (char)(size >> (24 - 8 * k));
     }
     return 1;
+}
+
+/* Where the cell starting at cell->start ends: the next '\n', or the column's end. One-byte
+ * columns (nearly all) are searched with memchr, not read a character at a time. */
+static Py_ssize_t
+line_end(const Cell *cell, Py_ssize_t length)
+{
+    if (cell->kind == PyUnicode_1BYTE_KIND) {
+        const char *chars = cell->data;
+        const char *found = memchr(chars + cell->start, '\n', (size_t)(length - cell->start));
+        return found == NULL ? length : found - chars;
+    }
+    Py_ssize_t end = cell->start;
+    while (end < length && PyUnicode_READ(cell->kind, cell->data, end) != '\n') {
+        end++;
+    }
+    return end;
 }
 
 /* 1 encoded, 0 not canonical (give up on the batch), -1 error. */
@@ -427,6 +449,7 @@ encode(PyObject *Py_UNUSED(module), PyObject *args)
             goto done;
         }
         cells[c].kind = PyUnicode_KIND(text);
+        cells[c].ascii = PyUnicode_IS_ASCII(text);
         cells[c].data = PyUnicode_DATA(text);
         lengths[c] = PyUnicode_GET_LENGTH(text);
     }
@@ -450,11 +473,8 @@ encode(PyObject *Py_UNUSED(module), PyObject *args)
         int last_row = 0;
         for (Py_ssize_t c = 0; c < width; c++) {
             Cell *cell = &cells[c];
-            Py_ssize_t end = cell->start;
-            while (end < lengths[c] && PyUnicode_READ(cell->kind, cell->data, end) != '\n') {
-                end++;
-            }
-            cell->end = end;
+            cell->end = line_end(cell, lengths[c]);
+            Py_ssize_t end = cell->end;
             if (c == 0) {
                 last_row = end >= lengths[0];
             }
