@@ -120,6 +120,9 @@ class DayCounts:
         """(day, count) pairs in day order."""
         return tuple(sorted(self.by_day.items()))
 
+    def __hash__(self) -> int:  # a dict does not hash; ColumnStats, frozen, must
+        return hash(frozenset(self.by_day.items()))
+
     def merged(self, other: DayCounts) -> DayCounts | None:
         counted = dict(self.by_day)
         for day, count in other.by_day.items():

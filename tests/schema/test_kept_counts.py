@@ -38,6 +38,7 @@ def test_batches_merge_to_the_counts_of_all_their_cells_in_any_order():
     assert merged == _stats(second).merged(_stats(first))
     assert merged.day_counts == DayCounts.of(first + second)
     assert merged.day_counts is not None and merged.day_counts.total() == merged.non_null == 4
+    assert hash(merged) == hash(_stats(second).merged(_stats(first)))  # frozen: hashable too
 
 
 def test_a_side_that_counted_values_without_days_makes_the_merge_keep_none():
