@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from operator import itemgetter
+from types import MappingProxyType
 from typing import Any
 
 from csvhub.schema import values
@@ -94,7 +95,12 @@ class DayCounts:
     on each merge cost more than counting the cells.
     """
 
-    by_day: Mapping[str, int] = field(default_factory=dict)  # never changed once made
+    by_day: Mapping[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Read-only, so that nothing changes the counts (or the hash) of a made DayCounts.
+        if not isinstance(self.by_day, MappingProxyType):
+            object.__setattr__(self, "by_day", MappingProxyType(dict(self.by_day)))
 
     @classmethod
     def of(cls, cells: Iterable[str]) -> DayCounts | None:
@@ -147,7 +153,8 @@ _DAY = itemgetter(slice(None, DAY_TEXT_LENGTH))
 
 
 def _days_kept(counted: dict[str, int]) -> DayCounts | None:
-    return None if len(counted) > DAYS_KEPT else DayCounts(counted)
+    """`counted` (a dict made for it, not copied again) as DayCounts; None past DAYS_KEPT."""
+    return None if len(counted) > DAYS_KEPT else DayCounts(MappingProxyType(counted))
 
 
 @dataclass(frozen=True, slots=True)

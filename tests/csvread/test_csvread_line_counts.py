@@ -16,7 +16,7 @@ from csvhub.csvread.inference import TypeTracker
 from csvhub.schema.stats import TOP_VALUE_LENGTH, TOP_VALUES_KEPT, DayCounts, TopValues
 
 # One, two and four bytes a character in CPython's str: the C side reads all three.
-ALPHABETS = ("ab", "aé", "a😀", "abcdefghij")
+ALPHABETS = ("ab", "aé", "a\u0100", "a😀", "abcdefghij")
 
 
 def _lines(rng: random.Random, count: int, distinct: int, alphabet: str) -> list[str]:

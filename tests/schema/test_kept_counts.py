@@ -7,6 +7,8 @@ from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
+
 from csvhub.datasets.analysis import histogram_edges
 from csvhub.datasets.kept import binned, cell_unit
 from csvhub.schema import ColumnStats, ColumnType, DayCounts, NumberCells
@@ -39,6 +41,15 @@ def test_batches_merge_to_the_counts_of_all_their_cells_in_any_order():
     assert merged.day_counts == DayCounts.of(first + second)
     assert merged.day_counts is not None and merged.day_counts.total() == merged.non_null == 4
     assert hash(merged) == hash(_stats(second).merged(_stats(first)))  # frozen: hashable too
+
+
+def test_counts_made_from_a_dict_do_not_follow_changes_to_it():
+    given = {"2024-01-01": 1}
+    days = DayCounts(given)
+    given["2024-01-01"] = 5
+    assert days.counts == (("2024-01-01", 1),)
+    with pytest.raises(TypeError):
+        days.by_day["2024-01-02"] = 1  # read-only
 
 
 def test_a_side_that_counted_values_without_days_makes_the_merge_keep_none():
