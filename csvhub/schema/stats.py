@@ -143,7 +143,7 @@ class DayCounts:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DayCounts:
-        return cls({str(day): int(count) for day, count in data.items()})
+        return cls(MappingProxyType({str(day): int(count) for day, count in data.items()}))
 
 
 # A cell's day: its first ten characters, cut in C (a Python function per cell would double
