@@ -129,6 +129,10 @@ class DayCounts:
     def __hash__(self) -> int:  # a dict does not hash; ColumnStats, frozen, must
         return hash(frozenset(self.by_day.items()))
 
+    def __reduce__(self) -> tuple[type[DayCounts], tuple[dict[str, int]]]:
+        # A mapping proxy does not pickle (nor deep-copy); its dict does, as the tuple did.
+        return DayCounts, (dict(self.by_day),)
+
     def merged(self, other: DayCounts) -> DayCounts | None:
         counted = dict(self.by_day)
         for day, count in other.by_day.items():

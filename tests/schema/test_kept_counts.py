@@ -3,6 +3,8 @@ a histogram's first use): how they merge, when they are dropped, and how cells m
 
 from __future__ import annotations
 
+import copy
+import pickle
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
@@ -41,6 +43,12 @@ def test_batches_merge_to_the_counts_of_all_their_cells_in_any_order():
     assert merged.day_counts == DayCounts.of(first + second)
     assert merged.day_counts is not None and merged.day_counts.total() == merged.non_null == 4
     assert hash(merged) == hash(_stats(second).merged(_stats(first)))  # frozen: hashable too
+
+
+def test_stats_with_counts_pickle_and_deep_copy_as_any_value_does():
+    stats = _stats(["2024-01-01 10:00:00", "2024-01-03 00:00:00", "2024-01-03 01:00:00"])
+    assert pickle.loads(pickle.dumps(stats)) == stats
+    assert copy.deepcopy(stats) == stats
 
 
 def test_counts_made_from_a_dict_do_not_follow_changes_to_it():
